@@ -1,0 +1,32 @@
+//! # lns-proto: every wire format and sans-IO protocol machine of lnsd
+//!
+//! Contract: nothing in this crate performs IO, reads a clock or draws
+//! randomness. Time (`now`) and random bytes are parameters; outputs are
+//! drained with `poll_*` methods. Every wire format has a zero-copy view and
+//! an owned representation with `parse` and `emit`; number spaces are open
+//! enums with an `Unknown(n)` variant.
+//!
+//! Modules:
+//! - [`l2tp`]: RFC 2661 L2TPv2 header, AVPs, messages, reliable delivery,
+//!   tunnel and session state machines for both sides, endpoint demux.
+//! - [`ppp`]: RFC 1661 PPP framing, the option-negotiation automaton, LCP,
+//!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
+#![forbid(unsafe_code)]
+
+pub mod l2tp;
+pub mod ppp;
+
+/// Types generated from `schema/*.proto`: the versioned encoding of
+/// replicated protocol state.
+pub mod pb {
+    /// L2TP tunnel and session state (`schema/l2tp.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod l2tp {
+        include!(concat!(env!("OUT_DIR"), "/lns.l2tp.rs"));
+    }
+    /// PPP link state (`schema/ppp.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod ppp {
+        include!(concat!(env!("OUT_DIR"), "/lns.ppp.rs"));
+    }
+}

@@ -1,0 +1,1 @@
+//! RFC 1661 PPP: framing, negotiation automaton and the session link driver.
