@@ -7,14 +7,17 @@
 //! enums with an `Unknown(n)` variant.
 //!
 //! Modules:
+//! - [`time`] and [`entropy`]: the clock and randomness every core takes as input.
 //! - [`l2tp`]: RFC 2661 L2TPv2 header, AVPs, messages, reliable delivery,
 //!   tunnel and session state machines for both sides, endpoint demux.
 //! - [`ppp`]: RFC 1661 PPP framing, the option-negotiation automaton, LCP,
 //!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
 #![forbid(unsafe_code)]
 
+pub mod entropy;
 pub mod l2tp;
 pub mod ppp;
+pub mod time;
 
 /// Types generated from `schema/*.proto`: the versioned encoding of
 /// replicated protocol state.
