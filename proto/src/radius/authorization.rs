@@ -1,1 +1,2 @@
 //! stub
+#[derive(Debug)] pub struct Authorization;

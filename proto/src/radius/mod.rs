@@ -70,6 +70,8 @@ pub mod values;
 pub use attribute::{Attribute, AttributeType, ChapPassword, Ipv6Prefix, TaggedString, Vsa};
 
 
+pub use authorization::Authorization;
+pub use client::{Client, ClientConfig, Event, Handle, ServerConfig, ServerStats, Service, Transmit};
 pub use code::Code;
 pub use crypto::{Password, Secret};
 pub use packet::{EmitError, Packet, PacketView, ParseError};
