@@ -492,20 +492,35 @@ mod tests {
     #[test]
     fn rfc2865_5_integer_and_address_shapes() {
         // RFC 2865 §5.5: NAS-Port is four octets.
-        assert_eq!(Attribute::decode(0x05, &[0, 0, 0, 3]), Attribute::NasPort(3));
+        assert_eq!(
+            Attribute::decode(0x05, &[0, 0, 0, 3]),
+            Attribute::NasPort(3)
+        );
         // A three-octet NAS-Port is invalid and kept raw (RFC 6929 §2.8).
         assert_eq!(
             Attribute::decode(0x05, &[0, 0, 3]),
-            Attribute::Raw { kind: 0x05, value: vec![0, 0, 3] }
+            Attribute::Raw {
+                kind: 0x05,
+                value: vec![0, 0, 3]
+            }
         );
         assert_eq!(
             Attribute::decode(0x04, &[0xc0, 0xa8, 0x01, 0x10]),
             Attribute::NasIpAddress(Ipv4Addr::new(192, 168, 1, 16))
         );
-        assert_eq!(Attribute::decode(0xf0, b"x").kind(), AttributeType::Unknown(0xf0));
+        assert_eq!(
+            Attribute::decode(0xf0, b"x").kind(),
+            AttributeType::Unknown(0xf0)
+        );
         // Non-UTF-8 text is kept raw.
-        assert_eq!(Attribute::decode(0x01, &[0xff]).kind(), AttributeType::UserName);
-        assert!(matches!(Attribute::decode(0x01, &[0xff]), Attribute::Raw { .. }));
+        assert_eq!(
+            Attribute::decode(0x01, &[0xff]).kind(),
+            AttributeType::UserName
+        );
+        assert!(matches!(
+            Attribute::decode(0x01, &[0xff]),
+            Attribute::Raw { .. }
+        ));
     }
 
     #[test]
@@ -514,15 +529,31 @@ mod tests {
         let a = Attribute::decode(0x61, &[0x00, 0x30, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01]);
         let p = Ipv6Prefix::new("2001:db8:1::".parse().unwrap_or(Ipv6Addr::UNSPECIFIED), 48);
         assert_eq!(Some(a.clone()), p.map(Attribute::FramedIpv6Prefix));
-        assert_eq!(encoded(&a), [0x00, 0x30, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01]);
+        assert_eq!(
+            encoded(&a),
+            [0x00, 0x30, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01]
+        );
         // The full 16-octet form is read too.
         let mut long = vec![0x00, 0x30, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01];
         long.extend_from_slice(&[0; 10]);
-        assert_eq!(Attribute::decode(0x7b, &long).kind(), AttributeType::DelegatedIpv6Prefix);
-        assert!(!matches!(Attribute::decode(0x7b, &long), Attribute::Raw { .. }));
+        assert_eq!(
+            Attribute::decode(0x7b, &long).kind(),
+            AttributeType::DelegatedIpv6Prefix
+        );
+        assert!(!matches!(
+            Attribute::decode(0x7b, &long),
+            Attribute::Raw { .. }
+        ));
         // Bits past the length, a length past 128 or too few octets: raw.
-        for bad in [&[0x00, 0x08, 0xff, 0x01][..], &[0x00, 0x81], &[0x00, 0x40, 0x20]] {
-            assert!(matches!(Attribute::decode(0x61, bad), Attribute::Raw { .. }));
+        for bad in [
+            &[0x00, 0x08, 0xff, 0x01][..],
+            &[0x00, 0x81],
+            &[0x00, 0x40, 0x20],
+        ] {
+            assert!(matches!(
+                Attribute::decode(0x61, bad),
+                Attribute::Raw { .. }
+            ));
         }
     }
 
@@ -538,25 +569,43 @@ mod tests {
         let other = Attribute::decode(0x1a, &[0x00, 0x00, 0x00, 0x09, 0x01, 0x03, 0x41]);
         assert_eq!(
             other,
-            Attribute::VendorSpecific(Vsa::Other { vendor_id: 9, data: vec![0x01, 0x03, 0x41] })
+            Attribute::VendorSpecific(Vsa::Other {
+                vendor_id: 9,
+                data: vec![0x01, 0x03, 0x41]
+            })
         );
-        assert!(matches!(Attribute::decode(0x1a, &[0x01, 0, 0, 9]), Attribute::Raw { .. }));
+        assert!(matches!(
+            Attribute::decode(0x1a, &[0x01, 0, 0, 9]),
+            Attribute::Raw { .. }
+        ));
     }
 
     #[test]
     fn rfc2868_tagged_values() {
         let a = Attribute::decode(0x40, &[0x01, 0x00, 0x00, 0x03]);
-        assert_eq!(a, Attribute::TunnelType(Tagged { tag: 1, value: TunnelType::L2tp }));
+        assert_eq!(
+            a,
+            Attribute::TunnelType(Tagged {
+                tag: 1,
+                value: TunnelType::L2tp
+            })
+        );
         assert_eq!(encoded(&a), [0x01, 0x00, 0x00, 0x03]);
         let s = Attribute::decode(0x42, b"192.0.2.1");
         assert_eq!(
             s,
-            Attribute::TunnelClientEndpoint(TaggedString { tag: None, value: b"192.0.2.1".to_vec() })
+            Attribute::TunnelClientEndpoint(TaggedString {
+                tag: None,
+                value: b"192.0.2.1".to_vec()
+            })
         );
         let t = Attribute::decode(0x42, b"\x02x");
         assert_eq!(
             t,
-            Attribute::TunnelClientEndpoint(TaggedString { tag: Some(2), value: b"x".to_vec() })
+            Attribute::TunnelClientEndpoint(TaggedString {
+                tag: Some(2),
+                value: b"x".to_vec()
+            })
         );
         assert_eq!(encoded(&t), b"\x02x");
     }

@@ -187,7 +187,9 @@ impl Client {
         self.install(config);
         let handles: Vec<Handle> = self.requests.keys().copied().collect();
         for h in handles {
-            let Some(r) = self.requests.get_mut(&h) else { continue };
+            let Some(r) = self.requests.get_mut(&h) else {
+                continue;
+            };
             let list = self.config.servers(r.service);
             let Some(attempt) = &r.attempt else {
                 r.server = 0;
@@ -224,7 +226,11 @@ impl Client {
     /// Sends an Accounting-Request; its Acct-Delay-Time grows on every
     /// retransmission (RFC 2866 §5.2), which re-signs it under a new
     /// Identifier.
-    pub fn send_accounting(&mut self, now: Timestamp, request: Request) -> Result<Handle, EmitError> {
+    pub fn send_accounting(
+        &mut self,
+        now: Timestamp,
+        request: Request,
+    ) -> Result<Handle, EmitError> {
         self.submit(now, Service::Accounting, request, [0; 16])
     }
 
@@ -283,7 +289,9 @@ impl Client {
         if stats.latencies.len() == LATENCY_SAMPLES {
             stats.latencies.pop_front();
         }
-        stats.latencies.push_back(now.saturating_since(attempt.sent_at));
+        stats
+            .latencies
+            .push_back(now.saturating_since(attempt.sent_at));
         self.by_id.remove(&(server, view.identifier()));
         self.requests.remove(&handle);
         self.events.push_back(Event::Reply {
@@ -413,7 +421,9 @@ impl Client {
     /// Sends the request to its current server under a fresh Identifier,
     /// or leaves it waiting if the server has none free.
     fn start_attempt(&mut self, now: Timestamp, handle: Handle) {
-        let Some(r) = self.requests.get(&handle) else { return };
+        let Some(r) = self.requests.get(&handle) else {
+            return;
+        };
         let Some(server) = self.config.servers(r.service).get(r.server).cloned() else {
             // No (more) servers: RFC 2865 §2.5 leaves giving up to the NAS.
             self.requests.remove(&handle);
@@ -439,14 +449,19 @@ impl Client {
         identifier: u8,
         tries_left: u8,
     ) {
-        let Some(r) = self.requests.get_mut(&handle) else { return };
+        let Some(r) = self.requests.get_mut(&handle) else {
+            return;
+        };
         let mut payload = Vec::new();
         let encoded = if r.service == Service::Accounting {
             // RFC 2866 §5.2: the delay so far, in seconds.
             let waited = now.saturating_since(r.created).as_secs();
             let delay = u64::from(r.base_delay).saturating_add(waited);
             let mut req = r.request.clone();
-            set_delay(&mut req.attributes, u32::try_from(delay).unwrap_or(u32::MAX));
+            set_delay(
+                &mut req.attributes,
+                u32::try_from(delay).unwrap_or(u32::MAX),
+            );
             req.encode(identifier, r.authenticator, &server.secret, &mut payload)
         } else {
             r.request
@@ -478,7 +493,9 @@ impl Client {
 
     /// A deadline passed: retransmit, fail over or give up.
     fn expire(&mut self, now: Timestamp, handle: Handle, entropy: &mut dyn Entropy) {
-        let Some(r) = self.requests.get_mut(&handle) else { return };
+        let Some(r) = self.requests.get_mut(&handle) else {
+            return;
+        };
         let Some(a) = r.attempt.take() else { return };
         let key = (a.addr, a.identifier);
         if a.tries_left > 0 {

@@ -103,8 +103,17 @@ mod tests {
         assert!(Code::AccountingRequest.accepts_reply(Code::AccountingResponse));
         assert!(Code::CoaRequest.accepts_reply(Code::CoaNak));
         assert!(!Code::AccessAccept.accepts_reply(Code::AccessAccept));
-        assert_eq!(Code::CoaRequest.authenticator_kind(), AuthenticatorKind::Signed);
-        assert_eq!(Code::AccessRequest.authenticator_kind(), AuthenticatorKind::Random);
-        assert_eq!(Code::CoaAck.authenticator_kind(), AuthenticatorKind::Response);
+        assert_eq!(
+            Code::CoaRequest.authenticator_kind(),
+            AuthenticatorKind::Signed
+        );
+        assert_eq!(
+            Code::AccessRequest.authenticator_kind(),
+            AuthenticatorKind::Random
+        );
+        assert_eq!(
+            Code::CoaAck.authenticator_kind(),
+            AuthenticatorKind::Response
+        );
     }
 }

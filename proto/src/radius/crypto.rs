@@ -184,9 +184,18 @@ mod tests {
     fn rfc2865_5_2_lengths() {
         let s = Secret::new("s");
         let ra = [7u8; 16];
-        assert_eq!(hide_password(&Password::new(""), &s, &ra).map(|h| h.len()), Some(16));
-        assert_eq!(hide_password(&Password::new([1u8; 17]), &s, &ra).map(|h| h.len()), Some(32));
-        assert_eq!(hide_password(&Password::new([1u8; 128]), &s, &ra).map(|h| h.len()), Some(128));
+        assert_eq!(
+            hide_password(&Password::new(""), &s, &ra).map(|h| h.len()),
+            Some(16)
+        );
+        assert_eq!(
+            hide_password(&Password::new([1u8; 17]), &s, &ra).map(|h| h.len()),
+            Some(32)
+        );
+        assert_eq!(
+            hide_password(&Password::new([1u8; 128]), &s, &ra).map(|h| h.len()),
+            Some(128)
+        );
         assert_eq!(hide_password(&Password::new([1u8; 129]), &s, &ra), None);
         for bad in [0usize, 15, 17, 144] {
             assert_eq!(
@@ -214,7 +223,11 @@ mod tests {
 
     #[test]
     fn debug_never_shows_secrets() {
-        let s = format!("{:?} {:?}", Secret::new("hunter2"), Password::new("hunter2"));
+        let s = format!(
+            "{:?} {:?}",
+            Secret::new("hunter2"),
+            Password::new("hunter2")
+        );
         assert_eq!(s, "Secret(..) Password(..)");
     }
 

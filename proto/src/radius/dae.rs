@@ -9,7 +9,7 @@
 //! protection); semantic refusals are [`ErrorCause`]s that go back in a
 //! NAK built by [`encode_response`].
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr};
 use core::time::Duration;
 
 use thiserror::Error;
@@ -18,6 +18,7 @@ use super::attribute::{Attribute, AttributeType};
 use super::code::Code;
 use super::crypto::Secret;
 use super::packet::{EmitError, Packet, PacketView, ParseError};
+use super::request::Nas;
 use super::signing::{self, encode_reply, MessageAuthenticatorPolicy, VerifyError};
 use super::values::ErrorCause;
 use crate::time::Timestamp;
@@ -80,18 +81,6 @@ pub struct SessionSelector {
     pub calling_station_id: Option<String>,
 }
 
-/// How this NAS identifies itself, to check the NAS identification
-/// attributes of a request (RFC 5176 §3).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NasIdentity {
-    /// Our NAS-IP-Address.
-    pub ipv4: Option<Ipv4Addr>,
-    /// Our NAS-IPv6-Address.
-    pub ipv6: Option<Ipv6Addr>,
-    /// Our NAS-Identifier.
-    pub identifier: Option<String>,
-}
-
 /// Checks a datagram from a known dynamic-authorization client: a
 /// Disconnect-Request or CoA-Request whose Request Authenticator (RFC 5176
 /// §2.3) and Message-Authenticator (RFC 5176 §3.5, RFC 3579 §3.2) verify
@@ -138,7 +127,7 @@ pub fn check_event_timestamp(
 
 /// The NAS identification attributes must name us, or the answer is a
 /// NAK with 403 NAS Identification Mismatch (RFC 5176 §3).
-pub fn check_nas_identity(request: &Packet, nas: &NasIdentity) -> Result<(), ErrorCause> {
+pub fn check_nas_identity(request: &Packet, nas: &Nas) -> Result<(), ErrorCause> {
     for a in &request.attributes {
         let ok = match a {
             Attribute::NasIpAddress(ip) => nas.ipv4 == Some(*ip),
@@ -219,7 +208,7 @@ pub fn encode_response(
 
 /// Where a request came from must be a configured client; this picks its
 /// secret. Kept here so the daemon's DAE socket handler stays a loop.
-pub fn client_secret<'a>(clients: &'a [(IpAddr, Secret)], source: IpAddr) -> Option<&'a Secret> {
+pub fn client_secret(clients: &[(IpAddr, Secret)], source: IpAddr) -> Option<&Secret> {
     clients.iter().find(|(ip, _)| *ip == source).map(|(_, s)| s)
 }
 
@@ -249,15 +238,28 @@ mod tests {
 
     #[test]
     fn rfc5176_3_5_authenticated_request_is_accepted() {
-        let req = verify_request(&disconnect(1_000), &secret(), MessageAuthenticatorPolicy::Required)
-            .expect("valid request");
+        let req = verify_request(
+            &disconnect(1_000),
+            &secret(),
+            MessageAuthenticatorPolicy::Required,
+        )
+        .expect("valid request");
         assert_eq!(req.code, Code::DisconnectRequest);
         let sel = session_selector(&req).expect("has a session id");
         assert_eq!(sel.acct_session_id.as_deref(), Some("sess-1"));
-        let nas = NasIdentity { ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)), ..Default::default() };
+        let nas = Nas {
+            ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            ..Default::default()
+        };
         assert_eq!(check_nas_identity(&req, &nas), Ok(()));
-        let other = NasIdentity { ipv4: Some(Ipv4Addr::new(192, 0, 2, 9)), ..Default::default() };
-        assert_eq!(check_nas_identity(&req, &other), Err(ErrorCause::NasIdentificationMismatch));
+        let other = Nas {
+            ipv4: Some(Ipv4Addr::new(192, 0, 2, 9)),
+            ..Default::default()
+        };
+        assert_eq!(
+            check_nas_identity(&req, &other),
+            Err(ErrorCause::NasIdentificationMismatch)
+        );
     }
 
     #[test]
@@ -270,7 +272,11 @@ mod tests {
             Err(DaeError::Unauthenticated(VerifyError::BadAuthenticator))
         );
         assert_eq!(
-            verify_request(&disconnect(1), &Secret::new("x"), MessageAuthenticatorPolicy::Required),
+            verify_request(
+                &disconnect(1),
+                &Secret::new("x"),
+                MessageAuthenticatorPolicy::Required
+            ),
             Err(DaeError::Unauthenticated(VerifyError::BadAuthenticator))
         );
         let mut acct = Vec::new();
@@ -282,7 +288,11 @@ mod tests {
             Err(DaeError::UnexpectedCode(Code::AccountingRequest))
         );
         assert_eq!(
-            verify_request(&[0x28, 0, 0], &secret(), MessageAuthenticatorPolicy::Required),
+            verify_request(
+                &[0x28, 0, 0],
+                &secret(),
+                MessageAuthenticatorPolicy::Required
+            ),
             Err(DaeError::Malformed(ParseError::Truncated(3)))
         );
     }
@@ -292,19 +302,29 @@ mod tests {
         let req = Packet::parse(&disconnect(1_000)).expect("valid");
         let w = Duration::from_secs(300);
         let at = |s: u64| Timestamp::from_unix_millis(s * 1_000);
-        assert_eq!(check_event_timestamp(&req, at(1_300), w, TimestampPolicy::Required), Ok(()));
-        assert_eq!(check_event_timestamp(&req, at(700), w, TimestampPolicy::Required), Ok(()));
+        assert_eq!(
+            check_event_timestamp(&req, at(1_300), w, TimestampPolicy::Required),
+            Ok(())
+        );
+        assert_eq!(
+            check_event_timestamp(&req, at(700), w, TimestampPolicy::Required),
+            Ok(())
+        );
         assert_eq!(
             check_event_timestamp(&req, at(1_301), w, TimestampPolicy::Required),
             Err(DaeError::StaleEventTimestamp { skew_secs: 301 })
         );
         let mut bare = req.clone();
-        bare.attributes.retain(|a| a.kind() != AttributeType::EventTimestamp);
+        bare.attributes
+            .retain(|a| a.kind() != AttributeType::EventTimestamp);
         assert_eq!(
             check_event_timestamp(&bare, at(1), w, TimestampPolicy::Required),
             Err(DaeError::MissingEventTimestamp)
         );
-        assert_eq!(check_event_timestamp(&bare, at(1), w, TimestampPolicy::IfPresent), Ok(()));
+        assert_eq!(
+            check_event_timestamp(&bare, at(1), w, TimestampPolicy::IfPresent),
+            Ok(())
+        );
     }
 
     #[test]
@@ -323,13 +343,23 @@ mod tests {
         assert_eq!(view.identifier(), 0x33);
         // The NAS that sent the request can authenticate our answer.
         assert_eq!(
-            verify_reply(&view, &req.authenticator, &secret(), MessageAuthenticatorPolicy::Required),
+            verify_reply(
+                &view,
+                &req.authenticator,
+                &secret(),
+                MessageAuthenticatorPolicy::Required
+            ),
             Ok(())
         );
         let p = Packet::from_view(&view);
-        assert_eq!(p.attributes[1], Attribute::ErrorCause(ErrorCause::SessionContextNotFound));
+        assert_eq!(
+            p.attributes[1],
+            Attribute::ErrorCause(ErrorCause::SessionContextNotFound)
+        );
         // Error-Cause 503 on the wire (RFC 5176 §3.5).
-        assert!(out.windows(6).any(|w| w == [0x65, 0x06, 0x00, 0x00, 0x01, 0xf7]));
+        assert!(out
+            .windows(6)
+            .any(|w| w == [0x65, 0x06, 0x00, 0x00, 0x01, 0xf7]));
         assert_eq!(p.attributes[2], Attribute::ProxyState(vec![0x01]));
         assert_eq!(p.attributes[3], Attribute::ProxyState(vec![0x02]));
         let mut ack = Vec::new();

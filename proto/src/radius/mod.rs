@@ -69,10 +69,16 @@ pub mod values;
 
 pub use attribute::{Attribute, AttributeType, ChapPassword, Ipv6Prefix, TaggedString, Vsa};
 
-
-pub use authorization::Authorization;
-pub use client::{Client, ClientConfig, Event, Handle, ServerConfig, ServerStats, Service, Transmit};
+pub use authorization::{Authorization, AuthorizationError};
+pub use client::{
+    Client, ClientConfig, Event, Handle, ServerConfig, ServerStats, Service, Transmit,
+};
 pub use code::Code;
 pub use crypto::{Password, Secret};
 pub use packet::{EmitError, Packet, PacketView, ParseError};
+pub use request::{
+    access_request, accounting_request, AccessParams, AccountingKind, AccountingParams, Counters,
+    Credentials, Nas, Port, TunnelInfo,
+};
 pub use signing::{Request, VerifyError};
+pub use values::{AcctStatusType, AcctTerminateCause, ErrorCause};

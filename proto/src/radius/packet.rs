@@ -278,7 +278,10 @@ mod tests {
         assert_eq!(p.identifier, 0);
         assert_eq!(p.attributes[0], Attribute::UserName("nemo".into()));
         assert!(matches!(&p.attributes[1], Attribute::UserPassword(h) if h.len() == 16));
-        assert_eq!(p.attributes[2], Attribute::NasIpAddress(Ipv4Addr::new(192, 168, 1, 16)));
+        assert_eq!(
+            p.attributes[2],
+            Attribute::NasIpAddress(Ipv4Addr::new(192, 168, 1, 16))
+        );
         assert_eq!(p.attributes[3], Attribute::NasPort(3));
         assert_eq!(p.to_bytes(), Ok(RFC2865_7_1_REQUEST.to_vec()));
     }
@@ -292,7 +295,10 @@ mod tests {
         // Length larger than the datagram: discard.
         assert_eq!(
             Packet::parse(&ok[..55]),
-            Err(ParseError::LengthExceedsDatagram { length: 56, datagram: 55 })
+            Err(ParseError::LengthExceedsDatagram {
+                length: 56,
+                datagram: 55
+            })
         );
         // Octets past Length are padding and ignored.
         let mut padded = ok.to_vec();
@@ -309,13 +315,22 @@ mod tests {
         // An attribute of Length 1 and one running past the packet.
         let mut bad = ok.to_vec();
         bad[21] = 0x01;
-        assert_eq!(Packet::parse(&bad), Err(ParseError::BadAttribute { offset: 20 }));
+        assert_eq!(
+            Packet::parse(&bad),
+            Err(ParseError::BadAttribute { offset: 20 })
+        );
         bad[21] = 0x30;
-        assert_eq!(Packet::parse(&bad), Err(ParseError::BadAttribute { offset: 20 }));
+        assert_eq!(
+            Packet::parse(&bad),
+            Err(ParseError::BadAttribute { offset: 20 })
+        );
         // Length cut inside the last attribute.
         let mut cut = ok.to_vec();
         cut[3] = 0x37;
-        assert_eq!(Packet::parse(&cut), Err(ParseError::BadAttribute { offset: 50 }));
+        assert_eq!(
+            Packet::parse(&cut),
+            Err(ParseError::BadAttribute { offset: 50 })
+        );
     }
 
     #[test]
@@ -329,7 +344,10 @@ mod tests {
         let mut out = vec![0xee];
         assert_eq!(
             p.emit(&mut out),
-            Err(EmitError::AttributeTooLong { kind: 0x19, len: 254 })
+            Err(EmitError::AttributeTooLong {
+                kind: 0x19,
+                len: 254
+            })
         );
         assert_eq!(out, [0xee], "nothing is left behind on error");
         p.attributes = vec![Attribute::Class(vec![0; 253]); 16];

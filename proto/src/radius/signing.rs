@@ -208,7 +208,12 @@ pub fn verify_request(
     let field = match request.code().authenticator_kind() {
         AuthenticatorKind::Random => request.authenticator(),
         AuthenticatorKind::Signed | AuthenticatorKind::Response => {
-            let expected = md5(&[&bytes[..4], &[0; 16], &bytes[HEADER_LEN..], secret.as_bytes()]);
+            let expected = md5(&[
+                &bytes[..4],
+                &[0; 16],
+                &bytes[HEADER_LEN..],
+                secret.as_bytes(),
+            ]);
             if !digest_eq(&expected, &bytes[4..HEADER_LEN]) {
                 return Err(VerifyError::BadAuthenticator);
             }
@@ -367,7 +372,10 @@ mod tests {
         let Attribute::UserPassword(h) = &p.attributes[2] else {
             panic!("User-Password expected second");
         };
-        assert_eq!(unhide_password(h, &secret(), &RA_7_1), Ok(Password::new("arctangent")));
+        assert_eq!(
+            unhide_password(h, &secret(), &RA_7_1),
+            Ok(Password::new("arctangent"))
+        );
         // The server side accepts it; one flipped bit and it does not.
         let v = view(&out);
         assert_eq!(
@@ -378,7 +386,11 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert_eq!(
-            verify_request(&view(&flipped), &secret(), MessageAuthenticatorPolicy::Required),
+            verify_request(
+                &view(&flipped),
+                &secret(),
+                MessageAuthenticatorPolicy::Required
+            ),
             Err(VerifyError::BadMessageAuthenticator)
         );
     }
