@@ -124,7 +124,7 @@ fn retransmits_on_time_then_fails_over_then_gives_up() {
         panic!("User-Password expected");
     };
     assert_eq!(
-        unhide_password(hidden, &Secret::new("sb"), &p.authenticator),
+        unhide_password(&hidden.0, &Secret::new("sb"), &p.authenticator),
         Ok(Password::new("wonderland"))
     );
     assert_eq!(c.poll_timeout(), Some(secs(11)));

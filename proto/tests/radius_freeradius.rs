@@ -7,8 +7,15 @@
 //!
 //! FreeRADIUS 3.2.1 (Debian bookworm) does not put a Message-Authenticator
 //! in its replies unless told to; the config adds one in post-auth, as the
-//! BlastRADIUS advisories tell operators to. Without it our client drops
-//! the replies (RFC 3579 §3.2), which is the point.
+//! BlastRADIUS advisories tell operators to (and for Status-Server in its
+//! Autz-Type section). Without it our client drops the replies (RFC 3579
+//! §3.2), which is the point.
+//!
+//! A second test plays the NAS side of RFC 5176: `radclient` (from
+//! freeradius-utils) sends Disconnect-Requests to a socket of the test,
+//! which checks them with `dae::verify_request` and answers with
+//! `dae::encode_response`; radclient verifying and printing our ACK/NAK
+//! proves the authenticators.
 
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -19,12 +26,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lns_proto::entropy::Seeded;
 use lns_proto::radius::attribute::Ipv6Prefix;
 use lns_proto::radius::crypto::chap_response;
+use lns_proto::radius::signing::MessageAuthenticatorPolicy;
 use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::radius::{
     access_request, accounting_request, AccessParams, AccountingKind, AccountingParams,
     AcctTerminateCause, Authorization, Client, ClientConfig, Code, Counters, Credentials, Event,
-    Nas, Packet, Password, Port, Secret, ServerConfig, TunnelInfo,
+    Nas, Packet, Password, Port, Request, Secret, ServerConfig, TunnelInfo,
 };
+use lns_proto::radius::{dae, ErrorCause};
 use lns_proto::time::Timestamp;
 
 const SECRET: &str = "s3cr3t-lnsd";
@@ -112,6 +121,9 @@ thread pool {{
   max_requests_per_server = 0
 }}
 modules {{
+  always ok {{
+    rcode = ok
+  }}
   pap {{
   }}
   chap {{
@@ -137,6 +149,12 @@ server default {{
     port = {acct_port}
   }}
   authorize {{
+    Autz-Type Status-Server {{
+      update reply {{
+        Message-Authenticator := 0x00
+      }}
+      ok
+    }}
     chap
     files
     pap
@@ -370,6 +388,13 @@ fn freeradius_pap_chap_and_accounting() {
         Ipv6Prefix::new("2001:db8:100::".parse().expect("addr"), 56)
     );
 
+    // RFC 5997 Status-Server on the auth port: Access-Accept.
+    client
+        .send_access(now(), Request::new(Code::StatusServer), &mut entropy)
+        .expect("encodable");
+    let alive = reply(run_until_event(&mut client, &sock, &mut entropy));
+    assert_eq!(alive.code, Code::AccessAccept, "log:\n{}", log());
+
     // PAP, wrong password: Access-Reject.
     client
         .send_access(now(), access_request(&pap("alice", "wrong")), &mut entropy)
@@ -447,7 +472,7 @@ fn freeradius_pap_chap_and_accounting() {
     );
 
     let stats = client.stats(auth).expect("configured server");
-    assert_eq!(stats.replies, 4);
+    assert_eq!(stats.replies, 5);
     assert_eq!(stats.bad_authenticators, 0);
     assert_eq!(client.stats(acct).map(|s| s.replies), Some(2));
 
@@ -476,4 +501,101 @@ fn freeradius_pap_chap_and_accounting() {
         (1, 1, 1)
     );
     drop(fr);
+}
+
+fn radclient_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join("radclient"))
+        .find(|p| p.is_file())
+}
+
+/// Runs radclient for one Disconnect-Request and answers it with `decide`.
+fn disconnect_round(
+    radclient: &Path,
+    sock: &UdpSocket,
+    attributes: &str,
+    decide: impl Fn(&Packet) -> dae::Outcome,
+) -> String {
+    let port = sock.local_addr().expect("local addr").port();
+    let mut child = Command::new(radclient)
+        .args(["-x", "-r", "1", "-t", "5"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["disconnect", SECRET])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn radclient");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(attributes.as_bytes())
+            .expect("write radclient input");
+    }
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    let mut buf = [0u8; 4096];
+    let (n, from) = sock.recv_from(&mut buf).expect("radclient sent a request");
+    let secret = Secret::new(SECRET);
+    let request = dae::verify_request(&buf[..n], &secret, MessageAuthenticatorPolicy::Required)
+        .expect("radclient's Disconnect-Request authenticates");
+    dae::check_event_timestamp(
+        &request,
+        now(),
+        Duration::from_secs(300),
+        dae::TimestampPolicy::Required,
+    )
+    .expect("fresh Event-Timestamp");
+    let mut out = Vec::new();
+    dae::encode_response(&request, decide(&request), &secret, &mut out).expect("small reply");
+    sock.send_to(&out, from).expect("answer radclient");
+    let output = child.wait_with_output().expect("radclient exits");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn radclient_disconnect_is_verified_and_answered() {
+    let Some(radclient) = radclient_binary() else {
+        eprintln!("SKIPPED: radclient is not installed (chaos-tests/bin/setup installs it)");
+        return;
+    };
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind DAE socket");
+    let stamp = now().unix_micros() / 1_000_000;
+    let known = "lnsd-session-1";
+    let decide = |p: &Packet| match dae::session_selector(p) {
+        Ok(s) if s.acct_session_id.as_deref() == Some(known) => dae::Outcome::Ack,
+        Ok(_) => dae::Outcome::Nak(ErrorCause::SessionContextNotFound),
+        Err(cause) => dae::Outcome::Nak(cause),
+    };
+    let input = |id: &str| {
+        format!(
+            "Acct-Session-Id = \"{id}\", User-Name = \"alice\", Event-Timestamp = {stamp}, \
+             Message-Authenticator = 0x00, Proxy-State = 0x0102\n"
+        )
+    };
+    let ack = disconnect_round(&radclient, &sock, &input(known), decide);
+    assert!(
+        ack.contains("Received Disconnect-ACK"),
+        "radclient said:\n{ack}"
+    );
+    assert!(
+        ack.contains("Proxy-State = 0x0102"),
+        "radclient said:\n{ack}"
+    );
+    let nak = disconnect_round(&radclient, &sock, &input("unknown"), decide);
+    assert!(
+        nak.contains("Received Disconnect-NAK"),
+        "radclient said:\n{nak}"
+    );
+    assert!(
+        nak.contains("Error-Cause = Session-Context-Not-Found"),
+        "radclient said:\n{nak}"
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lns_proto::entropy::Seeded;
 use lns_proto::radius::attribute::{
-    Attribute, AttributeType, ChapPassword, Ipv6Prefix, Tagged, TaggedString, Vsa,
+    Attribute, AttributeType, ChapPassword, HiddenPassword, Ipv6Prefix, Tagged, TaggedString, Vsa,
 };
 use lns_proto::radius::crypto::{hide_password, unhide_password};
 use lns_proto::radius::signing::MessageAuthenticatorPolicy;
@@ -28,7 +28,11 @@ fn octets(max: usize) -> impl Strategy<Value = Vec<u8>> {
 
 fn prefix() -> impl Strategy<Value = Ipv6Prefix> {
     (any::<u128>(), 0u8..=128).prop_map(|(bits, len)| {
-        let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(len))
+        };
         Ipv6Prefix::new(Ipv6Addr::from(bits & mask), len).expect("masked prefix is valid")
     })
 }
@@ -46,10 +50,16 @@ fn vsa() -> impl Strategy<Value = Vsa> {
 
 fn tagged_string() -> impl Strategy<Value = TaggedString> {
     prop_oneof![
-        (0u8..=0x1f, octets(30)).prop_map(|(t, value)| TaggedString { tag: Some(t), value }),
+        (0u8..=0x1f, octets(30)).prop_map(|(t, value)| TaggedString {
+            tag: Some(t),
+            value
+        }),
         (0x20u8..=0xff, octets(30)).prop_map(|(first, mut rest)| {
             rest.insert(0, first);
-            TaggedString { tag: None, value: rest }
+            TaggedString {
+                tag: None,
+                value: rest,
+            }
         }),
     ]
 }
@@ -60,12 +70,13 @@ fn attribute() -> impl Strategy<Value = Attribute> {
         text().prop_map(Attribute::ReplyMessage),
         text().prop_map(Attribute::AcctSessionId),
         text().prop_map(Attribute::FramedIpv6Route),
-        octets(48).prop_map(Attribute::UserPassword),
+        octets(48).prop_map(|v| Attribute::UserPassword(HiddenPassword(v))),
         octets(60).prop_map(Attribute::Class),
         octets(60).prop_map(Attribute::State),
         octets(16).prop_map(Attribute::ChapChallenge),
-        (any::<u8>(), any::<[u8; 16]>())
-            .prop_map(|(ident, response)| Attribute::ChapPassword(ChapPassword { ident, response })),
+        (any::<u8>(), any::<[u8; 16]>()).prop_map(|(ident, response)| Attribute::ChapPassword(
+            ChapPassword { ident, response }
+        )),
         any::<[u8; 4]>().prop_map(|o| Attribute::NasIpAddress(Ipv4Addr::from(o))),
         any::<[u8; 4]>().prop_map(|o| Attribute::FramedIpAddress(Ipv4Addr::from(o))),
         any::<[u8; 16]>().prop_map(|o| Attribute::NasIpv6Address(Ipv6Addr::from(o))),

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let packet = Packet::from_view(&view);
     for a in &packet.attributes {
         if let Attribute::UserPassword(hidden) = a {
-            let _ = unhide_password(hidden, &secret, &packet.authenticator);
+            let _ = unhide_password(&hidden.0, &secret, &packet.authenticator);
         }
     }
     let bytes = packet.to_bytes().expect("a parsed packet fits when re-emitted");

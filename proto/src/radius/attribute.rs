@@ -8,6 +8,7 @@
 //! (after the Type and Length octets); the 253-byte limit is enforced by
 //! [`crate::radius::Packet::emit`].
 
+use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::values::{
@@ -80,7 +81,7 @@ attributes! {
     UserName = 0x01 => String,
     /// User-Password (RFC 2865 §5.2), hidden as on the wire; see
     /// [`crate::radius::crypto::unhide_password`].
-    UserPassword = 0x02 => Vec<u8>,
+    UserPassword = 0x02 => HiddenPassword,
     /// CHAP-Password (RFC 2865 §5.3).
     ChapPassword = 0x03 => ChapPassword,
     /// NAS-IP-Address (RFC 2865 §5.4).
@@ -195,9 +196,16 @@ attributes! {
     DnsServerIpv6Address = 0xa9 => Ipv6Addr,
 }
 
+/// A User-Password value as on the wire: hidden with the secret and the
+/// Request Authenticator (RFC 2865 §5.2). `Debug` shows only its length, so
+/// logs give no material for an offline attack on the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HiddenPassword(pub Vec<u8>);
+
 /// CHAP-Password value: the CHAP Identifier and the 16-octet MD5 response
-/// (RFC 2865 §5.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// (RFC 2865 §5.3). `Debug` hides the response (with the challenge it
+/// allows an offline dictionary attack on the user's password).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ChapPassword {
     /// The CHAP Identifier of the peer's Response.
     pub ident: u8,
@@ -344,6 +352,29 @@ u32_enum_value!(
     AcctTerminateCause,
     ErrorCause
 );
+
+impl fmt::Debug for HiddenPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HiddenPassword({} octets)", self.0.len())
+    }
+}
+
+impl fmt::Debug for ChapPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChapPassword")
+            .field("ident", &self.ident)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttributeValue for HiddenPassword {
+    fn decode(v: &[u8]) -> Option<Self> {
+        Some(HiddenPassword(v.to_vec()))
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+}
 
 impl AttributeValue for ChapPassword {
     fn decode(v: &[u8]) -> Option<Self> {
@@ -578,6 +609,16 @@ mod tests {
             Attribute::decode(0x1a, &[0x01, 0, 0, 9]),
             Attribute::Raw { .. }
         ));
+    }
+
+    #[test]
+    fn debug_hides_password_material() {
+        let pw = Attribute::decode(0x02, &[0xab; 16]);
+        assert_eq!(format!("{pw:?}"), "UserPassword(HiddenPassword(16 octets))");
+        let mut chap = vec![0x07];
+        chap.extend_from_slice(&[0xcd; 16]);
+        let shown = format!("{:?}", Attribute::decode(0x03, &chap));
+        assert_eq!(shown, "ChapPassword(ChapPassword { ident: 7, .. })");
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub mod request;
 pub mod signing;
 pub mod values;
 
-pub use attribute::{Attribute, AttributeType, ChapPassword, Ipv6Prefix, TaggedString, Vsa};
+pub use attribute::{
+    Attribute, AttributeType, ChapPassword, HiddenPassword, Ipv6Prefix, TaggedString, Vsa,
+};
 
 pub use authorization::{Authorization, AuthorizationError};
 pub use client::{

@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(p.code, Code::AccessRequest);
         assert_eq!(p.identifier, 0);
         assert_eq!(p.attributes[0], Attribute::UserName("nemo".into()));
-        assert!(matches!(&p.attributes[1], Attribute::UserPassword(h) if h.len() == 16));
+        assert!(matches!(&p.attributes[1], Attribute::UserPassword(h) if h.0.len() == 16));
         assert_eq!(
             p.attributes[2],
             Attribute::NasIpAddress(Ipv4Addr::new(192, 168, 1, 16))

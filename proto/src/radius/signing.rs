@@ -12,7 +12,7 @@
 
 use thiserror::Error;
 
-use super::attribute::{Attribute, AttributeType};
+use super::attribute::{Attribute, AttributeType, HiddenPassword};
 use super::code::{AuthenticatorKind, Code};
 use super::crypto::{digest_eq, hide_password, hmac_md5, md5, Password, Secret};
 use super::packet::{EmitError, Packet, PacketView, HEADER_LEN};
@@ -133,7 +133,7 @@ impl Request {
         if let Some(pw) = &self.password {
             let hidden =
                 hide_password(pw, secret, authenticator).ok_or(EmitError::PasswordTooLong)?;
-            attributes.push(Attribute::UserPassword(hidden));
+            attributes.push(Attribute::UserPassword(HiddenPassword(hidden)));
         }
         Ok(())
     }
@@ -367,13 +367,16 @@ mod tests {
             0x0d, 0xbe, 0x70, 0x8d, 0x93, 0xd4, 0x13, 0xce, 0x31, 0x96, 0xe4, 0x3f, 0x78, 0x2a,
             0x0a, 0xee,
         ];
-        assert_eq!(p.attributes[2], Attribute::UserPassword(hidden.to_vec()));
+        assert_eq!(
+            p.attributes[2],
+            Attribute::UserPassword(HiddenPassword(hidden.to_vec()))
+        );
         assert_eq!(p.attributes[4], Attribute::NasPort(3));
         let Attribute::UserPassword(h) = &p.attributes[2] else {
             panic!("User-Password expected second");
         };
         assert_eq!(
-            unhide_password(h, &secret(), &RA_7_1),
+            unhide_password(&h.0, &secret(), &RA_7_1),
             Ok(Password::new("arctangent"))
         );
         // The server side accepts it; one flipped bit and it does not.
