@@ -1,7 +1,9 @@
 //! Reading an Access-Accept into what the LNS must apply to the session
 //! (RFC 2865 §5, RFC 2869 §5.16, RFC 3162, RFC 4818, RFC 6911, RFC 2548).
 //!
-//! Contract: [`Authorization::from_accept`] takes an authenticated reply.
+//! Contract: [`Authorization::from_accept`] takes an authenticated reply
+//! ([`Authorization::from_attributes`] the attributes of a verified
+//! CoA-Request).
 //! A reply that asks for a service we cannot give (Service-Type other
 //! than Framed, Framed-Protocol other than PPP) is refused with an
 //! [`AuthorizationError`]; RFC 2865 §5.6 says to treat it as Access-Reject.
@@ -78,15 +80,34 @@ pub enum AuthorizationError {
     UnsupportedProtocol(FramedProtocol),
 }
 
+/// How the subscriber's IPv4 address is chosen (RFC 2865 §5.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressAssignment {
+    /// No Framed-IP-Address: the LNS's policy decides (usually its pool).
+    Unspecified,
+    /// 255.255.255.254: the NAS picks one (from Framed-Pool if given).
+    NasChooses,
+    /// 255.255.255.255: the user may ask for one (IPCP request honoured).
+    UserChooses,
+    /// This very address.
+    Fixed(Ipv4Addr),
+}
+
 impl Authorization {
     /// Reads an authenticated Access-Accept.
     pub fn from_accept(packet: &Packet) -> Result<Authorization, AuthorizationError> {
         if packet.code != Code::AccessAccept {
             return Err(AuthorizationError::NotAccept(packet.code));
         }
+        Authorization::from_attributes(&packet.attributes)
+    }
+
+    /// Reads authorization attributes from any packet that carries them,
+    /// such as a CoA-Request (RFC 5176 §3.2) changing a live session.
+    pub fn from_attributes(attributes: &[Attribute]) -> Result<Authorization, AuthorizationError> {
         let secs = |s: &u32| Duration::from_secs(u64::from(*s));
         let mut z = Authorization::default();
-        for a in &packet.attributes {
+        for a in attributes {
             match a {
                 // RFC 2865 §5.6: a service the NAS cannot provide.
                 Attribute::ServiceType(s) if *s != ServiceType::Framed => {
@@ -125,6 +146,18 @@ impl Authorization {
         }
         Ok(z)
     }
+
+    /// The IPv4 address policy Framed-IP-Address asks for (RFC 2865 §5.8).
+    pub fn address_assignment(&self) -> AddressAssignment {
+        match self.framed_ip {
+            None => AddressAssignment::Unspecified,
+            Some(ip) if ip == Ipv4Addr::new(0xff, 0xff, 0xff, 0xfe) => {
+                AddressAssignment::NasChooses
+            }
+            Some(ip) if ip == Ipv4Addr::BROADCAST => AddressAssignment::UserChooses,
+            Some(ip) => AddressAssignment::Fixed(ip),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +180,34 @@ mod tests {
         let z = Authorization::from_accept(&p).expect("framed PPP");
         assert_eq!(z.framed_ip, Some(Ipv4Addr::new(255, 255, 255, 254)));
         assert_eq!(z.framed_mtu, Some(1500));
+        // RFC 2865 §5.8: 0xFFFFFFFE means the NAS picks the address.
+        assert_eq!(z.address_assignment(), AddressAssignment::NasChooses);
+        let fixed = Authorization {
+            framed_ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            ..Authorization::default()
+        };
+        assert_eq!(
+            fixed.address_assignment(),
+            AddressAssignment::Fixed(Ipv4Addr::new(10, 0, 0, 1))
+        );
+        let free = Authorization {
+            framed_ip: Some(Ipv4Addr::BROADCAST),
+            ..Authorization::default()
+        };
+        assert_eq!(free.address_assignment(), AddressAssignment::UserChooses);
+        assert_eq!(
+            Authorization::default().address_assignment(),
+            AddressAssignment::Unspecified
+        );
+    }
+
+    #[test]
+    fn coa_attributes_read_without_an_accept() {
+        let z = Authorization::from_attributes(&[Attribute::SessionTimeout(60)]);
+        assert_eq!(
+            z.map(|z| z.session_timeout),
+            Ok(Some(Duration::from_secs(60)))
+        );
     }
 
     #[test]

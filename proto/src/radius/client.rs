@@ -15,6 +15,51 @@
 //! machine panic. Inputs: `send_*`, `handle_datagram`, `handle_timeout`,
 //! `set_config`; outputs: `poll_transmit`, `poll_event`, `poll_timeout`.
 //! All maps are ordered, so the same inputs give the same outputs.
+//!
+//! ```
+//! use core::time::Duration;
+//! use lns_proto::entropy::Seeded;
+//! use lns_proto::radius::{
+//!     access_request, AccessParams, Client, ClientConfig, Credentials, Event, Nas, Password,
+//!     Port, Secret, ServerConfig,
+//! };
+//! use lns_proto::time::Timestamp;
+//!
+//! let server = "192.0.2.10:1812".parse().expect("literal");
+//! let mut client = Client::new(ClientConfig {
+//!     auth_servers: vec![ServerConfig {
+//!         addr: server,
+//!         secret: Secret::new("s3cret"),
+//!         timeout: Duration::from_secs(3),
+//!         tries: 3,
+//!     }],
+//!     acct_servers: vec![],
+//! });
+//! let now = Timestamp::from_unix_millis(1_700_000_000_000);
+//! let mut entropy = Seeded::new(1); // the OS RNG in the daemon
+//! let request = access_request(&AccessParams {
+//!     user_name: "alice".into(),
+//!     credentials: Credentials::Pap(Password::new("wonderland")),
+//!     nas: Nas { identifier: Some("lns1".into()), ..Nas::default() },
+//!     port: Port { nas_port: 7, ..Port::default() },
+//!     state: None,
+//! });
+//! let handle = client.send_access(now, request, &mut entropy).expect("encodable");
+//! let datagram = client.poll_transmit().expect("sent at once"); // send datagram.payload to datagram.server
+//! assert_eq!(datagram.server, server);
+//! // Nothing came back: at poll_timeout() the request is retransmitted.
+//! let deadline = client.poll_timeout().expect("a request is in flight");
+//! client.handle_timeout(deadline, &mut entropy);
+//! assert_eq!(client.poll_transmit().map(|t| t.payload), Some(datagram.payload));
+//! // Replies go to client.handle_datagram(now, source, &bytes); events
+//! // come out of poll_event():
+//! while let Some(event) = client.poll_event() {
+//!     if let Event::Reply { handle: h, packet, .. } = event {
+//!         assert_eq!(h, handle);
+//!         let _ = packet;
+//!     }
+//! }
+//! ```
 
 use core::net::SocketAddr;
 use core::time::Duration;

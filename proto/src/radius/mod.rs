@@ -71,7 +71,7 @@ pub use attribute::{
     Attribute, AttributeType, ChapPassword, HiddenPassword, Ipv6Prefix, TaggedString, Vsa,
 };
 
-pub use authorization::{Authorization, AuthorizationError};
+pub use authorization::{AddressAssignment, Authorization, AuthorizationError};
 pub use client::{
     Client, ClientConfig, Event, Handle, ServerConfig, ServerStats, Service, Transmit,
 };
