@@ -357,6 +357,28 @@ fn replacing_the_server_list_moves_requests_off_removed_servers() {
 }
 
 #[test]
+fn a_changed_secret_re_signs_what_is_in_flight() {
+    let a = addr(1, 1812);
+    let mut c = Client::new(auth_only(vec![server(a, "old", 3, 3)]));
+    let mut e = Seeded::new(8);
+    let h = c.send_access(T0, pap_request(), &mut e).expect("encodable");
+    let before = drain(&mut c);
+    // Same list, same secret: nothing is re-sent.
+    c.set_config(secs(1), auth_only(vec![server(a, "old", 3, 3)]), &mut e);
+    assert!(drain(&mut c).is_empty());
+    c.set_config(secs(1), auth_only(vec![server(a, "new", 3, 3)]), &mut e);
+    let after = drain(&mut c);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].payload[1], before[0].payload[1], "new Identifier");
+    c.handle_datagram(
+        secs(2),
+        a,
+        &answer(&after[0].payload, Code::AccessAccept, "new"),
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Reply { handle, .. }) if handle == h));
+}
+
+#[test]
 fn no_server_configured_times_out_at_once() {
     let mut c = Client::new(ClientConfig::default());
     let mut e = Seeded::new(7);

@@ -226,8 +226,11 @@ impl Client {
     }
 
     /// Replaces the server lists (SIGHUP). Requests whose current server is
-    /// still listed carry on with it; the others start over on the first
-    /// server of the new list. Statistics of servers still listed are kept.
+    /// still listed with the same secret carry on with it (new timeout and
+    /// tries apply from their next attempt); a changed secret re-sends at
+    /// once under a new Identifier; requests on a removed server start over
+    /// on the first server of the new list. Statistics of servers still
+    /// listed are kept.
     pub fn set_config(&mut self, now: Timestamp, config: ClientConfig, entropy: &mut dyn Entropy) {
         self.install(config);
         let handles: Vec<Handle> = self.requests.keys().copied().collect();
@@ -240,17 +243,22 @@ impl Client {
                 r.server = 0;
                 continue;
             };
-            match list.iter().position(|s| s.addr == attempt.addr) {
-                Some(i) => r.server = i,
-                None => {
-                    let key = (attempt.addr, attempt.identifier);
-                    self.by_id.remove(&key);
-                    r.attempt = None;
-                    r.server = 0;
-                    entropy.fill(&mut r.authenticator);
-                    self.start_attempt(now, h);
+            let restart_at = match list.iter().position(|s| s.addr == attempt.addr) {
+                Some(i) if list[i].secret == attempt.secret => {
+                    r.server = i;
+                    continue;
                 }
-            }
+                // Same server, new secret: what is in flight is signed
+                // with the old one, so send it again signed anew.
+                Some(i) => i,
+                None => 0,
+            };
+            let key = (attempt.addr, attempt.identifier);
+            self.by_id.remove(&key);
+            r.attempt = None;
+            r.server = restart_at;
+            entropy.fill(&mut r.authenticator);
+            self.start_attempt(now, h);
         }
         self.dispatch_waiting(now);
     }
