@@ -379,6 +379,20 @@ fn a_changed_secret_re_signs_what_is_in_flight() {
 }
 
 #[test]
+fn debug_output_shows_no_secret_or_password_material() {
+    let a = addr(1, 1812);
+    let mut c = Client::new(auth_only(vec![server(a, "topsecret", 3, 3)]));
+    let mut e = Seeded::new(10);
+    c.send_access(T0, pap_request(), &mut e).expect("encodable");
+    let shown = format!("{c:?}");
+    assert!(shown.contains("Secret(..)"), "{shown}");
+    assert!(shown.contains("Password(..)"), "{shown}");
+    assert!(!shown.contains("topsecret"), "{shown}");
+    assert!(!shown.contains("wonderland"), "{shown}");
+    assert!(!shown.contains("payload"), "{shown}");
+}
+
+#[test]
 fn no_server_configured_times_out_at_once() {
     let mut c = Client::new(ClientConfig::default());
     let mut e = Seeded::new(7);

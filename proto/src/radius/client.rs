@@ -163,8 +163,8 @@ pub struct ServerStats {
     pub latencies: VecDeque<Duration>,
 }
 
-/// The RADIUS client machine.
-#[derive(Debug)]
+/// The RADIUS client machine. Its `Debug` shows no secret, password or
+/// encoded packet.
 pub struct Client {
     config: ClientConfig,
     next_handle: u64,
@@ -194,7 +194,6 @@ struct InFlight {
     attempt: Option<Attempt>,
 }
 
-#[derive(Debug)]
 struct Attempt {
     addr: SocketAddr,
     secret: Secret,
@@ -620,6 +619,33 @@ impl Client {
             .find(|id| !self.by_id.contains_key(&(addr, *id)))?;
         self.next_id.insert(addr, id.wrapping_add(1));
         Some(id)
+    }
+}
+
+impl core::fmt::Debug for Client {
+    /// Queued datagrams are counted, not shown: they hold hidden passwords.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .field("requests", &self.requests)
+            .field("stats", &self.stats)
+            .field("foreign", &self.foreign)
+            .field("queued_transmits", &self.transmits.len())
+            .field("queued_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for Attempt {
+    /// Leaves out the encoded packet: it holds the hidden User-Password.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Attempt")
+            .field("addr", &self.addr)
+            .field("identifier", &self.identifier)
+            .field("sent_at", &self.sent_at)
+            .field("deadline", &self.deadline)
+            .field("tries_left", &self.tries_left)
+            .finish_non_exhaustive()
     }
 }
 
