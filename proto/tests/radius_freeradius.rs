@@ -426,6 +426,7 @@ fn freeradius_pap_chap_and_accounting() {
     let session_id = format!("lnsd-{}-{:x}", std::process::id(), now().unix_micros());
     for kind in [
         AccountingKind::Start,
+        AccountingKind::Interim,
         AccountingKind::Stop(AcctTerminateCause::UserRequest),
     ] {
         client
@@ -439,42 +440,26 @@ fn freeradius_pap_chap_and_accounting() {
         .split("\n\n")
         .filter(|r| r.contains(&session_id))
         .collect();
-    assert_eq!(records.len(), 2, "detail:\n{detail}");
-    assert!(
-        records[0].contains("Acct-Status-Type = Start"),
-        "{}",
-        records[0]
-    );
-    assert!(
-        records[1].contains("Acct-Status-Type = Stop"),
-        "{}",
-        records[1]
-    );
-    assert!(
-        records[1].contains("Acct-Input-Gigawords = 1"),
-        "{}",
-        records[1]
-    );
-    assert!(
-        records[1].contains("Acct-Input-Octets = 1000"),
-        "{}",
-        records[1]
-    );
-    assert!(
-        records[1].contains("Acct-Terminate-Cause = User-Request"),
-        "{}",
-        records[1]
-    );
-    assert!(
-        records[1].contains("Class = 0x706c616e2d676f6c64"),
-        "{}",
-        records[1]
-    );
+    assert_eq!(records.len(), 3, "detail:\n{detail}");
+    let has = |i: usize, text: &str| {
+        assert!(records[i].contains(text), "no {text:?} in:\n{}", records[i]);
+    };
+    has(0, "Acct-Status-Type = Start");
+    has(1, "Acct-Status-Type = Interim-Update");
+    has(1, "Acct-Input-Gigawords = 1");
+    has(2, "Acct-Status-Type = Stop");
+    has(2, "Acct-Input-Gigawords = 1");
+    has(2, "Acct-Input-Octets = 1000");
+    has(2, "Acct-Session-Time = 125");
+    has(2, "Acct-Terminate-Cause = User-Request");
+    has(2, "Class = 0x706c616e2d676f6c64");
+    has(2, "Framed-IPv6-Prefix = 2001:db8:1:2::/64");
+    has(2, "Tunnel-Type:0 = L2TP");
 
     let stats = client.stats(auth).expect("configured server");
     assert_eq!(stats.replies, 5);
     assert_eq!(stats.bad_authenticators, 0);
-    assert_eq!(client.stats(acct).map(|s| s.replies), Some(2));
+    assert_eq!(client.stats(acct).map(|s| s.replies), Some(3));
 
     // Failover: the first server is a port nobody listens on.
     let dead = SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port()));
