@@ -86,6 +86,7 @@ fn auth_only(servers: Vec<ServerConfig>) -> ClientConfig {
     ClientConfig {
         auth_servers: servers,
         acct_servers: vec![],
+        dead_time: Duration::ZERO,
     }
 }
 
@@ -296,6 +297,7 @@ fn accounting_retransmissions_grow_acct_delay_time_and_are_re_signed() {
     let mut c = Client::new(ClientConfig {
         auth_servers: vec![],
         acct_servers: vec![server(a, "sa", 5, 3)],
+        dead_time: Duration::ZERO,
     });
     let mut e = Seeded::new(5);
     let mut req = acct_request();
@@ -390,6 +392,62 @@ fn debug_output_shows_no_secret_or_password_material() {
     assert!(!shown.contains("topsecret"), "{shown}");
     assert!(!shown.contains("wonderland"), "{shown}");
     assert!(!shown.contains("payload"), "{shown}");
+}
+
+#[test]
+fn a_dead_server_is_skipped_for_dead_time_then_tried_again() {
+    let (a, b) = (addr(1, 1812), addr(2, 1812));
+    let mut cfg = auth_only(vec![server(a, "sa", 1, 2), server(b, "sb", 1, 2)]);
+    cfg.dead_time = Duration::from_secs(30);
+    let mut c = Client::new(cfg);
+    let mut e = Seeded::new(11);
+    c.send_access(T0, pap_request(), &mut e).expect("encodable");
+    drain(&mut c);
+    c.handle_timeout(secs(1), &mut e);
+    c.handle_timeout(secs(2), &mut e); // a exhausted: fail over to b
+    assert!(c.is_dead(a, secs(2)));
+    assert_eq!(c.stats(a).map(|s| s.marked_dead), Some(1));
+    let to_b = drain(&mut c);
+    assert_eq!(to_b.last().map(|t| t.server), Some(b));
+
+    // A new request goes straight to b while a is dead.
+    c.send_access(secs(3), pap_request(), &mut e)
+        .expect("encodable");
+    assert_eq!(
+        drain(&mut c).iter().map(|t| t.server).collect::<Vec<_>>(),
+        [b]
+    );
+
+    // After dead_time, a is tried first again.
+    assert!(!c.is_dead(a, secs(32)));
+    c.send_access(secs(32), pap_request(), &mut e)
+        .expect("encodable");
+    let t = drain(&mut c);
+    assert_eq!(t.last().map(|t| t.server), Some(a));
+    // A reply from a clears any mark at once.
+    c.handle_datagram(
+        secs(32),
+        a,
+        &answer(&t[t.len() - 1].payload, Code::AccessAccept, "sa"),
+    );
+    assert!(!c.is_dead(a, secs(32)));
+}
+
+#[test]
+fn when_every_server_is_dead_the_list_is_tried_in_order() {
+    let a = addr(1, 1812);
+    let mut cfg = auth_only(vec![server(a, "sa", 1, 1)]);
+    cfg.dead_time = Duration::from_secs(30);
+    let mut c = Client::new(cfg);
+    let mut e = Seeded::new(12);
+    let h = c.send_access(T0, pap_request(), &mut e).expect("encodable");
+    drain(&mut c);
+    c.handle_timeout(secs(1), &mut e);
+    assert_eq!(c.poll_event(), Some(Event::Timeout { handle: h }));
+    assert!(c.is_dead(a, secs(1)));
+    c.send_access(secs(2), pap_request(), &mut e)
+        .expect("encodable");
+    assert_eq!(drain(&mut c).len(), 1, "still sent to the only server");
 }
 
 #[test]

@@ -353,6 +353,7 @@ fn freeradius_pap_chap_and_accounting() {
     let mut client = Client::new(ClientConfig {
         auth_servers: vec![server(auth, 300, 30)],
         acct_servers: vec![server(acct, 300, 30)],
+        dead_time: Duration::ZERO,
     });
     let log = || fs::read_to_string(fr.dir.join("stdout.log")).unwrap_or_default();
 
@@ -466,6 +467,7 @@ fn freeradius_pap_chap_and_accounting() {
     let mut failover = Client::new(ClientConfig {
         auth_servers: vec![server(dead, 200, 2), server(auth, 300, 30)],
         acct_servers: vec![],
+        dead_time: Duration::from_secs(30),
     });
     failover
         .send_access(
@@ -476,6 +478,17 @@ fn freeradius_pap_chap_and_accounting() {
         .expect("encodable");
     let via_second = reply(run_until_event(&mut failover, &sock, &mut entropy));
     assert_eq!(via_second.code, Code::AccessAccept);
+    // The dead server is now skipped: the next login goes straight through.
+    failover
+        .send_access(
+            now(),
+            access_request(&pap("alice", "wonderland")),
+            &mut entropy,
+        )
+        .expect("encodable");
+    let direct = reply(run_until_event(&mut failover, &sock, &mut entropy));
+    assert_eq!(direct.code, Code::AccessAccept);
+    assert_eq!(failover.stats(auth).map(|s| s.replies), Some(2));
     let dead_stats = failover.stats(dead).expect("configured");
     assert_eq!(
         (

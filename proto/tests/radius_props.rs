@@ -167,6 +167,7 @@ proptest! {
                 tries: 2,
             }],
             acct_servers: vec![],
+            dead_time: Duration::ZERO,
         });
         let mut e = Seeded::new(9);
         let mut r = Request::new(Code::AccessRequest);

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let mut c = Client::new(ClientConfig {
         auth_servers: vec![cfg(server)],
         acct_servers: vec![cfg(acct)],
+        dead_time: Duration::ZERO,
     });
     let mut e = Seeded::new(1);
     let mut r = Request::new(Code::AccessRequest);

@@ -6,7 +6,9 @@
 //! never two live requests with the same pair; a request waits when all
 //! 256 are busy), retransmits after the server's timeout up to its number
 //! of tries, then fails over to the next server of the ordered list, and
-//! reports [`Event::Timeout`] once all servers are exhausted. Replies are
+//! reports [`Event::Timeout`] once all servers are exhausted. A server
+//! that exhausted a request's tries is skipped by new requests for
+//! [`ClientConfig::dead_time`] (unless every server is). Replies are
 //! matched by (source, Identifier), must have a code that answers the
 //! request and must authenticate (Response Authenticator, and a valid
 //! Message-Authenticator, which is mandatory on Access replies because
@@ -34,6 +36,7 @@
 //!         tries: 3,
 //!     }],
 //!     acct_servers: vec![],
+//!     dead_time: Duration::ZERO,
 //! });
 //! let now = Timestamp::from_unix_millis(1_700_000_000_000);
 //! let mut entropy = Seeded::new(1); // the OS RNG in the daemon
@@ -96,6 +99,10 @@ pub struct ClientConfig {
     pub auth_servers: Vec<ServerConfig>,
     /// Servers for Accounting-Request (usually port 1813).
     pub acct_servers: Vec<ServerConfig>,
+    /// How long a server that exhausted a request's tries is skipped by
+    /// new requests (RFC 2865 §2.5 leaves this to the NAS; RFC 5080 §2.2.1
+    /// warns against hammering a dead server). Zero disables it.
+    pub dead_time: Duration,
 }
 
 /// Which server list a request uses.
@@ -159,6 +166,8 @@ pub struct ServerStats {
     pub unmatched: u64,
     /// Replies whose code does not answer the request.
     pub bad_codes: u64,
+    /// Times the server was marked dead (see [`ClientConfig::dead_time`]).
+    pub marked_dead: u64,
     /// Time from the last transmission to the reply, most recent last.
     pub latencies: VecDeque<Duration>,
 }
@@ -172,6 +181,8 @@ pub struct Client {
     by_id: BTreeMap<(SocketAddr, u8), Handle>,
     next_id: BTreeMap<SocketAddr, u8>,
     stats: BTreeMap<SocketAddr, ServerStats>,
+    /// Servers skipped by new requests until the given instant.
+    dead_until: BTreeMap<SocketAddr, Timestamp>,
     /// Datagrams from addresses that are not configured servers.
     foreign: u64,
     transmits: VecDeque<Transmit>,
@@ -216,6 +227,7 @@ impl Client {
             by_id: BTreeMap::new(),
             next_id: BTreeMap::new(),
             stats: BTreeMap::new(),
+            dead_until: BTreeMap::new(),
             foreign: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -338,6 +350,7 @@ impl Client {
             return;
         }
         stats.replies += 1;
+        self.dead_until.remove(&server);
         if stats.latencies.len() == LATENCY_SAMPLES {
             stats.latencies.pop_front();
         }
@@ -402,6 +415,12 @@ impl Client {
         self.foreign
     }
 
+    /// Whether new requests skip `server` at `now` (it exhausted a
+    /// request's tries less than `dead_time` ago and has not answered since).
+    pub fn is_dead(&self, server: SocketAddr, now: Timestamp) -> bool {
+        self.dead_until.get(&server).is_some_and(|t| *t > now)
+    }
+
     /// Requests not yet answered or given up.
     pub fn in_flight(&self) -> usize {
         self.requests.len()
@@ -420,6 +439,7 @@ impl Client {
             .map(|s| s.addr)
             .collect();
         self.stats.retain(|a, _| addrs.contains(a));
+        self.dead_until.retain(|a, _| addrs.contains(a));
         for a in addrs {
             self.stats.entry(a).or_default();
         }
@@ -459,7 +479,7 @@ impl Client {
             InFlight {
                 request,
                 service,
-                server: 0,
+                server: self.first_alive(service, now),
                 authenticator,
                 created: now,
                 base_delay,
@@ -590,11 +610,25 @@ impl Client {
         // RFC 2865 §2.5: out of tries on this server, try the next one.
         if let Some(stats) = self.stats.get_mut(&a.addr) {
             stats.timeouts += 1;
+            if !self.config.dead_time.is_zero() {
+                stats.marked_dead += 1;
+                self.dead_until.insert(a.addr, now + self.config.dead_time);
+            }
         }
         self.by_id.remove(&key);
         r.server += 1;
         entropy.fill(&mut r.authenticator);
         self.start_attempt(now, handle);
+    }
+
+    /// Where a new request starts: the first server not marked dead, or
+    /// the first server if all are.
+    fn first_alive(&self, service: Service, now: Timestamp) -> usize {
+        self.config
+            .servers(service)
+            .iter()
+            .position(|s| !self.is_dead(s.addr, now))
+            .unwrap_or(0)
     }
 
     /// Gives waiting requests the Identifiers that became free.
