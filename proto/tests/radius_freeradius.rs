@@ -29,9 +29,10 @@ use lns_proto::radius::crypto::chap_response;
 use lns_proto::radius::signing::MessageAuthenticatorPolicy;
 use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::radius::{
-    access_request, accounting_request, AccessParams, AccountingKind, AccountingParams,
-    AcctTerminateCause, Authorization, Client, ClientConfig, Code, Counters, Credentials, Event,
-    Nas, Packet, Password, Port, Request, Secret, ServerConfig, TunnelInfo,
+    access_request, accounting_nas_event, accounting_request, AccessParams, AccountingKind,
+    AccountingParams, AcctTerminateCause, Authorization, Client, ClientConfig, Code, Counters,
+    Credentials, Event, Nas, NasEvent, Packet, Password, Port, Request, Secret, ServerConfig,
+    TunnelInfo,
 };
 use lns_proto::radius::{dae, ErrorCause};
 use lns_proto::time::Timestamp;
@@ -423,6 +424,16 @@ fn freeradius_pap_chap_and_accounting() {
     let chap_bad = reply(run_until_event(&mut client, &sock, &mut entropy));
     assert_eq!(chap_bad.code, Code::AccessReject);
 
+    // Accounting-On at start-up is acknowledged.
+    client
+        .send_accounting(
+            now(),
+            accounting_nas_event(NasEvent::On, &nas(), "lnsd-boot-1", now()),
+        )
+        .expect("encodable");
+    let on = reply(run_until_event(&mut client, &sock, &mut entropy));
+    assert_eq!(on.code, Code::AccountingResponse);
+
     // Accounting Start then Stop, acknowledged and written to detail.
     let session_id = format!("lnsd-{}-{:x}", std::process::id(), now().unix_micros());
     for kind in [
@@ -460,7 +471,7 @@ fn freeradius_pap_chap_and_accounting() {
     let stats = client.stats(auth).expect("configured server");
     assert_eq!(stats.replies, 5);
     assert_eq!(stats.bad_authenticators, 0);
-    assert_eq!(client.stats(acct).map(|s| s.replies), Some(3));
+    assert_eq!(client.stats(acct).map(|s| s.replies), Some(4));
 
     // Failover: the first server is a port nobody listens on.
     let dead = SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port()));

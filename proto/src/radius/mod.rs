@@ -79,8 +79,8 @@ pub use code::Code;
 pub use crypto::{Password, Secret};
 pub use packet::{EmitError, Packet, PacketView, ParseError};
 pub use request::{
-    access_request, accounting_request, AccessParams, AccountingKind, AccountingParams, Counters,
-    Credentials, Nas, Port, TunnelInfo,
+    access_request, accounting_nas_event, accounting_request, AccessParams, AccountingKind,
+    AccountingParams, Counters, Credentials, Nas, NasEvent, Port, TunnelInfo,
 };
 pub use signing::{Request, VerifyError};
 pub use values::{AcctStatusType, AcctTerminateCause, ErrorCause};

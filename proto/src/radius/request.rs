@@ -254,6 +254,41 @@ pub fn accounting_request(p: &AccountingParams) -> Request {
     r
 }
 
+/// A NAS-wide accounting event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NasEvent {
+    /// Accounting-On: the NAS (re)started; no session of its survives.
+    On,
+    /// Accounting-Off: the NAS is going away cleanly.
+    Off,
+}
+
+/// Accounting-On / Accounting-Off (RFC 2866 §5.1): sent at start-up and
+/// clean shutdown so the server closes sessions it still counts as open.
+/// `session_id` names the event (RFC 2866 §5.5 wants one in every
+/// Accounting-Request), e.g. the node's boot identifier.
+pub fn accounting_nas_event(
+    event: NasEvent,
+    nas: &Nas,
+    session_id: &str,
+    event_time: Timestamp,
+) -> Request {
+    let mut r = Request::new(Code::AccountingRequest);
+    let a = &mut r.attributes;
+    a.push(Attribute::AcctStatusType(match event {
+        NasEvent::On => AcctStatusType::AccountingOn,
+        NasEvent::Off => AcctStatusType::AccountingOff,
+    }));
+    a.push(Attribute::AcctSessionId(session_id.to_owned()));
+    push_nas(a, nas);
+    let secs = event_time.unix_micros() / 1_000_000;
+    a.push(Attribute::EventTimestamp(
+        u32::try_from(secs).unwrap_or(u32::MAX),
+    ));
+    a.push(Attribute::AcctDelayTime(0));
+    r
+}
+
 /// Splits a 64-bit counter into (Octets, Gigawords) (RFC 2869 §5.1).
 pub fn split_counter(v: u64) -> (u32, u32) {
     (low32(v), high32(v))
@@ -271,7 +306,7 @@ fn saturate32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-fn push_nas_and_port(a: &mut Vec<Attribute>, nas: &Nas, port: &Port) {
+fn push_nas(a: &mut Vec<Attribute>, nas: &Nas) {
     if let Some(ip) = nas.ipv4 {
         a.push(Attribute::NasIpAddress(ip));
     }
@@ -281,6 +316,10 @@ fn push_nas_and_port(a: &mut Vec<Attribute>, nas: &Nas, port: &Port) {
     if let Some(id) = &nas.identifier {
         a.push(Attribute::NasIdentifier(id.clone()));
     }
+}
+
+fn push_nas_and_port(a: &mut Vec<Attribute>, nas: &Nas, port: &Port) {
+    push_nas(a, nas);
     a.push(Attribute::NasPort(port.nas_port));
     if let Some(id) = &port.nas_port_id {
         a.push(Attribute::NasPortId(id.clone()));
@@ -434,6 +473,30 @@ mod tests {
         assert_eq!(
             Packet::parse(&out).map(|p| p.attributes.len()),
             Ok(r.attributes.len() + 1)
+        );
+    }
+
+    #[test]
+    fn rfc2866_5_1_accounting_on() {
+        let nas = Nas {
+            identifier: Some("lns1".into()),
+            ..Nas::default()
+        };
+        let r = accounting_nas_event(NasEvent::On, &nas, "boot-1", Timestamp::EPOCH);
+        assert_eq!(
+            r.attributes[0],
+            Attribute::AcctStatusType(AcctStatusType::AccountingOn)
+        );
+        assert!(r
+            .attributes
+            .contains(&Attribute::NasIdentifier("lns1".into())));
+        assert!(r
+            .attributes
+            .contains(&Attribute::AcctSessionId("boot-1".into())));
+        let off = accounting_nas_event(NasEvent::Off, &nas, "boot-1", Timestamp::EPOCH);
+        assert_eq!(
+            off.attributes[0],
+            Attribute::AcctStatusType(AcctStatusType::AccountingOff)
         );
     }
 
