@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
     // Each chunk is one datagram; its first byte picks the source and
     // whether time advances.
     for chunk in data.split(|b| *b == 0xff) {
-        let Some((&ctl, body)) = chunk.split_first() else { continue };
+        let Some((&ctl, body)) = chunk.split_first() else {
+            continue;
+        };
         if ctl & 0x80 != 0 {
             now = now + Duration::from_millis(u64::from(ctl & 0x7f) * 20);
             c.handle_timeout(now, &mut e);
@@ -41,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
         c.handle_datagram(now, if ctl & 1 == 0 { server } else { acct }, body);
         while c.poll_transmit().is_some() {}
         while let Some(ev) = c.poll_event() {
-            assert!(matches!(ev, lns_proto::radius::Event::Timeout { .. }), "forged reply accepted");
+            assert!(
+                matches!(ev, lns_proto::radius::Event::Timeout { .. }),
+                "forged reply accepted"
+            );
         }
     }
 });

@@ -15,10 +15,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = dae::verify_request(data, &secret, MessageAuthenticatorPolicy::IfPresent);
     let Ok(p) = Packet::parse(data) else { return };
     let now = Timestamp::from_unix_millis(1_700_000_000_000);
-    let _ = dae::check_event_timestamp(&p, now, Duration::from_secs(300), TimestampPolicy::Required);
+    let _ =
+        dae::check_event_timestamp(&p, now, Duration::from_secs(300), TimestampPolicy::Required);
     let _ = dae::session_selector(&p);
     let _ = dae::check_nas_identity(&p, &Default::default());
     let mut out = Vec::new();
-    let _ = dae::encode_response(&p, Outcome::Nak(ErrorCause::SessionContextNotFound), &secret, &mut out);
+    let _ = dae::encode_response(
+        &p,
+        Outcome::Nak(ErrorCause::SessionContextNotFound),
+        &secret,
+        &mut out,
+    );
     let _ = dae::encode_response(&p, Outcome::Ack, &secret, &mut out);
 });

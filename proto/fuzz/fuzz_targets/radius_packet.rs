@@ -15,13 +15,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let secret = Secret::new("fuzz");
     let _ = verify_request(&view, &secret, MessageAuthenticatorPolicy::IfPresent);
-    let _ = verify_reply(&view, &[0; 16], &secret, MessageAuthenticatorPolicy::Required);
+    let _ = verify_reply(
+        &view,
+        &[0; 16],
+        &secret,
+        MessageAuthenticatorPolicy::Required,
+    );
     let packet = Packet::from_view(&view);
     for a in &packet.attributes {
         if let Attribute::UserPassword(hidden) = a {
             let _ = unhide_password(&hidden.0, &secret, &packet.authenticator);
         }
     }
-    let bytes = packet.to_bytes().expect("a parsed packet fits when re-emitted");
+    let bytes = packet
+        .to_bytes()
+        .expect("a parsed packet fits when re-emitted");
     assert_eq!(Packet::parse(&bytes), Ok(packet));
 });
