@@ -103,7 +103,7 @@ impl Authorization {
     }
 
     /// Reads authorization attributes from any packet that carries them,
-    /// such as a CoA-Request (RFC 5176 §3.2) changing a live session.
+    /// such as a CoA-Request (RFC 5176 §2.2) changing a live session.
     pub fn from_attributes(attributes: &[Attribute]) -> Result<Authorization, AuthorizationError> {
         let secs = |s: &u32| Duration::from_secs(u64::from(*s));
         let mut z = Authorization::default();

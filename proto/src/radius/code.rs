@@ -19,17 +19,17 @@ open_enum! {
         AccessChallenge = 0x0b,
         /// RFC 5997 (RFC 2865 §3 reserves it).
         StatusServer = 0x0c,
-        /// RFC 5176 §3.1.
+        /// RFC 5176 §2.1.
         DisconnectRequest = 0x28,
-        /// RFC 5176 §3.1.
+        /// RFC 5176 §2.1.
         DisconnectAck = 0x29,
-        /// RFC 5176 §3.1.
+        /// RFC 5176 §2.1.
         DisconnectNak = 0x2a,
-        /// RFC 5176 §3.2.
+        /// RFC 5176 §2.2.
         CoaRequest = 0x2b,
-        /// RFC 5176 §3.2.
+        /// RFC 5176 §2.2.
         CoaAck = 0x2c,
-        /// RFC 5176 §3.2.
+        /// RFC 5176 §2.2.
         CoaNak = 0x2d,
     }
 }
@@ -64,7 +64,7 @@ impl Code {
             Code::StatusServer => {
                 matches!(reply, Code::AccessAccept | Code::AccountingResponse)
             }
-            // RFC 5176 §3.
+            // RFC 5176 §2.1, §2.2.
             Code::DisconnectRequest => matches!(reply, Code::DisconnectAck | Code::DisconnectNak),
             Code::CoaRequest => matches!(reply, Code::CoaAck | Code::CoaNak),
             _ => false,

@@ -5,8 +5,8 @@
 //!
 //! Contract: pure functions. [`verify_request`] and
 //! [`check_event_timestamp`] return a [`DaeError`] whose every variant
-//! means "silently discard" (RFC 5176 §3, §3.5 and §5.x on replay
-//! protection); semantic refusals are [`ErrorCause`]s that go back in a
+//! means "silently discard" (RFC 5176 §2.3 and its security
+//! considerations on replay protection); semantic refusals are [`ErrorCause`]s that go back in a
 //! NAK built by [`encode_response`].
 
 use core::net::{IpAddr, Ipv4Addr};
@@ -32,13 +32,15 @@ pub enum DaeError {
     /// A code other than Disconnect-Request or CoA-Request.
     #[error("peer sent {0:?} to the dynamic-authorization port")]
     UnexpectedCode(Code),
-    /// Authenticator or Message-Authenticator check failed (RFC 5176 §3.5).
+    /// Authenticator or Message-Authenticator check failed (RFC 5176 §2.3,
+    /// RFC 3579 §3.2).
     #[error("peer failed authentication: {0}")]
     Unauthenticated(#[from] VerifyError),
-    /// Event-Timestamp required but absent (RFC 5176 §3.5 replay protection).
+    /// Event-Timestamp required but absent (RFC 5176 replay protection).
     #[error("peer sent no Event-Timestamp")]
     MissingEventTimestamp,
-    /// Event-Timestamp outside the accepted window (RFC 5176 §3.5).
+    /// Event-Timestamp outside the accepted window (RFC 5176 replay
+    /// protection).
     #[error("peer's Event-Timestamp is {skew_secs} s away from now")]
     StaleEventTimestamp {
         /// Distance from our clock, seconds.
@@ -83,7 +85,7 @@ pub struct SessionSelector {
 
 /// Checks a datagram from a known dynamic-authorization client: a
 /// Disconnect-Request or CoA-Request whose Request Authenticator (RFC 5176
-/// §2.3) and Message-Authenticator (RFC 5176 §3.5, RFC 3579 §3.2) verify
+/// §2.3) and Message-Authenticator (RFC 3579 §3.2) verify
 /// under `secret`.
 pub fn verify_request(
     datagram: &[u8],
@@ -99,7 +101,8 @@ pub fn verify_request(
     Ok(Packet::from_view(&view))
 }
 
-/// Replay protection (RFC 5176 §3.5): the Event-Timestamp must be within
+/// Replay protection (RFC 5176, security considerations; Event-Timestamp
+/// per RFC 2869 §5.3): the Event-Timestamp must be within
 /// `window` of `now`, either side.
 pub fn check_event_timestamp(
     request: &Packet,
@@ -237,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5176_3_5_authenticated_request_is_accepted() {
+    fn rfc5176_2_3_authenticated_request_is_accepted() {
         let req = verify_request(
             &disconnect(1_000),
             &secret(),
@@ -263,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5176_3_5_forged_or_wrong_code_is_dropped() {
+    fn rfc5176_2_3_forged_or_wrong_code_is_dropped() {
         let mut forged = disconnect(1_000);
         let last = forged.len() - 1;
         forged[last] ^= 0x01;
@@ -298,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5176_3_5_event_timestamp_window() {
+    fn rfc5176_replay_event_timestamp_window() {
         let req = Packet::parse(&disconnect(1_000)).expect("valid");
         let w = Duration::from_secs(300);
         let at = |s: u64| Timestamp::from_unix_millis(s * 1_000);

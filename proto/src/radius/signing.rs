@@ -141,7 +141,7 @@ impl Request {
 
 /// Encodes a reply to a request whose authenticator was
 /// `request_authenticator`: Message-Authenticator first, then the Response
-/// Authenticator (RFC 2865 §3, RFC 3579 §3.2, RFC 5176 §3.5). The reply's
+/// Authenticator (RFC 2865 §3, RFC 3579 §3.2, RFC 5176 §2.3). The reply's
 /// own `authenticator` field and any Message-Authenticator in it are
 /// replaced.
 pub fn encode_reply(
@@ -197,7 +197,7 @@ pub fn verify_reply(
 
 /// Verifies a received request: for signed codes (Accounting, Disconnect,
 /// CoA) the Request Authenticator (RFC 2866 §3, RFC 5176 §2.3), then the
-/// Message-Authenticator (RFC 3579 §3.2, RFC 5176 §3.5). For
+/// Message-Authenticator (RFC 3579 §3.2). For
 /// Access-Request only the Message-Authenticator can be checked.
 pub fn verify_request(
     request: &PacketView<'_>,

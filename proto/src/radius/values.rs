@@ -17,7 +17,7 @@ open_enum! {
         Outbound = 0x05,
         /// Administrative.
         Administrative = 0x06,
-        /// Authorize Only (RFC 5176 §3.1).
+        /// Authorize Only (RFC 5176 §3.2).
         AuthorizeOnly = 0x11,
     }
 }
