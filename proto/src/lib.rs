@@ -12,11 +12,14 @@
 //!   tunnel and session state machines for both sides, endpoint demux.
 //! - [`ppp`]: RFC 1661 PPP framing, the option-negotiation automaton, LCP,
 //!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
+//! - [`radius`]: RFC 2865/2866/3579/5176 RADIUS wire format, crypto, the
+//!   sans-IO client machine and dynamic-authorization helpers.
 #![forbid(unsafe_code)]
 
 pub mod entropy;
 pub mod l2tp;
 pub mod ppp;
+pub mod radius;
 pub mod time;
 
 /// Types generated from `schema/*.proto`: the versioned encoding of
