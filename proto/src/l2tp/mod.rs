@@ -15,3 +15,6 @@ pub mod header;
 pub mod hidden;
 pub mod message;
 pub mod result_code;
+pub mod config;
+pub mod data;
+pub mod reliable;
