@@ -18,3 +18,16 @@ pub mod result_code;
 pub mod config;
 pub mod data;
 pub mod reliable;
+pub mod endpoint;
+pub mod event;
+pub mod session;
+pub mod tunnel;
+
+pub use config::{
+    DeliveryReports, EndpointConfig, Hiding, Limits, PeerEntry, PeerSettings, PeerTable, Side,
+    TransportConfig, TunnelAuth,
+};
+pub use endpoint::{CommandError, Endpoint};
+pub use event::{DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason};
+pub use result_code::{CdnResult, ErrorCode, StopCcnResult};
+pub use session::{CallInfo, ProxyAuthType, ProxyInfo};
