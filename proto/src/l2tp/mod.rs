@@ -31,3 +31,4 @@ pub use endpoint::{CommandError, Endpoint};
 pub use event::{DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason};
 pub use result_code::{CdnResult, ErrorCode, StopCcnResult};
 pub use session::{CallInfo, ProxyAuthType, ProxyInfo};
+pub mod state;
