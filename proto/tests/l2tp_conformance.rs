@@ -1,0 +1,622 @@
+//! Black-box conformance of the L2TP endpoint, organised by RFC 2661
+//! section: what an LNS must answer to real and to broken peers. Each test
+//! drives `Endpoint`s with byte-exact datagrams and virtual time only.
+
+use lns_proto::entropy::Seeded;
+use lns_proto::l2tp::avp::{Avp, Criticality, Visibility};
+use lns_proto::l2tp::avp_types::{AvpValue, ResultCodeValue};
+use lns_proto::l2tp::header::{Header, HeaderView};
+use lns_proto::l2tp::message::{emit_control, parse_control, Message, MessageType};
+use lns_proto::l2tp::{
+    CallInfo, CdnResult, DropReason, Endpoint, EndpointConfig, ErrorCode, Event, Hiding,
+    PeerEntry, PeerSettings, PeerTable, ProxyAuthType, ProxyInfo, SessionDownReason, Side,
+    StopCcnResult, TunnelAuth, TunnelDownReason,
+};
+use lns_proto::time::Timestamp;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+const LAC: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 1701));
+const LNS: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 2), 1701));
+
+fn t0() -> Timestamp {
+    Timestamp::from_unix_millis(1_700_000_000_000)
+}
+
+/// A lossless, zero-latency LAC/LNS pair.
+struct Pair {
+    lac: Endpoint,
+    lns: Endpoint,
+    now: Timestamp,
+    e: Seeded,
+    lac_events: Vec<Event>,
+    lns_events: Vec<Event>,
+    wire: Vec<(bool, Vec<u8>)>,
+}
+
+impl Pair {
+    fn new(lac: EndpointConfig, lns: EndpointConfig) -> Self {
+        Pair {
+            lac: Endpoint::new(lac),
+            lns: Endpoint::new(lns),
+            now: t0(),
+            e: Seeded::new(1),
+            lac_events: Vec::new(),
+            lns_events: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    fn plain() -> Self {
+        Pair::new(
+            EndpointConfig::new(Side::Lac, b"lac1"),
+            EndpointConfig::new(Side::Lns, b"lns1"),
+        )
+    }
+
+    /// Delivers everything until both sides are quiet (timers not run).
+    fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(t) = self.lac.poll_transmit() {
+                self.wire.push((true, t.payload.clone()));
+                self.lns.handle_datagram(self.now, LNS, LAC, &t.payload, &mut self.e);
+                moved = true;
+            }
+            while let Some(t) = self.lns.poll_transmit() {
+                self.wire.push((false, t.payload.clone()));
+                self.lac.handle_datagram(self.now, LAC, LNS, &t.payload, &mut self.e);
+                moved = true;
+            }
+            while let Some(ev) = self.lac.poll_event() {
+                self.lac_events.push(ev);
+            }
+            while let Some(ev) = self.lns.poll_event() {
+                self.lns_events.push(ev);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advances virtual time by `d`, running timers, pumping in between.
+    fn advance(&mut self, d: Duration) {
+        let end = self.now + d;
+        loop {
+            self.pump();
+            let next = [self.lac.poll_timeout(), self.lns.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.lac.handle_timeout(self.now, &mut self.e);
+                    self.lns.handle_timeout(self.now, &mut self.e);
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+        self.pump();
+    }
+
+    fn open_tunnel(&mut self, settings: PeerSettings) -> (u16, u16) {
+        let lac_id = self
+            .lac
+            .open_tunnel(self.now, LAC, LNS, settings, &mut self.e)
+            .expect("open");
+        self.pump();
+        let lns_id = self
+            .lns_events
+            .iter()
+            .find_map(|e| match e {
+                Event::TunnelUp { tunnel, .. } => Some(*tunnel),
+                _ => None,
+            })
+            .expect("LNS tunnel up");
+        (lac_id, lns_id)
+    }
+}
+
+/// Sends one raw datagram to an LNS endpoint and collects replies and events.
+fn poke(lns: &mut Endpoint, now: Timestamp, datagram: &[u8]) -> (Vec<Vec<u8>>, Vec<Event>) {
+    let mut e = Seeded::new(9);
+    lns.handle_datagram(now, LNS, LAC, datagram, &mut e);
+    let mut tx = Vec::new();
+    while let Some(t) = lns.poll_transmit() {
+        tx.push(t.payload);
+    }
+    let mut ev = Vec::new();
+    while let Some(x) = lns.poll_event() {
+        ev.push(x);
+    }
+    (tx, ev)
+}
+
+fn datagram(tid: u16, sid: u16, ns: u16, nr: u16, m: &Message) -> Vec<u8> {
+    let mut out = Vec::new();
+    emit_control(&Header::control(tid, sid, ns, nr), Some(m), None, &mut out).expect("emit");
+    out
+}
+
+fn sccrq(assigned: Option<u16>) -> Message {
+    let mut m = Message::new(MessageType::Sccrq)
+        .with(AvpValue::ProtocolVersion {
+            version: 1,
+            revision: 0,
+        })
+        .with(AvpValue::FramingCapabilities(3))
+        .with(AvpValue::HostName(b"lac1".to_vec()));
+    if let Some(a) = assigned {
+        m = m.with(AvpValue::AssignedTunnelId(a));
+    }
+    m
+}
+
+fn message_of(d: &[u8]) -> Option<Message> {
+    parse_control(d, None).expect("we emit valid control messages").1
+}
+
+fn result_of(m: &Message) -> (u16, Option<u16>) {
+    let rc = m.result_code().expect("result code");
+    (rc.result, rc.error)
+}
+
+// RFC 2661 §6.1/§6.2 with xl2tpd's own bytes: the LNS answers SCCRP.
+#[test]
+fn xl2tpd_sccrq_gets_sccrp() {
+    let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let bytes = include_bytes!("data/xl2tpd_sccrq.bin");
+    let (tx, _) = poke(&mut lns, t0(), bytes);
+    assert_eq!(tx.len(), 1);
+    let h = HeaderView::new_checked(&tx[0]).expect("valid");
+    assert_eq!(h.tunnel_id(), 0x4a1f, "header carries the LAC's Assigned Tunnel ID");
+    assert_eq!(h.sequence().map(|s| (s.ns, s.nr)), Some((0, 1)));
+    let m = message_of(&tx[0]).expect("SCCRP");
+    assert_eq!(m.message_type, MessageType::Sccrp);
+    assert_eq!(m.missing_mandatory(), None);
+    assert!(m.challenge().is_none(), "no challenge unless required");
+    // A retransmitted SCCRQ (same peer, same Assigned Tunnel ID) is acked, not a new tunnel.
+    let (tx, _) = poke(&mut lns, t0(), bytes);
+    assert_eq!(lns.tunnels().count(), 1);
+    assert_eq!(tx.len(), 1);
+    assert!(HeaderView::new_checked(&tx[0]).expect("valid").is_zlb());
+}
+
+// RFC 2661 §5.1 / REFERENCE.md: a refused SCCRQ gets StopCCN, not silence.
+#[test]
+fn refused_sccrq_gets_stopccn() {
+    let mut cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    cfg.peers = PeerTable {
+        entries: vec![PeerEntry {
+            host_name: Some(b"bas1".to_vec()),
+            address: None,
+            settings: PeerSettings::open(),
+        }],
+        default: None,
+    };
+    let mut lns = Endpoint::new(cfg);
+    let (tx, ev) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
+    let stop = message_of(&tx[0]).expect("StopCCN");
+    assert_eq!(stop.message_type, MessageType::StopCcn);
+    assert_eq!(result_of(&stop), (u16::from(StopCcnResult::NotAuthorized), None));
+    assert_eq!(HeaderView::new_checked(&tx[0]).expect("ok").tunnel_id(), 7);
+    assert!(matches!(ev[0], Event::TunnelRefused { result: StopCcnResult::NotAuthorized, .. }));
+    assert_eq!(lns.tunnels().count(), 0);
+
+    // §6.1: SCCRQ without Assigned Tunnel ID: refused with StopCCN 2/3.
+    let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(None)));
+    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(3)));
+    assert_eq!(lns.tunnels().count(), 0);
+
+    // §4.1: unknown mandatory AVP in SCCRQ: StopCCN 2/8.
+    let mut m = sccrq(Some(8));
+    m.avps.push(Avp {
+        criticality: Criticality::Mandatory,
+        visibility: Visibility::Clear,
+        value: AvpValue::Unknown {
+            vendor_id: 0,
+            attr_type: 0x0123,
+            value: vec![1],
+        },
+    });
+    let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &m));
+    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(8)));
+}
+
+// Limits: max tunnels and half-open tunnels answer "no resources" (StopCCN 2/4).
+#[test]
+fn tunnel_limits_answer_no_resources() {
+    let mut cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    cfg.limits.max_half_open = 2;
+    let mut lns = Endpoint::new(cfg);
+    for peer_tid in 1..=2 {
+        let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(peer_tid))));
+        assert_eq!(message_of(&tx[0]).expect("SCCRP").message_type, MessageType::Sccrp);
+    }
+    let (tx, ev) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(3))));
+    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(4)));
+    assert!(matches!(ev[0], Event::TunnelRefused { error: ErrorCode::NoResources, .. }));
+}
+
+// RFC 2661 §3.1 / REFERENCE.md: an ICRQ with tunnel id 0 never gets an ICRP;
+// nor do messages for unknown tunnels or from another address.
+#[test]
+fn icrq_with_tunnel_zero_and_unknown_tunnels_are_refused() {
+    let mut p = Pair::plain();
+    let (_, lns_id) = p.open_tunnel(PeerSettings::open());
+    let icrq = Message::new(MessageType::Icrq)
+        .with(AvpValue::AssignedSessionId(5))
+        .with(AvpValue::CallSerialNumber(1));
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(0, 0, 1, 1, &icrq));
+    assert!(tx.is_empty());
+    assert_eq!(
+        ev,
+        vec![Event::Dropped {
+            peer: LAC,
+            reason: DropReason::ZeroTunnelId(MessageType::Icrq)
+        }]
+    );
+    let other = lns_id.wrapping_add(1).max(1);
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(other, 0, 1, 1, &icrq));
+    assert!(tx.is_empty());
+    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::UnknownTunnel(_), .. }));
+    let mut e = Seeded::new(3);
+    let stranger = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)), 1701);
+    p.lns.handle_datagram(p.now, LNS, stranger, &datagram(lns_id, 0, 1, 1, &icrq), &mut e);
+    assert!(p.lns.poll_transmit().is_none());
+    assert_eq!(
+        p.lns.poll_event(),
+        Some(Event::Dropped {
+            peer: stranger,
+            reason: DropReason::WrongPeer(lns_id)
+        })
+    );
+    // Versions 1 and 3 are distinct header errors, dropped.
+    let (tx, ev) = poke(&mut p.lns, p.now, &[0xc8, 0x03, 0x00, 0x0c, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert!(tx.is_empty());
+    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::Header(_), .. }));
+}
+
+// RFC 2661 §7.2: a session message before SCCCN gets CDN 2/1, no ICRP.
+#[test]
+fn icrq_before_scccn_gets_cdn() {
+    let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
+    let ours = message_of(&tx[0]).and_then(|m| m.assigned_tunnel_id()).expect("id");
+    let icrq = Message::new(MessageType::Icrq)
+        .with(AvpValue::AssignedSessionId(5))
+        .with(AvpValue::CallSerialNumber(1));
+    let (tx, ev) = poke(&mut lns, t0(), &datagram(ours, 0, 1, 1, &icrq));
+    let cdn = tx.iter().find_map(|d| message_of(d)).expect("CDN");
+    assert_eq!(cdn.message_type, MessageType::Cdn);
+    assert_eq!(result_of(&cdn), (2, Some(1)));
+    assert_eq!(HeaderView::new_checked(&tx[0]).expect("ok").session_id(), 5);
+    assert!(matches!(ev[0], Event::SessionRefused { error: ErrorCode::NoControlConnection, .. }));
+}
+
+// RFC 2661 §4.1: unknown M-bit AVP in a session message ends only that
+// session (CDN 2/8); in a tunnel message it ends the tunnel (StopCCN 2/8).
+#[test]
+fn unknown_mandatory_avp_scope() {
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    let s1 = p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("s1");
+    let s2 = p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("s2");
+    p.pump();
+    let lns_sessions: Vec<u16> = p
+        .lns_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionUp { session, .. } => Some(*session),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lns_sessions.len(), 2);
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let unknown = Avp {
+        criticality: Criticality::Mandatory,
+        visibility: Visibility::Clear,
+        value: AvpValue::Unknown {
+            vendor_id: 0x0009,
+            attr_type: 0x0001,
+            value: vec![0xaa],
+        },
+    };
+    let mut sli = Message::new(MessageType::Sli).with(AvpValue::Accm {
+        send: 0,
+        recv: 0xffff_ffff,
+    });
+    sli.avps.push(unknown.clone());
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, lns_sessions[0], ns, nr, &sli));
+    let cdn = message_of(&tx[0]).expect("CDN");
+    assert_eq!(cdn.message_type, MessageType::Cdn);
+    assert_eq!(result_of(&cdn), (2, Some(8)));
+    assert!(matches!(ev.last(), Some(Event::SessionDown { reason: SessionDownReason::LocalCdn { .. }, .. })));
+    assert!(p.lns.session_route(lns_t, lns_sessions[1]).is_some(), "other session untouched");
+    assert!(p.lns.session_route(lns_t, lns_sessions[0]).is_none());
+    let _ = (s1, s2);
+
+    let mut hello = Message::new(MessageType::Hello);
+    hello.avps.push(unknown);
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns.wrapping_add(1), nr, &hello));
+    let stop = tx.iter().find_map(|d| message_of(d)).expect("StopCCN");
+    assert_eq!(stop.message_type, MessageType::StopCcn);
+    assert_eq!(result_of(&stop), (2, Some(8)));
+    assert!(ev.iter().any(|e| matches!(e, Event::TunnelDown { reason: TunnelDownReason::Refused { .. }, .. })));
+}
+
+// RFC 2661 §4.1: unknown message type without M is acked and ignored; with M it ends the tunnel.
+#[test]
+fn unknown_message_types() {
+    let mut p = Pair::plain();
+    let (_lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let mut optional = Message::new(MessageType::Unknown(0x0063));
+    optional.type_criticality = Criticality::Optional;
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns, nr, &optional));
+    assert!(tx.is_empty(), "ack is delayed, not immediate");
+    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::IgnoredMessage { message_type: 0x63, .. }, .. }));
+    let mut e = Seeded::new(2);
+    p.lns.handle_timeout(p.now + Duration::from_millis(100), &mut e);
+    let zlb = p.lns.poll_transmit().expect("delayed ZLB ack");
+    let h = HeaderView::new_checked(&zlb.payload).expect("ok");
+    assert!(h.is_zlb());
+    assert_eq!(h.sequence().map(|s| s.nr), Some(ns.wrapping_add(1)));
+    let mandatory = Message::new(MessageType::Unknown(0x0064));
+    let (tx, _) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns.wrapping_add(1), nr, &mandatory));
+    let stop = message_of(&tx[0]).expect("StopCCN");
+    assert_eq!(result_of(&stop), (2, Some(8)));
+}
+
+// RFC 2661 §4.2 / §5.1.1: challenge in both directions, per-peer optional.
+#[test]
+fn tunnel_authentication_both_directions() {
+    let secret = PeerSettings {
+        secret: Some(b"tunnel-secret".to_vec()),
+        auth: TunnelAuth::Required,
+        hiding: Hiding::Off,
+    };
+    let mut lns_cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    lns_cfg.peers = PeerTable::allow_all(secret.clone());
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg.clone());
+    p.open_tunnel(secret.clone());
+    assert!(p.lac_events.iter().any(|e| matches!(e, Event::TunnelUp { .. })));
+    let sccrq = message_of(&p.wire[0].1).expect("SCCRQ");
+    assert!(sccrq.challenge().is_some(), "LAC challenged");
+    let sccrp = message_of(&p.wire[1].1).expect("SCCRP");
+    assert!(sccrp.challenge().is_some() && sccrp.challenge_response().is_some());
+    let scccn = message_of(&p.wire[2].1).expect("SCCCN");
+    assert!(scccn.challenge_response().is_some());
+
+    // Wrong secret on the LAC: the LAC rejects the LNS's response (StopCCN 4).
+    let wrong = PeerSettings {
+        secret: Some(b"other".to_vec()),
+        ..secret.clone()
+    };
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg.clone());
+    p.lac.open_tunnel(p.now, LAC, LNS, wrong, &mut p.e).expect("open");
+    p.pump();
+    assert!(p.lac_events.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown { reason: TunnelDownReason::Refused { result: StopCcnResult::NotAuthorized, .. }, .. }
+    )));
+    assert!(p.lns_events.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown { reason: TunnelDownReason::PeerStopped { result: StopCcnResult::NotAuthorized, .. }, .. }
+    )));
+
+    // A LAC that sends no challenge but knows the secret (xl2tpd style) answers ours.
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg.clone());
+    p.open_tunnel(PeerSettings {
+        auth: TunnelAuth::NotRequired,
+        ..secret.clone()
+    });
+    // A LAC without the secret cannot answer: the LNS is never told SCCCN, the LAC stops.
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
+    p.lac.open_tunnel(p.now, LAC, LNS, PeerSettings::open(), &mut p.e).expect("open");
+    p.pump();
+    assert!(!p.lns_events.iter().any(|e| matches!(e, Event::TunnelUp { .. })));
+}
+
+// RFC 2661 §4.3 end to end: hidden proxy-auth AVPs with a fresh Random Vector per message.
+#[test]
+fn hidden_avps_end_to_end_and_call_info() {
+    let settings = PeerSettings {
+        secret: Some(b"s3cr3t".to_vec()),
+        auth: TunnelAuth::NotRequired,
+        hiding: Hiding::Sensitive,
+    };
+    let mut lns_cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    lns_cfg.peers = PeerTable::allow_all(settings.clone());
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
+    let (lac_t, _) = p.open_tunnel(settings);
+    let call = CallInfo {
+        calling_number: Some(b"0612345678".to_vec()),
+        called_number: Some(b"3615".to_vec()),
+        tx_connect_speed: Some(1_000_000),
+        framing_type: Some(1),
+        proxy: ProxyInfo {
+            authen_type: Some(ProxyAuthType::Chap),
+            authen_name: Some(b"alice@isp".to_vec()),
+            authen_challenge: Some(vec![0x11; 16]),
+            authen_id: Some(0x2a),
+            authen_response: Some(vec![0x22; 16]),
+            initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),
+            ..ProxyInfo::default()
+        },
+        ..CallInfo::default()
+    };
+    for _ in 0..2 {
+        p.lac.open_session(p.now, lac_t, call.clone(), &mut p.e).expect("open");
+    }
+    p.pump();
+    let ups: Vec<&CallInfo> = p
+        .lns_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionUp { call, .. } => Some(call),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ups.len(), 2);
+    assert_eq!(ups[0].proxy, call.proxy);
+    assert_eq!(ups[0].calling_number, call.calling_number);
+    // The ICRQs hide numbers with two different Random Vectors, and the wire never shows the name.
+    let rvs: Vec<Vec<u8>> = p
+        .wire
+        .iter()
+        .filter_map(|(_, d)| parse_control(d, Some(b"s3cr3t")).ok()?.1)
+        .filter(|m| m.message_type == MessageType::Icrq)
+        .filter_map(|m| {
+            m.find(|v| match v {
+                AvpValue::RandomVector(rv) => Some(rv.clone()),
+                _ => None,
+            })
+        })
+        .collect();
+    assert_eq!(rvs.len(), 2);
+    assert_ne!(rvs[0], rvs[1]);
+    assert!(!p.wire.iter().any(|(_, d)| d.windows(9).any(|w| w == b"alice@isp")));
+}
+
+// Limits: sessions per tunnel -> CDN 4/4.
+#[test]
+fn session_limit_answers_cdn_no_resources() {
+    let mut lns_cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    lns_cfg.limits.max_sessions_per_tunnel = 1;
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
+    let (lac_t, _) = p.open_tunnel(PeerSettings::open());
+    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("1");
+    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("2");
+    p.pump();
+    assert!(p.lns_events.iter().any(|e| matches!(
+        e,
+        Event::SessionRefused { result: CdnResult::NoFacilitiesTemporary, error: ErrorCode::NoResources, .. }
+    )));
+    assert!(p.lac_events.iter().any(|e| matches!(
+        e,
+        Event::SessionDown { reason: SessionDownReason::PeerCdn { result: CdnResult::NoFacilitiesTemporary, .. }, .. }
+    )));
+}
+
+// RFC 2661 §5.8: retransmission 1, 2, 4, 8, 8, 8 s then the tunnel is dead;
+// §6.5 HELLO after the idle time; §5.7 StopCCN hold-down.
+#[test]
+fn retransmission_exhaustion_hello_and_hold_down() {
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    p.advance(Duration::from_secs(61));
+    let hellos = p
+        .wire
+        .iter()
+        .filter_map(|(_, d)| message_of(d))
+        .filter(|m| m.message_type == MessageType::Hello)
+        .count();
+    assert!(hellos >= 1, "a HELLO after 60 s idle");
+    assert!(!p.lac_events.iter().any(|e| matches!(e, Event::TunnelDown { .. })));
+
+    // Now the LNS goes silent: the LAC's HELLO is never acked.
+    let mut e = Seeded::new(5);
+    let mut now;
+    let mut first_send = None;
+    let mut sends = 0;
+    let mut down = None;
+    for _ in 0..200 {
+        let Some(t) = p.lac.poll_timeout() else { break };
+        now = t;
+        p.lac.handle_timeout(now, &mut e);
+        while p.lac.poll_transmit().is_some() {
+            sends += 1;
+            first_send.get_or_insert(now);
+        }
+        while let Some(ev) = p.lac.poll_event() {
+            if let Event::TunnelDown { reason, .. } = ev {
+                down = Some((now, reason));
+            }
+        }
+        if down.is_some() {
+            break;
+        }
+    }
+    let (when, reason) = down.expect("tunnel declared dead");
+    assert_eq!(reason, TunnelDownReason::Unreachable);
+    assert_eq!(sends, 6, "HELLO sent once and retransmitted 5 times");
+    // 1 + 2 + 4 + 8 + 8 + 8 s after the HELLO was first sent.
+    let first = first_send.expect("HELLO sent");
+    assert_eq!(when.saturating_since(first), Duration::from_secs(31));
+    // The id stays held down for a full cycle, then is released.
+    assert!(p.lac.tunnel(lac_t).is_some());
+    p.lac.handle_timeout(when + Duration::from_secs(31), &mut e);
+    assert!(p.lac.tunnel(lac_t).is_none());
+    let _ = lns_t;
+}
+
+// RFC 2661 §5.4.4/§5.7: CDN and StopCCN from either side; the LNS can close too.
+#[test]
+fn lns_initiated_cdn_and_stopccn() {
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("open");
+    p.pump();
+    let (lns_s, route) = p
+        .lns_events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionUp { session, route, .. } => Some((*session, *route)),
+            _ => None,
+        })
+        .expect("up");
+    assert_eq!(p.lns.session_route(lns_t, lns_s), Some(route));
+    assert_eq!((route.peer, route.local, route.peer_tunnel_id), (LAC, LNS, lac_t));
+    let cause = lns_proto::l2tp::avp_types::DisconnectCause {
+        code: 0x0003,
+        protocol: 0xc021,
+        direction: 2,
+        message: b"echo timeout".to_vec(),
+    };
+    p.lns
+        .close_session(p.now, lns_t, lns_s, CdnResult::Administrative, ErrorCode::NoError, Some(cause.clone()), &mut p.e)
+        .expect("close");
+    p.pump();
+    assert!(p.lac_events.iter().any(|e| matches!(
+        e,
+        Event::SessionDown { reason: SessionDownReason::PeerCdn { cause: Some(c), .. }, .. } if *c == cause
+    )));
+    p.lns
+        .close_tunnel(p.now, lns_t, StopCcnResult::ShuttingDown, &mut p.e)
+        .expect("close");
+    p.pump();
+    assert!(p.lac_events.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown { reason: TunnelDownReason::PeerStopped { result: StopCcnResult::ShuttingDown, .. }, .. }
+    )));
+    p.advance(Duration::from_secs(40));
+    assert_eq!(p.lns.tunnels().count(), 0);
+    assert_eq!(p.lac.tunnels().count(), 0);
+    let _ = ResultCodeValue {
+        result: 0,
+        error: None,
+        message: Vec::new(),
+    };
+}
+
+// Determinism: the same inputs give the same outputs and state, bit for bit.
+#[test]
+fn same_inputs_same_outputs() {
+    let run = || {
+        let mut p = Pair::plain();
+        let (lac_t, _) = p.open_tunnel(PeerSettings::open());
+        for _ in 0..3 {
+            p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("open");
+        }
+        p.advance(Duration::from_secs(70));
+        (p.wire, p.lns.snapshot(), p.lac.snapshot())
+    };
+    assert_eq!(run(), run());
+}
