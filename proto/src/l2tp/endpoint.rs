@@ -13,7 +13,7 @@
 //! bytes, entropy) = same outputs: all maps are ordered.
 
 use super::avp::AvpError;
-use super::avp_types::{AvpValue, DisconnectCause, ResultCodeValue};
+use super::avp_types::{AvpValue, CallErrors, DisconnectCause, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, PeerTable, Side};
 use super::event::{DropReason, Event, SessionRoute, Transmit};
 use super::header::{Header, HeaderView, Kind};
@@ -236,6 +236,39 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Either side (normally the LNS): Set-Link-Info with the PPP-negotiated ACCM (§6.14).
+    pub fn set_link_info(
+        &mut self,
+        now: Timestamp,
+        tunnel: u16,
+        session: u16,
+        send_accm: u32,
+        recv_accm: u32,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), CommandError> {
+        let msg = Message::new(MessageType::Sli).with(AvpValue::Accm {
+            send: send_accm,
+            recv: recv_accm,
+        });
+        self.session_message(now, tunnel, session, msg, entropy)
+    }
+
+    /// LAC: WAN-Error-Notify with the call's error counters (§6.13).
+    pub fn wan_error_notify(
+        &mut self,
+        now: Timestamp,
+        tunnel: u16,
+        session: u16,
+        errors: CallErrors,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), CommandError> {
+        if self.config.side != Side::Lac {
+            return Err(CommandError::WrongSide);
+        }
+        let msg = Message::new(MessageType::Wen).with(AvpValue::CallErrors(errors));
+        self.session_message(now, tunnel, session, msg, entropy)
+    }
+
     /// Either side: StopCCN with `result` (§5.7); the id is held down afterwards.
     pub fn close_tunnel(
         &mut self,
@@ -279,6 +312,25 @@ impl Endpoint {
     /// All tunnels in id order (hold-down included).
     pub fn tunnels(&self) -> impl Iterator<Item = &Tunnel> {
         self.tunnels.values()
+    }
+
+    fn session_message(
+        &mut self,
+        now: Timestamp,
+        tunnel: u16,
+        session: u16,
+        msg: Message,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), CommandError> {
+        let (t, mut ctx) = self.established(now, tunnel, entropy)?;
+        let peer_sid = t
+            .sessions
+            .get(&session)
+            .map(|s| s.peer_id)
+            .ok_or(CommandError::UnknownSession { tunnel, session })?;
+        t.send(&mut ctx, peer_sid, msg);
+        t.flush(&mut ctx);
+        Ok(())
     }
 
     fn established<'a>(
