@@ -620,3 +620,61 @@ fn same_inputs_same_outputs() {
     };
     assert_eq!(run(), run());
 }
+
+// A half-open tunnel whose LAC acked SCCRP but never sent SCCCN is cleared.
+#[test]
+fn half_open_tunnel_times_out() {
+    let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
+    let ours = message_of(&tx[0]).and_then(|m| m.assigned_tunnel_id()).expect("id");
+    // The LAC acks SCCRP with a ZLB and goes quiet.
+    let mut zlb = Vec::new();
+    Header::control(ours, 0, 1, 1).emit(&[], &mut zlb);
+    poke(&mut lns, t0(), &zlb);
+    let mut e = Seeded::new(4);
+    let at = lns.poll_timeout().expect("setup timer");
+    assert_eq!(at, t0() + Duration::from_secs(60));
+    lns.handle_timeout(at, &mut e);
+    let stop = lns.poll_transmit().expect("StopCCN");
+    assert_eq!(message_of(&stop.payload).expect("msg").message_type, MessageType::StopCcn);
+    assert!(std::iter::from_fn(|| lns.poll_event()).any(|ev| matches!(
+        ev,
+        Event::TunnelDown { reason: TunnelDownReason::SetupTimeout, .. }
+    )));
+}
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Arbitrary datagrams (some re-addressed to a live tunnel) never panic the LNS.
+        #[test]
+        fn arbitrary_datagrams_never_panic(
+            datagrams in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 0..80), any::<bool>()), 1..12)
+        ) {
+            let mut p = Pair::plain();
+            let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+            p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("open");
+            p.pump();
+            for (mut d, retarget) in datagrams {
+                if retarget && d.len() >= 12 {
+                    d[0] = 0xc8;
+                    d[1] = 0x02;
+                    let len = d.len() as u16;
+                    d[2..4].copy_from_slice(&len.to_be_bytes());
+                    d[4..6].copy_from_slice(&lns_t.to_be_bytes());
+                }
+                p.lns.handle_datagram(p.now, LNS, LAC, &d, &mut p.e);
+                p.now = p.now + Duration::from_millis(300);
+                p.lns.handle_timeout(p.now, &mut p.e);
+                while p.lns.poll_transmit().is_some() {}
+                while p.lns.poll_event().is_some() {}
+            }
+            let snap = p.lns.snapshot();
+            let back = Endpoint::restore(p.lns.config().clone(), &snap).expect("restore");
+            prop_assert_eq!(back.snapshot(), snap);
+        }
+    }
+}

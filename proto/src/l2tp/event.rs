@@ -58,6 +58,8 @@ pub enum TunnelDownReason {
     },
     /// Retransmissions exhausted (§5.8): the peer is unreachable.
     Unreachable,
+    /// Half-open for a whole idle period without the peer completing setup.
+    SetupTimeout,
 }
 
 /// Why a session ended.

@@ -193,15 +193,24 @@ impl Tunnel {
                 return Fate::Finished;
             }
         }
-        // RFC 2661 §6.5: HELLO after a period of silence.
-        if self.phase == Phase::Established
-            && self
-                .reliable
-                .hello_deadline(&ctx.config.transport)
-                .is_some_and(|t| t <= ctx.now)
-        {
-            self.reliable.hello_sent(ctx.now);
-            self.send(ctx, 0, Message::new(MessageType::Hello));
+        let idle = self
+            .reliable
+            .hello_deadline(&ctx.config.transport)
+            .is_some_and(|t| t <= ctx.now);
+        match self.phase {
+            // RFC 2661 §6.5: HELLO after a period of silence.
+            Phase::Established if idle => {
+                self.reliable.hello_sent(ctx.now);
+                self.send(ctx, 0, Message::new(MessageType::Hello));
+            }
+            // RFC 2661 §7.2.1: a half-open tunnel whose peer went quiet (our
+            // reply acked, no SCCCN/SCCRP follow-up) is cleared, so it cannot
+            // hold a half-open slot forever.
+            Phase::WaitCtlConn | Phase::WaitCtlReply if idle => {
+                self.send_stop(ctx, StopCcnResult::GeneralError, ErrorCode::NoError);
+                self.go_down(ctx, TunnelDownReason::SetupTimeout);
+            }
+            _ => {}
         }
         self.flush(ctx);
         Fate::Alive
@@ -217,8 +226,7 @@ impl Tunnel {
         };
         match self.phase {
             Phase::Closing { until } => consider(Some(until)),
-            Phase::Established => consider(self.reliable.hello_deadline(&config.transport)),
-            _ => {}
+            _ => consider(self.reliable.hello_deadline(&config.transport)),
         }
         d
     }
