@@ -8,9 +8,9 @@ use lns_proto::l2tp::avp_types::{AvpValue, ResultCodeValue};
 use lns_proto::l2tp::header::{Header, HeaderView};
 use lns_proto::l2tp::message::{emit_control, parse_control, Message, MessageType};
 use lns_proto::l2tp::{
-    CallInfo, CdnResult, DropReason, Endpoint, EndpointConfig, ErrorCode, Event, Hiding,
-    PeerEntry, PeerSettings, PeerTable, ProxyAuthType, ProxyInfo, SessionDownReason, Side,
-    StopCcnResult, TunnelAuth, TunnelDownReason,
+    CallInfo, CdnResult, DropReason, Endpoint, EndpointConfig, ErrorCode, Event, Hiding, PeerEntry,
+    PeerSettings, PeerTable, ProxyAuthType, ProxyInfo, SessionDownReason, Side, StopCcnResult,
+    TunnelAuth, TunnelDownReason,
 };
 use lns_proto::time::Timestamp;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -60,12 +60,14 @@ impl Pair {
             let mut moved = false;
             while let Some(t) = self.lac.poll_transmit() {
                 self.wire.push((true, t.payload.clone()));
-                self.lns.handle_datagram(self.now, LNS, LAC, &t.payload, &mut self.e);
+                self.lns
+                    .handle_datagram(self.now, LNS, LAC, &t.payload, &mut self.e);
                 moved = true;
             }
             while let Some(t) = self.lns.poll_transmit() {
                 self.wire.push((false, t.payload.clone()));
-                self.lac.handle_datagram(self.now, LAC, LNS, &t.payload, &mut self.e);
+                self.lac
+                    .handle_datagram(self.now, LAC, LNS, &t.payload, &mut self.e);
                 moved = true;
             }
             while let Some(ev) = self.lac.poll_event() {
@@ -156,7 +158,9 @@ fn sccrq(assigned: Option<u16>) -> Message {
 }
 
 fn message_of(d: &[u8]) -> Option<Message> {
-    parse_control(d, None).expect("we emit valid control messages").1
+    parse_control(d, None)
+        .expect("we emit valid control messages")
+        .1
 }
 
 fn result_of(m: &Message) -> (u16, Option<u16>) {
@@ -172,7 +176,11 @@ fn xl2tpd_sccrq_gets_sccrp() {
     let (tx, _) = poke(&mut lns, t0(), bytes);
     assert_eq!(tx.len(), 1);
     let h = HeaderView::new_checked(&tx[0]).expect("valid");
-    assert_eq!(h.tunnel_id(), 0x4a1f, "header carries the LAC's Assigned Tunnel ID");
+    assert_eq!(
+        h.tunnel_id(),
+        0x4a1f,
+        "header carries the LAC's Assigned Tunnel ID"
+    );
     assert_eq!(h.sequence().map(|s| (s.ns, s.nr)), Some((0, 1)));
     let m = message_of(&tx[0]).expect("SCCRP");
     assert_eq!(m.message_type, MessageType::Sccrp);
@@ -201,15 +209,27 @@ fn refused_sccrq_gets_stopccn() {
     let (tx, ev) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
     let stop = message_of(&tx[0]).expect("StopCCN");
     assert_eq!(stop.message_type, MessageType::StopCcn);
-    assert_eq!(result_of(&stop), (u16::from(StopCcnResult::NotAuthorized), None));
+    assert_eq!(
+        result_of(&stop),
+        (u16::from(StopCcnResult::NotAuthorized), None)
+    );
     assert_eq!(HeaderView::new_checked(&tx[0]).expect("ok").tunnel_id(), 7);
-    assert!(matches!(ev[0], Event::TunnelRefused { result: StopCcnResult::NotAuthorized, .. }));
+    assert!(matches!(
+        ev[0],
+        Event::TunnelRefused {
+            result: StopCcnResult::NotAuthorized,
+            ..
+        }
+    ));
     assert_eq!(lns.tunnels().count(), 0);
 
     // §6.1: SCCRQ without Assigned Tunnel ID: refused with StopCCN 2/3.
     let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
     let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(None)));
-    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(3)));
+    assert_eq!(
+        result_of(&message_of(&tx[0]).expect("StopCCN")),
+        (2, Some(3))
+    );
     assert_eq!(lns.tunnels().count(), 0);
 
     // §4.1: unknown mandatory AVP in SCCRQ: StopCCN 2/8.
@@ -224,7 +244,10 @@ fn refused_sccrq_gets_stopccn() {
         },
     });
     let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &m));
-    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(8)));
+    assert_eq!(
+        result_of(&message_of(&tx[0]).expect("StopCCN")),
+        (2, Some(8))
+    );
 }
 
 // Limits: max tunnels and half-open tunnels answer "no resources" (StopCCN 2/4).
@@ -234,12 +257,28 @@ fn tunnel_limits_answer_no_resources() {
     cfg.limits.max_half_open = 2;
     let mut lns = Endpoint::new(cfg);
     for peer_tid in 1..=2 {
-        let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(peer_tid))));
-        assert_eq!(message_of(&tx[0]).expect("SCCRP").message_type, MessageType::Sccrp);
+        let (tx, _) = poke(
+            &mut lns,
+            t0(),
+            &datagram(0, 0, 0, 0, &sccrq(Some(peer_tid))),
+        );
+        assert_eq!(
+            message_of(&tx[0]).expect("SCCRP").message_type,
+            MessageType::Sccrp
+        );
     }
     let (tx, ev) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(3))));
-    assert_eq!(result_of(&message_of(&tx[0]).expect("StopCCN")), (2, Some(4)));
-    assert!(matches!(ev[0], Event::TunnelRefused { error: ErrorCode::NoResources, .. }));
+    assert_eq!(
+        result_of(&message_of(&tx[0]).expect("StopCCN")),
+        (2, Some(4))
+    );
+    assert!(matches!(
+        ev[0],
+        Event::TunnelRefused {
+            error: ErrorCode::NoResources,
+            ..
+        }
+    ));
 }
 
 // RFC 2661 §3.1 / REFERENCE.md: an ICRQ with tunnel id 0 never gets an ICRP;
@@ -263,10 +302,22 @@ fn icrq_with_tunnel_zero_and_unknown_tunnels_are_refused() {
     let other = lns_id.wrapping_add(1).max(1);
     let (tx, ev) = poke(&mut p.lns, p.now, &datagram(other, 0, 1, 1, &icrq));
     assert!(tx.is_empty());
-    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::UnknownTunnel(_), .. }));
+    assert!(matches!(
+        ev[0],
+        Event::Dropped {
+            reason: DropReason::UnknownTunnel(_),
+            ..
+        }
+    ));
     let mut e = Seeded::new(3);
     let stranger = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)), 1701);
-    p.lns.handle_datagram(p.now, LNS, stranger, &datagram(lns_id, 0, 1, 1, &icrq), &mut e);
+    p.lns.handle_datagram(
+        p.now,
+        LNS,
+        stranger,
+        &datagram(lns_id, 0, 1, 1, &icrq),
+        &mut e,
+    );
     assert!(p.lns.poll_transmit().is_none());
     assert_eq!(
         p.lns.poll_event(),
@@ -276,9 +327,19 @@ fn icrq_with_tunnel_zero_and_unknown_tunnels_are_refused() {
         })
     );
     // Versions 1 and 3 are distinct header errors, dropped.
-    let (tx, ev) = poke(&mut p.lns, p.now, &[0xc8, 0x03, 0x00, 0x0c, 0, 1, 0, 0, 0, 0, 0, 0]);
+    let (tx, ev) = poke(
+        &mut p.lns,
+        p.now,
+        &[0xc8, 0x03, 0x00, 0x0c, 0, 1, 0, 0, 0, 0, 0, 0],
+    );
     assert!(tx.is_empty());
-    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::Header(_), .. }));
+    assert!(matches!(
+        ev[0],
+        Event::Dropped {
+            reason: DropReason::Header(_),
+            ..
+        }
+    ));
 }
 
 // RFC 2661 §7.2: a session message before SCCCN gets CDN 2/1, no ICRP.
@@ -286,7 +347,9 @@ fn icrq_with_tunnel_zero_and_unknown_tunnels_are_refused() {
 fn icrq_before_scccn_gets_cdn() {
     let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
     let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
-    let ours = message_of(&tx[0]).and_then(|m| m.assigned_tunnel_id()).expect("id");
+    let ours = message_of(&tx[0])
+        .and_then(|m| m.assigned_tunnel_id())
+        .expect("id");
     let icrq = Message::new(MessageType::Icrq)
         .with(AvpValue::AssignedSessionId(5))
         .with(AvpValue::CallSerialNumber(1));
@@ -295,7 +358,13 @@ fn icrq_before_scccn_gets_cdn() {
     assert_eq!(cdn.message_type, MessageType::Cdn);
     assert_eq!(result_of(&cdn), (2, Some(1)));
     assert_eq!(HeaderView::new_checked(&tx[0]).expect("ok").session_id(), 5);
-    assert!(matches!(ev[0], Event::SessionRefused { error: ErrorCode::NoControlConnection, .. }));
+    assert!(matches!(
+        ev[0],
+        Event::SessionRefused {
+            error: ErrorCode::NoControlConnection,
+            ..
+        }
+    ));
 }
 
 // RFC 2661 §4.1: unknown M-bit AVP in a session message ends only that
@@ -304,8 +373,14 @@ fn icrq_before_scccn_gets_cdn() {
 fn unknown_mandatory_avp_scope() {
     let mut p = Pair::plain();
     let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
-    let s1 = p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("s1");
-    let s2 = p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("s2");
+    let s1 = p
+        .lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("s1");
+    let s2 = p
+        .lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("s2");
     p.pump();
     let lns_sessions: Vec<u16> = p
         .lns_events
@@ -332,22 +407,45 @@ fn unknown_mandatory_avp_scope() {
         recv: 0xffff_ffff,
     });
     sli.avps.push(unknown.clone());
-    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, lns_sessions[0], ns, nr, &sli));
+    let (tx, ev) = poke(
+        &mut p.lns,
+        p.now,
+        &datagram(lns_t, lns_sessions[0], ns, nr, &sli),
+    );
     let cdn = message_of(&tx[0]).expect("CDN");
     assert_eq!(cdn.message_type, MessageType::Cdn);
     assert_eq!(result_of(&cdn), (2, Some(8)));
-    assert!(matches!(ev.last(), Some(Event::SessionDown { reason: SessionDownReason::LocalCdn { .. }, .. })));
-    assert!(p.lns.session_route(lns_t, lns_sessions[1]).is_some(), "other session untouched");
+    assert!(matches!(
+        ev.last(),
+        Some(Event::SessionDown {
+            reason: SessionDownReason::LocalCdn { .. },
+            ..
+        })
+    ));
+    assert!(
+        p.lns.session_route(lns_t, lns_sessions[1]).is_some(),
+        "other session untouched"
+    );
     assert!(p.lns.session_route(lns_t, lns_sessions[0]).is_none());
     let _ = (s1, s2);
 
     let mut hello = Message::new(MessageType::Hello);
     hello.avps.push(unknown);
-    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns.wrapping_add(1), nr, &hello));
+    let (tx, ev) = poke(
+        &mut p.lns,
+        p.now,
+        &datagram(lns_t, 0, ns.wrapping_add(1), nr, &hello),
+    );
     let stop = tx.iter().find_map(|d| message_of(d)).expect("StopCCN");
     assert_eq!(stop.message_type, MessageType::StopCcn);
     assert_eq!(result_of(&stop), (2, Some(8)));
-    assert!(ev.iter().any(|e| matches!(e, Event::TunnelDown { reason: TunnelDownReason::Refused { .. }, .. })));
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown {
+            reason: TunnelDownReason::Refused { .. },
+            ..
+        }
+    )));
 }
 
 // RFC 2661 §4.1: unknown message type without M is acked and ignored; with M it ends the tunnel.
@@ -361,15 +459,29 @@ fn unknown_message_types() {
     optional.type_criticality = Criticality::Optional;
     let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns, nr, &optional));
     assert!(tx.is_empty(), "ack is delayed, not immediate");
-    assert!(matches!(ev[0], Event::Dropped { reason: DropReason::IgnoredMessage { message_type: 0x63, .. }, .. }));
+    assert!(matches!(
+        ev[0],
+        Event::Dropped {
+            reason: DropReason::IgnoredMessage {
+                message_type: 0x63,
+                ..
+            },
+            ..
+        }
+    ));
     let mut e = Seeded::new(2);
-    p.lns.handle_timeout(p.now + Duration::from_millis(100), &mut e);
+    p.lns
+        .handle_timeout(p.now + Duration::from_millis(100), &mut e);
     let zlb = p.lns.poll_transmit().expect("delayed ZLB ack");
     let h = HeaderView::new_checked(&zlb.payload).expect("ok");
     assert!(h.is_zlb());
     assert_eq!(h.sequence().map(|s| s.nr), Some(ns.wrapping_add(1)));
     let mandatory = Message::new(MessageType::Unknown(0x0064));
-    let (tx, _) = poke(&mut p.lns, p.now, &datagram(lns_t, 0, ns.wrapping_add(1), nr, &mandatory));
+    let (tx, _) = poke(
+        &mut p.lns,
+        p.now,
+        &datagram(lns_t, 0, ns.wrapping_add(1), nr, &mandatory),
+    );
     let stop = message_of(&tx[0]).expect("StopCCN");
     assert_eq!(result_of(&stop), (2, Some(8)));
 }
@@ -386,7 +498,10 @@ fn tunnel_authentication_both_directions() {
     lns_cfg.peers = PeerTable::allow_all(secret.clone());
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg.clone());
     p.open_tunnel(secret.clone());
-    assert!(p.lac_events.iter().any(|e| matches!(e, Event::TunnelUp { .. })));
+    assert!(p
+        .lac_events
+        .iter()
+        .any(|e| matches!(e, Event::TunnelUp { .. })));
     let sccrq = message_of(&p.wire[0].1).expect("SCCRQ");
     assert!(sccrq.challenge().is_some(), "LAC challenged");
     let sccrp = message_of(&p.wire[1].1).expect("SCCRP");
@@ -400,15 +515,29 @@ fn tunnel_authentication_both_directions() {
         ..secret.clone()
     };
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg.clone());
-    p.lac.open_tunnel(p.now, LAC, LNS, wrong, &mut p.e).expect("open");
+    p.lac
+        .open_tunnel(p.now, LAC, LNS, wrong, &mut p.e)
+        .expect("open");
     p.pump();
     assert!(p.lac_events.iter().any(|e| matches!(
         e,
-        Event::TunnelDown { reason: TunnelDownReason::Refused { result: StopCcnResult::NotAuthorized, .. }, .. }
+        Event::TunnelDown {
+            reason: TunnelDownReason::Refused {
+                result: StopCcnResult::NotAuthorized,
+                ..
+            },
+            ..
+        }
     )));
     assert!(p.lns_events.iter().any(|e| matches!(
         e,
-        Event::TunnelDown { reason: TunnelDownReason::PeerStopped { result: StopCcnResult::NotAuthorized, .. }, .. }
+        Event::TunnelDown {
+            reason: TunnelDownReason::PeerStopped {
+                result: StopCcnResult::NotAuthorized,
+                ..
+            },
+            ..
+        }
     )));
 
     // A LAC that sends no challenge but knows the secret (xl2tpd style) answers ours.
@@ -419,9 +548,14 @@ fn tunnel_authentication_both_directions() {
     });
     // A LAC without the secret cannot answer: the LNS is never told SCCCN, the LAC stops.
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
-    p.lac.open_tunnel(p.now, LAC, LNS, PeerSettings::open(), &mut p.e).expect("open");
+    p.lac
+        .open_tunnel(p.now, LAC, LNS, PeerSettings::open(), &mut p.e)
+        .expect("open");
     p.pump();
-    assert!(!p.lns_events.iter().any(|e| matches!(e, Event::TunnelUp { .. })));
+    assert!(!p
+        .lns_events
+        .iter()
+        .any(|e| matches!(e, Event::TunnelUp { .. })));
 }
 
 // RFC 2661 §4.3 end to end: hidden proxy-auth AVPs with a fresh Random Vector per message.
@@ -453,14 +587,16 @@ fn hidden_avps_end_to_end_and_call_info() {
         ..CallInfo::default()
     };
     for _ in 0..2 {
-        p.lac.open_session(p.now, lac_t, call.clone(), &mut p.e).expect("open");
+        p.lac
+            .open_session(p.now, lac_t, call.clone(), &mut p.e)
+            .expect("open");
     }
     p.pump();
     let ups: Vec<&CallInfo> = p
         .lns_events
         .iter()
         .filter_map(|e| match e {
-            Event::SessionUp { call, .. } => Some(call),
+            Event::SessionUp { call, .. } => Some(&**call),
             _ => None,
         })
         .collect();
@@ -482,7 +618,10 @@ fn hidden_avps_end_to_end_and_call_info() {
         .collect();
     assert_eq!(rvs.len(), 2);
     assert_ne!(rvs[0], rvs[1]);
-    assert!(!p.wire.iter().any(|(_, d)| d.windows(9).any(|w| w == b"alice@isp")));
+    assert!(!p
+        .wire
+        .iter()
+        .any(|(_, d)| d.windows(9).any(|w| w == b"alice@isp")));
 }
 
 // Limits: sessions per tunnel -> CDN 4/4.
@@ -492,16 +631,30 @@ fn session_limit_answers_cdn_no_resources() {
     lns_cfg.limits.max_sessions_per_tunnel = 1;
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
     let (lac_t, _) = p.open_tunnel(PeerSettings::open());
-    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("1");
-    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("2");
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("1");
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("2");
     p.pump();
     assert!(p.lns_events.iter().any(|e| matches!(
         e,
-        Event::SessionRefused { result: CdnResult::NoFacilitiesTemporary, error: ErrorCode::NoResources, .. }
+        Event::SessionRefused {
+            result: CdnResult::NoFacilitiesTemporary,
+            error: ErrorCode::NoResources,
+            ..
+        }
     )));
     assert!(p.lac_events.iter().any(|e| matches!(
         e,
-        Event::SessionDown { reason: SessionDownReason::PeerCdn { result: CdnResult::NoFacilitiesTemporary, .. }, .. }
+        Event::SessionDown {
+            reason: SessionDownReason::PeerCdn {
+                result: CdnResult::NoFacilitiesTemporary,
+                ..
+            },
+            ..
+        }
     )));
 }
 
@@ -519,7 +672,10 @@ fn retransmission_exhaustion_hello_and_hold_down() {
         .filter(|m| m.message_type == MessageType::Hello)
         .count();
     assert!(hellos >= 1, "a HELLO after 60 s idle");
-    assert!(!p.lac_events.iter().any(|e| matches!(e, Event::TunnelDown { .. })));
+    assert!(!p
+        .lac_events
+        .iter()
+        .any(|e| matches!(e, Event::TunnelDown { .. })));
 
     // Now the LNS goes silent: the LAC's HELLO is never acked.
     let mut e = Seeded::new(5);
@@ -562,7 +718,9 @@ fn retransmission_exhaustion_hello_and_hold_down() {
 fn lns_initiated_cdn_and_stopccn() {
     let mut p = Pair::plain();
     let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
-    p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("open");
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("open");
     p.pump();
     let (lns_s, route) = p
         .lns_events
@@ -573,7 +731,10 @@ fn lns_initiated_cdn_and_stopccn() {
         })
         .expect("up");
     assert_eq!(p.lns.session_route(lns_t, lns_s), Some(route));
-    assert_eq!((route.peer, route.local, route.peer_tunnel_id), (LAC, LNS, lac_t));
+    assert_eq!(
+        (route.peer, route.local, route.peer_tunnel_id),
+        (LAC, LNS, lac_t)
+    );
     let cause = lns_proto::l2tp::avp_types::DisconnectCause {
         code: 0x0003,
         protocol: 0xc021,
@@ -581,7 +742,15 @@ fn lns_initiated_cdn_and_stopccn() {
         message: b"echo timeout".to_vec(),
     };
     p.lns
-        .close_session(p.now, lns_t, lns_s, CdnResult::Administrative, ErrorCode::NoError, Some(cause.clone()), &mut p.e)
+        .close_session(
+            p.now,
+            lns_t,
+            lns_s,
+            CdnResult::Administrative,
+            ErrorCode::NoError,
+            Some(cause.clone()),
+            &mut p.e,
+        )
         .expect("close");
     p.pump();
     assert!(p.lac_events.iter().any(|e| matches!(
@@ -594,7 +763,13 @@ fn lns_initiated_cdn_and_stopccn() {
     p.pump();
     assert!(p.lac_events.iter().any(|e| matches!(
         e,
-        Event::TunnelDown { reason: TunnelDownReason::PeerStopped { result: StopCcnResult::ShuttingDown, .. }, .. }
+        Event::TunnelDown {
+            reason: TunnelDownReason::PeerStopped {
+                result: StopCcnResult::ShuttingDown,
+                ..
+            },
+            ..
+        }
     )));
     p.advance(Duration::from_secs(40));
     assert_eq!(p.lns.tunnels().count(), 0);
@@ -613,7 +788,9 @@ fn same_inputs_same_outputs() {
         let mut p = Pair::plain();
         let (lac_t, _) = p.open_tunnel(PeerSettings::open());
         for _ in 0..3 {
-            p.lac.open_session(p.now, lac_t, CallInfo::default(), &mut p.e).expect("open");
+            p.lac
+                .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+                .expect("open");
         }
         p.advance(Duration::from_secs(70));
         (p.wire, p.lns.snapshot(), p.lac.snapshot())
@@ -626,7 +803,9 @@ fn same_inputs_same_outputs() {
 fn half_open_tunnel_times_out() {
     let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
     let (tx, _) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &sccrq(Some(7))));
-    let ours = message_of(&tx[0]).and_then(|m| m.assigned_tunnel_id()).expect("id");
+    let ours = message_of(&tx[0])
+        .and_then(|m| m.assigned_tunnel_id())
+        .expect("id");
     // The LAC acks SCCRP with a ZLB and goes quiet.
     let mut zlb = Vec::new();
     Header::control(ours, 0, 1, 1).emit(&[], &mut zlb);
@@ -636,10 +815,16 @@ fn half_open_tunnel_times_out() {
     assert_eq!(at, t0() + Duration::from_secs(60));
     lns.handle_timeout(at, &mut e);
     let stop = lns.poll_transmit().expect("StopCCN");
-    assert_eq!(message_of(&stop.payload).expect("msg").message_type, MessageType::StopCcn);
+    assert_eq!(
+        message_of(&stop.payload).expect("msg").message_type,
+        MessageType::StopCcn
+    );
     assert!(std::iter::from_fn(|| lns.poll_event()).any(|ev| matches!(
         ev,
-        Event::TunnelDown { reason: TunnelDownReason::SetupTimeout, .. }
+        Event::TunnelDown {
+            reason: TunnelDownReason::SetupTimeout,
+            ..
+        }
     )));
 }
 

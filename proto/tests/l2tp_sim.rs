@@ -7,8 +7,8 @@
 
 use lns_proto::entropy::{Entropy, Seeded};
 use lns_proto::l2tp::{
-    CallInfo, CdnResult, DeliveryReports, Endpoint, EndpointConfig, ErrorCode, Event,
-    PeerSettings, SessionDownReason, Side, StopCcnResult, TunnelDownReason,
+    CallInfo, CdnResult, DeliveryReports, Endpoint, EndpointConfig, ErrorCode, Event, PeerSettings,
+    SessionDownReason, Side, StopCcnResult, TunnelDownReason,
 };
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
@@ -46,10 +46,14 @@ struct SideStats {
 impl SideStats {
     fn record(&mut self, e: Event) {
         match e {
-            Event::Delivered { tunnel, ns, .. } => *self.delivered.entry((tunnel, ns)).or_default() += 1,
+            Event::Delivered { tunnel, ns, .. } => {
+                *self.delivered.entry((tunnel, ns)).or_default() += 1
+            }
             Event::TunnelUp { tunnel, .. } => self.tunnels_up.push(tunnel),
             Event::TunnelDown { tunnel, reason } => self.tunnel_down.push((tunnel, reason)),
-            Event::SessionUp { tunnel, session, .. } => self.sessions_up.push((tunnel, session)),
+            Event::SessionUp {
+                tunnel, session, ..
+            } => self.sessions_up.push((tunnel, session)),
             Event::SessionDown {
                 tunnel,
                 session,
@@ -141,7 +145,11 @@ impl Sim {
             self.send(true, t.payload);
         }
         while let Some(t) = self.lns.poll_transmit() {
-            assert_eq!((t.local, t.peer), (LNS_ADDR, LAC_ADDR), "reply leaves from the address the LAC spoke to");
+            assert_eq!(
+                (t.local, t.peer),
+                (LNS_ADDR, LAC_ADDR),
+                "reply leaves from the address the LAC spoke to"
+            );
             self.send(false, t.payload);
         }
         while let Some(e) = self.lac.poll_event() {
@@ -168,12 +176,28 @@ impl Sim {
         self.now = self.now.max(at);
         if let Some((pat, pseq)) = next_packet {
             if pat <= self.now {
-                let i = self.net.iter().position(|p| p.seq == pseq).expect("present");
+                let i = self
+                    .net
+                    .iter()
+                    .position(|p| p.seq == pseq)
+                    .expect("present");
                 let p = self.net.swap_remove(i);
                 if p.to_lns {
-                    self.lns.handle_datagram(self.now, LNS_ADDR, LAC_ADDR, &p.payload, &mut self.lns_entropy);
+                    self.lns.handle_datagram(
+                        self.now,
+                        LNS_ADDR,
+                        LAC_ADDR,
+                        &p.payload,
+                        &mut self.lns_entropy,
+                    );
                 } else {
-                    self.lac.handle_datagram(self.now, LAC_ADDR, LNS_ADDR, &p.payload, &mut self.lac_entropy);
+                    self.lac.handle_datagram(
+                        self.now,
+                        LAC_ADDR,
+                        LNS_ADDR,
+                        &p.payload,
+                        &mut self.lac_entropy,
+                    );
                 }
                 self.drain();
                 return true;
@@ -229,7 +253,13 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
     let start = sim.now;
     for _ in 0..tunnels {
         sim.lac
-            .open_tunnel(sim.now, LAC_ADDR, LNS_ADDR, PeerSettings::open(), &mut sim.lac_entropy)
+            .open_tunnel(
+                sim.now,
+                LAC_ADDR,
+                LNS_ADDR,
+                PeerSettings::open(),
+                &mut sim.lac_entropy,
+            )
             .expect("open tunnel");
     }
     let mut opened = 0usize;
@@ -254,11 +284,22 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
             paused = pause(&mut sim);
         }
         let all = tunnels * sessions;
-        if !closing_sessions && sim.lns_stats.sessions_up.len() == all && sim.lac_stats.sessions_up.len() == all {
+        if !closing_sessions
+            && sim.lns_stats.sessions_up.len() == all
+            && sim.lac_stats.sessions_up.len() == all
+        {
             closing_sessions = true;
             for (t, s) in sim.lac_stats.sessions_up.clone() {
                 sim.lac
-                    .close_session(sim.now, t, s, CdnResult::Administrative, ErrorCode::NoError, None, &mut sim.lac_entropy)
+                    .close_session(
+                        sim.now,
+                        t,
+                        s,
+                        CdnResult::Administrative,
+                        ErrorCode::NoError,
+                        None,
+                        &mut sim.lac_entropy,
+                    )
                     .expect("close session");
             }
         }
@@ -266,7 +307,12 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
             closing_tunnels = true;
             for t in sim.lac_stats.tunnels_up.clone() {
                 sim.lac
-                    .close_tunnel(sim.now, t, StopCcnResult::ClearConnection, &mut sim.lac_entropy)
+                    .close_tunnel(
+                        sim.now,
+                        t,
+                        StopCcnResult::ClearConnection,
+                        &mut sim.lac_entropy,
+                    )
                     .expect("close tunnel");
             }
         }
@@ -284,7 +330,10 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
         sim.now.saturating_since(start).as_secs_f64()
     );
     println!("{summary}");
-    assert!(sim.lost * 100 >= sim.datagrams * 15, "the link must really lose packets");
+    assert!(
+        sim.lost * 100 >= sim.datagrams * 15,
+        "the link must really lose packets"
+    );
     assert!(sim.duplicated > 0);
     sim
 }
@@ -298,16 +347,21 @@ fn assert_clean_run(sim: &Sim, tunnels: usize, sessions: usize) {
     assert_eq!(sim.lns_stats.sessions_up.len(), all);
     // Every session ended by the LAC's CDN, seen as such by the LNS.
     assert_eq!(sim.lns_stats.sessions_down.len(), all);
-    assert!(sim
-        .lns_stats
-        .sessions_down
-        .iter()
-        .all(|(_, _, r)| matches!(r, SessionDownReason::PeerCdn { result: CdnResult::Administrative, .. })));
+    assert!(sim.lns_stats.sessions_down.iter().all(|(_, _, r)| matches!(
+        r,
+        SessionDownReason::PeerCdn {
+            result: CdnResult::Administrative,
+            ..
+        }
+    )));
     // Every tunnel ended by the LAC's StopCCN; nobody gave up retransmitting.
     assert_eq!(sim.lns_stats.tunnel_down.len(), tunnels);
     assert!(sim.lns_stats.tunnel_down.iter().all(|(_, r)| matches!(
         r,
-        TunnelDownReason::PeerStopped { result: StopCcnResult::ClearConnection, .. }
+        TunnelDownReason::PeerStopped {
+            result: StopCcnResult::ClearConnection,
+            ..
+        }
     )));
     assert!(sim
         .lac_stats
@@ -322,7 +376,11 @@ fn assert_clean_run(sim: &Sim, tunnels: usize, sessions: usize) {
 fn fifty_tunnels_twenty_sessions_over_a_lossy_link() {
     let sim = run(0x5eed, TUNNELS, SESSIONS, |_| true);
     assert_clean_run(&sim, TUNNELS, SESSIONS);
-    assert!(sim.lac_stats.other.iter().all(|e| !matches!(e, Event::SessionRefused { .. })));
+    assert!(sim
+        .lac_stats
+        .other
+        .iter()
+        .all(|e| !matches!(e, Event::SessionRefused { .. })));
 }
 
 #[test]
@@ -354,6 +412,9 @@ fn lns_restored_mid_conversation_continues_unnoticed() {
         restored_with = Some(id);
         true
     });
-    assert!(restored_with.is_some(), "never found a tunnel with unacked and buffered messages");
+    assert!(
+        restored_with.is_some(),
+        "never found a tunnel with unacked and buffered messages"
+    );
     assert_clean_run(&sim, 4, 12);
 }

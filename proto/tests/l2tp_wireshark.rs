@@ -39,19 +39,31 @@ impl Capture {
             while let Some(t) = self.lac.poll_transmit() {
                 self.now = self.now + Duration::from_millis(1);
                 self.pcap.udp(self.now.unix_micros(), LAC, LNS, &t.payload);
-                self.lns
-                    .handle_datagram(self.now, SocketAddr::V4(LNS), SocketAddr::V4(LAC), &t.payload, &mut self.e);
+                self.lns.handle_datagram(
+                    self.now,
+                    SocketAddr::V4(LNS),
+                    SocketAddr::V4(LAC),
+                    &t.payload,
+                    &mut self.e,
+                );
                 moved = true;
             }
             while let Some(t) = self.lns.poll_transmit() {
                 self.now = self.now + Duration::from_millis(1);
                 self.pcap.udp(self.now.unix_micros(), LNS, LAC, &t.payload);
-                self.lac
-                    .handle_datagram(self.now, SocketAddr::V4(LAC), SocketAddr::V4(LNS), &t.payload, &mut self.e);
+                self.lac.handle_datagram(
+                    self.now,
+                    SocketAddr::V4(LAC),
+                    SocketAddr::V4(LNS),
+                    &t.payload,
+                    &mut self.e,
+                );
                 moved = true;
             }
-            self.lac_events.extend(std::iter::from_fn(|| self.lac.poll_event()));
-            self.lns_events.extend(std::iter::from_fn(|| self.lns.poll_event()));
+            self.lac_events
+                .extend(std::iter::from_fn(|| self.lac.poll_event()));
+            self.lns_events
+                .extend(std::iter::from_fn(|| self.lns.poll_event()));
             if !moved {
                 return;
             }
@@ -60,7 +72,11 @@ impl Capture {
 
     fn wait(&mut self, d: Duration) {
         let end = self.now + d;
-        while let Some(t) = [self.lac.poll_timeout(), self.lns.poll_timeout()].into_iter().flatten().min() {
+        while let Some(t) = [self.lac.poll_timeout(), self.lns.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+        {
             if t > end {
                 break;
             }
@@ -74,7 +90,9 @@ impl Capture {
 }
 
 /// LCP Echo-Request in PPP HDLC-like framing (FF 03, protocol C021).
-const LCP_ECHO: [u8; 12] = [0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0x01, 0x02, 0x03, 0x04];
+const LCP_ECHO: [u8; 12] = [
+    0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0x01, 0x02, 0x03, 0x04,
+];
 
 #[test]
 fn tshark_decodes_a_complete_exchange_cleanly() {
@@ -97,7 +115,13 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
     // SCCRQ (challenge) / SCCRP (response + challenge) / SCCCN (response) / ZLB.
     let lac_t = c
         .lac
-        .open_tunnel(c.now, SocketAddr::V4(LAC), SocketAddr::V4(LNS), settings, &mut c.e)
+        .open_tunnel(
+            c.now,
+            SocketAddr::V4(LAC),
+            SocketAddr::V4(LNS),
+            settings,
+            &mut c.e,
+        )
         .expect("open");
     c.pump();
     c.wait(Duration::from_millis(200));
@@ -109,9 +133,13 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
         rx_connect_speed: Some(100_000_000),
         framing_type: Some(1),
         proxy: ProxyInfo {
-            initial_received_lcp_confreq: Some(vec![0x01, 0x01, 0x00, 0x0a, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78]),
+            initial_received_lcp_confreq: Some(vec![
+                0x01, 0x01, 0x00, 0x0a, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78,
+            ]),
             last_sent_lcp_confreq: Some(vec![0x01, 0x01, 0x00, 0x09, 0x03, 0x05, 0xc2, 0x23, 0x05]),
-            last_received_lcp_confreq: Some(vec![0x01, 0x02, 0x00, 0x0a, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78]),
+            last_received_lcp_confreq: Some(vec![
+                0x01, 0x02, 0x00, 0x0a, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78,
+            ]),
             authen_type: Some(ProxyAuthType::Chap),
             authen_name: Some(b"alice@isp.example".to_vec()),
             authen_challenge: Some(vec![0x5a; 16]),
@@ -121,22 +149,41 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
         ..CallInfo::default()
     };
     // ICRQ / ICRP / ICCN with hidden AVPs, then the ZLB ack.
-    let lac_s = c.lac.open_session(c.now, lac_t, call, &mut c.e).expect("session");
+    let lac_s = c
+        .lac
+        .open_session(c.now, lac_t, call, &mut c.e)
+        .expect("session");
     c.pump();
     c.wait(Duration::from_millis(200));
     let (lns_t, lns_s, route) = c
         .lns_events
         .iter()
         .find_map(|e| match e {
-            Event::SessionUp { tunnel, session, route, .. } => Some((*tunnel, *session, *route)),
+            Event::SessionUp {
+                tunnel,
+                session,
+                route,
+                ..
+            } => Some((*tunnel, *session, *route)),
             _ => None,
         })
         .expect("session up on the LNS");
     // SLI from the LNS, WEN from the LAC.
-    c.lns.set_link_info(c.now, lns_t, lns_s, 0, 0xffff_ffff, &mut c.e).expect("sli");
+    c.lns
+        .set_link_info(c.now, lns_t, lns_s, 0, 0xffff_ffff, &mut c.e)
+        .expect("sli");
     c.pump();
     c.lac
-        .wan_error_notify(c.now, lac_t, lac_s, CallErrors { crc_errors: 3, ..CallErrors::default() }, &mut c.e)
+        .wan_error_notify(
+            c.now,
+            lac_t,
+            lac_s,
+            CallErrors {
+                crc_errors: 3,
+                ..CallErrors::default()
+            },
+            &mut c.e,
+        )
         .expect("wen");
     c.pump();
     c.wait(Duration::from_millis(200));
@@ -146,9 +193,19 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
     // Data messages: minimal, with L, with S, with O (and P), all four.
     let variants = [
         DataOptions::MINIMAL,
-        DataOptions { length: LengthField::Present, ..DataOptions::MINIMAL },
-        DataOptions { sequence: Some(Sequence { ns: 1, nr: 0 }), ..DataOptions::MINIMAL },
-        DataOptions { offset_size: Some(2), priority: Priority::High, ..DataOptions::MINIMAL },
+        DataOptions {
+            length: LengthField::Present,
+            ..DataOptions::MINIMAL
+        },
+        DataOptions {
+            sequence: Some(Sequence { ns: 1, nr: 0 }),
+            ..DataOptions::MINIMAL
+        },
+        DataOptions {
+            offset_size: Some(2),
+            priority: Priority::High,
+            ..DataOptions::MINIMAL
+        },
         DataOptions {
             length: LengthField::Present,
             sequence: Some(Sequence { ns: 2, nr: 0 }),
@@ -158,11 +215,18 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
     ];
     for opts in variants {
         let mut buf = [0u8; 64];
-        let n = write_data_header(&mut buf, route.peer_tunnel_id, route.peer_session_id, opts, LCP_ECHO.len())
-            .expect("fits");
+        let n = write_data_header(
+            &mut buf,
+            route.peer_tunnel_id,
+            route.peer_session_id,
+            opts,
+            LCP_ECHO.len(),
+        )
+        .expect("fits");
         buf[n..n + LCP_ECHO.len()].copy_from_slice(&LCP_ECHO);
         c.now = c.now + Duration::from_millis(1);
-        c.pcap.udp(c.now.unix_micros(), LNS, LAC, &buf[..n + LCP_ECHO.len()]);
+        c.pcap
+            .udp(c.now.unix_micros(), LNS, LAC, &buf[..n + LCP_ECHO.len()]);
     }
 
     // Outgoing-call messages: OCRQ is refused by the LNS with CDN; OCRP and
@@ -178,9 +242,21 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
         .with(AvpValue::FramingType(1))
         .with(AvpValue::CalledNumber(b"3615".to_vec()));
     let mut d = Vec::new();
-    emit_control(&Header::control(lns_t, 0, ns, nr), Some(&ocrq), None, &mut d).expect("emit");
+    emit_control(
+        &Header::control(lns_t, 0, ns, nr),
+        Some(&ocrq),
+        None,
+        &mut d,
+    )
+    .expect("emit");
     c.pcap.udp(c.now.unix_micros(), LAC, LNS, &d);
-    c.lns.handle_datagram(c.now, SocketAddr::V4(LNS), SocketAddr::V4(LAC), &d, &mut c.e);
+    c.lns.handle_datagram(
+        c.now,
+        SocketAddr::V4(LNS),
+        SocketAddr::V4(LAC),
+        &d,
+        &mut c.e,
+    );
     c.pump();
     for m in [
         Message::new(MessageType::Ocrp).with(AvpValue::AssignedSessionId(0x0778)),
@@ -189,24 +265,60 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
             .with(AvpValue::FramingType(1)),
     ] {
         let mut d = Vec::new();
-        emit_control(&Header::control(0x0999, 0x0777, 0, 0), Some(&m), None, &mut d).expect("emit");
+        emit_control(
+            &Header::control(0x0999, 0x0777, 0, 0),
+            Some(&m),
+            None,
+            &mut d,
+        )
+        .expect("emit");
         c.now = c.now + Duration::from_millis(1);
         c.pcap.udp(c.now.unix_micros(), LAC, LNS, &d);
     }
 
     // CDN with an RFC 3145 cause, then StopCCN, then the hold-down acks.
-    let cause = DisconnectCause { code: 0x0002, protocol: 0xc021, direction: 1, message: b"bye".to_vec() };
+    let cause = DisconnectCause {
+        code: 0x0002,
+        protocol: 0xc021,
+        direction: 1,
+        message: b"bye".to_vec(),
+    };
     c.lns
-        .close_session(c.now, lns_t, lns_s, CdnResult::Administrative, ErrorCode::NoError, Some(cause), &mut c.e)
+        .close_session(
+            c.now,
+            lns_t,
+            lns_s,
+            CdnResult::Administrative,
+            ErrorCode::NoError,
+            Some(cause),
+            &mut c.e,
+        )
         .expect("cdn");
     c.pump();
-    c.lac.close_tunnel(c.now, lac_t, StopCcnResult::ClearConnection, &mut c.e).expect("stop");
+    c.lac
+        .close_tunnel(c.now, lac_t, StopCcnResult::ClearConnection, &mut c.e)
+        .expect("stop");
     c.pump();
     c.wait(Duration::from_secs(1));
 
-    assert!(c.lac_events.iter().any(|e| matches!(e, Event::SetLinkInfo { recv_accm: 0xffff_ffff, .. })));
-    assert!(c.lns_events.iter().any(|e| matches!(e, Event::WanErrorNotify { .. })));
-    assert!(c.lns_events.iter().any(|e| matches!(e, Event::SessionRefused { result: CdnResult::NoFacilitiesPermanent, .. })));
+    assert!(c.lac_events.iter().any(|e| matches!(
+        e,
+        Event::SetLinkInfo {
+            recv_accm: 0xffff_ffff,
+            ..
+        }
+    )));
+    assert!(c
+        .lns_events
+        .iter()
+        .any(|e| matches!(e, Event::WanErrorNotify { .. })));
+    assert!(c.lns_events.iter().any(|e| matches!(
+        e,
+        Event::SessionRefused {
+            result: CdnResult::NoFacilitiesPermanent,
+            ..
+        }
+    )));
 
     if !tshark::available() {
         eprintln!("SKIPPED: tshark is not installed");

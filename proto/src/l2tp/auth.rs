@@ -58,8 +58,17 @@ mod tests {
         h.update([0x02, b's', b'e', b'c', b'r', b'e', b't', 0x01, 0x02]);
         let want: [u8; 16] = h.finalize().into();
         assert_eq!(r, want);
-        assert_eq!(verify(RESPONSE_IN_SCCRP, b"secret", &[0x01, 0x02], &r), Verdict::Authentic);
-        assert_eq!(verify(RESPONSE_IN_SCCCN, b"secret", &[0x01, 0x02], &r), Verdict::Forged);
-        assert_eq!(verify(RESPONSE_IN_SCCRP, b"other", &[0x01, 0x02], &r), Verdict::Forged);
+        assert_eq!(
+            verify(RESPONSE_IN_SCCRP, b"secret", &[0x01, 0x02], &r),
+            Verdict::Authentic
+        );
+        assert_eq!(
+            verify(RESPONSE_IN_SCCCN, b"secret", &[0x01, 0x02], &r),
+            Verdict::Forged
+        );
+        assert_eq!(
+            verify(RESPONSE_IN_SCCRP, b"other", &[0x01, 0x02], &r),
+            Verdict::Forged
+        );
     }
 }

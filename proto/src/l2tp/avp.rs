@@ -345,10 +345,16 @@ mod tests {
     #[test]
     fn unknown_and_reserved_bits_kept_raw() {
         // §4.1: unknown type kept raw with its M bit; reserved bits -> unrecognised.
-        let b = [0x80, 0x07, 0x00, 0x00, 0x01, 0x00, 0xaa, 0x08, 0x08, 0x00, 0x00, 0x00, 0x07, b'x', b'y'];
+        let b = [
+            0x80, 0x07, 0x00, 0x00, 0x01, 0x00, 0xaa, 0x08, 0x08, 0x00, 0x00, 0x00, 0x07, b'x',
+            b'y',
+        ];
         let avps = parse_avps(&b, None).expect("valid");
         assert!(avps[0].is_unknown_mandatory());
-        assert!(matches!(avps[1].value, AvpValue::Unknown { attr_type: 7, .. }));
+        assert!(matches!(
+            avps[1].value,
+            AvpValue::Unknown { attr_type: 7, .. }
+        ));
         assert_eq!(avps[1].criticality, Criticality::Optional);
     }
 

@@ -112,7 +112,10 @@ pub struct DisconnectCause {
 pub enum AvpValue {
     MessageType(MessageType),
     ResultCode(ResultCodeValue),
-    ProtocolVersion { version: u8, revision: u8 },
+    ProtocolVersion {
+        version: u8,
+        revision: u8,
+    },
     FramingCapabilities(u32),
     BearerCapabilities(u32),
     TieBreaker([u8; 8]),
@@ -122,7 +125,11 @@ pub enum AvpValue {
     AssignedTunnelId(u16),
     ReceiveWindowSize(u16),
     Challenge(Vec<u8>),
-    Q931Cause { cause: u16, message: u8, advisory: Vec<u8> },
+    Q931Cause {
+        cause: u16,
+        message: u8,
+        advisory: Vec<u8>,
+    },
     ChallengeResponse([u8; 16]),
     AssignedSessionId(u16),
     CallSerialNumber(u32),
@@ -144,22 +151,41 @@ pub enum AvpValue {
     ProxyAuthenId(u8),
     ProxyAuthenResponse(Vec<u8>),
     CallErrors(CallErrors),
-    Accm { send: u32, recv: u32 },
+    Accm {
+        send: u32,
+        recv: u32,
+    },
     RandomVector(Vec<u8>),
     PrivateGroupId(Vec<u8>),
     RxConnectSpeed(u32),
     SequencingRequired,
     PppDisconnectCause(DisconnectCause),
     /// RFC 4951 §5.1: flags (C, D bits) and recovery time in ms.
-    FailoverCapability { flags: u16, recovery_time: u32 },
+    FailoverCapability {
+        flags: u16,
+        recovery_time: u32,
+    },
     /// RFC 4951 §5.2.
-    TunnelRecovery { recover_tunnel: u16, recover_remote_tunnel: u16 },
+    TunnelRecovery {
+        recover_tunnel: u16,
+        recover_remote_tunnel: u16,
+    },
     /// RFC 4951 §5.3.
-    SuggestedControlSequence { ns: u16, nr: u16 },
+    SuggestedControlSequence {
+        ns: u16,
+        nr: u16,
+    },
     /// RFC 4951 §5.4.
-    FailoverSessionState { sender_session: u16, receiver_session: u16 },
+    FailoverSessionState {
+        sender_session: u16,
+        receiver_session: u16,
+    },
     /// Any other attribute or vendor, kept raw.
-    Unknown { vendor_id: u16, attr_type: u16, value: Vec<u8> },
+    Unknown {
+        vendor_id: u16,
+        attr_type: u16,
+        value: Vec<u8>,
+    },
 }
 
 impl AvpValue {
@@ -430,7 +456,9 @@ impl AvpValue {
                     out.extend_from_slice(&r.message);
                 }
             }
-            A::ProtocolVersion { version, revision } => out.extend_from_slice(&[*version, *revision]),
+            A::ProtocolVersion { version, revision } => {
+                out.extend_from_slice(&[*version, *revision])
+            }
             A::FramingCapabilities(x)
             | A::BearerCapabilities(x)
             | A::CallSerialNumber(x)

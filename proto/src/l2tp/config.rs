@@ -144,9 +144,7 @@ impl PeerTable {
         self.entries
             .iter()
             .find(|e| {
-                e.host_name
-                    .as_deref()
-                    .is_none_or(|h| Some(h) == host_name)
+                e.host_name.as_deref().is_none_or(|h| Some(h) == host_name)
                     && e.address.is_none_or(|a| a == address)
             })
             .map(|e| &e.settings)

@@ -169,8 +169,8 @@ pub enum Event {
         session: u16,
         /// Data-plane route.
         route: SessionRoute,
-        /// ICRQ + ICCN call information.
-        call: CallInfo,
+        /// ICRQ + ICCN call information (boxed: it is by far the largest event).
+        call: Box<CallInfo>,
     },
     /// A session ended.
     SessionDown {

@@ -458,7 +458,9 @@ mod tests {
     #[test]
     fn data_with_offset_pad() {
         // Data, O bit, offset 2 with pad, then PPP bytes.
-        let d = [0x02, 0x02, 0x00, 0x07, 0x00, 0x09, 0x00, 0x02, 0x00, 0x00, 0xff, 0x03];
+        let d = [
+            0x02, 0x02, 0x00, 0x07, 0x00, 0x09, 0x00, 0x02, 0x00, 0x00, 0xff, 0x03,
+        ];
         let v = HeaderView::new_checked(&d).expect("valid");
         assert_eq!(v.kind(), Kind::Data);
         assert_eq!(v.offset_size(), Some(2));

@@ -31,7 +31,13 @@ pub enum HiddenError {
 
 /// Hides `value` of attribute `attr_type`, appending `pad` zero bytes of
 /// padding (0 = none) before encryption.
-pub fn hide(attr_type: u16, secret: &[u8], random_vector: &[u8], value: &[u8], pad: usize) -> Vec<u8> {
+pub fn hide(
+    attr_type: u16,
+    secret: &[u8],
+    random_vector: &[u8],
+    value: &[u8],
+    pad: usize,
+) -> Vec<u8> {
     let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
     let mut plain = Vec::with_capacity(2 + value.len() + pad);
     plain.extend_from_slice(&len.to_be_bytes());
@@ -102,7 +108,10 @@ mod tests {
             let h = hide(0x1e, b"s3cret", &rv, b"alice@isp", pad);
             assert_eq!(h.len(), 2 + 9 + pad);
             assert_ne!(&h[2..11], b"alice@isp");
-            assert_eq!(unhide(0x1e, b"s3cret", &rv, &h).expect("same secret"), b"alice@isp");
+            assert_eq!(
+                unhide(0x1e, b"s3cret", &rv, &h).expect("same secret"),
+                b"alice@isp"
+            );
         }
     }
 
@@ -127,7 +136,10 @@ mod tests {
             unhide(0x21, b"wrong", &rv, &h),
             Err(HiddenError::WrongSecret { .. })
         ));
-        assert_eq!(unhide(0x21, b"right", &rv, &[0x00]), Err(HiddenError::Truncated));
+        assert_eq!(
+            unhide(0x21, b"right", &rv, &[0x00]),
+            Err(HiddenError::Truncated)
+        );
     }
 
     proptest! {

@@ -16,8 +16,8 @@ pub(crate) const XL2TPD_SCCRQ: &[u8] = &[
     0x80, 0x0a, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, // Bearer Caps none
     0x00, 0x08, 0x00, 0x00, 0x00, 0x06, 0x06, 0x90, // Firmware Revision 0x0690
     0x80, 0x0a, 0x00, 0x00, 0x00, 0x07, b'l', b'a', b'c', b'1', // Host Name "lac1"
-    0x00, 0x13, 0x00, 0x00, 0x00, 0x08, b'x', b'e', b'l', b'e', b'r', b'a', b'n', b'c', b'e',
-    b'.', b'c', b'o', b'm', // Vendor Name
+    0x00, 0x13, 0x00, 0x00, 0x00, 0x08, b'x', b'e', b'l', b'e', b'r', b'a', b'n', b'c', b'e', b'.',
+    b'c', b'o', b'm', // Vendor Name
     0x80, 0x08, 0x00, 0x00, 0x00, 0x09, 0x4a, 0x1f, // Assigned Tunnel ID 0x4a1f
     0x80, 0x08, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x04, // Receive Window Size 4
 ];
@@ -69,7 +69,10 @@ fn xl2tpd_icrq_and_iccn() {
     let m = m.expect("message");
     assert_eq!(m.message_type, MessageType::Iccn);
     assert_eq!(m.missing_mandatory(), None);
-    assert!(m.avps.iter().any(|a| a.value == AvpValue::RxConnectSpeed(10_000_000)));
+    assert!(m
+        .avps
+        .iter()
+        .any(|a| a.value == AvpValue::RxConnectSpeed(10_000_000)));
     assert_eq!(m.message_type.scope(), Scope::Session);
 }
 
@@ -90,7 +93,10 @@ fn missing_mandatory_avp_is_named() {
 fn message_type_must_come_first() {
     // §4.4.1: the Message Type AVP MUST be the first AVP.
     let body = [0x80, 0x08, 0x00, 0x00, 0x00, 0x09, 0x00, 0x01];
-    assert_eq!(Message::parse(&body, None), Err(MessageError::NoMessageType));
+    assert_eq!(
+        Message::parse(&body, None),
+        Err(MessageError::NoMessageType)
+    );
 }
 
 #[test]
@@ -207,7 +213,8 @@ pub(crate) fn arb_value() -> impl Strategy<Value = AvpValue> {
             recover_tunnel: a,
             recover_remote_tunnel: b
         }),
-        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| A::SuggestedControlSequence { ns: a, nr: b }),
+        (any::<u16>(), any::<u16>())
+            .prop_map(|(a, b)| A::SuggestedControlSequence { ns: a, nr: b }),
         (any::<u16>(), any::<u16>()).prop_map(|(a, b)| A::FailoverSessionState {
             sender_session: a,
             receiver_session: b

@@ -11,15 +11,15 @@
 pub mod auth;
 pub mod avp;
 pub mod avp_types;
+pub mod config;
+pub mod data;
+pub mod endpoint;
+pub mod event;
 pub mod header;
 pub mod hidden;
 pub mod message;
-pub mod result_code;
-pub mod config;
-pub mod data;
 pub mod reliable;
-pub mod endpoint;
-pub mod event;
+pub mod result_code;
 pub mod session;
 pub mod tunnel;
 
@@ -30,5 +30,5 @@ pub use config::{
 pub use endpoint::{CommandError, Endpoint};
 pub use event::{DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason};
 pub use result_code::{CdnResult, ErrorCode, StopCcnResult};
-pub use session::{CallInfo, ProxyAuthType, ProxyInfo};
+pub use session::{CallInfo, ProxyAuthType, ProxyInfo, Sequencing};
 pub mod state;

@@ -245,7 +245,11 @@ impl Reliable {
             return;
         };
         let acked = usize::from(nr.wrapping_sub(front.ns));
-        let sent = self.queue.iter().take_while(|m| m.transmissions > 0).count();
+        let sent = self
+            .queue
+            .iter()
+            .take_while(|m| m.transmissions > 0)
+            .count();
         if acked <= sent {
             self.queue.drain(..acked);
         }
@@ -292,7 +296,9 @@ mod tests {
     fn backoff_doubles_to_cap_then_exhausts() {
         let c = cfg();
         assert_eq!(
-            (1..=6).map(|n| backoff(&c, n).as_secs()).collect::<Vec<_>>(),
+            (1..=6)
+                .map(|n| backoff(&c, n).as_secs())
+                .collect::<Vec<_>>(),
             vec![1, 2, 4, 8, 8, 8]
         );
         assert_eq!(full_cycle(&c), Duration::from_secs(31));
@@ -355,13 +361,27 @@ mod tests {
             Arrival::Duplicate
         );
         assert_eq!(
-            r.on_datagram(at(3), Sequence { ns: 2 + c.receive_window, nr: 0 }, false, &d(9), &c),
+            r.on_datagram(
+                at(3),
+                Sequence {
+                    ns: 2 + c.receive_window,
+                    nr: 0
+                },
+                false,
+                &d(9),
+                &c
+            ),
             Arrival::OutOfWindow
         );
         // The duplicate asks for an immediate ZLB carrying Nr = 2.
         let mut out = Vec::new();
         r.transmit(at(3), 9, &c, &mut out).expect("ok");
-        assert_eq!(out, vec![vec![0xc8, 0x02, 0x00, 0x0c, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02]]);
+        assert_eq!(
+            out,
+            vec![vec![
+                0xc8, 0x02, 0x00, 0x0c, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02
+            ]]
+        );
         assert_eq!(r.ack_deadline, None);
     }
 }

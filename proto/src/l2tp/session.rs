@@ -71,6 +71,16 @@ pub struct ProxyInfo {
     pub authen_response: Option<Vec<u8>>,
 }
 
+/// Whether the LAC demands sequence numbers on data messages (§4.4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sequencing {
+    /// No Sequencing Required AVP.
+    #[default]
+    NotRequired,
+    /// Sequencing Required AVP present: send data with the S bit.
+    Required,
+}
+
 /// Call information from ICRQ and ICCN (§6.10, §6.12).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[allow(missing_docs)]
@@ -85,8 +95,8 @@ pub struct CallInfo {
     pub rx_connect_speed: Option<u32>,
     pub framing_type: Option<u32>,
     pub private_group_id: Option<Vec<u8>>,
-    /// Sequencing Required AVP present in ICCN.
-    pub sequencing_required: Option<()>,
+    /// Sequencing Required AVP (§4.4.6) present in ICCN or not.
+    pub sequencing: Sequencing,
     pub proxy: ProxyInfo,
 }
 
@@ -106,7 +116,7 @@ impl CallInfo {
                 AvpValue::RxConnectSpeed(x) => self.rx_connect_speed = Some(*x),
                 AvpValue::FramingType(x) => self.framing_type = Some(*x),
                 AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.clone()),
-                AvpValue::SequencingRequired => self.sequencing_required = Some(()),
+                AvpValue::SequencingRequired => self.sequencing = Sequencing::Required,
                 AvpValue::InitialReceivedLcpConfReq(x) => {
                     p.initial_received_lcp_confreq = Some(x.clone())
                 }
@@ -144,13 +154,34 @@ impl CallInfo {
         ];
         v.extend(self.rx_connect_speed.map(AvpValue::RxConnectSpeed));
         v.extend(self.private_group_id.clone().map(AvpValue::PrivateGroupId));
-        v.extend(self.sequencing_required.map(|_| AvpValue::SequencingRequired));
-        v.extend(p.initial_received_lcp_confreq.clone().map(AvpValue::InitialReceivedLcpConfReq));
-        v.extend(p.last_sent_lcp_confreq.clone().map(AvpValue::LastSentLcpConfReq));
-        v.extend(p.last_received_lcp_confreq.clone().map(AvpValue::LastReceivedLcpConfReq));
-        v.extend(p.authen_type.map(|t| AvpValue::ProxyAuthenType(u16::from(t))));
+        if self.sequencing == Sequencing::Required {
+            v.push(AvpValue::SequencingRequired);
+        }
+        v.extend(
+            p.initial_received_lcp_confreq
+                .clone()
+                .map(AvpValue::InitialReceivedLcpConfReq),
+        );
+        v.extend(
+            p.last_sent_lcp_confreq
+                .clone()
+                .map(AvpValue::LastSentLcpConfReq),
+        );
+        v.extend(
+            p.last_received_lcp_confreq
+                .clone()
+                .map(AvpValue::LastReceivedLcpConfReq),
+        );
+        v.extend(
+            p.authen_type
+                .map(|t| AvpValue::ProxyAuthenType(u16::from(t))),
+        );
         v.extend(p.authen_name.clone().map(AvpValue::ProxyAuthenName));
-        v.extend(p.authen_challenge.clone().map(AvpValue::ProxyAuthenChallenge));
+        v.extend(
+            p.authen_challenge
+                .clone()
+                .map(AvpValue::ProxyAuthenChallenge),
+        );
         v.extend(p.authen_id.map(AvpValue::ProxyAuthenId));
         v.extend(p.authen_response.clone().map(AvpValue::ProxyAuthenResponse));
         v
@@ -164,7 +195,12 @@ impl Tunnel {
         // RFC 2661 §7.2: no calls before the control connection is established.
         if self.phase != Phase::Established {
             if let Some(peer_sid) = msg.assigned_session_id() {
-                self.refuse_call(ctx, peer_sid, CdnResult::GeneralError, ErrorCode::NoControlConnection);
+                self.refuse_call(
+                    ctx,
+                    peer_sid,
+                    CdnResult::GeneralError,
+                    ErrorCode::NoControlConnection,
+                );
             }
             return;
         }
@@ -174,7 +210,12 @@ impl Tunnel {
             // RFC 2661 §6.7: outgoing calls are not supported by lnsd.
             MessageType::Ocrq => {
                 if let Some(peer_sid) = msg.assigned_session_id() {
-                    self.refuse_call(ctx, peer_sid, CdnResult::NoFacilitiesPermanent, ErrorCode::NoError);
+                    self.refuse_call(
+                        ctx,
+                        peer_sid,
+                        CdnResult::NoFacilitiesPermanent,
+                        ErrorCode::NoError,
+                    );
                 }
             }
             _ => {
@@ -191,11 +232,23 @@ impl Tunnel {
                 };
                 // RFC 2661 §4.1: an unknown M-bit AVP in a session message ends the session only.
                 if msg.unknown_mandatory().is_some() {
-                    self.end_session(ctx, session.local_id, CdnResult::GeneralError, ErrorCode::UnknownMandatoryAvp, None);
+                    self.end_session(
+                        ctx,
+                        session.local_id,
+                        CdnResult::GeneralError,
+                        ErrorCode::UnknownMandatoryAvp,
+                        None,
+                    );
                     return;
                 }
                 if msg.missing_mandatory().is_some() {
-                    self.end_session(ctx, session.local_id, CdnResult::GeneralError, ErrorCode::BadValue, None);
+                    self.end_session(
+                        ctx,
+                        session.local_id,
+                        CdnResult::GeneralError,
+                        ErrorCode::BadValue,
+                        None,
+                    );
                     return;
                 }
                 self.on_known_session_message(ctx, session, msg);
@@ -278,7 +331,13 @@ impl Tunnel {
                 }
             }
             // RFC 2661 §7.3.1 / §7.4.1: anything else is a session FSM error -> CDN.
-            _ => self.end_session(ctx, sid, CdnResult::GeneralError, ErrorCode::InvalidSessionId, None),
+            _ => self.end_session(
+                ctx,
+                sid,
+                CdnResult::GeneralError,
+                ErrorCode::InvalidSessionId,
+                None,
+            ),
         }
     }
 
@@ -296,7 +355,12 @@ impl Tunnel {
             return;
         };
         if msg.unknown_mandatory().is_some() {
-            self.refuse_call(ctx, peer_sid, CdnResult::GeneralError, ErrorCode::UnknownMandatoryAvp);
+            self.refuse_call(
+                ctx,
+                peer_sid,
+                CdnResult::GeneralError,
+                ErrorCode::UnknownMandatoryAvp,
+            );
             return;
         }
         if msg.missing_mandatory().is_some() || peer_sid == 0 {
@@ -304,7 +368,12 @@ impl Tunnel {
             return;
         }
         if self.sessions.len() >= ctx.config.limits.max_sessions_per_tunnel {
-            self.refuse_call(ctx, peer_sid, CdnResult::NoFacilitiesTemporary, ErrorCode::NoResources);
+            self.refuse_call(
+                ctx,
+                peer_sid,
+                CdnResult::NoFacilitiesTemporary,
+                ErrorCode::NoResources,
+            );
             return;
         }
         let sid = self.allocate_session_id(ctx);
@@ -376,7 +445,13 @@ impl Tunnel {
     }
 
     /// CDN for a call we never created (Assigned Session ID 0).
-    fn refuse_call(&mut self, ctx: &mut Ctx<'_>, peer_sid: u16, result: CdnResult, error: ErrorCode) {
+    fn refuse_call(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        peer_sid: u16,
+        result: CdnResult,
+        error: ErrorCode,
+    ) {
         let cdn = Message::new(MessageType::Cdn)
             .with(AvpValue::ResultCode(ResultCodeValue {
                 result: u16::from(result),
@@ -404,7 +479,7 @@ impl Tunnel {
                     peer_tunnel_id: self.peer_id,
                     peer_session_id: s.peer_id,
                 },
-                call: s.call.clone(),
+                call: Box::new(s.call.clone()),
             });
         }
     }

@@ -267,13 +267,34 @@ fn call_to_bytes(c: &CallInfo) -> Vec<u8> {
     values.extend(c.framing_type.map(AvpValue::FramingType));
     values.extend(c.rx_connect_speed.map(AvpValue::RxConnectSpeed));
     values.extend(c.private_group_id.clone().map(AvpValue::PrivateGroupId));
-    values.extend(c.sequencing_required.map(|_| AvpValue::SequencingRequired));
-    values.extend(p.initial_received_lcp_confreq.clone().map(AvpValue::InitialReceivedLcpConfReq));
-    values.extend(p.last_sent_lcp_confreq.clone().map(AvpValue::LastSentLcpConfReq));
-    values.extend(p.last_received_lcp_confreq.clone().map(AvpValue::LastReceivedLcpConfReq));
-    values.extend(p.authen_type.map(|t| AvpValue::ProxyAuthenType(u16::from(t))));
+    if c.sequencing == super::session::Sequencing::Required {
+        values.push(AvpValue::SequencingRequired);
+    }
+    values.extend(
+        p.initial_received_lcp_confreq
+            .clone()
+            .map(AvpValue::InitialReceivedLcpConfReq),
+    );
+    values.extend(
+        p.last_sent_lcp_confreq
+            .clone()
+            .map(AvpValue::LastSentLcpConfReq),
+    );
+    values.extend(
+        p.last_received_lcp_confreq
+            .clone()
+            .map(AvpValue::LastReceivedLcpConfReq),
+    );
+    values.extend(
+        p.authen_type
+            .map(|t| AvpValue::ProxyAuthenType(u16::from(t))),
+    );
     values.extend(p.authen_name.clone().map(AvpValue::ProxyAuthenName));
-    values.extend(p.authen_challenge.clone().map(AvpValue::ProxyAuthenChallenge));
+    values.extend(
+        p.authen_challenge
+            .clone()
+            .map(AvpValue::ProxyAuthenChallenge),
+    );
     values.extend(p.authen_id.map(AvpValue::ProxyAuthenId));
     values.extend(p.authen_response.clone().map(AvpValue::ProxyAuthenResponse));
     let avps: Vec<Avp> = values.into_iter().map(Avp::new).collect();
@@ -311,7 +332,7 @@ mod tests {
             rx_connect_speed: Some(2),
             framing_type: Some(1),
             private_group_id: Some(b"g".to_vec()),
-            sequencing_required: Some(()),
+            sequencing: crate::l2tp::session::Sequencing::Required,
             proxy: ProxyInfo {
                 initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),
                 last_sent_lcp_confreq: Some(vec![0x03, 0x04, 0xc0, 0x23]),
@@ -344,6 +365,9 @@ mod tests {
             version: STATE_VERSION,
             ..Default::default()
         });
-        assert_eq!(Endpoint::restore(cfg, &e).err(), Some(StateError::BadEnum("side")));
+        assert_eq!(
+            Endpoint::restore(cfg, &e).err(),
+            Some(StateError::BadEnum("side"))
+        );
     }
 }

@@ -161,14 +161,22 @@ impl Tunnel {
     }
 
     /// A control datagram (already matched to this tunnel) arrived.
-    pub(crate) fn on_datagram(&mut self, ctx: &mut Ctx<'_>, view: &HeaderView<'_>, datagram: &[u8]) {
+    pub(crate) fn on_datagram(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        view: &HeaderView<'_>,
+        datagram: &[u8],
+    ) {
         let Some(seq) = view.sequence() else {
             return; // unreachable: control headers are checked to carry S
         };
-        match self
-            .reliable
-            .on_datagram(ctx.now, seq, view.is_zlb(), datagram, &ctx.config.transport)
-        {
+        match self.reliable.on_datagram(
+            ctx.now,
+            seq,
+            view.is_zlb(),
+            datagram,
+            &ctx.config.transport,
+        ) {
             Arrival::Deliver(list) => {
                 for (ns, d) in list {
                     self.on_delivered(ctx, ns, &d);
@@ -315,7 +323,11 @@ impl Tunnel {
         if let MessageType::Unknown(n) = msg.message_type {
             // RFC 2661 §4.1: unknown type with M set ends the tunnel, else ignore.
             if msg.type_criticality == super::avp::Criticality::Mandatory {
-                self.stop(ctx, StopCcnResult::GeneralError, ErrorCode::UnknownMandatoryAvp);
+                self.stop(
+                    ctx,
+                    StopCcnResult::GeneralError,
+                    ErrorCode::UnknownMandatoryAvp,
+                );
             } else {
                 ctx.events.push_back(Event::Dropped {
                     peer: self.peer,
@@ -355,7 +367,11 @@ impl Tunnel {
         }
         // RFC 2661 §4.1: an unknown M-bit AVP in a tunnel message ends the tunnel.
         if msg.unknown_mandatory().is_some() {
-            self.stop(ctx, StopCcnResult::GeneralError, ErrorCode::UnknownMandatoryAvp);
+            self.stop(
+                ctx,
+                StopCcnResult::GeneralError,
+                ErrorCode::UnknownMandatoryAvp,
+            );
             return;
         }
         if msg.missing_mandatory().is_some() {
@@ -475,7 +491,9 @@ impl Tunnel {
             .with(AvpValue::HostName(c.host_name.clone()))
             .with(AvpValue::VendorName(c.vendor_name.clone()))
             .with(AvpValue::AssignedTunnelId(self.local_id))
-            .with(AvpValue::ReceiveWindowSize(c.transport.receive_window.max(1)))
+            .with(AvpValue::ReceiveWindowSize(
+                c.transport.receive_window.max(1),
+            ))
     }
 
     /// Adds a fresh Challenge if this peer must authenticate (§5.1.1).
