@@ -863,3 +863,61 @@ mod no_panic {
         }
     }
 }
+
+// REFERENCE.md: data for a session under another tunnel's id, or from
+// another address, is not admitted; the real one is, with its route.
+#[test]
+fn data_admission_checks_tunnel_session_and_source() {
+    use lns_proto::l2tp::data::{parse_data, write_data_header, DataOptions};
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    let (lac_t2, lns_t2) = {
+        let id = p
+            .lac
+            .open_tunnel(p.now, LAC, LNS, PeerSettings::open(), &mut p.e)
+            .expect("open");
+        p.pump();
+        let lns_id = p
+            .lns_events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TunnelUp { tunnel, .. } => Some(*tunnel),
+                _ => None,
+            })
+            .nth(1)
+            .expect("second tunnel");
+        (id, lns_id)
+    };
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("open");
+    p.pump();
+    let lns_s = p
+        .lns_events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionUp { session, .. } => Some(*session),
+            _ => None,
+        })
+        .expect("up");
+    let frame = |tid: u16| {
+        let mut buf = [0u8; 16];
+        let n = write_data_header(&mut buf, tid, lns_s, DataOptions::MINIMAL, 4).expect("fits");
+        buf[n..n + 4].copy_from_slice(&[0xff, 0x03, 0xc0, 0x21]);
+        parse_data(&buf[..n + 4]).expect("valid")
+    };
+    let route = p.lns.data_session(LAC, &frame(lns_t)).expect("admitted");
+    assert_eq!(route.peer_tunnel_id, lac_t);
+    assert_eq!(
+        p.lns.data_session(LAC, &frame(lns_t2)),
+        None,
+        "other tunnel's id"
+    );
+    let stranger = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 1701);
+    assert_eq!(
+        p.lns.data_session(stranger, &frame(lns_t)),
+        None,
+        "other source"
+    );
+    let _ = lac_t2;
+}

@@ -261,7 +261,8 @@ pub fn parse_avps(body: &[u8], secret: Option<&[u8]>) -> Result<Vec<Avp>, AvpErr
 
 /// Appends the AVPs to `out`, hiding those marked [`Visibility::Hidden`]
 /// with `secret` and the Random Vector that precedes them (§4.3). Hidden
-/// values are not padded, which §4.3 allows.
+/// values are zero-padded to a multiple of 16 bytes (Original Length
+/// included) so their length reveals less; receivers strip the padding.
 pub fn emit_avps(avps: &[Avp], secret: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), EmitError> {
     let mut rv: Option<Vec<u8>> = None;
     let mut value = Vec::new();
@@ -274,7 +275,8 @@ pub fn emit_avps(avps: &[Avp], secret: Option<&[u8]>, out: &mut Vec<u8>) -> Resu
                 .as_deref()
                 .ok_or(EmitError::HiddenWithoutRandomVector(attr_type))?;
             let secret = secret.ok_or(EmitError::HiddenWithoutSecret(attr_type))?;
-            value = hidden::hide(attr_type, secret, rv, &value, 0);
+            let pad = (16 - (2 + value.len()) % 16) % 16;
+            value = hidden::hide(attr_type, secret, rv, &value, pad);
         }
         let len = AVP_HEADER_LEN + value.len();
         if len > usize::from(LENGTH_MASK) {
@@ -363,5 +365,28 @@ mod tests {
         // Assigned Tunnel ID (§4.4.3) is exactly 2 bytes.
         let b = [0x80, 0x09, 0x00, 0x00, 0x00, 0x09, 0x00, 0x01, 0x02];
         assert!(matches!(parse_avps(&b, None), Err(AvpError::Value(_))));
+    }
+
+    #[test]
+    fn hidden_values_padded_on_emit_unpadded_accepted() {
+        // §4.3: padding is optional; we pad to 16, and accept none.
+        let rv = Avp::new(AvpValue::RandomVector(vec![0x07; 16]));
+        let name = Avp {
+            criticality: Criticality::Optional,
+            visibility: Visibility::Hidden,
+            value: AvpValue::ProxyAuthenName(b"bob".to_vec()),
+        };
+        let mut out = Vec::new();
+        emit_avps(&[rv.clone(), name.clone()], Some(b"k"), &mut out).expect("emit");
+        assert_eq!(out.len(), 22 + 6 + 16);
+        assert_eq!(
+            parse_avps(&out, Some(b"k")),
+            Ok(vec![rv.clone(), name.clone()])
+        );
+        let hidden = hidden::hide(0x1e, b"k", &[0x07; 16], b"bob", 0);
+        let mut raw = out[..22].to_vec();
+        raw.extend_from_slice(&[0x40, 0x0b, 0x00, 0x00, 0x00, 0x1e]);
+        raw.extend_from_slice(&hidden);
+        assert_eq!(parse_avps(&raw, Some(b"k")), Ok(vec![rv, name]));
     }
 }

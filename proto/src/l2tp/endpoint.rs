@@ -15,12 +15,13 @@
 use super::avp::AvpError;
 use super::avp_types::{AvpValue, CallErrors, DisconnectCause, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, PeerTable, Side};
+use super::data::DataInfo;
 use super::event::{DropReason, Event, SessionRoute, Transmit};
 use super::header::{Header, HeaderView, Kind};
 use super::hidden::HiddenError;
 use super::message::{Message, MessageError, MessageType};
 use super::result_code::{CdnResult, ErrorCode, StopCcnResult};
-use super::session::CallInfo;
+use super::session::{CallInfo, SessionPhase};
 use super::tunnel::{Ctx, Fate, Phase, Tunnel};
 use crate::entropy::Entropy;
 use crate::time::Timestamp;
@@ -302,6 +303,22 @@ impl Endpoint {
             peer_tunnel_id: t.peer_id,
             peer_session_id: s.peer_id,
         })
+    }
+
+    /// Data plane admission (RFC 2661 §3.1): the route of the session a
+    /// received data message names, only if that session is established in
+    /// that tunnel and the datagram came from the tunnel's peer (l2tpns
+    /// accepts data under another tunnel's id or from any address).
+    pub fn data_session(&self, peer: SocketAddr, info: &DataInfo) -> Option<SessionRoute> {
+        let t = self.tunnels.get(&info.tunnel_id)?;
+        let s = t.sessions.get(&info.session_id)?;
+        (t.peer == peer && t.phase == Phase::Established && s.phase == SessionPhase::Established)
+            .then_some(SessionRoute {
+                peer: t.peer,
+                local: t.local,
+                peer_tunnel_id: t.peer_id,
+                peer_session_id: s.peer_id,
+            })
     }
 
     /// A tunnel by our id (hold-down included).
