@@ -79,6 +79,9 @@ struct Sim {
     datagrams: u64,
     lost: u64,
     duplicated: u64,
+    /// A hot standby fed only with `take_changed` + `snapshot_tunnel`.
+    follower: Endpoint,
+    steps: u64,
 }
 
 fn config(side: Side) -> EndpointConfig {
@@ -107,6 +110,8 @@ impl Sim {
             datagrams: 0,
             lost: 0,
             duplicated: 0,
+            follower: Endpoint::new(config(Side::Lns)),
+            steps: 0,
         }
     }
 
@@ -160,9 +165,31 @@ impl Sim {
         }
     }
 
+    /// Replicates what changed on the LNS to the follower, as the daemon
+    /// would through Raft, and periodically checks they are identical.
+    fn replicate(&mut self) {
+        for id in self.lns.take_changed() {
+            match self.lns.snapshot_tunnel(id) {
+                Some(state) => {
+                    self.follower.restore_tunnel(&state).expect("restore");
+                }
+                None => self.follower.forget_tunnel(id),
+            }
+        }
+        self.steps += 1;
+        if self.steps % 64 == 0 {
+            assert_eq!(
+                self.follower.snapshot(),
+                self.lns.snapshot(),
+                "follower diverged"
+            );
+        }
+    }
+
     /// Advances to the next packet or timer and processes it. False when idle.
     fn step(&mut self) -> bool {
         self.drain();
+        self.replicate();
         let next_packet = self.net.iter().map(|p| (p.at, p.seq)).min();
         let next_timer = [self.lac.poll_timeout(), self.lns.poll_timeout()]
             .into_iter()
@@ -320,6 +347,12 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
             break;
         }
     }
+    sim.replicate();
+    assert_eq!(
+        sim.follower.snapshot(),
+        sim.lns.snapshot(),
+        "follower diverged"
+    );
     let summary = format!(
         "l2tp_sim: {} tunnels, {} sessions, {} datagrams ({} lost, {} duplicated), {:.1} s virtual",
         tunnels,

@@ -26,7 +26,9 @@ fn readdress(bytes: &[u8], tid: u16, sid: u16, ns: u16, nr: u16) -> Vec<u8> {
 fn feed(lns: &mut Endpoint, now: Timestamp, d: &[u8]) -> Vec<Vec<u8>> {
     let mut e = Seeded::new(11);
     lns.handle_datagram(now, LNS, LAC, d, &mut e);
-    std::iter::from_fn(|| lns.poll_transmit()).map(|t| t.payload).collect()
+    std::iter::from_fn(|| lns.poll_transmit())
+        .map(|t| t.payload)
+        .collect()
 }
 
 #[test]
@@ -39,7 +41,10 @@ fn xl2tpd_session_setup() {
     let (h, m) = parse_control(&tx[0], None).expect("SCCRP");
     let sccrp = m.expect("message");
     assert_eq!(sccrp.message_type, MessageType::Sccrp);
-    assert_eq!((h.tunnel_id, h.sequence.map(|s| (s.ns, s.nr))), (0x4a1f, Some((0, 1))));
+    assert_eq!(
+        (h.tunnel_id, h.sequence.map(|s| (s.ns, s.nr))),
+        (0x4a1f, Some((0, 1)))
+    );
     let ours = sccrp.assigned_tunnel_id().expect("our id");
 
     // SCCCN (Ns 1, Nr 1): established; nothing to piggyback, so a ZLB after the ack delay.
@@ -49,7 +54,11 @@ fn xl2tpd_session_setup() {
     ];
     assert!(feed(&mut lns, t0, &readdress(&scccn, ours, 0, 1, 1)).is_empty());
     let up = std::iter::from_fn(|| lns.poll_event()).find_map(|e| match e {
-        Event::TunnelUp { peer_host_name, peer, .. } => Some((peer_host_name, peer)),
+        Event::TunnelUp {
+            peer_host_name,
+            peer,
+            ..
+        } => Some((peer_host_name, peer)),
         _ => None,
     });
     assert_eq!(up, Some((b"lac1".to_vec(), LAC)));
@@ -59,16 +68,29 @@ fn xl2tpd_session_setup() {
     assert!(HeaderView::new_checked(&zlb.payload).expect("ok").is_zlb());
 
     // ICRQ (Ns 2, Nr 1) -> ICRP to xl2tpd's session 0x2b67.
-    let tx = feed(&mut lns, t0, &readdress(include_bytes!("data/xl2tpd_icrq.bin"), ours, 0, 2, 1));
+    let tx = feed(
+        &mut lns,
+        t0,
+        &readdress(include_bytes!("data/xl2tpd_icrq.bin"), ours, 0, 2, 1),
+    );
     let (h, m) = parse_control(&tx[0], None).expect("ICRP");
     let icrp = m.expect("message");
     assert_eq!(icrp.message_type, MessageType::Icrp);
-    assert_eq!((h.session_id, h.sequence.map(|s| (s.ns, s.nr))), (0x2b67, Some((1, 3))));
+    assert_eq!(
+        (h.session_id, h.sequence.map(|s| (s.ns, s.nr))),
+        (0x2b67, Some((1, 3)))
+    );
     let our_session = icrp.assigned_session_id().expect("session id");
     assert_ne!(our_session, 0);
 
     // ICCN (Ns 3, Nr 2) -> SessionUp with xl2tpd's call parameters.
-    let iccn = readdress(include_bytes!("data/xl2tpd_iccn.bin"), ours, our_session, 3, 2);
+    let iccn = readdress(
+        include_bytes!("data/xl2tpd_iccn.bin"),
+        ours,
+        our_session,
+        3,
+        2,
+    );
     assert!(feed(&mut lns, t0, &iccn).is_empty());
     let (route, call) = std::iter::from_fn(|| lns.poll_event())
         .find_map(|e| match e {
@@ -76,7 +98,10 @@ fn xl2tpd_session_setup() {
             _ => None,
         })
         .expect("session up");
-    assert_eq!((route.peer_tunnel_id, route.peer_session_id), (0x4a1f, 0x2b67));
+    assert_eq!(
+        (route.peer_tunnel_id, route.peer_session_id),
+        (0x4a1f, 0x2b67)
+    );
     assert_eq!(call.call_serial, 1);
     assert_eq!(call.bearer_type, Some(0));
     assert_eq!(call.tx_connect_speed, Some(10_000_000));

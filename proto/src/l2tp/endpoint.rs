@@ -25,7 +25,7 @@ use super::session::{CallInfo, SessionPhase};
 use super::tunnel::{Ctx, Fate, Phase, Tunnel};
 use crate::entropy::Entropy;
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use thiserror::Error;
 
@@ -61,6 +61,8 @@ pub struct Endpoint {
     pub(crate) tunnels: BTreeMap<u16, Tunnel>,
     /// (peer address, peer's Assigned Tunnel ID) -> our id, for SCCRQ retransmissions.
     pub(crate) by_peer: BTreeMap<(SocketAddr, u16), u16>,
+    /// Tunnels whose replicated state may have changed since `take_changed`.
+    changed: BTreeSet<u16>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -72,6 +74,7 @@ impl Endpoint {
             config,
             tunnels: BTreeMap::new(),
             by_peer: BTreeMap::new(),
+            changed: BTreeSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -121,6 +124,7 @@ impl Endpoint {
             transmits: &mut self.transmits,
         };
         tunnel.on_datagram(&mut ctx, &view, datagram);
+        self.changed.insert(tid);
     }
 
     /// Runs every timer due at `now`.
@@ -132,6 +136,7 @@ impl Endpoint {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
+            self.changed.insert(id);
             let Some(tunnel) = self.tunnels.get_mut(&id) else {
                 continue;
             };
@@ -154,6 +159,20 @@ impl Endpoint {
             .values()
             .filter_map(|t| t.next_deadline(&self.config))
             .min()
+    }
+
+    /// Ids of tunnels whose replicated state may have changed since the last
+    /// call, in order; an id with no [`Endpoint::tunnel`] was removed. The
+    /// daemon snapshots exactly these after each batch of inputs and commits
+    /// them before sending the batch's transmits (FAILOVER.md, commit before emit).
+    pub fn take_changed(&mut self) -> Vec<u16> {
+        core::mem::take(&mut self.changed).into_iter().collect()
+    }
+
+    /// Removes a tunnel's state without any exchange (a follower applying
+    /// a removal that [`Endpoint::take_changed`] reported on the leader).
+    pub fn forget_tunnel(&mut self, id: u16) {
+        self.remove_tunnel(id);
     }
 
     /// The next datagram to send.
@@ -191,6 +210,7 @@ impl Endpoint {
         };
         let t = Tunnel::open(&mut ctx, id, local, peer, settings);
         self.tunnels.insert(id, t);
+        self.changed.insert(id);
         Ok(id)
     }
 
@@ -290,6 +310,7 @@ impl Endpoint {
             transmits: &mut self.transmits,
         };
         t.close(&mut ctx, result);
+        self.changed.insert(tunnel);
         Ok(())
     }
 
@@ -363,6 +384,7 @@ impl Endpoint {
         if t.phase != Phase::Established {
             return Err(CommandError::NotEstablished(tunnel));
         }
+        self.changed.insert(tunnel);
         let ctx = Ctx {
             now,
             config: &self.config,
@@ -422,6 +444,7 @@ impl Endpoint {
                     transmits: &mut self.transmits,
                 };
                 t.on_datagram(&mut ctx, view, datagram);
+                self.changed.insert(ours);
                 return;
             }
         }
@@ -462,6 +485,7 @@ impl Endpoint {
             let t = Tunnel::accept(&mut ctx, id, local, peer, settings, &msg, seq);
             self.tunnels.insert(id, t);
             self.by_peer.insert((peer, peer_tid), id);
+            self.changed.insert(id);
             return;
         }
         let (result, error) = refusal.unwrap_or((StopCcnResult::NotAuthorized, ErrorCode::NoError));
