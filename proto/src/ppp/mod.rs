@@ -19,3 +19,6 @@ pub mod protocol;
 
 pub use frame::{Compression, FieldCompression, Frame, FrameError, FrameRepr};
 pub use protocol::{classify, Protocol};
+pub mod lcp;
+pub mod ipcp;
+pub mod ipv6cp;

@@ -205,20 +205,19 @@ fn restart_timer_retransmits_max_configure_times_then_gives_up() {
     let (mut a, mut n, mut out) = opened_req_sent(&cfg);
     assert_eq!(out, vec![Output::Started, Output::Send(a.configure_request())]);
     let first_id = a.request_id;
-    let mut now = Timestamp::EPOCH;
     let mut sent = 1;
-    loop {
-        now = a.deadline.expect("timer runs in Req-Sent");
+    let now = loop {
+        let now = a.deadline.expect("timer runs in Req-Sent");
         out.clear();
         a.timeout(now, &cfg, &mut n, &mut out);
         let s = sends(&out);
         if s.is_empty() {
-            break;
+            break now;
         }
         // A retransmission keeps the identifier (RFC 1661 §5.1).
         assert_eq!(s[0].identifier, first_id);
         sent += 1;
-    }
+    };
     assert_eq!(sent, 10);
     assert_eq!(out, vec![Output::Finished]);
     assert_eq!(a.state, State::Stopped);
