@@ -22,3 +22,5 @@ pub use protocol::{classify, Protocol};
 pub mod lcp;
 pub mod ipcp;
 pub mod ipv6cp;
+pub mod chap;
+pub mod pap;
