@@ -177,8 +177,14 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(Frame::new_checked(&[][..]).err(), Some(FrameError::Truncated));
-        assert_eq!(Frame::new_checked(&[0xff, 0x03][..]).err(), Some(FrameError::Truncated));
+        assert_eq!(
+            Frame::new_checked(&[][..]).err(),
+            Some(FrameError::Truncated)
+        );
+        assert_eq!(
+            Frame::new_checked(&[0xff, 0x03][..]).err(),
+            Some(FrameError::Truncated)
+        );
         assert_eq!(
             Frame::new_checked(&[0xc0, 0x22][..]).err(),
             Some(FrameError::BadProtocol(0xc022))

@@ -261,9 +261,7 @@ pub fn transition(state: State, event: Event) -> Option<Transition> {
         (AckRcvd, RxjPermitted) => t(&[], ReqSent),
         (_, RxjPermitted) => t(&[], state),
         (Closed | Closing, RxjCatastrophic) => t(&[Tlf], Closed),
-        (Stopped | Stopping | ReqSent | AckRcvd | AckSent, RxjCatastrophic) => {
-            t(&[Tlf], Stopped)
-        }
+        (Stopped | Stopping | ReqSent | AckRcvd | AckSent, RxjCatastrophic) => t(&[Tlf], Stopped),
         (Opened, RxjCatastrophic) => t(&[Tld, Irc, Str], Stopping),
         // RFC 1661 §4.1: RXR.
         (Opened, Rxr) => t(&[Ser], Opened),
@@ -554,7 +552,10 @@ impl Automaton {
         let mut rejects = Vec::new();
         let mut naks = Vec::new();
         let mut naked_originals = Vec::new();
-        for (o, v) in options.iter().zip(verdicts.iter().chain(core::iter::repeat(&Verdict::Reject))) {
+        for (o, v) in options
+            .iter()
+            .zip(verdicts.iter().chain(core::iter::repeat(&Verdict::Reject)))
+        {
             match v {
                 Verdict::Ack => {}
                 Verdict::Nak(s) => {
@@ -635,9 +636,7 @@ impl Automaton {
                     if let Some(answer) = inbound.as_ref().and_then(|i| i.answer.clone()) {
                         match answer.code {
                             Code::ConfigureAck => self.naks_sent = 0,
-                            Code::ConfigureNak => {
-                                self.naks_sent = self.naks_sent.saturating_add(1)
-                            }
+                            Code::ConfigureNak => self.naks_sent = self.naks_sent.saturating_add(1),
                             _ => {}
                         }
                         out.push(Output::Send(answer));
@@ -682,7 +681,8 @@ impl Automaton {
         }
     }
 
-    fn take_id(&mut self) -> u8 {
+    /// Takes the next identifier (also for Echo, Code-Reject, Protocol-Reject).
+    pub fn take_id(&mut self) -> u8 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         id

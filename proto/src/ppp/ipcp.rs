@@ -228,13 +228,19 @@ mod tests {
     fn lns() -> IpcpNegotiation {
         let mut n = IpcpNegotiation::assigner(Ipv4Addr::new(100, 64, 0, 1));
         n.assigned_peer = Some(Ipv4Addr::new(100, 64, 1, 2));
-        n.peer_dns = [Some(Ipv4Addr::new(9, 9, 9, 9)), Some(Ipv4Addr::new(1, 1, 1, 1))];
+        n.peer_dns = [
+            Some(Ipv4Addr::new(9, 9, 9, 9)),
+            Some(Ipv4Addr::new(1, 1, 1, 1)),
+        ];
         n
     }
 
     #[test]
     fn assignee_request_matches_pppd() {
-        assert_eq!(emit_list(&IpcpNegotiation::assignee().request()), PPPD_IPCP_REQUEST);
+        assert_eq!(
+            emit_list(&IpcpNegotiation::assignee().request()),
+            PPPD_IPCP_REQUEST
+        );
     }
 
     #[test]
@@ -280,7 +286,10 @@ mod tests {
             RawOption::new(kind::SECONDARY_DNS, &[0, 0, 0, 0]),
             RawOption::new(kind::ADDRESSES, &[0; 8]),
         ];
-        assert_eq!(n.review(&opts, &mut Seeded::new(1)), vec![Verdict::Reject; 5]);
+        assert_eq!(
+            n.review(&opts, &mut Seeded::new(1)),
+            vec![Verdict::Reject; 5]
+        );
         // The assignee stops asking what was rejected (RFC 1661 §5.4).
         let mut s = IpcpNegotiation::assignee();
         s.reject_received(&[RawOption::new(kind::SECONDARY_DNS, &[0, 0, 0, 0])]);

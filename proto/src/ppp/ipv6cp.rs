@@ -58,13 +58,19 @@ pub struct Ipv6cpNegotiation {
 }
 
 impl Ipv6cpNegotiation {
-    /// A negotiation requesting `ours` (0: draw a random one now).
-    pub fn new(ours: u64, suggestion: u64, entropy: &mut dyn Entropy) -> Self {
-        let ours = if ours == 0 { nonzero_u64(entropy, 0) } else { ours };
+    /// A negotiation requesting `ours` (0: drawn by [`Self::draw_if_unset`]).
+    pub fn new(ours: u64, suggestion: u64) -> Self {
         Ipv6cpNegotiation {
             request_id: Some(ours),
             suggestion,
             peer_id: 0,
+        }
+    }
+
+    /// Draws a random non-zero identifier if ours is still 0 (RFC 5072 §4.1).
+    pub fn draw_if_unset(&mut self, entropy: &mut dyn Entropy) {
+        if self.request_id == Some(0) {
+            self.request_id = Some(nonzero_u64(entropy, self.suggestion));
         }
     }
 
@@ -155,8 +161,11 @@ mod tests {
     fn distinct_nonzero_identifier_is_acked_others_naked() {
         // RFC 5072 §4.1.
         let e = &mut Seeded::new(3);
-        let mut n = Ipv6cpNegotiation::new(0x0200_0000_0000_0001, 0, e);
-        let good = [RawOption::new(kind::INTERFACE_ID, &[0x12, 0x34, 0, 0, 0, 0, 0, 0x99])];
+        let mut n = Ipv6cpNegotiation::new(0x0200_0000_0000_0001, 0);
+        let good = [RawOption::new(
+            kind::INTERFACE_ID,
+            &[0x12, 0x34, 0, 0, 0, 0, 0, 0x99],
+        )];
         assert_eq!(n.review(&good, e), vec![Verdict::Ack]);
         let same = [Ipv6cpOption::InterfaceId(0x0200_0000_0000_0001).to_raw()];
         let zero = [Ipv6cpOption::InterfaceId(0).to_raw()];
@@ -176,7 +185,9 @@ mod tests {
         n.suggestion = 0x0a0b_0c0d_0e0f_1011;
         assert_eq!(
             n.review(&zero, e),
-            vec![Verdict::Nak(Ipv6cpOption::InterfaceId(0x0a0b_0c0d_0e0f_1011).to_raw())]
+            vec![Verdict::Nak(
+                Ipv6cpOption::InterfaceId(0x0a0b_0c0d_0e0f_1011).to_raw()
+            )]
         );
         let comp = [RawOption::new(kind::COMPRESSION, &[0x00, 0x4f])];
         assert_eq!(n.review(&comp, e), vec![Verdict::Reject]);
@@ -185,7 +196,9 @@ mod tests {
     #[test]
     fn nak_is_adopted() {
         let e = &mut Seeded::new(3);
-        let mut n = Ipv6cpNegotiation::new(5, 0, e);
+        let mut n = Ipv6cpNegotiation::new(0, 0);
+        n.draw_if_unset(e);
+        assert_ne!(n.local_id(), 0);
         n.nak_received(&[Ipv6cpOption::InterfaceId(77).to_raw()], e);
         assert_eq!(n.local_id(), 77);
     }

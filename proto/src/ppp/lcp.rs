@@ -9,8 +9,8 @@
 //! demanded by the LNS in the configured order and accepted by the subscriber
 //! when configured (else Nak'd to one it accepts).
 
-use super::fsm::{Negotiation, Verdict};
 use super::frame::{Compression, FieldCompression};
+use super::fsm::{Negotiation, Verdict};
 use super::options::RawOption;
 use crate::entropy::Entropy;
 
@@ -112,7 +112,10 @@ impl LcpOption {
             LcpOption::AuthProtocol(p, d) => {
                 let mut data = p.to_be_bytes().to_vec();
                 data.extend_from_slice(d);
-                RawOption { kind: kind::AUTH, data }
+                RawOption {
+                    kind: kind::AUTH,
+                    data,
+                }
             }
             LcpOption::MagicNumber(v) => RawOption::new(kind::MAGIC, &v.to_be_bytes()),
             LcpOption::Pfc => RawOption::new(kind::PFC, &[]),
@@ -226,7 +229,10 @@ impl Negotiation for LcpNegotiation {
         }
         if let AuthDemand::Asking(m) = self.demand {
             let d = m.option_data();
-            opts.push(LcpOption::AuthProtocol(u16::from_be_bytes([d[0], d[1]]), d[2..].to_vec()));
+            opts.push(LcpOption::AuthProtocol(
+                u16::from_be_bytes([d[0], d[1]]),
+                d[2..].to_vec(),
+            ));
         }
         if self.our_magic != 0 {
             opts.push(LcpOption::MagicNumber(self.our_magic));
@@ -246,9 +252,9 @@ impl Negotiation for LcpNegotiation {
             .iter()
             .map(|raw| match LcpOption::parse(raw) {
                 // RFC 1661 §6.1; the brief: Nak below 576 or above our maximum.
-                LcpOption::Mru(v) if v < MIN_PEER_MRU || v > self.max_peer_mru => Verdict::Nak(
-                    LcpOption::Mru(v.clamp(MIN_PEER_MRU, self.max_peer_mru)).to_raw(),
-                ),
+                LcpOption::Mru(v) if v < MIN_PEER_MRU || v > self.max_peer_mru => {
+                    Verdict::Nak(LcpOption::Mru(v.clamp(MIN_PEER_MRU, self.max_peer_mru)).to_raw())
+                }
                 LcpOption::Mru(_) => Verdict::Ack,
                 // RFC 1662 §7.1: meaningless on sync L2TP framing; accepted.
                 LcpOption::Accm(_) => Verdict::Ack,
@@ -271,13 +277,17 @@ impl Negotiation for LcpNegotiation {
                 }
                 LcpOption::MagicNumber(0) => {
                     // RFC 1661 §6.4: zero is not a valid magic; suggest one.
-                    Verdict::Nak(LcpOption::MagicNumber(nonzero_u32(entropy, self.our_magic)).to_raw())
+                    Verdict::Nak(
+                        LcpOption::MagicNumber(nonzero_u32(entropy, self.our_magic)).to_raw(),
+                    )
                 }
                 LcpOption::MagicNumber(v) if v == self.our_magic => {
                     // RFC 1661 §6.4: our own magic: a looped-back link or a
                     // collision; Nak with a new value.
                     looped = true;
-                    Verdict::Nak(LcpOption::MagicNumber(nonzero_u32(entropy, self.our_magic)).to_raw())
+                    Verdict::Nak(
+                        LcpOption::MagicNumber(nonzero_u32(entropy, self.our_magic)).to_raw(),
+                    )
                 }
                 LcpOption::MagicNumber(_) => Verdict::Ack,
                 LcpOption::Pfc | LcpOption::Acfc => Verdict::Ack,
@@ -318,10 +328,11 @@ impl Negotiation for LcpNegotiation {
     fn nak_received(&mut self, suggested: &[RawOption], entropy: &mut dyn Entropy) {
         for raw in suggested {
             match LcpOption::parse(raw) {
-                LcpOption::Mru(v) if self.request_mru.is_some() => {
-                    if (MIN_PEER_MRU..=self.max_peer_mru.max(1500)).contains(&v) {
-                        self.request_mru = Some(v);
-                    }
+                LcpOption::Mru(v)
+                    if self.request_mru.is_some()
+                        && (MIN_PEER_MRU..=self.max_peer_mru.max(1500)).contains(&v) =>
+                {
+                    self.request_mru = Some(v);
                 }
                 LcpOption::Accm(v) if self.request_accm.is_some() => self.request_accm = Some(v),
                 LcpOption::AuthProtocol(_, _) => {
@@ -396,7 +407,14 @@ mod tests {
     }
 
     fn subscriber(order: Vec<AuthMethod>) -> LcpNegotiation {
-        LcpNegotiation::new(AuthRole::Peer, order, 1500, 1500, Some(0), Compression::default())
+        LcpNegotiation::new(
+            AuthRole::Peer,
+            order,
+            1500,
+            1500,
+            Some(0),
+            Compression::default(),
+        )
     }
 
     #[test]
@@ -429,9 +447,15 @@ mod tests {
         let mut n = lns();
         let e = &mut Seeded::new(1);
         let small = [RawOption::new(kind::MRU, &[0x01, 0x00])];
-        assert_eq!(n.review(&small, e), vec![Verdict::Nak(RawOption::new(kind::MRU, &[0x02, 0x40]))]);
+        assert_eq!(
+            n.review(&small, e),
+            vec![Verdict::Nak(RawOption::new(kind::MRU, &[0x02, 0x40]))]
+        );
         let big = [RawOption::new(kind::MRU, &[0x23, 0x28])];
-        assert_eq!(n.review(&big, e), vec![Verdict::Nak(RawOption::new(kind::MRU, &[0x05, 0xdc]))]);
+        assert_eq!(
+            n.review(&big, e),
+            vec![Verdict::Nak(RawOption::new(kind::MRU, &[0x05, 0xdc]))]
+        );
         let ok = [RawOption::new(kind::MRU, &[0x05, 0xb4])];
         assert_eq!(n.review(&ok, e), vec![Verdict::Ack]);
     }
@@ -446,7 +470,10 @@ mod tests {
             RawOption::new(kind::AUTH, &[0xc0, 0x23]),
             RawOption::new(kind::MRU, &[0x05]),
         ];
-        assert_eq!(n.review(&opts, &mut Seeded::new(1)), vec![Verdict::Reject; 4]);
+        assert_eq!(
+            n.review(&opts, &mut Seeded::new(1)),
+            vec![Verdict::Reject; 4]
+        );
     }
 
     #[test]
@@ -462,17 +489,26 @@ mod tests {
         }
         assert_eq!(n.loop_suspicions, 1);
         let zero = [RawOption::new(kind::MAGIC, &[0, 0, 0, 0])];
-        assert!(matches!(n.review(&zero, &mut Seeded::new(2))[0], Verdict::Nak(_)));
+        assert!(matches!(
+            n.review(&zero, &mut Seeded::new(2))[0],
+            Verdict::Nak(_)
+        ));
     }
 
     #[test]
     fn nak_of_chap_to_pap_switches_method() {
         // pppd configured for PAP only Naks CHAP to PAP (REFERENCE.md); RFC 1661 §6.2.
         let mut n = lns();
-        n.nak_received(&[RawOption::new(kind::AUTH, &[0xc0, 0x23])], &mut Seeded::new(1));
+        n.nak_received(
+            &[RawOption::new(kind::AUTH, &[0xc0, 0x23])],
+            &mut Seeded::new(1),
+        );
         assert_eq!(n.demand, AuthDemand::Asking(AuthMethod::Pap));
         // A Nak to something we do not accept and no method left: refused.
-        n.nak_received(&[RawOption::new(kind::AUTH, &[0xc2, 0x27])], &mut Seeded::new(1));
+        n.nak_received(
+            &[RawOption::new(kind::AUTH, &[0xc2, 0x27])],
+            &mut Seeded::new(1),
+        );
         assert_eq!(n.demand, AuthDemand::Refused);
         let mut m = lns();
         m.reject_received(&[RawOption::new(kind::AUTH, &[0xc2, 0x23, 0x05])]);
@@ -498,8 +534,14 @@ mod tests {
     fn pfc_acfc_acked_enable_send_compression() {
         // RFC 1661 §6.5, §6.6: used on send only when negotiated.
         let mut n = lns();
-        let opts = [RawOption::new(kind::PFC, &[]), RawOption::new(kind::ACFC, &[])];
-        assert_eq!(n.review(&opts, &mut Seeded::new(1)), vec![Verdict::Ack, Verdict::Ack]);
+        let opts = [
+            RawOption::new(kind::PFC, &[]),
+            RawOption::new(kind::ACFC, &[]),
+        ];
+        assert_eq!(
+            n.review(&opts, &mut Seeded::new(1)),
+            vec![Verdict::Ack, Verdict::Ack]
+        );
         assert_eq!(n.send_compression, Compression::default());
         n.peer_acked(&opts);
         assert_eq!(n.send_compression.protocol, FieldCompression::On);

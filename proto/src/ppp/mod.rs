@@ -19,8 +19,14 @@ pub mod protocol;
 
 pub use frame::{Compression, FieldCompression, Frame, FrameError, FrameRepr};
 pub use protocol::{classify, Protocol};
-pub mod lcp;
+pub mod cause;
+pub mod chap;
 pub mod ipcp;
 pub mod ipv6cp;
-pub mod chap;
+pub mod lcp;
+pub mod link;
 pub mod pap;
+
+pub use cause::{Direction, DisconnectCause, DisconnectCode};
+pub use lcp::AuthMethod;
+pub use link::{AuthRequest, Credentials, Link, LinkConfig, LinkEvent, Phase, ProxyInfo, Side};

@@ -142,8 +142,14 @@ mod tests {
     #[test]
     fn bad_lengths() {
         assert_eq!(parse_list(&[0x01]), Err(OptionError::BadLength(0)));
-        assert_eq!(parse_list(&[0x07, 0x02, 0x01, 0x01]), Err(OptionError::BadLength(2)));
-        assert_eq!(parse_list(&[0x01, 0x05, 0x00]), Err(OptionError::BadLength(0)));
+        assert_eq!(
+            parse_list(&[0x07, 0x02, 0x01, 0x01]),
+            Err(OptionError::BadLength(2))
+        );
+        assert_eq!(
+            parse_list(&[0x01, 0x05, 0x00]),
+            Err(OptionError::BadLength(0))
+        );
     }
 
     proptest! {

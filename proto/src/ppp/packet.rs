@@ -203,8 +203,14 @@ mod tests {
     #[test]
     fn bad_lengths_are_refused() {
         assert_eq!(PacketRepr::parse(&[1, 1, 0]), Err(PacketError::Truncated));
-        assert_eq!(PacketRepr::parse(&[1, 1, 0, 3]), Err(PacketError::BadLength(3)));
-        assert_eq!(PacketRepr::parse(&[1, 1, 0, 9, 0]), Err(PacketError::BadLength(9)));
+        assert_eq!(
+            PacketRepr::parse(&[1, 1, 0, 3]),
+            Err(PacketError::BadLength(3))
+        );
+        assert_eq!(
+            PacketRepr::parse(&[1, 1, 0, 9, 0]),
+            Err(PacketError::BadLength(9))
+        );
     }
 
     proptest! {

@@ -76,9 +76,15 @@ impl PapPacket {
                 }
                 let message = message.to_vec();
                 Ok(if code == 0x02 {
-                    PapPacket::Ack { identifier, message }
+                    PapPacket::Ack {
+                        identifier,
+                        message,
+                    }
                 } else {
-                    PapPacket::Nak { identifier, message }
+                    PapPacket::Nak {
+                        identifier,
+                        message,
+                    }
                 })
             }
             other => Err(PapError::UnknownCode(other)),
@@ -147,7 +153,9 @@ mod tests {
     #[test]
     fn request_bytes() {
         // RFC 1334 §2.2.1: Peer-ID Length, Peer-ID, Passwd-Length, Password.
-        let bytes = [0x01, 0x07, 0x00, 0x0e, 0x05, b'a', b'l', b'i', b'c', b'e', 0x03, b'p', b'w', b'd'];
+        let bytes = [
+            0x01, 0x07, 0x00, 0x0e, 0x05, b'a', b'l', b'i', b'c', b'e', 0x03, b'p', b'w', b'd',
+        ];
         let p = PapPacket::parse(&bytes).expect("valid");
         assert_eq!(
             p,
@@ -170,7 +178,10 @@ mod tests {
             PapPacket::parse(&[0x02, 0x01, 0x00, 0x06, 0x00, 0x00]),
             Err(PapError::BadField)
         );
-        assert_eq!(PapPacket::parse(&[0x09, 0x01, 0x00, 0x04]), Err(PapError::UnknownCode(9)));
+        assert_eq!(
+            PapPacket::parse(&[0x09, 0x01, 0x00, 0x04]),
+            Err(PapError::UnknownCode(9))
+        );
     }
 
     proptest! {

@@ -90,6 +90,9 @@ fn action_named(name: &str) -> Action {
     }
 }
 
+/// A parsed cell: `None` for '-', else the actions and the new state.
+type Cell = Option<(Vec<Action>, State)>;
+
 /// Parses one cell ("-", "2", "3r", "irc,scr/6", "tlf/3p").
 fn parse_cell(cell: &str) -> Option<(Vec<Action>, State)> {
     if cell == "-" {
@@ -105,7 +108,7 @@ fn parse_cell(cell: &str) -> Option<(Vec<Action>, State)> {
 }
 
 /// Every (state, event) cell of the RFC table, parsed from the text above.
-fn rfc_cells() -> Vec<(State, Event, Option<(Vec<Action>, State)>)> {
+fn rfc_cells() -> Vec<(State, Event, Cell)> {
     let mut cells = Vec::new();
     let mut columns: Vec<State> = Vec::new();
     for line in RFC1661_TABLE.lines() {
@@ -143,7 +146,10 @@ fn every_cell_of_the_rfc1661_table() {
     assert_eq!(cells.len(), 160);
     let mut seen = std::collections::BTreeSet::new();
     for (state, event, expected) in cells {
-        assert!(seen.insert((state, event)), "duplicate cell {state:?} {event:?}");
+        assert!(
+            seen.insert((state, event)),
+            "duplicate cell {state:?} {event:?}"
+        );
         let got = transition(state, event).map(|t| (t.actions.to_vec(), t.next));
         assert_eq!(got, expected, "cell ({state:?}, {event:?})");
     }
@@ -203,7 +209,10 @@ fn restart_timer_retransmits_max_configure_times_then_gives_up() {
     // RFC 1661 §4.6: Max-Configure Configure-Requests, then TO- and tlf.
     let cfg = FsmConfig::default();
     let (mut a, mut n, mut out) = opened_req_sent(&cfg);
-    assert_eq!(out, vec![Output::Started, Output::Send(a.configure_request())]);
+    assert_eq!(
+        out,
+        vec![Output::Started, Output::Send(a.configure_request())]
+    );
     let first_id = a.request_id;
     let mut sent = 1;
     let now = loop {
@@ -263,10 +272,16 @@ fn ack_must_match_our_request() {
     ack.code = Code::ConfigureAck;
     ack.identifier = ack.identifier.wrapping_add(1);
     let e = &mut Seeded::new(1);
-    assert_eq!(a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out), None);
+    assert_eq!(
+        a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out),
+        None
+    );
     ack.identifier = a.request_id;
     ack.data.push(0);
-    assert_eq!(a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out), None);
+    assert_eq!(
+        a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out),
+        None
+    );
     ack.data.pop();
     assert_eq!(
         a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out),
@@ -291,7 +306,12 @@ fn naks_turn_into_rejects_after_max_failure() {
     for _ in 0..7 {
         out.clear();
         a.receive(Timestamp::EPOCH, &cfg, &req, &[], &mut n, e, &mut out);
-        codes.extend(sends(&out).into_iter().filter(|p| p.code != Code::ConfigureRequest).map(|p| p.code));
+        codes.extend(
+            sends(&out)
+                .into_iter()
+                .filter(|p| p.code != Code::ConfigureRequest)
+                .map(|p| p.code),
+        );
     }
     assert_eq!(&codes[..5], &[Code::ConfigureNak; 5]);
     assert_eq!(&codes[5..], &[Code::ConfigureReject; 2]);
@@ -309,7 +329,15 @@ fn nak_gives_a_new_request_with_a_new_identifier() {
         data: vec![0x05, 0x06, 7, 7, 7, 7],
     };
     out.clear();
-    let ev = a.receive(Timestamp::EPOCH, &cfg, &nak, &[], &mut n, &mut Seeded::new(1), &mut out);
+    let ev = a.receive(
+        Timestamp::EPOCH,
+        &cfg,
+        &nak,
+        &[],
+        &mut n,
+        &mut Seeded::new(1),
+        &mut out,
+    );
     assert_eq!(ev, Some(Event::Rcn));
     assert_eq!(n.naks, 1);
     assert_ne!(a.request_id, old);
@@ -338,7 +366,15 @@ fn terminate_then_ack_finishes() {
         data: vec![],
     };
     out.clear();
-    a.receive(Timestamp::EPOCH, &cfg, &ta, &[], &mut n, &mut Seeded::new(1), &mut out);
+    a.receive(
+        Timestamp::EPOCH,
+        &cfg,
+        &ta,
+        &[],
+        &mut n,
+        &mut Seeded::new(1),
+        &mut out,
+    );
     assert_eq!(out, vec![Output::Finished]);
     assert_eq!(a.state, State::Closed);
 }
