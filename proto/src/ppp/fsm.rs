@@ -280,6 +280,12 @@ pub struct FsmConfig {
     pub max_failure: u8,
     /// Max-Terminate (default 2).
     pub max_terminate: u8,
+    /// The first-Configure-Request race (REFERENCE.md): when the peer's
+    /// first request arrives while ours has been unanswered at least this
+    /// long, ours was probably lost and is retransmitted at once (default
+    /// 100 ms; a copy of a request still in flight would only make an
+    /// Opened peer renegotiate).
+    pub early_resend_after: Duration,
 }
 
 impl Default for FsmConfig {
@@ -289,6 +295,7 @@ impl Default for FsmConfig {
             max_configure: 10,
             max_failure: 5,
             max_terminate: 2,
+            early_resend_after: Duration::from_millis(100),
         }
     }
 }
@@ -369,6 +376,8 @@ pub struct Automaton {
     pub next_id: u8,
     /// The first-request-race resend for the current request.
     pub early_resend: EarlyResend,
+    /// When our Configure-Request was last transmitted.
+    pub request_sent_at: Option<Timestamp>,
 }
 
 impl Default for Automaton {
@@ -401,6 +410,7 @@ impl Automaton {
             terminate_id: 0,
             next_id: 1,
             early_resend: EarlyResend::Available,
+            request_sent_at: None,
         }
     }
 
@@ -458,6 +468,19 @@ impl Automaton {
             raw,
             answer: None,
         };
+        if self.state == State::Opened
+            && packet.code == Code::ConfigureAck
+            && packet.identifier == self.request_id
+            && packet.data == self.request
+        {
+            // RFC 1661 §5.1: an unchanged Identifier marks a retransmission.
+            // A second Ack of the request already acked (both copies of a
+            // retransmitted request were answered) carries no news: it is
+            // dropped instead of the table's renegotiation (RCA in Opened),
+            // which retransmissions would otherwise trigger. Nothing the
+            // peer waits for depends on our reaction to an Ack.
+            return None;
+        }
         let event = match packet.code {
             Code::ConfigureRequest => {
                 let options = parse_list(&packet.data).ok()?;
@@ -498,17 +521,24 @@ impl Automaton {
             Code::TerminateAck => Event::Rta,
             _ => return None,
         };
-        let race = self.state == State::ReqSent
+        if self.state == State::ReqSent
             && matches!(event, Event::RcrGood | Event::RcrBad)
-            && self.early_resend == EarlyResend::Available;
-        self.apply(now, cfg, event, Some(inbound), neg, out);
-        if race && self.state.timer_runs() {
+            && self.early_resend == EarlyResend::Available
+            && self
+                .request_sent_at
+                .is_some_and(|t| now.saturating_since(t) >= cfg.early_resend_after)
+        {
             // REFERENCE.md: the peer is listening now and ours is still
-            // unanswered: retransmit at once instead of waiting for the timer.
+            // unanswered: retransmit it at once (same Identifier, §5.1)
+            // instead of waiting for the restart timer. Going out before
+            // our Ack, the copy normally reaches the peer before it is
+            // Opened; a duplicate Ack is absorbed above.
             self.early_resend = EarlyResend::Used;
+            self.request_sent_at = Some(now);
             out.push(Output::Send(self.configure_request()));
             self.deadline = Some(now + cfg.restart);
         }
+        self.apply(now, cfg, event, Some(inbound), neg, out);
         Some(event)
     }
 
@@ -629,6 +659,7 @@ impl Automaton {
                         self.early_resend = EarlyResend::Available;
                     }
                     self.restart_counter = self.restart_counter.saturating_sub(1);
+                    self.request_sent_at = Some(now);
                     out.push(Output::Send(self.configure_request()));
                     timer_restarted = true;
                 }

@@ -713,7 +713,12 @@ impl Link {
     fn on_lcp_down(&mut self, now: Timestamp) {
         self.ncp_event(now, Protocol::Ipcp, Event::Down);
         self.ncp_event(now, Protocol::Ipv6cp, Event::Down);
-        self.auth = AuthState::default();
+        // Identifiers keep counting so a late answer to an old exchange
+        // never matches a new one.
+        self.auth = AuthState {
+            next_id: self.auth.next_id,
+            ..AuthState::default()
+        };
         self.keepalive = Keepalive::default();
         self.pending_ipcp = None;
         if self.ipv4_request == AddressRequest::Asked {

@@ -240,6 +240,7 @@ fn first_peer_request_makes_us_resend_at_once() {
     // our immediate retransmission.
     let cfg = FsmConfig::default();
     let (mut a, mut n, mut out) = opened_req_sent(&cfg);
+    let first_id = a.request_id;
     out.clear();
     let now = Timestamp::from_unix_millis(150);
     let req = PacketRepr {
@@ -252,9 +253,11 @@ fn first_peer_request_makes_us_resend_at_once() {
     assert_eq!(ev, Some(Event::RcrGood));
     let s = sends(&out);
     assert_eq!(s.len(), 2);
-    assert_eq!(s[0].code, Code::ConfigureAck);
-    assert_eq!(s[0].identifier, 9);
-    assert_eq!(s[1], a.configure_request());
+    // Our request again, unchanged (a retransmission), before our Ack.
+    assert_eq!(s[0], a.configure_request());
+    assert_eq!(s[0].identifier, first_id);
+    assert_eq!(s[1].code, Code::ConfigureAck);
+    assert_eq!(s[1].identifier, 9);
     assert_eq!(a.state, State::AckSent);
     assert_eq!(a.deadline, Some(now + cfg.restart));
     // A retransmitted request from the peer does not trigger it again.
@@ -377,4 +380,53 @@ fn terminate_then_ack_finishes() {
     );
     assert_eq!(out, vec![Output::Finished]);
     assert_eq!(a.state, State::Closed);
+}
+
+#[test]
+fn duplicate_ack_in_opened_is_dropped() {
+    // RFC 1661 §5.1: same Identifier = retransmission; a second Ack of the
+    // request already acked does not renegotiate. A new Configure-Request
+    // still does (§4.1 RCR+ in Opened: tld,scr,sca/8).
+    let cfg = FsmConfig::default();
+    let (mut a, mut n, mut out) = opened_req_sent(&cfg);
+    let e = &mut Seeded::new(1);
+    let req = PacketRepr {
+        code: Code::ConfigureRequest,
+        identifier: 4,
+        data: vec![0x05, 0x06, 9, 9, 9, 9],
+    };
+    a.receive(Timestamp::EPOCH, &cfg, &req, &[], &mut n, e, &mut out);
+    let mut ack = a.configure_request();
+    ack.code = Code::ConfigureAck;
+    a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out);
+    assert_eq!(a.state, State::Opened);
+    out.clear();
+    assert_eq!(
+        a.receive(Timestamp::EPOCH, &cfg, &ack, &[], &mut n, e, &mut out),
+        None
+    );
+    assert_eq!(a.state, State::Opened);
+    assert!(out.is_empty());
+    a.receive(Timestamp::EPOCH, &cfg, &req, &[], &mut n, e, &mut out);
+    assert_eq!(a.state, State::AckSent);
+    assert_eq!(out[0], Output::Down);
+}
+
+#[test]
+fn no_early_resend_while_our_request_may_still_be_in_flight() {
+    // A peer request 20 ms after ours: ours is probably in flight; only the
+    // table's sca/8 happens.
+    let cfg = FsmConfig::default();
+    let (mut a, mut n, mut out) = opened_req_sent(&cfg);
+    out.clear();
+    let req = PacketRepr {
+        code: Code::ConfigureRequest,
+        identifier: 9,
+        data: vec![],
+    };
+    let now = Timestamp::from_unix_millis(20);
+    a.receive(now, &cfg, &req, &[], &mut n, &mut Seeded::new(1), &mut out);
+    let s = sends(&out);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].code, Code::ConfigureAck);
 }

@@ -166,6 +166,14 @@ impl Link {
                 self.auth.retries_left -= 1;
                 self.send_pap_request(now);
             }
+            // A lost Success would strand us: repeat the Response; the LNS
+            // answers a repeated Response with the same Success (RFC 1994 §4.2).
+            (Side::Subscriber, Some(AuthMethod::ChapMd5))
+                if self.auth.retries_left > 0 && self.auth.status == AuthStatus::Pending =>
+            {
+                self.auth.retries_left -= 1;
+                self.send_chap_response(now);
+            }
             _ if matches!(self.auth.status, AuthStatus::Waiting | AuthStatus::Pending) => {
                 let direction = match self.side {
                     Side::Lns => Direction::Peer,
@@ -283,18 +291,13 @@ impl Link {
                     identifier, value, ..
                 },
             ) if self.auth.status != AuthStatus::Rejected => {
-                // RFC 1994 §4.1: MD5(Identifier || secret || Challenge).
-                let digest = md5_response(identifier, &self.config.credentials.password, &value);
-                let response = ChapPacket::Response {
-                    identifier,
-                    value: digest.to_vec(),
-                    name: self.config.credentials.user.clone(),
-                };
-                self.send(Protocol::Chap, &response.to_bytes());
                 self.auth.identifier = identifier;
+                self.auth.challenge = value;
                 if self.auth.status != AuthStatus::Accepted {
                     self.auth.status = AuthStatus::Pending;
+                    self.auth.retries_left = self.config.fsm.max_configure.saturating_sub(1);
                 }
+                self.send_chap_response(now);
             }
             (Side::Subscriber, ChapPacket::Success { identifier, .. })
                 if identifier == self.auth.identifier =>
@@ -343,6 +346,25 @@ impl Link {
             name: self.config.chap_name.clone(),
         };
         self.send(Protocol::Chap, &p.to_bytes());
+    }
+
+    /// Subscriber: RFC 1994 §4.1, MD5(Identifier || secret || Challenge).
+    fn send_chap_response(&mut self, now: Timestamp) {
+        let identifier = self.auth.identifier;
+        let digest = md5_response(
+            identifier,
+            &self.config.credentials.password,
+            &self.auth.challenge,
+        );
+        let response = ChapPacket::Response {
+            identifier,
+            value: digest.to_vec(),
+            name: self.config.credentials.user.clone(),
+        };
+        self.send(Protocol::Chap, &response.to_bytes());
+        if self.auth.status == AuthStatus::Pending {
+            self.auth.deadline = Some(now + self.config.fsm.restart);
+        }
     }
 
     fn send_pap_request(&mut self, now: Timestamp) {
