@@ -526,3 +526,66 @@ fn echoes_are_answered_with_the_same_magic_while_up() {
     );
     assert_eq!(sim.lns.phase(), Phase::Network);
 }
+
+#[test]
+fn link_restored_mid_session_keeps_answering_echoes_with_the_same_magic() {
+    // FAILOVER.md: a link restored on another node answers the next
+    // Echo-Request with the same magic number and carries on.
+    use prost::Message;
+    let mut sub_cfg = sub_config(vec![AuthMethod::ChapMd5]);
+    sub_cfg.echo_interval = Some(Duration::from_secs(5));
+    let lns_cfg = lns_config(vec![AuthMethod::ChapMd5]);
+    let mut sim = Sim::new(42, lns_cfg.clone(), sub_cfg, LOSSY);
+    let t0 = sim.now;
+    sim.lns.open(t0, &mut sim.lns_entropy);
+    sim.sub.open(t0, &mut sim.sub_entropy);
+    sim.pump();
+    sim.run_until(t0 + Duration::from_secs(60), Sim::network_up);
+    assert!(sim.network_up());
+    sim.net.loss_percent = 0;
+    sim.run_until(sim.now + Duration::from_secs(7), |_| false);
+    let magic = sim.lns.our_magic();
+    assert_ne!(magic, 0);
+
+    // "Fail over": the LNS state crosses a process boundary as protobuf.
+    let bytes = sim.lns.snapshot().encode_to_vec();
+    let state = lns_proto::pb::ppp::LinkState::decode(&bytes[..]).expect("decodes");
+    let restored = Link::restore(lns_cfg, &state).expect("restores");
+    assert_eq!(restored, sim.lns, "restore is exact");
+    sim.lns = restored;
+    sim.lns_entropy = Seeded::new(0xfeed); // a different node, other randomness
+    let sent_before = sim.lns_sent.len();
+    sim.run_until(sim.now + Duration::from_secs(60), |_| false);
+
+    let replies: Vec<&Vec<u8>> = sim.lns_sent[sent_before..]
+        .iter()
+        .filter(|f| f.starts_with(&[0xff, 0x03, 0xc0, 0x21, 0x0a]))
+        .collect();
+    assert!(replies.len() >= 10, "{} echo replies", replies.len());
+    for r in replies {
+        assert_eq!(r[8..12], magic.to_be_bytes(), "RFC 1661 §5.8: our magic");
+    }
+    assert!(sim.network_up());
+    assert!(Sim::link_down(&sim.lns_events).is_none());
+    assert!(Sim::link_down(&sim.sub_events).is_none());
+}
+
+#[test]
+fn same_inputs_give_the_same_outputs_bit_for_bit() {
+    // common.md determinism: a follower re-running inputs gets the same state.
+    let a = bring_up(
+        77,
+        vec![AuthMethod::ChapMd5],
+        vec![AuthMethod::ChapMd5],
+        LOSSY,
+    );
+    let b = bring_up(
+        77,
+        vec![AuthMethod::ChapMd5],
+        vec![AuthMethod::ChapMd5],
+        LOSSY,
+    );
+    assert_eq!(a.lns_sent, b.lns_sent);
+    assert_eq!(a.lns_events, b.lns_events);
+    assert_eq!(a.lns.snapshot(), b.lns.snapshot());
+}

@@ -32,6 +32,7 @@ use super::protocol::Protocol;
 use crate::entropy::Entropy;
 use crate::time::Timestamp;
 
+pub use super::state::RestoreError;
 pub use auth::{AuthState, AuthStatus};
 pub use proxy::ProxyInfo;
 

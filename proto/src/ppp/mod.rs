@@ -30,3 +30,4 @@ pub mod pap;
 pub use cause::{Direction, DisconnectCause, DisconnectCode};
 pub use lcp::AuthMethod;
 pub use link::{AuthRequest, Credentials, Link, LinkConfig, LinkEvent, Phase, ProxyInfo, Side};
+pub mod state;
