@@ -1,0 +1,214 @@
+//! IPV6CP options (RFC 5072 §4) and the IPV6CP half of negotiation for both
+//! sides.
+//!
+//! Contract: we request our Interface-Identifier; the peer's is acked when
+//! non-zero and different from ours, otherwise Nak'd to the value the caller
+//! provided or to one drawn from the entropy input (RFC 5072 §4.1).
+//! IPv6-Compression-Protocol and unknown options are rejected.
+
+use super::fsm::{Negotiation, Verdict};
+use super::lcp::nonzero_u32;
+use super::options::RawOption;
+use crate::entropy::Entropy;
+
+/// IPV6CP option kinds.
+pub mod kind {
+    /// Interface-Identifier (RFC 5072 §4.1).
+    pub const INTERFACE_ID: u8 = 0x01;
+    /// IPv6-Compression-Protocol (RFC 5072 §4.2).
+    pub const COMPRESSION: u8 = 0x02;
+}
+
+/// A typed IPV6CP option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ipv6cpOption {
+    /// Interface-Identifier.
+    InterfaceId(u64),
+    /// Anything else or a wrong length.
+    Other(RawOption),
+}
+
+impl Ipv6cpOption {
+    /// Types a raw option.
+    pub fn parse(o: &RawOption) -> Ipv6cpOption {
+        match (o.kind, <[u8; 8]>::try_from(&o.data[..])) {
+            (kind::INTERFACE_ID, Ok(b)) => Ipv6cpOption::InterfaceId(u64::from_be_bytes(b)),
+            _ => Ipv6cpOption::Other(o.clone()),
+        }
+    }
+
+    /// The raw option.
+    pub fn to_raw(&self) -> RawOption {
+        match self {
+            Ipv6cpOption::InterfaceId(v) => RawOption::new(kind::INTERFACE_ID, &v.to_be_bytes()),
+            Ipv6cpOption::Other(o) => o.clone(),
+        }
+    }
+}
+
+/// IPV6CP negotiation state. Plain data: the snapshot stores it all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv6cpNegotiation {
+    /// Our interface identifier (requested while `Some`).
+    pub request_id: Option<u64>,
+    /// The identifier to suggest to a peer that needs one (0: draw one).
+    pub suggestion: u64,
+    /// The peer's identifier as acked by us (0 until then).
+    pub peer_id: u64,
+}
+
+impl Ipv6cpNegotiation {
+    /// A negotiation requesting `ours` (0: drawn by [`Self::draw_if_unset`]).
+    pub fn new(ours: u64, suggestion: u64) -> Self {
+        Ipv6cpNegotiation {
+            request_id: Some(ours),
+            suggestion,
+            peer_id: 0,
+        }
+    }
+
+    /// Draws a random non-zero identifier if ours is still 0 (RFC 5072 §4.1).
+    pub fn draw_if_unset(&mut self, entropy: &mut dyn Entropy) {
+        if self.request_id == Some(0) {
+            self.request_id = Some(nonzero_u64(entropy, self.suggestion));
+        }
+    }
+
+    /// Our identifier (0 if the peer rejected the option).
+    pub fn local_id(&self) -> u64 {
+        self.request_id.unwrap_or(0)
+    }
+}
+
+impl Negotiation for Ipv6cpNegotiation {
+    fn request(&self) -> Vec<RawOption> {
+        self.request_id
+            .map(|v| Ipv6cpOption::InterfaceId(v).to_raw())
+            .into_iter()
+            .collect()
+    }
+
+    fn review(&mut self, peer: &[RawOption], entropy: &mut dyn Entropy) -> Vec<Verdict> {
+        let ours = self.local_id();
+        peer.iter()
+            .map(|raw| match Ipv6cpOption::parse(raw) {
+                // RFC 5072 §4.1: a non-zero identifier different from ours.
+                Ipv6cpOption::InterfaceId(v) if v != 0 && v != ours => Verdict::Ack,
+                Ipv6cpOption::InterfaceId(_) => {
+                    let s = if self.suggestion != 0 && self.suggestion != ours {
+                        self.suggestion
+                    } else {
+                        nonzero_u64(entropy, ours)
+                    };
+                    Verdict::Nak(Ipv6cpOption::InterfaceId(s).to_raw())
+                }
+                // RFC 5072 §4.2 compression and unknown options.
+                Ipv6cpOption::Other(_) => Verdict::Reject,
+            })
+            .collect()
+    }
+
+    fn peer_acked(&mut self, peer: &[RawOption]) {
+        for raw in peer {
+            if let Ipv6cpOption::InterfaceId(v) = Ipv6cpOption::parse(raw) {
+                self.peer_id = v;
+            }
+        }
+    }
+
+    fn ours_acked(&mut self, _ours: &[RawOption]) {}
+
+    fn nak_received(&mut self, suggested: &[RawOption], entropy: &mut dyn Entropy) {
+        for raw in suggested {
+            if let (Some(_), Ipv6cpOption::InterfaceId(v)) =
+                (self.request_id, Ipv6cpOption::parse(raw))
+            {
+                // RFC 5072 §4.1: adopt the suggestion unless it is unusable.
+                self.request_id = Some(if v != 0 && v != self.peer_id {
+                    v
+                } else {
+                    nonzero_u64(entropy, self.peer_id)
+                });
+            }
+        }
+    }
+
+    fn reject_received(&mut self, rejected: &[RawOption]) {
+        if rejected.iter().any(|o| o.kind == kind::INTERFACE_ID) {
+            self.request_id = None;
+        }
+    }
+}
+
+fn nonzero_u64(entropy: &mut dyn Entropy, avoid: u64) -> u64 {
+    let hi = u64::from(entropy.next_u32());
+    let lo = u64::from(nonzero_u32(entropy, 0));
+    let v = (hi << 32) | lo;
+    if v == avoid {
+        v ^ 0x0000_0001_0000_0000
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::Seeded;
+    use proptest::prelude::*;
+
+    #[test]
+    fn distinct_nonzero_identifier_is_acked_others_naked() {
+        // RFC 5072 §4.1.
+        let e = &mut Seeded::new(3);
+        let mut n = Ipv6cpNegotiation::new(0x0200_0000_0000_0001, 0);
+        let good = [RawOption::new(
+            kind::INTERFACE_ID,
+            &[0x12, 0x34, 0, 0, 0, 0, 0, 0x99],
+        )];
+        assert_eq!(n.review(&good, e), vec![Verdict::Ack]);
+        let same = [Ipv6cpOption::InterfaceId(0x0200_0000_0000_0001).to_raw()];
+        let zero = [Ipv6cpOption::InterfaceId(0).to_raw()];
+        for bad in [&same, &zero] {
+            match &n.review(bad, e)[0] {
+                Verdict::Nak(o) => {
+                    let Ipv6cpOption::InterfaceId(v) = Ipv6cpOption::parse(o) else {
+                        panic!("Nak carries an identifier")
+                    };
+                    assert_ne!(v, 0);
+                    assert_ne!(v, 0x0200_0000_0000_0001);
+                }
+                other => panic!("expected Nak, got {other:?}"),
+            }
+        }
+        // The caller's suggestion wins over randomness.
+        n.suggestion = 0x0a0b_0c0d_0e0f_1011;
+        assert_eq!(
+            n.review(&zero, e),
+            vec![Verdict::Nak(
+                Ipv6cpOption::InterfaceId(0x0a0b_0c0d_0e0f_1011).to_raw()
+            )]
+        );
+        let comp = [RawOption::new(kind::COMPRESSION, &[0x00, 0x4f])];
+        assert_eq!(n.review(&comp, e), vec![Verdict::Reject]);
+    }
+
+    #[test]
+    fn nak_is_adopted() {
+        let e = &mut Seeded::new(3);
+        let mut n = Ipv6cpNegotiation::new(0, 0);
+        n.draw_if_unset(e);
+        assert_ne!(n.local_id(), 0);
+        n.nak_received(&[Ipv6cpOption::InterfaceId(77).to_raw()], e);
+        assert_eq!(n.local_id(), 77);
+    }
+
+    proptest! {
+        #[test]
+        fn option_round_trip(kind in any::<u8>(), data in proptest::collection::vec(any::<u8>(), 0..10)) {
+            let raw = RawOption { kind, data };
+            let typed = Ipv6cpOption::parse(&raw);
+            prop_assert_eq!(typed.to_raw(), raw);
+        }
+    }
+}
