@@ -12,9 +12,12 @@
 //!   tunnel and session state machines for both sides, endpoint demux.
 //! - [`ppp`]: RFC 1661 PPP framing, the option-negotiation automaton, LCP,
 //!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
+//! - [`ip`]: data-plane IPv4/IPv6 helpers: header views, checksums, address
+//!   lookup, TCP MSS clamping, ICMP Fragmentation Needed / Packet Too Big.
 #![forbid(unsafe_code)]
 
 pub mod entropy;
+pub mod ip;
 pub mod l2tp;
 pub mod ppp;
 pub mod time;
