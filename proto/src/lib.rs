@@ -14,11 +14,14 @@
 //!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
 //! - [`ip`]: data-plane IPv4/IPv6 helpers: header views, checksums, address
 //!   lookup, TCP MSS clamping, ICMP Fragmentation Needed / Packet Too Big.
+//! - [`nd`]: RFC 4861 Router Solicitation / Advertisement with RFC 8106 DNS
+//!   options, and the per-link sans-IO Router Advertisement sender.
 #![forbid(unsafe_code)]
 
 pub mod entropy;
 pub mod ip;
 pub mod l2tp;
+pub mod nd;
 pub mod ppp;
 pub mod time;
 
@@ -34,5 +37,10 @@ pub mod pb {
     #[allow(missing_debug_implementations, clippy::all)]
     pub mod ppp {
         include!(concat!(env!("OUT_DIR"), "/lns.ppp.rs"));
+    }
+    /// IPv6 Neighbor Discovery state (`schema/nd.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod nd {
+        include!(concat!(env!("OUT_DIR"), "/lns.nd.rs"));
     }
 }

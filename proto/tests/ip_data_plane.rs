@@ -153,14 +153,28 @@ fn clamped_syns_keep_a_valid_checksum_v4_v6_and_extension_headers() {
     let cases = [
         syn_v4(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x01, 0x01], &[]),
         syn_v4(&[0x01, 0x02, 0x04, 0x23, 0x28], &[0xde, 0xad, 0xbe]),
-        syn_v6(&[0x02, 0x04, 0x05, 0xa0, 0x01, 0x03, 0x03, 0x07], &[], false),
-        syn_v6(&[0x01, 0x01, 0x01, 0x02, 0x04, 0xff, 0xc4], &[1, 2, 3], true),
+        syn_v6(
+            &[0x02, 0x04, 0x05, 0xa0, 0x01, 0x03, 0x03, 0x07],
+            &[],
+            false,
+        ),
+        syn_v6(
+            &[0x01, 0x01, 0x01, 0x02, 0x04, 0xff, 0xc4],
+            &[1, 2, 3],
+            true,
+        ),
     ];
     for mut p in cases {
         let before = mss_of(&p);
         let limit = if p[0] >> 4 == 4 { 1452 } else { 1432 };
         let r = clamp_tcp_mss(&mut p, MssLimit::FromLinkMtu(1492)).expect("valid SYN");
-        assert_eq!(r, MssClamp::Rewritten { from: before, to: limit });
+        assert_eq!(
+            r,
+            MssClamp::Rewritten {
+                from: before,
+                to: limit
+            }
+        );
         assert_eq!(mss_of(&p), limit);
         assert_eq!(stored_tcp_checksum(&p), tcp_checksum_from_scratch(&p));
         // A second pass finds nothing left to do.
@@ -185,12 +199,34 @@ fn tshark_accepts_clamped_syns_and_icmp_errors() {
     clamp_tcp_mss(&mut syn6, MssLimit::FromLinkMtu(1492)).expect("valid");
     w.packet(1_000_001, &syn6);
 
-    let syns = decode(&w, "syn", &["tcp.check_checksum:TRUE", "ip.check_checksum:TRUE"]);
+    let syns = decode(
+        &w,
+        "syn",
+        &["tcp.check_checksum:TRUE", "ip.check_checksum:TRUE"],
+    );
     assert_eq!(syns.frames, 2, "{}", syns.decode);
-    assert!(syns.problems.is_empty(), "{:?}\n{}", syns.problems, syns.decode);
-    assert!(syns.decode.contains("Maximum segment size: 1452 bytes"), "{}", syns.decode);
-    assert!(syns.decode.contains("Maximum segment size: 1432 bytes"), "{}", syns.decode);
-    assert_eq!(syns.decode.matches("[Checksum Status: Good]").count(), 2, "{}", syns.decode);
+    assert!(
+        syns.problems.is_empty(),
+        "{:?}\n{}",
+        syns.problems,
+        syns.decode
+    );
+    assert!(
+        syns.decode.contains("Maximum segment size: 1452 bytes"),
+        "{}",
+        syns.decode
+    );
+    assert!(
+        syns.decode.contains("Maximum segment size: 1432 bytes"),
+        "{}",
+        syns.decode
+    );
+    assert_eq!(
+        syns.decode.matches("[Checksum Status: Good]").count(),
+        2,
+        "{}",
+        syns.decode
+    );
 
     // The ICMP errors quote a truncated TCP segment. tshark would check the
     // quoted TCP checksum over the truncated bytes and call it bad, so the
@@ -213,10 +249,19 @@ fn tshark_accepts_clamped_syns_and_icmp_errors() {
     assert!(v.problems.is_empty(), "{:?}\n{}", v.problems, v.decode);
     assert!(v.decode.contains("Fragmentation needed"), "{}", v.decode);
     assert!(v.decode.contains("MTU of next hop: 1492"), "{}", v.decode);
-    assert!(v.decode.contains("Type: Packet Too Big (2)"), "{}", v.decode);
+    assert!(
+        v.decode.contains("Type: Packet Too Big (2)"),
+        "{}",
+        v.decode
+    );
     assert!(v.decode.contains("MTU: 1492"), "{}", v.decode);
     // ICMPv4 and ICMPv6 checksums (TCP in the quotes stays unverified).
-    assert_eq!(v.decode.matches("[Checksum Status: Good]").count(), 2, "{}", v.decode);
+    assert_eq!(
+        v.decode.matches("[Checksum Status: Good]").count(),
+        2,
+        "{}",
+        v.decode
+    );
     assert!(!v.decode.contains("[Checksum Status: Bad]"), "{}", v.decode);
 }
 

@@ -14,8 +14,8 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::checksum::{internet_checksum, Accumulator};
 use super::{
-    IpError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, UpperLayer,
-    IPV4_HEADER_LEN, IPV6_HEADER_LEN,
+    IpError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, UpperLayer, IPV4_HEADER_LEN,
+    IPV6_HEADER_LEN,
 };
 
 /// Largest ICMPv4 error we emit (RFC 1812 §4.3.2.3).

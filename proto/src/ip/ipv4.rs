@@ -247,10 +247,16 @@ mod tests {
         // RFC 791 §3.1: IHL minimum 5; Total Length covers the header.
         let mut p = sample();
         p[0] = 0x44;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]), Err(IpError::BadHeaderLength));
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]),
+            Err(IpError::BadHeaderLength)
+        );
         let mut p = sample();
         p[3] = 0x30;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]), Err(IpError::BadTotalLength));
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]),
+            Err(IpError::BadTotalLength)
+        );
         let p = sample();
         assert_eq!(Ipv4Packet::new_checked(&p[..10]), Err(IpError::Truncated));
         assert_eq!(

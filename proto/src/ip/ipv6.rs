@@ -252,7 +252,10 @@ mod tests {
     fn payload_length_beyond_buffer_is_rejected() {
         let mut p = packet(17, &[0; 8]);
         p[5] = 9;
-        assert_eq!(Ipv6Packet::new_checked(&p[..]), Err(IpError::BadTotalLength));
+        assert_eq!(
+            Ipv6Packet::new_checked(&p[..]),
+            Err(IpError::BadTotalLength)
+        );
     }
 
     #[test]

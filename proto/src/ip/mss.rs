@@ -182,7 +182,13 @@ mod tests {
         // MSS 1460, SACK permitted, NOP, NOP.
         let mut p = syn_v4(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x01, 0x01]);
         let r = clamp_tcp_mss(&mut p, MssLimit::FromLinkMtu(1492));
-        assert_eq!(r, Ok(MssClamp::Rewritten { from: 1460, to: 1452 }));
+        assert_eq!(
+            r,
+            Ok(MssClamp::Rewritten {
+                from: 1460,
+                to: 1452
+            })
+        );
         assert_eq!(&p[42..44], &1452u16.to_be_bytes());
         assert_eq!(u16::from_be_bytes([p[36], p[37]]), tcp_checksum_v4(&p));
     }
@@ -192,7 +198,13 @@ mod tests {
         // A NOP first puts the MSS value at an odd offset in the segment.
         let mut p = syn_v4(&[0x01, 0x02, 0x04, 0x23, 0x28, 0x01, 0x01, 0x00]);
         let r = clamp_tcp_mss(&mut p, MssLimit::Fixed(1400));
-        assert_eq!(r, Ok(MssClamp::Rewritten { from: 9000, to: 1400 }));
+        assert_eq!(
+            r,
+            Ok(MssClamp::Rewritten {
+                from: 9000,
+                to: 1400
+            })
+        );
         assert_eq!(u16::from_be_bytes([p[36], p[37]]), tcp_checksum_v4(&p));
     }
 
@@ -200,10 +212,16 @@ mod tests {
     fn leaves_small_mss_and_non_syn_alone() {
         let mut p = syn_v4(&[0x02, 0x04, 0x05, 0x00]);
         let before = p.clone();
-        assert_eq!(clamp_tcp_mss(&mut p, MssLimit::Fixed(1400)), Ok(MssClamp::Untouched));
+        assert_eq!(
+            clamp_tcp_mss(&mut p, MssLimit::Fixed(1400)),
+            Ok(MssClamp::Untouched)
+        );
         let mut ack = syn_v4(&[0x02, 0x04, 0x05, 0xb4]);
         ack[33] = 0x10;
-        assert_eq!(clamp_tcp_mss(&mut ack, MssLimit::Fixed(536)), Ok(MssClamp::Untouched));
+        assert_eq!(
+            clamp_tcp_mss(&mut ack, MssLimit::Fixed(536)),
+            Ok(MssClamp::Untouched)
+        );
         assert_eq!(p, before);
     }
 

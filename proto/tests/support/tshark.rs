@@ -27,11 +27,7 @@ pub fn decode_with_prefs(pcap: &Path, prefs: &[&str]) -> Option<Verdict> {
     for pref in prefs {
         cmd.args(["-o", pref]);
     }
-    let out = cmd
-        .args(["-V", "-r"])
-        .arg(pcap)
-        .output()
-        .ok()?;
+    let out = cmd.args(["-V", "-r"]).arg(pcap).output().ok()?;
     assert!(
         out.status.success(),
         "tshark failed on {}: {}",
