@@ -756,7 +756,7 @@ fn reserved_interface_id(a: Ipv6Addr) -> bool {
     let o = a.octets();
     let iid = u64::from_be_bytes([o[8], o[9], o[10], o[11], o[12], o[13], o[14], o[15]]);
     iid == 0
-        || iid >= 0xfdff_ffff_ffff_ff80 && iid <= 0xfdff_ffff_ffff_ffff
+        || (0xfdff_ffff_ffff_ff80..=0xfdff_ffff_ffff_ffff).contains(&iid)
         || iid >> 16 == 0x0200_5eff_fe00
 }
 
