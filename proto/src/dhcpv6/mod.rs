@@ -7,21 +7,20 @@
 //! a [`Dhcpv6Ignored`] (silently dropped on the wire, counted and logged by
 //! the caller). Replies are whole IPv6/UDP packets with a valid checksum.
 
+mod config;
 mod duid;
 mod message;
 pub mod option;
 mod server;
 
+pub use config::{AddressChoice, Dhcpv6Config, Dhcpv6ConfigError, RapidCommit};
 pub use duid::Duid;
 pub use message::{
     emit_udp_packet, parse_udp_packet, Dhcpv6Message, Dhcpv6MessageView, Dhcpv6Packet, MessageType,
     RelayMessage, UdpDatagram, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT,
 };
 pub use option::{Dhcpv6Option, Ia, StatusCode};
-pub use server::{
-    AddressChoice, Binding, BindingKey, Dhcpv6Config, Dhcpv6ConfigError, Dhcpv6Server, IaKind,
-    RapidCommit, MAX_BINDINGS,
-};
+pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS};
 
 use crate::ip::IpError;
 
