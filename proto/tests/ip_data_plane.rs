@@ -303,6 +303,37 @@ fn any_syn() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #[test]
+    fn header_reprs_round_trip(src in any::<u32>(), dst in any::<u32>(), proto in any::<u8>(),
+                               len in 0usize..1400, ttl in any::<u8>(), ident in any::<u16>(),
+                               df in any::<bool>(), s6 in any::<u128>(), d6 in any::<u128>()) {
+        let v4 = Ipv4Repr {
+            src: src.into(),
+            dst: dst.into(),
+            protocol: IpProtocol::from(proto),
+            payload_len: len,
+            ttl,
+            dscp_ecn: 0,
+            ident,
+            dont_fragment: df,
+        };
+        let mut buf = vec![0u8; 20 + len];
+        v4.emit(&mut buf).expect("fits");
+        let view = Ipv4Packet::new_checked(&buf[..]).expect("valid");
+        prop_assert!(view.verify_checksum());
+        prop_assert_eq!(Ipv4Repr::parse(&view), v4);
+        let v6 = Ipv6Repr {
+            src: s6.into(),
+            dst: d6.into(),
+            next_header: IpProtocol::from(proto),
+            payload_len: len,
+            hop_limit: ttl,
+        };
+        let mut buf = vec![0u8; 40 + len];
+        v6.emit(&mut buf).expect("fits");
+        prop_assert_eq!(Ipv6Repr::parse(&Ipv6Packet::new_checked(&buf[..]).expect("valid")), v6);
+    }
+
+    #[test]
     fn clamping_preserves_checksum_validity(mut p in any_syn(), limit in any::<u16>()) {
         let before = mss_of(&p);
         let r = clamp_tcp_mss(&mut p, MssLimit::Fixed(limit)).expect("valid SYN");

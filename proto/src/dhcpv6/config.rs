@@ -73,7 +73,12 @@ impl Dhcpv6Config {
         if self.preferred_lifetime > self.valid_lifetime {
             return Err(Dhcpv6ConfigError::PreferredAboveValid);
         }
-        Duid::parse(&self.server_duid.to_bytes()).map_err(|_| Dhcpv6ConfigError::ServerDuid)?;
+        // The DUID must be the same on every node and survive restarts:
+        // DUID-EN or DUID-LL from config, never a per-node DUID-LLT.
+        match Duid::parse(&self.server_duid.to_bytes()) {
+            Ok(Duid::En { .. } | Duid::Ll { .. }) => {}
+            _ => return Err(Dhcpv6ConfigError::ServerDuid),
+        }
         for d in &self.domains {
             encode_domain(d, &mut Vec::new()).map_err(|_| Dhcpv6ConfigError::Domain(d.clone()))?;
         }
@@ -88,8 +93,8 @@ pub enum Dhcpv6ConfigError {
     /// Preferred lifetime above valid lifetime (RFC 8415 §21.6).
     #[error("preferred lifetime above valid lifetime")]
     PreferredAboveValid,
-    /// The server DUID does not encode to a valid DUID.
-    #[error("invalid server DUID")]
+    /// The server DUID is not a valid DUID-EN or DUID-LL.
+    #[error("server DUID must be a valid DUID-EN or DUID-LL")]
     ServerDuid,
     /// A search domain that is not a DNS name.
     #[error("bad domain {0:?}")]
@@ -100,4 +105,36 @@ pub enum Dhcpv6ConfigError {
     /// Replicated state that does not decode.
     #[error("bad replicated DHCPv6 state")]
     State,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en() -> Duid {
+        Duid::En {
+            enterprise_number: 0xe1a5,
+            identifier: b"lnsd".to_vec(),
+        }
+    }
+
+    #[test]
+    fn validate_refuses_per_node_duids_and_bad_values() {
+        assert_eq!(Dhcpv6Config::new(en()).validate(), Ok(()));
+        let llt = Duid::Llt {
+            hardware_type: 1,
+            time: 1,
+            link_layer_address: vec![2, 0, 0, 0, 0, 1],
+        };
+        assert_eq!(
+            Dhcpv6Config::new(llt).validate(),
+            Err(Dhcpv6ConfigError::ServerDuid)
+        );
+        let mut c = Dhcpv6Config::new(en());
+        c.preferred_lifetime = c.valid_lifetime + 1;
+        assert_eq!(c.validate(), Err(Dhcpv6ConfigError::PreferredAboveValid));
+        let mut c = Dhcpv6Config::new(en());
+        c.domains = vec!["a..b".into()];
+        assert_eq!(c.validate(), Err(Dhcpv6ConfigError::Domain("a..b".into())));
+    }
 }

@@ -339,7 +339,12 @@ impl RouterAdvertiser {
         if self.phase != Phase::Advertising {
             return;
         }
-        if let Some(s) = self.solicited.filter(|s| s.at <= now) {
+        if self.next_unsolicited.is_some_and(|t| t <= now) {
+            // RFC 4861 §6.2.4: the periodic unsolicited multicast RA; it
+            // also answers a solicitation due at the same time.
+            self.send_multicast(now, entropy);
+        } else if let Some(s) = self.solicited.filter(|s| s.at <= now) {
+            // RFC 4861 §6.2.6: the delayed answer to a solicitation.
             self.solicited = None;
             if s.dst == ALL_NODES {
                 self.send_multicast(now, entropy);
@@ -347,10 +352,6 @@ impl RouterAdvertiser {
                 self.queue_ra(s.dst, self.config.router_lifetime);
                 self.last_sent = Some(now);
             }
-        }
-        if self.next_unsolicited.is_some_and(|t| t <= now) {
-            // RFC 4861 §6.2.4: the periodic unsolicited multicast RA.
-            self.send_multicast(now, entropy);
         }
     }
 
