@@ -1,7 +1,12 @@
 //! Compiles the replicated-state schemas in `schema/` into Rust types with
 //! prost, using protox so that no `protoc` binary is needed.
 
-const STATE_SCHEMAS: &[&str] = &["schema/l2tp.proto", "schema/ppp.proto"];
+const STATE_SCHEMAS: &[&str] = &[
+    "schema/l2tp.proto",
+    "schema/ppp.proto",
+    "schema/nd.proto",
+    "schema/dhcpv6.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for schema in STATE_SCHEMAS {

@@ -14,10 +14,19 @@
 //!   PAP, CHAP, IPCP, IPV6CP and the session link driver for both sides.
 //! - [`radius`]: RFC 2865/2866/3579/5176 RADIUS wire format, crypto, the
 //!   sans-IO client machine and dynamic-authorization helpers.
+//! - [`ip`]: data-plane IPv4/IPv6 helpers: header views, checksums, address
+//!   lookup, TCP MSS clamping, ICMP Fragmentation Needed / Packet Too Big.
+//! - [`nd`]: RFC 4861 Router Solicitation / Advertisement with RFC 8106 DNS
+//!   options, and the per-link sans-IO Router Advertisement sender.
+//! - [`dhcpv6`]: RFC 8415 messages and options, and the per-session sans-IO
+//!   DHCPv6 server (IA_NA from the session /64, IA_PD delegated prefix).
 #![forbid(unsafe_code)]
 
+pub mod dhcpv6;
 pub mod entropy;
+pub mod ip;
 pub mod l2tp;
+pub mod nd;
 pub mod ppp;
 pub mod radius;
 pub mod time;
@@ -34,5 +43,15 @@ pub mod pb {
     #[allow(missing_debug_implementations, clippy::all)]
     pub mod ppp {
         include!(concat!(env!("OUT_DIR"), "/lns.ppp.rs"));
+    }
+    /// IPv6 Neighbor Discovery state (`schema/nd.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod nd {
+        include!(concat!(env!("OUT_DIR"), "/lns.nd.rs"));
+    }
+    /// DHCPv6 server bindings (`schema/dhcpv6.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod dhcpv6 {
+        include!(concat!(env!("OUT_DIR"), "/lns.dhcpv6.rs"));
     }
 }

@@ -1,6 +1,8 @@
-//! Minimal pcap (libpcap 2.4) writer with LINKTYPE_IPV4 (228): every record is
-//! an IPv4 header + UDP header + the payload we emitted, so Wireshark decodes
-//! UDP/1701 as L2TP and, inside data messages, PPP.
+//! Minimal pcap (libpcap 2.4) writers. [`PcapWriter`] uses LINKTYPE_IPV4
+//! (228): every record is an IPv4 header + UDP header + the payload we
+//! emitted, so Wireshark decodes UDP/1701 as L2TP and, inside data messages,
+//! PPP. [`RawIpPcapWriter`] uses LINKTYPE_RAW (101): every record is a whole
+//! IPv4 or IPv6 packet as we emitted it.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -69,6 +71,54 @@ impl PcapWriter {
     /// The pcap file's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.buf
+    }
+
+    /// Writes the capture to `path`.
+    pub fn write_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        std::fs::write(path, &self.buf)
+    }
+}
+
+const LINKTYPE_RAW: u32 = 101;
+
+/// Collects whole IPv4/IPv6 packets and renders them as a pcap file.
+#[derive(Debug)]
+pub struct RawIpPcapWriter {
+    buf: Vec<u8>,
+}
+
+impl Default for RawIpPcapWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RawIpPcapWriter {
+    pub fn new() -> Self {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        buf.extend_from_slice(&2u16.to_le_bytes());
+        buf.extend_from_slice(&4u16.to_le_bytes());
+        buf.extend_from_slice(&0i32.to_le_bytes());
+        buf.extend_from_slice(&0u32.to_le_bytes());
+        buf.extend_from_slice(&65_535u32.to_le_bytes());
+        buf.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
+        RawIpPcapWriter { buf }
+    }
+
+    /// Appends one raw IP packet at `ts_us` microseconds since the epoch.
+    pub fn packet(&mut self, ts_us: u64, packet: &[u8]) {
+        let len = u32::try_from(packet.len()).expect("test packets fit in 4 GiB");
+        self.buf.extend_from_slice(
+            &u32::try_from(ts_us / 1_000_000)
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        self.buf
+            .extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
+        self.buf.extend_from_slice(&len.to_le_bytes());
+        self.buf.extend_from_slice(&len.to_le_bytes());
+        self.buf.extend_from_slice(packet);
     }
 
     /// Writes the capture to `path`.

@@ -16,11 +16,18 @@ pub struct Verdict {
 
 /// `None` when tshark is not installed (the caller prints that it skipped).
 pub fn decode(pcap: &Path) -> Option<Verdict> {
-    let out = Command::new("tshark")
-        .args(["-n", "-o", "tcp.analyze_sequence_numbers:FALSE", "-V", "-r"])
-        .arg(pcap)
-        .output()
-        .ok()?;
+    decode_with_prefs(pcap, &[])
+}
+
+/// Like [`decode`], with extra `-o` preferences (for instance
+/// `"tcp.check_checksum:TRUE"`), so that bad checksums become expert errors.
+pub fn decode_with_prefs(pcap: &Path, prefs: &[&str]) -> Option<Verdict> {
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-o", "tcp.analyze_sequence_numbers:FALSE"]);
+    for pref in prefs {
+        cmd.args(["-o", pref]);
+    }
+    let out = cmd.args(["-V", "-r"]).arg(pcap).output().ok()?;
     assert!(
         out.status.success(),
         "tshark failed on {}: {}",
