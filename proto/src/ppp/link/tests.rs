@@ -4,7 +4,9 @@
 use super::*;
 use crate::entropy::Seeded;
 use crate::ppp::chap::{md5_response, ChapPacket};
+use crate::ppp::packet::{Code, PacketRepr};
 use crate::ppp::pap::PapPacket;
+use core::time::Duration;
 use proptest::prelude::*;
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_000_000);
