@@ -417,6 +417,16 @@ impl Link {
         &self.auth.peer_name
     }
 
+    /// How to frame datagrams for the peer (ACFC/PFC as negotiated, RFC
+    /// 1661 §6.5/§6.6): pass to [`super::frame::emit_frame`] in the data plane.
+    pub fn send_compression(&self) -> Compression {
+        if self.lcp.state == State::Opened {
+            self.lcp_neg.send_compression
+        } else {
+            Compression::default()
+        }
+    }
+
     /// The link configuration.
     pub fn config(&self) -> &LinkConfig {
         &self.config
@@ -425,11 +435,7 @@ impl Link {
     // ---- helpers -------------------------------------------------------
 
     pub(super) fn send(&mut self, protocol: Protocol, packet: &[u8]) {
-        let compression = if self.lcp.state == State::Opened {
-            self.lcp_neg.send_compression
-        } else {
-            Compression::default()
-        };
+        let compression = self.send_compression();
         let mut frame = Vec::with_capacity(packet.len() + 4);
         emit_frame(protocol, packet, compression, &mut frame);
         self.transmit.push_back(frame);
