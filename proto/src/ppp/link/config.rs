@@ -20,7 +20,7 @@ pub struct Credentials {
 }
 
 /// Link configuration: daemon configuration, not replicated state; the same
-/// config is passed to [`Link::restore`].
+/// config is passed to [`Link::restore`](super::Link::restore).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkConfig {
     /// Restart timer and counters (RFC 1661 §4.6).
