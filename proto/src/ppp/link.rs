@@ -293,7 +293,7 @@ impl Link {
             (Protocol::Ipv4 | Protocol::Ipv6, _) => {}
             // RFC 1661 §5.7: unknown or unsupported protocols (CCP, ECP,
             // multilink, ...) get a Protocol-Reject once LCP is Opened.
-            (other, Phase::Network) => self.protocol_reject(other, bytes, payload),
+            (other, Phase::Network) => self.protocol_reject(other, payload),
             // RFC 1661 §3: anything else in this phase is silently discarded.
             _ => {}
         }

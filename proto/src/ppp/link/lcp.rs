@@ -153,7 +153,7 @@ impl Link {
 
     /// RFC 1661 §5.7: Protocol-Reject with the rejected protocol and as
     /// much of the packet as fits the peer's MRU.
-    pub(super) fn protocol_reject(&mut self, protocol: Protocol, _frame: &[u8], payload: &[u8]) {
+    pub(super) fn protocol_reject(&mut self, protocol: Protocol, payload: &[u8]) {
         if self.lcp.state != State::Opened {
             return;
         }
