@@ -3,7 +3,7 @@
 //!
 //! Contract: a [`Tunnel`] is created by the endpoint (LNS: from an accepted
 //! SCCRQ; LAC: by `open_tunnel`), consumes the control datagrams addressed
-//! to it and produces transmits and events through [`Ctx`]. Every arm of
+//! to it and produces transmits and events through its context (`Ctx`). Every arm of
 //! the FSM cites its RFC section. After StopCCN (either way) or transport
 //! failure the tunnel stays in [`Phase::Closing`] for a full retransmission
 //! cycle (its id is held down and retransmitted StopCCNs are acked), then
