@@ -10,6 +10,7 @@
 
 use super::avp::{Avp, Criticality, Visibility};
 use super::avp_types::{attr, AvpValue, DisconnectCause, ResultCodeValue};
+use super::config::Side;
 use super::event::{DropReason, Event, SessionDownReason, SessionRoute};
 use super::header::Header;
 use super::message::{Message, MessageType};
@@ -205,8 +206,19 @@ impl Tunnel {
             return;
         }
         match t {
-            // RFC 2661 §7.4.1 idle: Recv ICRQ.
-            MessageType::Icrq => self.on_icrq(ctx, header, msg),
+            // RFC 2661 §7.4.1 idle: Recv ICRQ (an LNS answers incoming calls).
+            MessageType::Icrq if self.side == Side::Lns => self.on_icrq(ctx, header, msg),
+            // RFC 2661 §7.3.1: a LAC does not accept incoming calls from its LNS.
+            MessageType::Icrq => {
+                if let Some(peer_sid) = msg.assigned_session_id() {
+                    self.refuse_call(
+                        ctx,
+                        peer_sid,
+                        CdnResult::NoFacilitiesPermanent,
+                        ErrorCode::NoError,
+                    );
+                }
+            }
             // RFC 2661 §6.7: outgoing calls are not supported by lnsd.
             MessageType::Ocrq => {
                 if let Some(peer_sid) = msg.assigned_session_id() {
