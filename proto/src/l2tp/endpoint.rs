@@ -16,7 +16,7 @@ use super::avp::AvpError;
 use super::avp_types::{AvpValue, CallErrors, DisconnectCause, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, PeerTable, Side};
 use super::data::DataInfo;
-use super::event::{DropReason, Event, SessionRoute, Transmit};
+use super::event::{Counters, DropReason, Event, SessionRoute, Transmit};
 use super::header::{Header, HeaderView, Kind};
 use super::hidden::HiddenError;
 use super::message::{Message, MessageError, MessageType};
@@ -63,6 +63,7 @@ pub struct Endpoint {
     pub(crate) by_peer: BTreeMap<(SocketAddr, u16), u16>,
     /// Tunnels whose replicated state may have changed since `take_changed`.
     changed: BTreeSet<u16>,
+    counters: Counters,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -75,6 +76,7 @@ impl Endpoint {
             tunnels: BTreeMap::new(),
             by_peer: BTreeMap::new(),
             changed: BTreeSet::new(),
+            counters: Counters::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -99,6 +101,7 @@ impl Endpoint {
         datagram: &[u8],
         entropy: &mut dyn Entropy,
     ) {
+        self.counters.control_rx += 1;
         let view = match HeaderView::new_checked(datagram) {
             Ok(v) => v,
             Err(e) => return self.drop_datagram(peer, DropReason::Header(e)),
@@ -122,6 +125,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         tunnel.on_datagram(&mut ctx, &view, datagram);
         self.changed.insert(tid);
@@ -146,6 +150,7 @@ impl Endpoint {
                 entropy: &mut *entropy,
                 events: &mut self.events,
                 transmits: &mut self.transmits,
+                counters: &mut self.counters,
             };
             if tunnel.on_timeout(&mut ctx) == Fate::Finished {
                 self.remove_tunnel(id);
@@ -177,12 +182,21 @@ impl Endpoint {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let t = self.transmits.pop_front()?;
+        self.counters.control_tx += 1;
+        Some(t)
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front()?;
+        self.counters.account(&e);
+        Some(e)
+    }
+
+    /// Operational counters (not replicated; they restart at zero on restore).
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// LAC: opens a tunnel to the LNS at `peer` from our `local` address.
@@ -207,6 +221,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         let t = Tunnel::open(&mut ctx, id, local, peer, settings);
         self.tunnels.insert(id, t);
@@ -308,6 +323,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         t.close(&mut ctx, result);
         self.changed.insert(tunnel);
@@ -391,6 +407,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         Ok((t, ctx))
     }
@@ -442,6 +459,7 @@ impl Endpoint {
                     entropy,
                     events: &mut self.events,
                     transmits: &mut self.transmits,
+                    counters: &mut self.counters,
                 };
                 t.on_datagram(&mut ctx, view, datagram);
                 self.changed.insert(ours);
@@ -481,6 +499,7 @@ impl Endpoint {
                 entropy,
                 events: &mut self.events,
                 transmits: &mut self.transmits,
+                counters: &mut self.counters,
             };
             let t = Tunnel::accept(&mut ctx, id, local, peer, settings, &msg, seq);
             self.tunnels.insert(id, t);

@@ -64,7 +64,9 @@ pub use config::{
     TransportConfig, TunnelAuth,
 };
 pub use endpoint::{CommandError, Endpoint};
-pub use event::{DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason};
+pub use event::{
+    Counters, DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason,
+};
 pub use result_code::{CdnResult, ErrorCode, StopCcnResult};
 pub use session::{CallInfo, ProxyAuthType, ProxyInfo, Sequencing};
 pub mod state;

@@ -157,16 +157,18 @@ impl Reliable {
     }
 
     /// Sends what the window allows, retransmits what is due and emits a
-    /// ZLB if an ack is due and nothing carried it. Appends datagrams to `out`.
+    /// ZLB if an ack is due and nothing carried it. Appends datagrams to
+    /// `out`; returns how many of them were retransmissions.
     pub fn transmit(
         &mut self,
         now: Timestamp,
         ack_tunnel_id: u16,
         config: &TransportConfig,
         out: &mut Vec<Vec<u8>>,
-    ) -> Result<(), Exhausted> {
+    ) -> Result<u64, Exhausted> {
         let window = usize::from(self.peer_window.max(1));
         let mut sent_any = false;
+        let mut retransmitted = 0;
         for (i, m) in self.queue.iter_mut().enumerate() {
             if i >= window {
                 break;
@@ -177,6 +179,9 @@ impl Reliable {
             }
             if m.transmissions > config.max_retransmits {
                 return Err(Exhausted { ns: m.ns });
+            }
+            if m.transmissions > 0 {
+                retransmitted += 1;
             }
             m.transmissions += 1;
             m.deadline = now + backoff(config, m.transmissions);
@@ -194,7 +199,7 @@ impl Reliable {
             Header::control(ack_tunnel_id, 0, self.zlb_ns(), self.nr).emit(&[], &mut d);
             out.push(d);
         }
-        Ok(())
+        Ok(retransmitted)
     }
 
     /// The earliest deadline: retransmission or delayed ack.

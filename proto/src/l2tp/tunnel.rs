@@ -12,7 +12,7 @@
 use super::auth::{self, Verdict};
 use super::avp_types::{AvpValue, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, Side, TunnelAuth};
-use super::event::{DropReason, Event, SessionDownReason, Transmit, TunnelDownReason};
+use super::event::{Counters, DropReason, Event, SessionDownReason, Transmit, TunnelDownReason};
 use super::header::{HeaderView, Sequence};
 use super::message::{Message, MessageType, Scope};
 use super::reliable::{full_cycle, Arrival, Reliable};
@@ -53,6 +53,7 @@ pub(crate) struct Ctx<'a> {
     pub entropy: &'a mut dyn Entropy,
     pub events: &'a mut VecDeque<Event>,
     pub transmits: &'a mut VecDeque<Transmit>,
+    pub counters: &'a mut Counters,
 }
 
 /// One control connection and its sessions.
@@ -277,6 +278,9 @@ impl Tunnel {
         let result = self
             .reliable
             .transmit(ctx.now, self.peer_id, &ctx.config.transport, &mut out);
+        if let Ok(retransmitted) = result {
+            ctx.counters.retransmits += retransmitted;
+        }
         for payload in out {
             ctx.transmits.push_back(Transmit {
                 local: self.local,
