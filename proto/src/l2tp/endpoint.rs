@@ -241,7 +241,7 @@ impl Endpoint {
         if self.config.side != Side::Lac {
             return Err(CommandError::WrongSide);
         }
-        let limit = self.config.limits.max_sessions_per_tunnel;
+        let limit = self.config.limits.max_sessions_per_tunnel.min(0xfffe);
         let (t, mut ctx) = self.established(now, tunnel, entropy)?;
         if t.sessions.len() >= limit {
             return Err(CommandError::NoResources);
@@ -543,14 +543,10 @@ impl Endpoint {
         self.tunnels.len() >= limits.max_tunnels.min(0xfffe) || half_open >= limits.max_half_open
     }
 
-    /// A random non-zero id, not in use and not held down.
+    /// A random non-zero id, not in use and not held down (the caller has
+    /// checked the limits, so a free id exists).
     fn allocate_tunnel_id(&self, entropy: &mut dyn Entropy) -> u16 {
-        loop {
-            let id = entropy.next_u16();
-            if id != 0 && !self.tunnels.contains_key(&id) {
-                return id;
-            }
-        }
+        free_id(entropy, |id| self.tunnels.contains_key(&id))
     }
 
     fn remove_tunnel(&mut self, id: u16) {
@@ -563,5 +559,39 @@ impl Endpoint {
 
     fn drop_datagram(&mut self, peer: SocketAddr, reason: DropReason) {
         self.events.push_back(Event::Dropped { peer, reason });
+    }
+}
+
+/// A random non-zero id for which `taken` is false. After a few random
+/// draws (an exhausted or constant entropy source must not loop forever)
+/// it scans upwards from the last draw. Returns 0 only if every id is taken.
+pub(crate) fn free_id(entropy: &mut dyn Entropy, taken: impl Fn(u16) -> bool) -> u16 {
+    let mut id = 0;
+    for _ in 0..16 {
+        id = entropy.next_u16();
+        if id != 0 && !taken(id) {
+            return id;
+        }
+    }
+    for _ in 0..=0xffffu32 {
+        id = id.wrapping_add(1);
+        if id != 0 && !taken(id) {
+            return id;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::Replay;
+
+    #[test]
+    fn id_allocation_survives_exhausted_entropy() {
+        // A follower's Replay source returns zeros once exhausted.
+        let mut e = Replay::new(&[]);
+        assert_eq!(free_id(&mut e, |id| id < 5), 5);
+        assert_eq!(free_id(&mut e, |_| true), 0);
     }
 }

@@ -379,7 +379,7 @@ impl Tunnel {
             self.refuse_call(ctx, peer_sid, CdnResult::GeneralError, ErrorCode::BadValue);
             return;
         }
-        if self.sessions.len() >= ctx.config.limits.max_sessions_per_tunnel {
+        if self.sessions.len() >= ctx.config.limits.max_sessions_per_tunnel.min(0xfffe) {
             self.refuse_call(
                 ctx,
                 peer_sid,
@@ -498,12 +498,7 @@ impl Tunnel {
 
     /// A random non-zero session id not in use in this tunnel.
     fn allocate_session_id(&mut self, ctx: &mut Ctx<'_>) -> u16 {
-        loop {
-            let id = ctx.entropy.next_u16();
-            if id != 0 && !self.sessions.contains_key(&id) {
-                return id;
-            }
-        }
+        super::endpoint::free_id(&mut *ctx.entropy, |id| self.sessions.contains_key(&id))
     }
 }
 
