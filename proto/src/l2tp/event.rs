@@ -56,6 +56,14 @@ pub enum TunnelDownReason {
         /// The Error Code we sent.
         error: ErrorCode,
     },
+    /// A delivered message did not decode (malformed AVPs, or hidden AVPs
+    /// under a different secret); we sent StopCCN with `result`.
+    Undecodable {
+        /// What was wrong.
+        error: MessageError,
+        /// The Result Code we sent.
+        result: StopCcnResult,
+    },
     /// Retransmissions exhausted (§5.8): the peer is unreachable.
     Unreachable,
     /// Half-open for a whole idle period without the peer completing setup.

@@ -10,11 +10,13 @@
 //! the endpoint removes it.
 
 use super::auth::{self, Verdict};
+use super::avp::AvpError;
 use super::avp_types::{AvpValue, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, Side, TunnelAuth};
 use super::event::{Counters, DropReason, Event, SessionDownReason, Transmit, TunnelDownReason};
 use super::header::{HeaderView, Sequence};
-use super::message::{Message, MessageType, Scope};
+use super::hidden::HiddenError;
+use super::message::{Message, MessageError, MessageType, Scope};
 use super::reliable::{full_cycle, Arrival, Reliable};
 use super::result_code::{ErrorCode, StopCcnResult};
 use super::session::{hide_sensitive, Session};
@@ -308,12 +310,19 @@ impl Tunnel {
         let msg = match Message::parse(view.payload(), self.settings.secret.as_deref()) {
             Ok(m) => m,
             Err(e) => {
-                // RFC 2661 §4.1 / §4.4.2: malformed message -> StopCCN 2 with the error.
-                let error = match e {
-                    super::message::MessageError::Avp(a) => ErrorCode::from(a.error_code()),
-                    _ => ErrorCode::BadLength,
+                // RFC 2661 §4.4.2: malformed message -> StopCCN 2 with the error;
+                // §4.3: a hidden AVP we cannot unhide means the secrets differ -> 4.
+                let (result, error) = match e {
+                    MessageError::Avp(AvpError::Hidden(
+                        HiddenError::WrongSecret { .. } | HiddenError::NoSecret,
+                    )) => (StopCcnResult::NotAuthorized, ErrorCode::NoError),
+                    MessageError::Avp(a) => {
+                        (StopCcnResult::GeneralError, ErrorCode::from(a.error_code()))
+                    }
+                    _ => (StopCcnResult::GeneralError, ErrorCode::BadLength),
                 };
-                self.stop(ctx, StopCcnResult::GeneralError, error);
+                self.send_stop(ctx, result, error);
+                self.go_down(ctx, TunnelDownReason::Undecodable { error: e, result });
                 return;
             }
         };
