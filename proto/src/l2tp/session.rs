@@ -231,7 +231,7 @@ impl Tunnel {
                 }
             }
             _ => {
-                let Some(session) = self.sessions.get(&header.session_id).cloned() else {
+                let Some(phase) = self.sessions.get(&header.session_id).map(|s| s.phase) else {
                     ctx.events.push_back(Event::Dropped {
                         peer: self.peer,
                         reason: DropReason::UnknownSession {
@@ -246,7 +246,7 @@ impl Tunnel {
                 if msg.unknown_mandatory().is_some() {
                     self.end_session(
                         ctx,
-                        session.local_id,
+                        header.session_id,
                         CdnResult::GeneralError,
                         ErrorCode::UnknownMandatoryAvp,
                         None,
@@ -256,26 +256,36 @@ impl Tunnel {
                 if msg.missing_mandatory().is_some() {
                     self.end_session(
                         ctx,
-                        session.local_id,
+                        header.session_id,
                         CdnResult::GeneralError,
                         ErrorCode::BadValue,
                         None,
                     );
                     return;
                 }
-                self.on_known_session_message(ctx, session, msg);
+                self.on_known_session_message(ctx, header.session_id, phase, msg);
             }
         }
     }
 
-    fn on_known_session_message(&mut self, ctx: &mut Ctx<'_>, session: Session, msg: Message) {
-        let sid = session.local_id;
-        match (session.phase, msg.message_type) {
+    fn on_known_session_message(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sid: u16,
+        phase: SessionPhase,
+        msg: Message,
+    ) {
+        match (phase, msg.message_type) {
             // RFC 2661 §7.3.1 wait-reply: Recv ICRP, acceptable -> send ICCN, established.
             (SessionPhase::WaitReply, MessageType::Icrp) => {
                 let peer_sid = msg.assigned_session_id().unwrap_or(0);
                 let mut iccn = Message::new(MessageType::Iccn);
-                for v in session.call.iccn_avps() {
+                let call_avps = self
+                    .sessions
+                    .get(&sid)
+                    .map(|s| s.call.iccn_avps())
+                    .unwrap_or_default();
+                for v in call_avps {
                     iccn = iccn.with(v);
                 }
                 if let Some(s) = self.sessions.get_mut(&sid) {
