@@ -100,7 +100,7 @@ impl Tunnel {
         seq: Sequence,
     ) -> Tunnel {
         let mut reliable = Reliable::new(ctx.now, seq.ns.wrapping_add(1));
-        reliable.peer_window = sccrq.receive_window_size().unwrap_or(4).max(1);
+        reliable.set_peer_window(sccrq.receive_window_size().unwrap_or(4));
         let mut t = Tunnel {
             side: Side::Lns,
             local_id,
@@ -413,7 +413,8 @@ impl Tunnel {
     fn on_sccrp(&mut self, ctx: &mut Ctx<'_>, msg: &Message) {
         self.peer_id = msg.assigned_tunnel_id().unwrap_or(0);
         self.peer_host_name = msg.host_name().unwrap_or_default().to_vec();
-        self.reliable.peer_window = msg.receive_window_size().unwrap_or(4).max(1);
+        self.reliable
+            .set_peer_window(msg.receive_window_size().unwrap_or(4));
         if self.challenge_answered(msg, auth::RESPONSE_IN_SCCRP) == Verdict::Forged {
             self.stop(ctx, StopCcnResult::NotAuthorized, ErrorCode::NoError);
             return;
