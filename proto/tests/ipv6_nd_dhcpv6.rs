@@ -211,6 +211,7 @@ fn odhcp6c_solicit_parses_and_gets_an_advertise() {
         .options
         .contains(&Dhcpv6Option::DomainList(vec!["ffdn.example".into()])));
     assert!(adv.options.contains(&Dhcpv6Option::SolMaxRt(3600)));
+    assert!(adv.options.contains(&Dhcpv6Option::Preference(255)));
     // An Advertise commits nothing (RFC 8415 §18.3.1).
     assert_eq!(s.bindings().count(), 0);
 }

@@ -330,8 +330,11 @@ impl Dhcpv6Server {
                     (true, RapidCommit::Allowed) => (Assign::Commit, MessageType::Reply),
                     _ => (Assign::Offer, MessageType::Advertise),
                 };
-                if assign == Assign::Commit {
-                    options.push(Dhcpv6Option::RapidCommit);
+                match assign {
+                    Assign::Commit => options.push(Dhcpv6Option::RapidCommit),
+                    // RFC 8415 §18.2.1: preference 255 lets the client send
+                    // its Request at once; we are the only server on the link.
+                    Assign::Offer => options.push(Dhcpv6Option::Preference(0xff)),
                 }
                 let mut any_ia = false;
                 for (kind, ia) in ias {
