@@ -35,8 +35,13 @@ fn server_duid() -> Duid {
 fn new_server(choice: AddressChoice) -> Dhcpv6Server {
     let mut c = Dhcpv6Config::new(server_duid());
     c.address_choice = choice;
-    Dhcpv6Server::new(c, a("fe80::1"), a("2001:db8:7:7::"), Some((a("2001:db8:700::"), 56)))
-        .expect("valid")
+    Dhcpv6Server::new(
+        c,
+        a("fe80::1"),
+        a("2001:db8:7:7::"),
+        Some((a("2001:db8:700::"), 56)),
+    )
+    .expect("valid")
 }
 
 /// One client action: (client 0-2, message kind 0-7, iaid 0-2, NA, PD, seconds later).
@@ -109,7 +114,14 @@ fn packet(m: &Dhcpv6Message) -> Vec<u8> {
 }
 
 fn any_step() -> impl Strategy<Value = Step> {
-    (0u8..3, 0u8..8, 0u32..3, any::<bool>(), any::<bool>(), 0u32..50_000)
+    (
+        0u8..3,
+        0u8..8,
+        0u32..3,
+        any::<bool>(),
+        any::<bool>(),
+        0u32..50_000,
+    )
 }
 
 proptest! {
