@@ -19,7 +19,7 @@ pub use message::{
     emit_udp_packet, parse_udp_packet, Dhcpv6Message, Dhcpv6MessageView, Dhcpv6Packet, MessageType,
     RelayMessage, UdpDatagram, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT,
 };
-pub use option::{Dhcpv6Option, Ia, StatusCode};
+pub use option::{Dhcpv6Option, Dhcpv6OptionsView, Ia, StatusCode};
 pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS};
 
 use crate::ip::IpError;
