@@ -8,9 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lns_proto::ip::checksum::Accumulator;
 use lns_proto::ip::{
-    clamp_tcp_mss, destination_address, icmpv4_fragmentation_needed, icmpv6_packet_too_big,
-    source_address, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, MssClamp, MssLimit,
-    UpperLayer,
+    clamp_tcp_mss, classify_subscriber_ipv6, destination_address, icmpv4_fragmentation_needed,
+    icmpv6_packet_too_big, source_address, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    MssClamp, MssLimit, UpperLayer,
 };
 use proptest::prelude::*;
 use support::{pcap::RawIpPcapWriter, tshark};
@@ -365,6 +365,7 @@ proptest! {
         }
         let _ = source_address(&bytes);
         let _ = destination_address(&bytes);
+        let _ = classify_subscriber_ipv6(&bytes);
         let _ = clamp_tcp_mss(&mut bytes, MssLimit::FromLinkMtu(mtu));
         let mut out = [0u8; 1300];
         let _ = icmpv4_fragmentation_needed(&bytes, Ipv4Addr::new(192, 0, 2, 1), mtu, &mut out);

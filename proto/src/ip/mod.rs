@@ -14,8 +14,11 @@
 //! - [`clamp_tcp_mss`]: rewrite the MSS option of TCP SYNs in place.
 //! - [`icmpv4_fragmentation_needed`] / [`icmpv6_packet_too_big`]: the ICMP
 //!   errors for packets larger than the link MTU.
+//! - [`classify_subscriber_ipv6`]: RS and DHCPv6 to the control plane,
+//!   link-scoped traffic never forwarded.
 
 pub mod checksum;
+mod classify;
 mod icmp_error;
 mod ipv4;
 mod ipv6;
@@ -23,6 +26,7 @@ mod mss;
 
 use core::net::IpAddr;
 
+pub use classify::{classify_subscriber_ipv6, SubscriberIpv6};
 pub use icmp_error::{
     icmpv4_fragmentation_needed, icmpv6_packet_too_big, IcmpRefusal, ICMPV4_ERROR_MAX_LEN,
     ICMPV6_ERROR_MAX_LEN,
