@@ -216,6 +216,50 @@ fn odhcp6c_solicit_parses_and_gets_an_advertise() {
     assert_eq!(s.bindings().count(), 0);
 }
 
+/// The daemon's path for a subscriber's IPv6 packet: classify, then hand
+/// RS to the advertiser and DHCPv6 to the server; everything they send goes
+/// back to the subscriber's link-local address or ff02::1.
+#[test]
+fn subscriber_link_dispatch() {
+    use lns_proto::ip::{classify_subscriber_ipv6, SubscriberIpv6};
+    let mut ra =
+        RouterAdvertiser::new(RaConfig::for_prefix(a("2001:db8:aa:1::")), lns_ll()).expect("valid");
+    let mut dhcp = server(AddressChoice::FromClientId);
+    let mut e = Seeded::new(12);
+    let t0 = Timestamp::from_unix_millis(2_000_000);
+    ra.start(t0, &mut e);
+    let mut rs = Vec::new();
+    emit_nd_packet(
+        a(CLIENT_LL),
+        ALL_ROUTERS,
+        &NdMessage::RouterSolicitation(RouterSolicitation::default()),
+        &mut rs,
+    )
+    .expect("valid");
+    let inputs = [rs, odhcp6c_solicit_packet()];
+    let t1 = t0 + core::time::Duration::from_secs(30);
+    for p in &inputs {
+        match classify_subscriber_ipv6(p).expect("valid IPv6") {
+            SubscriberIpv6::RouterSolicitation => ra.handle_rs(t1, p, &mut e).expect("RS"),
+            SubscriberIpv6::Dhcpv6 => {
+                dhcp.handle(t1, p, &mut e).expect("answered");
+            }
+            other => panic!("misrouted: {other:?}"),
+        }
+    }
+    let due = ra.poll_timeout().expect("armed");
+    ra.handle_timeout(due, &mut e);
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| ra.poll_transmit())
+        .chain(std::iter::from_fn(|| dhcp.poll_transmit()))
+        .collect();
+    // The initial RA, the solicited RA, the Advertise.
+    assert_eq!(out.len(), 3);
+    for p in &out {
+        let dst = lns_proto::ip::destination_address(p).expect("valid");
+        assert!(dst == a(CLIENT_LL) || dst == a("ff02::1"), "{dst}");
+    }
+}
+
 #[test]
 fn solicit_advertise_request_reply_renew_release() {
     let mut s = server(AddressChoice::FromClientId);

@@ -69,6 +69,9 @@ pub enum Dhcpv6Ignored {
     /// Not UDP to port 547.
     #[error("not DHCPv6")]
     NotDhcp,
+    /// From the unspecified or a multicast address: no one to answer.
+    #[error("source address cannot be answered")]
+    BadSource,
     /// The client sent a malformed packet.
     #[error("malformed: {0}")]
     Malformed(Dhcpv6Error),

@@ -124,6 +124,11 @@ impl Dhcpv6Server {
             Ok(_) | Err(Dhcpv6Error::NotUdp) => return Err(Dhcpv6Ignored::NotDhcp),
             Err(e) => return Err(Dhcpv6Ignored::Malformed(e)),
         };
+        // RFC 8415 §13.1: a client sends from a unicast (link-local) address;
+        // nothing could be answered to :: or a multicast source.
+        if udp.src.is_unspecified() || udp.src.is_multicast() {
+            return Err(Dhcpv6Ignored::BadSource);
+        }
         let msg = match Dhcpv6Packet::parse_bytes(udp.payload).map_err(Dhcpv6Ignored::Malformed)? {
             Dhcpv6Packet::Message(m) => m,
             // RFC 8415 §19: relays are not expected on a PPP link.
