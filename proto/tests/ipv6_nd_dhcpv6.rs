@@ -612,6 +612,20 @@ fn decline_moves_the_client_to_another_address_and_bindings_expire() {
     s.handle(now, &from_client(&req), &mut e).expect("reply");
     let second = ia_na_address(&reply_of(&mut s)).expect("address");
     assert_ne!(first, second);
+    // A client declining in a loop: every new address differs from the
+    // last MAX_DECLINED ones, and the remembered set stays bounded.
+    let mut recent = vec![first, second];
+    for _ in 0..20 {
+        s.handle(now, &from_client(&decline), &mut e)
+            .expect("reply");
+        reply_of(&mut s);
+        s.handle(now, &from_client(&req), &mut e).expect("reply");
+        let next = ia_na_address(&reply_of(&mut s)).expect("address");
+        let window = recent.len().saturating_sub(lns_proto::dhcpv6::MAX_DECLINED);
+        assert!(!recent[window..].contains(&next), "{next} reused");
+        recent.push(next);
+    }
+    assert_eq!(s.to_pb().declined.len(), lns_proto::dhcpv6::MAX_DECLINED);
     // Valid lifetime 86400 s: gone after it.
     let later = now + core::time::Duration::from_secs(86_401);
     assert!(s.poll_timeout().expect("armed") <= later);

@@ -169,6 +169,7 @@ proptest! {
                 prop_assert!(b.expires > now);
             }
             prop_assert!(pd <= 1);
+            prop_assert!(s.to_pb().declined.len() <= lns_proto::dhcpv6::MAX_DECLINED);
             let restored = Dhcpv6Server::from_pb(
                 Dhcpv6Config { address_choice: choice, ..Dhcpv6Config::new(server_duid()) },
                 a("fe80::1"),

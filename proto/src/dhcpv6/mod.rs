@@ -20,7 +20,7 @@ pub use message::{
     RelayMessage, UdpDatagram, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT,
 };
 pub use option::{Dhcpv6Option, Dhcpv6OptionsView, Ia, StatusCode};
-pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS};
+pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS, MAX_DECLINED};
 
 use crate::ip::IpError;
 
