@@ -289,7 +289,8 @@ impl RouterAdvertiser {
     }
 
     /// The link became an advertising interface (IPV6CP opened): send the
-    /// first RA now and schedule the next ones.
+    /// first RA now and schedule the next ones. Does nothing if already
+    /// started or once stopped (a renegotiated link gets a new advertiser).
     pub fn start(&mut self, now: Timestamp, entropy: &mut dyn Entropy) {
         match self.phase {
             // RFC 4861 §6.2.4: an interface becoming advertising sends its
