@@ -8,9 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lns_proto::ip::checksum::Accumulator;
 use lns_proto::ip::{
-    clamp_tcp_mss, destination_address, icmpv4_fragmentation_needed, icmpv6_packet_too_big,
-    source_address, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, MssClamp, MssLimit,
-    UpperLayer,
+    clamp_tcp_mss, classify_subscriber_ipv6, destination_address, icmpv4_fragmentation_needed,
+    icmpv6_packet_too_big, source_address, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    MssClamp, MssLimit, UpperLayer,
 };
 use proptest::prelude::*;
 use support::{pcap::RawIpPcapWriter, tshark};
@@ -67,12 +67,19 @@ fn syn_v4(options: &[u8], payload: &[u8]) -> Vec<u8> {
     p
 }
 
-/// An IPv6 SYN behind a Hop-by-Hop header (PadN) and a Destination
-/// Options header when `with_extensions`.
-fn syn_v6(options: &[u8], payload: &[u8], with_extensions: bool) -> Vec<u8> {
+/// Which IPv6 extension headers precede TCP in a test SYN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Extensions {
+    None,
+    /// A Hop-by-Hop header (PadN) then a Destination Options header.
+    HopByHopAndDestOpts,
+}
+
+/// An IPv6 SYN, after the extension headers `ext_headers`.
+fn syn_v6(options: &[u8], payload: &[u8], ext_headers: Extensions) -> Vec<u8> {
     let seg = tcp_segment(0x02, options, payload);
     let mut ext = Vec::new();
-    if with_extensions {
+    if ext_headers == Extensions::HopByHopAndDestOpts {
         ext.extend_from_slice(&[60, 0, 0x01, 0x04, 0, 0, 0, 0]); // HBH -> DestOpts
         ext.extend_from_slice(&[6, 0, 0x01, 0x04, 0, 0, 0, 0]); // DestOpts -> TCP
     }
@@ -80,7 +87,7 @@ fn syn_v6(options: &[u8], payload: &[u8], with_extensions: bool) -> Vec<u8> {
     Ipv6Repr {
         src: v6_src(),
         dst: v6_dst(),
-        next_header: if with_extensions {
+        next_header: if ext_headers == Extensions::HopByHopAndDestOpts {
             IpProtocol::HopByHop
         } else {
             IpProtocol::Tcp
@@ -156,12 +163,12 @@ fn clamped_syns_keep_a_valid_checksum_v4_v6_and_extension_headers() {
         syn_v6(
             &[0x02, 0x04, 0x05, 0xa0, 0x01, 0x03, 0x03, 0x07],
             &[],
-            false,
+            Extensions::None,
         ),
         syn_v6(
             &[0x01, 0x01, 0x01, 0x02, 0x04, 0xff, 0xc4],
             &[1, 2, 3],
-            true,
+            Extensions::HopByHopAndDestOpts,
         ),
     ];
     for mut p in cases {
@@ -195,7 +202,11 @@ fn tshark_accepts_clamped_syns_and_icmp_errors() {
     let mut syn4 = syn_v4(&[0x02, 0x04, 0x05, 0xb4, 0x01, 0x01, 0x04, 0x02], &[]);
     clamp_tcp_mss(&mut syn4, MssLimit::FromLinkMtu(1492)).expect("valid");
     w.packet(1_000_000, &syn4);
-    let mut syn6 = syn_v6(&[0x01, 0x02, 0x04, 0x05, 0xa0], &[], true);
+    let mut syn6 = syn_v6(
+        &[0x01, 0x02, 0x04, 0x05, 0xa0],
+        &[],
+        Extensions::HopByHopAndDestOpts,
+    );
     clamp_tcp_mss(&mut syn6, MssLimit::FromLinkMtu(1492)).expect("valid");
     w.packet(1_000_001, &syn6);
 
@@ -238,7 +249,7 @@ fn tshark_accepts_clamped_syns_and_icmp_errors() {
     let n = icmpv4_fragmentation_needed(&big4, Ipv4Addr::new(100, 64, 0, 1), 1492, &mut out)
         .expect("built");
     w.packet(2_000_000, &out[..n]);
-    let big6 = syn_v6(&[0x02, 0x04, 0x05, 0xa0], &[0x5a; 1440], false);
+    let big6 = syn_v6(&[0x02, 0x04, 0x05, 0xa0], &[0x5a; 1440], Extensions::None);
     let lnsd: Ipv6Addr = "fe80::1".parse().expect("literal");
     let n = icmpv6_packet_too_big(&big6, lnsd, 1492, &mut out).expect("built");
     assert_eq!(n, 1280);
@@ -295,8 +306,8 @@ fn any_syn() -> impl Strategy<Value = Vec<u8>> {
             opts.extend_from_slice(&[0x03, 0x03, 0x07]);
             match version {
                 0 => syn_v4(&opts, &payload),
-                1 => syn_v6(&opts, &payload, false),
-                _ => syn_v6(&opts, &payload, true),
+                1 => syn_v6(&opts, &payload, Extensions::None),
+                _ => syn_v6(&opts, &payload, Extensions::HopByHopAndDestOpts),
             }
         })
 }
@@ -354,6 +365,7 @@ proptest! {
         }
         let _ = source_address(&bytes);
         let _ = destination_address(&bytes);
+        let _ = classify_subscriber_ipv6(&bytes);
         let _ = clamp_tcp_mss(&mut bytes, MssLimit::FromLinkMtu(mtu));
         let mut out = [0u8; 1300];
         let _ = icmpv4_fragmentation_needed(&bytes, Ipv4Addr::new(192, 0, 2, 1), mtu, &mut out);

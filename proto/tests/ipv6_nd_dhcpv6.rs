@@ -211,8 +211,53 @@ fn odhcp6c_solicit_parses_and_gets_an_advertise() {
         .options
         .contains(&Dhcpv6Option::DomainList(vec!["ffdn.example".into()])));
     assert!(adv.options.contains(&Dhcpv6Option::SolMaxRt(3600)));
+    assert!(adv.options.contains(&Dhcpv6Option::Preference(255)));
     // An Advertise commits nothing (RFC 8415 §18.3.1).
     assert_eq!(s.bindings().count(), 0);
+}
+
+/// The daemon's path for a subscriber's IPv6 packet: classify, then hand
+/// RS to the advertiser and DHCPv6 to the server; everything they send goes
+/// back to the subscriber's link-local address or ff02::1.
+#[test]
+fn subscriber_link_dispatch() {
+    use lns_proto::ip::{classify_subscriber_ipv6, SubscriberIpv6};
+    let mut ra =
+        RouterAdvertiser::new(RaConfig::for_prefix(a("2001:db8:aa:1::")), lns_ll()).expect("valid");
+    let mut dhcp = server(AddressChoice::FromClientId);
+    let mut e = Seeded::new(12);
+    let t0 = Timestamp::from_unix_millis(2_000_000);
+    ra.start(t0, &mut e);
+    let mut rs = Vec::new();
+    emit_nd_packet(
+        a(CLIENT_LL),
+        ALL_ROUTERS,
+        &NdMessage::RouterSolicitation(RouterSolicitation::default()),
+        &mut rs,
+    )
+    .expect("valid");
+    let inputs = [rs, odhcp6c_solicit_packet()];
+    let t1 = t0 + core::time::Duration::from_secs(30);
+    for p in &inputs {
+        match classify_subscriber_ipv6(p).expect("valid IPv6") {
+            SubscriberIpv6::RouterSolicitation => ra.handle_rs(t1, p, &mut e).expect("RS"),
+            SubscriberIpv6::Dhcpv6 => {
+                dhcp.handle(t1, p, &mut e).expect("answered");
+            }
+            other => panic!("misrouted: {other:?}"),
+        }
+    }
+    let due = ra.poll_timeout().expect("armed");
+    ra.handle_timeout(due, &mut e);
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| ra.poll_transmit())
+        .chain(std::iter::from_fn(|| dhcp.poll_transmit()))
+        .collect();
+    // The initial RA, the solicited RA, the Advertise.
+    assert_eq!(out.len(), 3);
+    for p in &out {
+        let dst = lns_proto::ip::destination_address(p).expect("valid");
+        assert!(dst == a(CLIENT_LL) || dst == a("ff02::1"), "{dst}");
+    }
 }
 
 #[test]
@@ -567,6 +612,20 @@ fn decline_moves_the_client_to_another_address_and_bindings_expire() {
     s.handle(now, &from_client(&req), &mut e).expect("reply");
     let second = ia_na_address(&reply_of(&mut s)).expect("address");
     assert_ne!(first, second);
+    // A client declining in a loop: every new address differs from the
+    // last MAX_DECLINED ones, and the remembered set stays bounded.
+    let mut recent = vec![first, second];
+    for _ in 0..20 {
+        s.handle(now, &from_client(&decline), &mut e)
+            .expect("reply");
+        reply_of(&mut s);
+        s.handle(now, &from_client(&req), &mut e).expect("reply");
+        let next = ia_na_address(&reply_of(&mut s)).expect("address");
+        let window = recent.len().saturating_sub(lns_proto::dhcpv6::MAX_DECLINED);
+        assert!(!recent[window..].contains(&next), "{next} reused");
+        recent.push(next);
+    }
+    assert_eq!(s.to_pb().declined.len(), lns_proto::dhcpv6::MAX_DECLINED);
     // Valid lifetime 86400 s: gone after it.
     let later = now + core::time::Duration::from_secs(86_401);
     assert!(s.poll_timeout().expect("armed") <= later);

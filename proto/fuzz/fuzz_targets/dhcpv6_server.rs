@@ -2,12 +2,12 @@
 //! packets and on UDP payloads wrapped in a valid IPv6/UDP packet.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use lns_proto::dhcpv6::{
     emit_udp_packet, Dhcpv6Config, Dhcpv6Packet, Dhcpv6Server, Duid, CLIENT_PORT, SERVER_PORT,
 };
 use lns_proto::entropy::Seeded;
 use lns_proto::time::Timestamp;
-use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = Dhcpv6Packet::parse_bytes(data);

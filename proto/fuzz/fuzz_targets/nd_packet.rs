@@ -1,10 +1,10 @@
 //! Fuzzes the RS/RA decoder and the Router Advertisement sender's RS path.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use lns_proto::entropy::Seeded;
 use lns_proto::nd::{parse_nd_packet, RaConfig, RouterAdvertiser};
 use lns_proto::time::Timestamp;
-use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse_nd_packet(data);

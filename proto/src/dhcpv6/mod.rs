@@ -19,8 +19,8 @@ pub use message::{
     emit_udp_packet, parse_udp_packet, Dhcpv6Message, Dhcpv6MessageView, Dhcpv6Packet, MessageType,
     RelayMessage, UdpDatagram, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT,
 };
-pub use option::{Dhcpv6Option, Ia, StatusCode};
-pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS};
+pub use option::{Dhcpv6Option, Dhcpv6OptionsView, Ia, StatusCode};
+pub use server::{Binding, BindingKey, Dhcpv6Server, IaKind, MAX_BINDINGS, MAX_DECLINED};
 
 use crate::ip::IpError;
 
@@ -69,6 +69,9 @@ pub enum Dhcpv6Ignored {
     /// Not UDP to port 547.
     #[error("not DHCPv6")]
     NotDhcp,
+    /// From the unspecified or a multicast address: no one to answer.
+    #[error("source address cannot be answered")]
+    BadSource,
     /// The client sent a malformed packet.
     #[error("malformed: {0}")]
     Malformed(Dhcpv6Error),

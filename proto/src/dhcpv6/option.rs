@@ -189,6 +189,48 @@ pub enum Dhcpv6Option {
     },
 }
 
+/// A zero-copy walk over a DHCPv6 option area: yields each option's code
+/// and data, or an error (and then stops) at a truncated header or an option
+/// running past the end (RFC 8415 §21.1).
+#[derive(Clone, Debug)]
+pub struct Dhcpv6OptionsView<'a> {
+    area: &'a [u8],
+}
+
+impl<'a> Dhcpv6OptionsView<'a> {
+    /// Walks `area` (a message's or an encapsulating option's options).
+    pub fn new(area: &'a [u8]) -> Self {
+        Dhcpv6OptionsView { area }
+    }
+}
+
+impl<'a> Iterator for Dhcpv6OptionsView<'a> {
+    type Item = Result<(u16, &'a [u8]), Dhcpv6Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.area.is_empty() {
+            return None;
+        }
+        let (code, len) = match self.area {
+            [a, b, c, d, ..] => (
+                u16::from_be_bytes([*a, *b]),
+                usize::from(u16::from_be_bytes([*c, *d])),
+            ),
+            _ => {
+                self.area = &[];
+                return Some(Err(Dhcpv6Error::Truncated));
+            }
+        };
+        // RFC 8415 §21.1: option-len counts the data only; it must fit.
+        let Some(data) = self.area.get(4..4 + len) else {
+            self.area = &[];
+            return Some(Err(Dhcpv6Error::BadOptionLength(code)));
+        };
+        self.area = &self.area[4 + len..];
+        Some(Ok((code, data)))
+    }
+}
+
 impl Dhcpv6Option {
     /// Parses a whole option area at nesting level 0.
     pub fn parse_all(area: &[u8]) -> Result<Vec<Dhcpv6Option>, Dhcpv6Error> {
@@ -297,27 +339,13 @@ pub(crate) fn emit_all(options: &[Dhcpv6Option], out: &mut Vec<u8>) -> Result<()
     options.iter().try_for_each(|o| o.emit(out))
 }
 
-fn parse_area(mut area: &[u8], depth: usize) -> Result<Vec<Dhcpv6Option>, Dhcpv6Error> {
+fn parse_area(area: &[u8], depth: usize) -> Result<Vec<Dhcpv6Option>, Dhcpv6Error> {
     if depth > MAX_NESTING {
         return Err(Dhcpv6Error::TooDeep);
     }
-    let mut options = Vec::new();
-    while !area.is_empty() {
-        let (code, len) = match area {
-            [a, b, c, d, ..] => (
-                u16::from_be_bytes([*a, *b]),
-                usize::from(u16::from_be_bytes([*c, *d])),
-            ),
-            _ => return Err(Dhcpv6Error::Truncated),
-        };
-        // RFC 8415 §21.1: option-len counts the data only; it must fit.
-        let data = area
-            .get(4..4 + len)
-            .ok_or(Dhcpv6Error::BadOptionLength(code))?;
-        options.push(parse_one(code, data, depth)?);
-        area = &area[4 + len..];
-    }
-    Ok(options)
+    Dhcpv6OptionsView::new(area)
+        .map(|raw| raw.and_then(|(code, data)| parse_one(code, data, depth)))
+        .collect()
 }
 
 fn parse_one(code: u16, data: &[u8], depth: usize) -> Result<Dhcpv6Option, Dhcpv6Error> {
@@ -488,6 +516,18 @@ mod tests {
         emit_all(&opts, &mut out).expect("valid");
         assert_eq!(&out[..6], &[0x00, 0x0d, 0x00, 0x0c, 0x00, 0x03]);
         assert_eq!(Dhcpv6Option::parse_all(&out), Ok(opts));
+    }
+
+    #[test]
+    fn view_walks_options_without_copying() {
+        let area = [0x00, 0x0e, 0x00, 0x00, 0x00, 0x08, 0x00, 0x02, 0x01, 0x02];
+        let mut v = Dhcpv6OptionsView::new(&area);
+        assert_eq!(v.next(), Some(Ok((14, &area[4..4]))));
+        assert_eq!(v.next(), Some(Ok((8, &area[8..10]))));
+        assert_eq!(v.next(), None);
+        let mut bad = Dhcpv6OptionsView::new(&[0x00, 0x08, 0x00, 0x09, 0x00]);
+        assert_eq!(bad.next(), Some(Err(Dhcpv6Error::BadOptionLength(8))));
+        assert_eq!(bad.next(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! give the same replies and state; `to_pb` / `from_pb` replicate them.
 
 use core::net::Ipv6Addr;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::config::{AddressChoice, Dhcpv6Config, Dhcpv6ConfigError, RapidCommit};
 use super::duid::Duid;
@@ -27,8 +27,13 @@ use core::time::Duration;
 
 /// Bindings one session may hold (every client DUID and IA together).
 pub const MAX_BINDINGS: usize = 16;
-/// Candidate addresses tried for one IA_NA before NoAddrsAvail.
-const MAX_ADDRESS_ATTEMPTS: u32 = 16;
+/// Declined addresses remembered per session (the oldest is forgotten
+/// first), so a client declining in a loop cannot grow the replicated state.
+pub const MAX_DECLINED: usize = 16;
+/// Candidate addresses tried for one IA_NA before NoAddrsAvail: more than
+/// the declined and leased addresses that can block candidates, so the
+/// client always gets one.
+const MAX_ADDRESS_ATTEMPTS: u32 = (MAX_DECLINED + MAX_BINDINGS + 8) as u32;
 
 /// The kind of an identity association.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,7 +74,8 @@ pub struct Dhcpv6Server {
     link_prefix: [u8; 8],
     delegated: Option<(Ipv6Addr, u8)>,
     bindings: BTreeMap<BindingKey, Binding>,
-    declined: BTreeSet<Ipv6Addr>,
+    /// Declined addresses, oldest first, at most [`MAX_DECLINED`].
+    declined: VecDeque<Ipv6Addr>,
     transmit: VecDeque<Vec<u8>>,
 }
 
@@ -106,7 +112,7 @@ impl Dhcpv6Server {
             link_prefix: p,
             delegated,
             bindings: BTreeMap::new(),
-            declined: BTreeSet::new(),
+            declined: VecDeque::new(),
             transmit: VecDeque::new(),
         })
     }
@@ -124,6 +130,11 @@ impl Dhcpv6Server {
             Ok(_) | Err(Dhcpv6Error::NotUdp) => return Err(Dhcpv6Ignored::NotDhcp),
             Err(e) => return Err(Dhcpv6Ignored::Malformed(e)),
         };
+        // RFC 8415 §13.1: a client sends from a unicast (link-local) address;
+        // nothing could be answered to :: or a multicast source.
+        if udp.src.is_unspecified() || udp.src.is_multicast() {
+            return Err(Dhcpv6Ignored::BadSource);
+        }
         let msg = match Dhcpv6Packet::parse_bytes(udp.payload).map_err(Dhcpv6Ignored::Malformed)? {
             Dhcpv6Packet::Message(m) => m,
             // RFC 8415 §19: relays are not expected on a PPP link.
@@ -227,7 +238,7 @@ impl Dhcpv6Server {
             );
         }
         for d in &state.declined {
-            s.declined.insert(addr(d)?);
+            s.remember_declined(addr(d)?);
         }
         Ok(s)
     }
@@ -330,8 +341,11 @@ impl Dhcpv6Server {
                     (true, RapidCommit::Allowed) => (Assign::Commit, MessageType::Reply),
                     _ => (Assign::Offer, MessageType::Advertise),
                 };
-                if assign == Assign::Commit {
-                    options.push(Dhcpv6Option::RapidCommit);
+                match assign {
+                    Assign::Commit => options.push(Dhcpv6Option::RapidCommit),
+                    // RFC 8415 §18.2.1: preference 255 lets the client send
+                    // its Request at once; we are the only server on the link.
+                    Assign::Offer => options.push(Dhcpv6Option::Preference(0xff)),
                 }
                 let mut any_ia = false;
                 for (kind, ia) in ias {
@@ -387,7 +401,7 @@ impl Dhcpv6Server {
                     match self.bindings.remove(&key) {
                         Some(b) => {
                             if msg.msg_type == MessageType::Decline && kind == IaKind::Na {
-                                self.declined.insert(b.prefix);
+                                self.remember_declined(b.prefix);
                             }
                         }
                         None => options.push(ia_option(
@@ -399,7 +413,7 @@ impl Dhcpv6Server {
                         )),
                     }
                 }
-                options.push(status(StatusCode::Success, "released"));
+                options.push(status(StatusCode::Success, "done"));
                 MessageType::Reply
             }
             // RFC 8415 §18.3.6: configuration only.
@@ -548,6 +562,16 @@ impl Dhcpv6Server {
                 Ipv6Addr::from(o)
             })
             .find(|a| self.usable(*a))
+    }
+
+    /// RFC 8415 §18.3.8: keep a declined address out of use (bounded).
+    fn remember_declined(&mut self, a: Ipv6Addr) {
+        if !self.declined.contains(&a) {
+            if self.declined.len() == MAX_DECLINED {
+                self.declined.pop_front();
+            }
+            self.declined.push_back(a);
+        }
     }
 
     /// On link, not a reserved interface id, not declined, not leased.

@@ -14,15 +14,22 @@
 //! - [`clamp_tcp_mss`]: rewrite the MSS option of TCP SYNs in place.
 //! - [`icmpv4_fragmentation_needed`] / [`icmpv6_packet_too_big`]: the ICMP
 //!   errors for packets larger than the link MTU.
+//! - [`classify_subscriber_ipv6`]: RS and DHCPv6 to the control plane,
+//!   link-scoped traffic never forwarded.
+//! - [`IcmpRateLimit`]: the token bucket RFC 4443 §2.4 (f) requires in front
+//!   of the ICMP error builders.
 
 pub mod checksum;
+mod classify;
 mod icmp_error;
 mod ipv4;
 mod ipv6;
 mod mss;
+mod rate_limit;
 
 use core::net::IpAddr;
 
+pub use classify::{classify_subscriber_ipv6, SubscriberIpv6};
 pub use icmp_error::{
     icmpv4_fragmentation_needed, icmpv6_packet_too_big, IcmpRefusal, ICMPV4_ERROR_MAX_LEN,
     ICMPV6_ERROR_MAX_LEN,
@@ -30,6 +37,7 @@ pub use icmp_error::{
 pub use ipv4::{Ipv4Packet, Ipv4Repr, IPV4_HEADER_LEN};
 pub use ipv6::{Ipv6Packet, Ipv6Repr, UpperLayer, IPV6_HEADER_LEN, MAX_EXTENSION_HEADERS};
 pub use mss::{clamp_tcp_mss, MssClamp, MssLimit};
+pub use rate_limit::{Admission, IcmpRateLimit};
 
 /// Why a packet could not be read. The peer (subscriber or Internet host)
 /// sent a malformed packet; the data plane drops it and counts the reason.

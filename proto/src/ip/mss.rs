@@ -242,6 +242,24 @@ mod tests {
     }
 
     #[test]
+    fn clamps_syn_ack_too() {
+        // Both directions: the server's SYN-ACK carries its MSS as well.
+        let mut p = syn_v4(&[0x02, 0x04, 0x05, 0xb4]);
+        p[33] = TCP_FLAG_SYN | 0x10;
+        let sum = tcp_checksum_v4(&p);
+        p[36..38].copy_from_slice(&sum.to_be_bytes());
+        let r = clamp_tcp_mss(&mut p, MssLimit::FromLinkMtu(1280));
+        assert_eq!(
+            r,
+            Ok(MssClamp::Rewritten {
+                from: 1460,
+                to: 1240
+            })
+        );
+        assert_eq!(u16::from_be_bytes([p[36], p[37]]), tcp_checksum_v4(&p));
+    }
+
+    #[test]
     fn leaves_small_mss_and_non_syn_alone() {
         let mut p = syn_v4(&[0x02, 0x04, 0x05, 0x00]);
         let before = p.clone();

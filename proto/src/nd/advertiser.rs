@@ -119,6 +119,20 @@ impl RaConfig {
         }
     }
 
+    /// Sets MaxRtrAdvInterval and the values RFC 4861 §6.2.1 derives from
+    /// it: MinRtrAdvInterval 0.33 × max (at least 3 s), AdvDefaultLifetime
+    /// 3 × max (at most 9000 s), and the RDNSS/DNSSL lifetime 3 × max
+    /// (RFC 8106 §5.1).
+    pub fn with_max_interval(mut self, max: Duration) -> Self {
+        self.max_interval = max;
+        self.min_interval = (max * 33 / 100).max(Duration::from_secs(3));
+        let three_max = max.as_secs().saturating_mul(3);
+        self.router_lifetime = u16::try_from(three_max.min(u64::from(MAX_ROUTER_LIFETIME)))
+            .unwrap_or(MAX_ROUTER_LIFETIME);
+        self.dns_lifetime = u32::try_from(three_max).unwrap_or(u32::MAX);
+        self
+    }
+
     /// Checks every limit of RFC 4861 §6.2.1 and the option contents.
     pub fn validate(&self) -> Result<(), RaConfigError> {
         if self.max_interval < Duration::from_secs(4)
@@ -275,7 +289,8 @@ impl RouterAdvertiser {
     }
 
     /// The link became an advertising interface (IPV6CP opened): send the
-    /// first RA now and schedule the next ones.
+    /// first RA now and schedule the next ones. Does nothing if already
+    /// started or once stopped (a renegotiated link gets a new advertiser).
     pub fn start(&mut self, now: Timestamp, entropy: &mut dyn Entropy) {
         match self.phase {
             // RFC 4861 §6.2.4: an interface becoming advertising sends its
@@ -542,6 +557,21 @@ mod tests {
         let mut c = base;
         c.search_domains = vec!["bad..name".into()];
         assert!(matches!(c.validate(), Err(RaConfigError::SearchDomain(_))));
+    }
+
+    #[test]
+    fn derived_defaults_follow_max_interval() {
+        let c = RaConfig::for_prefix(ll("2001:db8::")).with_max_interval(Duration::from_secs(60));
+        assert_eq!(c.min_interval, Duration::from_millis(19_800));
+        assert_eq!((c.router_lifetime, c.dns_lifetime), (180, 180));
+        assert_eq!(c.validate(), Ok(()));
+        let c = RaConfig::for_prefix(ll("2001:db8::")).with_max_interval(Duration::from_secs(4));
+        assert_eq!(c.min_interval, Duration::from_secs(3));
+        assert_eq!(c.validate(), Ok(()));
+        // 3 x 1800 s is 5400 s, within the 9000 s router lifetime maximum.
+        let c = RaConfig::for_prefix(ll("2001:db8::")).with_max_interval(Duration::from_secs(1800));
+        assert_eq!(c.router_lifetime, 5400);
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

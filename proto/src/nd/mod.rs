@@ -23,7 +23,7 @@ pub use message::{
     emit_nd_packet, parse_nd_packet, NdMessage, NdMessageView, ReceivedNd, RouterAdvertisement,
     RouterSolicitation, ND_HOP_LIMIT, ROUTER_ADVERTISEMENT, ROUTER_SOLICITATION,
 };
-pub use option::{NdOption, PrefixInformation};
+pub use option::{NdOption, NdOptionsView, PrefixInformation};
 
 use crate::ip::IpError;
 

@@ -89,24 +89,44 @@ impl PrefixInformation {
     }
 }
 
+/// A zero-copy walk over an ND option area: yields each option's type and
+/// the bytes after its type and length octets, or an error (and then stops)
+/// at an option of length zero or one running past the end (RFC 4861 §4.6).
+#[derive(Clone, Debug)]
+pub struct NdOptionsView<'a> {
+    area: &'a [u8],
+}
+
+impl<'a> NdOptionsView<'a> {
+    /// Walks `area` (the bytes after the fixed part of an ND message).
+    pub fn new(area: &'a [u8]) -> Self {
+        NdOptionsView { area }
+    }
+}
+
+impl<'a> Iterator for NdOptionsView<'a> {
+    type Item = Result<(u8, &'a [u8]), NdError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (&kind, rest) = self.area.split_first()?;
+        let len = rest.first().map_or(0, |units| usize::from(*units) * 8);
+        // RFC 4861 §4.6: length 0 is invalid; the option must fit.
+        if len == 0 || len > self.area.len() {
+            self.area = &[];
+            return Some(Err(NdError::BadOptionLength(kind)));
+        }
+        let data = &self.area[2..len];
+        self.area = &self.area[len..];
+        Some(Ok((kind, data)))
+    }
+}
+
 impl NdOption {
     /// Parses every option of an option area.
-    pub fn parse_all(mut area: &[u8]) -> Result<Vec<NdOption>, NdError> {
-        let mut options = Vec::new();
-        while !area.is_empty() {
-            let (kind, units) = match area {
-                [k, l, ..] => (*k, usize::from(*l)),
-                _ => return Err(NdError::BadOptionLength(area[0])),
-            };
-            // RFC 4861 §4.6: length 0 is invalid; the option must fit.
-            let len = units * 8;
-            if len == 0 || len > area.len() {
-                return Err(NdError::BadOptionLength(kind));
-            }
-            options.push(Self::parse_one(kind, &area[2..len])?);
-            area = &area[len..];
-        }
-        Ok(options)
+    pub fn parse_all(area: &[u8]) -> Result<Vec<NdOption>, NdError> {
+        NdOptionsView::new(area)
+            .map(|raw| raw.and_then(|(kind, data)| Self::parse_one(kind, data)))
+            .collect()
     }
 
     /// Appends the option, padded to a multiple of 8 octets.
@@ -350,6 +370,20 @@ mod tests {
         assert_eq!(&out2[21..], &[0, 0, 0]);
         out.extend_from_slice(&out2);
         assert_eq!(NdOption::parse_all(&out), Ok(vec![rdnss, dnssl]));
+    }
+
+    #[test]
+    fn view_walks_options_without_copying() {
+        let area = [
+            0x05, 0x01, 0, 0, 0x00, 0x00, 0x05, 0xd4, 0x63, 0x01, 1, 2, 3, 4, 5, 6,
+        ];
+        let mut v = NdOptionsView::new(&area);
+        assert_eq!(v.next(), Some(Ok((0x05, &area[2..8]))));
+        assert_eq!(v.next(), Some(Ok((0x63, &area[10..16]))));
+        assert_eq!(v.next(), None);
+        let mut bad = NdOptionsView::new(&[0x03, 0x00, 0, 0]);
+        assert_eq!(bad.next(), Some(Err(NdError::BadOptionLength(3))));
+        assert_eq!(bad.next(), None);
     }
 
     #[test]
