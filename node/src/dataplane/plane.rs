@@ -178,6 +178,19 @@ impl DataPlane {
         self.shared.table.store(Arc::new(next));
     }
 
+    /// Adds or replaces many sessions in one snapshot (a bulk load, e.g.
+    /// when this node takes over a failed node's sessions): O(sessions)
+    /// for the batch instead of a shard copy per session.
+    pub fn upsert_sessions(&self, entries: Vec<SessionEntry>) {
+        let _writer = self
+            .shared
+            .publish
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let next = self.shared.table.load().with_upserts(entries);
+        self.shared.table.store(Arc::new(next));
+    }
+
     /// Removes a session; its packets are dropped from now on.
     pub fn remove_session(&self, tunnel_id: u16, session_id: u16) {
         let _writer = self
