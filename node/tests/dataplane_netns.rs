@@ -362,6 +362,17 @@ fn traffic_through_the_tun_both_ways() {
     assert_eq!(&d[..10], &DOWN_V6);
     assert!(d.ends_with(b"pong6"));
 
+    // The control channel is bounded: with nobody draining it, inputs past
+    // its capacity (16) are dropped and counted; the data path goes on.
+    for _ in 0..20 {
+        lac.send_to(&l2tp(0xc021, &echo), LNS).expect("send");
+    }
+    lac.send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"after")), LNS)
+        .expect("send");
+    let (n, _) = core4.recv_from(&mut buf).expect("data still flows");
+    assert_eq!(&buf[..n], b"after");
+    assert_eq!(drops(&plane, DropReason::ControlQueueFull), 4);
+
     // Downstream larger than the MRU (1400) with DF (Linux sets DF on UDP by
     // default): dropped, counted, and an ICMP error reaches the sender,
     // whose connected socket then reports EMSGSIZE.
@@ -378,15 +389,34 @@ fn traffic_through_the_tun_both_ways() {
         .expect_err("ICMPv6 packet too big arrives");
     assert_eq!(err.raw_os_error(), Some(nix::errno::Errno::EMSGSIZE as i32));
     assert_eq!(drops(&plane, DropReason::TooBig), 2);
+    // One more packet through the downstream worker: once it reaches the
+    // LAC, the worker has finished counting the ICMP errors before it.
+    core4.send(b"sync").expect("send");
+    let (d, _) = lac_recv(&lac);
+    assert!(d.ends_with(b"sync"));
+
+    // A last upstream packet: once core has it, the upstream worker has
+    // counted everything before it (the last packet itself may still be
+    // in flight in the counters, hence the ranges below).
+    lac.send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"last")), LNS)
+        .expect("send");
+    let n = core4.recv(&mut buf).expect("last packet");
+    assert_eq!(&buf[..n], b"last");
 
     let stats = plane.session_stats(0x11, 0x22).expect("session published");
-    assert_eq!((stats.rx_packets, stats.tx_packets), (2, 2));
+    // Upstream: ping4, ping6, after (+ last). Downstream (counted before
+    // the send): pong4, pong6, sync.
+    assert!((3..=4).contains(&stats.rx_packets), "{stats:?}");
+    assert_eq!(stats.tx_packets, 3);
     assert!(stats.last_rx_unix_micros > 0);
     let totals = plane.totals();
-    // Five datagrams from the LAC; two subscriber packets and two ICMP
-    // errors into the TUN; two control sends and two data messages out.
-    assert_eq!((totals.l2tp_rx_packets, totals.tun_tx_packets), (5, 4));
-    assert_eq!(totals.l2tp_tx_packets, 4);
+    // 27 datagrams from the LAC (received and counted before classifying);
+    // four subscriber packets (the last may be uncounted) and two ICMP
+    // errors into the TUN; two control sends and three data messages out
+    // (the last, "sync", may be uncounted).
+    assert_eq!(totals.l2tp_rx_packets, 27);
+    assert!((5..=6).contains(&totals.tun_tx_packets), "{totals:?}");
+    assert!((4..=5).contains(&totals.l2tp_tx_packets), "{totals:?}");
 
     // Removed session: its data is dropped as unknown.
     plane.remove_session(0x11, 0x22);

@@ -6,7 +6,8 @@
 //! to a batch straight into a send slot at offset `HEADROOM`, frames it
 //! there and flushes the batch with one sendmmsg per socket. Nothing
 //! allocates or locks. ICMP errors go back into the TUN device (the kernel
-//! routes them to the sender), from the LNS address of the TUN.
+//! routes them to the sender), from the LNS address of the TUN, within a
+//! rate limit ([`IcmpBudget`]).
 
 use std::os::fd::AsFd;
 
@@ -19,7 +20,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::classifier::{classify_downstream, Downstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
-use super::plane::Shared;
+use super::icmp_budget::IcmpBudget;
+use super::plane::{now_unix_micros, Shared};
 use super::socket::{SendBatch, BATCH, POLL_INTERVAL};
 use super::DropReason;
 
@@ -29,6 +31,7 @@ pub(crate) fn run(shared: &Shared, counters: usize) {
     let stride = HEADROOM + usize::from(shared.tun_mtu);
     let mut batch = SendBatch::new(stride);
     let mut icmp = [0u8; ICMPV6_ERROR_MAX_LEN];
+    let mut budget = IcmpBudget::new();
     let timeout = PollTimeout::try_from(POLL_INTERVAL).unwrap_or(PollTimeout::NONE);
     while !shared.stopping() {
         let mut fds = [PollFd::new(shared.tun.as_fd(), PollFlags::POLLIN)];
@@ -62,7 +65,9 @@ pub(crate) fn run(shared: &Shared, counters: usize) {
                 } => (s, len, protocol),
                 Downstream::TooBig { slot: s } => {
                     counters.drop_one(DropReason::TooBig);
-                    too_big(shared, counters, packet, s.entry.mru, &mut icmp);
+                    if budget.allow(now_unix_micros()) {
+                        too_big(shared, counters, packet, s.entry.mru, &mut icmp);
+                    }
                     continue;
                 }
                 Downstream::Drop(reason) => {

@@ -54,6 +54,7 @@ pub mod classifier;
 pub mod counters;
 mod downstream;
 pub mod framing;
+pub mod icmp_budget;
 mod plane;
 pub mod socket;
 pub mod table;
