@@ -255,22 +255,25 @@ fn drops(plane: &DataPlane, reason: DropReason) -> u64 {
         .map_or(0, |(_, n)| n)
 }
 
-#[test]
-fn traffic_through_the_tun_both_ways() {
-    if !can_run() {
-        return;
-    }
-    let pid = std::process::id();
-    let (lns, core) = (format!("dp-lns-{pid}"), format!("dp-core-{pid}"));
-    let _guard = setup(&lns, &core);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let (tx, mut rx) = mpsc::channel(16);
+/// The namespaces, a started data plane with the test session, the LAC
+/// socket and the core sockets (v4, v6).
+struct Rig {
+    plane: DataPlane,
+    lac: UdpSocket,
+    core4: UdpSocket,
+    core6: UdpSocket,
+    // Last: dropped after the data plane and the sockets.
+    _guard: Namespaces,
+}
 
+fn rig(tag: &str, workers: usize, to_control: mpsc::Sender<ControlInput>) -> Rig {
+    let pid = std::process::id();
+    let (lns, core) = (format!("dp-lns{tag}-{pid}"), format!("dp-core{tag}-{pid}"));
+    let guard = setup(&lns, &core);
     let (plane, lac) = in_netns(&lns, move || {
-        let plane = DataPlane::start(config(), tx).expect("data plane starts");
+        let mut config = config();
+        config.workers = workers;
+        let plane = DataPlane::start(config, to_control).expect("data plane starts");
         let lac = UdpSocket::bind(LAC).expect("LAC socket");
         lac.set_read_timeout(Some(TIMEOUT)).expect("timeout");
         (plane, lac)
@@ -283,6 +286,63 @@ fn traffic_through_the_tun_both_ways() {
         (s4, s6)
     });
     plane.upsert_session(session());
+    Rig {
+        plane,
+        lac,
+        core4,
+        core6,
+        _guard: guard,
+    }
+}
+
+#[test]
+fn multi_queue_workers_carry_traffic_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let rig = rig("mq", 2, tx);
+    let mut buf = [0u8; 2048];
+    // Several flows (source ports), so the kernel spreads them over queues.
+    for port in 5000..5008u16 {
+        let mut p = udp4(SUB_V4, CORE_V4, b"mq-up");
+        p[20..22].copy_from_slice(&port.to_be_bytes());
+        rig.lac.send_to(&l2tp(0x0021, &p), LNS).expect("send");
+        let (n, from) = rig.core4.recv_from(&mut buf).expect("core receives");
+        assert_eq!((&buf[..n], from.port()), (&b"mq-up"[..], port));
+        rig.core4.send_to(b"mq-down", from).expect("send");
+        let (d, _) = lac_recv(&rig.lac);
+        assert_eq!(&d[..10], &DOWN_V4);
+        assert!(d.ends_with(b"mq-down"));
+    }
+    rig.lac
+        .send_to(&l2tp(0x0057, &udp6(SUB_V6, CORE_V6, b"mq6")), LNS)
+        .expect("send");
+    let (n, from) = rig.core6.recv_from(&mut buf).expect("core receives v6");
+    assert_eq!(&buf[..n], b"mq6");
+    rig.core6.send_to(b"mq6-down", from).expect("send");
+    assert!(lac_recv(&rig.lac).0.ends_with(b"mq6-down"));
+    let stats = rig.plane.session_stats(0x11, 0x22).expect("published");
+    assert_eq!(stats.tx_packets, 9);
+}
+
+#[test]
+fn traffic_through_the_tun_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let (tx, mut rx) = mpsc::channel(16);
+    let Rig {
+        plane,
+        lac,
+        core4,
+        core6,
+        _guard,
+    } = rig("", 1, tx);
     let lns_addr: SocketAddr = LNS.parse().expect("literal");
 
     // L2TP control (a ZLB) reaches the control task with both addresses.

@@ -3,6 +3,9 @@
 //!
 //! Contract (see the module doc of `dataplane` for the whole picture):
 //!
+//! - `workers` upstream threads share the sockets (thread i serves socket
+//!   i mod sockets; at least one per socket) and `workers` downstream
+//!   threads each read their own queue of the multi-queue TUN device.
 //! - Workers are std threads doing blocking IO, not tokio tasks: recvmmsg,
 //!   TUN reads and writes are plain system calls that would block a tokio
 //!   worker anyway (tokio's UDP has no recvmmsg/sendmmsg), a thread per
@@ -76,7 +79,8 @@ pub(crate) struct Shared {
     publish: Mutex<()>,
     pub(crate) sockets: Vec<UdpSocket>,
     pub(crate) locals: Vec<SocketAddr>,
-    pub(crate) tun: SyncDevice,
+    /// The TUN queues (one per downstream worker).
+    pub(crate) tun: Vec<SyncDevice>,
     pub(crate) tun_ipv4: Ipv4Addr,
     pub(crate) tun_ipv6: Option<Ipv6Addr>,
     pub(crate) tun_mtu: u16,
@@ -129,26 +133,27 @@ impl DataPlane {
             .zip(&config.listen)
             .map(|(s, a)| s.local_addr().unwrap_or(*a))
             .collect();
-        let device = tun::open(&config)?;
         let upstream_threads = config.workers.max(sockets.len());
+        let queues = config.workers;
+        let devices = tun::open(&config, queues)?;
         let shared = Arc::new(Shared {
             table: ArcSwap::from_pointee(SessionTable::new()),
             publish: Mutex::new(()),
             sockets,
             locals,
-            tun: device,
+            tun: devices,
             tun_ipv4: config.tun_ipv4,
             tun_ipv6: config.tun_ipv6,
             tun_mtu: config.tun_mtu,
             stop: AtomicBool::new(false),
             to_control,
-            counters: (0..upstream_threads + 2)
+            counters: (0..1 + upstream_threads + queues)
                 .map(|_| WorkerCounters::default())
                 .collect(),
         });
         let mut plane = DataPlane {
             shared: Arc::clone(&shared),
-            threads: Vec::with_capacity(upstream_threads + 1),
+            threads: Vec::with_capacity(upstream_threads + queues),
         };
         for i in 0..upstream_threads {
             let s = Arc::clone(&shared);
@@ -159,11 +164,13 @@ impl DataPlane {
             // On error, dropping `plane` stops and joins what started.
             plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
         }
-        let s = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("dp-down".into())
-            .spawn(move || downstream::run(&s, 1 + upstream_threads));
-        plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
+        for q in 0..queues {
+            let s = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("dp-down-{q}"))
+                .spawn(move || downstream::run(&s, q, 1 + upstream_threads + q));
+            plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
+        }
         Ok(plane)
     }
 

@@ -13,11 +13,13 @@ use super::plane::{now_unix_micros, Shared};
 use super::socket::RecvBatch;
 use super::{ControlInput, DropReason};
 
-/// Runs until `shared.stop` is set, serving socket number `socket`.
-pub(crate) fn run(shared: &Shared, socket: usize, counters: usize) {
-    let counters = shared.counters(counters);
+/// Runs until `shared.stop` is set, serving socket number `socket`; worker
+/// number `worker` (its counters, and the TUN queue it writes to).
+pub(crate) fn run(shared: &Shared, socket: usize, worker: usize) {
+    let counters = shared.counters(worker);
     let udp = &shared.sockets[socket];
     let local = shared.locals[socket];
+    let tun = &shared.tun[worker % shared.tun.len()];
     let mut batch = RecvBatch::new();
     while !shared.stopping() {
         let n = match batch.recv(udp) {
@@ -71,7 +73,7 @@ pub(crate) fn run(shared: &Shared, socket: usize, counters: usize) {
                     // The classifier validated the header; a malformed TCP
                     // header is forwarded untouched.
                     let _ = clamp_tcp_mss(ip, MssLimit::FromLinkMtu(slot.entry.mru));
-                    match shared.tun.send(ip) {
+                    match tun.send(ip) {
                         Ok(_) => {
                             slot.counters.count_rx(ip.len(), now);
                             counters.traffic(Traffic::TunTx, 1, ip.len() as u64);
