@@ -16,8 +16,9 @@
 //!   whether it fits the session MRU: a packet larger than the MRU with DF
 //!   set (IPv4) or any larger IPv6 packet is [`Downstream::TooBig`] (the
 //!   caller answers with the ICMP error); a larger IPv4 packet without DF is
-//!   forwarded as is (PPP peers accept 1500 bytes whatever the MRU, RFC 1661
-//!   §6.1; fragmenting it ourselves is not done).
+//!   forwarded as is up to 1500 bytes (PPP peers receive 1500 octets
+//!   whatever the MRU, RFC 1661 §6.1) and is too big beyond (we do not
+//!   fragment; no ICMP error is allowed for it, so it is only dropped).
 //! - Both return byte ranges, so the caller can rewrite the packet in place
 //!   (MSS clamping) afterwards.
 
@@ -162,7 +163,9 @@ pub fn classify_downstream<'t>(table: &'t SessionTable, packet: &[u8]) -> Downst
     let Some(slot) = table.by_destination(dst) else {
         return Downstream::Drop(DropReason::NoRoute);
     };
-    if len > usize::from(slot.entry.mru) && !fragmentable {
+    // RFC 1661 §6.1: a PPP peer that asked for a smaller MRU must still
+    // receive 1500 octets, so a fragmentable packet up to that goes as is.
+    if len > usize::from(slot.entry.mru) && (!fragmentable || len > PPP_MINIMUM_MRU) {
         return Downstream::TooBig { slot };
     }
     Downstream::Forward {
@@ -171,6 +174,9 @@ pub fn classify_downstream<'t>(table: &'t SessionTable, packet: &[u8]) -> Downst
         len,
     }
 }
+
+/// What every PPP peer receives whatever its MRU (RFC 1661 §6.1).
+const PPP_MINIMUM_MRU: usize = 1500;
 
 /// IPv6 anti-spoofing: link-local (fe80::/10) or inside a session prefix.
 fn ipv6_source_allowed(slot: &SessionSlot, src: Ipv6Addr) -> bool {

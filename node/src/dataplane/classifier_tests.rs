@@ -288,6 +288,11 @@ fn downstream_larger_than_the_mru() {
         down(&big_ipv4([198, 19, 1, 10], 1401, 0x00)),
         "forward Ipv4 1401 to 34"
     );
+    // Beyond 1500 (RFC 1661 §6.1) even DF clear is too big (and no ICMP).
+    assert_eq!(
+        down(&big_ipv4([198, 19, 1, 10], 1501, 0x00)),
+        "too big for 34"
+    );
     assert_eq!(
         down(&big_ipv4([198, 19, 1, 10], 1400, 0x40)),
         "forward Ipv4 1400 to 34"

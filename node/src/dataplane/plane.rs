@@ -171,6 +171,13 @@ impl DataPlane {
                 .spawn(move || downstream::run(&s, q, 1 + upstream_threads + q));
             plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
         }
+        tracing::info!(
+            listen = ?shared.locals,
+            tun = %config.tun_name,
+            upstream_threads,
+            queues,
+            "data plane started"
+        );
         Ok(plane)
     }
 
@@ -335,4 +342,58 @@ fn validate(config: &DataPlaneConfig) -> Result<(), DataPlaneError> {
         return Err(DataPlaneError::Config("route prefix length out of range"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> DataPlaneConfig {
+        DataPlaneConfig {
+            listen: vec!["127.0.0.1:0".parse().expect("literal")],
+            tun_name: "dpunit0".into(),
+            tun_mtu: 1500,
+            tun_ipv4: Ipv4Addr::new(198, 19, 0, 1),
+            tun_ipv6: None,
+            routes: Vec::new(),
+            workers: 1,
+            control_queue: 4,
+        }
+    }
+
+    fn start(config: DataPlaneConfig) -> Result<DataPlane, DataPlaneError> {
+        let (tx, _rx) = tokio::sync::mpsc::channel(4);
+        DataPlane::start(config, tx)
+    }
+
+    #[test]
+    fn unusable_configurations_are_refused_before_any_side_effect() {
+        let mut c = config();
+        c.listen.clear();
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.listen = vec!["0.0.0.0:1701".parse().expect("literal")];
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.workers = 0;
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.tun_mtu = 576;
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.routes = vec![(IpAddr::V4(Ipv4Addr::new(198, 19, 1, 0)), 33)];
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+    }
+
+    #[test]
+    fn an_address_we_do_not_have_fails_to_bind() {
+        let mut c = config();
+        // TEST-NET-3 is never assigned to this host.
+        let addr: SocketAddr = "203.0.113.1:1701".parse().expect("literal");
+        c.listen = vec![addr];
+        match start(c) {
+            Err(DataPlaneError::Bind { addr: a, .. }) => assert_eq!(a, addr),
+            other => panic!("expected a bind error, got {other:?}"),
+        }
+    }
 }
