@@ -47,6 +47,17 @@
 //!     pub fn shutdown(self);
 //! }
 //! ```
+//!
+//! Added on the dataplane branch (additive, the methods above unchanged):
+//! `DataPlane::upsert_sessions(Vec<SessionEntry>)` (bulk load in one
+//! snapshot), `DataPlane::totals() -> TrafficTotals`,
+//! `DataPlane::local_addrs()`, and the `DataPlaneError` type.
+//!
+//! Where things are: [`table`] (the snapshot and its lookups),
+//! [`classifier`] (the pure per-packet decisions), [`framing`] (headers in
+//! place), [`socket`] (bind, recvmmsg/sendmmsg batches), [`tun`] (device and
+//! routes), [`icmp_budget`], [`counters`]; `plane.rs` (the handle and the
+//! threads), `upstream.rs` and `downstream.rs` (the worker loops).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
