@@ -21,8 +21,10 @@ use std::io::{IoSlice, IoSliceMut};
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Datagrams per recvmmsg/sendmmsg call.
 pub const BATCH: usize = 32;
-/// Largest UDP payload received whole; longer ones are truncated and dropped.
-pub const RECV_SLOT: usize = 4096;
+/// Bytes per receive slot: any UDP payload fits (the largest is 65 527
+/// bytes over IPv6), so nothing is ever truncated; 2 MiB per worker, of
+/// which only the bytes received are touched.
+pub const RECV_SLOT: usize = 65_536;
 
 /// Binds the UDP socket for one listen address.
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
@@ -38,7 +40,8 @@ pub struct Received {
     pub len: usize,
     /// The sender (None for a non-IP address, which cannot happen on UDP).
     pub peer: Option<SocketAddr>,
-    /// The datagram was longer than [`RECV_SLOT`].
+    /// The kernel truncated the datagram (cannot happen with [`RECV_SLOT`],
+    /// checked anyway).
     pub truncated: bool,
 }
 
