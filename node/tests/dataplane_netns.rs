@@ -30,6 +30,9 @@ use tokio::sync::mpsc;
 const TIMEOUT: Duration = Duration::from_secs(5);
 const LNS: &str = "198.18.0.1:1701";
 const LAC: &str = "198.18.0.2:1701";
+/// A second LNS address (a second listen socket).
+const LNS2: &str = "198.18.0.3:1701";
+const LNS2_IP: &str = "198.18.0.3/32";
 const SUB_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 10);
 const CORE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 const SUB_V6: &str = "2001:db8:100:1::10";
@@ -100,6 +103,7 @@ fn setup(lns: &str, core: &str) -> Namespaces {
     ]);
     ip(&["-n", lns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
     ip(&["-n", lns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    ip(&["-n", lns, "addr", "add", LNS2_IP, "dev", "lo"]);
     ip(&["-n", lns, "addr", "add", "198.18.1.1/24", "dev", "core0"]);
     ip(&[
         "-n",
@@ -145,7 +149,10 @@ fn setup(lns: &str, core: &str) -> Namespaces {
 
 fn config() -> DataPlaneConfig {
     DataPlaneConfig {
-        listen: vec![LNS.parse().expect("literal")],
+        listen: vec![
+            LNS.parse().expect("literal"),
+            LNS2.parse().expect("literal"),
+        ],
         tun_name: "dptest0".into(),
         tun_mtu: 1500,
         tun_ipv4: Ipv4Addr::new(198, 19, 0, 1),
@@ -324,6 +331,26 @@ fn multi_queue_workers_carry_traffic_both_ways() {
     assert!(lac_recv(&rig.lac).0.ends_with(b"mq6-down"));
     let stats = rig.plane.session_stats(0x11, 0x22).expect("published");
     assert_eq!(stats.tx_packets, 9);
+
+    // A session set up through the second address: its traffic leaves from
+    // that address (the LAC's tunnel is bound to it).
+    let mut second = session();
+    second.session_id = 0x0023;
+    second.local = LNS2.parse().expect("literal");
+    second.ipv4 = Some(Ipv4Addr::new(198, 19, 1, 20));
+    rig.plane.upsert_session(second);
+    let mut d = l2tp(
+        0x0021,
+        &udp4(Ipv4Addr::new(198, 19, 1, 20), CORE_V4, b"two"),
+    );
+    d[5] = 0x23;
+    rig.lac.send_to(&d, LNS2).expect("send");
+    let (n, from) = rig.core4.recv_from(&mut buf).expect("core receives");
+    assert_eq!(&buf[..n], b"two");
+    rig.core4.send_to(b"two-down", from).expect("send");
+    let (d, from) = lac_recv(&rig.lac);
+    assert_eq!(from, LNS2.parse::<SocketAddr>().expect("literal"));
+    assert!(d.ends_with(b"two-down"));
 }
 
 #[test]

@@ -111,6 +111,26 @@ fn ip_range_ends_at_the_ip_length_field() {
 }
 
 #[test]
+fn full_data_header_with_length_sequence_and_offset() {
+    // RFC 2661 §3.1: L, S, O bits (flags 0x4a02), Length, Ns/Nr, Offset
+    // Size 2 and two pad bytes before the PPP frame.
+    let frame = ppp(0x0021, &ipv4([198, 19, 1, 10], [198, 18, 1, 2], 0x00));
+    let total = (16 + frame.len()) as u16;
+    let mut d = vec![0x4a, 0x02];
+    d.extend_from_slice(&total.to_be_bytes());
+    d.extend_from_slice(&[
+        0x00, 0x11, 0x00, 0x22, 0x00, 0x05, 0x00, 0x00, 0x00, 0x02, 0xee, 0xee,
+    ]);
+    d.extend_from_slice(&frame);
+    d.extend_from_slice(&[0x99; 3]); // beyond Length: ignored
+    let t = table();
+    match classify_upstream(&t, peer(LAC), &d) {
+        Upstream::Ip { packet, .. } => assert_eq!(packet, 20..48),
+        other => panic!("expected IP, got {other:?}"),
+    }
+}
+
+#[test]
 fn compressed_ppp_headers_are_accepted() {
     // RFC 1661 §6.5/§6.6: no FF 03, one-byte protocol 0x21.
     let mut frame = vec![0x21];
