@@ -25,6 +25,9 @@
 //!   the given local address, from the caller's thread: a UDP send does not
 //!   block in practice, and it keeps control traffic off the data batches.
 //! - Dropping the handle stops the workers like [`DataPlane::shutdown`].
+//! - The channel to the control task is the caller's (the `Sender` given
+//!   to [`DataPlane::start`]); `DataPlaneConfig::control_queue` is the
+//!   capacity the caller is expected to give it and is not read here.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -383,6 +386,12 @@ mod tests {
         let mut c = config();
         c.routes = vec![(IpAddr::V4(Ipv4Addr::new(198, 19, 1, 0)), 33)];
         assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+    }
+
+    #[test]
+    fn the_handle_can_move_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<DataPlane>();
     }
 
     #[test]
