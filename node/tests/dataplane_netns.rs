@@ -62,8 +62,10 @@ fn ip(args: &[&str]) {
     );
 }
 
+/// Sets `key` (a path under /proc/sys/net) to 1 inside `ns`.
 fn sysctl(ns: &str, key: &str) {
-    ip(&["netns", "exec", ns, "sysctl", "-qw", key]);
+    let set = format!("echo 1 > /proc/sys/net/{key}");
+    ip(&["netns", "exec", ns, "sh", "-c", &set]);
 }
 
 fn can_run() -> bool {
@@ -141,9 +143,9 @@ fn setup(lns: &str, core: &str) -> Namespaces {
         "via",
         "2001:db8:1::1",
     ]);
-    sysctl(lns, "net.ipv4.ip_forward=1");
-    sysctl(lns, "net.ipv6.conf.all.forwarding=1");
-    sysctl(lns, "net.ipv6.conf.default.accept_dad=0");
+    sysctl(lns, "ipv4/ip_forward");
+    sysctl(lns, "ipv6/conf/all/forwarding");
+
     guard
 }
 
