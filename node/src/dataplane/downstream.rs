@@ -68,9 +68,15 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
                 } => (s, len, protocol),
                 Downstream::TooBig { slot: s } => {
                     counters.drop_one(DropReason::TooBig);
-                    if budget.allow(now_unix_micros()) {
-                        too_big(shared, tun, counters, packet, s.entry.mru, &mut icmp);
-                    }
+                    too_big(
+                        shared,
+                        tun,
+                        counters,
+                        packet,
+                        s.entry.mru,
+                        &mut icmp,
+                        &mut budget,
+                    );
                     continue;
                 }
                 Downstream::Drop(reason) => {
@@ -106,7 +112,8 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
 }
 
 /// Writes the ICMP error for a packet larger than `mru` into the TUN device,
-/// when the RFCs allow one (otherwise the packet is just dropped).
+/// when the RFCs allow one and the rate limit has room (otherwise the
+/// packet is just dropped).
 fn too_big(
     shared: &Shared,
     tun: &SyncDevice,
@@ -114,6 +121,7 @@ fn too_big(
     packet: &[u8],
     mru: u16,
     out: &mut [u8],
+    budget: &mut IcmpBudget,
 ) {
     let built = match packet.first().map(|b| b >> 4) {
         // RFC 1191 §4: Fragmentation Needed carries the next-hop MTU.
@@ -124,7 +132,8 @@ fn too_big(
             .and_then(|src| icmpv6_packet_too_big(packet, src, u32::from(mru), out).ok()),
         _ => None,
     };
-    if let Some(n) = built {
+    // Only errors the RFCs allow take from the budget.
+    if let Some(n) = built.filter(|_| budget.allow(now_unix_micros())) {
         match tun.send(&out[..n]) {
             Ok(_) => counters.traffic(Traffic::TunTx, 1, n as u64),
             Err(_) => counters.drop_one(DropReason::IoError),
