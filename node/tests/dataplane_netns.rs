@@ -20,7 +20,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lns_node::dataplane::{ControlInput, DataPlane, DataPlaneConfig, DropReason, SessionEntry};
+use lns_node::dataplane::{
+    ControlInput, DataPlane, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry,
+};
 use lns_proto::ip::checksum::Accumulator;
 use lns_proto::ip::{IpProtocol, Ipv4Repr, Ipv6Repr};
 use lns_proto::ppp::frame::Compression;
@@ -451,6 +453,26 @@ fn traffic_through_the_tun_both_ways() {
     assert_eq!(&d[..10], &DOWN_V6);
     assert!(d.ends_with(b"pong6"));
 
+    // Opt-in: IPv6 to link-scope destinations (here a DHCPv6 Solicit-like
+    // datagram to ff02::1:2) goes to the registered sink, not the TUN.
+    let (link_tx, mut link_rx) = mpsc::channel(4);
+    plane.divert_ipv6_link(Some(link_tx));
+    let solicit = udp6("fe80::1234", "ff02::1:2", b"dhcpv6");
+    lac.send_to(&l2tp(0x0057, &solicit), LNS).expect("send");
+    let got = rt
+        .block_on(async { tokio::time::timeout(TIMEOUT, link_rx.recv()).await })
+        .expect("link packet within the timeout")
+        .expect("sink open");
+    assert_eq!(
+        got,
+        Ipv6LinkPacket {
+            tunnel_id: 0x11,
+            session_id: 0x22,
+            packet: solicit
+        }
+    );
+    plane.divert_ipv6_link(None);
+
     // The control channel is bounded: with nobody draining it, inputs past
     // its capacity (16) are dropped and counted; the data path goes on.
     for _ in 0..20 {
@@ -499,11 +521,11 @@ fn traffic_through_the_tun_both_ways() {
     assert_eq!(stats.tx_packets, 3);
     assert!(stats.last_rx_unix_micros > 0);
     let totals = plane.totals();
-    // 27 datagrams from the LAC (received and counted before classifying);
+    // 28 datagrams from the LAC (received and counted before classifying);
     // four subscriber packets (the last may be uncounted) and two ICMP
     // errors into the TUN; two control sends and three data messages out
     // (the last, "sync", may be uncounted).
-    assert_eq!(totals.l2tp_rx_packets, 27);
+    assert_eq!(totals.l2tp_rx_packets, 28);
     assert!((5..=6).contains(&totals.tun_tx_packets), "{totals:?}");
     assert!((4..=5).contains(&totals.l2tp_tx_packets), "{totals:?}");
 

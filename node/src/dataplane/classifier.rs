@@ -10,7 +10,9 @@
 //!   (tunnel, session); the session's peer address and port; a valid PPP
 //!   protocol field; for IP, a valid header of the right version and a
 //!   source address the session owns (IPv4: its address; IPv6: link-local
-//!   fe80::/10 or inside one of its prefixes).
+//!   fe80::/10 or inside one of its prefixes; :: for a DAD probe to a
+//!   link-scope group). IPv6 to a link-scope destination is
+//!   [`Upstream::Ipv6Link`] (the LNS's to answer, not the core's).
 //! - [`classify_downstream`] takes one IP packet read from the TUN device and
 //!   finds its session by destination (a map probe, never a scan), then
 //!   whether it fits the session MRU: a packet larger than the MRU with DF
@@ -49,6 +51,16 @@ pub enum Upstream<'t> {
         /// The session it came from.
         slot: &'t SessionSlot,
         /// The IP packet (bounded by its own length field).
+        packet: Range<usize>,
+    },
+    /// An IPv6 packet to a link-scope destination (fe80::/10 or ff02::/16:
+    /// Router and Neighbor Solicitations, DHCPv6 to ff02::1:2, MLD): never
+    /// forwarded by a router (RFC 4291 §2.5.6), so it is the LNS's own to
+    /// answer. It goes to the IPv6 link sink when one is registered.
+    Ipv6Link {
+        /// The session it came from.
+        slot: &'t SessionSlot,
+        /// The IPv6 packet (bounded by its own length field).
         packet: Range<usize>,
     },
     /// Dropped.
@@ -100,12 +112,22 @@ pub fn classify_upstream<'t>(
             let Ok(packet) = Ipv6Packet::new_checked(ip) else {
                 return Upstream::Drop(DropReason::Malformed);
             };
-            if !ipv6_source_allowed(slot, packet.src_addr()) {
+            let range = ip_start..ip_start + packet.total_len();
+            let link_scope = is_link_scope(packet.dst_addr());
+            // RFC 4862 §5.4.2: DAD probes come from :: to a link-scope group.
+            let dad = link_scope && packet.src_addr().is_unspecified();
+            if !dad && !ipv6_source_allowed(slot, packet.src_addr()) {
                 return Upstream::Drop(DropReason::Spoofed);
+            }
+            if link_scope {
+                return Upstream::Ipv6Link {
+                    slot,
+                    packet: range,
+                };
             }
             Upstream::Ip {
                 slot,
-                packet: ip_start..ip_start + packet.total_len(),
+                packet: range,
             }
         }
         _ => Upstream::PppControl {
@@ -173,6 +195,12 @@ pub fn classify_downstream<'t>(table: &'t SessionTable, packet: &[u8]) -> Downst
         protocol,
         len,
     }
+}
+
+/// Link-local unicast (fe80::/10) or link-local multicast (ff02::/16).
+fn is_link_scope(dst: Ipv6Addr) -> bool {
+    let bits = u128::from(dst);
+    bits >> 118 == 0x3fa || bits >> 112 == 0xff02
 }
 
 /// What every PPP peer receives whatever its MRU (RFC 1661 §6.1).

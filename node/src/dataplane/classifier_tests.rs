@@ -77,6 +77,7 @@ fn up_from(from: &str, datagram: &[u8]) -> String {
         Upstream::L2tpControl => "control".into(),
         Upstream::PppControl { frame, .. } => format!("ppp {:02x?}", &datagram[frame]),
         Upstream::Ip { packet, .. } => format!("ip {}", packet.len()),
+        Upstream::Ipv6Link { packet, .. } => format!("link {}", packet.len()),
         Upstream::Drop(r) => format!("drop {r:?}"),
     }
 }
@@ -184,6 +185,24 @@ fn ipv6_sources_link_local_link_prefix_and_delegated_prefix() {
     assert_eq!(send("fec0::1"), "drop Spoofed");
     assert_eq!(send("2001:db8:100:2::10"), "drop Spoofed");
     assert_eq!(send("2001:db8:181::1"), "drop Spoofed");
+}
+
+#[test]
+fn ipv6_to_link_scope_destinations_is_for_the_lns() {
+    let send = |src: &str, dst: &str| up(&l2tp_data(0x11, 0x22, &ppp(0x0057, &ipv6(src, dst))));
+    // RFC 4861 §6.3.7 Router Solicitation to all-routers; DHCPv6 (RFC 8415
+    // §7.1) to All_DHCP_Relay_Agents_and_Servers; unicast to our link-local.
+    assert_eq!(send("fe80::1234", "ff02::2"), "link 48");
+    assert_eq!(send("fe80::1234", "ff02::1:2"), "link 48");
+    assert_eq!(send("fe80::1234", "fe80::1"), "link 48");
+    assert_eq!(send("2001:db8:100:1::10", "ff02::16"), "link 48");
+    // RFC 4862 §5.4.2: a DAD probe from :: to the solicited-node group.
+    assert_eq!(send("::", "ff02::1:ff00:1234"), "link 48");
+    // :: toward anything else is spoofed; wider multicast scopes are routed.
+    assert_eq!(send("::", "2001:db8:1::2"), "drop Spoofed");
+    assert_eq!(send("2001:db8:100:1::10", "ff05::1:3"), "ip 48");
+    // Spoofed sources stay spoofed on the link too.
+    assert_eq!(send("2001:db8:999::1", "ff02::2"), "drop Spoofed");
 }
 
 #[test]

@@ -51,7 +51,10 @@
 //! Added on the dataplane branch (additive, the methods above unchanged):
 //! `DataPlane::upsert_sessions(Vec<SessionEntry>)` (bulk load in one
 //! snapshot), `DataPlane::totals() -> TrafficTotals`,
-//! `DataPlane::local_addrs()`, and the `DataPlaneError` type.
+//! `DataPlane::local_addrs()`, `DataPlane::divert_ipv6_link(Option<Sender<
+//! Ipv6LinkPacket>>)` (opt-in: IPv6 to link-scope destinations, i.e. RS,
+//! NS, DHCPv6, go to that channel instead of the TUN), and the
+//! `DataPlaneError` type.
 //!
 //! Where things are: [`table`] (the snapshot and its lookups),
 //! [`classifier`] (the pure per-packet decisions), [`framing`] (headers in
@@ -143,6 +146,20 @@ pub enum ControlInput {
         /// The PPP frame (address/control and protocol fields included).
         frame: Vec<u8>,
     },
+}
+
+/// An IPv6 packet from a subscriber to a link-scope destination (Router
+/// Solicitation, Neighbor Solicitation, DHCPv6 to ff02::1:2, ...), handed
+/// to the sink registered with `DataPlane::divert_ipv6_link` (added on the
+/// dataplane branch; without a sink these go to the TUN as before).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv6LinkPacket {
+    /// Our tunnel id.
+    pub tunnel_id: u16,
+    /// Our session id.
+    pub session_id: u16,
+    /// The IPv6 packet (no PPP header).
+    pub packet: Vec<u8>,
 }
 
 /// Why a datagram or packet was dropped (one counter per reason).

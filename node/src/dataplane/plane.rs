@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::mpsc::Sender;
 use tun_rs::SyncDevice;
 
@@ -44,7 +44,9 @@ use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::table::SessionTable;
 use super::tun::{self, TunError};
 use super::{downstream, socket, upstream};
-use super::{ControlInput, DataPlaneConfig, DropReason, SessionEntry, SessionStats};
+use super::{
+    ControlInput, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry, SessionStats,
+};
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) tun_mtu: u16,
     pub(crate) stop: AtomicBool,
     pub(crate) to_control: Sender<ControlInput>,
+    /// Where IPv6 link-scope packets go (None: to the TUN).
+    pub(crate) ipv6_link: ArcSwapOption<Sender<Ipv6LinkPacket>>,
     /// Index 0: the handle's own sends; then one per worker thread.
     counters: Vec<WorkerCounters>,
 }
@@ -150,6 +154,7 @@ impl DataPlane {
             tun_mtu: config.tun_mtu,
             stop: AtomicBool::new(false),
             to_control,
+            ipv6_link: ArcSwapOption::empty(),
             counters: (0..1 + upstream_threads + queues)
                 .map(|_| WorkerCounters::default())
                 .collect(),
@@ -206,6 +211,15 @@ impl DataPlane {
             .unwrap_or_else(|p| p.into_inner());
         let next = self.shared.table.load().with_upserts(entries);
         self.shared.table.store(Arc::new(next));
+    }
+
+    /// Sends subscribers' IPv6 packets to link-scope destinations (RS, NS,
+    /// DHCPv6, MLD: the LNS's to answer) to `sink` instead of the TUN;
+    /// `None` goes back to the TUN. A full sink drops and counts
+    /// [`DropReason::ControlQueueFull`]. Answers go out with
+    /// [`DataPlane::send_ppp`] (protocol 0x0057).
+    pub fn divert_ipv6_link(&self, sink: Option<Sender<Ipv6LinkPacket>>) {
+        self.shared.ipv6_link.store(sink.map(Arc::new));
     }
 
     /// Removes a session; its packets are dropped from now on.

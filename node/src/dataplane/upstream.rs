@@ -3,7 +3,9 @@
 //!
 //! Contract: nothing on the IP path allocates or locks; the session table is
 //! loaded once per batch; control inputs are copied into owned buffers and
-//! offered to the bounded channel with `try_send` (full -> counted drop).
+//! offered to the bounded channel with `try_send` (full -> counted drop);
+//! so are IPv6 link-scope packets when a sink is registered (otherwise they
+//! go to the TUN like any IP packet).
 
 use lns_proto::ip::{clamp_tcp_mss, MssLimit};
 
@@ -11,7 +13,7 @@ use super::classifier::{classify_upstream, Upstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::plane::{now_unix_micros, Shared};
 use super::socket::RecvBatch;
-use super::{ControlInput, DropReason};
+use super::{ControlInput, DropReason, Ipv6LinkPacket};
 
 /// Runs until `shared.stop` is set, serving socket number `socket`; worker
 /// number `worker` (its counters, and the TUN queue it writes to).
@@ -41,6 +43,7 @@ pub(crate) fn run(shared: &Shared, socket: usize, worker: usize) {
             }
         };
         let table = shared.table.load();
+        let link_sink = shared.ipv6_link.load();
         let now = now_unix_micros();
         for i in 0..n {
             let (meta, bytes) = batch.datagram_mut(i);
@@ -68,7 +71,19 @@ pub(crate) fn run(shared: &Shared, socket: usize, worker: usize) {
                         frame: bytes[frame].to_vec(),
                     },
                 ),
-                Upstream::Ip { slot, packet } => {
+                Upstream::Ipv6Link { slot, packet } if link_sink.is_some() => {
+                    let sent = link_sink.as_ref().map(|tx| {
+                        tx.try_send(Ipv6LinkPacket {
+                            tunnel_id: slot.entry.tunnel_id,
+                            session_id: slot.entry.session_id,
+                            packet: bytes[packet].to_vec(),
+                        })
+                    });
+                    if !matches!(sent, Some(Ok(()))) {
+                        counters.drop_one(DropReason::ControlQueueFull);
+                    }
+                }
+                Upstream::Ip { slot, packet } | Upstream::Ipv6Link { slot, packet } => {
                     let ip = &mut bytes[packet];
                     // The classifier validated the header; a malformed TCP
                     // header is forwarded untouched.
