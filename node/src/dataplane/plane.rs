@@ -3,9 +3,11 @@
 //!
 //! Contract (see the module doc of `dataplane` for the whole picture):
 //!
-//! - `workers` upstream threads share the sockets (thread i serves socket
-//!   i mod sockets; at least one per socket) and `workers` downstream
-//!   threads each read their own queue of the multi-queue TUN device.
+//! - Each listen address gets `workers` SO_REUSEPORT sockets, each read by
+//!   its own upstream thread: the kernel hashes the sender's address and
+//!   port, so one LAC tunnel always lands on the same thread (no
+//!   reordering) while different LACs spread. `workers` downstream threads
+//!   each read their own queue of the multi-queue TUN device.
 //! - Workers are std threads doing blocking IO, not tokio tasks: recvmmsg,
 //!   TUN reads and writes are plain system calls that would block a tokio
 //!   worker anyway (tokio's UDP has no recvmmsg/sendmmsg), a thread per
@@ -129,10 +131,18 @@ impl DataPlane {
         to_control: Sender<ControlInput>,
     ) -> Result<DataPlane, DataPlaneError> {
         validate(&config)?;
+        // Per listen address, `workers` SO_REUSEPORT sockets: one per
+        // upstream thread. The first of each group also sends.
         let mut sockets = Vec::with_capacity(config.listen.len());
-        for &addr in &config.listen {
-            let s = socket::bind(addr).map_err(|source| DataPlaneError::Bind { addr, source })?;
-            sockets.push(s);
+        let mut receivers = Vec::with_capacity(config.listen.len() * config.workers);
+        for (index, &addr) in config.listen.iter().enumerate() {
+            let group = socket::bind_group(addr, config.workers)
+                .map_err(|source| DataPlaneError::Bind { addr, source })?;
+            let sender = group[0]
+                .try_clone()
+                .map_err(|source| DataPlaneError::Bind { addr, source })?;
+            sockets.push(sender);
+            receivers.extend(group.into_iter().map(|s| (index, s)));
         }
         // Port 0 in the config means "any": record what the kernel chose.
         let locals = sockets
@@ -140,7 +150,7 @@ impl DataPlane {
             .zip(&config.listen)
             .map(|(s, a)| s.local_addr().unwrap_or(*a))
             .collect();
-        let upstream_threads = config.workers.max(sockets.len());
+        let upstream_threads = receivers.len();
         let queues = config.workers;
         let devices = tun::open(&config, queues)?;
         let shared = Arc::new(Shared {
@@ -163,12 +173,11 @@ impl DataPlane {
             shared: Arc::clone(&shared),
             threads: Vec::with_capacity(upstream_threads + queues),
         };
-        for i in 0..upstream_threads {
+        for (i, (index, receiver)) in receivers.into_iter().enumerate() {
             let s = Arc::clone(&shared);
-            let socket = i % shared.sockets.len();
             let spawned = std::thread::Builder::new()
                 .name(format!("dp-up-{i}"))
-                .spawn(move || upstream::run(&s, socket, 1 + i));
+                .spawn(move || upstream::run(&s, &receiver, index, 1 + i));
             // On error, dropping `plane` stops and joins what started.
             plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
         }

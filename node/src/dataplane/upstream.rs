@@ -1,4 +1,4 @@
-//! Upstream worker (LAC -> core): one thread per socket share, batched
+//! Upstream worker (LAC -> core): one thread per receive socket, batched
 //! recvmmsg, the pure classifier, then the TUN device or the control task.
 //!
 //! Contract: nothing on the IP path allocates or locks; the session table is
@@ -6,6 +6,8 @@
 //! offered to the bounded channel with `try_send` (full -> counted drop);
 //! so are IPv6 link-scope packets when a sink is registered (otherwise they
 //! go to the TUN like any IP packet).
+
+use std::net::UdpSocket;
 
 use lns_proto::ip::{clamp_tcp_mss, MssLimit};
 
@@ -15,12 +17,12 @@ use super::plane::{now_unix_micros, Shared};
 use super::socket::RecvBatch;
 use super::{ControlInput, DropReason, Ipv6LinkPacket};
 
-/// Runs until `shared.stop` is set, serving socket number `socket`; worker
-/// number `worker` (its counters, and the TUN queue it writes to).
-pub(crate) fn run(shared: &Shared, socket: usize, worker: usize) {
+/// Runs until `shared.stop` is set, reading `udp` (a member of the socket
+/// group of listen address number `address`); worker number `worker` (its
+/// counters, and the TUN queue it writes to).
+pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usize) {
     let counters = shared.counters(worker);
-    let udp = &shared.sockets[socket];
-    let local = shared.locals[socket];
+    let local = shared.locals[address];
     let tun = &shared.tun[worker % shared.tun.len()];
     let mut batch = RecvBatch::new();
     while !shared.stopping() {
