@@ -90,3 +90,37 @@ fn every_alert_is_tested_firing_and_quiet() {
         "tests name alerts that do not exist: {unknown:?}"
     );
 }
+
+#[test]
+fn every_alert_links_to_an_existing_runbook_section() {
+    let rules = std::fs::read_to_string(prometheus_dir().join("alerts.yml")).expect("rules");
+    let runbook = std::fs::read_to_string(prometheus_dir().join("../RUNBOOK.md"))
+        .expect("docs/RUNBOOK.md exists");
+    // GitHub's anchor of a heading: lower case, spaces to '-', punctuation dropped.
+    let anchors: BTreeSet<String> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|h| {
+            h.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect();
+    let links: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("runbook: \"docs/RUNBOOK.md#"))
+        .map(|rest| rest.trim_end_matches('"'))
+        .collect();
+    let alerts = rules
+        .lines()
+        .filter(|l| l.trim().starts_with("- alert:"))
+        .count();
+    assert_eq!(links.len(), alerts, "every alert carries a runbook link");
+    for link in links {
+        assert!(anchors.contains(link), "RUNBOOK.md has no section #{link}");
+    }
+}
