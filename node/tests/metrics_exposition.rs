@@ -288,6 +288,53 @@ async fn names_are_prefixed_documented_and_carry_no_per_session_label() {
 }
 
 #[test]
+fn dashboard_queries_are_valid_promql() {
+    let path = repo_file("docs/grafana/lnsd-dashboard.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("dashboard exists"))
+            .expect("dashboard is JSON");
+    let mut exprs = Vec::new();
+    collect_exprs(&json, &mut exprs);
+    // promtool parses PromQL only inside rule files: wrap every query in a
+    // recording rule, with Grafana's variables replaced by what they expand to.
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        let e = e.replace("$__rate_interval", "5m").replace("$job", "lnsd");
+        let quoted = serde_json::to_string(&e).expect("a string serialises");
+        rules.push_str(&format!(
+            "      - record: dashboard:query{i}\n        expr: {quoted}\n"
+        ));
+    }
+    let file =
+        std::env::temp_dir().join(format!("lnsd-dashboard-{}.rules.yml", std::process::id()));
+    std::fs::write(&file, rules).expect("temp dir writable");
+    let out = Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .arg(&file)
+        .output();
+    let _ = std::fs::remove_file(&file);
+    let out = match out {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED: promtool not installed, dashboard queries not parsed");
+            return;
+        }
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "dashboard PromQL: {report}");
+    assert!(
+        report.contains(&format!("SUCCESS: {} rules found", exprs.len())),
+        "{report}"
+    );
+}
+
+#[test]
 fn metric_name_extraction_skips_functions_labels_and_keywords() {
     let names = metric_names(
         r#"histogram_quantile(0.99, sum by (server, le) (rate(lnsd_a_bucket{job="$job", x=~"b|c"}[$__rate_interval])))
