@@ -16,6 +16,35 @@
 //!   routes need no router, and hyper is already what tonic (the cluster
 //!   transport) runs on, so it adds no new dependency tree.
 //!
+//! Wiring in the daemon:
+//!
+//! ```no_run
+//! # async fn wire() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use lns_node::http::{DataPlaneState, HttpServer, LogState, Readiness, ServingRole};
+//! use lns_node::metrics::{Metrics, NodeRole};
+//!
+//! let metrics = Arc::new(Metrics::for_this_build()?);
+//! let readiness = Readiness::new();
+//! let addr = "127.0.0.1:9701".parse()?; // from the config
+//! let server = HttpServer::bind(addr, Arc::clone(&metrics), readiness.clone()).await?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! tokio::spawn(server.run(async {
+//!     let _ = stopped.await;
+//! }));
+//! // Later, as the node's situation changes:
+//! readiness.set_log(LogState::CaughtUp);
+//! readiness.set_role(ServingRole::Standby); // ready: standby, caught up
+//! readiness.set_data_plane(DataPlaneState::Up);
+//! readiness.set_role(ServingRole::Active); // ready: active, data plane up
+//! metrics.observe_node_role(NodeRole::Active);
+//! // On shutdown:
+//! readiness.set_role(ServingRole::Stopping);
+//! let _ = stop.send(());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Readiness semantics (what a load balancer or Kubernetes probe gets):
 //!
 //! | role     | condition              | /readyz |

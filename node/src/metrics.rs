@@ -20,6 +20,18 @@
 //!   with [`Metrics::register_data_plane`] (no copying on the packet path).
 //! - Metrics are shared by `Arc<Metrics>`; every method takes `&self` and is
 //!   cheap (atomics), so any task may call it.
+//!
+//! Who calls what (the daemon's wiring):
+//!
+//! | caller | calls |
+//! | --- | --- |
+//! | start-up | [`Metrics::for_this_build`], [`Metrics::radius_server`] per configured server, [`Metrics::observe_node_role`] |
+//! | data plane start | [`Metrics::register_data_plane`] with a closure over its atomics |
+//! | control task, on events | `session_established`, `session_setup_failed`, `tunnel_established`, `tunnel_setup_failed`, `authentication`, `control_retransmitted`, `control_dropped` |
+//! | control task, every few seconds | [`Metrics::observe_sessions`], [`Metrics::observe_tunnels`], [`Metrics::observe_pool`] |
+//! | RADIUS client | `radius_request_sent`, `radius_timeout`, `radius_answered` |
+//! | Raft task, on each `Ready` with a soft state and periodically | [`Metrics::observe_raft`], and on the leader [`Metrics::observe_follower_lag`] |
+//! | takeover / step-down | [`Metrics::failover_completed`], [`Metrics::observe_tunnel_address`], [`Metrics::observe_node_role`] |
 
 pub mod dataplane;
 pub mod labels;
@@ -321,6 +333,16 @@ impl Metrics {
         m.build_info.with_label_values(&[version, commit]).set(1);
         m.initialise_known_series();
         Ok(m)
+    }
+
+    /// The metrics of this binary: `lnsd_build_info` carries the crate
+    /// version and the commit given at build time in `LNSD_BUILD_COMMIT`
+    /// (`unknown` when unset).
+    pub fn for_this_build() -> Result<Metrics, MetricsError> {
+        Metrics::new(
+            env!("CARGO_PKG_VERSION"),
+            option_env!("LNSD_BUILD_COMMIT").unwrap_or("unknown"),
+        )
     }
 
     /// The registry, to register further collectors (e.g. process metrics).
