@@ -286,7 +286,9 @@ impl Metrics {
             raft_leader_changes: counter(
                 &registry,
                 "lnsd_raft_leader_changes_total",
-                "Times this node saw the Raft leader change (including to no leader).",
+                "Times this node saw a new Raft leader replace the one it knew. An election \
+                 that re-elects the same leader is not a change; the first leader seen after \
+                 start is not counted.",
             )?,
             last_leader: Mutex::new(None),
             node_role: gauge_vec(
@@ -496,9 +498,11 @@ impl Metrics {
             .set(saturate(used));
     }
 
-    /// Sets the Raft gauges and counts a leader change when `sample`'s leader
-    /// differs from the previous sample's. Call it at least on every `Ready`
-    /// that carries a new soft state, so no change is missed.
+    /// Sets the Raft gauges and counts a leader change when `sample` names a
+    /// leader (non-zero) other than the last one known. Periods without a
+    /// leader (id 0, during an election) are not changes by themselves. Call
+    /// it at least on every `Ready` that carries a new soft state, so no
+    /// change is missed.
     pub fn observe_raft(&self, sample: &RaftSample) {
         self.raft_term.set(saturate(sample.term));
         for role in RaftRole::ALL {
@@ -517,12 +521,12 @@ impl Metrics {
             .last_leader
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(previous) = *last {
-            if previous != sample.leader_id {
+        if sample.leader_id != 0 {
+            if last.is_some_and(|previous| previous != sample.leader_id) {
                 self.raft_leader_changes.inc();
             }
+            *last = Some(sample.leader_id);
         }
-        *last = Some(sample.leader_id);
     }
 
     /// On the leader: how many entries `peer` is behind the leader's log.
@@ -680,7 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn leader_changes_are_counted_from_the_second_sample_on() {
+    fn leader_changes_count_new_leaders_not_elections() {
         let m = metrics();
         let mut s = RaftSample {
             term: 3,
@@ -691,13 +695,20 @@ mod tests {
         };
         m.observe_raft(&s);
         m.observe_raft(&s);
-        assert_eq!(m.raft_leader_changes.get(), 0);
+        assert_eq!(m.raft_leader_changes.get(), 0, "first leader seen");
+        // An election that re-elects leader 1.
+        s.leader_id = 0;
+        m.observe_raft(&s);
+        s.leader_id = 1;
+        m.observe_raft(&s);
+        assert_eq!(m.raft_leader_changes.get(), 0, "same leader again");
+        // An election won by this node (2).
         s.leader_id = 0;
         m.observe_raft(&s);
         s.leader_id = 2;
         s.role = RaftRole::Leader;
         m.observe_raft(&s);
-        assert_eq!(m.raft_leader_changes.get(), 2);
+        assert_eq!(m.raft_leader_changes.get(), 1);
         assert_eq!(m.raft_apply_lag.get(), 3);
         assert_eq!(m.raft_role.with_label_values(&["leader"]).get(), 1);
         assert_eq!(m.raft_role.with_label_values(&["follower"]).get(), 0);
