@@ -255,6 +255,22 @@ async fn every_metric_the_alert_rules_query_is_exposed() {
 }
 
 #[tokio::test]
+async fn every_metric_the_runbook_names_is_exposed() {
+    let exposed = exposed_names(&scrape(populated_metrics()).await);
+    let runbook = std::fs::read_to_string(repo_file("docs/RUNBOOK.md")).expect("runbook exists");
+    let named: BTreeSet<&str> = runbook
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("lnsd_"))
+        .collect();
+    assert!(named.len() >= 10, "{named:?}");
+    let missing: Vec<_> = named.iter().filter(|n| !exposed.contains(**n)).collect();
+    assert!(
+        missing.is_empty(),
+        "the runbook names unexposed metrics: {missing:?}"
+    );
+}
+
+#[tokio::test]
 async fn names_are_prefixed_documented_and_carry_no_per_session_label() {
     let body = scrape(populated_metrics()).await;
     let mut families = 0;
