@@ -5,3 +5,5 @@
 //! files and environment variables. The daemon is not built yet (issue
 //! "lnsd on one node").
 pub mod dataplane;
+pub mod http;
+pub mod metrics;
