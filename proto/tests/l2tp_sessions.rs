@@ -30,6 +30,7 @@ fn icrq_before_scccn_gets_cdn() {
     ));
 }
 
+// RFC 2661 §4.1: unknown M-bit AVP in a session message ends only that
 // session (CDN 2/8); in a tunnel message it ends the tunnel (StopCCN 2/8).
 #[test]
 fn unknown_mandatory_avp_scope() {
@@ -373,6 +374,62 @@ fn hidden_avp_with_wrong_secret_ends_tunnel_clearly() {
         Event::TunnelDown {
             reason: TunnelDownReason::PeerStopped {
                 result: StopCcnResult::NotAuthorized,
+                ..
+            },
+            ..
+        }
+    )));
+}
+
+// RFC 2661 §7.4.1 idle: "Recv ICRP -> Send CDN, clean up"; "Recv ICCN ->
+// clean up". An ICRP for a session id the LNS never assigned gets CDN 2/5
+// addressed to the session its Assigned Session ID names; an ICCN for an
+// unknown session is only acknowledged (no peer session id to answer to).
+#[test]
+fn unknown_session_icrp_gets_cdn_iccn_only_acked() {
+    let mut p = Pair::plain();
+    let (_, lns_t) = p.open_tunnel(PeerSettings::open());
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let icrp = Message::new(MessageType::Icrp).with(AvpValue::AssignedSessionId(0x0077));
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0x1234, ns, nr, &icrp));
+    let cdn_bytes = tx
+        .iter()
+        .find(|d| message_of(d).is_some_and(|m| m.message_type == MessageType::Cdn))
+        .expect("CDN for the unknown session");
+    let cdn = message_of(cdn_bytes).expect("CDN");
+    assert_eq!(result_of(&cdn), (2, Some(5)));
+    assert_eq!(
+        HeaderView::new_checked(cdn_bytes).expect("ok").session_id(),
+        0x0077,
+        "addressed to the peer's session"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::SessionRefused {
+            peer_session: 0x0077,
+            error: ErrorCode::InvalidSessionId,
+            ..
+        }
+    )));
+    assert!(p.lns.tunnel(lns_t).expect("tunnel").sessions.is_empty());
+    let iccn = Message::new(MessageType::Iccn)
+        .with(AvpValue::TxConnectSpeed(1_000_000))
+        .with(AvpValue::FramingType(1));
+    let (tx, ev) = poke(
+        &mut p.lns,
+        p.now,
+        &datagram(lns_t, 0x1235, ns.wrapping_add(1), nr, &iccn),
+    );
+    assert!(
+        tx.iter().all(|d| message_of(d).is_none()),
+        "only an ack, no CDN"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Dropped {
+            reason: DropReason::UnknownSession {
+                session: 0x1235,
                 ..
             },
             ..
