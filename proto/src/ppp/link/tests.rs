@@ -297,6 +297,56 @@ fn unanswered_challenge_times_out_with_cause_13() {
 }
 
 #[test]
+fn retransmitted_challenge_has_a_new_identifier() {
+    // RFC 1994 §4.1: "The Identifier field MUST be changed each time a
+    // Challenge is sent"; a Response to the superseded one is ignored and the
+    // Response to the current one is judged against the current value.
+    let (mut l, mut e, sent) = lns_after_lcp(lns_cfg(vec![AuthMethod::ChapMd5]));
+    let parse = |f: &Vec<u8>| match ChapPacket::parse(&f[4..]) {
+        Ok(ChapPacket::Challenge {
+            identifier, value, ..
+        }) => Some((identifier, value)),
+        _ => None,
+    };
+    let (id1, v1) = sent
+        .iter()
+        .filter(|f| f[2..4] == [0xc2, 0x23])
+        .find_map(parse)
+        .expect("first challenge");
+    let t = l.poll_timeout().expect("retransmission timer");
+    l.handle_timeout(t, &mut e);
+    let (id2, v2) = drain(&mut l)
+        .iter()
+        .filter(|f| f[2..4] == [0xc2, 0x23])
+        .find_map(parse)
+        .expect("retransmitted challenge");
+    assert_ne!(id1, id2, "a new identifier on retransmission");
+    assert_ne!(v1, v2, "a fresh challenge value");
+    events(&mut l);
+    let late = ChapPacket::Response {
+        identifier: id1,
+        value: md5_response(id1, b"pw", &v1).to_vec(),
+        name: b"carol".to_vec(),
+    };
+    l.handle_frame(t, &frame(0xc223, &late.to_bytes()), &mut e);
+    assert!(events(&mut l).is_empty(), "stale identifier ignored");
+    let current = ChapPacket::Response {
+        identifier: id2,
+        value: md5_response(id2, b"pw", &v2).to_vec(),
+        name: b"carol".to_vec(),
+    };
+    l.handle_frame(t, &frame(0xc223, &current.to_bytes()), &mut e);
+    assert!(
+        events(&mut l).contains(&LinkEvent::AuthRequest(AuthRequest::Chap {
+            name: b"carol".to_vec(),
+            identifier: id2,
+            challenge: v2.clone(),
+            response: md5_response(id2, b"pw", &v2).to_vec(),
+        }))
+    );
+}
+
+#[test]
 fn ipcp_waits_for_the_assignment_then_naks_pppd_to_it() {
     // RFC 1332 §3.3, RFC 1877: pppd asks 0.0.0.0 + DNS 0.0.0.0 (REFERENCE.md).
     let (mut l, mut e) = lns_in_network();
