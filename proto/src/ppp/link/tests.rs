@@ -384,6 +384,25 @@ fn ipcp_waits_for_the_assignment_then_naks_pppd_to_it() {
 }
 
 #[test]
+fn ipcp_request_without_address_gets_it_appended_to_a_nak() {
+    // RFC 1332 §3.3: "If negotiation about the remote IP-address is
+    // required, and the peer did not provide the option in its
+    // Configure-Request, the option SHOULD be appended to a Configure-Nak."
+    let (mut l, mut e) = lns_in_network();
+    l.ipv4_assigned(T0, Ipv4Addr::new(100, 64, 1, 2), [None, None]);
+    drain(&mut l);
+    let silent = frame(0x8021, &packet(0x01, 7, &[]));
+    l.handle_frame(T0, &silent, &mut e);
+    let nak = frame(0x8021, &packet(0x03, 7, &[0x03, 0x06, 100, 64, 1, 2]));
+    assert_eq!(drain(&mut l), vec![nak]);
+    // The peer adopts it: acked.
+    let adopted = frame(0x8021, &packet(0x01, 8, &[0x03, 0x06, 100, 64, 1, 2]));
+    l.handle_frame(T0, &adopted, &mut e);
+    let ack = frame(0x8021, &packet(0x02, 8, &[0x03, 0x06, 100, 64, 1, 2]));
+    assert!(drain(&mut l).contains(&ack));
+}
+
+#[test]
 fn ipv4_refused_closes_ipcp_only() {
     let (mut l, _e) = lns_in_network();
     l.ipv4_refused(T0);
