@@ -436,3 +436,55 @@ fn unknown_session_icrp_gets_cdn_iccn_only_acked() {
         }
     )));
 }
+
+// RFC 2661 §7.4.1 "idle, wait-connect, established: Recv CDN -> Clean up":
+// a CDN ends the session without a CDN back, even when it carries an
+// unknown M-bit AVP (§4.1 terminates the session, which the CDN already does).
+#[test]
+fn cdn_with_unknown_mandatory_avp_is_not_answered_with_a_cdn() {
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("session");
+    p.pump();
+    let (sid, peer_sid) = p
+        .lns_events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionUp { session, route, .. } => Some((*session, route.peer_session_id)),
+            _ => None,
+        })
+        .expect("LNS session up");
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let mut cdn = Message::new(MessageType::Cdn)
+        .with(AvpValue::ResultCode(ResultCodeValue {
+            result: 3,
+            error: None,
+            message: Vec::new(),
+        }))
+        .with(AvpValue::AssignedSessionId(peer_sid));
+    cdn.avps.push(Avp {
+        criticality: Criticality::Mandatory,
+        visibility: Visibility::Clear,
+        value: AvpValue::Unknown {
+            vendor_id: 0,
+            attr_type: 0x0177,
+            value: vec![1, 2],
+        },
+    });
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, sid, ns, nr, &cdn));
+    assert!(
+        tx.iter().all(|d| message_of(d).is_none()),
+        "no CDN in answer to a CDN"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::SessionDown {
+            reason: SessionDownReason::PeerCdn { .. },
+            ..
+        }
+    )));
+    assert!(p.lns.tunnel(lns_t).expect("tunnel").sessions.is_empty());
+}

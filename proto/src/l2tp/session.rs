@@ -263,6 +263,12 @@ impl Tunnel {
                     });
                     return;
                 };
+                // RFC 2661 §7.3.1 / §7.4.1 any state: Recv CDN -> clean up, with
+                // no CDN back, even if it carries an unknown M-bit AVP or lacks
+                // one (§4.1's "terminated" is what the CDN already does).
+                if t == MessageType::Cdn {
+                    return self.on_known_session_message(ctx, header.session_id, phase, msg);
+                }
                 // RFC 2661 §4.1: an unknown M-bit AVP in a session message ends the session only.
                 if msg.unknown_mandatory().is_some() {
                     self.end_session(
