@@ -225,6 +225,11 @@ impl Link {
                             password,
                         }));
                 }
+                // A request naming another Peer-ID was never judged: answering
+                // it with the verdict on the first one would Ack credentials
+                // nobody checked (RFC 1334 §2.2.2: Ack only an acceptable
+                // pair). Silently discarded.
+                _ if peer_id != self.auth.peer_name => {}
                 // Still deciding: answer the latest copy when we know.
                 AuthStatus::Pending => self.auth.identifier = identifier,
                 // RFC 1334 §2.2.1: a retransmitted request gets the same answer.

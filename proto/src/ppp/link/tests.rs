@@ -223,6 +223,31 @@ fn pap_retransmission_gets_the_same_answer() {
 }
 
 #[test]
+fn pap_request_for_another_peer_id_after_the_verdict_is_not_acked() {
+    // RFC 1334 §2.2.2: Authenticate-Ack only for a pair found acceptable;
+    // the repeated answer is for copies of the judged request only.
+    let (mut l, mut e) = lns_in_network();
+    let other = PapPacket::Request {
+        identifier: 2,
+        peer_id: b"mallory".to_vec(),
+        password: b"guess".to_vec(),
+    };
+    l.handle_frame(T0, &frame(0xc023, &other.to_bytes()), &mut e);
+    assert!(drain(&mut l).is_empty(), "no Ack for unchecked credentials");
+    assert!(events(&mut l).is_empty());
+    let copy = PapPacket::Request {
+        identifier: 3,
+        peer_id: b"alice".to_vec(),
+        password: b"pw".to_vec(),
+    };
+    l.handle_frame(T0, &frame(0xc023, &copy.to_bytes()), &mut e);
+    assert_eq!(
+        drain(&mut l),
+        vec![frame(0xc023, &[0x02, 0x03, 0x00, 0x05, 0x00])]
+    );
+}
+
+#[test]
 fn chap_challenge_response_success_and_retransmitted_response() {
     // RFC 1994 §4.1, §4.2.
     let mut cfg = lns_cfg(vec![AuthMethod::ChapMd5]);
