@@ -10,7 +10,8 @@
 //! we do not know follows the idle rows of §7.3.1/§7.4.1: an ICRP (LNS) gets
 //! CDN 2/5 addressed to the session its Assigned Session ID names; ICCN, CDN,
 //! SLI and WEN are only acknowledged (there is no peer session id to send a
-//! CDN to, and the tables say "clean up").
+//! CDN to, and the tables say "clean up"). A received CDN only cleans up
+//! (any state), even with an unknown M-bit AVP: no CDN answers a CDN.
 
 use super::avp::{Avp, Criticality, Visibility};
 use super::avp_types::{attr, AvpValue, DisconnectCause, ResultCodeValue};
