@@ -88,6 +88,25 @@ fn refused_sccrq_gets_stopccn() {
     );
 }
 
+// RFC 4951 §5.2 with RFC 2661 §4.1: lnsd never sends Failover Capability, so
+// an SCCRQ asking to recover an old tunnel (mandatory Tunnel Recovery AVP) is
+// refused with StopCCN 2/8, as by an LNS without RFC 4951; no tunnel is made.
+#[test]
+fn recovery_sccrq_is_refused_like_an_unknown_mandatory_avp() {
+    let mut lns = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let m = sccrq(Some(9)).with(AvpValue::TunnelRecovery {
+        recover_tunnel: 0x0042,
+        recover_remote_tunnel: 0x0009,
+    });
+    let (tx, ev) = poke(&mut lns, t0(), &datagram(0, 0, 0, 0, &m));
+    let stop = message_of(&tx[0]).expect("StopCCN");
+    assert_eq!(stop.message_type, MessageType::StopCcn);
+    assert_eq!(result_of(&stop), (2, Some(8)));
+    assert_eq!(HeaderView::new_checked(&tx[0]).expect("ok").tunnel_id(), 9);
+    assert!(matches!(ev[0], Event::TunnelRefused { .. }));
+    assert_eq!(lns.tunnels().count(), 0);
+}
+
 // Limits: max tunnels and half-open tunnels answer "no resources" (StopCCN 2/4).
 #[test]
 fn tunnel_limits_answer_no_resources() {
@@ -180,7 +199,6 @@ fn icrq_with_tunnel_zero_and_unknown_tunnels_are_refused() {
     ));
 }
 
-// RFC 2661 §4.1: unknown M-bit AVP in a session message ends only that
 // RFC 2661 §4.1: unknown message type without M is acked and ignored; with M it ends the tunnel.
 #[test]
 fn unknown_message_types() {

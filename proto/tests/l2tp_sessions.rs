@@ -30,6 +30,7 @@ fn icrq_before_scccn_gets_cdn() {
     ));
 }
 
+// RFC 2661 §4.1: unknown M-bit AVP in a session message ends only that
 // session (CDN 2/8); in a tunnel message it ends the tunnel (StopCCN 2/8).
 #[test]
 fn unknown_mandatory_avp_scope() {
@@ -378,4 +379,112 @@ fn hidden_avp_with_wrong_secret_ends_tunnel_clearly() {
             ..
         }
     )));
+}
+
+// RFC 2661 §7.4.1 idle: "Recv ICRP -> Send CDN, clean up"; "Recv ICCN ->
+// clean up". An ICRP for a session id the LNS never assigned gets CDN 2/5
+// addressed to the session its Assigned Session ID names; an ICCN for an
+// unknown session is only acknowledged (no peer session id to answer to).
+#[test]
+fn unknown_session_icrp_gets_cdn_iccn_only_acked() {
+    let mut p = Pair::plain();
+    let (_, lns_t) = p.open_tunnel(PeerSettings::open());
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let icrp = Message::new(MessageType::Icrp).with(AvpValue::AssignedSessionId(0x0077));
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, 0x1234, ns, nr, &icrp));
+    let cdn_bytes = tx
+        .iter()
+        .find(|d| message_of(d).is_some_and(|m| m.message_type == MessageType::Cdn))
+        .expect("CDN for the unknown session");
+    let cdn = message_of(cdn_bytes).expect("CDN");
+    assert_eq!(result_of(&cdn), (2, Some(5)));
+    assert_eq!(
+        HeaderView::new_checked(cdn_bytes).expect("ok").session_id(),
+        0x0077,
+        "addressed to the peer's session"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::SessionRefused {
+            peer_session: 0x0077,
+            error: ErrorCode::InvalidSessionId,
+            ..
+        }
+    )));
+    assert!(p.lns.tunnel(lns_t).expect("tunnel").sessions.is_empty());
+    let iccn = Message::new(MessageType::Iccn)
+        .with(AvpValue::TxConnectSpeed(1_000_000))
+        .with(AvpValue::FramingType(1));
+    let (tx, ev) = poke(
+        &mut p.lns,
+        p.now,
+        &datagram(lns_t, 0x1235, ns.wrapping_add(1), nr, &iccn),
+    );
+    assert!(
+        tx.iter().all(|d| message_of(d).is_none()),
+        "only an ack, no CDN"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Dropped {
+            reason: DropReason::UnknownSession {
+                session: 0x1235,
+                ..
+            },
+            ..
+        }
+    )));
+}
+
+// RFC 2661 §7.4.1 "idle, wait-connect, established: Recv CDN -> Clean up":
+// a CDN ends the session without a CDN back, even when it carries an
+// unknown M-bit AVP (§4.1 terminates the session, which the CDN already does).
+#[test]
+fn cdn_with_unknown_mandatory_avp_is_not_answered_with_a_cdn() {
+    let mut p = Pair::plain();
+    let (lac_t, lns_t) = p.open_tunnel(PeerSettings::open());
+    p.lac
+        .open_session(p.now, lac_t, CallInfo::default(), &mut p.e)
+        .expect("session");
+    p.pump();
+    let (sid, peer_sid) = p
+        .lns_events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionUp { session, route, .. } => Some((*session, route.peer_session_id)),
+            _ => None,
+        })
+        .expect("LNS session up");
+    let tunnel = p.lns.tunnel(lns_t).expect("tunnel");
+    let (ns, nr) = (tunnel.reliable.nr, tunnel.reliable.ns_next);
+    let mut cdn = Message::new(MessageType::Cdn)
+        .with(AvpValue::ResultCode(ResultCodeValue {
+            result: 3,
+            error: None,
+            message: Vec::new(),
+        }))
+        .with(AvpValue::AssignedSessionId(peer_sid));
+    cdn.avps.push(Avp {
+        criticality: Criticality::Mandatory,
+        visibility: Visibility::Clear,
+        value: AvpValue::Unknown {
+            vendor_id: 0,
+            attr_type: 0x0177,
+            value: vec![1, 2],
+        },
+    });
+    let (tx, ev) = poke(&mut p.lns, p.now, &datagram(lns_t, sid, ns, nr, &cdn));
+    assert!(
+        tx.iter().all(|d| message_of(d).is_none()),
+        "no CDN in answer to a CDN"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::SessionDown {
+            reason: SessionDownReason::PeerCdn { .. },
+            ..
+        }
+    )));
+    assert!(p.lns.tunnel(lns_t).expect("tunnel").sessions.is_empty());
 }

@@ -1,4 +1,5 @@
-//! RFC 2661 §4.2 / §5.1.1 tunnel authentication: Challenge and Challenge Response.
+//! RFC 2661 §5.1.1 tunnel authentication with the Challenge and Challenge
+//! Response AVPs of §4.4.3 (§4.2 is "Mandatory AVPs", not this).
 //!
 //! Contract: the response to a Challenge is MD5(message type byte, secret,
 //! challenge), where the message type byte is that of the message carrying
@@ -7,14 +8,15 @@
 
 use md5::{Digest, Md5};
 
-/// The ID byte for a response carried in an SCCRP (§4.2).
+/// The ID byte for a response carried in an SCCRP (§5.1.1).
 pub const RESPONSE_IN_SCCRP: u8 = 0x02;
-/// The ID byte for a response carried in an SCCCN (§4.2).
+/// The ID byte for a response carried in an SCCCN (§5.1.1).
 pub const RESPONSE_IN_SCCCN: u8 = 0x03;
 /// Length of the challenges we send (§4.4.3 allows any non-zero length).
 pub const CHALLENGE_LEN: usize = 16;
 
-/// Computes the Challenge Response for `challenge` (§4.2).
+/// Computes the Challenge Response for `challenge` (§4.4.3, §5.1.1: the
+/// RFC 1994 CHAP computation, MD5 over ID, secret, challenge in that order).
 pub fn challenge_response(id: u8, secret: &[u8], challenge: &[u8]) -> [u8; 16] {
     let mut h = Md5::new();
     h.update([id]);
@@ -52,7 +54,7 @@ mod tests {
 
     #[test]
     fn response_is_md5_of_id_secret_challenge() {
-        // MD5(0x02 "secret" 0x01 0x02): the order §4.2 prescribes (CHAP-like, RFC 1994).
+        // MD5(0x02 "secret" 0x01 0x02): the order §5.1.1 prescribes (RFC 1994 §4.1: ID, secret, challenge).
         let r = challenge_response(RESPONSE_IN_SCCRP, b"secret", &[0x01, 0x02]);
         let mut h = Md5::new();
         h.update([0x02, b's', b'e', b'c', b'r', b'e', b't', 0x01, 0x02]);

@@ -1,5 +1,7 @@
 //! Typed AVP values: every RFC 2661 AVP (0-39), RFC 3145's PPP Disconnect
-//! Cause Code (46) and RFC 4951's failover AVPs (76-79, parsed for logging).
+//! Cause Code (46) and RFC 4951's failover AVPs (76-79, parsed for logging;
+//! L2TPv2 layout: 16-bit ids, a 2-octet reserved field before the ids of 77-79,
+//! a 2-octet flags field (C, D bits) before the 32-bit Recovery Time of 76).
 //!
 //! Contract: [`AvpValue::decode`] maps an IETF (vendor 0) attribute type and
 //! its clear value bytes to a typed value; a known type with a wrong value
@@ -568,12 +570,46 @@ impl AvpValue {
             | A::PrivateGroupId(_)
             | A::RxConnectSpeed(_)
             | A::PppDisconnectCause(_)
+            // RFC 4951 §5.1, §5.3, §5.4: M bit 0. Tunnel Recovery (§5.2) is
+            // mandatory so that a peer without failover refuses a recovery SCCRQ.
             | A::FailoverCapability { .. }
-            | A::TunnelRecovery { .. }
             | A::SuggestedControlSequence { .. }
             | A::FailoverSessionState { .. }
             | A::Unknown { .. } => Criticality::Optional,
             _ => Criticality::Mandatory,
+        }
+    }
+}
+
+#[cfg(test)]
+mod rfc4951_tests {
+    use super::*;
+    use crate::l2tp::avp::Criticality;
+
+    // RFC 4951 §5.2: the Tunnel Recovery AVP is sent with the M bit set; the
+    // other failover AVPs (§5.1, §5.3, §5.4) with M clear.
+    #[test]
+    fn failover_avp_m_bits() {
+        let recovery = AvpValue::TunnelRecovery {
+            recover_tunnel: 0x0102,
+            recover_remote_tunnel: 0x0304,
+        };
+        assert_eq!(recovery.default_criticality(), Criticality::Mandatory);
+        let mut v = Vec::new();
+        recovery.encode(&mut v);
+        assert_eq!(v, [0x00, 0x00, 0x01, 0x02, 0x03, 0x04]);
+        for optional in [
+            AvpValue::FailoverCapability {
+                flags: 0x0001,
+                recovery_time: 0x0000_1388,
+            },
+            AvpValue::SuggestedControlSequence { ns: 1, nr: 2 },
+            AvpValue::FailoverSessionState {
+                sender_session: 1,
+                receiver_session: 2,
+            },
+        ] {
+            assert_eq!(optional.default_criticality(), Criticality::Optional);
         }
     }
 }

@@ -90,7 +90,7 @@ pub enum Hiding {
 /// What we know about one LAC (or, on the LAC side, one LNS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSettings {
-    /// Shared tunnel secret (§4.2, §4.3).
+    /// Shared tunnel secret (§5.1.1, §4.3).
     pub secret: Option<Vec<u8>>,
     /// Challenge the peer or not.
     pub auth: TunnelAuth,

@@ -11,6 +11,16 @@
 //! Assigned Tunnel ID) reaches the tunnel it created. A refused SCCRQ gets a
 //! StopCCN (RFC 2661 §5.1), never silence. Same state + same inputs (time,
 //! bytes, entropy) = same outputs: all maps are ordered.
+//!
+//! The Tie Breaker AVP (§4.4.3) is parsed and deliberately ignored: it only
+//! decides between two SCCRQs crossing between the same pair ("the
+//! recipient of a SCCRQ must check to see if a SCCRQ has been sent to the
+//! peer"), and an LNS endpoint never sends SCCRQ (`open_tunnel` is LAC-only),
+//! so there is never an outstanding SCCRQ of ours to compare with.
+//!
+//! Unknown tunnel ids (and non-SCCRQ messages with tunnel id 0, e.g. an
+//! ICRQ) are dropped with an event and no reply: RFC 2661 defines no answer
+//! for them and we cannot address one (we know no peer tunnel id).
 
 use super::avp::AvpError;
 use super::avp_types::{AvpValue, CallErrors, DisconnectCause, ResultCodeValue};
@@ -467,7 +477,13 @@ impl Endpoint {
             }
         }
         // RFC 2661 §4.1 / §6.1 / §5.1.1 / limits: refuse with StopCCN.
-        let refusal = if msg.unknown_mandatory().is_some() {
+        // RFC 4951 §5.2 / RFC 2661 §4.1: we never offer failover (no Failover
+        // Capability AVP), so a recovery SCCRQ is refused as a peer without
+        // RFC 4951 would refuse its mandatory Tunnel Recovery AVP.
+        let recovery = msg
+            .find(|v| matches!(v, AvpValue::TunnelRecovery { .. }).then_some(()))
+            .is_some();
+        let refusal = if msg.unknown_mandatory().is_some() || recovery {
             Some((StopCcnResult::GeneralError, ErrorCode::UnknownMandatoryAvp))
         } else if msg.missing_mandatory().is_some() || peer_tid == 0 {
             Some((StopCcnResult::GeneralError, ErrorCode::BadValue))

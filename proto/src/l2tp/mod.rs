@@ -1,7 +1,7 @@
 //! RFC 2661 L2TPv2: wire formats and the sans-IO control-channel machines.
 //!
 //! Layers, bottom-up: [`header`] (§3.1), [`avp`] + [`avp_types`] (§4.1, §4.4),
-//! [`hidden`] (§4.3), [`auth`] (§4.2), [`message`] (§6) and [`result_code`]
+//! [`hidden`] (§4.3), [`auth`] (§5.1.1), [`message`] (§6) and [`result_code`]
 //! (§4.4.2); [`data`] builds and parses data message headers for the data
 //! plane without allocating. [`reliable`] is the §5.8 control transport,
 //! [`tunnel`] and [`session`] the §7 state machines for both sides, and

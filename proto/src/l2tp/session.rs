@@ -6,7 +6,12 @@
 //! SLI; OCRQ/OCRP/OCCN are refused) and the caller's session commands.
 //! An unknown mandatory AVP in a session message ends only that session
 //! (CDN 2/8, §4.1); a session message before the tunnel is established gets
-//! CDN 2/1 (§7.2); resource limits get CDN 4/4.
+//! CDN 2/1 (§7.2); resource limits get CDN 4/4. A message for a session id
+//! we do not know follows the idle rows of §7.3.1/§7.4.1: an ICRP (LNS) gets
+//! CDN 2/5 addressed to the session its Assigned Session ID names; ICCN, CDN,
+//! SLI and WEN are only acknowledged (there is no peer session id to send a
+//! CDN to, and the tables say "clean up"). A received CDN only cleans up
+//! (any state), even with an unknown M-bit AVP: no CDN answers a CDN.
 
 use super::avp::{Avp, Criticality, Visibility};
 use super::avp_types::{attr, AvpValue, DisconnectCause, ResultCodeValue};
@@ -232,6 +237,23 @@ impl Tunnel {
             }
             _ => {
                 let Some(phase) = self.sessions.get(&header.session_id).map(|s| s.phase) else {
+                    // RFC 2661 §7.4.1 idle: Recv ICRP -> Send CDN, clean up. The
+                    // ICRP names the peer's session, so the CDN can reach it
+                    // (result 2, error 5 "Session ID invalid in this context").
+                    if let (Side::Lns, MessageType::Icrp, Some(peer_sid)) =
+                        (self.side, t, msg.assigned_session_id().filter(|&s| s != 0))
+                    {
+                        self.refuse_call(
+                            ctx,
+                            peer_sid,
+                            CdnResult::GeneralError,
+                            ErrorCode::InvalidSessionId,
+                        );
+                        return;
+                    }
+                    // RFC 2661 §7.3.1 / §7.4.1 idle: Recv ICCN, ICRP (LAC), CDN ->
+                    // clean up only (the transport acks it). SLI and WEN are in
+                    // neither table and name no peer session a CDN could reach.
                     ctx.events.push_back(Event::Dropped {
                         peer: self.peer,
                         reason: DropReason::UnknownSession {
@@ -242,6 +264,12 @@ impl Tunnel {
                     });
                     return;
                 };
+                // RFC 2661 §7.3.1 / §7.4.1 any state: Recv CDN -> clean up, with
+                // no CDN back, even if it carries an unknown M-bit AVP or lacks
+                // one (§4.1's "terminated" is what the CDN already does).
+                if t == MessageType::Cdn {
+                    return self.on_known_session_message(ctx, header.session_id, phase, msg);
+                }
                 // RFC 2661 §4.1: an unknown M-bit AVP in a session message ends the session only.
                 if msg.unknown_mandatory().is_some() {
                     self.end_session(

@@ -326,6 +326,12 @@ pub trait Negotiation {
     fn nak_received(&mut self, suggested: &[RawOption], entropy: &mut dyn Entropy);
     /// The peer rejected `rejected` options of our request.
     fn reject_received(&mut self, rejected: &[RawOption]);
+    /// Options the peer's request left out that we want it to use: appended
+    /// to a Configure-Nak ("Options which are not present in the
+    /// Configure-Request MAY be appended", RFC 1661 §5.3). None by default.
+    fn solicit(&self, _peer: &[RawOption]) -> Vec<RawOption> {
+        Vec::new()
+    }
 }
 
 /// What the automaton asks the link to do, in order.
@@ -595,9 +601,13 @@ impl Automaton {
                 Verdict::Reject => rejects.push(o.clone()),
             }
         }
-        // RFC 1661 §4.6 Max-Failure: a Nak that does not converge becomes a Reject.
+        // RFC 1661 §5.3: options the peer left out may be appended to a Nak.
+        naks.extend(neg.solicit(options));
+        // RFC 1661 §4.6 Max-Failure: a Nak that does not converge becomes a
+        // Reject (of the options we Nak'd; solicited ones are abandoned).
         if rejects.is_empty() && !naks.is_empty() && self.naks_sent >= cfg.max_failure {
             rejects = naked_originals;
+            naks.clear();
         }
         let (event, code, data) = if !rejects.is_empty() {
             (Event::RcrBad, Code::ConfigureReject, emit_list(&rejects))

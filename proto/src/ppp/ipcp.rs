@@ -2,7 +2,8 @@
 //! negotiation for both sides.
 //!
 //! Contract: the assigner (LNS) requests its own IP-Address, Naks the peer's
-//! IP-Address to the address the caller assigned and the primary/secondary
+//! IP-Address to the address the caller assigned (appending it to the Nak
+//! when the peer's request has none, RFC 1332 §3.3) and the primary/secondary
 //! DNS to the caller's values (rejecting a DNS option it has no value for),
 //! and Configure-Rejects IP-Compression, NBNS and anything else. The assignee
 //! (subscriber) asks 0.0.0.0 and DNS 0.0.0.0 like pppd and adopts the Nak'd
@@ -198,6 +199,18 @@ impl Negotiation for IpcpNegotiation {
                 }
                 _ => {}
             }
+        }
+    }
+
+    fn solicit(&self, peer: &[RawOption]) -> Vec<RawOption> {
+        // RFC 1332 §3.3: "If negotiation about the remote IP-address is
+        // required, and the peer did not provide the option in its
+        // Configure-Request, the option SHOULD be appended to a Configure-Nak."
+        match (self.role, self.assigned_peer) {
+            (AddressRole::Assigner, Some(p)) if !peer.iter().any(|o| o.kind == kind::ADDRESS) => {
+                vec![IpcpOption::Address(p).to_raw()]
+            }
+            _ => Vec::new(),
         }
     }
 

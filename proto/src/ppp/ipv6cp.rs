@@ -94,6 +94,9 @@ impl Negotiation for Ipv6cpNegotiation {
             .map(|raw| match Ipv6cpOption::parse(raw) {
                 // RFC 5072 §4.1: a non-zero identifier different from ours.
                 Ipv6cpOption::InterfaceId(v) if v != 0 && v != ours => Verdict::Ack,
+                // RFC 5072 §4.1: both identifiers zero (ours was rejected):
+                // "terminated by transmitting the Configure-Reject".
+                Ipv6cpOption::InterfaceId(0) if ours == 0 => Verdict::Reject,
                 Ipv6cpOption::InterfaceId(_) => {
                     let s = if self.suggestion != 0 && self.suggestion != ours {
                         self.suggestion
@@ -191,6 +194,20 @@ mod tests {
         );
         let comp = [RawOption::new(kind::COMPRESSION, &[0x00, 0x4f])];
         assert_eq!(n.review(&comp, e), vec![Verdict::Reject]);
+    }
+
+    #[test]
+    fn both_identifiers_zero_is_rejected() {
+        // RFC 5072 §4.1: "If the two Interface-Identifiers are equal to zero,
+        // the Interface-Identifier's negotiation MUST be terminated by
+        // transmitting the Configure-Reject". Ours is zero once the peer
+        // rejected our option.
+        let e = &mut Seeded::new(3);
+        let mut n = Ipv6cpNegotiation::new(0x0200_0000_0000_0001, 0);
+        n.reject_received(&[Ipv6cpOption::InterfaceId(0x0200_0000_0000_0001).to_raw()]);
+        assert_eq!(n.local_id(), 0);
+        let zero = [Ipv6cpOption::InterfaceId(0).to_raw()];
+        assert_eq!(n.review(&zero, e), vec![Verdict::Reject]);
     }
 
     #[test]

@@ -8,6 +8,15 @@
 //! ACFC accepted, MRRU and everything else rejected, Authentication-Protocol
 //! demanded by the LNS in the configured order and accepted by the subscriber
 //! when configured (else Nak'd to one it accepts).
+//!
+//! ACCM is never Nak'd, by design: RFC 1661 §5.1 says to Ack an option that
+//! is recognisable and acceptable, and every map is acceptable here. L2TP
+//! carries PPP in sync framing (RFC 2661 §5.3); the async escaping is done by
+//! the LAC, with 0xffffffff (escape all controls, always safe: RFC 1662 §7.1
+//! receivers discard/accept escaped characters whatever the map) until an
+//! SLI (§6.14) tells it the negotiated map. A Nak "to 0 if needed" could only
+//! be needed if we could not honour a map, which cannot happen. The LNS
+//! itself requests no ACCM (it receives sync frames).
 
 use super::frame::{Compression, FieldCompression};
 use super::fsm::{Negotiation, Verdict};
@@ -256,7 +265,8 @@ impl Negotiation for LcpNegotiation {
                     Verdict::Nak(LcpOption::Mru(v.clamp(MIN_PEER_MRU, self.max_peer_mru)).to_raw())
                 }
                 LcpOption::Mru(_) => Verdict::Ack,
-                // RFC 1662 §7.1: meaningless on sync L2TP framing; accepted.
+                // RFC 1662 §7.1 / RFC 1661 §5.1: any map is acceptable on sync
+                // L2TP framing (see the module doc); never Nak'd.
                 LcpOption::Accm(_) => Verdict::Ack,
                 LcpOption::AuthProtocol(p, d) => {
                     let mut data = p.to_be_bytes().to_vec();
@@ -428,6 +438,19 @@ mod tests {
         assert_eq!(v, vec![Verdict::Ack, Verdict::Ack]);
         n.peer_acked(&opts);
         assert_eq!(n.peer_magic, 0x4b2a_109c);
+    }
+
+    #[test]
+    fn every_accm_is_acked_never_naked() {
+        // RFC 1661 §5.1 + RFC 1662 §7.1 on sync L2TP framing (module doc):
+        // any map is acceptable, so the LNS Acks it, Naks never.
+        let mut n = lns();
+        let e = &mut Seeded::new(1);
+        for map in [0x0000_0000u32, 0x000a_0000, 0xffff_ffff] {
+            let opt = [LcpOption::Accm(map).to_raw()];
+            assert_eq!(n.review(&opt, e), vec![Verdict::Ack], "{map:#010x}");
+        }
+        assert!(n.request().iter().all(|o| o.kind != kind::ACCM));
     }
 
     #[test]

@@ -155,9 +155,16 @@ impl Link {
         self.auth.deadline = None;
         let retry = self.auth.retries_left > 0 && self.auth.status == AuthStatus::Waiting;
         match (self.side, self.auth.method) {
-            // RFC 1994 §4.1: the Challenge is retransmitted on timeout.
+            // RFC 1994 §4.1: Challenges are sent until a valid Response
+            // arrives, and "the Identifier field MUST be changed each time a
+            // Challenge is sent" (retransmissions included); a fresh value
+            // too (§2.3: each challenge value SHOULD be unique).
             (Side::Lns, Some(AuthMethod::ChapMd5)) if retry => {
                 self.auth.retries_left -= 1;
+                let mut challenge = vec![0u8; CHALLENGE_LEN];
+                entropy.fill(&mut challenge);
+                self.auth.challenge = challenge;
+                self.auth.identifier = self.take_auth_id();
                 self.emit_challenge();
                 self.auth.deadline = Some(now + self.config.fsm.restart);
             }
@@ -218,6 +225,11 @@ impl Link {
                             password,
                         }));
                 }
+                // A request naming another Peer-ID was never judged: answering
+                // it with the verdict on the first one would Ack credentials
+                // nobody checked (RFC 1334 §2.2.2: Ack only an acceptable
+                // pair). Silently discarded.
+                _ if peer_id != self.auth.peer_name => {}
                 // Still deciding: answer the latest copy when we know.
                 AuthStatus::Pending => self.auth.identifier = identifier,
                 // RFC 1334 §2.2.1: a retransmitted request gets the same answer.

@@ -223,6 +223,31 @@ fn pap_retransmission_gets_the_same_answer() {
 }
 
 #[test]
+fn pap_request_for_another_peer_id_after_the_verdict_is_not_acked() {
+    // RFC 1334 §2.2.2: Authenticate-Ack only for a pair found acceptable;
+    // the repeated answer is for copies of the judged request only.
+    let (mut l, mut e) = lns_in_network();
+    let other = PapPacket::Request {
+        identifier: 2,
+        peer_id: b"mallory".to_vec(),
+        password: b"guess".to_vec(),
+    };
+    l.handle_frame(T0, &frame(0xc023, &other.to_bytes()), &mut e);
+    assert!(drain(&mut l).is_empty(), "no Ack for unchecked credentials");
+    assert!(events(&mut l).is_empty());
+    let copy = PapPacket::Request {
+        identifier: 3,
+        peer_id: b"alice".to_vec(),
+        password: b"pw".to_vec(),
+    };
+    l.handle_frame(T0, &frame(0xc023, &copy.to_bytes()), &mut e);
+    assert_eq!(
+        drain(&mut l),
+        vec![frame(0xc023, &[0x02, 0x03, 0x00, 0x05, 0x00])]
+    );
+}
+
+#[test]
 fn chap_challenge_response_success_and_retransmitted_response() {
     // RFC 1994 §4.1, §4.2.
     let mut cfg = lns_cfg(vec![AuthMethod::ChapMd5]);
@@ -297,6 +322,56 @@ fn unanswered_challenge_times_out_with_cause_13() {
 }
 
 #[test]
+fn retransmitted_challenge_has_a_new_identifier() {
+    // RFC 1994 §4.1: "The Identifier field MUST be changed each time a
+    // Challenge is sent"; a Response to the superseded one is ignored and the
+    // Response to the current one is judged against the current value.
+    let (mut l, mut e, sent) = lns_after_lcp(lns_cfg(vec![AuthMethod::ChapMd5]));
+    let parse = |f: &Vec<u8>| match ChapPacket::parse(&f[4..]) {
+        Ok(ChapPacket::Challenge {
+            identifier, value, ..
+        }) => Some((identifier, value)),
+        _ => None,
+    };
+    let (id1, v1) = sent
+        .iter()
+        .filter(|f| f[2..4] == [0xc2, 0x23])
+        .find_map(parse)
+        .expect("first challenge");
+    let t = l.poll_timeout().expect("retransmission timer");
+    l.handle_timeout(t, &mut e);
+    let (id2, v2) = drain(&mut l)
+        .iter()
+        .filter(|f| f[2..4] == [0xc2, 0x23])
+        .find_map(parse)
+        .expect("retransmitted challenge");
+    assert_ne!(id1, id2, "a new identifier on retransmission");
+    assert_ne!(v1, v2, "a fresh challenge value");
+    events(&mut l);
+    let late = ChapPacket::Response {
+        identifier: id1,
+        value: md5_response(id1, b"pw", &v1).to_vec(),
+        name: b"carol".to_vec(),
+    };
+    l.handle_frame(t, &frame(0xc223, &late.to_bytes()), &mut e);
+    assert!(events(&mut l).is_empty(), "stale identifier ignored");
+    let current = ChapPacket::Response {
+        identifier: id2,
+        value: md5_response(id2, b"pw", &v2).to_vec(),
+        name: b"carol".to_vec(),
+    };
+    l.handle_frame(t, &frame(0xc223, &current.to_bytes()), &mut e);
+    assert!(
+        events(&mut l).contains(&LinkEvent::AuthRequest(AuthRequest::Chap {
+            name: b"carol".to_vec(),
+            identifier: id2,
+            challenge: v2.clone(),
+            response: md5_response(id2, b"pw", &v2).to_vec(),
+        }))
+    );
+}
+
+#[test]
 fn ipcp_waits_for_the_assignment_then_naks_pppd_to_it() {
     // RFC 1332 §3.3, RFC 1877: pppd asks 0.0.0.0 + DNS 0.0.0.0 (REFERENCE.md).
     let (mut l, mut e) = lns_in_network();
@@ -331,6 +406,25 @@ fn ipcp_waits_for_the_assignment_then_naks_pppd_to_it() {
         ),
     );
     assert_eq!(drain(&mut l), vec![nak]);
+}
+
+#[test]
+fn ipcp_request_without_address_gets_it_appended_to_a_nak() {
+    // RFC 1332 §3.3: "If negotiation about the remote IP-address is
+    // required, and the peer did not provide the option in its
+    // Configure-Request, the option SHOULD be appended to a Configure-Nak."
+    let (mut l, mut e) = lns_in_network();
+    l.ipv4_assigned(T0, Ipv4Addr::new(100, 64, 1, 2), [None, None]);
+    drain(&mut l);
+    let silent = frame(0x8021, &packet(0x01, 7, &[]));
+    l.handle_frame(T0, &silent, &mut e);
+    let nak = frame(0x8021, &packet(0x03, 7, &[0x03, 0x06, 100, 64, 1, 2]));
+    assert_eq!(drain(&mut l), vec![nak]);
+    // The peer adopts it: acked.
+    let adopted = frame(0x8021, &packet(0x01, 8, &[0x03, 0x06, 100, 64, 1, 2]));
+    l.handle_frame(T0, &adopted, &mut e);
+    let ack = frame(0x8021, &packet(0x02, 8, &[0x03, 0x06, 100, 64, 1, 2]));
+    assert!(drain(&mut l).contains(&ack));
 }
 
 #[test]
