@@ -1,0 +1,443 @@
+//! The raft log store: an in-memory image of the log that raft-rs reads, kept
+//! in step with an optional sled database that makes it durable.
+//!
+//! Contract:
+//! - Holds the entries after the latest snapshot, the hard state, the conf
+//!   state and the latest state-machine snapshot (metadata and data).
+//! - Every mutation is written to sled as it happens; [`LogStore::sync`] makes
+//!   them durable (fsync) and is called before any message that depends on
+//!   them leaves the member (see `core`).
+//! - [`LogStore::open`] recovers everything after a restart and refuses a
+//!   damaged or truncated directory with a [`StoreError`]: every stored value
+//!   carries a CRC-32, the log must be contiguous from the snapshot, the commit
+//!   index must lie within the log, and a non-empty directory must carry the
+//!   format marker. Nothing is ever silently reinitialised.
+//! - The in-memory store ([`LogStore::in_memory`]) runs the same code without
+//!   sled; the simulator keeps it across a simulated crash as the "disk".
+
+use std::path::Path;
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::{GetEntriesContext, RaftState, Storage, StorageError};
+
+use crate::config::Fsync;
+
+const FORMAT_KEY: &[u8] = b"format";
+const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
+const HARD_STATE_KEY: &[u8] = b"hard_state";
+const CONF_STATE_KEY: &[u8] = b"conf_state";
+const SNAPSHOT_KEY: &[u8] = b"snapshot";
+
+/// The log store handed to raft-rs.
+#[derive(Debug)]
+pub struct LogStore {
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// Latest snapshot; its metadata index is the index just before `entries`.
+    snapshot: Snapshot,
+    entries: Vec<Entry>,
+    disk: Option<Disk>,
+}
+
+/// Why a data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the data directory {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("data directory is damaged: {0}; refusing to start (restore it or remove it to rejoin empty)")]
+    Damaged(String),
+    #[error("storage I/O failed: {0}")]
+    Io(#[from] sled::Error),
+}
+
+impl LogStore {
+    /// A volatile store (simulator, tests) holding `voters` and `learners`.
+    pub fn in_memory(voters: &[u64], learners: &[u64]) -> Self {
+        let mut s = LogStore::empty();
+        s.conf_state = conf_state(voters, learners);
+        s.snapshot.mut_metadata().set_conf_state(s.conf_state.clone());
+        s
+    }
+
+    /// Opens (or creates, when `dir` is absent or empty) a durable store.
+    /// A fresh store starts with `voters` as its configuration.
+    pub fn open(dir: &Path, voters: &[u64], fsync: Fsync) -> Result<Self, StoreError> {
+        let fresh = match std::fs::read_dir(dir) {
+            Ok(mut it) => it.next().is_none(),
+            Err(_) => true,
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        let log = db.open_tree("log")?;
+        let meta = db.open_tree("meta")?;
+        let disk = Disk {
+            db,
+            log,
+            meta,
+            fsync,
+        };
+        if fresh {
+            let mut s = LogStore::in_memory(voters, &[]);
+            disk.put_meta(CONF_STATE_KEY, &s.conf_state)?;
+            disk.put_meta(HARD_STATE_KEY, &s.hard_state)?;
+            disk.put_meta(SNAPSHOT_KEY, &s.snapshot)?;
+            // The marker goes last: a crash before it leaves a directory that
+            // is refused, never one that is half-initialised and trusted.
+            disk.meta.insert(FORMAT_KEY, FORMAT_V1)?;
+            disk.db.flush()?;
+            s.disk = Some(disk);
+            return Ok(s);
+        }
+        match disk.meta.get(FORMAT_KEY)? {
+            Some(v) if v.as_ref() == FORMAT_V1 => {}
+            Some(_) => return Err(StoreError::Damaged("unknown format marker".into())),
+            None => return Err(StoreError::Damaged("format marker missing".into())),
+        }
+        let hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
+        let conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
+        let snapshot: Snapshot = disk.meta_value(SNAPSHOT_KEY)?;
+        let mut entries = Vec::new();
+        let mut expect = snapshot.get_metadata().index + 1;
+        for kv in disk.log.iter() {
+            let (k, v) = kv?;
+            let index = key_index(&k)
+                .ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
+            if index != expect {
+                return Err(StoreError::Damaged(format!(
+                    "log gap: expected entry {expect}, found {index}"
+                )));
+            }
+            let e: Entry = decode(&v, "log entry")?;
+            if e.index != index {
+                return Err(StoreError::Damaged(format!(
+                    "entry stored under {index} claims index {}",
+                    e.index
+                )));
+            }
+            entries.push(e);
+            expect += 1;
+        }
+        let last = expect - 1;
+        if hard_state.commit > last || hard_state.commit < snapshot.get_metadata().index {
+            return Err(StoreError::Damaged(format!(
+                "commit index {} outside the stored log [{}, {last}] (truncated?)",
+                hard_state.commit,
+                snapshot.get_metadata().index
+            )));
+        }
+        Ok(LogStore {
+            hard_state,
+            conf_state,
+            snapshot,
+            entries,
+            disk: Some(disk),
+        })
+    }
+
+    /// The latest snapshot (metadata and state-machine data).
+    pub fn latest_snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    pub fn conf_state(&self) -> &ConfState {
+        &self.conf_state
+    }
+
+    /// Number of entries held after the snapshot.
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Appends entries, truncating any conflicting suffix first.
+    pub fn append(&mut self, ents: &[Entry]) -> Result<(), StoreError> {
+        let Some(first) = ents.first() else {
+            return Ok(());
+        };
+        let snap_index = self.snapshot.get_metadata().index;
+        if first.index <= snap_index {
+            return Err(StoreError::Damaged(format!(
+                "raft appended entry {} at or below the snapshot {snap_index}",
+                first.index
+            )));
+        }
+        let old_last = self.last();
+        let keep = (first.index - snap_index - 1) as usize;
+        if keep > self.entries.len() {
+            return Err(StoreError::Damaged(format!(
+                "raft appended entry {} after a gap (last {old_last})",
+                first.index
+            )));
+        }
+        self.entries.truncate(keep);
+        self.entries.extend_from_slice(ents);
+        if let Some(d) = &self.disk {
+            let mut batch = sled::Batch::default();
+            for i in first.index..=old_last {
+                batch.remove(&i.to_be_bytes());
+            }
+            for e in ents {
+                batch.insert(&e.index.to_be_bytes(), encode(e));
+            }
+            d.log.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    pub fn set_hard_state(&mut self, hs: &HardState) -> Result<(), StoreError> {
+        self.hard_state = hs.clone();
+        if let Some(d) = &self.disk {
+            d.put_meta(HARD_STATE_KEY, hs)?;
+        }
+        Ok(())
+    }
+
+    pub fn set_commit(&mut self, commit: u64) -> Result<(), StoreError> {
+        let mut hs = self.hard_state.clone();
+        hs.commit = commit;
+        self.set_hard_state(&hs)
+    }
+
+    pub fn set_conf_state(&mut self, cs: &ConfState) -> Result<(), StoreError> {
+        self.conf_state = cs.clone();
+        if let Some(d) = &self.disk {
+            d.put_meta(CONF_STATE_KEY, cs)?;
+        }
+        Ok(())
+    }
+
+    /// Installs a snapshot received from the leader: the log is replaced.
+    pub fn apply_snapshot(&mut self, snap: &Snapshot) -> Result<(), StoreError> {
+        let meta = snap.get_metadata();
+        self.snapshot = snap.clone();
+        self.entries.clear();
+        self.hard_state.term = self.hard_state.term.max(meta.term);
+        self.hard_state.commit = self.hard_state.commit.max(meta.index);
+        self.conf_state = meta.get_conf_state().clone();
+        if let Some(d) = &self.disk {
+            d.log.clear()?;
+            d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
+            d.put_meta(CONF_STATE_KEY, &self.conf_state)?;
+            d.put_meta(HARD_STATE_KEY, &self.hard_state)?;
+        }
+        Ok(())
+    }
+
+    /// Records a state-machine snapshot taken at `index` (already applied)
+    /// and drops the log up to it.
+    pub fn compact(
+        &mut self,
+        index: u64,
+        conf_state: &ConfState,
+        data: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let snap_index = self.snapshot.get_metadata().index;
+        if index <= snap_index || index > self.last() {
+            return Ok(());
+        }
+        let term = self.entries[(index - snap_index - 1) as usize].term;
+        let mut snap = Snapshot::default();
+        snap.set_data(data.into());
+        let mut meta = SnapshotMetadata::default();
+        meta.index = index;
+        meta.term = term;
+        meta.set_conf_state(conf_state.clone());
+        snap.set_metadata(meta);
+        self.snapshot = snap;
+        self.entries.drain(..(index - snap_index) as usize);
+        if let Some(d) = &self.disk {
+            // Snapshot first: a crash between the two writes leaves extra
+            // entries below the snapshot, which `open` would report; so the
+            // removal is one batch right after, and both precede the sync.
+            d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
+            let mut batch = sled::Batch::default();
+            for i in (snap_index + 1)..=index {
+                batch.remove(&i.to_be_bytes());
+            }
+            d.log.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Makes every write so far durable (fsync), unless fsync is disabled.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        if let Some(d) = &self.disk {
+            if d.fsync == Fsync::Always {
+                d.db.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes used on disk (sled's estimate), 0 in memory.
+    pub fn size_on_disk(&self) -> u64 {
+        self.disk
+            .as_ref()
+            .and_then(|d| d.db.size_on_disk().ok())
+            .unwrap_or(0)
+    }
+
+    fn empty() -> Self {
+        LogStore {
+            hard_state: HardState::default(),
+            conf_state: ConfState::default(),
+            snapshot: Snapshot::default(),
+            entries: Vec::new(),
+            disk: None,
+        }
+    }
+
+    fn first(&self) -> u64 {
+        self.snapshot.get_metadata().index + 1
+    }
+
+    fn last(&self) -> u64 {
+        self.snapshot.get_metadata().index + self.entries.len() as u64
+    }
+}
+
+impl Storage for LogStore {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        Ok(RaftState::new(
+            self.hard_state.clone(),
+            self.conf_state.clone(),
+        ))
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        if low < self.first() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > self.last() + 1 {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let off = self.first();
+        let slice = &self.entries[(low - off) as usize..(high - off) as usize];
+        let max = max_size.into().unwrap_or(u64::MAX);
+        let mut out = Vec::with_capacity(slice.len());
+        let mut size = 0u64;
+        for e in slice {
+            size += u64::from(e.compute_size());
+            if !out.is_empty() && size > max {
+                break;
+            }
+            out.push(e.clone());
+        }
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        let snap = self.snapshot.get_metadata();
+        if idx == snap.index {
+            return Ok(snap.term);
+        }
+        if idx < self.first() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if idx > self.last() {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        Ok(self.entries[(idx - self.first()) as usize].term)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.first())
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.last())
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        if self.snapshot.get_metadata().index < request_index {
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
+        }
+        Ok(self.snapshot.clone())
+    }
+}
+
+struct Disk {
+    db: sled::Db,
+    log: sled::Tree,
+    meta: sled::Tree,
+    fsync: Fsync,
+}
+
+impl std::fmt::Debug for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Disk").field("fsync", &self.fsync).finish()
+    }
+}
+
+impl Disk {
+    fn put_meta<M: protobuf::Message>(&self, key: &[u8], m: &M) -> Result<(), StoreError> {
+        self.meta.insert(key, encode(m))?;
+        Ok(())
+    }
+
+    fn meta_value<M: protobuf::Message>(&self, key: &[u8]) -> Result<M, StoreError> {
+        let what = String::from_utf8_lossy(key).into_owned();
+        match self.meta.get(key)? {
+            Some(v) => decode(&v, &what),
+            None => Err(StoreError::Damaged(format!("{what} missing"))),
+        }
+    }
+}
+
+fn conf_state(voters: &[u64], learners: &[u64]) -> ConfState {
+    let mut cs = ConfState::default();
+    cs.set_voters(voters.to_vec());
+    cs.set_learners(learners.to_vec());
+    cs
+}
+
+/// `crc32 (LE) || protobuf bytes`.
+fn encode<M: protobuf::Message>(m: &M) -> Vec<u8> {
+    // Serialising an in-memory raft message cannot fail (no unknown required
+    // fields in proto3 raft messages); an empty payload would fail `decode`.
+    let payload = m.write_to_bytes().unwrap_or_default();
+    let mut out = Vec::with_capacity(payload.len() + 4);
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn decode<M: protobuf::Message>(v: &[u8], what: &str) -> Result<M, StoreError> {
+    if v.len() < 4 {
+        return Err(StoreError::Damaged(format!("{what}: value truncated")));
+    }
+    let (crc, payload) = v.split_at(4);
+    let mut crc_bytes = [0u8; 4];
+    crc_bytes.copy_from_slice(crc);
+    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
+        return Err(StoreError::Damaged(format!("{what}: checksum mismatch")));
+    }
+    M::parse_from_bytes(payload)
+        .map_err(|e| StoreError::Damaged(format!("{what}: undecodable ({e})")))
+}
+
+fn key_index(k: &[u8]) -> Option<u64> {
+    let b: [u8; 8] = k.try_into().ok()?;
+    Some(u64::from_be_bytes(b))
+}
