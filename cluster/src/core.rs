@@ -186,6 +186,7 @@ pub struct MemberCore<S: StateMachine> {
     next_tick: Micros,
     now: Micros,
     leading_term: Option<u64>,
+    leading_since: Option<Micros>,
     manual_term: Option<u64>,
     /// Pending proposals of this member by log index: (sequence, token).
     pending: BTreeMap<u64, (u64, u64)>,
@@ -244,12 +245,11 @@ impl<S: StateMachine> MemberCore<S> {
             pre_vote: true,
             batch_append: true,
             max_uncommitted_size: 64 * 1024 * 1024,
-            // raft-rs refuses a vote to a lower-priority candidate whose log is
-            // no longer than the voter's: a witness rarely wins an election.
-            priority: match kind {
-                MemberKind::Eligible => 1,
-                MemberKind::Witness => 0,
-            },
+            // No raft priority for the witness: a lower priority makes the
+            // eligible member refuse the witness's pre-vote, and when the
+            // witness in turn ignores the eligible member's pre-vote (still
+            // in its lease) failover takes two election timeouts. An elected
+            // witness hands leadership over at once instead.
             ..Default::default()
         };
         let raw = RawNode::new(&rc, store, logger)?;
@@ -265,6 +265,7 @@ impl<S: StateMachine> MemberCore<S> {
             next_tick: now + tick,
             now,
             leading_term: None,
+            leading_since: None,
             manual_term: None,
             pending: BTreeMap::new(),
             next_seq: 1,
@@ -563,6 +564,9 @@ impl<S: StateMachine> MemberCore<S> {
     /// furthest along, at once (re-tried while it still leads).
     fn witness_hand_off(&mut self) {
         let r = &self.raw.raft;
+        let Some(since) = self.leading_since else {
+            return;
+        };
         if self.kind != MemberKind::Witness
             || r.state != StateRole::Leader
             || r.lead_transferee.is_some()
@@ -577,6 +581,9 @@ impl<S: StateMachine> MemberCore<S> {
             .iter()
             .filter(|id| *id != self.id)
             .filter(|id| self.kinds.get(id).copied() != Some(MemberKind::Witness))
+            // Only a member heard from since our election: a transfer to a
+            // dead member would stall until raft-rs aborts it.
+            .filter(|id| self.last_contact.get(id).is_some_and(|t| *t >= since))
             .filter_map(|id| r.prs().get(id).map(|p| (p.matched, id)))
             .max();
         if let Some((_, id)) = target {
@@ -770,6 +777,7 @@ impl<S: StateMachine> MemberCore<S> {
         if r.state == StateRole::Leader {
             if self.leading_term != Some(r.term) {
                 self.leading_term = Some(r.term);
+                self.leading_since = Some(self.now);
                 self.lease.become_leader(r.term, self.now);
             }
             let cs = r.prs().conf().to_conf_state();
@@ -780,6 +788,7 @@ impl<S: StateMachine> MemberCore<S> {
             );
         } else if self.leading_term.is_some() {
             self.leading_term = None;
+            self.leading_since = None;
             self.lease.step_down();
             self.deadline = 0;
         }

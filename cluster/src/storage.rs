@@ -59,6 +59,9 @@ impl LogStore {
     /// A volatile store (simulator, tests) holding `voters` and `learners`.
     pub fn in_memory(voters: &[u64], learners: &[u64]) -> Self {
         let mut s = LogStore::empty();
+        // Term 1, not 0: raft-rs 0.7 panics when a member at term 0 rejects a
+        // pre-vote (it must never send a vote response with term 0).
+        s.hard_state.term = 1;
         s.conf_state = conf_state(voters, learners);
         s.snapshot.mut_metadata().set_conf_state(s.conf_state.clone());
         s
