@@ -191,6 +191,8 @@ pub struct MemberCore<S: StateMachine> {
     /// Pending proposals of this member by log index: (sequence, token).
     pending: BTreeMap<u64, (u64, u64)>,
     next_seq: u64,
+    /// Proposals waiting for the next `flush`: (sequence, token, command).
+    batch: Vec<(u64, u64, Vec<u8>)>,
     /// Read index requests awaiting their ReadState, by context sequence.
     read_requests: BTreeMap<u64, u64>,
     /// Read states awaiting local apply: (index, token).
@@ -243,7 +245,13 @@ impl<S: StateMachine> MemberCore<S> {
             max_inflight_msgs: 256,
             check_quorum: true,
             pre_vote: true,
-            batch_append: true,
+            // Not raft-rs's batch_append: in 0.7 it can merge a resent range
+            // into an empty MsgAppend whose index does not precede it
+            // (`is_continuous_ents` ignores `msg.index` when the message has
+            // no entries), so a follower acknowledges an entry it never
+            // stored (found by the simulator). Proposals are batched by
+            // `flush` instead: one MsgPropose carries the whole batch.
+            batch_append: false,
             max_uncommitted_size: 64 * 1024 * 1024,
             // No raft priority for the witness: a lower priority makes the
             // eligible member refuse the witness's pre-vote, and when the
@@ -269,6 +277,7 @@ impl<S: StateMachine> MemberCore<S> {
             manual_term: None,
             pending: BTreeMap::new(),
             next_seq: 1,
+            batch: Vec::new(),
             read_requests: BTreeMap::new(),
             reads_ready: Vec::new(),
             outbox: VecDeque::new(),
@@ -338,14 +347,11 @@ impl<S: StateMachine> MemberCore<S> {
     }
 
     /// Proposes a command; its result arrives as `Event::Proposed { token }`.
+    /// Proposals made between two `flush` calls enter the log together.
     pub fn propose(&mut self, command: Vec<u8>, token: u64) -> Result<(), ProposeError> {
         self.check_leader()?;
         let seq = self.take_seq();
-        self.raw
-            .propose(self.context(seq), command)
-            .map_err(|_| ProposeError::Dropped)?;
-        self.pending
-            .insert(self.raw.raft.raft_log.last_index(), (seq, token));
+        self.batch.push((seq, token, command));
         Ok(())
     }
 
@@ -489,6 +495,7 @@ impl<S: StateMachine> MemberCore<S> {
     /// Handles everything the inputs since the last call produced: one Ready.
     pub fn flush(&mut self, now: Micros) -> Result<(), CoreError> {
         self.now = self.now.max(now);
+        self.submit_batch();
         self.witness_hand_off();
         if self.raw.has_ready() {
             self.handle_ready()?;
@@ -517,6 +524,43 @@ impl<S: StateMachine> MemberCore<S> {
         let MemberCore { raw, .. } = self;
         let RawNode { raft, .. } = raw;
         raft.r.raft_log.store
+    }
+
+    /// Steps every queued proposal in as one MsgPropose: one append per
+    /// peer, one Ready, one fsync for the whole batch.
+    fn submit_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgPropose);
+        m.from = self.id;
+        let entries: Vec<Entry> = batch
+            .iter()
+            .map(|(seq, _, cmd)| {
+                let mut e = Entry::default();
+                e.set_data(cmd.clone().into());
+                e.set_context(self.context(*seq).into());
+                e
+            })
+            .collect();
+        m.set_entries(entries.into());
+        let accepted = self.raw.raft.state == StateRole::Leader && self.raw.step(m).is_ok();
+        if !accepted {
+            for (_, token, _) in batch {
+                self.events.push_back(Event::Proposed {
+                    token,
+                    result: Err(ProposeError::Dropped),
+                });
+            }
+            return;
+        }
+        let last = self.raw.raft.raft_log.last_index();
+        let first = last + 1 - batch.len() as u64;
+        for (i, (seq, token, _)) in batch.into_iter().enumerate() {
+            self.pending.insert(first + i as u64, (seq, token));
+        }
     }
 
     fn check_leader(&self) -> Result<(), ProposeError> {
@@ -622,6 +666,12 @@ impl<S: StateMachine> MemberCore<S> {
         self.apply_entries(committed)?;
         // 4. New entries and hard state, then one sync.
         if !rd.entries().is_empty() {
+            tracing::trace!(
+                id = self.id,
+                first = rd.entries()[0].index,
+                n = rd.entries().len(),
+                "append"
+            );
             self.raw.mut_store().append(rd.entries())?;
         }
         if let Some(hs) = rd.hs() {
@@ -742,7 +792,7 @@ impl<S: StateMachine> MemberCore<S> {
         let applied = self.applied;
         self.raw.mut_store().compact(applied, &cs, data)?;
         self.raw.mut_store().sync()?;
-        tracing::debug!(index = applied, "log compacted");
+        tracing::debug!(id = self.id, index = applied, "log compacted");
         Ok(())
     }
 

@@ -481,6 +481,7 @@ impl Sim {
                     c.handle_timeout(now);
                 }
                 if let Err(e) = c.flush(now) {
+                    eprintln!("t={}ms member {id} flush failed: {e}", now / MS);
                     self.checker
                         .borrow_mut()
                         .violations
@@ -613,7 +614,7 @@ impl Sim {
 fn raft_logger() -> slog::Logger {
     if std::env::var_os("LNS_SIM_TRACE").is_some() {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("raft=trace,lns_cluster=debug")
+            .with_env_filter("raft=trace,lns_cluster=trace")
             .with_writer(std::io::stderr)
             .try_init();
         lns_cluster::log_bridge::logger()
