@@ -12,6 +12,12 @@
 //!   carries a CRC-32, the log must be contiguous from the snapshot, the commit
 //!   index must lie within the log, and a non-empty directory must carry the
 //!   format marker. Nothing is ever silently reinitialised.
+//! - sled recovers a torn or truncated file by rolling back to an older
+//!   consistent state, which would make a member forget votes and
+//!   acknowledged entries. A small guard file beside the database
+//!   (`lns-cluster.guard`, written atomically after a sync whenever the term
+//!   or vote changes or the commit index moved by [`GUARD_EVERY`]) records a
+//!   floor; a store found below its floor is refused as rolled back.
 //! - The in-memory store ([`LogStore::in_memory`]) runs the same code without
 //!   sled; the simulator keeps it across a simulated crash as the "disk".
 
@@ -28,6 +34,9 @@ const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
 const CONF_STATE_KEY: &[u8] = b"conf_state";
 const SNAPSHOT_KEY: &[u8] = b"snapshot";
+const GUARD_FILE: &str = "lns-cluster.guard";
+/// The guard file is rewritten once the commit index moved this far.
+pub const GUARD_EVERY: u64 = 1024;
 
 /// The log store handed to raft-rs.
 #[derive(Debug)]
@@ -83,11 +92,13 @@ impl LogStore {
             })?;
         let log = db.open_tree("log")?;
         let meta = db.open_tree("meta")?;
-        let disk = Disk {
+        let mut disk = Disk {
             db,
             log,
             meta,
             fsync,
+            dir: dir.to_path_buf(),
+            guard: Guard::default(),
         };
         if fresh {
             let mut s = LogStore::in_memory(voters, &[]);
@@ -98,6 +109,7 @@ impl LogStore {
             // is refused, never one that is half-initialised and trusted.
             disk.meta.insert(FORMAT_KEY, FORMAT_V1)?;
             disk.db.flush()?;
+            disk.write_guard(&s.hard_state)?;
             s.disk = Some(disk);
             return Ok(s);
         }
@@ -138,6 +150,23 @@ impl LogStore {
                 snapshot.get_metadata().index
             )));
         }
+        let guard = Guard::read(dir)?;
+        if hard_state.term < guard.term
+            || (hard_state.term == guard.term && guard.vote != 0 && hard_state.vote != guard.vote)
+            || hard_state.commit < guard.commit
+        {
+            return Err(StoreError::Damaged(format!(
+                "rolled back: database has term {} vote {} commit {}, guard file records term {} \
+                 vote {} commit {} (truncated or torn database file?)",
+                hard_state.term,
+                hard_state.vote,
+                hard_state.commit,
+                guard.term,
+                guard.vote,
+                guard.commit
+            )));
+        }
+        disk.guard = guard;
         Ok(LogStore {
             hard_state,
             conf_state,
@@ -276,10 +305,18 @@ impl LogStore {
     }
 
     /// Makes every write so far durable (fsync), unless fsync is disabled.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        if let Some(d) = &self.disk {
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if let Some(d) = &mut self.disk {
             if d.fsync == Fsync::Always {
                 d.db.flush()?;
+            }
+            let hs = &self.hard_state;
+            let g = &d.guard;
+            if hs.term != g.term || hs.vote != g.vote || hs.commit >= g.commit + GUARD_EVERY {
+                if d.fsync == Fsync::Never {
+                    d.db.flush()?;
+                }
+                d.write_guard(hs)?;
             }
         }
         Ok(())
@@ -385,6 +422,49 @@ struct Disk {
     log: sled::Tree,
     meta: sled::Tree,
     fsync: Fsync,
+    dir: std::path::PathBuf,
+    guard: Guard,
+}
+
+/// The floor recorded in the guard file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Guard {
+    term: u64,
+    vote: u64,
+    commit: u64,
+}
+
+impl Guard {
+    /// `lns-cluster-guard-v1 <term> <vote> <commit> <crc32 of the first four fields>`
+    fn render(&self) -> String {
+        let body = format!(
+            "lns-cluster-guard-v1 {} {} {}",
+            self.term, self.vote, self.commit
+        );
+        let crc = crc32fast::hash(body.as_bytes());
+        format!("{body} {crc:08x}\n")
+    }
+
+    fn read(dir: &Path) -> Result<Guard, StoreError> {
+        let text = std::fs::read_to_string(dir.join(GUARD_FILE))
+            .map_err(|e| StoreError::Damaged(format!("guard file unreadable: {e}")))?;
+        let bad = || StoreError::Damaged("guard file malformed".into());
+        let line = text.trim_end();
+        let (body, crc) = line.rsplit_once(' ').ok_or_else(bad)?;
+        if u32::from_str_radix(crc, 16).ok() != Some(crc32fast::hash(body.as_bytes())) {
+            return Err(StoreError::Damaged("guard file checksum mismatch".into()));
+        }
+        let mut it = body.split(' ');
+        if it.next() != Some("lns-cluster-guard-v1") {
+            return Err(bad());
+        }
+        let mut num = || it.next().and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+        Ok(Guard {
+            term: num()?,
+            vote: num()?,
+            commit: num()?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Disk {
@@ -394,6 +474,29 @@ impl std::fmt::Debug for Disk {
 }
 
 impl Disk {
+    /// Writes the guard file atomically (temp file, fsync, rename, fsync dir).
+    fn write_guard(&mut self, hs: &HardState) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let g = Guard {
+            term: hs.term,
+            vote: hs.vote,
+            commit: hs.commit,
+        };
+        let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write the guard file: {e}"));
+        let tmp = self.dir.join(format!("{GUARD_FILE}.tmp"));
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(g.render().as_bytes()).map_err(io)?;
+        if self.fsync == Fsync::Always {
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, self.dir.join(GUARD_FILE)).map_err(io)?;
+        if self.fsync == Fsync::Always {
+            std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        self.guard = g;
+        Ok(())
+    }
+
     fn put_meta<M: protobuf::Message>(&self, key: &[u8], m: &M) -> Result<(), StoreError> {
         self.meta.insert(key, encode(m))?;
         Ok(())
