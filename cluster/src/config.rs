@@ -92,8 +92,20 @@ pub struct ClusterConfig {
     pub max_batch_bytes: u64,
     /// Outbound messages queued per peer before new ones are dropped.
     pub peer_queue: usize,
-    /// When true (default) every persisted Ready is fsynced.
+    /// Every persisted Ready is fsynced unless `Fsync::Never`.
     pub fsync: Fsync,
+    /// Ignored when the data directory already holds a store.
+    pub bootstrap: Bootstrap,
+}
+
+/// How a member with an empty data directory starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// One of the initial members: every member of `members` is a voter.
+    Founding,
+    /// A member added later: it starts with no configuration and learns it
+    /// (and the state) from the leader once added as a learner or voter.
+    Joining,
 }
 
 /// Whether persistence is flushed to disk before dependent messages are sent.
@@ -116,6 +128,7 @@ impl ClusterConfig {
             max_batch_bytes: 1024 * 1024,
             peer_queue: 4096,
             fsync: Fsync::Always,
+            bootstrap: Bootstrap::Founding,
         }
     }
 

@@ -25,7 +25,9 @@ pub mod config;
 pub mod core;
 pub mod lease;
 pub mod log_bridge;
+pub mod member;
 pub mod storage;
+pub mod transport;
 
 /// Generated types of `proto/schema/peer.proto`.
 #[allow(missing_docs, missing_debug_implementations, unreachable_pub, clippy::all)]
@@ -34,11 +36,13 @@ pub mod pb {
 }
 
 pub use crate::config::{
-    ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec, Timing,
+    Bootstrap, ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec, Timing,
 };
 pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
     MembershipChange, ProposeError, RestoreError, Role, StateMachine,
 };
 pub use crate::lease::Micros;
+pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
+pub use crate::transport::{Secret, SecretError};
 pub use crate::storage::{LogStore, StoreError};
