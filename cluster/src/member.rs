@@ -12,6 +12,9 @@
 //! - [`Member::leadership`] is a watch of term, leader, role and activity;
 //!   activity changes are published at the instant the lease says so (the
 //!   task wakes at the core's `poll_timeout`).
+//! - The task runs on a thread of its own (a current-thread runtime): its
+//!   fsyncs block that thread only, never the runtime that serves gRPC and
+//!   runs the peer links, so heartbeats keep flowing under disk load.
 //! - A storage failure stops the member (it reports itself inactive first):
 //!   carrying on after a failed fsync could break Raft's promises.
 
@@ -46,6 +49,8 @@ pub enum StartError {
     Core(#[from] CoreError),
     #[error("member address {0:?} is not a socket address")]
     Address(String),
+    #[error("cannot start the member thread: {0}")]
+    Runtime(#[source] std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -112,12 +117,19 @@ impl Member {
                 tracing::error!(error = %e, "peer server stopped");
             }
         });
+        let rt = tokio::runtime::Handle::current();
         let mut links = BTreeMap::new();
         for (id, peer) in config.members.iter().filter(|(id, _)| **id != me) {
-            links.insert(
+            let link = PeerLink::spawn(
+                &rt,
+                me,
                 *id,
-                PeerLink::spawn(me, *id, peer.address.clone(), secret.clone(), config.peer_queue, feedback_tx.clone()),
+                peer.address.clone(),
+                secret.clone(),
+                config.peer_queue,
+                feedback_tx.clone(),
             );
+            links.insert(*id, link);
         }
         let task = Task {
             me,
@@ -131,9 +143,17 @@ impl Member {
             reads: BTreeMap::new(),
             next_token: 1,
             leadership: leadership_tx,
+            rt,
             _stop_server: stop_tx,
         };
-        tokio::spawn(task.run(commands_rx, inbound_rx, feedback_rx));
+        let thread_rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        std::thread::Builder::new()
+            .name(format!("lns-cluster-{me}"))
+            .spawn(move || thread_rt.block_on(task.run(commands_rx, inbound_rx, feedback_rx)))
+            .map_err(StartError::Runtime)?;
         Ok(Member {
             id: me,
             commands,
@@ -252,6 +272,7 @@ struct Task<S: StateMachine> {
     reads: BTreeMap<u64, Reply<Result<u64, ProposeError>>>,
     next_token: u64,
     leadership: watch::Sender<Leadership>,
+    rt: tokio::runtime::Handle,
     _stop_server: oneshot::Sender<()>,
 }
 
@@ -420,6 +441,7 @@ impl<S: StateMachine> Task<S> {
                         | MembershipChange::AddLearner { id, address } => {
                             if id != self.me && !self.links.contains_key(&id) && !address.is_empty() {
                                 let link = PeerLink::spawn(
+                                    &self.rt,
                                     self.me,
                                     id,
                                     address,

@@ -194,8 +194,9 @@ pub struct PeerLink {
 }
 
 impl PeerLink {
-    /// Starts the sender task for `to` at `address` (`host:port`).
+    /// Starts the sender task for `to` at `address` (`host:port`) on `rt`.
     pub fn spawn(
+        rt: &tokio::runtime::Handle,
         me: MemberId,
         to: MemberId,
         address: String,
@@ -204,7 +205,7 @@ impl PeerLink {
         feedback: mpsc::UnboundedSender<Feedback>,
     ) -> Self {
         let (queue, rx) = mpsc::channel(capacity.max(1));
-        let task = tokio::spawn(run_link(me, to, address, secret, rx, feedback));
+        let task = rt.spawn(run_link(me, to, address, secret, rx, feedback));
         PeerLink { queue, task }
     }
 
