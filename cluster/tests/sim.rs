@@ -316,3 +316,80 @@ fn many_proposals_share_one_ready_and_one_message_per_peer() {
     assert_eq!(appends_per_peer.len(), 2);
     assert!(appends_per_peer.values().all(|n| *n == 1), "{appends_per_peer:?}");
 }
+
+#[test]
+fn read_index_covers_everything_committed_before_the_request() {
+    let (mut asked, mut answered) = (0, 0);
+    for seed in seeds(20) {
+        let all = members(&[E, E, W]);
+        let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
+        sim.params = NetParams::random(&mut sim.rng);
+        let leader = wait_active(&mut sim, 5_000 * MS).expect("an active member");
+        sim.run_for(300 * MS);
+        let follower = if leader == 1 { 2 } else { 1 };
+        let now = sim.now;
+        let mut floors = Vec::new();
+        for (token, id) in [(1u64 << 50, leader), ((1 << 50) + 1, follower)] {
+            let commit = sim.core(leader).expect("leader").status().commit;
+            let core = sim.core_mut(id).expect("alive");
+            core.read_index(token);
+            let _ = core.flush(now);
+            floors.push((token, commit));
+        }
+        sim.run_for(1_000 * MS);
+        for (token, floor) in floors {
+            asked += 1;
+            let Some((_, index)) = sim.reads.get(&token) else {
+                // A read may be lost with its message; the caller times out.
+                continue;
+            };
+            answered += 1;
+            assert!(*index >= floor, "seed {seed}: read index {index} < commit {floor}");
+        }
+        settle(&mut sim);
+        assert_clean(&sim);
+    }
+    assert!(answered * 2 >= asked, "only {answered} of {asked} reads answered");
+}
+
+#[test]
+fn status_reports_members_match_index_and_contact() {
+    let all = members(&[E, E, W]);
+    let mut sim = Sim::new(3, &all, &[1, 2, 3]);
+    let leader = wait_active(&mut sim, 3_000 * MS).expect("an active member");
+    sim.run_for(500 * MS);
+    let st = sim.core(leader).expect("leader").status();
+    assert_eq!(st.leadership.role, Role::Leader);
+    assert_eq!(st.members.len(), 3);
+    for m in &st.members {
+        let matched = m.match_index.expect("leader knows every match index");
+        assert!(matched + 5 >= st.last_index, "member {} lags: {m:?}", m.id);
+        assert!(m.last_contact.is_some_and(|t| t + 200 * MS >= sim.now), "{m:?}");
+    }
+    let follower_view = sim.core(if leader == 1 { 2 } else { 1 }).expect("alive").status();
+    assert!(follower_view.members.iter().all(|m| m.match_index.is_none()));
+}
+
+#[test]
+fn manual_failover_mode_never_activates_on_its_own() {
+    use lns_cluster::FailoverMode;
+    for seed in seeds(10) {
+        let all = members(&[E, E]);
+        let mut sim = Sim::with_config(seed, &all, &[1, 2], |c| c.failover = FailoverMode::Manual);
+        sim.run_for(3_000 * MS);
+        assert!(sim.active().is_empty(), "seed {seed}: a member activated itself");
+        let leader = *sim.leaders().first().expect("a leader");
+        let now = sim.now;
+        sim.core_mut(leader).expect("alive").activate().expect("leader accepts");
+        let _ = sim.core_mut(leader).expect("alive").flush(now);
+        sim.run_for(1_000 * MS);
+        assert_eq!(sim.active(), vec![leader], "seed {seed}: activation ignored");
+        // A new term (after a transfer) needs a new activation.
+        let other = if leader == 1 { 2 } else { 1 };
+        let now = sim.now;
+        sim.core_mut(leader).expect("alive").transfer_leader(other).expect("leader");
+        let _ = sim.core_mut(leader).expect("alive").flush(now);
+        sim.run_for(2_000 * MS);
+        assert!(sim.active().is_empty(), "seed {seed}: {:?} active without activation", sim.active());
+    }
+}

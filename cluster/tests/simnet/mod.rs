@@ -217,6 +217,8 @@ pub struct Sim {
     next_load: u64,
     /// token -> membership change result (Ok / Err text).
     pub admin_results: BTreeMap<u64, Result<(), String>>,
+    /// token -> (member, read index) of answered read index requests.
+    pub reads: BTreeMap<u64, (MemberId, u64)>,
     /// Number of steps where exactly one member was active.
     pub active_steps: u64,
 }
@@ -242,6 +244,16 @@ impl Sim {
     /// A cluster whose initial voters are `voters` (ids from `all`); the
     /// others start as empty members that must be added.
     pub fn new(seed: u64, all: &BTreeMap<MemberId, PeerSpec>, voters: &[MemberId]) -> Self {
+        Sim::with_config(seed, all, voters, |_| {})
+    }
+
+    /// Like `new`, with `tweak` applied to every member's config.
+    pub fn with_config(
+        seed: u64,
+        all: &BTreeMap<MemberId, PeerSpec>,
+        voters: &[MemberId],
+        tweak: impl Fn(&mut ClusterConfig),
+    ) -> Self {
         let mut rng = Rng::new(seed);
         let checker = Rc::new(RefCell::new(Checker::default()));
         let mut nodes = BTreeMap::new();
@@ -258,6 +270,7 @@ impl Sim {
             config.compact_after = 40 + rng.below(60);
             config.max_batch_bytes = 64 * 1024;
             config.failover = lns_cluster::FailoverMode::Automatic;
+            tweak(&mut config);
             let store = if voters.contains(id) {
                 LogStore::in_memory(voters, &[])
             } else {
@@ -293,6 +306,7 @@ impl Sim {
             load_every: 5 * MS,
             next_load: 0,
             admin_results: BTreeMap::new(),
+            reads: BTreeMap::new(),
             active_steps: 0,
         }
     }
@@ -581,7 +595,16 @@ impl Sim {
                         };
                     }
                 }
-                Event::ReadReady { .. } | Event::Membership { .. } => {}
+                Event::ReadReady { token, index } => {
+                    let applied = self.core(id).map_or(0, |c| c.status().applied);
+                    if applied < index {
+                        self.checker.borrow_mut().violations.push(format!(
+                            "member {id} served read index {index} with only {applied} applied"
+                        ));
+                    }
+                    self.reads.insert(token, (id, index));
+                }
+                Event::Membership { .. } => {}
             }
         }
     }
