@@ -252,10 +252,7 @@ mod tests {
 
     #[test]
     fn two_voters_without_witness_refuse_automatic_failover() {
-        let mut c = ClusterConfig::new(
-            1,
-            members(&[MemberKind::Eligible, MemberKind::Eligible]),
-        );
+        let mut c = ClusterConfig::new(1, members(&[MemberKind::Eligible, MemberKind::Eligible]));
         assert_eq!(c.validate(), Err(ConfigError::TwoVotersNeedWitness));
         c.failover = FailoverMode::Manual;
         assert_eq!(c.validate(), Ok(()));

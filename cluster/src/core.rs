@@ -330,7 +330,12 @@ impl<S: StateMachine> MemberCore<S> {
             return;
         };
         if msg.from != from || msg.to != self.id {
-            tracing::warn!(from, claimed = msg.from, to = msg.to, "misaddressed raft message dropped");
+            tracing::warn!(
+                from,
+                claimed = msg.from,
+                to = msg.to,
+                "misaddressed raft message dropped"
+            );
             return;
         }
         self.last_contact.insert(from, self.now);
@@ -831,11 +836,9 @@ impl<S: StateMachine> MemberCore<S> {
                 self.lease.become_leader(r.term, self.now);
             }
             let cs = r.prs().conf().to_conf_state();
-            self.deadline = self.lease.deadline(
-                self.id,
-                &[&cs.voters, &cs.voters_outgoing],
-                self.now,
-            );
+            self.deadline =
+                self.lease
+                    .deadline(self.id, &[&cs.voters, &cs.voters_outgoing], self.now);
         } else if self.leading_term.is_some() {
             self.leading_term = None;
             self.leading_since = None;

@@ -30,13 +30,19 @@ pub mod storage;
 pub mod transport;
 
 /// Generated types of `proto/schema/peer.proto`.
-#[allow(missing_docs, missing_debug_implementations, unreachable_pub, clippy::all)]
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::all
+)]
 pub mod pb {
     tonic::include_proto!("lns.cluster.peer.v1");
 }
 
 pub use crate::config::{
-    Bootstrap, ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec, Timing,
+    Bootstrap, ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec,
+    Timing,
 };
 pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
@@ -44,5 +50,5 @@ pub use crate::core::{
 };
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
-pub use crate::transport::{Secret, SecretError};
 pub use crate::storage::{LogStore, StoreError};
+pub use crate::transport::{Secret, SecretError};

@@ -93,7 +93,13 @@ impl Member {
         };
         let store = LogStore::open(data_dir, &voters, config.fsync)?;
         let origin = Instant::now();
-        let core = MemberCore::new(&config, store, state_machine, &crate::log_bridge::logger(), 0)?;
+        let core = MemberCore::new(
+            &config,
+            store,
+            state_machine,
+            &crate::log_bridge::logger(),
+            0,
+        )?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
@@ -434,12 +440,17 @@ impl<S: StateMachine> Task<S> {
                     tracing::info!(term = l.term, leader = ?l.leader, role = ?l.role, activity = ?l.activity, "leadership");
                     let _ = self.leadership.send(l);
                 }
-                Event::Membership { change, voters, learners } => {
+                Event::Membership {
+                    change,
+                    voters,
+                    learners,
+                } => {
                     tracing::info!(?change, ?voters, ?learners, "membership changed");
                     match change {
                         MembershipChange::AddVoter { id, address }
                         | MembershipChange::AddLearner { id, address } => {
-                            if id != self.me && !self.links.contains_key(&id) && !address.is_empty() {
+                            if id != self.me && !self.links.contains_key(&id) && !address.is_empty()
+                            {
                                 let link = PeerLink::spawn(
                                     &self.rt,
                                     self.me,

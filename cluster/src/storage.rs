@@ -72,7 +72,9 @@ impl LogStore {
         // pre-vote (it must never send a vote response with term 0).
         s.hard_state.term = 1;
         s.conf_state = conf_state(voters, learners);
-        s.snapshot.mut_metadata().set_conf_state(s.conf_state.clone());
+        s.snapshot
+            .mut_metadata()
+            .set_conf_state(s.conf_state.clone());
         s
     }
 
@@ -125,8 +127,8 @@ impl LogStore {
         let mut expect = snapshot.get_metadata().index + 1;
         for kv in disk.log.iter() {
             let (k, v) = kv?;
-            let index = key_index(&k)
-                .ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
+            let index =
+                key_index(&k).ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
             if index != expect {
                 return Err(StoreError::Damaged(format!(
                     "log gap: expected entry {expect}, found {index}"
@@ -283,9 +285,11 @@ impl LogStore {
         let term = self.entries[(index - snap_index - 1) as usize].term;
         let mut snap = Snapshot::default();
         snap.set_data(data.into());
-        let mut meta = SnapshotMetadata::default();
-        meta.index = index;
-        meta.term = term;
+        let mut meta = SnapshotMetadata {
+            index,
+            term,
+            ..Default::default()
+        };
         meta.set_conf_state(conf_state.clone());
         snap.set_metadata(meta);
         self.snapshot = snap;
@@ -458,7 +462,11 @@ impl Guard {
         if it.next() != Some("lns-cluster-guard-v1") {
             return Err(bad());
         }
-        let mut num = || it.next().and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+        let mut num = || {
+            it.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(bad)
+        };
         Ok(Guard {
             term: num()?,
             vote: num()?,
@@ -482,7 +490,8 @@ impl Disk {
             vote: hs.vote,
             commit: hs.commit,
         };
-        let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write the guard file: {e}"));
+        let io =
+            |e: std::io::Error| StoreError::Damaged(format!("cannot write the guard file: {e}"));
         let tmp = self.dir.join(format!("{GUARD_FILE}.tmp"));
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(g.render().as_bytes()).map_err(io)?;
@@ -491,7 +500,9 @@ impl Disk {
         }
         std::fs::rename(&tmp, self.dir.join(GUARD_FILE)).map_err(io)?;
         if self.fsync == Fsync::Always {
-            std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)?;
+            std::fs::File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
         }
         self.guard = g;
         Ok(())

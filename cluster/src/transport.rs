@@ -113,7 +113,8 @@ pub fn server(
             _ => Err(Status::unauthenticated("bad or missing cluster token")),
         }
     };
-    let svc = PeerServer::new(PeerService { me, inbound }).max_decoding_message_size(64 * 1024 * 1024);
+    let svc =
+        PeerServer::new(PeerService { me, inbound }).max_decoding_message_size(64 * 1024 * 1024);
     tonic::service::interceptor::InterceptedService::new(svc, check)
 }
 
@@ -132,7 +133,9 @@ impl Peer for PeerService {
             return Err(Status::failed_precondition("unknown peer schema version"));
         }
         if batch.to != self.me {
-            return Err(Status::invalid_argument("batch addressed to another member"));
+            return Err(Status::invalid_argument(
+                "batch addressed to another member",
+            ));
         }
         for envelope in batch.envelopes {
             self.inbound
@@ -257,8 +260,9 @@ async fn run_link(
             }
         }
         let Some(c) = client.as_mut() else { continue };
-        let (snapshots, regular): (Vec<_>, Vec<_>) =
-            batch.into_iter().partition(|o| o.payload == Payload::Snapshot);
+        let (snapshots, regular): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|o| o.payload == Payload::Snapshot);
         if !regular.is_empty() {
             let mut req = Request::new(Batch {
                 version: VERSION,
@@ -300,7 +304,9 @@ fn fail(feedback: &mpsc::UnboundedSender<Feedback>, to: MemberId, batch: &[Outbo
     }
 }
 
-async fn connect(address: &str) -> Result<PeerClient<tonic::transport::Channel>, tonic::transport::Error> {
+async fn connect(
+    address: &str,
+) -> Result<PeerClient<tonic::transport::Channel>, tonic::transport::Error> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
         .connect_timeout(Duration::from_millis(500))
         .tcp_nodelay(true)

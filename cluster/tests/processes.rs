@@ -54,7 +54,10 @@ impl Cluster {
         let child = Command::new(env!("CARGO_BIN_EXE_lns-cluster-member"))
             .args(["--id", &id.to_string()])
             .args(["--members", &self.members])
-            .args(["--data", &self.dir.join(format!("data-{id}")).display().to_string()])
+            .args([
+                "--data",
+                &self.dir.join(format!("data-{id}")).display().to_string(),
+            ])
             .args(["--api", &self.api(id)])
             .args(["--secret", SECRET])
             .args(["--compact-after", "500"])
@@ -73,7 +76,9 @@ impl Cluster {
     }
 
     fn ask(&self, id: u64, line: &str) -> Option<String> {
-        let mut s = TcpStream::connect_timeout(&self.api(id).parse().ok()?, Duration::from_millis(300)).ok()?;
+        let mut s =
+            TcpStream::connect_timeout(&self.api(id).parse().ok()?, Duration::from_millis(300))
+                .ok()?;
         s.set_read_timeout(Some(Duration::from_secs(6))).ok()?;
         s.write_all(format!("{line}\n").as_bytes()).ok()?;
         let mut out = String::new();
@@ -136,7 +141,11 @@ fn propose_for(c: &Cluster, next: &mut u64, leader: &mut u64, duration: Duration
                 *next += 1;
             }
             Some(r) if r.starts_with("ERR NOTLEADER") => {
-                let hint: u64 = r.rsplit(' ').next().and_then(|h| h.parse().ok()).unwrap_or(0);
+                let hint: u64 = r
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|h| h.parse().ok())
+                    .unwrap_or(0);
                 *leader = if hint != 0 && c.children.contains_key(&hint) {
                     hint
                 } else {
@@ -179,10 +188,20 @@ fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
     let failover = killed_at.elapsed();
     assert_ne!(new_leader, victim);
     leader = new_leader;
-    acked.extend(propose_for(&c, &mut next, &mut leader, Duration::from_millis(1500)));
+    acked.extend(propose_for(
+        &c,
+        &mut next,
+        &mut leader,
+        Duration::from_millis(1500),
+    ));
 
     c.start(victim);
-    acked.extend(propose_for(&c, &mut next, &mut leader, Duration::from_millis(1500)));
+    acked.extend(propose_for(
+        &c,
+        &mut next,
+        &mut leader,
+        Duration::from_millis(1500),
+    ));
 
     // Quiesce: every member must converge on the same applied sequence.
     let end = Instant::now() + Duration::from_secs(20);
@@ -203,8 +222,17 @@ fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
     );
     for (i, d) in dumps.iter().enumerate() {
         let unique: BTreeSet<u64> = d.iter().copied().collect();
-        assert_eq!(unique.len(), d.len(), "member {} applied a command twice", i + 1);
+        assert_eq!(
+            unique.len(),
+            d.len(),
+            "member {} applied a command twice",
+            i + 1
+        );
         let missing: Vec<&u64> = acked.iter().filter(|id| !unique.contains(id)).collect();
-        assert!(missing.is_empty(), "member {} lost acked commands {missing:?}", i + 1);
+        assert!(
+            missing.is_empty(),
+            "member {} lost acked commands {missing:?}",
+            i + 1
+        );
     }
 }

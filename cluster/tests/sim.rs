@@ -117,7 +117,11 @@ fn same_seed_replays_exactly() {
 fn standby_becomes_active_within_one_second_of_the_active_dying() {
     let mut times = Vec::new();
     for seed in seeds(60) {
-        let kinds: &[MemberKind] = if seed % 2 == 0 { &[E, E, W] } else { &[E, E, E] };
+        let kinds: &[MemberKind] = if seed % 2 == 0 {
+            &[E, E, W]
+        } else {
+            &[E, E, E]
+        };
         let all = members(kinds);
         let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
         wait_active(&mut sim, 3_000 * MS).expect("an active member at start");
@@ -134,7 +138,11 @@ fn standby_becomes_active_within_one_second_of_the_active_dying() {
         let next = wait_active(&mut sim, 3_000 * MS);
         let took = sim.now - died;
         assert!(next.is_some(), "seed {seed}: nobody became active");
-        assert!(took <= 2_000 * MS, "seed {seed}: failover took {} ms", took / MS);
+        assert!(
+            took <= 2_000 * MS,
+            "seed {seed}: failover took {} ms",
+            took / MS
+        );
         times.push(took);
         settle(&mut sim);
         assert_clean(&sim);
@@ -148,7 +156,11 @@ fn standby_becomes_active_within_one_second_of_the_active_dying() {
         times[times.len() - 1] / MS,
         within
     );
-    assert!(within * 100 >= times.len() * 95, "{within} of {} within 1 s", times.len());
+    assert!(
+        within * 100 >= times.len() * 95,
+        "{within} of {} within 1 s",
+        times.len()
+    );
 }
 
 #[test]
@@ -175,7 +187,10 @@ fn isolated_leader_fences_itself_then_steps_down() {
             }
         }
         let inactive = inactive_at.expect("isolated leader stayed active") - cut_at;
-        assert!(inactive <= lease + MS, "seed {seed}: active {inactive} us after the cut");
+        assert!(
+            inactive <= lease + MS,
+            "seed {seed}: active {inactive} us after the cut"
+        );
         let stepped = follower_at.expect("isolated leader never stepped down") - cut_at;
         // check_quorum runs once per election timeout (<= 11 ticks here):
         // the step-down comes within two of them.
@@ -221,28 +236,38 @@ fn membership_changes_keep_every_property() {
             id: 4,
             address: "sim-4".into(),
         };
-        assert!(run_change(&mut sim, learner, 1 << 48), "seed {seed}: add learner");
+        assert!(
+            run_change(&mut sim, learner, 1 << 48),
+            "seed {seed}: add learner"
+        );
         sim.run_for(1_000 * MS);
         let voter = MembershipChange::AddVoter {
             id: 4,
             address: "sim-4".into(),
         };
-        assert!(run_change(&mut sim, voter, (1 << 48) + 1), "seed {seed}: promote");
+        assert!(
+            run_change(&mut sim, voter, (1 << 48) + 1),
+            "seed {seed}: promote"
+        );
         sim.run_for(500 * MS);
         let leader = sim.leaders().first().copied().unwrap_or(1);
         let removed = if leader == 1 { 2 } else { 1 };
         assert!(
-            run_change(&mut sim, MembershipChange::Remove { id: removed }, (1 << 48) + 2),
+            run_change(
+                &mut sim,
+                MembershipChange::Remove { id: removed },
+                (1 << 48) + 2
+            ),
             "seed {seed}: remove {removed}"
         );
         sim.run_for(500 * MS);
         sim.crash(removed);
-        let status = sim
-            .core(sim.leaders()[0])
-            .expect("leader alive")
-            .status();
+        let status = sim.core(sim.leaders()[0]).expect("leader alive").status();
         let ids: Vec<u64> = status.members.iter().map(|m| m.id).collect();
-        assert!(!ids.contains(&removed) && ids.contains(&4), "seed {seed}: {ids:?}");
+        assert!(
+            !ids.contains(&removed) && ids.contains(&4),
+            "seed {seed}: {ids:?}"
+        );
         let victim = ids[sim.rng.below(ids.len() as u64) as usize];
         sim.crash(victim);
         sim.run_for(1_500 * MS);
@@ -282,8 +307,14 @@ fn elected_witness_hands_leadership_to_an_eligible_member() {
         sim.run_for(2_000 * MS);
         let leaders = sim.leaders();
         assert_eq!(leaders.len(), 1, "seed {seed}");
-        assert_ne!(leaders[0], 3, "seed {seed}: the witness kept the leadership");
-        assert!(sim.active().len() == 1, "seed {seed}: nobody active after the hand-off");
+        assert_ne!(
+            leaders[0], 3,
+            "seed {seed}: the witness kept the leadership"
+        );
+        assert!(
+            sim.active().len() == 1,
+            "seed {seed}: nobody active after the hand-off"
+        );
         settle(&mut sim);
         assert_clean(&sim);
     }
@@ -314,7 +345,10 @@ fn many_proposals_share_one_ready_and_one_message_per_peer() {
         }
     }
     assert_eq!(appends_per_peer.len(), 2);
-    assert!(appends_per_peer.values().all(|n| *n == 1), "{appends_per_peer:?}");
+    assert!(
+        appends_per_peer.values().all(|n| *n == 1),
+        "{appends_per_peer:?}"
+    );
 }
 
 #[test]
@@ -344,12 +378,18 @@ fn read_index_covers_everything_committed_before_the_request() {
                 continue;
             };
             answered += 1;
-            assert!(*index >= floor, "seed {seed}: read index {index} < commit {floor}");
+            assert!(
+                *index >= floor,
+                "seed {seed}: read index {index} < commit {floor}"
+            );
         }
         settle(&mut sim);
         assert_clean(&sim);
     }
-    assert!(answered * 2 >= asked, "only {answered} of {asked} reads answered");
+    assert!(
+        answered * 2 >= asked,
+        "only {answered} of {asked} reads answered"
+    );
 }
 
 #[test]
@@ -364,10 +404,19 @@ fn status_reports_members_match_index_and_contact() {
     for m in &st.members {
         let matched = m.match_index.expect("leader knows every match index");
         assert!(matched + 5 >= st.last_index, "member {} lags: {m:?}", m.id);
-        assert!(m.last_contact.is_some_and(|t| t + 200 * MS >= sim.now), "{m:?}");
+        assert!(
+            m.last_contact.is_some_and(|t| t + 200 * MS >= sim.now),
+            "{m:?}"
+        );
     }
-    let follower_view = sim.core(if leader == 1 { 2 } else { 1 }).expect("alive").status();
-    assert!(follower_view.members.iter().all(|m| m.match_index.is_none()));
+    let follower_view = sim
+        .core(if leader == 1 { 2 } else { 1 })
+        .expect("alive")
+        .status();
+    assert!(follower_view
+        .members
+        .iter()
+        .all(|m| m.match_index.is_none()));
 }
 
 #[test]
@@ -377,19 +426,36 @@ fn manual_failover_mode_never_activates_on_its_own() {
         let all = members(&[E, E]);
         let mut sim = Sim::with_config(seed, &all, &[1, 2], |c| c.failover = FailoverMode::Manual);
         sim.run_for(3_000 * MS);
-        assert!(sim.active().is_empty(), "seed {seed}: a member activated itself");
+        assert!(
+            sim.active().is_empty(),
+            "seed {seed}: a member activated itself"
+        );
         let leader = *sim.leaders().first().expect("a leader");
         let now = sim.now;
-        sim.core_mut(leader).expect("alive").activate().expect("leader accepts");
+        sim.core_mut(leader)
+            .expect("alive")
+            .activate()
+            .expect("leader accepts");
         let _ = sim.core_mut(leader).expect("alive").flush(now);
         sim.run_for(1_000 * MS);
-        assert_eq!(sim.active(), vec![leader], "seed {seed}: activation ignored");
+        assert_eq!(
+            sim.active(),
+            vec![leader],
+            "seed {seed}: activation ignored"
+        );
         // A new term (after a transfer) needs a new activation.
         let other = if leader == 1 { 2 } else { 1 };
         let now = sim.now;
-        sim.core_mut(leader).expect("alive").transfer_leader(other).expect("leader");
+        sim.core_mut(leader)
+            .expect("alive")
+            .transfer_leader(other)
+            .expect("leader");
         let _ = sim.core_mut(leader).expect("alive").flush(now);
         sim.run_for(2_000 * MS);
-        assert!(sim.active().is_empty(), "seed {seed}: {:?} active without activation", sim.active());
+        assert!(
+            sim.active().is_empty(),
+            "seed {seed}: {:?} active without activation",
+            sim.active()
+        );
     }
 }

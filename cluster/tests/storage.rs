@@ -28,9 +28,11 @@ impl Drop for TempDir {
 }
 
 fn entry(index: u64, term: u64) -> Entry {
-    let mut e = Entry::default();
-    e.index = index;
-    e.term = term;
+    let mut e = Entry {
+        index,
+        term,
+        ..Default::default()
+    };
     e.set_data(format!("cmd-{index}").into_bytes().into());
     e
 }
@@ -39,10 +41,12 @@ fn fill(dir: &Path) {
     let mut s = LogStore::open(dir, &[1, 2, 3], Fsync::Always).expect("fresh store");
     let ents: Vec<Entry> = (1..=20).map(|i| entry(i, 2)).collect();
     s.append(&ents).expect("append");
-    let mut hs = HardState::default();
-    hs.term = 2;
-    hs.vote = 1;
-    hs.commit = 15;
+    let hs = HardState {
+        term: 2,
+        vote: 1,
+        commit: 15,
+        ..Default::default()
+    };
     s.set_hard_state(&hs).expect("hard state");
     s.sync().expect("sync");
 }
@@ -65,7 +69,8 @@ fn restart_recovers_log_hard_state_conf_state_and_snapshot() {
         cs.set_voters(vec![1, 2, 3]);
         cs.set_learners(vec![4]);
         s.set_conf_state(&cs).expect("conf state");
-        s.compact(10, &cs, b"state-at-10".to_vec()).expect("compact");
+        s.compact(10, &cs, b"state-at-10".to_vec())
+            .expect("compact");
         s.sync().expect("sync");
     }
     let s = LogStore::open(dir.path(), &[9], Fsync::Always).expect("reopen");
@@ -73,7 +78,11 @@ fn restart_recovers_log_hard_state_conf_state_and_snapshot() {
     assert_eq!(st.hard_state.term, 2);
     assert_eq!(st.hard_state.vote, 1);
     assert_eq!(st.hard_state.commit, 15);
-    assert_eq!(st.conf_state.voters, vec![1, 2, 3], "initial voters ignored on restart");
+    assert_eq!(
+        st.conf_state.voters,
+        vec![1, 2, 3],
+        "initial voters ignored on restart"
+    );
     assert_eq!(st.conf_state.learners, vec![4]);
     assert_eq!(s.first_index().expect("first"), 11);
     assert_eq!(s.last_index().expect("last"), 20);

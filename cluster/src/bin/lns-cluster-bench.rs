@@ -30,7 +30,8 @@ impl StateMachine for Kv {
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(0, u64::from_be_bytes)
             % KEYS;
-        self.0.insert(key, command.get(8..).unwrap_or_default().to_vec());
+        self.0
+            .insert(key, command.get(8..).unwrap_or_default().to_vec());
         Vec::new()
     }
 
@@ -51,8 +52,14 @@ impl StateMachine for Kv {
                 return Err(RestoreError("truncated".into()));
             }
             let k = u64::from_be_bytes(s[..8].try_into().map_err(|_| RestoreError("key".into()))?);
-            let n = u32::from_be_bytes(s[8..12].try_into().map_err(|_| RestoreError("len".into()))?) as usize;
-            let v = s.get(12..12 + n).ok_or_else(|| RestoreError("value".into()))?;
+            let n = u32::from_be_bytes(
+                s[8..12]
+                    .try_into()
+                    .map_err(|_| RestoreError("len".into()))?,
+            ) as usize;
+            let v = s
+                .get(12..12 + n)
+                .ok_or_else(|| RestoreError("value".into()))?;
             map.insert(k, v.to_vec());
             s = &s[12 + n..];
         }
@@ -89,7 +96,9 @@ fn opts() -> anyhow::Result<Opts> {
 }
 
 fn dir_size(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
     rd.flatten()
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => dir_size(&e.path()),
@@ -108,7 +117,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let o = opts()?;
     let base = 23000 + (std::process::id() % 1000) as u16 * 5;
-    let root: PathBuf = std::env::temp_dir().join(format!("lns-cluster-bench-{}", std::process::id()));
+    let root: PathBuf =
+        std::env::temp_dir().join(format!("lns-cluster-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let members: BTreeMap<u64, PeerSpec> = (1..=3u64)
         .map(|i| {
@@ -126,7 +136,13 @@ async fn main() -> anyhow::Result<()> {
     for id in 1..=3u64 {
         let mut config = ClusterConfig::new(id, members.clone());
         config.compact_after = 10_000;
-        let m = Member::start(config, Kv::default(), &root.join(format!("m{id}")), secret.clone()).await?;
+        let m = Member::start(
+            config,
+            Kv::default(),
+            &root.join(format!("m{id}")),
+            secret.clone(),
+        )
+        .await?;
         handles.push(m);
     }
     let leader = loop {
@@ -216,7 +232,10 @@ async fn run_count(members: &[Member], next: &Arc<AtomicU64>, k: usize, count: u
         tasks.push(tokio::spawn(async move {
             let mut id = next.fetch_add(1, Ordering::Relaxed);
             while id < target {
-                let m = members.iter().find(|m| m.is_active()).unwrap_or(&members[0]);
+                let m = members
+                    .iter()
+                    .find(|m| m.is_active())
+                    .unwrap_or(&members[0]);
                 match m.propose(command(id)).await {
                     Ok(_) => id = next.fetch_add(1, Ordering::Relaxed),
                     Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,

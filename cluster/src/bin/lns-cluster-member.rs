@@ -45,7 +45,11 @@ impl StateMachine for IdLog {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        self.0.ids().iter().flat_map(|id| id.to_be_bytes()).collect()
+        self.0
+            .ids()
+            .iter()
+            .flat_map(|id| id.to_be_bytes())
+            .collect()
     }
 
     fn restore(&mut self, _index: u64, snapshot: &[u8]) -> Result<(), RestoreError> {

@@ -432,7 +432,9 @@ impl Sim {
             .collect();
         let leaders = self.leaders();
         if leaders.len() != 1 {
-            v.push(format!("expected one leader after healing, found {leaders:?}"));
+            v.push(format!(
+                "expected one leader after healing, found {leaders:?}"
+            ));
         }
         let mut states = BTreeSet::new();
         for (id, c) in &live {
