@@ -21,6 +21,7 @@
 //! - The in-memory store ([`LogStore::in_memory`]) runs the same code without
 //!   sled; the simulator keeps it across a simulated crash as the "disk".
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use protobuf::Message as _;
@@ -101,6 +102,7 @@ impl LogStore {
             fsync,
             dir: dir.to_path_buf(),
             guard: Guard::default(),
+            segments: BTreeMap::new(),
         };
         if fresh {
             let mut s = LogStore::in_memory(voters, &[]);
@@ -123,26 +125,39 @@ impl LogStore {
         let hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
         let conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
         let snapshot: Snapshot = disk.meta_value(SNAPSHOT_KEY)?;
+        let snap_index = snapshot.get_metadata().index;
         let mut entries = Vec::new();
-        let mut expect = snapshot.get_metadata().index + 1;
+        let mut segments = BTreeMap::new();
+        let mut expect = snap_index + 1;
         for kv in disk.log.iter() {
             let (k, v) = kv?;
-            let index =
+            let key =
                 key_index(&k).ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
-            if index != expect {
+            let seg = decode_segment(&v)?;
+            let (Some(first), Some(last)) = (seg.first(), seg.last()) else {
+                return Err(StoreError::Damaged(format!("empty log segment {key}")));
+            };
+            if first.index != key || last.index != key + seg.len() as u64 - 1 {
                 return Err(StoreError::Damaged(format!(
-                    "log gap: expected entry {expect}, found {index}"
+                    "log segment {key} holds entries {}..={}",
+                    first.index, last.index
                 )));
             }
-            let e: Entry = decode(&v, "log entry")?;
-            if e.index != index {
-                return Err(StoreError::Damaged(format!(
-                    "entry stored under {index} claims index {}",
-                    e.index
-                )));
+            segments.insert(key, last.index);
+            for e in seg {
+                // A segment may straddle the snapshot (compaction keeps it).
+                if e.index <= snap_index {
+                    continue;
+                }
+                if e.index != expect {
+                    return Err(StoreError::Damaged(format!(
+                        "log gap: expected entry {expect}, found {}",
+                        e.index
+                    )));
+                }
+                entries.push(e);
+                expect += 1;
             }
-            entries.push(e);
-            expect += 1;
         }
         let last = expect - 1;
         if hard_state.commit > last || hard_state.commit < snapshot.get_metadata().index {
@@ -169,6 +184,7 @@ impl LogStore {
             )));
         }
         disk.guard = guard;
+        disk.segments = segments;
         Ok(LogStore {
             hard_state,
             conf_state,
@@ -216,18 +232,40 @@ impl LogStore {
                 first.index
             )));
         }
-        self.entries.truncate(keep);
-        self.entries.extend_from_slice(ents);
-        if let Some(d) = &self.disk {
+        if let Some(d) = &mut self.disk {
+            // One sled value per Ready (a segment keyed by its first index):
+            // sled rewrites a whole tree node per insert, so per-entry keys
+            // cost far more than the fsync.
             let mut batch = sled::Batch::default();
-            for i in first.index..=old_last {
-                batch.remove(&i.to_be_bytes());
+            if first.index <= old_last {
+                let cut: Vec<(u64, u64)> = d
+                    .segments
+                    .range(..)
+                    .filter(|(_, last)| **last >= first.index)
+                    .map(|(a, b)| (*a, *b))
+                    .collect();
+                for (a, _) in cut {
+                    d.segments.remove(&a);
+                    batch.remove(&a.to_be_bytes());
+                    if a < first.index {
+                        // Keep the part of this segment before the conflict.
+                        let lo = (a.max(snap_index + 1) - snap_index - 1) as usize;
+                        let kept = &self.entries[lo..keep];
+                        if !kept.is_empty() {
+                            let key = kept[0].index;
+                            batch.insert(&key.to_be_bytes(), encode_segment(kept));
+                            d.segments.insert(key, first.index - 1);
+                        }
+                    }
+                }
             }
-            for e in ents {
-                batch.insert(&e.index.to_be_bytes(), encode(e));
-            }
+            batch.insert(&first.index.to_be_bytes(), encode_segment(ents));
+            d.segments
+                .insert(first.index, first.index + ents.len() as u64 - 1);
             d.log.apply_batch(batch)?;
         }
+        self.entries.truncate(keep);
+        self.entries.extend_from_slice(ents);
         Ok(())
     }
 
@@ -261,8 +299,9 @@ impl LogStore {
         self.hard_state.term = self.hard_state.term.max(meta.term);
         self.hard_state.commit = self.hard_state.commit.max(meta.index);
         self.conf_state = meta.get_conf_state().clone();
-        if let Some(d) = &self.disk {
+        if let Some(d) = &mut self.disk {
             d.log.clear()?;
+            d.segments.clear();
             d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
             d.put_meta(CONF_STATE_KEY, &self.conf_state)?;
             d.put_meta(HARD_STATE_KEY, &self.hard_state)?;
@@ -294,14 +333,22 @@ impl LogStore {
         snap.set_metadata(meta);
         self.snapshot = snap;
         self.entries.drain(..(index - snap_index) as usize);
-        if let Some(d) = &self.disk {
-            // Snapshot first: a crash between the two writes leaves extra
-            // entries below the snapshot, which `open` would report; so the
-            // removal is one batch right after, and both precede the sync.
+        if let Some(d) = &mut self.disk {
+            // Snapshot first: a crash before the removal only leaves entries
+            // below the snapshot, which `open` skips. A segment straddling
+            // the snapshot index stays until a later compaction.
             d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
+            let _ = snap_index;
+            let gone: Vec<u64> = d
+                .segments
+                .iter()
+                .filter(|(_, last)| **last <= index)
+                .map(|(a, _)| *a)
+                .collect();
             let mut batch = sled::Batch::default();
-            for i in (snap_index + 1)..=index {
-                batch.remove(&i.to_be_bytes());
+            for a in gone {
+                d.segments.remove(&a);
+                batch.remove(&a.to_be_bytes());
             }
             d.log.apply_batch(batch)?;
         }
@@ -428,6 +475,8 @@ struct Disk {
     fsync: Fsync,
     dir: std::path::PathBuf,
     guard: Guard,
+    /// Log segments on disk: first index -> last index.
+    segments: BTreeMap<u64, u64>,
 }
 
 /// The floor recorded in the guard file.
@@ -552,6 +601,48 @@ fn decode<M: protobuf::Message>(v: &[u8], what: &str) -> Result<M, StoreError> {
     }
     M::parse_from_bytes(payload)
         .map_err(|e| StoreError::Damaged(format!("{what}: undecodable ({e})")))
+}
+
+/// `crc32 (LE) || (u32 BE length || protobuf entry)*`.
+fn encode_segment(ents: &[Entry]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for e in ents {
+        // Serialising an in-memory entry cannot fail (see `encode`).
+        let b = e.write_to_bytes().unwrap_or_default();
+        payload.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        payload.extend_from_slice(&b);
+    }
+    let mut out = Vec::with_capacity(payload.len() + 4);
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
+    let damaged = |why: &str| StoreError::Damaged(format!("log segment: {why}"));
+    if v.len() < 4 {
+        return Err(damaged("value truncated"));
+    }
+    let (crc, mut payload) = v.split_at(4);
+    let mut crc_bytes = [0u8; 4];
+    crc_bytes.copy_from_slice(crc);
+    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
+        return Err(damaged("checksum mismatch"));
+    }
+    let mut out = Vec::new();
+    while !payload.is_empty() {
+        let len_bytes: [u8; 4] = payload
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| damaged("length truncated"))?;
+        let len = u32::from_be_bytes(len_bytes) as usize;
+        let body = payload
+            .get(4..4 + len)
+            .ok_or_else(|| damaged("entry truncated"))?;
+        out.push(Entry::parse_from_bytes(body).map_err(|_| damaged("undecodable entry"))?);
+        payload = &payload[4 + len..];
+    }
+    Ok(out)
 }
 
 fn key_index(k: &[u8]) -> Option<u64> {

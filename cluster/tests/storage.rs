@@ -39,8 +39,11 @@ fn entry(index: u64, term: u64) -> Entry {
 
 fn fill(dir: &Path) {
     let mut s = LogStore::open(dir, &[1, 2, 3], Fsync::Always).expect("fresh store");
-    let ents: Vec<Entry> = (1..=20).map(|i| entry(i, 2)).collect();
-    s.append(&ents).expect("append");
+    // Four Readies: log segments keyed 1, 6, 11 and 16.
+    for first in [1u64, 6, 11, 16] {
+        let ents: Vec<Entry> = (first..first + 5).map(|i| entry(i, 2)).collect();
+        s.append(&ents).expect("append");
+    }
     let hs = HardState {
         term: 2,
         vote: 1,
@@ -118,8 +121,8 @@ fn flipped_byte_in_an_entry_is_detected() {
     {
         let db = sled::open(dir.path()).expect("sled");
         let log = db.open_tree("log").expect("tree");
-        let key = 7u64.to_be_bytes();
-        let mut v = log.get(key).expect("get").expect("entry 7").to_vec();
+        let key = 6u64.to_be_bytes();
+        let mut v = log.get(key).expect("get").expect("segment 6").to_vec();
         let last = v.len() - 1;
         v[last] ^= 0x01;
         log.insert(key, v).expect("insert");
@@ -137,7 +140,7 @@ fn missing_entry_in_the_middle_is_detected() {
         let db = sled::open(dir.path()).expect("sled");
         db.open_tree("log")
             .expect("tree")
-            .remove(9u64.to_be_bytes())
+            .remove(6u64.to_be_bytes())
             .expect("remove");
         db.flush().expect("flush");
     }
@@ -152,13 +155,46 @@ fn lost_tail_below_the_commit_index_is_detected() {
     {
         let db = sled::open(dir.path()).expect("sled");
         let log = db.open_tree("log").expect("tree");
-        for i in 12..=20u64 {
-            log.remove(i.to_be_bytes()).expect("remove");
+        for key in [11u64, 16] {
+            log.remove(key.to_be_bytes()).expect("remove");
         }
         db.flush().expect("flush");
     }
     let why = damaged(LogStore::open(dir.path(), &[1], Fsync::Always));
     assert!(why.contains("commit index 15"), "{why}");
+}
+
+#[test]
+fn overwrite_inside_a_segment_keeps_its_prefix() {
+    let dir = TempDir::new("split-segment");
+    fill(dir.path());
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+        // Conflict at 18, inside segment 16..=20 (above the commit index).
+        s.append(&[entry(18, 3), entry(19, 3)]).expect("append");
+        s.sync().expect("sync");
+    }
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(s.last_index().expect("last"), 19);
+    assert_eq!(s.term(17).expect("term 17"), 2);
+    assert_eq!(s.term(18).expect("term 18"), 3);
+}
+
+#[test]
+fn crash_between_snapshot_and_log_removal_still_starts() {
+    let dir = TempDir::new("straddle");
+    fill(dir.path());
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+        let mut cs = ConfState::default();
+        cs.set_voters(vec![1, 2, 3]);
+        // Index 8 is inside segment 6..=10: the segment stays on disk.
+        s.compact(8, &cs, b"at-8".to_vec()).expect("compact");
+        s.sync().expect("sync");
+    }
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(s.first_index().expect("first"), 9);
+    assert_eq!(s.last_index().expect("last"), 20);
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! sled directory size after `--count` commands with compaction divided by
 //! the live state size.
 //!
-//! Usage: `lns-cluster-bench [--seconds 5] [--count 1000000] [--inflight 1,64,1024]`
+//! Usage: `lns-cluster-bench [--seconds 5] [--count 1000000] [--inflight 1,64,1024]
+//! [--no-fsync]` (`--no-fsync` only to see how much of the cost is the disk).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,7 @@ impl StateMachine for Kv {
 }
 
 struct Opts {
+    fsync: lns_cluster::Fsync,
     seconds: u64,
     count: u64,
     inflight: Vec<usize>,
@@ -76,12 +78,17 @@ struct Opts {
 
 fn opts() -> anyhow::Result<Opts> {
     let mut o = Opts {
+        fsync: lns_cluster::Fsync::Always,
         seconds: 5,
         count: 1_000_000,
         inflight: vec![1, 64, 1024],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--no-fsync" {
+            o.fsync = lns_cluster::Fsync::Never;
+            continue;
+        }
         let v = it.next().context("flag needs a value")?;
         match flag.as_str() {
             "--seconds" => o.seconds = v.parse()?,
@@ -136,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
     for id in 1..=3u64 {
         let mut config = ClusterConfig::new(id, members.clone());
         config.compact_after = 10_000;
+        config.fsync = o.fsync;
         let m = Member::start(
             config,
             Kv::default(),
