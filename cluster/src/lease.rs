@@ -119,7 +119,7 @@ impl Lease {
     /// Leader side: the instant the lease runs out, given the voter sets
     /// (incoming and, during a joint change, outgoing). `Micros::MAX` when
     /// this member alone is a quorum.
-    pub fn deadline(&self, me: MemberId, voter_sets: &[&[MemberId]], now: Micros) -> Micros {
+    pub fn deadline(&self, me: MemberId, voter_sets: &[&[MemberId]]) -> Micros {
         if self.leading.is_none() {
             return 0;
         }
@@ -147,7 +147,6 @@ impl Lease {
             };
             deadline = deadline.min(d);
         }
-        let _ = now;
         deadline
     }
 }
@@ -160,7 +159,7 @@ mod tests {
     fn leader_without_echoes_holds_no_lease() {
         let mut l = Lease::new(250, 300);
         l.become_leader(2, 1_000);
-        assert_eq!(l.deadline(1, &[&[1, 2, 3]], 1_000), 0);
+        assert_eq!(l.deadline(1, &[&[1, 2, 3]]), 0);
         assert_eq!(l.active_from(), Some(1_300));
     }
 
@@ -171,7 +170,7 @@ mod tests {
         l.record_echo(2, 2, 1_100);
         l.record_echo(3, 2, 1_050);
         // quorum of 3 = self + the newest peer echo.
-        assert_eq!(l.deadline(1, &[&[1, 2, 3]], 1_200), 1_350);
+        assert_eq!(l.deadline(1, &[&[1, 2, 3]]), 1_350);
     }
 
     #[test]
@@ -179,7 +178,7 @@ mod tests {
         let mut l = Lease::new(250, 300);
         l.become_leader(3, 0);
         l.record_echo(2, 2, 500);
-        assert_eq!(l.deadline(1, &[&[1, 2, 3]], 600), 0);
+        assert_eq!(l.deadline(1, &[&[1, 2, 3]]), 0);
     }
 
     #[test]
@@ -188,16 +187,16 @@ mod tests {
         l.become_leader(1, 0);
         l.record_echo(2, 1, 100);
         // incoming {1,2,3} has a quorum, outgoing {1,4,5} does not.
-        assert_eq!(l.deadline(1, &[&[1, 2, 3], &[1, 4, 5]], 200), 0);
+        assert_eq!(l.deadline(1, &[&[1, 2, 3], &[1, 4, 5]]), 0);
         l.record_echo(4, 1, 80);
-        assert_eq!(l.deadline(1, &[&[1, 2, 3], &[1, 4, 5]], 200), 330);
+        assert_eq!(l.deadline(1, &[&[1, 2, 3], &[1, 4, 5]]), 330);
     }
 
     #[test]
     fn single_voter_leader_never_loses_its_lease() {
         let mut l = Lease::new(250, 300);
         l.become_leader(1, 0);
-        assert_eq!(l.deadline(1, &[&[1]], 10_000), Micros::MAX);
+        assert_eq!(l.deadline(1, &[&[1]]), Micros::MAX);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //!
 //! - [`core`]: the sans-IO member (raft-rs `RawNode`, `Ready` handling,
 //!   batching, proposals, witness, compaction). The simulator drives it.
+//! - [`contract`]: the types exchanged with callers and drivers.
 //! - [`lease`]: when a leader is *active*; the safety and timing argument.
 //! - [`storage`]: the raft log on sled, with corruption detection.
 //! - [`transport`]: tonic gRPC between members, shared-secret authentication.
@@ -22,6 +23,7 @@
 //! - [`config`]: members, roles, failover mode and timers, validated.
 
 pub mod config;
+pub mod contract;
 pub mod core;
 pub mod lease;
 pub mod log_bridge;
