@@ -12,6 +12,8 @@
 //!   carries a CRC-32, the log must be contiguous from the snapshot, the commit
 //!   index must lie within the log, and a non-empty directory must carry the
 //!   format marker. Nothing is ever silently reinitialised.
+//! - The latest snapshot is a file beside the database
+//!   (`lns-cluster.snapshot`, CRC-checked, replaced atomically).
 //! - sled recovers a torn or truncated file by rolling back to an older
 //!   consistent state, which would make a member forget votes and
 //!   acknowledged entries. A small guard file beside the database
@@ -34,7 +36,7 @@ const FORMAT_KEY: &[u8] = b"format";
 const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
 const CONF_STATE_KEY: &[u8] = b"conf_state";
-const SNAPSHOT_KEY: &[u8] = b"snapshot";
+const SNAPSHOT_FILE: &str = "lns-cluster.snapshot";
 const GUARD_FILE: &str = "lns-cluster.guard";
 /// The guard file is rewritten once the commit index moved this far.
 pub const GUARD_EVERY: u64 = 1024;
@@ -108,7 +110,7 @@ impl LogStore {
             let mut s = LogStore::in_memory(voters, &[]);
             disk.put_meta(CONF_STATE_KEY, &s.conf_state)?;
             disk.put_meta(HARD_STATE_KEY, &s.hard_state)?;
-            disk.put_meta(SNAPSHOT_KEY, &s.snapshot)?;
+            disk.write_snapshot(&s.snapshot)?;
             // The marker goes last: a crash before it leaves a directory that
             // is refused, never one that is half-initialised and trusted.
             disk.meta.insert(FORMAT_KEY, FORMAT_V1)?;
@@ -124,7 +126,7 @@ impl LogStore {
         }
         let hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
         let conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
-        let snapshot: Snapshot = disk.meta_value(SNAPSHOT_KEY)?;
+        let snapshot = Disk::read_snapshot(dir)?;
         let snap_index = snapshot.get_metadata().index;
         let mut entries = Vec::new();
         let mut segments = BTreeMap::new();
@@ -302,7 +304,7 @@ impl LogStore {
         if let Some(d) = &mut self.disk {
             d.log.clear()?;
             d.segments.clear();
-            d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
+            d.write_snapshot(&self.snapshot)?;
             d.put_meta(CONF_STATE_KEY, &self.conf_state)?;
             d.put_meta(HARD_STATE_KEY, &self.hard_state)?;
         }
@@ -337,7 +339,7 @@ impl LogStore {
             // Snapshot first: a crash before the removal only leaves entries
             // below the snapshot, which `open` skips. A segment straddling
             // the snapshot index stays until a later compaction.
-            d.put_meta(SNAPSHOT_KEY, &self.snapshot)?;
+            d.write_snapshot(&self.snapshot)?;
             let _ = snap_index;
             let gone: Vec<u64> = d
                 .segments
@@ -531,29 +533,47 @@ impl std::fmt::Debug for Disk {
 }
 
 impl Disk {
-    /// Writes the guard file atomically (temp file, fsync, rename, fsync dir).
+    /// Writes the guard file atomically.
     fn write_guard(&mut self, hs: &HardState) -> Result<(), StoreError> {
-        use std::io::Write as _;
         let g = Guard {
             term: hs.term,
             vote: hs.vote,
             commit: hs.commit,
         };
-        let io =
-            |e: std::io::Error| StoreError::Damaged(format!("cannot write the guard file: {e}"));
-        let tmp = self.dir.join(format!("{GUARD_FILE}.tmp"));
+        self.write_file(GUARD_FILE, g.render().as_bytes())?;
+        self.guard = g;
+        Ok(())
+    }
+
+    /// The snapshot lives in a file of its own, not in sled: rewriting a
+    /// multi-megabyte sled value at every compaction made the database grow
+    /// tens of times larger than the live state.
+    fn write_snapshot(&self, snap: &Snapshot) -> Result<(), StoreError> {
+        self.write_file(SNAPSHOT_FILE, &encode(snap))
+    }
+
+    fn read_snapshot(dir: &Path) -> Result<Snapshot, StoreError> {
+        let bytes = std::fs::read(dir.join(SNAPSHOT_FILE))
+            .map_err(|e| StoreError::Damaged(format!("snapshot file unreadable: {e}")))?;
+        decode(&bytes, "snapshot file")
+    }
+
+    /// Temp file, fsync, rename, fsync of the directory.
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write {name}: {e}"));
+        let tmp = self.dir.join(format!("{name}.tmp"));
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(g.render().as_bytes()).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
         if self.fsync == Fsync::Always {
             f.sync_all().map_err(io)?;
         }
-        std::fs::rename(&tmp, self.dir.join(GUARD_FILE)).map_err(io)?;
+        std::fs::rename(&tmp, self.dir.join(name)).map_err(io)?;
         if self.fsync == Fsync::Always {
             std::fs::File::open(&self.dir)
                 .and_then(|d| d.sync_all())
                 .map_err(io)?;
         }
-        self.guard = g;
         Ok(())
     }
 
