@@ -125,7 +125,7 @@ impl ClusterConfig {
             failover: FailoverMode::Automatic,
             timing: Timing::default(),
             compact_after: 10_000,
-            max_batch_bytes: 1024 * 1024,
+            max_batch_bytes: 256 * 1024,
             peer_queue: 4096,
             fsync: Fsync::Always,
             bootstrap: Bootstrap::Founding,

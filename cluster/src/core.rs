@@ -113,7 +113,7 @@ impl<S: StateMachine> MemberCore<S> {
             heartbeat_tick: t.heartbeat_ticks,
             applied: snap_index,
             max_size_per_msg: config.max_batch_bytes,
-            max_inflight_msgs: 256,
+            max_inflight_msgs: 64,
             check_quorum: true,
             pre_vote: true,
             // Not raft-rs's batch_append: in 0.7 it can merge a resent range

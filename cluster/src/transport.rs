@@ -36,6 +36,9 @@ pub const SNAPSHOT_CHUNK: usize = 1024 * 1024;
 pub const MAX_SNAPSHOT: u64 = 4 * 1024 * 1024 * 1024;
 const TOKEN_HEADER: &str = "x-lns-cluster-token";
 const MAX_BATCH_MESSAGES: usize = 4096;
+/// A batch stops growing past this many bytes: a huge `Deliver` would hold
+/// heartbeats behind it (head-of-line) long enough to cost the lease.
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// The shared cluster secret. `Debug` never shows it.
 #[derive(Clone)]
@@ -235,10 +238,14 @@ async fn run_link(
     let mut backoff = Duration::from_millis(100);
     let mut client: Option<PeerClient<tonic::transport::Channel>> = None;
     while let Some(first) = rx.recv().await {
+        let mut bytes = first.envelope.raft_message.len();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH_MESSAGES {
+        while batch.len() < MAX_BATCH_MESSAGES && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
-                Ok(m) => batch.push(m),
+                Ok(m) => {
+                    bytes += m.envelope.raft_message.len();
+                    batch.push(m);
+                }
                 Err(_) => break,
             }
         }
