@@ -220,6 +220,14 @@ fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
         acked.len(),
         failover.as_millis()
     );
+    // The restarted member was behind a compacted log (compact-after 500):
+    // it caught up through the chunked InstallSnapshot stream.
+    let log =
+        std::fs::read_to_string(c.dir.join(format!("member-{victim}.log"))).unwrap_or_default();
+    assert!(
+        log.contains("snapshot installed"),
+        "member {victim} caught up without a snapshot"
+    );
     for (i, d) in dumps.iter().enumerate() {
         let unique: BTreeSet<u64> = d.iter().copied().collect();
         assert_eq!(
