@@ -102,7 +102,7 @@ impl<S: StateMachine> MemberCore<S> {
         let snap = store.latest_snapshot().clone();
         let snap_index = snap.get_metadata().index;
         if snap_index > 0 {
-            sm.restore(snap_index, snap.get_data())?;
+            restore(&mut sm, snap_index, snap.get_data())?;
         }
         let kind = config.kind();
         let rc = raft::Config {
@@ -525,7 +525,7 @@ impl<S: StateMachine> MemberCore<S> {
             let snap = rd.snapshot().clone();
             let index = snap.get_metadata().index;
             self.raw.mut_store().apply_snapshot(&snap)?;
-            self.sm.restore(index, snap.get_data())?;
+            restore(&mut self.sm, index, snap.get_data())?;
             self.applied = index;
             // Proposals at or below the snapshot: their fate is unknown here.
             let rest = self.pending.split_off(&(index + 1));
@@ -660,10 +660,13 @@ impl<S: StateMachine> MemberCore<S> {
 
     fn maybe_compact(&mut self) -> Result<(), CoreError> {
         let snap_index = self.raw.store().latest_snapshot().get_metadata().index;
-        if self.applied < snap_index + self.compact_after {
+        let wanted = self.raw.store().take_snapshot_request();
+        let due = self.applied >= snap_index + self.compact_after;
+        if !(due || wanted && self.applied > snap_index) {
             return Ok(());
         }
-        let data = self.sm.snapshot();
+        let mut data = vec![SNAPSHOT_V1];
+        data.extend_from_slice(&self.sm.snapshot());
         let cs = self.raw.raft.prs().conf().to_conf_state();
         let applied = self.applied;
         self.raw.mut_store().compact(applied, &cs, data)?;
@@ -721,6 +724,18 @@ impl<S: StateMachine> MemberCore<S> {
             self.published = Some(l);
             self.events.push_back(Event::Leadership(l));
         }
+    }
+}
+
+/// Snapshot data is `SNAPSHOT_V1 || state machine bytes`; empty data is the
+/// bootstrap snapshot (initial configuration, initial state).
+const SNAPSHOT_V1: u8 = 0x01;
+
+fn restore<S: StateMachine>(sm: &mut S, index: u64, data: &[u8]) -> Result<(), RestoreError> {
+    match data.split_first() {
+        None => Ok(()),
+        Some((&SNAPSHOT_V1, rest)) => sm.restore(index, rest),
+        Some((v, _)) => Err(RestoreError(format!("unknown snapshot version {v:#04x}"))),
     }
 }
 

@@ -50,6 +50,9 @@ pub struct LogStore {
     snapshot: Snapshot,
     entries: Vec<Entry>,
     disk: Option<Disk>,
+    /// Set when raft asked for a snapshot we could not give (it predates the
+    /// member it is for); the core then takes a fresh one.
+    snapshot_wanted: std::cell::Cell<bool>,
 }
 
 /// Why a data directory could not be used.
@@ -69,15 +72,24 @@ pub enum StoreError {
 
 impl LogStore {
     /// A volatile store (simulator, tests) holding `voters` and `learners`.
+    /// With voters, the store starts from a bootstrap snapshot at index 1
+    /// (term 1) holding the configuration and no state: a member added later
+    /// then learns the initial configuration from that snapshot, since there
+    /// is no log entry that carries it. Without voters (a joining member) it
+    /// starts empty at index 0.
     pub fn in_memory(voters: &[u64], learners: &[u64]) -> Self {
         let mut s = LogStore::empty();
         // Term 1, not 0: raft-rs 0.7 panics when a member at term 0 rejects a
         // pre-vote (it must never send a vote response with term 0).
         s.hard_state.term = 1;
         s.conf_state = conf_state(voters, learners);
-        s.snapshot
-            .mut_metadata()
-            .set_conf_state(s.conf_state.clone());
+        let meta = s.snapshot.mut_metadata();
+        meta.set_conf_state(s.conf_state.clone());
+        if !voters.is_empty() {
+            meta.index = 1;
+            meta.term = 1;
+            s.hard_state.commit = 1;
+        }
         s
     }
 
@@ -193,6 +205,7 @@ impl LogStore {
             snapshot,
             entries,
             disk: Some(disk),
+            snapshot_wanted: std::cell::Cell::new(false),
         })
     }
 
@@ -207,6 +220,11 @@ impl LogStore {
 
     pub fn conf_state(&self) -> &ConfState {
         &self.conf_state
+    }
+
+    /// True (once) when raft asked for a snapshot newer than the latest.
+    pub fn take_snapshot_request(&self) -> bool {
+        self.snapshot_wanted.replace(false)
     }
 
     /// Number of entries held after the snapshot.
@@ -390,6 +408,7 @@ impl LogStore {
             snapshot: Snapshot::default(),
             entries: Vec::new(),
             disk: None,
+            snapshot_wanted: std::cell::Cell::new(false),
         }
     }
 
@@ -460,8 +479,19 @@ impl Storage for LogStore {
         Ok(self.last())
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
-        if self.snapshot.get_metadata().index < request_index {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        let cs = self.snapshot.get_metadata().get_conf_state();
+        let knows_to = cs
+            .voters
+            .iter()
+            .chain(&cs.learners)
+            .chain(&cs.voters_outgoing)
+            .chain(&cs.learners_next)
+            .any(|id| *id == to);
+        // raft-rs refuses a snapshot whose configuration omits the receiver,
+        // so a member added after the last snapshot needs a newer one.
+        if !knows_to || self.snapshot.get_metadata().index < request_index {
+            self.snapshot_wanted.set(true);
             return Err(raft::Error::Store(
                 StorageError::SnapshotTemporarilyUnavailable,
             ));
