@@ -38,7 +38,8 @@ fn entry(index: u64, term: u64) -> Entry {
 }
 
 fn fill(dir: &Path) {
-    let mut s = LogStore::open(dir, &[1, 2, 3], Fsync::Always).expect("fresh store");
+    // A joining (empty) store starts at index 0, so the log can start at 1.
+    let mut s = LogStore::open(dir, &[], Fsync::Always).expect("fresh store");
     // Four Readies: log segments keyed 1, 6, 11 and 16.
     for first in [1u64, 6, 11, 16] {
         let ents: Vec<Entry> = (first..first + 5).map(|i| entry(i, 2)).collect();
@@ -243,4 +244,22 @@ fn unrelated_files_in_the_directory_are_refused() {
     std::fs::create_dir_all(dir.path()).expect("mkdir");
     std::fs::write(dir.path().join("notes.txt"), b"not a store").expect("write");
     assert!(LogStore::open(dir.path(), &[1], Fsync::Always).is_err());
+}
+
+#[test]
+fn founding_store_starts_from_a_bootstrap_snapshot_holding_the_voters() {
+    let dir = TempDir::new("bootstrap");
+    let s = LogStore::open(dir.path(), &[1, 2, 3], Fsync::Always).expect("fresh store");
+    assert_eq!(s.first_index().expect("first"), 2);
+    assert_eq!(s.last_index().expect("last"), 1);
+    let meta = s.latest_snapshot().get_metadata();
+    assert_eq!((meta.index, meta.term), (1, 1));
+    assert_eq!(meta.get_conf_state().voters, vec![1, 2, 3]);
+    drop(s);
+    let s = LogStore::open(dir.path(), &[7], Fsync::Always).expect("reopen");
+    assert_eq!(
+        s.conf_state().voters,
+        vec![1, 2, 3],
+        "initial voters only used once"
+    );
 }
