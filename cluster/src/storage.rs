@@ -100,8 +100,11 @@ impl LogStore {
             Ok(mut it) => it.next().is_none(),
             Err(_) => true,
         };
+        // Reads are served from the in-memory image; sled's page cache
+        // (1 GiB by default) only needs to hold recent writes.
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
             .open()
             .map_err(|source| StoreError::Open {
                 path: dir.display().to_string(),
