@@ -24,9 +24,11 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new() -> Self {
-        let base = 21000 + (std::process::id() % 2000) as u16 * 10;
-        let dir = std::env::temp_dir().join(format!("lns-cluster-proc-{}", std::process::id()));
+    /// `tag` keeps tests of the same process apart (ports and directory).
+    fn new(tag: u16) -> Self {
+        let base = 21000 + (std::process::id() % 1000) as u16 * 20 + tag * 10;
+        let dir =
+            std::env::temp_dir().join(format!("lns-cluster-proc-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let members = (1..=3)
@@ -46,6 +48,10 @@ impl Cluster {
     }
 
     fn start(&mut self, id: u64) {
+        self.start_with(id, &self.members.clone(), &[]);
+    }
+
+    fn start_with(&mut self, id: u64, members: &str, extra: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -53,7 +59,7 @@ impl Cluster {
             .expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_lns-cluster-member"))
             .args(["--id", &id.to_string()])
-            .args(["--members", &self.members])
+            .args(["--members", members])
             .args([
                 "--data",
                 &self.dir.join(format!("data-{id}")).display().to_string(),
@@ -61,6 +67,7 @@ impl Cluster {
             .args(["--api", &self.api(id)])
             .args(["--secret", SECRET])
             .args(["--compact-after", "500"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -168,7 +175,7 @@ fn propose_for(c: &Cluster, next: &mut u64, leader: &mut u64, duration: Duration
 
 #[test]
 fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::new(0);
     for id in 1..=3 {
         c.start(id);
     }
@@ -243,4 +250,75 @@ fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
             i + 1
         );
     }
+}
+
+#[test]
+fn member_joins_as_learner_then_voter_and_another_is_removed() {
+    let mut c = Cluster::new(1);
+    for id in 1..=3 {
+        c.start(id);
+    }
+    let address4 = format!("127.0.0.4:{}", c.base + 4);
+    let members4 = format!("{},4={address4}", c.members);
+    c.start_with(4, &members4, &["--join"]);
+    let mut leader = c
+        .active_leader(Duration::from_secs(15))
+        .expect("an active leader");
+    let mut next = 1;
+    let mut acked = propose_for(&c, &mut next, &mut leader, Duration::from_millis(800));
+
+    let ask_leader = |c: &Cluster, line: &str| -> String {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            let l = c.active_leader(Duration::from_secs(5)).unwrap_or(1);
+            match c.ask(l, line) {
+                Some(r) if r == "OK" => return r,
+                r => assert!(Instant::now() < end, "{line}: {r:?}"),
+            }
+        }
+    };
+    ask_leader(&c, &format!("ADD_LEARNER 4 {address4}"));
+    acked.extend(propose_for(
+        &c,
+        &mut next,
+        &mut leader,
+        Duration::from_millis(800),
+    ));
+    ask_leader(&c, &format!("ADD_VOTER 4 {address4}"));
+    let leader_now = c.active_leader(Duration::from_secs(5)).expect("leader");
+    let removed = (1..=3).find(|id| *id != leader_now).expect("a follower");
+    ask_leader(&c, &format!("REMOVE {removed}"));
+    c.kill(removed);
+    acked.extend(propose_for(
+        &c,
+        &mut next,
+        &mut leader,
+        Duration::from_millis(800),
+    ));
+
+    let end = Instant::now() + Duration::from_secs(20);
+    let live: Vec<u64> = c.children.keys().copied().collect();
+    let dumps = loop {
+        let dumps: Vec<Option<Vec<u64>>> = live.iter().map(|id| c.dump(*id)).collect();
+        if dumps.iter().all(Option::is_some) {
+            let dumps: Vec<Vec<u64>> = dumps.into_iter().flatten().collect();
+            if dumps.windows(2).all(|w| w[0] == w[1]) {
+                break dumps;
+            }
+        }
+        assert!(Instant::now() < end, "members {live:?} did not converge");
+    };
+    assert!(live.contains(&4));
+    for d in &dumps {
+        let unique: BTreeSet<u64> = d.iter().copied().collect();
+        assert_eq!(unique.len(), d.len(), "a command applied twice");
+        assert!(
+            acked.iter().all(|id| unique.contains(id)),
+            "an acked command is missing"
+        );
+    }
+    eprintln!(
+        "joined member 4, removed member {removed}; {} commands acked",
+        acked.len()
+    );
 }

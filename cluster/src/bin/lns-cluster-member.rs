@@ -4,11 +4,12 @@
 //! command it applies. A line protocol on `--api` drives it:
 //! `PROPOSE <id>` -> `OK <index>` | `ERR <reason>`;
 //! `ROLE` -> `<role> <activity> <term> <leader|0>`;
-//! `DUMP` -> `IDS <count> <id>...` (in apply order).
+//! `DUMP` -> `IDS <count> <id>...` (in apply order);
+//! `ADD_LEARNER <id> <addr>`, `ADD_VOTER <id> <addr>`, `REMOVE <id>` -> `OK` | `ERR <reason>`.
 //!
 //! Usage: `lns-cluster-member --id 1 --members 1=127.0.0.1:7101,2=...
 //! [--witness 3] --data DIR --api 127.0.0.1:7201 --secret S
-//! [--compact-after N]`
+//! [--compact-after N] [--join]` (`--join`: start empty and wait to be added).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context};
 use lns_cluster::{
-    ClusterConfig, Member, MemberKind, PeerSpec, ProposeError, RestoreError, Secret, StateMachine,
+    ClusterConfig, Member, MemberKind, MembershipChange, PeerSpec, ProposeError, RestoreError,
+    Secret, StateMachine,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -74,13 +76,19 @@ struct Args {
     api: String,
     secret: String,
     compact_after: Option<u64>,
+    join: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut it = std::env::args().skip(1);
     let (mut id, mut members, mut witness, mut data, mut api, mut secret, mut compact) =
         (None, None, None, None, None, None, None);
+    let mut join = false;
     while let Some(flag) = it.next() {
+        if flag == "--join" {
+            join = true;
+            continue;
+        }
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--id" => id = Some(value.parse::<u64>()?),
@@ -117,6 +125,7 @@ fn parse_args() -> anyhow::Result<Args> {
         api: api.context("--api is required")?,
         secret: secret.context("--secret is required")?,
         compact_after: compact,
+        join,
     })
 }
 
@@ -133,6 +142,9 @@ async fn main() -> anyhow::Result<()> {
     let mut config = ClusterConfig::new(args.id, args.members);
     if let Some(n) = args.compact_after {
         config.compact_after = n;
+    }
+    if args.join {
+        config.bootstrap = lns_cluster::Bootstrap::Joining;
     }
     let applied = Applied::default();
     let member = Member::start(
@@ -201,6 +213,21 @@ async fn answer(member: &Member, applied: &Applied, line: &str) -> String {
                 s.push_str(&id.to_string());
             }
             s
+        }
+        Some(verb @ ("ADD_LEARNER" | "ADD_VOTER" | "REMOVE")) => {
+            let Some(id) = words.next().and_then(|w| w.parse::<u64>().ok()) else {
+                return "ERR usage".into();
+            };
+            let address = words.next().unwrap_or_default().to_string();
+            let change = match verb {
+                "ADD_LEARNER" => MembershipChange::AddLearner { id, address },
+                "ADD_VOTER" => MembershipChange::AddVoter { id, address },
+                _ => MembershipChange::Remove { id },
+            };
+            match member.change_membership(change).await {
+                Ok(()) => "OK".into(),
+                Err(e) => format!("ERR {e}"),
+            }
         }
         _ => "ERR unknown command".into(),
     }
