@@ -58,6 +58,11 @@ pub struct MemberCore<S: StateMachine> {
     now: Micros,
     leading_term: Option<u64>,
     leading_since: Option<Micros>,
+    /// Leader side: the term whose lease we released (planned transfer), when.
+    released: Option<(u64, Micros)>,
+    /// Follower side: the term whose leader released its lease to us.
+    handed_over_in: Option<u64>,
+    election_timeout: Micros,
     manual_term: Option<u64>,
     /// Pending proposals of this member by log index: (sequence, token).
     pending: BTreeMap<u64, (u64, u64)>,
@@ -145,6 +150,9 @@ impl<S: StateMachine> MemberCore<S> {
             now,
             leading_term: None,
             leading_since: None,
+            released: None,
+            handed_over_in: None,
+            election_timeout: tick * t.election_ticks_min as u64,
             manual_term: None,
             pending: BTreeMap::new(),
             next_seq: 1,
@@ -214,6 +222,13 @@ impl<S: StateMachine> MemberCore<S> {
             self.lease.record_echo(from, env.echo_term, env.lease_echo);
         }
         let term = msg.term;
+        if env.lease_released
+            && msg.get_msg_type() == MessageType::MsgTimeoutNow
+            && self.raw.raft.leader_id == from
+            && self.raw.raft.term == term
+        {
+            self.handed_over_in = Some(term);
+        }
         if let Err(e) = self.raw.step(msg) {
             tracing::debug!(from, error = %e, "raft refused a message");
         }
@@ -373,6 +388,7 @@ impl<S: StateMachine> MemberCore<S> {
         self.now = self.now.max(now);
         self.submit_batch();
         self.witness_hand_off();
+        self.abandon_failed_transfer();
         if self.raw.has_ready() {
             self.handle_ready()?;
         }
@@ -439,6 +455,24 @@ impl<S: StateMachine> MemberCore<S> {
         }
     }
 
+    /// A leader that released its lease and is still leading an election
+    /// timeout later (the transfer failed) steps down, so that a normal
+    /// election, with the full lease wait, elects someone who can be active.
+    fn abandon_failed_transfer(&mut self) {
+        let r = &self.raw.raft;
+        let Some((term, at)) = self.released else {
+            return;
+        };
+        if r.state == StateRole::Leader && r.term == term && self.now >= at + self.election_timeout
+        {
+            tracing::warn!(
+                term,
+                "leadership transfer failed after releasing the lease: stepping down"
+            );
+            self.raw.raft.become_follower(term, raft::INVALID_ID);
+        }
+    }
+
     fn check_leader(&self) -> Result<(), ProposeError> {
         let r = &self.raw.raft;
         if r.state == StateRole::Leader {
@@ -472,6 +506,9 @@ impl<S: StateMachine> MemberCore<S> {
                 FailoverMode::Automatic => true,
                 FailoverMode::Manual => self.manual_term == Some(term),
             };
+        if self.released.is_some_and(|(t, _)| t == term) {
+            return Activity::Inactive;
+        }
         let waited = self.lease.active_from().is_some_and(|f| now >= f);
         if allowed && waited && now < self.deadline {
             Activity::Active
@@ -679,6 +716,16 @@ impl<S: StateMachine> MemberCore<S> {
         let leader = self.raw.raft.state == StateRole::Leader;
         let (echo_term, echo) = self.lease.echo(self.raw.raft.term);
         for m in msgs {
+            let mut released = false;
+            if leader && m.get_msg_type() == MessageType::MsgTimeoutNow {
+                let term = self.raw.raft.term;
+                let past_wait = self.lease.active_from().is_some_and(|f| self.now >= f);
+                if past_wait && self.leading_term == Some(term) {
+                    // From here on we are inactive for the rest of the term.
+                    self.released.get_or_insert((term, self.now));
+                    released = true;
+                }
+            }
             let payload = if m.get_msg_type() == MessageType::MsgSnapshot {
                 Payload::Snapshot
             } else {
@@ -696,6 +743,7 @@ impl<S: StateMachine> MemberCore<S> {
                     lease_stamp: if leader { self.now.max(1) } else { 0 },
                     lease_echo: echo,
                     echo_term,
+                    lease_released: released,
                 },
             });
         }
@@ -707,7 +755,11 @@ impl<S: StateMachine> MemberCore<S> {
             if self.leading_term != Some(r.term) {
                 self.leading_term = Some(r.term);
                 self.leading_since = Some(self.now);
-                self.lease.become_leader(r.term, self.now);
+                if self.handed_over_in.is_some_and(|t| t + 1 == r.term) {
+                    self.lease.become_leader_handed_over(r.term, self.now);
+                } else {
+                    self.lease.become_leader(r.term, self.now);
+                }
             }
             let cs = r.prs().conf().to_conf_state();
             self.deadline = self

@@ -17,6 +17,16 @@
 //! - A newly elected leader becomes active only `lease_wait` after its
 //!   election (`lease_wait > lease`, the margin covering clock-rate drift).
 //!
+//! # Planned transfer
+//!
+//! A leader that is past its own `lease_wait` (so every older lease has run
+//! out) may *release* its lease when it sends MsgTimeoutNow: from then on it
+//! is never active again in its term, and the envelope says so. The target,
+//! if it wins the very next term, is active at once: the only lease that
+//! could still be held was the one just released. If the transfer fails, the
+//! releasing leader steps down after an election timeout so that a normal
+//! election (with the full wait) follows.
+//!
 //! # Why two members are never active (real time `t`, drift neglected)
 //!
 //! Say L1 (term T1) is active at `t`. Then a quorum Q1 echoed stamps
@@ -60,6 +70,8 @@ pub struct Lease {
     echoes: BTreeMap<MemberId, Micros>,
     /// Follower side: (term, newest stamp) received from that term's leader.
     received: Option<(u64, Micros)>,
+    /// Leader side: the previous leader released its lease to us.
+    handed_over: bool,
 }
 
 impl Lease {
@@ -70,6 +82,7 @@ impl Lease {
             leading: None,
             echoes: BTreeMap::new(),
             received: None,
+            handed_over: false,
         }
     }
 
@@ -77,6 +90,14 @@ impl Lease {
     pub fn become_leader(&mut self, term: u64, now: Micros) {
         self.leading = Some((term, now));
         self.echoes.clear();
+        self.handed_over = false;
+    }
+
+    /// We became leader of `term` right after the leader of `term - 1`
+    /// released its lease to us (planned transfer): no wait.
+    pub fn become_leader_handed_over(&mut self, term: u64, now: Micros) {
+        self.become_leader(term, now);
+        self.handed_over = true;
     }
 
     /// We are no longer leader.
@@ -113,7 +134,8 @@ impl Lease {
 
     /// When a leader may first be active (`None` if not leading).
     pub fn active_from(&self) -> Option<Micros> {
-        self.leading.map(|(_, since)| since + self.wait)
+        let wait = if self.handed_over { 0 } else { self.wait };
+        self.leading.map(|(_, since)| since + wait)
     }
 
     /// Leader side: the instant the lease runs out, given the voter sets

@@ -413,17 +413,8 @@ impl<S: StateMachine> Task<S> {
     }
 
     fn route(&mut self) {
-        while let Some(out) = self.core.poll_transmit() {
-            let to = out.to;
-            let snapshot = out.payload == crate::core::Payload::Snapshot;
-            let queued = self.links.get(&to).is_some_and(|l| l.send(out));
-            if !queued {
-                self.core.report_unreachable(to);
-                if snapshot {
-                    self.core.report_snapshot(to, Err(()));
-                }
-            }
-        }
+        // Events first: the leadership watch reports a released lease before
+        // the MsgTimeoutNow that hands it over leaves this member.
         while let Some(e) = self.core.poll_event() {
             match e {
                 Event::Proposed { token, result } => {
@@ -470,6 +461,17 @@ impl<S: StateMachine> Task<S> {
                 }
                 Event::SnapshotInstalled { index } => {
                     tracing::info!(index, "snapshot installed");
+                }
+            }
+        }
+        while let Some(out) = self.core.poll_transmit() {
+            let to = out.to;
+            let snapshot = out.payload == crate::core::Payload::Snapshot;
+            let queued = self.links.get(&to).is_some_and(|l| l.send(out));
+            if !queued {
+                self.core.report_unreachable(to);
+                if snapshot {
+                    self.core.report_snapshot(to, Err(()));
                 }
             }
         }

@@ -64,7 +64,18 @@ fn random_faults_keep_every_property() {
         sim.run_for(700 * MS);
         for _ in 0..6 {
             let victim = 1 + sim.rng.below(voters.len() as u64);
-            match sim.rng.below(5) {
+            match sim.rng.below(6) {
+                5 => {
+                    // Planned transfer to a random member.
+                    if let Some(l) = sim.leaders().first().copied() {
+                        let to = 1 + sim.rng.below(voters.len() as u64);
+                        let now = sim.now;
+                        if let Some(c) = sim.core_mut(l) {
+                            let _ = c.transfer_leader(to);
+                            let _ = c.flush(now);
+                        }
+                    }
+                }
                 0 | 1 => {
                     let down = voters.iter().filter(|id| !sim.alive(**id)).count() as u64;
                     if down < minority {
@@ -464,4 +475,41 @@ fn manual_failover_mode_never_activates_on_its_own() {
             sim.active()
         );
     }
+}
+
+/// Planned switchover: the old leader releases its lease with the
+/// MsgTimeoutNow, so the target is active without waiting out the lease.
+#[test]
+fn planned_transfer_hands_over_activity_in_tens_of_milliseconds() {
+    let mut worst = 0;
+    for seed in seeds(30) {
+        let all = members(&[E, E, W]);
+        let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
+        let leader = wait_active(&mut sim, 3_000 * MS).expect("an active member");
+        sim.run_for(200 * MS);
+        let target = if leader == 1 { 2 } else { 1 };
+        let now = sim.now;
+        let core = sim.core_mut(leader).expect("alive");
+        core.transfer_leader(target).expect("leader accepts");
+        let _ = core.flush(now);
+        let start = sim.now;
+        let mut gap = None;
+        while sim.now < start + 2_000 * MS {
+            sim.run_for(MS);
+            if sim.active() == vec![target] {
+                gap = Some(sim.now - start);
+                break;
+            }
+        }
+        let gap = gap.expect("target never became active");
+        assert!(
+            gap <= 50 * MS,
+            "seed {seed}: hand-over took {} ms",
+            gap / MS
+        );
+        worst = worst.max(gap);
+        settle(&mut sim);
+        assert_clean(&sim);
+    }
+    eprintln!("worst planned hand-over: {} ms", worst / MS);
 }
