@@ -1,0 +1,704 @@
+//! The raft log store: an in-memory image of the log that raft-rs reads, kept
+//! in step with an optional sled database that makes it durable.
+//!
+//! Contract:
+//! - Holds the entries after the latest snapshot, the hard state, the conf
+//!   state and the latest state-machine snapshot (metadata and data).
+//! - Every mutation is written to sled as it happens; [`LogStore::sync`] makes
+//!   them durable (fsync) and is called before any message that depends on
+//!   them leaves the member (see `core`).
+//! - [`LogStore::open`] recovers everything after a restart and refuses a
+//!   damaged or truncated directory with a [`StoreError`]: every stored value
+//!   carries a CRC-32, the log must be contiguous from the snapshot, the commit
+//!   index must lie within the log, and a non-empty directory must carry the
+//!   format marker. Nothing is ever silently reinitialised.
+//! - The latest snapshot is a file beside the database
+//!   (`lns-cluster.snapshot`, CRC-checked, replaced atomically).
+//! - sled recovers a torn or truncated file by rolling back to an older
+//!   consistent state, which would make a member forget votes and
+//!   acknowledged entries. A small guard file beside the database
+//!   (`lns-cluster.guard`, written atomically after a sync whenever the term
+//!   or vote changes or the commit index moved by [`GUARD_EVERY`]) records a
+//!   floor; a store found below its floor is refused as rolled back.
+//! - The in-memory store ([`LogStore::in_memory`]) runs the same code without
+//!   sled; the simulator keeps it across a simulated crash as the "disk".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::{GetEntriesContext, RaftState, Storage, StorageError};
+
+use crate::config::Fsync;
+
+const FORMAT_KEY: &[u8] = b"format";
+const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
+const HARD_STATE_KEY: &[u8] = b"hard_state";
+const CONF_STATE_KEY: &[u8] = b"conf_state";
+const SNAPSHOT_FILE: &str = "lns-cluster.snapshot";
+const GUARD_FILE: &str = "lns-cluster.guard";
+/// The guard file is rewritten once the commit index moved this far.
+pub const GUARD_EVERY: u64 = 1024;
+
+/// The log store handed to raft-rs.
+#[derive(Debug)]
+pub struct LogStore {
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// Latest snapshot; its metadata index is the index just before `entries`.
+    snapshot: Snapshot,
+    entries: Vec<Entry>,
+    disk: Option<Disk>,
+    /// Set when raft asked for a snapshot we could not give (it predates the
+    /// member it is for); the core then takes a fresh one.
+    snapshot_wanted: std::cell::Cell<bool>,
+}
+
+/// Why a data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the data directory {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("data directory is damaged: {0}; refusing to start (restore it or remove it to rejoin empty)")]
+    Damaged(String),
+    #[error("storage I/O failed: {0}")]
+    Io(#[from] sled::Error),
+}
+
+impl LogStore {
+    /// A volatile store (simulator, tests) holding `voters` and `learners`.
+    /// With voters, the store starts from a bootstrap snapshot at index 1
+    /// (term 1) holding the configuration and no state: a member added later
+    /// then learns the initial configuration from that snapshot, since there
+    /// is no log entry that carries it. Without voters (a joining member) it
+    /// starts empty at index 0.
+    pub fn in_memory(voters: &[u64], learners: &[u64]) -> Self {
+        let mut s = LogStore::empty();
+        // Term 1, not 0: raft-rs 0.7 panics when a member at term 0 rejects a
+        // pre-vote (it must never send a vote response with term 0).
+        s.hard_state.term = 1;
+        s.conf_state = conf_state(voters, learners);
+        let meta = s.snapshot.mut_metadata();
+        meta.set_conf_state(s.conf_state.clone());
+        if !voters.is_empty() {
+            meta.index = 1;
+            meta.term = 1;
+            s.hard_state.commit = 1;
+        }
+        s
+    }
+
+    /// Opens (or creates, when `dir` is absent or empty) a durable store.
+    /// A fresh store starts with `voters` as its configuration.
+    pub fn open(dir: &Path, voters: &[u64], fsync: Fsync) -> Result<Self, StoreError> {
+        let fresh = match std::fs::read_dir(dir) {
+            Ok(mut it) => it.next().is_none(),
+            Err(_) => true,
+        };
+        // Reads are served from the in-memory image; sled's page cache
+        // (1 GiB by default) only needs to hold recent writes.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        let log = db.open_tree("log")?;
+        let meta = db.open_tree("meta")?;
+        let mut disk = Disk {
+            db,
+            log,
+            meta,
+            fsync,
+            dir: dir.to_path_buf(),
+            guard: Guard::default(),
+            segments: BTreeMap::new(),
+        };
+        if fresh {
+            let mut s = LogStore::in_memory(voters, &[]);
+            disk.put_meta(CONF_STATE_KEY, &s.conf_state)?;
+            disk.put_meta(HARD_STATE_KEY, &s.hard_state)?;
+            disk.write_snapshot(&s.snapshot)?;
+            // The marker goes last: a crash before it leaves a directory that
+            // is refused, never one that is half-initialised and trusted.
+            disk.meta.insert(FORMAT_KEY, FORMAT_V1)?;
+            disk.db.flush()?;
+            disk.write_guard(&s.hard_state)?;
+            s.disk = Some(disk);
+            return Ok(s);
+        }
+        match disk.meta.get(FORMAT_KEY)? {
+            Some(v) if v.as_ref() == FORMAT_V1 => {}
+            Some(_) => return Err(StoreError::Damaged("unknown format marker".into())),
+            None => return Err(StoreError::Damaged("format marker missing".into())),
+        }
+        let hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
+        let conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
+        let snapshot = Disk::read_snapshot(dir)?;
+        let snap_index = snapshot.get_metadata().index;
+        let mut entries = Vec::new();
+        let mut segments = BTreeMap::new();
+        let mut expect = snap_index + 1;
+        for kv in disk.log.iter() {
+            let (k, v) = kv?;
+            let key =
+                key_index(&k).ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
+            let seg = decode_segment(&v)?;
+            let (Some(first), Some(last)) = (seg.first(), seg.last()) else {
+                return Err(StoreError::Damaged(format!("empty log segment {key}")));
+            };
+            if first.index != key || last.index != key + seg.len() as u64 - 1 {
+                return Err(StoreError::Damaged(format!(
+                    "log segment {key} holds entries {}..={}",
+                    first.index, last.index
+                )));
+            }
+            segments.insert(key, last.index);
+            for e in seg {
+                // A segment may straddle the snapshot (compaction keeps it).
+                if e.index <= snap_index {
+                    continue;
+                }
+                if e.index != expect {
+                    return Err(StoreError::Damaged(format!(
+                        "log gap: expected entry {expect}, found {}",
+                        e.index
+                    )));
+                }
+                entries.push(e);
+                expect += 1;
+            }
+        }
+        let last = expect - 1;
+        if hard_state.commit > last || hard_state.commit < snapshot.get_metadata().index {
+            return Err(StoreError::Damaged(format!(
+                "commit index {} outside the stored log [{}, {last}] (truncated?)",
+                hard_state.commit,
+                snapshot.get_metadata().index
+            )));
+        }
+        let guard = Guard::read(dir)?;
+        if hard_state.term < guard.term
+            || (hard_state.term == guard.term && guard.vote != 0 && hard_state.vote != guard.vote)
+            || hard_state.commit < guard.commit
+        {
+            return Err(StoreError::Damaged(format!(
+                "rolled back: database has term {} vote {} commit {}, guard file records term {} \
+                 vote {} commit {} (truncated or torn database file?)",
+                hard_state.term,
+                hard_state.vote,
+                hard_state.commit,
+                guard.term,
+                guard.vote,
+                guard.commit
+            )));
+        }
+        disk.guard = guard;
+        disk.segments = segments;
+        Ok(LogStore {
+            hard_state,
+            conf_state,
+            snapshot,
+            entries,
+            disk: Some(disk),
+            snapshot_wanted: std::cell::Cell::new(false),
+        })
+    }
+
+    /// The latest snapshot (metadata and state-machine data).
+    pub fn latest_snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    pub fn conf_state(&self) -> &ConfState {
+        &self.conf_state
+    }
+
+    /// True (once) when raft asked for a snapshot newer than the latest.
+    pub fn take_snapshot_request(&self) -> bool {
+        self.snapshot_wanted.replace(false)
+    }
+
+    /// Number of entries held after the snapshot.
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Appends entries, truncating any conflicting suffix first.
+    pub fn append(&mut self, ents: &[Entry]) -> Result<(), StoreError> {
+        let Some(first) = ents.first() else {
+            return Ok(());
+        };
+        let snap_index = self.snapshot.get_metadata().index;
+        if first.index <= snap_index {
+            return Err(StoreError::Damaged(format!(
+                "raft appended entry {} at or below the snapshot {snap_index}",
+                first.index
+            )));
+        }
+        let old_last = self.last();
+        let keep = (first.index - snap_index - 1) as usize;
+        if keep > self.entries.len() {
+            return Err(StoreError::Damaged(format!(
+                "raft appended entry {} after a gap (last {old_last})",
+                first.index
+            )));
+        }
+        if let Some(d) = &mut self.disk {
+            // One sled value per Ready (a segment keyed by its first index):
+            // sled rewrites a whole tree node per insert, so per-entry keys
+            // cost far more than the fsync.
+            let mut batch = sled::Batch::default();
+            if first.index <= old_last {
+                let cut: Vec<(u64, u64)> = d
+                    .segments
+                    .range(..)
+                    .filter(|(_, last)| **last >= first.index)
+                    .map(|(a, b)| (*a, *b))
+                    .collect();
+                for (a, _) in cut {
+                    d.segments.remove(&a);
+                    batch.remove(&a.to_be_bytes());
+                    if a < first.index {
+                        // Keep the part of this segment before the conflict.
+                        let lo = (a.max(snap_index + 1) - snap_index - 1) as usize;
+                        let kept = &self.entries[lo..keep];
+                        if !kept.is_empty() {
+                            let key = kept[0].index;
+                            batch.insert(&key.to_be_bytes(), encode_segment(kept));
+                            d.segments.insert(key, first.index - 1);
+                        }
+                    }
+                }
+            }
+            batch.insert(&first.index.to_be_bytes(), encode_segment(ents));
+            d.segments
+                .insert(first.index, first.index + ents.len() as u64 - 1);
+            d.log.apply_batch(batch)?;
+        }
+        self.entries.truncate(keep);
+        self.entries.extend_from_slice(ents);
+        Ok(())
+    }
+
+    pub fn set_hard_state(&mut self, hs: &HardState) -> Result<(), StoreError> {
+        self.hard_state = hs.clone();
+        if let Some(d) = &self.disk {
+            d.put_meta(HARD_STATE_KEY, hs)?;
+        }
+        Ok(())
+    }
+
+    pub fn set_commit(&mut self, commit: u64) -> Result<(), StoreError> {
+        let mut hs = self.hard_state.clone();
+        hs.commit = commit;
+        self.set_hard_state(&hs)
+    }
+
+    pub fn set_conf_state(&mut self, cs: &ConfState) -> Result<(), StoreError> {
+        self.conf_state = cs.clone();
+        if let Some(d) = &self.disk {
+            d.put_meta(CONF_STATE_KEY, cs)?;
+        }
+        Ok(())
+    }
+
+    /// Installs a snapshot received from the leader: the log is replaced.
+    pub fn apply_snapshot(&mut self, snap: &Snapshot) -> Result<(), StoreError> {
+        let meta = snap.get_metadata();
+        self.snapshot = snap.clone();
+        self.entries.clear();
+        self.hard_state.term = self.hard_state.term.max(meta.term);
+        self.hard_state.commit = self.hard_state.commit.max(meta.index);
+        self.conf_state = meta.get_conf_state().clone();
+        if let Some(d) = &mut self.disk {
+            d.log.clear()?;
+            d.segments.clear();
+            d.write_snapshot(&self.snapshot)?;
+            d.put_meta(CONF_STATE_KEY, &self.conf_state)?;
+            d.put_meta(HARD_STATE_KEY, &self.hard_state)?;
+        }
+        Ok(())
+    }
+
+    /// Records a state-machine snapshot taken at `index` (already applied)
+    /// and drops the log up to it.
+    pub fn compact(
+        &mut self,
+        index: u64,
+        conf_state: &ConfState,
+        data: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let snap_index = self.snapshot.get_metadata().index;
+        if index <= snap_index || index > self.last() {
+            return Ok(());
+        }
+        let term = self.entries[(index - snap_index - 1) as usize].term;
+        let mut snap = Snapshot::default();
+        snap.set_data(data.into());
+        let mut meta = SnapshotMetadata {
+            index,
+            term,
+            ..Default::default()
+        };
+        meta.set_conf_state(conf_state.clone());
+        snap.set_metadata(meta);
+        self.snapshot = snap;
+        self.entries.drain(..(index - snap_index) as usize);
+        if let Some(d) = &mut self.disk {
+            // Snapshot first: a crash before the removal only leaves entries
+            // below the snapshot, which `open` skips. A segment straddling
+            // the snapshot index stays until a later compaction.
+            d.write_snapshot(&self.snapshot)?;
+            let _ = snap_index;
+            let gone: Vec<u64> = d
+                .segments
+                .iter()
+                .filter(|(_, last)| **last <= index)
+                .map(|(a, _)| *a)
+                .collect();
+            let mut batch = sled::Batch::default();
+            for a in gone {
+                d.segments.remove(&a);
+                batch.remove(&a.to_be_bytes());
+            }
+            d.log.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Makes every write so far durable (fsync), unless fsync is disabled.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if let Some(d) = &mut self.disk {
+            if d.fsync == Fsync::Always {
+                d.db.flush()?;
+            }
+            let hs = &self.hard_state;
+            let g = &d.guard;
+            if hs.term != g.term || hs.vote != g.vote || hs.commit >= g.commit + GUARD_EVERY {
+                if d.fsync == Fsync::Never {
+                    d.db.flush()?;
+                }
+                d.write_guard(hs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes used on disk (sled's estimate), 0 in memory.
+    pub fn size_on_disk(&self) -> u64 {
+        self.disk
+            .as_ref()
+            .and_then(|d| d.db.size_on_disk().ok())
+            .unwrap_or(0)
+    }
+
+    fn empty() -> Self {
+        LogStore {
+            hard_state: HardState::default(),
+            conf_state: ConfState::default(),
+            snapshot: Snapshot::default(),
+            entries: Vec::new(),
+            disk: None,
+            snapshot_wanted: std::cell::Cell::new(false),
+        }
+    }
+
+    fn first(&self) -> u64 {
+        self.snapshot.get_metadata().index + 1
+    }
+
+    fn last(&self) -> u64 {
+        self.snapshot.get_metadata().index + self.entries.len() as u64
+    }
+}
+
+impl Storage for LogStore {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        Ok(RaftState::new(
+            self.hard_state.clone(),
+            self.conf_state.clone(),
+        ))
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        if low < self.first() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > self.last() + 1 {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let off = self.first();
+        let slice = &self.entries[(low - off) as usize..(high - off) as usize];
+        let max = max_size.into().unwrap_or(u64::MAX);
+        let mut out = Vec::with_capacity(slice.len());
+        let mut size = 0u64;
+        for e in slice {
+            size += u64::from(e.compute_size());
+            if !out.is_empty() && size > max {
+                break;
+            }
+            out.push(e.clone());
+        }
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        let snap = self.snapshot.get_metadata();
+        if idx == snap.index {
+            return Ok(snap.term);
+        }
+        if idx < self.first() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if idx > self.last() {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        Ok(self.entries[(idx - self.first()) as usize].term)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.first())
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.last())
+    }
+
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        let cs = self.snapshot.get_metadata().get_conf_state();
+        let knows_to = cs
+            .voters
+            .iter()
+            .chain(&cs.learners)
+            .chain(&cs.voters_outgoing)
+            .chain(&cs.learners_next)
+            .any(|id| *id == to);
+        // raft-rs refuses a snapshot whose configuration omits the receiver,
+        // so a member added after the last snapshot needs a newer one.
+        if !knows_to || self.snapshot.get_metadata().index < request_index {
+            self.snapshot_wanted.set(true);
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
+        }
+        Ok(self.snapshot.clone())
+    }
+}
+
+struct Disk {
+    db: sled::Db,
+    log: sled::Tree,
+    meta: sled::Tree,
+    fsync: Fsync,
+    dir: std::path::PathBuf,
+    guard: Guard,
+    /// Log segments on disk: first index -> last index.
+    segments: BTreeMap<u64, u64>,
+}
+
+/// The floor recorded in the guard file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Guard {
+    term: u64,
+    vote: u64,
+    commit: u64,
+}
+
+impl Guard {
+    /// `lns-cluster-guard-v1 <term> <vote> <commit> <crc32 of the first four fields>`
+    fn render(&self) -> String {
+        let body = format!(
+            "lns-cluster-guard-v1 {} {} {}",
+            self.term, self.vote, self.commit
+        );
+        let crc = crc32fast::hash(body.as_bytes());
+        format!("{body} {crc:08x}\n")
+    }
+
+    fn read(dir: &Path) -> Result<Guard, StoreError> {
+        let text = std::fs::read_to_string(dir.join(GUARD_FILE))
+            .map_err(|e| StoreError::Damaged(format!("guard file unreadable: {e}")))?;
+        let bad = || StoreError::Damaged("guard file malformed".into());
+        let line = text.trim_end();
+        let (body, crc) = line.rsplit_once(' ').ok_or_else(bad)?;
+        if u32::from_str_radix(crc, 16).ok() != Some(crc32fast::hash(body.as_bytes())) {
+            return Err(StoreError::Damaged("guard file checksum mismatch".into()));
+        }
+        let mut it = body.split(' ');
+        if it.next() != Some("lns-cluster-guard-v1") {
+            return Err(bad());
+        }
+        let mut num = || {
+            it.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(bad)
+        };
+        Ok(Guard {
+            term: num()?,
+            vote: num()?,
+            commit: num()?,
+        })
+    }
+}
+
+impl std::fmt::Debug for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Disk").field("fsync", &self.fsync).finish()
+    }
+}
+
+impl Disk {
+    /// Writes the guard file atomically.
+    fn write_guard(&mut self, hs: &HardState) -> Result<(), StoreError> {
+        let g = Guard {
+            term: hs.term,
+            vote: hs.vote,
+            commit: hs.commit,
+        };
+        self.write_file(GUARD_FILE, g.render().as_bytes())?;
+        self.guard = g;
+        Ok(())
+    }
+
+    /// The snapshot lives in a file of its own, not in sled: rewriting a
+    /// multi-megabyte sled value at every compaction made the database grow
+    /// tens of times larger than the live state.
+    fn write_snapshot(&self, snap: &Snapshot) -> Result<(), StoreError> {
+        self.write_file(SNAPSHOT_FILE, &encode(snap))
+    }
+
+    fn read_snapshot(dir: &Path) -> Result<Snapshot, StoreError> {
+        let bytes = std::fs::read(dir.join(SNAPSHOT_FILE))
+            .map_err(|e| StoreError::Damaged(format!("snapshot file unreadable: {e}")))?;
+        decode(&bytes, "snapshot file")
+    }
+
+    /// Temp file, fsync, rename, fsync of the directory.
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write {name}: {e}"));
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        if self.fsync == Fsync::Always {
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, self.dir.join(name)).map_err(io)?;
+        if self.fsync == Fsync::Always {
+            std::fs::File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn put_meta<M: protobuf::Message>(&self, key: &[u8], m: &M) -> Result<(), StoreError> {
+        self.meta.insert(key, encode(m))?;
+        Ok(())
+    }
+
+    fn meta_value<M: protobuf::Message>(&self, key: &[u8]) -> Result<M, StoreError> {
+        let what = String::from_utf8_lossy(key).into_owned();
+        match self.meta.get(key)? {
+            Some(v) => decode(&v, &what),
+            None => Err(StoreError::Damaged(format!("{what} missing"))),
+        }
+    }
+}
+
+fn conf_state(voters: &[u64], learners: &[u64]) -> ConfState {
+    let mut cs = ConfState::default();
+    cs.set_voters(voters.to_vec());
+    cs.set_learners(learners.to_vec());
+    cs
+}
+
+/// `crc32 (LE) || protobuf bytes`.
+fn encode<M: protobuf::Message>(m: &M) -> Vec<u8> {
+    // Serialising an in-memory raft message cannot fail (no unknown required
+    // fields in proto3 raft messages); an empty payload would fail `decode`.
+    let payload = m.write_to_bytes().unwrap_or_default();
+    let mut out = Vec::with_capacity(payload.len() + 4);
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn decode<M: protobuf::Message>(v: &[u8], what: &str) -> Result<M, StoreError> {
+    if v.len() < 4 {
+        return Err(StoreError::Damaged(format!("{what}: value truncated")));
+    }
+    let (crc, payload) = v.split_at(4);
+    let mut crc_bytes = [0u8; 4];
+    crc_bytes.copy_from_slice(crc);
+    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
+        return Err(StoreError::Damaged(format!("{what}: checksum mismatch")));
+    }
+    M::parse_from_bytes(payload)
+        .map_err(|e| StoreError::Damaged(format!("{what}: undecodable ({e})")))
+}
+
+/// `crc32 (LE) || (u32 BE length || protobuf entry)*`.
+fn encode_segment(ents: &[Entry]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for e in ents {
+        // Serialising an in-memory entry cannot fail (see `encode`).
+        let b = e.write_to_bytes().unwrap_or_default();
+        payload.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        payload.extend_from_slice(&b);
+    }
+    let mut out = Vec::with_capacity(payload.len() + 4);
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
+    let damaged = |why: &str| StoreError::Damaged(format!("log segment: {why}"));
+    if v.len() < 4 {
+        return Err(damaged("value truncated"));
+    }
+    let (crc, mut payload) = v.split_at(4);
+    let mut crc_bytes = [0u8; 4];
+    crc_bytes.copy_from_slice(crc);
+    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
+        return Err(damaged("checksum mismatch"));
+    }
+    let mut out = Vec::new();
+    while !payload.is_empty() {
+        let len_bytes: [u8; 4] = payload
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| damaged("length truncated"))?;
+        let len = u32::from_be_bytes(len_bytes) as usize;
+        let body = payload
+            .get(4..4 + len)
+            .ok_or_else(|| damaged("entry truncated"))?;
+        out.push(Entry::parse_from_bytes(body).map_err(|_| damaged("undecodable entry"))?);
+        payload = &payload[4 + len..];
+    }
+    Ok(out)
+}
+
+fn key_index(k: &[u8]) -> Option<u64> {
+    let b: [u8; 8] = k.try_into().ok()?;
+    Some(u64::from_be_bytes(b))
+}
