@@ -96,8 +96,18 @@ enum SlotState {
     Ended,
 }
 
+/// Whether a session's PPP frames may be sent yet (see `open_gates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// ICCN not acknowledged and nothing heard: frames wait in the link.
+    Closed,
+    /// Frames flow.
+    Open,
+}
+
 #[derive(Debug)]
 struct Slot {
+    gate: Gate,
     report: SessionReport,
     state: SlotState,
     link: Option<Link>,
@@ -157,6 +167,7 @@ impl Driver {
                         ..SessionReport::default()
                     },
                     state: SlotState::Pending,
+                    gate: Gate::Closed,
                     link: None,
                     route: None,
                     icrq_at: None,
@@ -260,6 +271,8 @@ impl Driver {
             return;
         }
         if let Some(link) = slot.link.as_mut() {
+            // The LNS speaks PPP only once it has the ICCN.
+            slot.gate = Gate::Open;
             link.handle_frame(now, frame, &mut self.entropy);
         }
     }
@@ -320,6 +333,7 @@ impl Driver {
     /// Handles endpoint and link events until none is left.
     fn pump(&mut self, now: Timestamp) {
         loop {
+            self.open_gates();
             let mut progressed = false;
             while let Some(ev) = self.endpoint.poll_event() {
                 progressed = true;
@@ -415,6 +429,31 @@ impl Driver {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Lets PPP frames out on sessions whose ICCN the LNS has acknowledged
+    /// (or that already heard PPP from it). Sending LCP earlier races the
+    /// ICCN when the control window is full: l2tpns drops a
+    /// Configure-Request for a session it has no ICCN for, and the link then
+    /// waits for a 3 s restart timer.
+    fn open_gates(&mut self) {
+        let Some(t) = self.endpoint.tunnel(self.tunnel) else {
+            return;
+        };
+        for s in &mut self.slots {
+            let Some(route) = s.route else { continue };
+            if s.gate == Gate::Open {
+                continue;
+            }
+            let unacked = t
+                .reliable
+                .queue
+                .iter()
+                .any(|o| o.session_id == route.peer_session_id);
+            if !unacked {
+                s.gate = Gate::Open;
+            }
         }
     }
 
@@ -562,7 +601,7 @@ impl Driver {
             let _ = sock.try_send_to(&t.payload, t.peer);
         }
         for s in &mut self.slots {
-            let (Some(link), Some(route)) = (s.link.as_mut(), s.route) else {
+            let (Some(link), Some(route), Gate::Open) = (s.link.as_mut(), s.route, s.gate) else {
                 continue;
             };
             while let Some(frame) = link.poll_transmit() {

@@ -53,6 +53,8 @@ pub struct BedOptions {
     pub tunnel_secret: Option<String>,
     /// The `reflector` binary.
     pub reflector_bin: PathBuf,
+    /// l2tpns `debug` level (2: logins; 3: every control packet).
+    pub debug: u8,
 }
 
 /// The running bed. Field order is drop order: processes die before the
@@ -160,8 +162,9 @@ fn spawn_l2tpns(topo: &Topology, opts: &BedOptions) -> Result<Proc> {
         .as_ref()
         .map(|s| format!("set l2tp_secret \"{s}\"\n"))
         .unwrap_or_default();
+    let debug = opts.debug;
     let config = format!(
-        r#"set debug 2
+        r#"set debug {debug}
 set log_file "{d}/l2tpns.log"
 set pid_file "{d}/l2tpns.pid"
 set bind_address {LNS_ADDR}
