@@ -44,16 +44,21 @@ pub async fn run_tunnel(
     mut stage: watch::Receiver<Stage>,
     setup_done: mpsc::UnboundedSender<u32>,
 ) -> Result<TunnelReport> {
-    let sock = UdpSocket::bind(SocketAddr::new(cfg.local, 0))
-        .await
+    // Sends go straight to a nonblocking std socket: tokio's `try_send_to`
+    // refuses to send before the first writable readiness event, which
+    // lost each tunnel's first SCCRQ (a 1 s retransmission).
+    let std_sock = std::net::UdpSocket::bind(SocketAddr::new(cfg.local, 0))
         .with_context(|| format!("bind {}", cfg.local))?;
-    let local = sock.local_addr().context("local address")?;
+    std_sock.set_nonblocking(true).context("nonblocking")?;
+    let send = std_sock.try_clone().context("clone socket")?;
+    let local = std_sock.local_addr().context("local address")?;
+    let sock = UdpSocket::from_std(std_sock).context("register socket")?;
     let mut d = Driver::new(cfg, index, local);
     d.dial(wall_clock())?;
     let mut buf = vec![0u8; 0x1_0000];
     let mut setup_reported = false;
     loop {
-        d.flush(&sock);
+        d.flush(&send);
         if !setup_reported && d.setup_resolved() {
             setup_reported = true;
             let _ = setup_done.send(index);
@@ -596,9 +601,9 @@ impl Driver {
     }
 
     /// Sends everything the cores queued.
-    fn flush(&mut self, sock: &UdpSocket) {
+    fn flush(&mut self, sock: &std::net::UdpSocket) {
         while let Some(t) = self.endpoint.poll_transmit() {
-            let _ = sock.try_send_to(&t.payload, t.peer);
+            let _ = sock.send_to(&t.payload, t.peer);
         }
         for s in &mut self.slots {
             let (Some(link), Some(route), Gate::Open) = (s.link.as_mut(), s.route, s.gate) else {
@@ -609,7 +614,7 @@ impl Driver {
             }
         }
         for (peer, d) in self.out.drain(..) {
-            let _ = sock.try_send_to(&d, peer);
+            let _ = sock.send_to(&d, peer);
         }
     }
 
