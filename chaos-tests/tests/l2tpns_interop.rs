@@ -73,8 +73,12 @@ fn lac_sim(bed: &L2tpnsBed, extra: &[&str]) -> (String, serde_json::Value) {
     let mut lines = stdout.lines();
     let summary = lines.next().unwrap_or_default().to_string();
     let json = lines.next().unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let report: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (summary, report)
 }
 
@@ -86,7 +90,11 @@ fn in_pool(a: Ipv4Addr) -> bool {
 
 fn check(bed: &L2tpnsBed, summary: &str, r: &serde_json::Value) {
     let log = || bed.l2tpns_log();
-    assert!(summary.starts_with("lac-sim tunnels=2 tunnels_up=2 sessions=10 sessions_up=10 "), "{summary}\n{}", log());
+    assert!(
+        summary.starts_with("lac-sim tunnels=2 tunnels_up=2 sessions=10 sessions_up=10 "),
+        "{summary}\n{}",
+        log()
+    );
     let list = r["session_list"].as_array().expect("session_list");
     assert_eq!(list.len(), 10);
     let mut seen = std::collections::BTreeSet::new();

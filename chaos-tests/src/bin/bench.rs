@@ -81,7 +81,11 @@ fn main() -> Result<()> {
             pps,
             packet_size,
             secs,
-        } => ("forward", "packets/s", forward(load, *pps, *packet_size, *secs)?),
+        } => (
+            "forward",
+            "packets/s",
+            forward(load, *pps, *packet_size, *secs)?,
+        ),
         Bench::Memory(load) => ("memory", "MiB", memory(load)?),
     };
     eprintln!("l2tpns run: {}", outcome.summary);
@@ -201,7 +205,10 @@ fn sibling(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("current exe")?;
     let p = exe.with_file_name(name);
     if !p.is_file() {
-        bail!("{} not found (cargo build -p lns-chaos-tests --bins)", p.display());
+        bail!(
+            "{} not found (cargo build -p lns-chaos-tests --bins)",
+            p.display()
+        );
     }
     Ok(p)
 }

@@ -105,7 +105,12 @@ impl TopologyBuilder {
             ip(&["-n", &name, "link", "set", "lo", "up"])?;
         }
         for (ns, key, value) in &self.sysctls {
-            topo.run_in(ns, Command::new("sysctl").arg("-qw").arg(format!("{key}={value}")))?;
+            topo.run_in(
+                ns,
+                Command::new("sysctl")
+                    .arg("-qw")
+                    .arg(format!("{key}={value}")),
+            )?;
         }
         for l in &self.links {
             let (na, nb) = (topo.ns(&l.a), topo.ns(&l.b));
@@ -218,7 +223,9 @@ impl Drop for Topology {
 /// Refuses any address outside the documentation/benchmark ranges.
 fn check_test_prefix(cidr: &str) -> Result<()> {
     let addr = cidr.split('/').next().unwrap_or(cidr);
-    let ip: IpAddr = addr.parse().with_context(|| format!("bad address {cidr}"))?;
+    let ip: IpAddr = addr
+        .parse()
+        .with_context(|| format!("bad address {cidr}"))?;
     let ok = match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();

@@ -107,10 +107,10 @@ impl LacConfig {
         if !self.user_template.contains("{n}") {
             bail!("--user-template must contain {{n}}");
         }
-        if self.setup_rate.is_some_and(|r| !(r > 0.0)) {
+        if self.setup_rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
             bail!("--setup-rate must be positive");
         }
-        if !(self.traffic_pps >= 0.0) {
+        if self.traffic_pps.is_nan() || self.traffic_pps < 0.0 {
             bail!("--traffic-pps must be >= 0");
         }
         if self.traffic_pps > 0.0 && !matches!(self.reflector, Some(SocketAddr::V4(_))) {

@@ -108,7 +108,11 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
     let mut report = Report {
         tunnels: Vec::new(),
         setup_elapsed,
-        traffic_elapsed: if interrupted { std::time::Duration::ZERO } else { traffic_elapsed },
+        traffic_elapsed: if interrupted {
+            std::time::Duration::ZERO
+        } else {
+            traffic_elapsed
+        },
     };
     for t in tasks {
         report

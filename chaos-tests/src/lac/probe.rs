@@ -125,7 +125,10 @@ mod tests {
         assert!(sum.verifies());
         assert_eq!(parse_reply(&reflect(&p), src), Some(id));
         // Not addressed to us, or not a probe: ignored.
-        assert_eq!(parse_reply(&reflect(&p), Ipv4Addr::new(198, 19, 0, 8)), None);
+        assert_eq!(
+            parse_reply(&reflect(&p), Ipv4Addr::new(198, 19, 0, 8)),
+            None
+        );
         assert_eq!(parse_reply(&p[..30], src), None);
     }
 
@@ -133,7 +136,13 @@ mod tests {
     fn small_sizes_are_raised_to_the_minimum() {
         let mut p = Vec::new();
         let dst = SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 2), 7);
-        build(Ipv4Addr::new(198, 19, 0, 1), dst, ProbeId { session: 1, seq: 2 }, 10, &mut p);
+        build(
+            Ipv4Addr::new(198, 19, 0, 1),
+            dst,
+            ProbeId { session: 1, seq: 2 },
+            10,
+            &mut p,
+        );
         assert_eq!(p.len(), MIN_PACKET);
         assert_eq!(u16::from_be_bytes([p[2], p[3]]) as usize, MIN_PACKET);
     }

@@ -125,7 +125,11 @@ impl Report {
             sent.saturating_sub(received),
             opt((secs > 0.0).then(|| sent as f64 / secs)),
             opt((secs > 0.0).then(|| received as f64 / secs)),
-            if self.clean_teardown() { "clean" } else { "unclean" },
+            if self.clean_teardown() {
+                "clean"
+            } else {
+                "unclean"
+            },
         );
         line
     }
@@ -193,7 +197,10 @@ pub fn percentile(v: &mut [Duration], p: f64) -> Option<Duration> {
 }
 
 fn ms(d: Option<Duration>) -> String {
-    d.map_or_else(|| "-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1e3))
+    d.map_or_else(
+        || "-".to_string(),
+        |d| format!("{:.1}", d.as_secs_f64() * 1e3),
+    )
 }
 
 fn opt(v: Option<f64>) -> String {

@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lns_proto::entropy::Seeded;
-use lns_proto::l2tp::data::{data_header_len, parse_data, write_data_header, DataError, DataOptions};
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
+use lns_proto::l2tp::data::{
+    data_header_len, parse_data, write_data_header, DataError, DataOptions,
+};
 use lns_proto::l2tp::{
     CallInfo, CdnResult, Endpoint, EndpointConfig, ErrorCode, Event, Hiding, PeerSettings,
     SessionRoute, Side, StopCcnResult, TunnelAuth,
@@ -269,7 +271,9 @@ impl Driver {
         };
         if f.protocol() == Protocol::Ipv4 {
             if let Some(ip) = slot.report.ipv4 {
-                if probe::parse_reply(f.payload(), ip).is_some_and(|id| id.session == slot.report.index) {
+                if probe::parse_reply(f.payload(), ip)
+                    .is_some_and(|id| id.session == slot.report.index)
+                {
                     slot.report.received += 1;
                 }
             }
@@ -566,6 +570,15 @@ impl Driver {
             }
         }
         self.teardown = if self.gone {
+            Teardown::Done
+        } else if !self.up {
+            // Never established: nothing to acknowledge; give up the attempt.
+            let _ = self.endpoint.close_tunnel(
+                now,
+                self.tunnel,
+                StopCcnResult::ClearConnection,
+                &mut self.entropy,
+            );
             Teardown::Done
         } else {
             Teardown::Cdns {

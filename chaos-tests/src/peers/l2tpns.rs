@@ -80,7 +80,10 @@ impl L2tpnsBed {
             .namespace("lac")
             .namespace("lns")
             .namespace("core")
-            .veth(("lac", "to-lns", &[&lac_cidr]), ("lns", "to-lac", &[&lns_cidr]))
+            .veth(
+                ("lac", "to-lns", &[&lac_cidr]),
+                ("lns", "to-lac", &[&lns_cidr]),
+            )
             .veth(
                 ("lns", "to-core", &["198.18.1.1/24", "2001:db8:1::1/64"]),
                 ("core", "to-lns", &["198.18.1.2/24", "2001:db8:1::2/64"]),
@@ -186,18 +189,23 @@ set ipv6_prefix 2001:db8:100::
     );
     std::fs::write(dir.join("startup-config"), config).context("write startup-config")?;
     std::fs::write(dir.join("ip_pool"), format!("{POOL}\n")).context("write ip_pool")?;
-    let script = format!(
-        "mount --bind {d} /etc/l2tpns && exec l2tpns -c {d}/startup-config"
-    );
+    let script = format!("mount --bind {d} /etc/l2tpns && exec l2tpns -c {d}/startup-config");
     let mut proc = topo.spawn_in(
         "lns",
         "l2tpns-stdout",
         Command::new("unshare").args(["-m", "sh", "-c", &script]),
     )?;
     let log = dir.join("l2tpns.log");
-    if let Err(e) = wait_for_file_line(&log, "I am declaring myself the master!", Duration::from_secs(30)) {
+    if let Err(e) = wait_for_file_line(
+        &log,
+        "I am declaring myself the master!",
+        Duration::from_secs(30),
+    ) {
         let running = proc.running();
-        anyhow::bail!("l2tpns never became master (running: {running}): {e}\nstdout:\n{}", proc.log());
+        anyhow::bail!(
+            "l2tpns never became master (running: {running}): {e}\nstdout:\n{}",
+            proc.log()
+        );
     }
     Ok(proc)
 }
