@@ -9,7 +9,9 @@
 use std::net::Ipv4Addr;
 use std::process::Command;
 
-use lns_chaos_tests::harness::{have_program, require_root, Privilege};
+use std::time::Duration;
+
+use lns_chaos_tests::harness::{have_program, require_root, Privilege, Signal};
 use lns_chaos_tests::peers::l2tpns::{LAC_ADDR, PEER_ADDRESS};
 use lns_chaos_tests::peers::{BedOptions, L2tpnsBed};
 
@@ -41,8 +43,8 @@ fn bed(tunnel_secret: Option<&str>) -> L2tpnsBed {
     .expect("start l2tpns bed")
 }
 
-/// Runs lac-sim in `lac` and returns (summary line, JSON report).
-fn lac_sim(bed: &L2tpnsBed, extra: &[&str]) -> (String, serde_json::Value) {
+/// lac-sim's command line for 2 x 5 sessions against the bed.
+fn lac_sim_command(bed: &L2tpnsBed, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lac-sim"));
     cmd.args([
         "--lns",
@@ -61,24 +63,36 @@ fn lac_sim(bed: &L2tpnsBed, extra: &[&str]) -> (String, serde_json::Value) {
         &bed.reflector().to_string(),
         "--traffic-pps",
         "20",
-        "--hold",
-        "2",
         "--setup-timeout",
         "30",
         "--json",
     ])
     .args(extra);
+    cmd
+}
+
+/// Runs lac-sim in `lac` and returns (summary line, JSON report).
+fn lac_sim(bed: &L2tpnsBed, extra: &[&str]) -> (String, serde_json::Value) {
+    let mut cmd = lac_sim_command(bed, extra);
+    cmd.args(["--hold", "2"]);
     let out = bed.topo.run_in("lac", &mut cmd).expect("lac-sim runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut lines = stdout.lines();
-    let summary = lines.next().unwrap_or_default().to_string();
-    let json = lines.next().unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| {
-        panic!(
-            "bad JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    parse_output(&stdout)
+}
+
+/// The summary line and the JSON report in lac-sim's output.
+fn parse_output(stdout: &str) -> (String, serde_json::Value) {
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("lac-sim tunnels="))
+        .unwrap_or_default()
+        .to_string();
+    let json = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    let report: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
     (summary, report)
 }
 
@@ -138,4 +152,49 @@ fn lac_sim_pap_and_chap_against_l2tpns() {
     // CHAP sessions log in without any further PAP login.
     assert_eq!(log.matches("PAP login").count(), 10);
     assert_eq!(log.matches("Login by sub").count(), 20);
+}
+
+#[test]
+fn lac_sim_with_tunnel_authentication_against_l2tpns() {
+    if !runnable("lac_sim_with_tunnel_authentication_against_l2tpns") {
+        return;
+    }
+    let bed = bed(Some("tunnel-s3cret"));
+    let (summary, report) = lac_sim(&bed, &["--auth", "pap", "--tunnel-secret", "tunnel-s3cret"]);
+    println!("secret: {summary}");
+    check(&bed, &summary, &report);
+    // RFC 2661 §5.1.1: a LAC with the wrong secret must not get a tunnel.
+    let (summary, _) = lac_sim(&bed, &["--tunnel-secret", "wrong"]);
+    println!("wrong secret: {summary}");
+    assert!(
+        summary.starts_with("lac-sim tunnels=2 tunnels_up=0 "),
+        "{summary}"
+    );
+    assert!(summary.contains(" sessions_up=0 "), "{summary}");
+}
+
+#[test]
+fn lac_sim_holds_until_sigterm_then_tears_down_cleanly() {
+    if !runnable("lac_sim_holds_until_sigterm_then_tears_down_cleanly") {
+        return;
+    }
+    let bed = bed(None);
+    // No --hold: sessions stay up until a signal (what the failover drills use).
+    let mut cmd = lac_sim_command(&bed, &["--auth", "chap"]);
+    let mut sim = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut cmd)
+        .expect("spawn lac-sim");
+    sim.wait_for_log("lac-sim: holding 2s", Duration::from_secs(60))
+        .expect("sessions held");
+    sim.signal(Signal::Term).expect("SIGTERM");
+    let status = sim
+        .wait_exit(Duration::from_secs(30))
+        .expect("lac-sim exits");
+    assert!(status.success(), "{status}\n{}", sim.log());
+    let log = sim.log();
+    assert!(log.contains("lac-sim: signal received"), "{log}");
+    let (summary, report) = parse_output(&log);
+    println!("sigterm: {summary}");
+    check(&bed, &summary, &report);
 }

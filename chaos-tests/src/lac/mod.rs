@@ -93,8 +93,18 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
                 Hold::UntilSignal => std::future::pending::<()>().await,
             }
         };
+        // One progress line per second of hold, for drivers that act during it.
+        let progress = async {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.tick().await;
+            for s in 1u64.. {
+                tick.tick().await;
+                eprintln!("lac-sim: holding {s}s");
+            }
+        };
         tokio::select! {
             _ = hold => {}
+            _ = progress => {}
             _ = wait_true(&mut shutdown) => {}
         }
     }
