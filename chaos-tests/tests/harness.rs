@@ -156,7 +156,7 @@ fn lac_sim_against_no_lns_fails_fast_and_says_so() {
         .expect("lac-sim exits 0 with a report");
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        line.starts_with("lac-sim tunnels=2 tunnels_up=0 sessions=6 sessions_up=0 "),
+        line.starts_with("lac-sim tunnels=2 tunnels_up=0 tunnels_lost=0 sessions=6 sessions_up=0 "),
         "{line}"
     );
     assert!(line.contains(" setup_p50_ms=- "), "{line}");

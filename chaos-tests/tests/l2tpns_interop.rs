@@ -105,7 +105,9 @@ fn in_pool(a: Ipv4Addr) -> bool {
 fn check(bed: &L2tpnsBed, summary: &str, r: &serde_json::Value) {
     let log = || bed.l2tpns_log();
     assert!(
-        summary.starts_with("lac-sim tunnels=2 tunnels_up=2 sessions=10 sessions_up=10 "),
+        summary.starts_with(
+            "lac-sim tunnels=2 tunnels_up=2 tunnels_lost=0 sessions=10 sessions_up=10 "
+        ),
         "{summary}\n{}",
         log()
     );
@@ -171,6 +173,8 @@ fn lac_sim_with_tunnel_authentication_against_l2tpns() {
         "{summary}"
     );
     assert!(summary.contains(" sessions_up=0 "), "{summary}");
+    // Our StopCCN after the failed Challenge Response counts as a lost tunnel.
+    assert!(summary.contains(" tunnels_lost=2 "), "{summary}");
 }
 
 #[test]
@@ -197,4 +201,37 @@ fn lac_sim_holds_until_sigterm_then_tears_down_cleanly() {
     let (summary, report) = parse_output(&log);
     println!("sigterm: {summary}");
     check(&bed, &summary, &report);
+}
+
+#[test]
+fn lac_sim_paces_setup_and_reports_an_lns_that_stops() {
+    if !runnable("lac_sim_paces_setup_and_reports_an_lns_that_stops") {
+        return;
+    }
+    let mut bed = bed(None);
+    // --setup-rate 20/s for 10 sessions: the last ICRQ goes out ~0.45 s in.
+    let mut cmd = lac_sim_command(&bed, &["--setup-rate", "20"]);
+    let mut sim = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut cmd)
+        .expect("spawn lac-sim");
+    sim.wait_for_log("lac-sim: holding 1s", Duration::from_secs(60))
+        .expect("sessions held");
+    // l2tpns's clean shutdown (SIGQUIT) sends StopCCN on every tunnel.
+    bed.stop_l2tpns().expect("l2tpns stops");
+    sim.wait_for_log("lac-sim: tunnel", Duration::from_secs(20))
+        .expect("lac-sim notices the StopCCN");
+    sim.signal(Signal::Term).expect("SIGTERM");
+    let status = sim
+        .wait_exit(Duration::from_secs(30))
+        .expect("lac-sim exits");
+    assert!(status.success(), "{status}\n{}", sim.log());
+    let (summary, report) = parse_output(&sim.log());
+    println!("stopped: {summary}");
+    assert!(summary.contains(" sessions_up=10 "), "{summary}");
+    assert!(summary.contains(" tunnels_lost=2 "), "{summary}");
+    assert!(summary.contains(" dropped=10 "), "{summary}");
+    let setup_secs = report["setup_secs"].as_f64().expect("setup_secs");
+    assert!(setup_secs >= 0.4, "setup rate not applied: {summary}");
+    assert!(sim.log().contains("PeerStopped"), "{}", sim.log());
 }

@@ -3,10 +3,12 @@
 //! Contract: a [`Proc`] owns one child started by the harness; dropping it
 //! sends SIGKILL to that PID only (never `pkill`/`killall`) and reaps it.
 //! Its stdout and stderr go to a log file that [`Proc::wait_for_log`] and
-//! [`wait_for_file_line`] poll; waits poll with a short interval and a
+//! [`wait_for_file_line`] poll. Each child gets its own process group, so
+//! a child that signals its group cannot hit the test. Waits poll with a short interval and a
 //! deadline, they never sleep for a fixed time.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -45,7 +47,10 @@ impl Proc {
     pub fn spawn(mut cmd: Command, log: PathBuf) -> Result<Proc> {
         let out = File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let err = out.try_clone().context("dup log file")?;
+        // Its own process group: l2tpns signals its whole process group
+        // when it shuts down, which would otherwise kill the test itself.
         let child = cmd
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

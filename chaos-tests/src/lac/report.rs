@@ -44,6 +44,9 @@ pub struct TunnelReport {
     pub up: bool,
     /// Our StopCCN was acknowledged and every CDN before it.
     pub clean_teardown: bool,
+    /// Why the tunnel went down before our teardown (StopCCN from the LNS,
+    /// retransmissions exhausted, ...), if it did.
+    pub lost: Option<String>,
     /// Its sessions.
     pub sessions: Vec<SessionReport>,
 }
@@ -93,6 +96,11 @@ impl Report {
         (secs > 0.0 && self.sessions_up() > 0).then(|| self.sessions_up() as f64 / secs)
     }
 
+    /// Tunnels that went down before our teardown.
+    pub fn tunnels_lost(&self) -> usize {
+        self.tunnels.iter().filter(|t| t.lost.is_some()).count()
+    }
+
     /// Whether every tunnel tore down cleanly.
     pub fn clean_teardown(&self) -> bool {
         self.tunnels.iter().all(|t| t.clean_teardown)
@@ -105,9 +113,10 @@ impl Report {
         let mut line = String::from("lac-sim");
         let _ = write!(
             line,
-            " tunnels={} tunnels_up={} sessions={} sessions_up={} ipv6_up={} dropped={}",
+            " tunnels={} tunnels_up={} tunnels_lost={} sessions={} sessions_up={} ipv6_up={} dropped={}",
             self.tunnels.len(),
             self.tunnels.iter().filter(|t| t.up).count(),
+            self.tunnels_lost(),
             self.sessions().count(),
             self.sessions_up(),
             self.ipv6_up(),
@@ -140,9 +149,10 @@ impl Report {
         let mut j = String::from("{");
         let _ = write!(
             j,
-            "\"tunnels\":{},\"tunnels_up\":{},\"sessions\":{},\"sessions_up\":{},\"ipv6_up\":{},",
+            "\"tunnels\":{},\"tunnels_up\":{},\"tunnels_lost\":{},\"sessions\":{},\"sessions_up\":{},\"ipv6_up\":{},",
             self.tunnels.len(),
             self.tunnels.iter().filter(|t| t.up).count(),
+            self.tunnels_lost(),
             self.sessions().count(),
             self.sessions_up(),
             self.ipv6_up()
@@ -261,13 +271,19 @@ mod tests {
                 tunnel: 7,
                 up: true,
                 clean_teardown: true,
+                lost: None,
                 sessions: vec![up, down],
             }],
             setup_elapsed: Duration::from_millis(500),
             traffic_elapsed: Duration::from_secs(1),
         };
         let line = r.summary_line();
-        assert!(line.starts_with("lac-sim tunnels=1 tunnels_up=1 sessions=2 sessions_up=1 "));
+        assert!(
+            line.starts_with(
+                "lac-sim tunnels=1 tunnels_up=1 tunnels_lost=0 sessions=2 sessions_up=1 "
+            ),
+            "{line}"
+        );
         assert!(line.contains(" setup_p50_ms=20.0 "), "{line}");
         assert!(line.contains(" sessions_per_sec=2.0 "), "{line}");
         assert!(line.contains(" sent=10 received=9 losses=1 "), "{line}");

@@ -155,6 +155,7 @@ struct Driver {
     stage: Stage,
     teardown: Teardown,
     clean: bool,
+    lost: Option<String>,
     started: Timestamp,
     out: Vec<(SocketAddr, Vec<u8>)>,
 }
@@ -209,6 +210,7 @@ impl Driver {
             stage: Stage::Setup,
             teardown: Teardown::NotStarted,
             clean: false,
+            lost: None,
             started: now,
             out: Vec::new(),
         }
@@ -367,8 +369,13 @@ impl Driver {
                 self.next_open_at = Some(now);
                 self.open_due(now);
             }
-            Event::TunnelDown { .. } => {
+            Event::TunnelDown { reason, .. } => {
                 self.gone = true;
+                if self.teardown == Teardown::NotStarted {
+                    let why = format!("{reason:?}");
+                    eprintln!("lac-sim: tunnel {} lost: {why}", self.tunnel);
+                    self.lost = Some(why);
+                }
                 for s in &mut self.slots {
                     if matches!(s.state, SlotState::Dialing | SlotState::Up) {
                         s.report.dropped_early = self.teardown == Teardown::NotStarted;
@@ -636,6 +643,7 @@ impl Driver {
             tunnel: self.tunnel,
             up: self.up,
             clean_teardown: self.clean,
+            lost: self.lost,
             sessions: self.slots.into_iter().map(|s| s.report).collect(),
         }
     }
