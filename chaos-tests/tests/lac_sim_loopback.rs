@@ -120,11 +120,11 @@ impl FakeLns {
         }
         let keys: Vec<(u16, u16)> = self.links.keys().copied().collect();
         for key in keys {
-            loop {
-                let Some((link, _)) = self.links.get_mut(&key) else {
-                    break;
-                };
-                let Some(ev) = link.poll_event() else { break };
+            let Some((link, route)) = self.links.get_mut(&key) else {
+                continue;
+            };
+            let route = *route;
+            while let Some(ev) = link.poll_event() {
                 match ev {
                     LinkEvent::AuthRequest(req) => {
                         let ok = match req {
@@ -160,12 +160,9 @@ impl FakeLns {
                     _ => {}
                 }
             }
-            if let Some((link, route)) = self.links.get_mut(&key) {
-                let route = *route;
-                let frames: Vec<Vec<u8>> = std::iter::from_fn(|| link.poll_transmit()).collect();
-                for f in frames {
-                    self.send_data(route, &f);
-                }
+            let frames: Vec<Vec<u8>> = std::iter::from_fn(|| link.poll_transmit()).collect();
+            for f in frames {
+                self.send_data(route, &f);
             }
         }
         while let Some(tx) = self.endpoint.poll_transmit() {
