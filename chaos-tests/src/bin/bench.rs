@@ -60,6 +60,9 @@ struct Load {
     /// Tunnels (sessions are spread evenly; must divide --sessions).
     #[arg(long, default_value_t = 50)]
     tunnels: u32,
+    /// Cap on new sessions per second (absent: all at once, a login storm).
+    #[arg(long)]
+    setup_rate: Option<f64>,
 }
 
 /// One measured l2tpns run.
@@ -102,7 +105,11 @@ fn setup(load: &Load) -> Result<Outcome> {
     let summary = run_lac_sim(&bed, load, &["--traffic-pps", "0", "--hold", "0"])?;
     let up = field(&summary, "sessions_up")?;
     if up < f64::from(load.sessions) {
-        bail!("only {up} of {} sessions came up: {summary}", load.sessions);
+        // Still a measured figure (sessions up per second), but say so.
+        println!(
+            "note: only {up} of {} sessions came up (the rest failed or timed out)",
+            load.sessions
+        );
     }
     Ok(Outcome {
         value: field(&summary, "sessions_per_sec")?,
@@ -181,6 +188,9 @@ fn lac_sim_command(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<Comma
         "120",
     ])
     .args(extra);
+    if let Some(rate) = load.setup_rate {
+        cmd.args(["--setup-rate", &rate.to_string()]);
+    }
     Ok(cmd)
 }
 
