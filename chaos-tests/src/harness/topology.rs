@@ -8,7 +8,9 @@
 //! Addresses must come from 198.18.0.0/15 or 2001:db8::/32 (checked).
 //! [`Topology::drop`] deletes the namespaces; processes started with
 //! [`Topology::spawn_in`] are killed by their own guards, which should be
-//! declared after the topology so that they drop first.
+//! declared after the topology so that they drop first. Namespaces left by
+//! a test process that died without unwinding (SIGKILL) are removed by the
+//! next build, recognised by their name and the absence of their PID.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -89,6 +91,7 @@ impl TopologyBuilder {
 
     /// Creates everything; on any failure, what was created is removed.
     pub fn build(self) -> Result<Topology> {
+        remove_stale_namespaces();
         let n = TOPOLOGIES.fetch_add(1, Ordering::SeqCst);
         let tag = format!("lns-{}-{}", std::process::id(), n);
         let dir = std::env::temp_dir().join(&tag);
@@ -220,6 +223,33 @@ impl Drop for Topology {
     }
 }
 
+/// Deletes `lns-<pid>-<n>-<role>` namespaces whose creating process is
+/// gone (a test killed with SIGKILL cannot run its Drop guards).
+fn remove_stale_namespaces() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if let Some(pid) = stale_owner(name) {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = ip(&["netns", "del", name]);
+            }
+        }
+    }
+}
+
+/// The creating PID of a namespace named by [`Topology`], if it is one.
+fn stale_owner(name: &str) -> Option<u32> {
+    let mut parts = name.strip_prefix("lns-")?.splitn(3, '-');
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u32>().ok()?;
+    parts.next().filter(|role| !role.is_empty())?;
+    Some(pid)
+}
+
 /// Refuses any address outside the documentation/benchmark ranges.
 fn check_test_prefix(cidr: &str) -> Result<()> {
     let addr = cidr.split('/').next().unwrap_or(cidr);
@@ -258,6 +288,16 @@ fn ip(args: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_namespace_names_have_an_owner() {
+        assert_eq!(stale_owner("lns-1234-0-lac"), Some(1234));
+        assert_eq!(stale_owner("lns-1234-17-core"), Some(1234));
+        assert_eq!(stale_owner("lnsd-e2e-1234"), None);
+        assert_eq!(stale_owner("lns-abc-0-lac"), None);
+        assert_eq!(stale_owner("lns-1234-x-lac"), None);
+        assert_eq!(stale_owner("lns-1234-0-"), None);
+    }
 
     #[test]
     fn only_test_prefixes_are_accepted() {
