@@ -197,6 +197,7 @@ fn lac_sim_command(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<Comma
 fn run_lac_sim(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<String> {
     let mut cmd = lac_sim_command(bed, load, extra)?;
     let out = bed.topo.run_in("lac", &mut cmd)?;
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     Ok(stdout.lines().next().unwrap_or_default().to_string())
 }

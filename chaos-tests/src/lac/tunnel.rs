@@ -36,8 +36,12 @@ use super::probe::{self, ProbeId};
 use super::report::{SessionReport, TunnelReport};
 use super::{wall_clock, Stage};
 
-/// How long teardown waits for the LNS to acknowledge CDNs, then StopCCN.
+/// How long teardown waits for the LNS to acknowledge CDNs, then StopCCN:
+/// this much, plus [`TEARDOWN_PER_SESSION`] for each session of the tunnel
+/// (a busy LNS acknowledges a hundred CDNs slowly).
 const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
+/// See [`TEARDOWN_WAIT`].
+const TEARDOWN_PER_SESSION: Duration = Duration::from_millis(50);
 
 /// Runs tunnel number `index` (0-based) to completion.
 pub async fn run_tunnel(
@@ -589,7 +593,7 @@ impl Driver {
             Teardown::Done
         } else {
             Teardown::Cdns {
-                until: now + TEARDOWN_WAIT,
+                until: now + TEARDOWN_WAIT + TEARDOWN_PER_SESSION * self.slots.len() as u32,
             }
         };
     }
@@ -599,8 +603,20 @@ impl Driver {
             .endpoint
             .tunnel(self.tunnel)
             .is_none_or(|t| t.reliable.queue.is_empty());
+        let unacked = || {
+            self.endpoint
+                .tunnel(self.tunnel)
+                .map_or(0, |t| t.reliable.queue.len())
+        };
         match self.teardown {
             Teardown::Cdns { until } if acked || now >= until => {
+                if !acked {
+                    eprintln!(
+                        "lac-sim: tunnel {}: {} control messages unacknowledged at StopCCN",
+                        self.tunnel,
+                        unacked()
+                    );
+                }
                 let _ = self.endpoint.close_tunnel(
                     now,
                     self.tunnel,
@@ -613,6 +629,9 @@ impl Driver {
                 };
             }
             Teardown::Stop { until } if acked || now >= until => {
+                if !acked {
+                    eprintln!("lac-sim: tunnel {}: StopCCN unacknowledged", self.tunnel);
+                }
                 self.clean &= acked;
                 self.teardown = Teardown::Done;
             }
