@@ -606,7 +606,13 @@ impl Driver {
         let unacked = || {
             self.endpoint
                 .tunnel(self.tunnel)
-                .map_or(0, |t| t.reliable.queue.len())
+                .map_or_else(String::new, |t| {
+                    let r = &t.reliable;
+                    let head = r.queue.front().map_or_else(String::new, |o| {
+                        format!(" (oldest Ns {} sent {} times)", o.ns, o.transmissions)
+                    });
+                    format!("{}{head}, our Nr {}", r.queue.len(), r.nr)
+                })
         };
         match self.teardown {
             Teardown::Cdns { until } if acked || now >= until => {
