@@ -10,6 +10,18 @@
 //! - [`lac`]: lac-sim's engine ([`lac::run`]) and its report.
 //! - [`peers`]: FreeRADIUS and l2tpns started from generated configs.
 //! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench`.
+//!
+//! ## Driving lac-sim from a drill
+//!
+//! Start it with [`harness::Topology::spawn_in`] and no `--hold`: it holds
+//! its sessions until SIGINT/SIGTERM. Its stderr says when to act:
+//! `lac-sim: setup done ...`, then `lac-sim: holding Ns` every second,
+//! `lac-sim: tunnel ID lost: REASON` if the LNS drops a tunnel, and which
+//! tunnels left control messages unacknowledged at teardown. After the
+//! signal it drains, sends CDN for every session then StopCCN, and prints
+//! the `lac-sim tunnels=.. tunnels_lost=.. sessions_up=.. dropped=..
+//! setup_p50_ms=.. losses=.. teardown=clean|unclean` line (and the JSON
+//! report with `--json`). See `tests/l2tpns_interop.rs` for both uses.
 
 pub mod harness;
 pub mod lac;
