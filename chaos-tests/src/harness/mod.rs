@@ -36,7 +36,7 @@ pub fn privilege() -> Privilege {
     }
 }
 
-/// `Root`, or prints "SKIPPED: needs root (<test>)" and returns `Unprivileged`.
+/// `Root`, or prints `SKIPPED: needs root (<test>)` and returns `Unprivileged`.
 pub fn require_root(test: &str) -> Privilege {
     let p = privilege();
     if p == Privilege::Unprivileged {

@@ -23,7 +23,7 @@ use super::process::Proc;
 
 static TOPOLOGIES: AtomicU32 = AtomicU32::new(0);
 
-/// A description of namespaces and links, built with [`Topology::build`].
+/// A description of namespaces and links, built with [`TopologyBuilder::build`].
 #[derive(Debug, Default)]
 pub struct TopologyBuilder {
     namespaces: Vec<String>,
