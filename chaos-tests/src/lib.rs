@@ -1,5 +1,28 @@
-//! # lns-chaos-tests: test LAC, failover drills and benchmarks
+//! # lns-chaos-tests: test LAC, namespace harness and benchmarks
 //!
-//! Contract: drives `lnsd` as separate processes over real sockets in
-//! network namespaces (198.18.0.0/15, 2001:db8::/32 only). May use
-//! `lns-proto` for the LAC and subscriber sides. Not built yet.
+//! Contract: drives LNS implementations (Debian's l2tpns today, `lnsd`
+//! when it exists) as separate processes over real sockets in network
+//! namespaces (198.18.0.0/15, 2001:db8::/32 only). Uses `lns-proto` for
+//! the LAC and subscriber sides of the test LAC.
+//!
+//! - [`harness`]: [`harness::Topology`] (namespaces, veths, routes, a Drop
+//!   guard) and [`harness::Proc`] (children killed by PID).
+//! - [`lac`]: lac-sim's engine ([`lac::run`]) and its report.
+//! - [`peers`]: FreeRADIUS and l2tpns started from generated configs.
+//! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench`.
+//!
+//! ## Driving lac-sim from a drill
+//!
+//! Start it with [`harness::Topology::spawn_in`] and no `--hold`: it holds
+//! its sessions until SIGINT/SIGTERM. Its stderr says when to act:
+//! `lac-sim: setup done ...`, then `lac-sim: holding Ns` every second,
+//! `lac-sim: tunnel ID lost: REASON` if the LNS drops a tunnel, and which
+//! tunnels left control messages unacknowledged at teardown. After the
+//! signal it drains, sends CDN for every session then StopCCN, and prints
+//! the `lac-sim tunnels=.. tunnels_lost=.. sessions_up=.. dropped=..
+//! setup_p50_ms=.. losses=.. teardown=clean|unclean` line (and the JSON
+//! report with `--json`). See `tests/l2tpns_interop.rs` for both uses.
+
+pub mod harness;
+pub mod lac;
+pub mod peers;

@@ -1,0 +1,149 @@
+//! What one lac-sim run does: the LNS to dial, how many tunnels and
+//! sessions, how subscribers authenticate, the traffic and how long to hold.
+//!
+//! Contract: plain data, validated by [`LacConfig::validate`]; the binary
+//! builds it from its command line and tests build it directly. User names
+//! come from [`LacConfig::user`], the same template the tests use to write
+//! RADIUS users.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+/// How subscribers authenticate (the LNS proposes; we accept only this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthChoice {
+    /// PAP (RFC 1334): Configure-Nak CHAP to PAP, as pppd does.
+    Pap,
+    /// CHAP with MD5 (RFC 1994).
+    Chap,
+}
+
+/// How long sessions stay up after setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// This long (or until a shutdown signal, whichever comes first).
+    For(Duration),
+    /// Until a shutdown signal (SIGINT/SIGTERM in the binary).
+    UntilSignal,
+}
+
+/// One lac-sim run.
+#[derive(Debug, Clone)]
+pub struct LacConfig {
+    /// The LNS control address.
+    pub lns: SocketAddr,
+    /// Our address (one UDP socket per tunnel, ephemeral ports).
+    pub local: IpAddr,
+    /// Number of tunnels.
+    pub tunnels: u32,
+    /// Sessions per tunnel.
+    pub sessions_per_tunnel: u32,
+    /// PAP or CHAP.
+    pub auth: AuthChoice,
+    /// User name template; `{n}` becomes the 1-based global session number.
+    pub user_template: String,
+    /// Every subscriber's password.
+    pub password: String,
+    /// Tunnel authentication secret (RFC 2661 §5.1.1), if any.
+    pub tunnel_secret: Option<String>,
+    /// Cap on new sessions per second over all tunnels (`None`: no cap).
+    pub setup_rate: Option<f64>,
+    /// Probes per second per session during the hold (0: none).
+    pub traffic_pps: f64,
+    /// Probe size (the IPv4 packet, bytes).
+    pub packet_size: usize,
+    /// The UDP echo reflector probes go to.
+    pub reflector: Option<SocketAddr>,
+    /// How long to hold sessions open.
+    pub hold: Hold,
+    /// Sessions not up after this long count as failed.
+    pub setup_timeout: Duration,
+    /// After traffic stops, how long to wait for late replies.
+    pub drain: Duration,
+}
+
+impl LacConfig {
+    /// Defaults for `tunnels` x `sessions` against `lns` from `local`.
+    pub fn new(lns: SocketAddr, local: IpAddr, tunnels: u32, sessions: u32) -> Self {
+        LacConfig {
+            lns,
+            local,
+            tunnels,
+            sessions_per_tunnel: sessions,
+            auth: AuthChoice::Pap,
+            user_template: "user{n}".to_string(),
+            password: "password".to_string(),
+            tunnel_secret: None,
+            setup_rate: None,
+            traffic_pps: 10.0,
+            packet_size: 128,
+            reflector: None,
+            hold: Hold::For(Duration::from_secs(2)),
+            setup_timeout: Duration::from_secs(60),
+            drain: Duration::from_millis(500),
+        }
+    }
+
+    /// The user name of global session `index` (0-based): `{n}` = index + 1.
+    pub fn user(&self, index: u32) -> String {
+        user_name(&self.user_template, index)
+    }
+
+    /// Total sessions.
+    pub fn total_sessions(&self) -> u32 {
+        self.tunnels.saturating_mul(self.sessions_per_tunnel)
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn validate(&self) -> Result<()> {
+        if self.tunnels == 0 || self.tunnels > 4096 {
+            bail!("--tunnels must be 1..=4096");
+        }
+        if self.sessions_per_tunnel == 0 || self.sessions_per_tunnel > 16_384 {
+            bail!("--sessions-per-tunnel must be 1..=16384");
+        }
+        if !self.user_template.contains("{n}") {
+            bail!("--user-template must contain {{n}}");
+        }
+        if self.setup_rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
+            bail!("--setup-rate must be positive");
+        }
+        if self.traffic_pps.is_nan() || self.traffic_pps < 0.0 {
+            bail!("--traffic-pps must be >= 0");
+        }
+        if self.traffic_pps > 0.0 && !matches!(self.reflector, Some(SocketAddr::V4(_))) {
+            bail!("traffic needs an IPv4 --reflector ADDR:PORT (or --traffic-pps 0)");
+        }
+        Ok(())
+    }
+}
+
+/// `template` with `{n}` replaced by `index + 1`.
+pub fn user_name(template: &str, index: u32) -> String {
+    template.replace("{n}", &(u64::from(index) + 1).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_are_one_based() {
+        assert_eq!(user_name("user{n}", 0), "user1");
+        assert_eq!(user_name("u{n}@isp", 41), "u42@isp");
+    }
+
+    #[test]
+    fn traffic_without_reflector_is_refused() {
+        let lns = "198.18.0.2:1701".parse().expect("literal");
+        let local = "198.18.0.1".parse().expect("literal");
+        let mut c = LacConfig::new(lns, local, 1, 1);
+        assert!(c.validate().is_err());
+        c.traffic_pps = 0.0;
+        assert!(c.validate().is_ok());
+        c.user_template = "fixed".into();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! lac-sim: a test LAC built from `lns-proto`'s LAC and subscriber sides.
+//!
+//! Contract: [`run`] dials `tunnels` x `sessions_per_tunnel` sessions at
+//! the LNS, one task and one UDP socket per tunnel on one tokio runtime,
+//! brings every PPP link to IPCP (and IPV6CP) opened, sends UDP probes
+//! through each session to a reflector during the hold, then tears every
+//! session and tunnel down (CDN, then StopCCN) and returns the
+//! [`Report`]. The stages advance together for all tunnels:
+//!
+//! ```text
+//! Setup --(all sessions up/failed, or setup timeout)--> Traffic
+//! Traffic --(hold elapsed, or shutdown)--> Drain --(drain time)--> Teardown
+//! ```
+//!
+//! A shutdown during setup skips straight to teardown.
+
+pub mod config;
+pub mod probe;
+pub mod report;
+mod tunnel;
+
+pub use config::{user_name, AuthChoice, Hold, LacConfig};
+pub use report::{Report, SessionReport, TunnelReport};
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use lns_proto::time::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+/// Where the whole run stands (broadcast to every tunnel task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Dialling tunnels and sessions.
+    Setup,
+    /// Sessions held open, probes flowing.
+    Traffic,
+    /// Probes stopped, late replies still counted.
+    Drain,
+    /// CDN and StopCCN.
+    Teardown,
+}
+
+/// Runs one lac-sim session set to completion. `shutdown` turning true
+/// (SIGINT/SIGTERM in the binary) ends the hold early.
+pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Result<Report> {
+    config.validate()?;
+    let cfg = Arc::new(config);
+    let (stage_tx, stage_rx) = watch::channel(Stage::Setup);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..cfg.tunnels {
+        tasks.push(tokio::spawn(tunnel::run_tunnel(
+            cfg.clone(),
+            t,
+            stage_rx.clone(),
+            done_tx.clone(),
+        )));
+    }
+    drop(done_tx);
+
+    // Setup: until every tunnel says its sessions are resolved.
+    let mut resolved = 0;
+    let mut interrupted = *shutdown.borrow();
+    let setup_deadline = tokio::time::sleep(cfg.setup_timeout + std::time::Duration::from_secs(5));
+    tokio::pin!(setup_deadline);
+    while resolved < cfg.tunnels && !interrupted {
+        tokio::select! {
+            r = done_rx.recv() => match r {
+                Some(_) => resolved += 1,
+                None => break,
+            },
+            _ = &mut setup_deadline => break,
+            _ = shutdown.changed() => interrupted = *shutdown.borrow(),
+        }
+    }
+    let setup_elapsed = started.elapsed();
+    eprintln!(
+        "lac-sim: setup done tunnels_resolved={resolved}/{} after {:.3}s",
+        cfg.tunnels,
+        setup_elapsed.as_secs_f64()
+    );
+
+    // Hold with traffic.
+    let traffic_started = Instant::now();
+    if !interrupted {
+        let _ = stage_tx.send(Stage::Traffic);
+        let hold = async {
+            match cfg.hold {
+                Hold::For(d) => tokio::time::sleep(d).await,
+                Hold::UntilSignal => std::future::pending::<()>().await,
+            }
+        };
+        // One progress line per second of hold, for drivers that act during it.
+        let progress = async {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.tick().await;
+            for s in 1u64.. {
+                tick.tick().await;
+                eprintln!("lac-sim: holding {s}s");
+            }
+        };
+        tokio::select! {
+            _ = hold => {}
+            _ = progress => {}
+            _ = wait_true(&mut shutdown) => {}
+        }
+    }
+    let traffic_elapsed = traffic_started.elapsed();
+    let _ = stage_tx.send(Stage::Drain);
+    if !interrupted {
+        tokio::time::sleep(cfg.drain).await;
+    }
+    let _ = stage_tx.send(Stage::Teardown);
+
+    let mut report = Report {
+        tunnels: Vec::new(),
+        setup_elapsed,
+        traffic_elapsed: if interrupted {
+            std::time::Duration::ZERO
+        } else {
+            traffic_elapsed
+        },
+    };
+    for t in tasks {
+        report
+            .tunnels
+            .push(t.await.context("tunnel task panicked")??);
+    }
+    Ok(report)
+}
+
+/// The wall clock as the protocol cores' time.
+pub fn wall_clock() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            // The sender is gone: no signal can come any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -1,0 +1,704 @@
+//! One tunnel of lac-sim: a task owning one UDP socket, one L2TP
+//! [`Endpoint`] (LAC side) with one tunnel, and a subscriber PPP [`Link`]
+//! per session.
+//!
+//! Contract: the task dials the tunnel, opens its sessions (paced by the
+//! setup rate), runs each PPP link to IPCP/IPV6CP opened, sends probes in
+//! [`Stage::Traffic`], and on [`Stage::Teardown`] sends a CDN for every
+//! live session and then StopCCN, and returns its [`TunnelReport`]. It
+//! reports on `setup_done` once every session is up or has failed. All
+//! protocol work is the sans-IO cores'; this file only moves bytes and
+//! reads the wall clock.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lns_proto::entropy::Seeded;
+use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
+use lns_proto::l2tp::data::{
+    data_header_len, parse_data, write_data_header, DataError, DataOptions,
+};
+use lns_proto::l2tp::{
+    CallInfo, CdnResult, Endpoint, EndpointConfig, ErrorCode, Event, Hiding, PeerSettings,
+    SessionRoute, Side, StopCcnResult, TunnelAuth,
+};
+use lns_proto::ppp::frame::emit_frame;
+use lns_proto::ppp::{AuthMethod, Compression, Frame, Link, LinkConfig, LinkEvent, Protocol};
+use lns_proto::time::Timestamp;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use super::config::{AuthChoice, LacConfig};
+use super::probe::{self, ProbeId};
+use super::report::{SessionReport, TunnelReport};
+use super::{wall_clock, Stage};
+
+/// How long teardown waits for the LNS to acknowledge CDNs, then StopCCN:
+/// this much, plus [`TEARDOWN_PER_SESSION`] for each session of the tunnel
+/// (a busy LNS acknowledges a hundred CDNs slowly).
+const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
+/// See [`TEARDOWN_WAIT`].
+const TEARDOWN_PER_SESSION: Duration = Duration::from_millis(50);
+
+/// Runs tunnel number `index` (0-based) to completion.
+pub async fn run_tunnel(
+    cfg: Arc<LacConfig>,
+    index: u32,
+    mut stage: watch::Receiver<Stage>,
+    setup_done: mpsc::UnboundedSender<u32>,
+) -> Result<TunnelReport> {
+    // Sends go straight to a nonblocking std socket: tokio's `try_send_to`
+    // refuses to send before the first writable readiness event, which
+    // lost each tunnel's first SCCRQ (a 1 s retransmission).
+    let std_sock = std::net::UdpSocket::bind(SocketAddr::new(cfg.local, 0))
+        .with_context(|| format!("bind {}", cfg.local))?;
+    std_sock.set_nonblocking(true).context("nonblocking")?;
+    let send = std_sock.try_clone().context("clone socket")?;
+    let local = std_sock.local_addr().context("local address")?;
+    let sock = UdpSocket::from_std(std_sock).context("register socket")?;
+    let mut d = Driver::new(cfg, index, local);
+    d.dial(wall_clock())?;
+    let mut buf = vec![0u8; 0x1_0000];
+    let mut setup_reported = false;
+    loop {
+        d.flush(&send);
+        if !setup_reported && d.setup_resolved() {
+            setup_reported = true;
+            let _ = setup_done.send(index);
+        }
+        if d.finished() {
+            break;
+        }
+        let now = wall_clock();
+        let wait = d.next_deadline(now).map(|t| t.saturating_since(now));
+        let sleep = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600)));
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                let (n, from) = r.context("receive")?;
+                d.on_datagram(wall_clock(), from, &buf[..n]);
+                // Drain whatever else is already queued before timers run.
+                while let Ok((n, from)) = sock.try_recv_from(&mut buf) {
+                    d.on_datagram(wall_clock(), from, &buf[..n]);
+                }
+            }
+            _ = sleep => d.on_timeout(wall_clock()),
+            changed = stage.changed() => {
+                let next = if changed.is_ok() { *stage.borrow_and_update() } else { Stage::Teardown };
+                d.on_stage(wall_clock(), next);
+            }
+        }
+    }
+    Ok(d.report())
+}
+
+/// Where a session slot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    /// Not dialled yet.
+    Pending,
+    /// ICRQ sent, or PPP negotiating.
+    Dialing,
+    /// IPCP opened.
+    Up,
+    /// Gone (failed, dropped or torn down).
+    Ended,
+}
+
+/// Whether a session's PPP frames may be sent yet (see `open_gates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// ICCN not acknowledged and nothing heard: frames wait in the link.
+    Closed,
+    /// Frames flow.
+    Open,
+}
+
+#[derive(Debug)]
+struct Slot {
+    gate: Gate,
+    report: SessionReport,
+    state: SlotState,
+    link: Option<Link>,
+    route: Option<SessionRoute>,
+    icrq_at: Option<Timestamp>,
+    next_probe: Option<Timestamp>,
+    seq: u64,
+}
+
+/// Where teardown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Teardown {
+    /// Not started.
+    NotStarted,
+    /// CDNs sent, waiting for their acknowledgement.
+    Cdns { until: Timestamp },
+    /// StopCCN sent, waiting for its acknowledgement.
+    Stop { until: Timestamp },
+    /// Over.
+    Done,
+}
+
+#[derive(Debug)]
+struct Driver {
+    cfg: Arc<LacConfig>,
+    local: SocketAddr,
+    endpoint: Endpoint,
+    entropy: Seeded,
+    link_config: LinkConfig,
+    tunnel: u16,
+    up: bool,
+    gone: bool,
+    slots: Vec<Slot>,
+    by_sid: BTreeMap<u16, usize>,
+    next_open: usize,
+    next_open_at: Option<Timestamp>,
+    open_interval: Duration,
+    stage: Stage,
+    teardown: Teardown,
+    clean: bool,
+    lost: Option<String>,
+    started: Timestamp,
+    out: Vec<(SocketAddr, Vec<u8>)>,
+}
+
+impl Driver {
+    fn new(cfg: Arc<LacConfig>, index: u32, local: SocketAddr) -> Driver {
+        let mut ec = EndpointConfig::new(Side::Lac, format!("lac-sim-{index}").as_bytes());
+        ec.vendor_name = b"lnsd lac-sim".to_vec();
+        let n = cfg.sessions_per_tunnel;
+        let slots = (0..n)
+            .map(|i| {
+                let g = index * n + i;
+                Slot {
+                    report: SessionReport {
+                        index: g,
+                        user: cfg.user(g),
+                        ..SessionReport::default()
+                    },
+                    state: SlotState::Pending,
+                    gate: Gate::Closed,
+                    link: None,
+                    route: None,
+                    icrq_at: None,
+                    next_probe: None,
+                    seq: 0,
+                }
+            })
+            .collect();
+        let open_interval = cfg.setup_rate.map_or(Duration::ZERO, |r| {
+            Duration::from_secs_f64(f64::from(cfg.tunnels) / r)
+        });
+        let mut link_config = LinkConfig::subscriber(b"", cfg.password.as_bytes());
+        link_config.auth_order = match cfg.auth {
+            AuthChoice::Pap => vec![AuthMethod::Pap],
+            AuthChoice::Chap => vec![AuthMethod::ChapMd5],
+        };
+        let now = wall_clock();
+        Driver {
+            endpoint: Endpoint::new(ec),
+            entropy: Seeded::new(now.unix_micros() ^ (u64::from(index) << 48)),
+            cfg,
+            local,
+            link_config,
+            tunnel: 0,
+            up: false,
+            gone: false,
+            slots,
+            by_sid: BTreeMap::new(),
+            next_open: 0,
+            next_open_at: None,
+            open_interval,
+            stage: Stage::Setup,
+            teardown: Teardown::NotStarted,
+            clean: false,
+            lost: None,
+            started: now,
+            out: Vec::new(),
+        }
+    }
+
+    fn dial(&mut self, now: Timestamp) -> Result<()> {
+        let settings = match &self.cfg.tunnel_secret {
+            Some(s) => PeerSettings {
+                secret: Some(s.as_bytes().to_vec()),
+                auth: TunnelAuth::Required,
+                hiding: Hiding::Off,
+            },
+            None => PeerSettings::open(),
+        };
+        self.tunnel = self
+            .endpoint
+            .open_tunnel(now, self.local, self.cfg.lns, settings, &mut self.entropy)
+            .map_err(|e| anyhow::anyhow!("open tunnel: {e}"))?;
+        Ok(())
+    }
+
+    /// Every session is up or failed, or setup timed out, or the tunnel is gone.
+    fn setup_resolved(&self) -> bool {
+        self.gone
+            || self
+                .slots
+                .iter()
+                .all(|s| matches!(s.state, SlotState::Up | SlotState::Ended))
+            || wall_clock().saturating_since(self.started) >= self.cfg.setup_timeout
+    }
+
+    fn finished(&self) -> bool {
+        self.teardown == Teardown::Done
+    }
+
+    fn on_datagram(&mut self, now: Timestamp, from: SocketAddr, bytes: &[u8]) {
+        match parse_data(bytes) {
+            Ok(info) => {
+                let Some(&i) = self.by_sid.get(&info.session_id) else {
+                    return;
+                };
+                let Some(frame) = bytes.get(info.payload.clone()) else {
+                    return;
+                };
+                self.on_frame(now, i, frame);
+            }
+            Err(DataError::Control) => {
+                self.endpoint
+                    .handle_datagram(now, self.local, from, bytes, &mut self.entropy);
+            }
+            Err(_) => {}
+        }
+        self.pump(now);
+    }
+
+    fn on_frame(&mut self, now: Timestamp, i: usize, frame: &[u8]) {
+        let slot = &mut self.slots[i];
+        let Ok(f) = Frame::new_checked(frame) else {
+            return;
+        };
+        if f.protocol() == Protocol::Ipv4 {
+            if let Some(ip) = slot.report.ipv4 {
+                if probe::parse_reply(f.payload(), ip)
+                    .is_some_and(|id| id.session == slot.report.index)
+                {
+                    slot.report.received += 1;
+                }
+            }
+            return;
+        }
+        if let Some(link) = slot.link.as_mut() {
+            // The LNS speaks PPP only once it has the ICCN.
+            slot.gate = Gate::Open;
+            link.handle_frame(now, frame, &mut self.entropy);
+        }
+    }
+
+    fn on_timeout(&mut self, now: Timestamp) {
+        self.endpoint.handle_timeout(now, &mut self.entropy);
+        for slot in &mut self.slots {
+            if let Some(link) = slot.link.as_mut() {
+                if link.poll_timeout().is_some_and(|t| t <= now) {
+                    link.handle_timeout(now, &mut self.entropy);
+                }
+            }
+        }
+        self.open_due(now);
+        self.probe_due(now);
+        self.teardown_step(now);
+        self.pump(now);
+    }
+
+    fn on_stage(&mut self, now: Timestamp, stage: Stage) {
+        self.stage = stage;
+        if stage == Stage::Traffic {
+            self.schedule_probes(now);
+        }
+        if stage == Stage::Teardown && self.teardown == Teardown::NotStarted {
+            self.start_teardown(now);
+        }
+        self.pump(now);
+    }
+
+    fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
+        let mut d = self.endpoint.poll_timeout();
+        let mut take = |t: Option<Timestamp>| {
+            if let Some(t) = t {
+                d = Some(d.map_or(t, |x| x.min(t)));
+            }
+        };
+        for s in &self.slots {
+            take(s.link.as_ref().and_then(Link::poll_timeout));
+            if self.stage == Stage::Traffic {
+                take(s.next_probe);
+            }
+        }
+        take(self.next_open_at);
+        match self.teardown {
+            Teardown::Cdns { until } | Teardown::Stop { until } => {
+                // Re-check acknowledgements soon; give up at `until`.
+                take(Some(until.min(now + Duration::from_millis(20))));
+            }
+            Teardown::NotStarted | Teardown::Done => {}
+        }
+        if self.stage == Stage::Setup && !self.setup_resolved() {
+            take(Some(self.started + self.cfg.setup_timeout));
+        }
+        d
+    }
+
+    /// Handles endpoint and link events until none is left.
+    fn pump(&mut self, now: Timestamp) {
+        loop {
+            self.open_gates();
+            let mut progressed = false;
+            while let Some(ev) = self.endpoint.poll_event() {
+                progressed = true;
+                self.on_event(now, ev);
+            }
+            for i in 0..self.slots.len() {
+                while let Some(ev) = self.slots[i].link.as_mut().and_then(Link::poll_event) {
+                    progressed = true;
+                    self.on_link_event(now, i, ev);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Timestamp, ev: Event) {
+        match ev {
+            Event::TunnelUp { .. } => {
+                self.up = true;
+                self.next_open_at = Some(now);
+                self.open_due(now);
+            }
+            Event::TunnelDown { reason, .. } => {
+                self.gone = true;
+                if self.teardown == Teardown::NotStarted {
+                    let why = format!("{reason:?}");
+                    eprintln!("lac-sim: tunnel {} lost: {why}", self.tunnel);
+                    self.lost = Some(why);
+                }
+                for s in &mut self.slots {
+                    if matches!(s.state, SlotState::Dialing | SlotState::Up) {
+                        s.report.dropped_early = self.teardown == Teardown::NotStarted;
+                        s.state = SlotState::Ended;
+                        s.link = None;
+                    }
+                }
+                if self.teardown == Teardown::NotStarted {
+                    self.teardown = Teardown::Done;
+                }
+            }
+            Event::SessionUp { session, route, .. } => {
+                let Some(&i) = self.by_sid.get(&session) else {
+                    return;
+                };
+                let slot = &mut self.slots[i];
+                slot.route = Some(route);
+                let mut lc = self.link_config.clone();
+                lc.credentials.user = slot.report.user.as_bytes().to_vec();
+                let mut link = Link::new(lns_proto::ppp::Side::Subscriber, lc);
+                link.open(now, &mut self.entropy);
+                slot.link = Some(link);
+            }
+            Event::SessionDown { session, .. } => {
+                if let Some(&i) = self.by_sid.get(&session) {
+                    let s = &mut self.slots[i];
+                    if s.state != SlotState::Ended {
+                        s.report.dropped_early = self.teardown == Teardown::NotStarted;
+                        s.state = SlotState::Ended;
+                        s.link = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_link_event(&mut self, now: Timestamp, i: usize, ev: LinkEvent) {
+        let slot = &mut self.slots[i];
+        match ev {
+            LinkEvent::Ipv4Up { local, .. } => {
+                slot.report.ipv4 = Some(local);
+                slot.report.setup = slot.icrq_at.map(|t| now.saturating_since(t));
+                slot.state = SlotState::Up;
+                if self.stage == Stage::Traffic {
+                    slot.next_probe = Some(now);
+                }
+            }
+            LinkEvent::Ipv6Up { local_id, peer_id } => {
+                slot.report.ipv6_ids = Some((local_id, peer_id));
+            }
+            LinkEvent::LinkDown { cause } => {
+                slot.link = None;
+                if slot.state != SlotState::Ended {
+                    slot.state = SlotState::Ended;
+                    slot.report.dropped_early = self.teardown == Teardown::NotStarted;
+                    let sid = slot.report.session;
+                    let _ = self.endpoint.close_session(
+                        now,
+                        self.tunnel,
+                        sid,
+                        CdnResult::LostCarrier,
+                        ErrorCode::NoError,
+                        Some(cause_avp(&cause)),
+                        &mut self.entropy,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Lets PPP frames out on sessions whose ICCN the LNS has acknowledged
+    /// (or that already heard PPP from it). Sending LCP earlier races the
+    /// ICCN when the control window is full: l2tpns drops a
+    /// Configure-Request for a session it has no ICCN for, and the link then
+    /// waits for a 3 s restart timer.
+    fn open_gates(&mut self) {
+        let Some(t) = self.endpoint.tunnel(self.tunnel) else {
+            return;
+        };
+        for s in &mut self.slots {
+            let Some(route) = s.route else { continue };
+            if s.gate == Gate::Open {
+                continue;
+            }
+            let unacked = t
+                .reliable
+                .queue
+                .iter()
+                .any(|o| o.session_id == route.peer_session_id);
+            if !unacked {
+                s.gate = Gate::Open;
+            }
+        }
+    }
+
+    fn open_due(&mut self, now: Timestamp) {
+        if !self.up || self.gone || self.stage == Stage::Teardown {
+            self.next_open_at = None;
+            return;
+        }
+        while let Some(at) = self.next_open_at {
+            if at > now || self.next_open >= self.slots.len() {
+                break;
+            }
+            let i = self.next_open;
+            self.next_open += 1;
+            let call = CallInfo {
+                call_serial: self.slots[i].report.index,
+                bearer_type: Some(0x0000_0002),
+                tx_connect_speed: Some(100_000_000),
+                rx_connect_speed: Some(100_000_000),
+                framing_type: Some(0x0000_0001),
+                ..CallInfo::default()
+            };
+            match self
+                .endpoint
+                .open_session(now, self.tunnel, call, &mut self.entropy)
+            {
+                Ok(sid) => {
+                    let s = &mut self.slots[i];
+                    s.report.session = sid;
+                    s.report.tunnel = self.tunnel;
+                    s.state = SlotState::Dialing;
+                    s.icrq_at = Some(now);
+                    self.by_sid.insert(sid, i);
+                }
+                Err(_) => self.slots[i].state = SlotState::Ended,
+            }
+            self.next_open_at = Some(at + self.open_interval);
+        }
+        if self.next_open >= self.slots.len() {
+            self.next_open_at = None;
+        }
+    }
+
+    fn schedule_probes(&mut self, now: Timestamp) {
+        if self.cfg.traffic_pps <= 0.0 {
+            return;
+        }
+        let interval = Duration::from_secs_f64(1.0 / self.cfg.traffic_pps);
+        let n = self.slots.len().max(1) as u32;
+        for (k, s) in self.slots.iter_mut().enumerate() {
+            if s.state == SlotState::Up {
+                // Spread first probes over one interval.
+                s.next_probe = Some(now + interval * (k as u32) / n);
+            }
+        }
+    }
+
+    fn probe_due(&mut self, now: Timestamp) {
+        if self.stage != Stage::Traffic || self.cfg.traffic_pps <= 0.0 {
+            return;
+        }
+        let Some(SocketAddr::V4(dst)) = self.cfg.reflector else {
+            return;
+        };
+        let interval = Duration::from_secs_f64(1.0 / self.cfg.traffic_pps);
+        for s in &mut self.slots {
+            let (Some(at), Some(ip)) = (s.next_probe, s.report.ipv4) else {
+                continue;
+            };
+            if at > now || s.state != SlotState::Up {
+                continue;
+            }
+            // Catch up at most one interval late, never in a burst.
+            s.next_probe = Some((at + interval).max(now));
+            let mut packet = Vec::with_capacity(self.cfg.packet_size);
+            let id = ProbeId {
+                session: s.report.index,
+                seq: s.seq,
+            };
+            probe::build(ip, dst, id, self.cfg.packet_size, &mut packet);
+            s.seq += 1;
+            s.report.sent += 1;
+            if let Some(route) = s.route {
+                let mut frame = Vec::with_capacity(packet.len() + 4);
+                emit_frame(Protocol::Ipv4, &packet, Compression::default(), &mut frame);
+                queue_data(&mut self.out, route, &frame);
+            }
+        }
+    }
+
+    fn start_teardown(&mut self, now: Timestamp) {
+        for s in &mut self.slots {
+            if matches!(s.state, SlotState::Dialing | SlotState::Up) && s.report.session != 0 {
+                s.state = SlotState::Ended;
+                s.link = None;
+                let _ = self.endpoint.close_session(
+                    now,
+                    self.tunnel,
+                    s.report.session,
+                    CdnResult::Administrative,
+                    ErrorCode::NoError,
+                    None,
+                    &mut self.entropy,
+                );
+            }
+        }
+        self.teardown = if self.gone {
+            Teardown::Done
+        } else if !self.up {
+            // Never established: nothing to acknowledge; give up the attempt.
+            let _ = self.endpoint.close_tunnel(
+                now,
+                self.tunnel,
+                StopCcnResult::ClearConnection,
+                &mut self.entropy,
+            );
+            Teardown::Done
+        } else {
+            Teardown::Cdns {
+                until: now + TEARDOWN_WAIT + TEARDOWN_PER_SESSION * self.slots.len() as u32,
+            }
+        };
+    }
+
+    fn teardown_step(&mut self, now: Timestamp) {
+        let acked = self
+            .endpoint
+            .tunnel(self.tunnel)
+            .is_none_or(|t| t.reliable.queue.is_empty());
+        let unacked = || {
+            self.endpoint
+                .tunnel(self.tunnel)
+                .map_or_else(String::new, |t| {
+                    let r = &t.reliable;
+                    let head = r.queue.front().map_or_else(String::new, |o| {
+                        format!(" (oldest Ns {} sent {} times)", o.ns, o.transmissions)
+                    });
+                    format!("{}{head}, our Nr {}", r.queue.len(), r.nr)
+                })
+        };
+        match self.teardown {
+            Teardown::Cdns { until } if acked || now >= until => {
+                if !acked {
+                    eprintln!(
+                        "lac-sim: tunnel {}: {} control messages unacknowledged at StopCCN",
+                        self.tunnel,
+                        unacked()
+                    );
+                }
+                let _ = self.endpoint.close_tunnel(
+                    now,
+                    self.tunnel,
+                    StopCcnResult::ClearConnection,
+                    &mut self.entropy,
+                );
+                self.clean = acked;
+                self.teardown = Teardown::Stop {
+                    until: now + TEARDOWN_WAIT,
+                };
+            }
+            Teardown::Stop { until } if acked || now >= until => {
+                if !acked {
+                    eprintln!("lac-sim: tunnel {}: StopCCN unacknowledged", self.tunnel);
+                }
+                self.clean &= acked;
+                self.teardown = Teardown::Done;
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends everything the cores queued.
+    fn flush(&mut self, sock: &std::net::UdpSocket) {
+        while let Some(t) = self.endpoint.poll_transmit() {
+            let _ = sock.send_to(&t.payload, t.peer);
+        }
+        for s in &mut self.slots {
+            let (Some(link), Some(route), Gate::Open) = (s.link.as_mut(), s.route, s.gate) else {
+                continue;
+            };
+            while let Some(frame) = link.poll_transmit() {
+                queue_data(&mut self.out, route, &frame);
+            }
+        }
+        for (peer, d) in self.out.drain(..) {
+            let _ = sock.send_to(&d, peer);
+        }
+    }
+
+    fn report(self) -> TunnelReport {
+        TunnelReport {
+            tunnel: self.tunnel,
+            up: self.up,
+            clean_teardown: self.clean,
+            lost: self.lost,
+            sessions: self.slots.into_iter().map(|s| s.report).collect(),
+        }
+    }
+}
+
+/// Queues one L2TP data datagram carrying `frame` for the session at `route`.
+fn queue_data(out: &mut Vec<(SocketAddr, Vec<u8>)>, route: SessionRoute, frame: &[u8]) {
+    let opts = DataOptions::MINIMAL;
+    let hlen = data_header_len(opts);
+    let mut d = vec![0u8; hlen];
+    if write_data_header(
+        &mut d,
+        route.peer_tunnel_id,
+        route.peer_session_id,
+        opts,
+        frame.len(),
+    )
+    .is_ok()
+    {
+        d.extend_from_slice(frame);
+        out.push((route.peer, d));
+    }
+}
+
+/// The RFC 3145 cause as the L2TP AVP value type.
+fn cause_avp(cause: &lns_proto::ppp::DisconnectCause) -> L2tpCause {
+    L2tpCause {
+        code: u16::from(cause.code),
+        protocol: cause.protocol,
+        direction: u8::from(cause.direction),
+        message: cause.message.as_bytes().to_vec(),
+    }
+}
