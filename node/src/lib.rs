@@ -4,4 +4,5 @@
 //! RADIUS, the management API and metrics. The only crate that reads config
 //! files and environment variables. The daemon is not built yet (issue
 //! "lnsd on one node").
+pub mod config;
 pub mod dataplane;
