@@ -6,3 +6,4 @@
 //! "lnsd on one node").
 pub mod config;
 pub mod dataplane;
+pub mod engine;
