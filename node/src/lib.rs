@@ -4,6 +4,8 @@
 //! RADIUS, the management API and metrics. The only crate that reads config
 //! files and environment variables. The daemon is not built yet (issue
 //! "lnsd on one node").
+pub mod aaa;
 pub mod config;
 pub mod dataplane;
 pub mod engine;
+pub mod system;
