@@ -50,6 +50,19 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+pub mod classifier;
+pub mod counters;
+mod downstream;
+pub mod framing;
+mod plane;
+pub mod socket;
+pub mod table;
+pub mod tun;
+mod upstream;
+
+pub use counters::TrafficTotals;
+pub use plane::{DataPlane, DataPlaneError};
+
 /// What the data plane needs to start.
 #[derive(Clone, Debug)]
 pub struct DataPlaneConfig {

@@ -1,0 +1,290 @@
+//! UDP sockets and batched IO (recvmmsg/sendmmsg through nix, no unsafe).
+//!
+//! Contract: one socket per listen address, bound to that address, so a
+//! datagram sent on it leaves from the address the LAC spoke to. Sockets
+//! have a short receive timeout ([`POLL_INTERVAL`]) so that blocked workers
+//! notice shutdown in bounded time. [`RecvBatch`] and [`SendBatch`] own every
+//! buffer they use, allocated once per worker: the per-packet path does
+//! not allocate.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use nix::sys::socket::{
+    recvmmsg, sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
+};
+use std::io::{IoSlice, IoSliceMut};
+
+/// How long a blocked worker waits before checking for shutdown.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Datagrams per recvmmsg/sendmmsg call.
+pub const BATCH: usize = 32;
+/// Largest UDP payload received whole; longer ones are truncated and dropped.
+pub const RECV_SLOT: usize = 4096;
+
+/// Binds the UDP socket for one listen address.
+pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(addr)?;
+    socket.set_read_timeout(Some(POLL_INTERVAL))?;
+    Ok(socket)
+}
+
+/// One received datagram's metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    /// Bytes received.
+    pub len: usize,
+    /// The sender (None for a non-IP address, which cannot happen on UDP).
+    pub peer: Option<SocketAddr>,
+    /// The datagram was longer than [`RECV_SLOT`].
+    pub truncated: bool,
+}
+
+/// Buffers for receiving up to [`BATCH`] datagrams in one system call.
+#[derive(Debug)]
+pub struct RecvBatch {
+    headers: MultiHeaders<SockaddrStorage>,
+    bufs: Box<[u8]>,
+    meta: [Received; BATCH],
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RecvBatch {
+    /// Allocates the batch (once per worker).
+    pub fn new() -> Self {
+        RecvBatch {
+            headers: MultiHeaders::preallocate(BATCH, None),
+            bufs: vec![0u8; BATCH * RECV_SLOT].into_boxed_slice(),
+            meta: [Received {
+                len: 0,
+                peer: None,
+                truncated: false,
+            }; BATCH],
+        }
+    }
+
+    /// Receives at least one datagram (blocking up to the socket timeout),
+    /// and whatever else is already queued, up to [`BATCH`].
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        let mut chunks = self.bufs.chunks_mut(RECV_SLOT);
+        let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
+            [IoSliceMut::new(
+                chunks.next().expect("bufs holds exactly BATCH slots"),
+            )]
+        });
+        let results = recvmmsg(
+            socket.as_raw_fd(),
+            &mut self.headers,
+            iovs.iter_mut(),
+            MsgFlags::MSG_WAITFORONE,
+            None,
+        )
+        .map_err(io::Error::from)?;
+        let mut n = 0;
+        for (meta, msg) in self.meta.iter_mut().zip(results) {
+            *meta = Received {
+                len: msg.bytes.min(RECV_SLOT),
+                peer: msg.address.as_ref().and_then(socket_addr),
+                truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+            };
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Datagram `i` of the last batch (its metadata and its bytes, mutable
+    /// for in-place rewriting).
+    pub fn datagram_mut(&mut self, i: usize) -> (Received, &mut [u8]) {
+        let meta = self.meta[i % BATCH];
+        let start = (i % BATCH) * RECV_SLOT;
+        (meta, &mut self.bufs[start..start + meta.len])
+    }
+}
+
+/// One datagram waiting in a [`SendBatch`].
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    start: usize,
+    end: usize,
+    socket: usize,
+    dest: SocketAddr,
+}
+
+/// Buffers for sending up to [`BATCH`] datagrams in one call per socket.
+/// Slots are `stride` bytes; the caller fills one with [`SendBatch::slot_mut`]
+/// and commits it with [`SendBatch::push`].
+#[derive(Debug)]
+pub struct SendBatch {
+    headers: MultiHeaders<SockaddrStorage>,
+    bufs: Box<[u8]>,
+    stride: usize,
+    pending: [Option<Pending>; BATCH],
+    len: usize,
+}
+
+/// What a flush achieved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    /// Datagrams the kernel accepted.
+    pub packets: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Datagrams that failed.
+    pub failed: u64,
+}
+
+impl SendBatch {
+    /// Allocates a batch of slots of `stride` bytes (once per worker).
+    pub fn new(stride: usize) -> Self {
+        SendBatch {
+            headers: MultiHeaders::preallocate(BATCH, None),
+            bufs: vec![0u8; BATCH * stride].into_boxed_slice(),
+            stride,
+            pending: [None; BATCH],
+            len: 0,
+        }
+    }
+
+    /// Whether every slot is taken (flush before filling another).
+    pub fn is_full(&self) -> bool {
+        self.len == BATCH
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next free slot (`stride` bytes).
+    pub fn slot_mut(&mut self) -> &mut [u8] {
+        let start = (self.len % BATCH) * self.stride;
+        &mut self.bufs[start..start + self.stride]
+    }
+
+    /// Commits bytes `start..end` of the current slot, to go out on
+    /// socket number `socket` to `dest`.
+    pub fn push(&mut self, start: usize, end: usize, socket: usize, dest: SocketAddr) {
+        if self.len < BATCH && start <= end && end <= self.stride {
+            self.pending[self.len] = Some(Pending {
+                start,
+                end,
+                socket,
+                dest,
+            });
+            self.len += 1;
+        }
+    }
+
+    /// Sends everything pending, one sendmmsg per socket used.
+    pub fn flush(&mut self, sockets: &[UdpSocket]) -> Flushed {
+        let mut done = Flushed::default();
+        for (index, socket) in sockets.iter().enumerate() {
+            let mut slices: [[IoSlice<'_>; 1]; BATCH] = [[IoSlice::new(&[])]; BATCH];
+            let mut addrs: [Option<SockaddrStorage>; BATCH] = [None; BATCH];
+            let mut k = 0;
+            for (slot, p) in self.pending[..self.len].iter().enumerate() {
+                let Some(p) = p.filter(|p| p.socket == index) else {
+                    continue;
+                };
+                let base = slot * self.stride;
+                slices[k] = [IoSlice::new(&self.bufs[base + p.start..base + p.end])];
+                addrs[k] = Some(SockaddrStorage::from(p.dest));
+                k += 1;
+            }
+            let mut sent = 0;
+            while sent < k {
+                let no_cmsgs: [ControlMessage<'_>; 0] = [];
+                match sendmmsg(
+                    socket.as_raw_fd(),
+                    &mut self.headers,
+                    slices[sent..k].iter(),
+                    &addrs[sent..k],
+                    no_cmsgs,
+                    MsgFlags::empty(),
+                ) {
+                    Ok(results) => {
+                        let mut n = 0;
+                        for r in results {
+                            done.bytes += r.bytes as u64;
+                            n += 1;
+                        }
+                        done.packets += n as u64;
+                        // sendmmsg stops at the first failing message.
+                        sent += n.max(1);
+                        if n == 0 {
+                            done.failed += 1;
+                        }
+                    }
+                    Err(_) => {
+                        done.failed += 1;
+                        sent += 1;
+                    }
+                }
+            }
+        }
+        self.pending = [None; BATCH];
+        self.len = 0;
+        done
+    }
+}
+
+/// Converts a kernel socket address to a std one (IPv4 or IPv6 only).
+fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_round_trip_over_loopback() {
+        let rx = bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
+        let tx = bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
+        let dest = rx.local_addr().expect("addr");
+        let mut out = SendBatch::new(64);
+        for i in 0..3u8 {
+            let slot = out.slot_mut();
+            slot[8..8 + 4].copy_from_slice(&[0x10, i, 0x20, i]);
+            out.push(8, 12, 0, dest);
+        }
+        let flushed = out.flush(std::slice::from_ref(&tx));
+        assert_eq!(
+            flushed,
+            Flushed {
+                packets: 3,
+                bytes: 12,
+                failed: 0
+            }
+        );
+        assert!(out.is_empty());
+        let mut batch = RecvBatch::new();
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            let n = batch.recv(&rx).expect("recv within the timeout");
+            for i in 0..n {
+                let (meta, bytes) = batch.datagram_mut(i);
+                assert_eq!(meta.peer, Some(tx.local_addr().expect("addr")));
+                got.push(bytes.to_vec());
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                vec![0x10, 0, 0x20, 0],
+                vec![0x10, 1, 0x20, 1],
+                vec![0x10, 2, 0x20, 2]
+            ]
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The TUN device: creation, addresses, MTU, routes for the pools.
+//!
+//! Contract: [`open`] creates the device (tun-rs, layer 3, no packet
+//! information header), puts the LNS addresses on it, sets its MTU, brings
+//! it up, routes every configured pool into it and returns it in
+//! non-blocking mode (the downstream worker waits with `poll` and a timeout,
+//! so shutdown is bounded). It also sets `accept_local=1` on the device: the
+//! ICMP errors the data plane writes into the TUN carry the LNS address as
+//! source, which Linux otherwise drops as a martian. The device disappears
+//! when the last handle is dropped (not persistent), and its routes with it.
+//!
+//! Routes are added with `ip route replace` (iproute2): simple and
+//! auditable; a netlink client is a later improvement.
+
+use std::io;
+use std::net::IpAddr;
+use std::process::Command;
+
+use tun_rs::{DeviceBuilder, SyncDevice};
+
+use super::DataPlaneConfig;
+
+/// Why the TUN device could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TunError {
+    /// Creating or configuring the device failed (not root? no /dev/net/tun?).
+    #[error("creating TUN device {name}: {source}")]
+    Create {
+        /// The requested device name.
+        name: String,
+        /// The system error.
+        source: io::Error,
+    },
+    /// A pool route could not be installed.
+    #[error("route {prefix}/{len} into {name}: {detail}")]
+    Route {
+        /// The pool prefix.
+        prefix: IpAddr,
+        /// Its length.
+        len: u8,
+        /// The device.
+        name: String,
+        /// What `ip` said.
+        detail: String,
+    },
+}
+
+/// Creates and configures the TUN device of `config`.
+pub fn open(config: &DataPlaneConfig) -> Result<SyncDevice, TunError> {
+    let name = config.tun_name.clone();
+    let create = |source| TunError::Create {
+        name: name.clone(),
+        source,
+    };
+    let mut builder = DeviceBuilder::new()
+        .name(&config.tun_name)
+        .mtu(config.tun_mtu)
+        .ipv4(config.tun_ipv4, 32u8, None)
+        .packet_information(false)
+        .enable(true);
+    if let Some(v6) = config.tun_ipv6 {
+        builder = builder.ipv6(v6, 128u8);
+    }
+    let device = builder.build_sync().map_err(create)?;
+    device.set_nonblocking(true).map_err(create)?;
+    // Best effort: without it only the IPv4 ICMP errors are lost.
+    if let Err(e) = std::fs::write(
+        format!("/proc/sys/net/ipv4/conf/{}/accept_local", config.tun_name),
+        "1",
+    ) {
+        tracing::warn!(device = %config.tun_name, error = %e, "cannot set accept_local");
+    }
+    for &(prefix, len) in &config.routes {
+        add_route(&config.tun_name, prefix, len)?;
+    }
+    Ok(device)
+}
+
+/// `ip route replace PREFIX/LEN dev NAME` (IPv4 or IPv6).
+fn add_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
+    let family = match prefix {
+        IpAddr::V4(_) => "-4",
+        IpAddr::V6(_) => "-6",
+    };
+    let output = Command::new("ip")
+        .args([family, "route", "replace"])
+        .arg(format!("{prefix}/{len}"))
+        .args(["dev", name])
+        .output();
+    let detail = match output {
+        Ok(o) if o.status.success() => return Ok(()),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+        Err(e) => e.to_string(),
+    };
+    Err(TunError::Route {
+        prefix,
+        len,
+        name: name.to_owned(),
+        detail,
+    })
+}

@@ -1,0 +1,401 @@
+//! End to end through a real TUN device and real sockets, as root, in two
+//! throw-away network namespaces (skipped with a message otherwise):
+//!
+//! ```text
+//!  ns "lns" (the DataPlane)                          ns "core"
+//!  lo: 198.18.0.1 (LNS, UDP 1701)                     core1: 198.18.1.2/24
+//!      198.18.0.2 (test LAC socket)                          2001:db8:1::2/64
+//!  dptest0 (TUN): 198.19.0.1, 2001:db8:ffff::1        UDP sockets :7000
+//!    routes 198.19.1.0/24, 2001:db8:100::/40  <-veth->
+//!  core0: 198.18.1.1/24, 2001:db8:1::1/64, forwarding on
+//! ```
+//!
+//! The test LAC speaks L2TP data to the data plane; subscriber packets come
+//! out of the TUN, are forwarded to "core", whose answers come back through
+//! the TUN and the data plane to the LAC. Only 198.18.0.0/15 and
+//! 2001:db8::/32 are used. A guard deletes both namespaces even on failure.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use lns_node::dataplane::{ControlInput, DataPlane, DataPlaneConfig, DropReason, SessionEntry};
+use lns_proto::ip::checksum::Accumulator;
+use lns_proto::ip::{IpProtocol, Ipv4Repr, Ipv6Repr};
+use lns_proto::ppp::frame::Compression;
+use nix::sched::{setns, CloneFlags};
+use tokio::sync::mpsc;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+const LNS: &str = "198.18.0.1:1701";
+const LAC: &str = "198.18.0.2:1701";
+const SUB_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 10);
+const CORE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+const SUB_V6: &str = "2001:db8:100:1::10";
+const CORE_V6: &str = "2001:db8:1::2";
+/// The L2TP + PPP header the data plane puts on downstream IP (RFC 2661
+/// §3.1 minimal data header with the LAC's ids, RFC 1661 FF 03 + protocol).
+const DOWN_V4: [u8; 10] = [0x00, 0x02, 0x01, 0x01, 0x02, 0x02, 0xff, 0x03, 0x00, 0x21];
+const DOWN_V6: [u8; 10] = [0x00, 0x02, 0x01, 0x01, 0x02, 0x02, 0xff, 0x03, 0x00, 0x57];
+
+/// Deletes the namespaces it created when dropped.
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sysctl(ns: &str, key: &str) {
+    ip(&["netns", "exec", ns, "sysctl", "-qw", key]);
+}
+
+fn can_run() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping dataplane_netns: needs root (network namespaces, TUN)");
+        return false;
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("skipping dataplane_netns: iproute2 `ip` not found");
+        return false;
+    }
+    true
+}
+
+/// Runs `f` on a thread that entered namespace `ns` (sockets and devices it
+/// creates live there; threads it spawns inherit the namespace).
+fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).expect("namespace file");
+        setns(file, CloneFlags::CLONE_NEWNET).expect("setns");
+        f()
+    })
+    .join()
+    .expect("namespace thread")
+}
+
+fn setup(lns: &str, core: &str) -> Namespaces {
+    ip(&["netns", "add", lns]);
+    let mut guard = Namespaces(vec![lns.to_owned()]);
+    ip(&["netns", "add", core]);
+    guard.0.push(core.to_owned());
+    ip(&["-n", lns, "link", "set", "lo", "up"]);
+    ip(&["-n", core, "link", "set", "lo", "up"]);
+    ip(&[
+        "-n", lns, "link", "add", "core0", "type", "veth", "peer", "name", "core1", "netns", core,
+    ]);
+    ip(&["-n", lns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
+    ip(&["-n", lns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    ip(&["-n", lns, "addr", "add", "198.18.1.1/24", "dev", "core0"]);
+    ip(&[
+        "-n",
+        lns,
+        "-6",
+        "addr",
+        "add",
+        "2001:db8:1::1/64",
+        "dev",
+        "core0",
+        "nodad",
+    ]);
+    ip(&["-n", lns, "link", "set", "core0", "up"]);
+    ip(&["-n", core, "addr", "add", "198.18.1.2/24", "dev", "core1"]);
+    ip(&[
+        "-n",
+        core,
+        "-6",
+        "addr",
+        "add",
+        "2001:db8:1::2/64",
+        "dev",
+        "core1",
+        "nodad",
+    ]);
+    ip(&["-n", core, "link", "set", "core1", "up"]);
+    ip(&["-n", core, "route", "add", "default", "via", "198.18.1.1"]);
+    ip(&[
+        "-n",
+        core,
+        "-6",
+        "route",
+        "add",
+        "default",
+        "via",
+        "2001:db8:1::1",
+    ]);
+    sysctl(lns, "net.ipv4.ip_forward=1");
+    sysctl(lns, "net.ipv6.conf.all.forwarding=1");
+    sysctl(lns, "net.ipv6.conf.default.accept_dad=0");
+    guard
+}
+
+fn config() -> DataPlaneConfig {
+    DataPlaneConfig {
+        listen: vec![LNS.parse().expect("literal")],
+        tun_name: "dptest0".into(),
+        tun_mtu: 1500,
+        tun_ipv4: Ipv4Addr::new(198, 19, 0, 1),
+        tun_ipv6: Some("2001:db8:ffff::1".parse().expect("literal")),
+        routes: vec![
+            (IpAddr::V4(Ipv4Addr::new(198, 19, 1, 0)), 24),
+            (IpAddr::V6("2001:db8:100::".parse().expect("literal")), 40),
+        ],
+        workers: 1,
+        control_queue: 16,
+    }
+}
+
+fn session() -> SessionEntry {
+    SessionEntry {
+        tunnel_id: 0x0011,
+        session_id: 0x0022,
+        peer_tunnel_id: 0x0101,
+        peer_session_id: 0x0202,
+        peer: LAC.parse().expect("literal"),
+        local: LNS.parse().expect("literal"),
+        ipv4: Some(SUB_V4),
+        ipv6_prefixes: vec![
+            ("2001:db8:100:1::".parse().expect("literal"), 64),
+            ("2001:db8:180::".parse().expect("literal"), 48),
+        ],
+        mru: 1400,
+        compression: Compression::default(),
+    }
+}
+
+/// L2TP data (tunnel 0x11, session 0x22) carrying a PPP frame.
+fn l2tp(protocol: u16, payload: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x00, 0x02, 0x00, 0x11, 0x00, 0x22, 0xff, 0x03];
+    d.extend_from_slice(&protocol.to_be_bytes());
+    d.extend_from_slice(payload);
+    d
+}
+
+fn udp4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 28 + payload.len()];
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: IpProtocol::Udp,
+        payload_len: 8 + payload.len(),
+        ttl: 64,
+        dscp_ecn: 0,
+        ident: 1,
+        dont_fragment: true,
+    }
+    .emit(&mut p)
+    .expect("fits");
+    let len = (8 + payload.len()) as u16;
+    p[20..28].copy_from_slice(&[0x13, 0x88, 0x1b, 0x58, (len >> 8) as u8, len as u8, 0, 0]);
+    p[28..].copy_from_slice(payload);
+    p
+}
+
+fn udp6(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    let (src, dst): (Ipv6Addr, Ipv6Addr) = (src.parse().expect("l"), dst.parse().expect("l"));
+    let mut p = vec![0u8; 48 + payload.len()];
+    let len = (8 + payload.len()) as u16;
+    Ipv6Repr {
+        src,
+        dst,
+        next_header: IpProtocol::Udp,
+        payload_len: usize::from(len),
+        hop_limit: 64,
+    }
+    .emit(&mut p)
+    .expect("fits");
+    p[40..48].copy_from_slice(&[0x13, 0x88, 0x1b, 0x58, (len >> 8) as u8, len as u8, 0, 0]);
+    p[48..].copy_from_slice(payload);
+    // RFC 8200 §8.1: the UDP checksum is mandatory over IPv6.
+    let sum = Accumulator::new()
+        .add_ipv6_pseudo_header(src, dst, 0x11, u32::from(len))
+        .add_bytes(&p[40..])
+        .checksum();
+    p[46..48].copy_from_slice(&sum.to_be_bytes());
+    p
+}
+
+/// The next datagram the LAC receives.
+fn lac_recv(lac: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buf = [0u8; 2048];
+    let (n, from) = lac
+        .recv_from(&mut buf)
+        .expect("LAC receives within the timeout");
+    (buf[..n].to_vec(), from)
+}
+
+fn control_recv(
+    rt: &tokio::runtime::Runtime,
+    rx: &mut mpsc::Receiver<ControlInput>,
+) -> ControlInput {
+    rt.block_on(async { tokio::time::timeout(TIMEOUT, rx.recv()).await })
+        .expect("control input within the timeout")
+        .expect("channel open")
+}
+
+fn drops(plane: &DataPlane, reason: DropReason) -> u64 {
+    plane
+        .drops()
+        .into_iter()
+        .find(|(r, _)| *r == reason)
+        .map_or(0, |(_, n)| n)
+}
+
+#[test]
+fn traffic_through_the_tun_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let pid = std::process::id();
+    let (lns, core) = (format!("dp-lns-{pid}"), format!("dp-core-{pid}"));
+    let _guard = setup(&lns, &core);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let (tx, mut rx) = mpsc::channel(16);
+
+    let (plane, lac) = in_netns(&lns, move || {
+        let plane = DataPlane::start(config(), tx).expect("data plane starts");
+        let lac = UdpSocket::bind(LAC).expect("LAC socket");
+        lac.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        (plane, lac)
+    });
+    let (core4, core6) = in_netns(&core, || {
+        let s4 = UdpSocket::bind("198.18.1.2:7000").expect("core v4");
+        let s6 = UdpSocket::bind("[2001:db8:1::2]:7000").expect("core v6");
+        s4.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        s6.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        (s4, s6)
+    });
+    plane.upsert_session(session());
+    let lns_addr: SocketAddr = LNS.parse().expect("literal");
+
+    // L2TP control (a ZLB) reaches the control task with both addresses.
+    let zlb = [
+        0xc8, 0x02, 0x00, 0x0c, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+    ];
+    lac.send_to(&zlb, LNS).expect("send");
+    assert_eq!(
+        control_recv(&rt, &mut rx),
+        ControlInput::L2tpControl {
+            local: lns_addr,
+            peer: LAC.parse().expect("literal"),
+            datagram: zlb.to_vec()
+        }
+    );
+    // A PPP LCP Echo-Request reaches the control task as a PPP frame.
+    let echo = [0x09, 0x01, 0x00, 0x08, 0x12, 0x34, 0x56, 0x78];
+    lac.send_to(&l2tp(0xc021, &echo), LNS).expect("send");
+    let mut lcp = vec![0xff, 0x03, 0xc0, 0x21];
+    lcp.extend_from_slice(&echo);
+    assert_eq!(
+        control_recv(&rt, &mut rx),
+        ControlInput::PppControl {
+            tunnel_id: 0x11,
+            session_id: 0x22,
+            frame: lcp.clone()
+        }
+    );
+    // The control task's own traffic leaves from the LNS address.
+    plane.send_control(lns_addr, LAC.parse().expect("literal"), &zlb);
+    assert_eq!(lac_recv(&lac), (zlb.to_vec(), lns_addr));
+    plane.send_ppp(0x11, 0x22, &lcp);
+    let mut framed = vec![0x00, 0x02, 0x01, 0x01, 0x02, 0x02];
+    framed.extend_from_slice(&lcp);
+    assert_eq!(lac_recv(&lac), (framed, lns_addr));
+
+    // A spoofed packet first, then a good one: the worker is sequential, so
+    // once the good one is out, the spoofed one has been counted.
+    let spoofed = udp4(Ipv4Addr::new(198, 19, 1, 99), CORE_V4, b"spoof");
+    lac.send_to(&l2tp(0x0021, &spoofed), LNS).expect("send");
+    lac.send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"ping4")), LNS)
+        .expect("send");
+    let mut buf = [0u8; 2048];
+    let (n, from) = core4
+        .recv_from(&mut buf)
+        .expect("core receives the subscriber's IPv4");
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"ping4"[..], "198.19.1.10:5000".parse().expect("l"))
+    );
+    assert_eq!(drops(&plane, DropReason::Spoofed), 1);
+    // The answer comes back through the TUN, framed for the LAC.
+    core4.send_to(b"pong4", "198.19.1.10:5000").expect("send");
+    let (d, from) = lac_recv(&lac);
+    assert_eq!(from, lns_addr);
+    assert_eq!(&d[..10], &DOWN_V4);
+    assert_eq!(&d[10 + 12..10 + 20], &[198, 18, 1, 2, 198, 19, 1, 10]);
+    assert!(d.ends_with(b"pong4"));
+
+    // IPv6 both ways.
+    lac.send_to(&l2tp(0x0057, &udp6(SUB_V6, CORE_V6, b"ping6")), LNS)
+        .expect("send");
+    let (n, from) = core6
+        .recv_from(&mut buf)
+        .expect("core receives the subscriber's IPv6");
+    assert_eq!(
+        (&buf[..n], from),
+        (
+            &b"ping6"[..],
+            "[2001:db8:100:1::10]:5000".parse().expect("l")
+        )
+    );
+    core6
+        .send_to(b"pong6", "[2001:db8:100:1::10]:5000")
+        .expect("send");
+    let (d, _) = lac_recv(&lac);
+    assert_eq!(&d[..10], &DOWN_V6);
+    assert!(d.ends_with(b"pong6"));
+
+    // Downstream larger than the MRU (1400) with DF (Linux sets DF on UDP by
+    // default): dropped, counted, and an ICMP error reaches the sender,
+    // whose connected socket then reports EMSGSIZE.
+    core4.connect("198.19.1.10:5000").expect("connect");
+    core4.send(&[0x5a; 1450]).expect("send");
+    let err = core4
+        .recv(&mut buf)
+        .expect_err("ICMP fragmentation needed arrives");
+    assert_eq!(err.raw_os_error(), Some(nix::errno::Errno::EMSGSIZE as i32));
+    core6.connect("[2001:db8:100:1::10]:5000").expect("connect");
+    core6.send(&[0x5a; 1450]).expect("send");
+    let err = core6
+        .recv(&mut buf)
+        .expect_err("ICMPv6 packet too big arrives");
+    assert_eq!(err.raw_os_error(), Some(nix::errno::Errno::EMSGSIZE as i32));
+    assert_eq!(drops(&plane, DropReason::TooBig), 2);
+
+    let stats = plane.session_stats(0x11, 0x22).expect("session published");
+    assert_eq!((stats.rx_packets, stats.tx_packets), (2, 2));
+    assert!(stats.last_rx_unix_micros > 0);
+    let totals = plane.totals();
+    // Five datagrams from the LAC; two subscriber packets and two ICMP
+    // errors into the TUN; two control sends and two data messages out.
+    assert_eq!((totals.l2tp_rx_packets, totals.tun_tx_packets), (5, 4));
+    assert_eq!(totals.l2tp_tx_packets, 4);
+
+    // Removed session: its data is dropped as unknown.
+    plane.remove_session(0x11, 0x22);
+    assert!(plane.session_stats(0x11, 0x22).is_none());
+
+    let started = Instant::now();
+    plane.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown is bounded"
+    );
+}
