@@ -10,6 +10,7 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod runtime;
 mod sections;
 mod validate;
 

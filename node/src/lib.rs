@@ -6,6 +6,7 @@
 //! "lnsd on one node").
 pub mod aaa;
 pub mod config;
+pub mod control;
 pub mod dataplane;
 pub mod engine;
 pub mod system;
