@@ -7,6 +7,7 @@
 pub mod aaa;
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod dataplane;
 pub mod engine;
 pub mod system;
