@@ -500,6 +500,10 @@ impl Engine {
             ending: Ending::No,
             published: false,
         };
+        // The data plane must know the session before PPP can flow (it
+        // carries our LCP frames and hands the subscriber's to us).
+        self.outputs
+            .push_back(Output::SessionUp(data_plane_entry(&s)));
         self.sessions.insert(key, s);
         self.dirty.insert(key);
     }
@@ -581,18 +585,7 @@ impl Engine {
                 s.ipv4 = Some(peer);
                 s.last_traffic = now;
                 s.published = true;
-                let entry = SessionEntry {
-                    tunnel_id: key.tunnel,
-                    session_id: key.session,
-                    peer_tunnel_id: s.route.peer_tunnel_id,
-                    peer_session_id: s.route.peer_session_id,
-                    peer: s.route.peer,
-                    local: s.route.local,
-                    ipv4: Some(peer),
-                    ipv6_prefixes: Vec::new(),
-                    mru: s.mru,
-                    compression: lns_proto::ppp::frame::Compression::default(),
-                };
+                let entry = data_plane_entry(s);
                 let text = format!("user {} up with {peer}", s.user_text());
                 self.outputs.push_back(Output::SessionUp(entry));
                 self.notice(Level::Info, Some(key), text);
@@ -736,6 +729,24 @@ impl Engine {
             session,
             text,
         }));
+    }
+}
+
+/// The session as the data plane sees it (no IPv4 before IPCP opens).
+fn data_plane_entry(s: &Session) -> SessionEntry {
+    SessionEntry {
+        tunnel_id: s.key.tunnel,
+        session_id: s.key.session,
+        peer_tunnel_id: s.route.peer_tunnel_id,
+        peer_session_id: s.route.peer_session_id,
+        peer: s.route.peer,
+        local: s.route.local,
+        ipv4: s.ipv4.filter(|_| s.published),
+        ipv6_prefixes: Vec::new(),
+        mru: s.mru,
+        // The PPP core keeps the negotiated send compression private;
+        // uncompressed frames are always acceptable (RFC 1661 §6.5, §6.6).
+        compression: lns_proto::ppp::frame::Compression::default(),
     }
 }
 

@@ -235,7 +235,9 @@ pub enum Output {
     },
     /// Ask AAA; answer with [`Input::AuthResult`].
     Authenticate(AuthQuery),
-    /// The session carries traffic now (publish it to the data plane).
+    /// Publish (or update) the session in the data plane: once when the
+    /// L2TP session is established (no IPv4 yet: PPP control can flow), and
+    /// again when IPCP opens (with the subscriber's address).
     SessionUp(SessionEntry),
     /// The session is gone (remove it from the data plane).
     SessionDown {
