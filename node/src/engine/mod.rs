@@ -66,6 +66,11 @@ pub struct Engine {
     state: RunState,
     /// Sessions whose link may have output to drain.
     dirty: BTreeSet<SessionKey>,
+    /// Timer index: (deadline, session), so ticks and `poll_timeout` do
+    /// not scan every session.
+    timers: BTreeSet<(Timestamp, SessionKey)>,
+    /// Each session's entry in `timers`.
+    deadline_of: BTreeMap<SessionKey, Timestamp>,
     outputs: VecDeque<Output>,
 }
 
@@ -80,6 +85,8 @@ impl Engine {
             next_request: 1,
             state: RunState::Running,
             dirty: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            deadline_of: BTreeMap::new(),
             outputs: VecDeque::new(),
             config,
         }
@@ -109,6 +116,7 @@ impl Engine {
                     if at > s.last_traffic {
                         s.last_traffic = at;
                         s.link.note_traffic(at.min(now));
+                        self.dirty.insert(session);
                     }
                 }
             }
@@ -258,10 +266,10 @@ impl Engine {
             self.endpoint.handle_timeout(now, entropy);
         }
         let due: Vec<SessionKey> = self
-            .sessions
-            .values()
-            .filter(|s| s.next_deadline().is_some_and(|d| d <= now))
-            .map(|s| s.key)
+            .timers
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, k)| *k)
             .collect();
         for key in due {
             let Some(s) = self.sessions.get_mut(&key) else {
@@ -365,6 +373,7 @@ impl Engine {
             let dirty = std::mem::take(&mut self.dirty);
             for key in dirty {
                 moved |= self.drain_link(now, key, entropy);
+                self.reindex(key);
             }
             if !moved && self.dirty.is_empty() {
                 break;
@@ -513,6 +522,9 @@ impl Engine {
             return;
         };
         self.dirty.remove(&key);
+        if let Some(t) = self.deadline_of.remove(&key) {
+            self.timers.remove(&(t, key));
+        }
         if let Some(a) = s.ipv4 {
             self.pools.release(a, (key.tunnel, key.session));
         }
@@ -527,6 +539,17 @@ impl Engine {
             class: s.grant.map(|g| g.class).unwrap_or_default(),
             acct_session_id: s.acct_session_id,
         });
+    }
+
+    /// Updates the timer index entry of one session.
+    fn reindex(&mut self, key: SessionKey) {
+        if let Some(t) = self.deadline_of.remove(&key) {
+            self.timers.remove(&(t, key));
+        }
+        if let Some(t) = self.sessions.get(&key).and_then(Session::next_deadline) {
+            self.deadline_of.insert(key, t);
+            self.timers.insert((t, key));
+        }
     }
 
     /// Drains one link's frames and events; true if anything came out.
@@ -729,6 +752,22 @@ impl Engine {
             session,
             text,
         }));
+    }
+}
+
+#[cfg(test)]
+impl Engine {
+    /// `poll_timeout` computed by scanning every session (checks the index).
+    fn scanned_timeout(&self) -> Option<Timestamp> {
+        let sessions = self
+            .sessions
+            .values()
+            .filter_map(Session::next_deadline)
+            .min();
+        [self.endpoint.poll_timeout(), sessions]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

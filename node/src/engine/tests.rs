@@ -194,6 +194,11 @@ impl Sim {
                 }
             }
             if !moved {
+                assert_eq!(
+                    self.engine.poll_timeout(),
+                    self.engine.scanned_timeout(),
+                    "timer index"
+                );
                 return;
             }
         }
