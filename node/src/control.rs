@@ -211,9 +211,7 @@ struct Task<P: Plane> {
 impl<P: Plane> Task<P> {
     /// Established-tunnel traffic first, then new-tunnel requests.
     fn apply_batch(&mut self, batch: &mut Vec<ControlInput>) {
-        let (setups, established): (Vec<ControlInput>, Vec<ControlInput>) =
-            batch.drain(..).partition(is_setup);
-        for input in established.into_iter().chain(setups) {
+        for input in established_first(batch) {
             let input = match input {
                 ControlInput::L2tpControl {
                     local,
@@ -325,11 +323,77 @@ impl<P: Plane> Task<P> {
     }
 }
 
+/// Empties `batch`: established-tunnel inputs first, then new-tunnel
+/// requests, each group in arrival order.
+pub fn established_first(batch: &mut Vec<ControlInput>) -> Vec<ControlInput> {
+    let (setups, mut established): (Vec<ControlInput>, Vec<ControlInput>) =
+        batch.drain(..).partition(is_setup);
+    established.extend(setups);
+    established
+}
+
 /// A control message to tunnel id 0: a new-tunnel request.
 fn is_setup(input: &ControlInput) -> bool {
     match input {
         ControlInput::L2tpControl { datagram, .. } => HeaderView::new_checked(&datagram[..])
             .is_ok_and(|h| h.kind() == Kind::Control && h.tunnel_id() == 0),
         ControlInput::PppControl { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l2tp(tunnel: u16, tag: u8) -> ControlInput {
+        // RFC 2661 §3.1 control header: T, L, S bits, version 2, length 12.
+        let t = tunnel.to_be_bytes();
+        ControlInput::L2tpControl {
+            local: "192.0.2.2:1701".parse().expect("literal"),
+            peer: "192.0.2.1:1701".parse().expect("literal"),
+            datagram: vec![
+                0xc8, 0x02, 0x00, 0x0c, t[0], t[1], 0x00, 0x00, 0x00, 0x00, 0x00, tag,
+            ],
+        }
+    }
+
+    #[test]
+    fn established_traffic_goes_before_new_tunnel_requests() {
+        let ppp = ControlInput::PppControl {
+            tunnel_id: 7,
+            session_id: 9,
+            frame: vec![0xff, 0x03, 0xc0, 0x21],
+        };
+        let mut batch = vec![
+            l2tp(0, 1),
+            l2tp(0, 2),
+            l2tp(7, 3),
+            ppp.clone(),
+            l2tp(0, 4),
+            l2tp(8, 5),
+        ];
+        let order = established_first(&mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(
+            order,
+            vec![
+                l2tp(7, 3),
+                ppp,
+                l2tp(8, 5),
+                l2tp(0, 1),
+                l2tp(0, 2),
+                l2tp(0, 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_counts_as_established_and_reaches_the_engine_to_be_dropped() {
+        let junk = ControlInput::L2tpControl {
+            local: "192.0.2.2:1701".parse().expect("literal"),
+            peer: "192.0.2.1:1701".parse().expect("literal"),
+            datagram: vec![0x01],
+        };
+        assert!(!is_setup(&junk));
     }
 }

@@ -148,6 +148,12 @@ pub fn reload(path: &Path, current: &Config) -> anyhow::Result<(Config, Reload)>
             "changed in the file but needs a restart to take effect"
         );
     }
+    for (prefix, len) in config.new_routes(current) {
+        tracing::warn!(
+            route = %format!("{prefix}/{len}"),
+            "new pool addresses: add this route to the TUN device (or restart lnsd) before they are used"
+        );
+    }
     let r = Reload {
         peers: config.peer_table(),
         pools: config.pool_specs(),

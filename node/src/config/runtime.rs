@@ -205,10 +205,26 @@ impl Config {
         if self.log != old.log {
             v.push("log");
         }
-        if self.limits != old.limits {
+        // accept_unknown_lacs is part of the LAC table, applied live.
+        let live = |l: &super::LimitsConfig| super::LimitsConfig {
+            accept_unknown_lacs: false,
+            ..l.clone()
+        };
+        if live(&self.limits) != live(&old.limits) {
             v.push("limits");
         }
         v
+    }
+
+    /// TUN routes this config needs that `old` did not have (a pool added
+    /// or grown on SIGHUP: the data plane set its routes at start).
+    pub fn new_routes(&self, old: &Config) -> Vec<(IpAddr, u8)> {
+        let before = old.data_plane_config().routes;
+        self.data_plane_config()
+            .routes
+            .into_iter()
+            .filter(|r| !before.contains(r))
+            .collect()
     }
 }
 
@@ -276,5 +292,30 @@ mod tests {
         assert_eq!(d.listen.len(), 2);
         assert!(d.routes.contains(&(IpAddr::from([100, 65, 0, 32]), 28)));
         assert!(d.routes.contains(&(IpAddr::from([100, 64, 0, 128]), 26)));
+    }
+
+    #[test]
+    fn reload_reports_restart_only_sections_and_new_routes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lnsd.toml");
+        let old = Config::load(&path).expect("valid");
+        let mut new = old.clone();
+        new.limits.accept_unknown_lacs = true;
+        new.lac.clear();
+        assert_eq!(new.restart_needed(&old), Vec::<&str>::new());
+        new.ppp.mru = 1400;
+        new.tun.mtu = 1400;
+        assert_eq!(new.restart_needed(&old), vec!["ppp", "tun"]);
+        new.pools.push(crate::config::PoolConfig {
+            name: "extra".into(),
+            ranges: vec![crate::config::RangeConfig {
+                start: "100.66.0.0".parse().expect("literal"),
+                end: "100.66.0.255".parse().expect("literal"),
+            }],
+            sticky: false,
+        });
+        assert_eq!(
+            new.new_routes(&old),
+            vec![(IpAddr::from([100, 66, 0, 0]), 24)]
+        );
     }
 }
