@@ -133,13 +133,69 @@ pub fn ppp_proxy(call: &CallInfo) -> Option<ProxyInfo> {
         return None;
     }
     Some(ProxyInfo {
-        initial_received_confreq: p.initial_received_lcp_confreq.clone(),
-        last_sent_confreq: p.last_sent_lcp_confreq.clone(),
-        last_received_confreq: p.last_received_lcp_confreq.clone(),
+        initial_received_confreq: p.initial_received_lcp_confreq.as_deref().map(lcp_options),
+        last_sent_confreq: p.last_sent_lcp_confreq.as_deref().map(lcp_options),
+        last_received_confreq: p.last_received_lcp_confreq.as_deref().map(lcp_options),
         authen_type: p.authen_type.map(u16::from),
         authen_name: p.authen_name.clone(),
         authen_challenge: p.authen_challenge.clone(),
         authen_id: p.authen_id.map(u16::from),
         authen_response: p.authen_response.clone(),
     })
+}
+
+/// The options of a proxied LCP Configure-Request. RFC 2661 §4.4.5 says
+/// the AVP starts at the first option; some LACs send the whole LCP packet
+/// (Code 1, Identifier, Length): that header is removed when its Length
+/// matches the value exactly.
+pub fn lcp_options(avp: &[u8]) -> Vec<u8> {
+    match avp {
+        [0x01, _, hi, lo, options @ ..]
+            if usize::from(u16::from_be_bytes([*hi, *lo])) == avp.len() =>
+        {
+            options.to_vec()
+        }
+        _ => avp.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_lcp_avp_with_a_packet_header_is_reduced_to_its_options() {
+        // Code 1, Id 1, Length 9, then Auth-Protocol CHAP MD5 (RFC 1994 §3).
+        let whole = [0x01, 0x01, 0x00, 0x09, 0x03, 0x05, 0xc2, 0x23, 0x05];
+        assert_eq!(lcp_options(&whole), vec![0x03, 0x05, 0xc2, 0x23, 0x05]);
+        // Already options only (an MRU option 1500 first): unchanged.
+        let options = [0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 1, 2, 3, 4];
+        assert_eq!(lcp_options(&options), options.to_vec());
+    }
+
+    #[test]
+    fn causes_map_to_cdn_codes() {
+        let c = |code| DisconnectCause::new(code, lns_proto::ppp::Direction::Local);
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::EchoTimeout)).0,
+            CdnResult::LostCarrier
+        );
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::Administrative)).0,
+            CdnResult::Administrative
+        );
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::AuthFailed)).0,
+            CdnResult::GeneralError
+        );
+        let l = l2tp_cause(
+            &c(DisconnectCode::AuthFailed)
+                .with_protocol(0xc023)
+                .with_message("no"),
+        );
+        assert_eq!(
+            (l.code, l.protocol, l.direction, l.message),
+            (16, 0xc023, 2, b"no".to_vec())
+        );
+    }
 }

@@ -691,3 +691,45 @@ proptest::proptest! {
         sim.pump();
     }
 }
+
+#[test]
+fn proxy_lcp_and_pap_from_the_lac_skip_renegotiation() {
+    let mut sim = Sim::new(config());
+    let t = sim.tunnel();
+    let mut call = CallInfo::default();
+    let p = &mut call.proxy;
+    // RFC 2661 §4.4.5: what the LAC sent (Auth-Protocol PAP, Magic) and
+    // what the subscriber sent (Magic), options only; PAP already done.
+    p.last_sent_lcp_confreq = Some(vec![
+        0x03, 0x04, 0xc0, 0x23, 0x05, 0x06, 0x11, 0x22, 0x33, 0x44,
+    ]);
+    p.last_received_lcp_confreq = Some(vec![0x05, 0x06, 0x55, 0x66, 0x77, 0x88]);
+    p.initial_received_lcp_confreq = p.last_received_lcp_confreq.clone();
+    p.authen_type = Some(lns_proto::l2tp::ProxyAuthType::Pap);
+    p.authen_name = Some(b"alice".to_vec());
+    p.authen_response = Some(b"wonderland".to_vec());
+    p.authen_id = Some(1);
+    sim.lac
+        .open_session(sim.now, t, call, &mut sim.e)
+        .expect("call");
+    sim.pump();
+    let asked = sim.outputs.iter().find_map(|o| match o {
+        Output::Authenticate(q) => Some(q.user().to_vec()),
+        _ => None,
+    });
+    assert_eq!(
+        asked,
+        Some(b"alice".to_vec()),
+        "proxied PAP went straight to AAA"
+    );
+    // No LCP Configure-Request of ours was needed.
+    let confreq = sim.outputs.iter().any(|o| {
+        matches!(o, Output::SendPpp { frame, .. } if frame.get(2..5) == Some(&[0xc0, 0x21, 0x01][..]))
+    });
+    assert!(!confreq);
+    let key = *sim.lac_sessions.values().next().expect("session");
+    assert_eq!(
+        sim.engine.session(key).map(|s| s.auth.clone()),
+        Some(AuthPhase::Accepted)
+    );
+}
