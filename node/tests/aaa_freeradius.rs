@@ -12,154 +12,15 @@ use lns_node::engine::{AddressGrant, AuthOutcome, AuthQuery, SessionKey};
 use lns_proto::ppp::chap::md5_response;
 use lns_proto::ppp::AuthRequest;
 use lns_proto::radius::{ClientConfig, Nas, Secret, ServerConfig};
-use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
-const SECRET: &str = "s3cr3t-lnsd";
+mod radius_support;
 
-struct FreeRadius {
-    child: Child,
-    dir: PathBuf,
-}
+use radius_support::{free_udp_port, freeradius_binary, start, SECRET};
 
-impl Drop for FreeRadius {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn freeradius_binary() -> Option<PathBuf> {
-    ["/usr/sbin/freeradius", "/usr/local/sbin/freeradius"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-}
-
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    s.local_addr().expect("local addr").port()
-}
-
-fn write_config(dir: &Path, auth_port: u16, acct_port: u16) {
-    let d = dir.display();
-    let conf = format!(
-        r#"prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = {d}
-sbindir = /usr/sbin
-logdir = {d}/log
-raddbdir = {d}
-radacctdir = {d}/acct
-name = freeradius
-confdir = {d}
-modconfdir = {d}
-certdir = {d}
-cadir = {d}
-run_dir = {d}/run
-db_dir = {d}
-libdir = /usr/lib/freeradius
-pidfile = {d}/run/radiusd.pid
-dictdir = /usr/share/freeradius
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {{
-  destination = files
-  file = {d}/log/radius.log
-  auth = yes
-}}
-security {{
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = yes
-}}
-client lnsd {{
-  ipaddr = 127.0.0.1
-  secret = {SECRET}
-  require_message_authenticator = yes
-}}
-thread pool {{
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-  max_requests_per_server = 0
-}}
-modules {{
-  always ok {{
-    rcode = ok
-  }}
-  pap {{
-  }}
-  chap {{
-  }}
-  files {{
-    filename = {d}/users
-  }}
-  detail {{
-    filename = {d}/acct/detail
-    permissions = 0600
-    header = "%t"
-  }}
-}}
-server default {{
-  listen {{
-    type = auth
-    ipaddr = 127.0.0.1
-    port = {auth_port}
-  }}
-  listen {{
-    type = acct
-    ipaddr = 127.0.0.1
-    port = {acct_port}
-  }}
-  authorize {{
-    Autz-Type Status-Server {{
-      update reply {{
-        Message-Authenticator := 0x00
-      }}
-      ok
-    }}
-    chap
-    files
-    pap
-  }}
-  authenticate {{
-    Auth-Type PAP {{
-      pap
-    }}
-    Auth-Type CHAP {{
-      chap
-    }}
-  }}
-  preacct {{
-  }}
-  accounting {{
-    detail
-  }}
-  post-auth {{
-    update reply {{
-      Message-Authenticator := 0x00
-    }}
-    Post-Auth-Type REJECT {{
-      update reply {{
-        Message-Authenticator := 0x00
-      }}
-    }}
-  }}
-}}
-"#
-    );
-    let users = r#"alice Cleartext-Password := "wonderland"
+const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
 	Service-Type = Framed-User,
 	Framed-Protocol = PPP,
 	Framed-IP-Address = 10.64.0.7,
@@ -172,34 +33,6 @@ server default {{
 	MS-Secondary-DNS-Server = 192.0.2.54,
 	DNS-Server-IPv6-Address = 2001:db8::53
 "#;
-    for sub in ["log", "run", "acct"] {
-        fs::create_dir_all(dir.join(sub)).expect("create config subdirectory");
-    }
-    fs::write(dir.join("radiusd.conf"), conf).expect("write radiusd.conf");
-    fs::write(dir.join("users"), users).expect("write users");
-}
-
-fn start(bin: &Path) -> (FreeRadius, SocketAddr) {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("lnsd-aaa-{}-{nanos}", std::process::id()));
-    let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
-    write_config(&dir, auth_port, acct_port);
-    let log = fs::File::create(dir.join("stdout.log")).expect("create log");
-    let child = Command::new(bin)
-        .args(["-f", "-l", "stdout", "-d"])
-        .arg(&dir)
-        .stdout(Stdio::from(log.try_clone().expect("dup log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("spawn freeradius");
-    (
-        FreeRadius { child, dir },
-        SocketAddr::from((Ipv4Addr::LOCALHOST, auth_port)),
-    )
-}
 
 fn server(addr: SocketAddr, timeout_ms: u64, tries: u8) -> ServerConfig {
     ServerConfig {
@@ -267,7 +100,7 @@ async fn radius_pap_chap_failover_and_local_users_first() {
         eprintln!("freeradius not installed: skipping");
         return;
     };
-    let (_server, auth) = start(&bin);
+    let (_server, auth) = start(&bin, ALICE);
     // A dead first server: every request fails over to FreeRADIUS after 200 ms.
     let dead = SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port()));
     let settings = AaaSettings {

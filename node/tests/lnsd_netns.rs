@@ -184,3 +184,154 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
     assert_eq!(cdn.code, 1, "RFC 3145 administrative");
     assert_eq!(exit, Exit::Clean);
 }
+
+mod radius_support;
+
+const CAROL: &str = r#"carol Cleartext-Password := "secret-carol"
+	Framed-IP-Address = 198.19.1.15,
+	Session-Timeout = 3600,
+	Class = "plan-gold",
+	MS-Primary-DNS-Server = 198.18.0.99
+"#;
+
+/// The daemon with RADIUS only (no users file): CHAP through FreeRADIUS,
+/// Framed-IP-Address and the DNS server applied; a wrong password ends in
+/// a CDN with RFC 3145 cause 16.
+#[test]
+fn chap_login_through_freeradius_end_to_end() {
+    if !can_run() {
+        return;
+    }
+    let Some(bin) = radius_support::freeradius_binary() else {
+        eprintln!("freeradius not installed: skipping");
+        return;
+    };
+    let pid = std::process::id();
+    let ns = format!("lnsd-rad-{pid}");
+    ip(&["netns", "add", &ns]);
+    let _guard = Namespace(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    let rad_ns = ns.clone();
+    let (_radius, auth) = std::thread::spawn(move || {
+        enter(&rad_ns);
+        radius_support::start(&bin, CAROL)
+    })
+    .join()
+    .expect("FreeRADIUS started");
+    let text = format!(
+        r#"
+[node]
+host_name = "lnsd-rad"
+nas_ip = "198.18.0.1"
+[[listen]]
+address = "{LNS}"
+[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "{TUN_V4}"
+auth_order = ["chap"]
+[[pools]]
+name = "p"
+ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
+[aaa.radius]
+[[aaa.radius.servers]]
+address = "{auth}"
+secret = "{secret}"
+timeout_ms = 500
+tries = 10
+[tun]
+name = "lnsrad{n}"
+"#,
+        secret = radius_support::SECRET,
+        n = pid % 10_000,
+    );
+    let cfg = Config::from_toml(&text).expect("parses");
+    cfg.validate().expect("valid");
+    let (signals, signals_rx) = mpsc::channel(4);
+    let daemon_ns = ns.clone();
+    let daemon = std::thread::spawn(move || {
+        enter(&daemon_ns);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
+    });
+    let lac_ns = ns.clone();
+    let (up, cause) = std::thread::spawn(move || {
+        enter(&lac_ns);
+        let mut lac = Lac::new();
+        lac.user = (b"carol".to_vec(), b"secret-carol".to_vec());
+        lac.methods = vec![lns_proto::ppp::AuthMethod::ChapMd5];
+        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
+        let tunnel = lac
+            .ep
+            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
+            .expect("open tunnel");
+        let t = lac.drive(Duration::from_secs(15), |l| {
+            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
+        });
+        assert!(t, "tunnel up");
+        lac.ep
+            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
+            .expect("call");
+        let ok = lac.drive(Duration::from_secs(20), |l| {
+            l.sub_events
+                .iter()
+                .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
+        });
+        assert!(ok, "carol up: {:?}", lac.sub_events);
+        let up = lac.sub_events.iter().find_map(|e| match e {
+            LinkEvent::Ipv4Up { local, dns, .. } => Some((*local, dns[0])),
+            _ => None,
+        });
+        lac.user = (b"carol".to_vec(), b"wrong".to_vec());
+        lac.ep
+            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
+            .expect("call");
+        let refused = lac.drive(Duration::from_secs(30), |l| {
+            l.events.iter().any(|e| {
+                matches!(
+                    e,
+                    Event::SessionDown {
+                        reason: SessionDownReason::PeerCdn { .. },
+                        ..
+                    }
+                )
+            })
+        });
+        assert!(refused, "wrong password refused with a CDN");
+        let cause = lac.events.iter().find_map(|e| match e {
+            Event::SessionDown {
+                reason: SessionDownReason::PeerCdn { cause, .. },
+                ..
+            } => cause.as_ref().map(|c| c.code),
+            _ => None,
+        });
+        signals
+            .blocking_send(ControlSignal::Shutdown)
+            .expect("daemon alive");
+        lac.drive(Duration::from_secs(3), |l| {
+            l.events
+                .iter()
+                .any(|e| matches!(e, Event::TunnelDown { .. }))
+        });
+        lac.drive(Duration::from_secs(1), |_| false);
+        (up, cause)
+    })
+    .join()
+    .expect("LAC thread");
+    let exit = daemon.join().expect("daemon thread").expect("daemon ran");
+    assert_eq!(
+        up,
+        Some((
+            Ipv4Addr::new(198, 19, 1, 15),
+            Some(Ipv4Addr::new(198, 18, 0, 99))
+        ))
+    );
+    assert_eq!(cause, Some(16), "RFC 3145 authentication failure");
+    assert_eq!(exit, Exit::Clean);
+}

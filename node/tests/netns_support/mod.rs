@@ -68,6 +68,8 @@ pub struct Lac {
     pub ipv4_down: Vec<Vec<u8>>,
     /// Credentials of the next subscriber.
     pub user: (Vec<u8>, Vec<u8>),
+    /// Authentication methods the next subscriber accepts.
+    pub methods: Vec<AuthMethod>,
 }
 
 impl Lac {
@@ -81,6 +83,7 @@ impl Lac {
             sub_events: Vec::new(),
             ipv4_down: Vec::new(),
             user: (b"alice".to_vec(), b"wonderland".to_vec()),
+            methods: vec![AuthMethod::Pap],
         }
     }
 
@@ -110,7 +113,7 @@ impl Lac {
             while let Some(ev) = self.ep.poll_event() {
                 if let Event::SessionUp { session, route, .. } = &ev {
                     let mut cfg = LinkConfig::subscriber(&self.user.0, &self.user.1);
-                    cfg.auth_order = vec![AuthMethod::Pap];
+                    cfg.auth_order = self.methods.clone();
                     let mut link = Link::new(Side::Subscriber, cfg);
                     link.open(now(), &mut self.e);
                     self.call = Some((*session, *route, link));
