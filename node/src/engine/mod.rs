@@ -54,8 +54,8 @@ pub enum RunState {
     ShuttingDown,
 }
 
-/// The control plane of one LNS.
-#[derive(Debug)]
+/// The control plane of one LNS. Its `Debug` is a summary (the tunnels
+/// hold their secrets).
 pub struct Engine {
     config: EngineConfig,
     endpoint: Endpoint,
@@ -72,6 +72,17 @@ pub struct Engine {
     /// Each session's entry in `timers`.
     deadline_of: BTreeMap<SessionKey, Timestamp>,
     outputs: VecDeque<Output>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("state", &self.state)
+            .field("tunnels", &self.endpoint.tunnels().count())
+            .field("sessions", &self.sessions.len())
+            .field("pools", &self.pools.usage())
+            .finish()
+    }
 }
 
 impl Engine {

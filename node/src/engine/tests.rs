@@ -733,3 +733,19 @@ fn proxy_lcp_and_pap_from_the_lac_skip_renegotiation() {
         Some(AuthPhase::Accepted)
     );
 }
+
+#[test]
+fn debug_output_carries_no_tunnel_secret() {
+    let mut cfg = config();
+    cfg.endpoint.peers = lns_proto::l2tp::PeerTable::allow_all(PeerSettings {
+        secret: Some(b"tunnel-secret-xyz".to_vec()),
+        auth: lns_proto::l2tp::TunnelAuth::NotRequired,
+        hiding: lns_proto::l2tp::Hiding::Off,
+    });
+    let mut sim = Sim::new(cfg.clone());
+    sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let text = format!("{cfg:?} {:?} {:?}", sim.engine, sim.outputs);
+    assert!(!text.contains("tunnel-secret-xyz"));
+    assert!(!text.contains(&format!("{:?}", b"tunnel-secret-xyz")));
+    assert!(!text.contains("wonderland"));
+}

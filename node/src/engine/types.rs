@@ -32,7 +32,8 @@ pub enum SecondLoginPolicy {
 }
 
 /// Everything the engine needs (daemon configuration, not replicated).
-#[derive(Clone, Debug)]
+/// Its `Debug` leaves out the LAC table (it holds tunnel secrets).
+#[derive(Clone)]
 pub struct EngineConfig {
     /// The L2TP endpoint (Side::Lns, peers, limits, timers).
     pub endpoint: EndpointConfig,
@@ -54,6 +55,32 @@ pub struct EngineConfig {
     pub max_sessions: usize,
     /// SCCRQs accepted per second from one source address.
     pub setups_per_second_per_source: u32,
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field(
+                "host_name",
+                &String::from_utf8_lossy(&self.endpoint.host_name),
+            )
+            .field("transport", &self.endpoint.transport)
+            .field("limits", &self.endpoint.limits)
+            .field("lacs", &self.endpoint.peers.entries.len())
+            .field("link", &self.link)
+            .field("pools", &self.pools)
+            .field("default_pool", &self.default_pool)
+            .field("dns", &self.dns)
+            .field("session_timeout", &self.session_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("second_login", &self.second_login)
+            .field("max_sessions", &self.max_sessions)
+            .field(
+                "setups_per_second_per_source",
+                &self.setups_per_second_per_source,
+            )
+            .finish()
+    }
 }
 
 /// An operator command.
