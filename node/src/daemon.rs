@@ -45,6 +45,13 @@ pub async fn run_with(
         .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
     for l in &config.listen {
         tracing::info!(address = %l.address, "listening for L2TP");
+        if l.host_name
+            .as_ref()
+            .is_some_and(|h| *h != config.node.host_name)
+        {
+            // The L2TP core announces one Host Name for every address.
+            tracing::warn!(address = %l.address, "listen host_name is not applied yet: node.host_name is announced on every address");
+        }
     }
     let engine = Engine::new(config.engine_config());
     let channels = Channels {

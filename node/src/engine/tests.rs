@@ -749,3 +749,43 @@ fn debug_output_carries_no_tunnel_secret() {
     assert!(!text.contains(&format!("{:?}", b"tunnel-secret-xyz")));
     assert!(!text.contains("wonderland"));
 }
+
+#[test]
+fn spoofed_sccrq_flood_from_many_hosts_is_capped_by_the_half_open_limit() {
+    let mut cfg = config();
+    cfg.endpoint.limits.max_half_open = 5;
+    let mut sim = Sim::new(cfg);
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let mut flood = Endpoint::new(EndpointConfig::new(L2tpSide::Lac, b"flood"));
+    for i in 0..200u32 {
+        let src = SocketAddr::from(([203, 0, (i >> 8) as u8, i as u8], 1701));
+        flood
+            .open_tunnel(sim.now, src, addr(LNS), PeerSettings::open(), &mut sim.e)
+            .expect("open");
+    }
+    while let Some(t) = flood.poll_transmit() {
+        sim.apply(Input::L2tpDatagram {
+            local: t.peer,
+            peer: t.local,
+            bytes: t.payload,
+        });
+    }
+    let half_open = sim
+        .engine
+        .endpoint()
+        .tunnels()
+        .filter(|t| t.phase == lns_proto::l2tp::tunnel::Phase::WaitCtlConn)
+        .count();
+    assert_eq!(half_open, 5);
+    // The LAC's established tunnel and session are untouched, and the
+    // half-open ones time out (no SCCCN ever comes).
+    sim.advance(Duration::from_secs(120));
+    assert!(!sim.session_down(key));
+    let still_half_open = sim
+        .engine
+        .endpoint()
+        .tunnels()
+        .filter(|t| t.phase == lns_proto::l2tp::tunnel::Phase::WaitCtlConn)
+        .count();
+    assert_eq!(still_half_open, 0);
+}
