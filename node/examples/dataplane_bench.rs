@@ -3,6 +3,9 @@
 //! anti-spoofing) + MSS clamping, and downstream classification (lookup by
 //! destination, MRU check) + MSS clamping + framing in place.
 //!
+//! Then the batched socket path alone on loopback (sendmmsg -> recvmmsg,
+//! 32 datagrams per call) against one system call per datagram.
+//!
 //! `cargo run --release -p lns-node --example dataplane_bench [SESSIONS] [PACKETS]`
 
 use std::hint::black_box;
@@ -100,6 +103,66 @@ fn main() {
         started,
         framed,
     );
+
+    io_bench(packets.min(500_000));
+}
+
+/// Loopback UDP: batched versus one datagram per system call.
+fn io_bench(packets: u32) {
+    use lns_node::dataplane::socket::{bind, RecvBatch, SendBatch, BATCH};
+    for batched in [true, false] {
+        let rx = bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
+        let to = rx.local_addr().expect("addr");
+        let sender = std::thread::spawn(move || {
+            let tx = bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
+            let mut batch = SendBatch::new(256);
+            let mut sent = 0;
+            // Loopback drops what overflows the receiver; it stops after
+            // 100 ms without traffic.
+            while sent < packets {
+                if batched {
+                    for _ in 0..BATCH {
+                        batch.push(0, 200, 0, to);
+                    }
+                    sent += batch.flush(std::slice::from_ref(&tx)).packets as u32;
+                } else {
+                    let _ = tx.send_to(&[0u8; 200], to);
+                    sent += 1;
+                }
+            }
+        });
+        let mut batch = RecvBatch::new();
+        let mut buf = [0u8; 2048];
+        let mut got = 0u64;
+        let mut first = None;
+        let mut last = Instant::now();
+        loop {
+            let n = if batched {
+                batch.recv(&rx).map(|n| n as u64)
+            } else {
+                rx.recv(&mut buf).map(|_| 1)
+            };
+            match n {
+                Ok(n) => {
+                    got += n;
+                    last = Instant::now();
+                    first.get_or_insert(last);
+                }
+                Err(_) => break,
+            }
+        }
+        let secs = first.map_or(0.0, |f| (last - f).as_secs_f64()).max(1e-9);
+        let _ = sender.join();
+        println!(
+            "loopback UDP 200 B, {}: {got} received in {secs:.3} s = {:.2} Mpps",
+            if batched {
+                "recvmmsg/sendmmsg x32"
+            } else {
+                "one syscall each"
+            },
+            got as f64 / secs / 1e6
+        );
+    }
 }
 
 fn report(what: &str, packets: u32, started: Instant, ok: u64) {

@@ -20,7 +20,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lns_node::dataplane::{ControlInput, DataPlane, DataPlaneConfig, DropReason, SessionEntry};
+use lns_node::dataplane::{
+    ControlInput, DataPlane, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry,
+};
 use lns_proto::ip::checksum::Accumulator;
 use lns_proto::ip::{IpProtocol, Ipv4Repr, Ipv6Repr};
 use lns_proto::ppp::frame::Compression;
@@ -30,6 +32,9 @@ use tokio::sync::mpsc;
 const TIMEOUT: Duration = Duration::from_secs(5);
 const LNS: &str = "198.18.0.1:1701";
 const LAC: &str = "198.18.0.2:1701";
+/// A second LNS address (a second listen socket).
+const LNS2: &str = "198.18.0.3:1701";
+const LNS2_IP: &str = "198.18.0.3/32";
 const SUB_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 10);
 const CORE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 const SUB_V6: &str = "2001:db8:100:1::10";
@@ -59,8 +64,10 @@ fn ip(args: &[&str]) {
     );
 }
 
+/// Sets `key` (a path under /proc/sys/net) to 1 inside `ns`.
 fn sysctl(ns: &str, key: &str) {
-    ip(&["netns", "exec", ns, "sysctl", "-qw", key]);
+    let set = format!("echo 1 > /proc/sys/net/{key}");
+    ip(&["netns", "exec", ns, "sh", "-c", &set]);
 }
 
 fn can_run() -> bool {
@@ -100,6 +107,7 @@ fn setup(lns: &str, core: &str) -> Namespaces {
     ]);
     ip(&["-n", lns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
     ip(&["-n", lns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    ip(&["-n", lns, "addr", "add", LNS2_IP, "dev", "lo"]);
     ip(&["-n", lns, "addr", "add", "198.18.1.1/24", "dev", "core0"]);
     ip(&[
         "-n",
@@ -137,15 +145,18 @@ fn setup(lns: &str, core: &str) -> Namespaces {
         "via",
         "2001:db8:1::1",
     ]);
-    sysctl(lns, "net.ipv4.ip_forward=1");
-    sysctl(lns, "net.ipv6.conf.all.forwarding=1");
-    sysctl(lns, "net.ipv6.conf.default.accept_dad=0");
+    sysctl(lns, "ipv4/ip_forward");
+    sysctl(lns, "ipv6/conf/all/forwarding");
+
     guard
 }
 
 fn config() -> DataPlaneConfig {
     DataPlaneConfig {
-        listen: vec![LNS.parse().expect("literal")],
+        listen: vec![
+            LNS.parse().expect("literal"),
+            LNS2.parse().expect("literal"),
+        ],
         tun_name: "dptest0".into(),
         tun_mtu: 1500,
         tun_ipv4: Ipv4Addr::new(198, 19, 0, 1),
@@ -255,22 +266,25 @@ fn drops(plane: &DataPlane, reason: DropReason) -> u64 {
         .map_or(0, |(_, n)| n)
 }
 
-#[test]
-fn traffic_through_the_tun_both_ways() {
-    if !can_run() {
-        return;
-    }
-    let pid = std::process::id();
-    let (lns, core) = (format!("dp-lns-{pid}"), format!("dp-core-{pid}"));
-    let _guard = setup(&lns, &core);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let (tx, mut rx) = mpsc::channel(16);
+/// The namespaces, a started data plane with the test session, the LAC
+/// socket and the core sockets (v4, v6).
+struct Rig {
+    plane: DataPlane,
+    lac: UdpSocket,
+    core4: UdpSocket,
+    core6: UdpSocket,
+    // Last: dropped after the data plane and the sockets.
+    _guard: Namespaces,
+}
 
+fn rig(tag: &str, workers: usize, to_control: mpsc::Sender<ControlInput>) -> Rig {
+    let pid = std::process::id();
+    let (lns, core) = (format!("dp-lns{tag}-{pid}"), format!("dp-core{tag}-{pid}"));
+    let guard = setup(&lns, &core);
     let (plane, lac) = in_netns(&lns, move || {
-        let plane = DataPlane::start(config(), tx).expect("data plane starts");
+        let mut config = config();
+        config.workers = workers;
+        let plane = DataPlane::start(config, to_control).expect("data plane starts");
         let lac = UdpSocket::bind(LAC).expect("LAC socket");
         lac.set_read_timeout(Some(TIMEOUT)).expect("timeout");
         (plane, lac)
@@ -283,6 +297,83 @@ fn traffic_through_the_tun_both_ways() {
         (s4, s6)
     });
     plane.upsert_session(session());
+    Rig {
+        plane,
+        lac,
+        core4,
+        core6,
+        _guard: guard,
+    }
+}
+
+#[test]
+fn multi_queue_workers_carry_traffic_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let rig = rig("mq", 2, tx);
+    let mut buf = [0u8; 2048];
+    // Several flows (source ports), so the kernel spreads them over queues.
+    for port in 5000..5008u16 {
+        let mut p = udp4(SUB_V4, CORE_V4, b"mq-up");
+        p[20..22].copy_from_slice(&port.to_be_bytes());
+        rig.lac.send_to(&l2tp(0x0021, &p), LNS).expect("send");
+        let (n, from) = rig.core4.recv_from(&mut buf).expect("core receives");
+        assert_eq!((&buf[..n], from.port()), (&b"mq-up"[..], port));
+        rig.core4.send_to(b"mq-down", from).expect("send");
+        let (d, _) = lac_recv(&rig.lac);
+        assert_eq!(&d[..10], &DOWN_V4);
+        assert!(d.ends_with(b"mq-down"));
+    }
+    rig.lac
+        .send_to(&l2tp(0x0057, &udp6(SUB_V6, CORE_V6, b"mq6")), LNS)
+        .expect("send");
+    let (n, from) = rig.core6.recv_from(&mut buf).expect("core receives v6");
+    assert_eq!(&buf[..n], b"mq6");
+    rig.core6.send_to(b"mq6-down", from).expect("send");
+    assert!(lac_recv(&rig.lac).0.ends_with(b"mq6-down"));
+    let stats = rig.plane.session_stats(0x11, 0x22).expect("published");
+    assert_eq!(stats.tx_packets, 9);
+
+    // A session set up through the second address: its traffic leaves from
+    // that address (the LAC's tunnel is bound to it).
+    let mut second = session();
+    second.session_id = 0x0023;
+    second.local = LNS2.parse().expect("literal");
+    second.ipv4 = Some(Ipv4Addr::new(198, 19, 1, 20));
+    rig.plane.upsert_session(second);
+    let mut d = l2tp(
+        0x0021,
+        &udp4(Ipv4Addr::new(198, 19, 1, 20), CORE_V4, b"two"),
+    );
+    d[5] = 0x23;
+    rig.lac.send_to(&d, LNS2).expect("send");
+    let (n, from) = rig.core4.recv_from(&mut buf).expect("core receives");
+    assert_eq!(&buf[..n], b"two");
+    rig.core4.send_to(b"two-down", from).expect("send");
+    let (d, from) = lac_recv(&rig.lac);
+    assert_eq!(from, LNS2.parse::<SocketAddr>().expect("literal"));
+    assert!(d.ends_with(b"two-down"));
+}
+
+#[test]
+fn traffic_through_the_tun_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let (tx, mut rx) = mpsc::channel(16);
+    let Rig {
+        plane,
+        lac,
+        core4,
+        core6,
+        _guard,
+    } = rig("", 1, tx);
     let lns_addr: SocketAddr = LNS.parse().expect("literal");
 
     // L2TP control (a ZLB) reaches the control task with both addresses.
@@ -362,6 +453,37 @@ fn traffic_through_the_tun_both_ways() {
     assert_eq!(&d[..10], &DOWN_V6);
     assert!(d.ends_with(b"pong6"));
 
+    // Opt-in: IPv6 to link-scope destinations (here a DHCPv6 Solicit-like
+    // datagram to ff02::1:2) goes to the registered sink, not the TUN.
+    let (link_tx, mut link_rx) = mpsc::channel(4);
+    plane.divert_ipv6_link(Some(link_tx));
+    let solicit = udp6("fe80::1234", "ff02::1:2", b"dhcpv6");
+    lac.send_to(&l2tp(0x0057, &solicit), LNS).expect("send");
+    let got = rt
+        .block_on(async { tokio::time::timeout(TIMEOUT, link_rx.recv()).await })
+        .expect("link packet within the timeout")
+        .expect("sink open");
+    assert_eq!(
+        got,
+        Ipv6LinkPacket {
+            tunnel_id: 0x11,
+            session_id: 0x22,
+            packet: solicit
+        }
+    );
+    plane.divert_ipv6_link(None);
+
+    // The control channel is bounded: with nobody draining it, inputs past
+    // its capacity (16) are dropped and counted; the data path goes on.
+    for _ in 0..20 {
+        lac.send_to(&l2tp(0xc021, &echo), LNS).expect("send");
+    }
+    lac.send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"after")), LNS)
+        .expect("send");
+    let (n, _) = core4.recv_from(&mut buf).expect("data still flows");
+    assert_eq!(&buf[..n], b"after");
+    assert_eq!(drops(&plane, DropReason::ControlQueueFull), 4);
+
     // Downstream larger than the MRU (1400) with DF (Linux sets DF on UDP by
     // default): dropped, counted, and an ICMP error reaches the sender,
     // whose connected socket then reports EMSGSIZE.
@@ -378,15 +500,34 @@ fn traffic_through_the_tun_both_ways() {
         .expect_err("ICMPv6 packet too big arrives");
     assert_eq!(err.raw_os_error(), Some(nix::errno::Errno::EMSGSIZE as i32));
     assert_eq!(drops(&plane, DropReason::TooBig), 2);
+    // One more packet through the downstream worker: once it reaches the
+    // LAC, the worker has finished counting the ICMP errors before it.
+    core4.send(b"sync").expect("send");
+    let (d, _) = lac_recv(&lac);
+    assert!(d.ends_with(b"sync"));
+
+    // A last upstream packet: once core has it, the upstream worker has
+    // counted everything before it (the last packet itself may still be
+    // in flight in the counters, hence the ranges below).
+    lac.send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"last")), LNS)
+        .expect("send");
+    let n = core4.recv(&mut buf).expect("last packet");
+    assert_eq!(&buf[..n], b"last");
 
     let stats = plane.session_stats(0x11, 0x22).expect("session published");
-    assert_eq!((stats.rx_packets, stats.tx_packets), (2, 2));
+    // Upstream: ping4, ping6, after (+ last). Downstream (counted before
+    // the send): pong4, pong6, sync.
+    assert!((3..=4).contains(&stats.rx_packets), "{stats:?}");
+    assert_eq!(stats.tx_packets, 3);
     assert!(stats.last_rx_unix_micros > 0);
     let totals = plane.totals();
-    // Five datagrams from the LAC; two subscriber packets and two ICMP
-    // errors into the TUN; two control sends and two data messages out.
-    assert_eq!((totals.l2tp_rx_packets, totals.tun_tx_packets), (5, 4));
-    assert_eq!(totals.l2tp_tx_packets, 4);
+    // 28 datagrams from the LAC (received and counted before classifying);
+    // four subscriber packets (the last may be uncounted) and two ICMP
+    // errors into the TUN; two control sends and three data messages out
+    // (the last, "sync", may be uncounted).
+    assert_eq!(totals.l2tp_rx_packets, 28);
+    assert!((5..=6).contains(&totals.tun_tx_packets), "{totals:?}");
+    assert!((4..=5).contains(&totals.l2tp_tx_packets), "{totals:?}");
 
     // Removed session: its data is dropped as unknown.
     plane.remove_session(0x11, 0x22);

@@ -430,3 +430,78 @@ mod no_panic {
 }
 
 // REFERENCE.md: data for a session under another tunnel's id, or from
+
+// FAILOVER.md: a follower that re-runs the leader's inputs with the entropy
+// the leader recorded reaches the same state and emits the same datagrams.
+#[test]
+fn follower_replaying_inputs_with_recorded_entropy_matches_leader() {
+    use lns_proto::entropy::{Recording, Replay};
+    enum Input {
+        Datagram(Timestamp, Vec<u8>, Vec<u8>),
+        Timeout(Timestamp, Vec<u8>),
+    }
+    let mut lac = Endpoint::new(EndpointConfig::new(Side::Lac, b"lac1"));
+    let mut leader = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let mut lac_e = Seeded::new(21);
+    let mut rec = Recording::new(Seeded::new(22));
+    let mut inputs = Vec::new();
+    let mut leader_tx = Vec::new();
+    let mut now = t0();
+    let lac_t = lac
+        .open_tunnel(now, LAC, LNS, PeerSettings::open(), &mut lac_e)
+        .expect("open");
+    let mut opened = false;
+    for _ in 0..40 {
+        while let Some(t) = lac.poll_transmit() {
+            leader.handle_datagram(now, LNS, LAC, &t.payload, &mut rec);
+            inputs.push(Input::Datagram(now, t.payload, rec.take_drawn()));
+        }
+        while let Some(t) = leader.poll_transmit() {
+            leader_tx.push(t.payload.clone());
+            lac.handle_datagram(now, LAC, LNS, &t.payload, &mut lac_e);
+        }
+        // open_session fails (NotEstablished) until SCCRP arrived.
+        if !opened {
+            opened = lac
+                .open_session(now, lac_t, CallInfo::default(), &mut lac_e)
+                .is_ok();
+        }
+        let next = [lac.poll_timeout(), leader.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(t) = next else { break };
+        now = now.max(t);
+        lac.handle_timeout(now, &mut lac_e);
+        leader.handle_timeout(now, &mut rec);
+        inputs.push(Input::Timeout(now, rec.take_drawn()));
+    }
+    leader_tx.extend(std::iter::from_fn(|| leader.poll_transmit()).map(|t| t.payload));
+    assert!(opened, "a session was opened");
+    let mut follower = Endpoint::new(EndpointConfig::new(Side::Lns, b"lns1"));
+    let mut follower_tx = Vec::new();
+    for input in &inputs {
+        let exhausted = match input {
+            Input::Datagram(at, bytes, drawn) => {
+                let mut r = Replay::new(drawn);
+                follower.handle_datagram(*at, LNS, LAC, bytes, &mut r);
+                r.exhausted() || r.remaining() != 0
+            }
+            Input::Timeout(at, drawn) => {
+                let mut r = Replay::new(drawn);
+                follower.handle_timeout(*at, &mut r);
+                r.exhausted() || r.remaining() != 0
+            }
+        };
+        assert!(!exhausted, "the follower drew exactly what the leader drew");
+        while let Some(t) = follower.poll_transmit() {
+            follower_tx.push(t.payload);
+        }
+    }
+    assert_eq!(follower_tx, leader_tx);
+    assert_eq!(follower.snapshot(), leader.snapshot());
+    assert!(leader
+        .tunnels()
+        .next()
+        .is_some_and(|t| !t.sessions.is_empty()));
+}

@@ -334,3 +334,48 @@ fn data_admission_checks_tunnel_session_and_source() {
     );
     let _ = lac_t2;
 }
+
+// RFC 2661 §4.3: hidden AVPs under a different secret end the tunnel with a clear reason.
+#[test]
+fn hidden_avp_with_wrong_secret_ends_tunnel_clearly() {
+    let lac_settings = PeerSettings {
+        secret: Some(b"lac-side".to_vec()),
+        auth: TunnelAuth::NotRequired,
+        hiding: Hiding::Sensitive,
+    };
+    let mut lns_cfg = EndpointConfig::new(Side::Lns, b"lns1");
+    lns_cfg.peers = PeerTable::allow_all(PeerSettings {
+        secret: Some(b"lns-side".to_vec()),
+        ..lac_settings.clone()
+    });
+    let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
+    let (lac_t, _) = p.open_tunnel(lac_settings);
+    let call = CallInfo {
+        calling_number: Some(b"0612345678".to_vec()),
+        ..CallInfo::default()
+    };
+    p.lac
+        .open_session(p.now, lac_t, call, &mut p.e)
+        .expect("open");
+    p.pump();
+    assert!(p.lns_events.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown {
+            reason: TunnelDownReason::Undecodable {
+                result: StopCcnResult::NotAuthorized,
+                ..
+            },
+            ..
+        }
+    )));
+    assert!(p.lac_events.iter().any(|e| matches!(
+        e,
+        Event::TunnelDown {
+            reason: TunnelDownReason::PeerStopped {
+                result: StopCcnResult::NotAuthorized,
+                ..
+            },
+            ..
+        }
+    )));
+}

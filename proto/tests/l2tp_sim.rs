@@ -354,12 +354,13 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
         "follower diverged"
     );
     let summary = format!(
-        "l2tp_sim: {} tunnels, {} sessions, {} datagrams ({} lost, {} duplicated), {:.1} s virtual",
+        "l2tp_sim: {} tunnels, {} sessions, {} datagrams ({} lost, {} duplicated, {} retransmitted), {:.1} s virtual",
         tunnels,
         tunnels * sessions,
         sim.datagrams,
         sim.lost,
         sim.duplicated,
+        sim.lac.counters().retransmits + sim.lns.counters().retransmits,
         sim.now.saturating_since(start).as_secs_f64()
     );
     println!("{summary}");
@@ -373,6 +374,11 @@ fn run(seed: u64, tunnels: usize, sessions: usize, mut pause: impl FnMut(&mut Si
 
 fn assert_clean_run(sim: &Sim, tunnels: usize, sessions: usize) {
     sim.assert_exactly_once();
+    let c = sim.lac.counters();
+    assert_eq!(c.tunnels_up as usize, tunnels);
+    assert_eq!(c.sessions_up as usize, tunnels * sessions);
+    assert!(c.retransmits > 0, "a lossy link needs retransmissions");
+    assert_eq!(c.tunnels_timed_out, 0);
     let all = tunnels * sessions;
     assert_eq!(sim.lac_stats.tunnels_up.len(), tunnels);
     assert_eq!(sim.lns_stats.tunnels_up.len(), tunnels);

@@ -11,7 +11,8 @@ use std::time::Duration;
 use lns_proto::entropy::Seeded;
 use lns_proto::ppp::chap::md5_response;
 use lns_proto::ppp::{
-    AuthMethod, AuthRequest, Compression, FieldCompression, Link, LinkConfig, LinkEvent, Side,
+    emit_frame, AuthMethod, AuthRequest, Compression, FieldCompression, Link, LinkConfig,
+    LinkEvent, Protocol, Side,
 };
 use lns_proto::time::Timestamp;
 use support::{pcap::PcapWriter, tshark};
@@ -170,6 +171,28 @@ fn tshark_decodes_our_ppp_frames_without_errors() {
     }
     // RFC 1661 §6.6: once negotiated, the LNS omits FF03 on non-LCP frames.
     assert!(compressed > 0);
+    // A datagram framed for the data plane with ACFC and PFC (one-byte
+    // protocol 0x21, RFC 1661 §6.5): an IPv4 header, protocol 253 (testing).
+    let mut ip = vec![
+        0x45, 0x00, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x40, 0xfd, 0x00, 0x00, 100, 64, 1, 2, 192,
+        0, 2, 1,
+    ];
+    let sum = ip
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>();
+    let folded = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    ip[10..12].copy_from_slice(&folded.to_be_bytes());
+    let mut data_frame = Vec::new();
+    emit_frame(Protocol::Ipv4, &ip, both, &mut data_frame);
+    assert_eq!(data_frame[0], 0x21);
+    w.udp(
+        1_700_000_100_000_000,
+        lns,
+        lac,
+        &l2tp_data(3, 7, &data_frame),
+    );
+    count += 1;
     let dir = std::env::temp_dir().join(format!("lns-ppp-pcap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("ppp.pcap");
@@ -191,6 +214,7 @@ fn tshark_decodes_our_ppp_frames_without_errors() {
         "Echo Reply",
         "Protocol Reject",
         "Termination Request",
+        "Internet Protocol Version 4, Src: 100.64.1.2",
     ] {
         assert!(
             v.decode.contains(needle),

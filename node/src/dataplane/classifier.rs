@@ -10,14 +10,17 @@
 //!   (tunnel, session); the session's peer address and port; a valid PPP
 //!   protocol field; for IP, a valid header of the right version and a
 //!   source address the session owns (IPv4: its address; IPv6: link-local
-//!   fe80::/10 or inside one of its prefixes).
+//!   fe80::/10 or inside one of its prefixes; :: for a DAD probe to a
+//!   link-scope group). IPv6 to a link-scope destination is
+//!   [`Upstream::Ipv6Link`] (the LNS's to answer, not the core's).
 //! - [`classify_downstream`] takes one IP packet read from the TUN device and
 //!   finds its session by destination (a map probe, never a scan), then
 //!   whether it fits the session MRU: a packet larger than the MRU with DF
 //!   set (IPv4) or any larger IPv6 packet is [`Downstream::TooBig`] (the
 //!   caller answers with the ICMP error); a larger IPv4 packet without DF is
-//!   forwarded as is (PPP peers accept 1500 bytes whatever the MRU, RFC 1661
-//!   §6.1; fragmenting it ourselves is not done).
+//!   forwarded as is up to 1500 bytes (PPP peers receive 1500 octets
+//!   whatever the MRU, RFC 1661 §6.1) and is too big beyond (we do not
+//!   fragment; no ICMP error is allowed for it, so it is only dropped).
 //! - Both return byte ranges, so the caller can rewrite the packet in place
 //!   (MSS clamping) afterwards.
 
@@ -48,6 +51,16 @@ pub enum Upstream<'t> {
         /// The session it came from.
         slot: &'t SessionSlot,
         /// The IP packet (bounded by its own length field).
+        packet: Range<usize>,
+    },
+    /// An IPv6 packet to a link-scope destination (fe80::/10 or ff02::/16:
+    /// Router and Neighbor Solicitations, DHCPv6 to ff02::1:2, MLD): never
+    /// forwarded by a router (RFC 4291 §2.5.6), so it is the LNS's own to
+    /// answer. It goes to the IPv6 link sink when one is registered.
+    Ipv6Link {
+        /// The session it came from.
+        slot: &'t SessionSlot,
+        /// The IPv6 packet (bounded by its own length field).
         packet: Range<usize>,
     },
     /// Dropped.
@@ -99,12 +112,22 @@ pub fn classify_upstream<'t>(
             let Ok(packet) = Ipv6Packet::new_checked(ip) else {
                 return Upstream::Drop(DropReason::Malformed);
             };
-            if !ipv6_source_allowed(slot, packet.src_addr()) {
+            let range = ip_start..ip_start + packet.total_len();
+            let link_scope = is_link_scope(packet.dst_addr());
+            // RFC 4862 §5.4.2: DAD probes come from :: to a link-scope group.
+            let dad = link_scope && packet.src_addr().is_unspecified();
+            if !dad && !ipv6_source_allowed(slot, packet.src_addr()) {
                 return Upstream::Drop(DropReason::Spoofed);
+            }
+            if link_scope {
+                return Upstream::Ipv6Link {
+                    slot,
+                    packet: range,
+                };
             }
             Upstream::Ip {
                 slot,
-                packet: ip_start..ip_start + packet.total_len(),
+                packet: range,
             }
         }
         _ => Upstream::PppControl {
@@ -162,7 +185,9 @@ pub fn classify_downstream<'t>(table: &'t SessionTable, packet: &[u8]) -> Downst
     let Some(slot) = table.by_destination(dst) else {
         return Downstream::Drop(DropReason::NoRoute);
     };
-    if len > usize::from(slot.entry.mru) && !fragmentable {
+    // RFC 1661 §6.1: a PPP peer that asked for a smaller MRU must still
+    // receive 1500 octets, so a fragmentable packet up to that goes as is.
+    if len > usize::from(slot.entry.mru) && (!fragmentable || len > PPP_MINIMUM_MRU) {
         return Downstream::TooBig { slot };
     }
     Downstream::Forward {
@@ -171,6 +196,15 @@ pub fn classify_downstream<'t>(table: &'t SessionTable, packet: &[u8]) -> Downst
         len,
     }
 }
+
+/// Link-local unicast (fe80::/10) or link-local multicast (ff02::/16).
+fn is_link_scope(dst: Ipv6Addr) -> bool {
+    let bits = u128::from(dst);
+    bits >> 118 == 0x3fa || bits >> 112 == 0xff02
+}
+
+/// What every PPP peer receives whatever its MRU (RFC 1661 §6.1).
+const PPP_MINIMUM_MRU: usize = 1500;
 
 /// IPv6 anti-spoofing: link-local (fe80::/10) or inside a session prefix.
 fn ipv6_source_allowed(slot: &SessionSlot, src: Ipv6Addr) -> bool {

@@ -77,6 +77,7 @@ fn up_from(from: &str, datagram: &[u8]) -> String {
         Upstream::L2tpControl => "control".into(),
         Upstream::PppControl { frame, .. } => format!("ppp {:02x?}", &datagram[frame]),
         Upstream::Ip { packet, .. } => format!("ip {}", packet.len()),
+        Upstream::Ipv6Link { packet, .. } => format!("link {}", packet.len()),
         Upstream::Drop(r) => format!("drop {r:?}"),
     }
 }
@@ -108,6 +109,26 @@ fn ip_range_ends_at_the_ip_length_field() {
     let mut frame = ppp(0x0021, &ipv4([198, 19, 1, 10], [198, 18, 1, 2], 0x00));
     frame.extend_from_slice(&[0x00; 5]);
     assert_eq!(up(&l2tp_data(0x11, 0x22, &frame)), "ip 28");
+}
+
+#[test]
+fn full_data_header_with_length_sequence_and_offset() {
+    // RFC 2661 §3.1: L, S, O bits (flags 0x4a02), Length, Ns/Nr, Offset
+    // Size 2 and two pad bytes before the PPP frame.
+    let frame = ppp(0x0021, &ipv4([198, 19, 1, 10], [198, 18, 1, 2], 0x00));
+    let total = (16 + frame.len()) as u16;
+    let mut d = vec![0x4a, 0x02];
+    d.extend_from_slice(&total.to_be_bytes());
+    d.extend_from_slice(&[
+        0x00, 0x11, 0x00, 0x22, 0x00, 0x05, 0x00, 0x00, 0x00, 0x02, 0xee, 0xee,
+    ]);
+    d.extend_from_slice(&frame);
+    d.extend_from_slice(&[0x99; 3]); // beyond Length: ignored
+    let t = table();
+    match classify_upstream(&t, peer(LAC), &d) {
+        Upstream::Ip { packet, .. } => assert_eq!(packet, 20..48),
+        other => panic!("expected IP, got {other:?}"),
+    }
 }
 
 #[test]
@@ -164,6 +185,24 @@ fn ipv6_sources_link_local_link_prefix_and_delegated_prefix() {
     assert_eq!(send("fec0::1"), "drop Spoofed");
     assert_eq!(send("2001:db8:100:2::10"), "drop Spoofed");
     assert_eq!(send("2001:db8:181::1"), "drop Spoofed");
+}
+
+#[test]
+fn ipv6_to_link_scope_destinations_is_for_the_lns() {
+    let send = |src: &str, dst: &str| up(&l2tp_data(0x11, 0x22, &ppp(0x0057, &ipv6(src, dst))));
+    // RFC 4861 §6.3.7 Router Solicitation to all-routers; DHCPv6 (RFC 8415
+    // §7.1) to All_DHCP_Relay_Agents_and_Servers; unicast to our link-local.
+    assert_eq!(send("fe80::1234", "ff02::2"), "link 48");
+    assert_eq!(send("fe80::1234", "ff02::1:2"), "link 48");
+    assert_eq!(send("fe80::1234", "fe80::1"), "link 48");
+    assert_eq!(send("2001:db8:100:1::10", "ff02::16"), "link 48");
+    // RFC 4862 §5.4.2: a DAD probe from :: to the solicited-node group.
+    assert_eq!(send("::", "ff02::1:ff00:1234"), "link 48");
+    // :: toward anything else is spoofed; wider multicast scopes are routed.
+    assert_eq!(send("::", "2001:db8:1::2"), "drop Spoofed");
+    assert_eq!(send("2001:db8:100:1::10", "ff05::1:3"), "ip 48");
+    // Spoofed sources stay spoofed on the link too.
+    assert_eq!(send("2001:db8:999::1", "ff02::2"), "drop Spoofed");
 }
 
 #[test]
@@ -287,6 +326,11 @@ fn downstream_larger_than_the_mru() {
     assert_eq!(
         down(&big_ipv4([198, 19, 1, 10], 1401, 0x00)),
         "forward Ipv4 1401 to 34"
+    );
+    // Beyond 1500 (RFC 1661 §6.1) even DF clear is too big (and no ICMP).
+    assert_eq!(
+        down(&big_ipv4([198, 19, 1, 10], 1501, 0x00)),
+        "too big for 34"
     );
     assert_eq!(
         down(&big_ipv4([198, 19, 1, 10], 1400, 0x40)),

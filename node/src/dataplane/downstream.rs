@@ -1,12 +1,13 @@
 //! Downstream worker (core -> LAC): TUN reads, the pure classifier, MSS
 //! clamping, ICMP errors for packets too big, framing in place, sendmmsg.
 //!
-//! Contract: one thread reads the (single-queue) TUN device: it waits with
+//! Contract: each downstream thread reads its own TUN queue: it waits with
 //! `poll` (100 ms timeout, for shutdown), then reads every queued packet up
 //! to a batch straight into a send slot at offset `HEADROOM`, frames it
 //! there and flushes the batch with one sendmmsg per socket. Nothing
 //! allocates or locks. ICMP errors go back into the TUN device (the kernel
-//! routes them to the sender), from the LNS address of the TUN.
+//! routes them to the sender), from the LNS address of the TUN, within a
+//! rate limit ([`IcmpBudget`]).
 
 use std::os::fd::AsFd;
 
@@ -15,23 +16,28 @@ use lns_proto::ip::{
     ICMPV6_ERROR_MAX_LEN,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use tun_rs::SyncDevice;
 
 use super::classifier::{classify_downstream, Downstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
-use super::plane::Shared;
+use super::icmp_budget::IcmpBudget;
+use super::plane::{now_unix_micros, Shared};
 use super::socket::{SendBatch, BATCH, POLL_INTERVAL};
 use super::DropReason;
 
-/// Runs until `shared.stop` is set.
-pub(crate) fn run(shared: &Shared, counters: usize) {
-    let counters = shared.counters(counters);
+/// Runs until `shared.stop` is set, reading TUN queue `queue`, counting
+/// in the counters of worker number `worker`.
+pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
+    let counters = shared.counters(worker);
+    let tun = &shared.tun[queue % shared.tun.len()];
     let stride = HEADROOM + usize::from(shared.tun_mtu);
     let mut batch = SendBatch::new(stride);
     let mut icmp = [0u8; ICMPV6_ERROR_MAX_LEN];
+    let mut budget = IcmpBudget::new();
     let timeout = PollTimeout::try_from(POLL_INTERVAL).unwrap_or(PollTimeout::NONE);
     while !shared.stopping() {
-        let mut fds = [PollFd::new(shared.tun.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(tun.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, timeout) {
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
@@ -44,7 +50,7 @@ pub(crate) fn run(shared: &Shared, counters: usize) {
         let table = shared.table.load();
         for _ in 0..BATCH {
             let slot = batch.slot_mut();
-            let n = match shared.tun.recv(&mut slot[HEADROOM..]) {
+            let n = match tun.recv(&mut slot[HEADROOM..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(_) => {
@@ -62,7 +68,15 @@ pub(crate) fn run(shared: &Shared, counters: usize) {
                 } => (s, len, protocol),
                 Downstream::TooBig { slot: s } => {
                     counters.drop_one(DropReason::TooBig);
-                    too_big(shared, counters, packet, s.entry.mru, &mut icmp);
+                    too_big(
+                        shared,
+                        tun,
+                        counters,
+                        packet,
+                        s.entry.mru,
+                        &mut icmp,
+                        &mut budget,
+                    );
                     continue;
                 }
                 Downstream::Drop(reason) => {
@@ -98,8 +112,17 @@ pub(crate) fn run(shared: &Shared, counters: usize) {
 }
 
 /// Writes the ICMP error for a packet larger than `mru` into the TUN device,
-/// when the RFCs allow one (otherwise the packet is just dropped).
-fn too_big(shared: &Shared, counters: &WorkerCounters, packet: &[u8], mru: u16, out: &mut [u8]) {
+/// when the RFCs allow one and the rate limit has room (otherwise the
+/// packet is just dropped).
+fn too_big(
+    shared: &Shared,
+    tun: &SyncDevice,
+    counters: &WorkerCounters,
+    packet: &[u8],
+    mru: u16,
+    out: &mut [u8],
+    budget: &mut IcmpBudget,
+) {
     let built = match packet.first().map(|b| b >> 4) {
         // RFC 1191 §4: Fragmentation Needed carries the next-hop MTU.
         Some(4) => icmpv4_fragmentation_needed(packet, shared.tun_ipv4, mru, out).ok(),
@@ -109,8 +132,9 @@ fn too_big(shared: &Shared, counters: &WorkerCounters, packet: &[u8], mru: u16, 
             .and_then(|src| icmpv6_packet_too_big(packet, src, u32::from(mru), out).ok()),
         _ => None,
     };
-    if let Some(n) = built {
-        match shared.tun.send(&out[..n]) {
+    // Only errors the RFCs allow take from the budget.
+    if let Some(n) = built.filter(|_| budget.allow(now_unix_micros())) {
+        match tun.send(&out[..n]) {
             Ok(_) => counters.traffic(Traffic::TunTx, 1, n as u64),
             Err(_) => counters.drop_one(DropReason::IoError),
         }

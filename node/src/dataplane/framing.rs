@@ -156,4 +156,30 @@ mod tests {
             None
         );
     }
+
+    proptest::proptest! {
+        /// What we frame parses back (RFC 2661 §3.1 header, RFC 1661 frame)
+        /// to the peer's ids, the protocol and the payload.
+        #[test]
+        fn framed_ip_parses_back(
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            acfc in proptest::prelude::any::<bool>(),
+            pfc in proptest::prelude::any::<bool>(),
+            v6 in proptest::prelude::any::<bool>(),
+        ) {
+            let on = |b| if b { FieldCompression::On } else { FieldCompression::Off };
+            let e = entry(Compression { address_control: on(acfc), protocol: on(pfc) });
+            let protocol = if v6 { Protocol::Ipv6 } else { Protocol::Ipv4 };
+            let mut buf = vec![0u8; HEADROOM + payload.len()];
+            buf[HEADROOM..].copy_from_slice(&payload);
+            let start = encapsulate(&mut buf, payload.len(), &e, PppHeader::Add(protocol))
+                .expect("fits");
+            let info = lns_proto::l2tp::data::parse_data(&buf[start..]).expect("valid header");
+            proptest::prop_assert_eq!((info.tunnel_id, info.session_id), (0x1234, 0xabcd));
+            let frame = lns_proto::ppp::Frame::new_checked(&buf[start + info.payload.start..])
+                .expect("valid frame");
+            proptest::prop_assert_eq!(frame.protocol(), protocol);
+            proptest::prop_assert_eq!(frame.payload(), &payload[..]);
+        }
+    }
 }

@@ -47,6 +47,20 @@
 //!     pub fn shutdown(self);
 //! }
 //! ```
+//!
+//! Added on the dataplane branch (additive, the methods above unchanged):
+//! `DataPlane::upsert_sessions(Vec<SessionEntry>)` (bulk load in one
+//! snapshot), `DataPlane::totals() -> TrafficTotals`,
+//! `DataPlane::local_addrs()`, `DataPlane::divert_ipv6_link(Option<Sender<
+//! Ipv6LinkPacket>>)` (opt-in: IPv6 to link-scope destinations, i.e. RS,
+//! NS, DHCPv6, go to that channel instead of the TUN), and the
+//! `DataPlaneError` type.
+//!
+//! Where things are: [`table`] (the snapshot and its lookups),
+//! [`classifier`] (the pure per-packet decisions), [`framing`] (headers in
+//! place), [`socket`] (bind, recvmmsg/sendmmsg batches), [`tun`] (device and
+//! routes), [`icmp_budget`], [`counters`]; `plane.rs` (the handle and the
+//! threads), `upstream.rs` and `downstream.rs` (the worker loops).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -54,6 +68,7 @@ pub mod classifier;
 pub mod counters;
 mod downstream;
 pub mod framing;
+pub mod icmp_budget;
 mod plane;
 pub mod socket;
 pub mod table;
@@ -131,6 +146,20 @@ pub enum ControlInput {
         /// The PPP frame (address/control and protocol fields included).
         frame: Vec<u8>,
     },
+}
+
+/// An IPv6 packet from a subscriber to a link-scope destination (Router
+/// Solicitation, Neighbor Solicitation, DHCPv6 to ff02::1:2, ...), handed
+/// to the sink registered with `DataPlane::divert_ipv6_link` (added on the
+/// dataplane branch; without a sink these go to the TUN as before).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv6LinkPacket {
+    /// Our tunnel id.
+    pub tunnel_id: u16,
+    /// Our session id.
+    pub session_id: u16,
+    /// The IPv6 packet (no PPP header).
+    pub packet: Vec<u8>,
 }
 
 /// Why a datagram or packet was dropped (one counter per reason).

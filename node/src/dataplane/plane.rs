@@ -3,6 +3,11 @@
 //!
 //! Contract (see the module doc of `dataplane` for the whole picture):
 //!
+//! - Each listen address gets `workers` SO_REUSEPORT sockets, each read by
+//!   its own upstream thread: the kernel hashes the sender's address and
+//!   port, so one LAC tunnel always lands on the same thread (no
+//!   reordering) while different LACs spread. `workers` downstream threads
+//!   each read their own queue of the multi-queue TUN device.
 //! - Workers are std threads doing blocking IO, not tokio tasks: recvmmsg,
 //!   TUN reads and writes are plain system calls that would block a tokio
 //!   worker anyway (tokio's UDP has no recvmmsg/sendmmsg), a thread per
@@ -22,6 +27,9 @@
 //!   the given local address, from the caller's thread: a UDP send does not
 //!   block in practice, and it keeps control traffic off the data batches.
 //! - Dropping the handle stops the workers like [`DataPlane::shutdown`].
+//! - The channel to the control task is the caller's (the `Sender` given
+//!   to [`DataPlane::start`]); `DataPlaneConfig::control_queue` is the
+//!   capacity the caller is expected to give it and is not read here.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::mpsc::Sender;
 use tun_rs::SyncDevice;
 
@@ -38,7 +46,9 @@ use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::table::SessionTable;
 use super::tun::{self, TunError};
 use super::{downstream, socket, upstream};
-use super::{ControlInput, DataPlaneConfig, DropReason, SessionEntry, SessionStats};
+use super::{
+    ControlInput, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry, SessionStats,
+};
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +86,15 @@ pub(crate) struct Shared {
     publish: Mutex<()>,
     pub(crate) sockets: Vec<UdpSocket>,
     pub(crate) locals: Vec<SocketAddr>,
-    pub(crate) tun: SyncDevice,
+    /// The TUN queues (one per downstream worker).
+    pub(crate) tun: Vec<SyncDevice>,
     pub(crate) tun_ipv4: Ipv4Addr,
     pub(crate) tun_ipv6: Option<Ipv6Addr>,
     pub(crate) tun_mtu: u16,
     pub(crate) stop: AtomicBool,
     pub(crate) to_control: Sender<ControlInput>,
+    /// Where IPv6 link-scope packets go (None: to the TUN).
+    pub(crate) ipv6_link: ArcSwapOption<Sender<Ipv6LinkPacket>>,
     /// Index 0: the handle's own sends; then one per worker thread.
     counters: Vec<WorkerCounters>,
 }
@@ -118,10 +131,18 @@ impl DataPlane {
         to_control: Sender<ControlInput>,
     ) -> Result<DataPlane, DataPlaneError> {
         validate(&config)?;
+        // Per listen address, `workers` SO_REUSEPORT sockets: one per
+        // upstream thread. The first of each group also sends.
         let mut sockets = Vec::with_capacity(config.listen.len());
-        for &addr in &config.listen {
-            let s = socket::bind(addr).map_err(|source| DataPlaneError::Bind { addr, source })?;
-            sockets.push(s);
+        let mut receivers = Vec::with_capacity(config.listen.len() * config.workers);
+        for (index, &addr) in config.listen.iter().enumerate() {
+            let group = socket::bind_group(addr, config.workers)
+                .map_err(|source| DataPlaneError::Bind { addr, source })?;
+            let sender = group[0]
+                .try_clone()
+                .map_err(|source| DataPlaneError::Bind { addr, source })?;
+            sockets.push(sender);
+            receivers.extend(group.into_iter().map(|s| (index, s)));
         }
         // Port 0 in the config means "any": record what the kernel chose.
         let locals = sockets
@@ -129,41 +150,51 @@ impl DataPlane {
             .zip(&config.listen)
             .map(|(s, a)| s.local_addr().unwrap_or(*a))
             .collect();
-        let device = tun::open(&config)?;
-        let upstream_threads = config.workers.max(sockets.len());
+        let upstream_threads = receivers.len();
+        let queues = config.workers;
+        let devices = tun::open(&config, queues)?;
         let shared = Arc::new(Shared {
             table: ArcSwap::from_pointee(SessionTable::new()),
             publish: Mutex::new(()),
             sockets,
             locals,
-            tun: device,
+            tun: devices,
             tun_ipv4: config.tun_ipv4,
             tun_ipv6: config.tun_ipv6,
             tun_mtu: config.tun_mtu,
             stop: AtomicBool::new(false),
             to_control,
-            counters: (0..upstream_threads + 2)
+            ipv6_link: ArcSwapOption::empty(),
+            counters: (0..1 + upstream_threads + queues)
                 .map(|_| WorkerCounters::default())
                 .collect(),
         });
         let mut plane = DataPlane {
             shared: Arc::clone(&shared),
-            threads: Vec::with_capacity(upstream_threads + 1),
+            threads: Vec::with_capacity(upstream_threads + queues),
         };
-        for i in 0..upstream_threads {
+        for (i, (index, receiver)) in receivers.into_iter().enumerate() {
             let s = Arc::clone(&shared);
-            let socket = i % shared.sockets.len();
             let spawned = std::thread::Builder::new()
                 .name(format!("dp-up-{i}"))
-                .spawn(move || upstream::run(&s, socket, 1 + i));
+                .spawn(move || upstream::run(&s, &receiver, index, 1 + i));
             // On error, dropping `plane` stops and joins what started.
             plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
         }
-        let s = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("dp-down".into())
-            .spawn(move || downstream::run(&s, 1 + upstream_threads));
-        plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
+        for q in 0..queues {
+            let s = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("dp-down-{q}"))
+                .spawn(move || downstream::run(&s, q, 1 + upstream_threads + q));
+            plane.threads.push(spawned.map_err(DataPlaneError::Spawn)?);
+        }
+        tracing::info!(
+            listen = ?shared.locals,
+            tun = %config.tun_name,
+            upstream_threads,
+            queues,
+            "data plane started"
+        );
         Ok(plane)
     }
 
@@ -176,6 +207,28 @@ impl DataPlane {
             .unwrap_or_else(|p| p.into_inner());
         let next = self.shared.table.load().with_upsert(entry);
         self.shared.table.store(Arc::new(next));
+    }
+
+    /// Adds or replaces many sessions in one snapshot (a bulk load, e.g.
+    /// when this node takes over a failed node's sessions): O(sessions)
+    /// for the batch instead of a shard copy per session.
+    pub fn upsert_sessions(&self, entries: Vec<SessionEntry>) {
+        let _writer = self
+            .shared
+            .publish
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let next = self.shared.table.load().with_upserts(entries);
+        self.shared.table.store(Arc::new(next));
+    }
+
+    /// Sends subscribers' IPv6 packets to link-scope destinations (RS, NS,
+    /// DHCPv6, MLD: the LNS's to answer) to `sink` instead of the TUN;
+    /// `None` goes back to the TUN. A full sink drops and counts
+    /// [`DropReason::ControlQueueFull`]. Answers go out with
+    /// [`DataPlane::send_ppp`] (protocol 0x0057).
+    pub fn divert_ipv6_link(&self, sink: Option<Sender<Ipv6LinkPacket>>) {
+        self.shared.ipv6_link.store(sink.map(Arc::new));
     }
 
     /// Removes a session; its packets are dropped from now on.
@@ -315,4 +368,64 @@ fn validate(config: &DataPlaneConfig) -> Result<(), DataPlaneError> {
         return Err(DataPlaneError::Config("route prefix length out of range"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> DataPlaneConfig {
+        DataPlaneConfig {
+            listen: vec!["127.0.0.1:0".parse().expect("literal")],
+            tun_name: "dpunit0".into(),
+            tun_mtu: 1500,
+            tun_ipv4: Ipv4Addr::new(198, 19, 0, 1),
+            tun_ipv6: None,
+            routes: Vec::new(),
+            workers: 1,
+            control_queue: 4,
+        }
+    }
+
+    fn start(config: DataPlaneConfig) -> Result<DataPlane, DataPlaneError> {
+        let (tx, _rx) = tokio::sync::mpsc::channel(4);
+        DataPlane::start(config, tx)
+    }
+
+    #[test]
+    fn unusable_configurations_are_refused_before_any_side_effect() {
+        let mut c = config();
+        c.listen.clear();
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.listen = vec!["0.0.0.0:1701".parse().expect("literal")];
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.workers = 0;
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.tun_mtu = 576;
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+        let mut c = config();
+        c.routes = vec![(IpAddr::V4(Ipv4Addr::new(198, 19, 1, 0)), 33)];
+        assert!(matches!(start(c), Err(DataPlaneError::Config(_))));
+    }
+
+    #[test]
+    fn the_handle_can_move_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<DataPlane>();
+    }
+
+    #[test]
+    fn an_address_we_do_not_have_fails_to_bind() {
+        let mut c = config();
+        // TEST-NET-3 is never assigned to this host.
+        let addr: SocketAddr = "203.0.113.1:1701".parse().expect("literal");
+        c.listen = vec![addr];
+        match start(c) {
+            Err(DataPlaneError::Bind { addr: a, .. }) => assert_eq!(a, addr),
+            other => panic!("expected a bind error, got {other:?}"),
+        }
+    }
 }

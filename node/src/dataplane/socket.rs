@@ -13,7 +13,8 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use nix::sys::socket::{
-    recvmmsg, sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
+    recvmmsg, sendmmsg, setsockopt, sockopt, AddressFamily, ControlMessage, MsgFlags, MultiHeaders,
+    SockFlag, SockType, SockaddrStorage,
 };
 use std::io::{IoSlice, IoSliceMut};
 
@@ -21,14 +22,56 @@ use std::io::{IoSlice, IoSliceMut};
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Datagrams per recvmmsg/sendmmsg call.
 pub const BATCH: usize = 32;
-/// Largest UDP payload received whole; longer ones are truncated and dropped.
-pub const RECV_SLOT: usize = 4096;
+/// Bytes per receive slot: any UDP payload fits (the largest is 65 527
+/// bytes over IPv6), so nothing is ever truncated; 2 MiB per worker, of
+/// which only the bytes received are touched.
+pub const RECV_SLOT: usize = 65_536;
 
 /// Binds the UDP socket for one listen address.
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     let socket = UdpSocket::bind(addr)?;
     socket.set_read_timeout(Some(POLL_INTERVAL))?;
     Ok(socket)
+}
+
+/// Binds `n` sockets on one address with SO_REUSEPORT, one per upstream
+/// worker. The kernel picks the socket by a hash of the sender's address
+/// and port, so every datagram of one LAC tunnel lands on the same socket
+/// and worker: no reordering inside a tunnel, and different LACs spread
+/// over the workers. Port 0 is resolved by the first socket.
+///
+/// With one worker this is a plain bind. Otherwise a plain bind is tried
+/// first and released: SO_REUSEPORT would let a second lnsd of the same
+/// user silently share the port, this makes it fail with EADDRINUSE
+/// instead (short of a start race between the two).
+pub fn bind_group(addr: SocketAddr, n: usize) -> io::Result<Vec<UdpSocket>> {
+    if n <= 1 {
+        return Ok(vec![bind(addr)?]);
+    }
+    if addr.port() != 0 {
+        drop(UdpSocket::bind(addr)?);
+    }
+    let mut group: Vec<UdpSocket> = Vec::with_capacity(n);
+    let mut at = addr;
+    for _ in 0..n {
+        let family = match at {
+            SocketAddr::V4(_) => AddressFamily::Inet,
+            SocketAddr::V6(_) => AddressFamily::Inet6,
+        };
+        let fd = nix::sys::socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+            .map_err(io::Error::from)?;
+        setsockopt(&fd, sockopt::ReusePort, &true).map_err(io::Error::from)?;
+        if at.is_ipv6() {
+            setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
+        }
+        nix::sys::socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(at))
+            .map_err(io::Error::from)?;
+        let socket = UdpSocket::from(fd);
+        socket.set_read_timeout(Some(POLL_INTERVAL))?;
+        at = socket.local_addr()?;
+        group.push(socket);
+    }
+    Ok(group)
 }
 
 /// One received datagram's metadata.
@@ -38,7 +81,8 @@ pub struct Received {
     pub len: usize,
     /// The sender (None for a non-IP address, which cannot happen on UDP).
     pub peer: Option<SocketAddr>,
-    /// The datagram was longer than [`RECV_SLOT`].
+    /// The kernel truncated the datagram (cannot happen with [`RECV_SLOT`],
+    /// checked anyway).
     pub truncated: bool,
 }
 
@@ -246,6 +290,47 @@ fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reuseport_group_shares_one_port() {
+        let group = bind_group("127.0.0.1:0".parse().expect("literal"), 3).expect("bind");
+        let port = group[0].local_addr().expect("addr").port();
+        assert_ne!(port, 0);
+        for s in &group {
+            assert_eq!(s.local_addr().expect("addr").port(), port);
+        }
+        // One sender's datagrams all reach the same member (hash of its
+        // address and port): no reordering inside a tunnel.
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        for i in 0..8u8 {
+            tx.send_to(&[i], group[0].local_addr().expect("addr"))
+                .expect("send");
+        }
+        let mut buf = [0u8; 4];
+        let per_member: Vec<Vec<u8>> = group
+            .iter()
+            .map(|s| {
+                s.set_nonblocking(true).expect("nonblocking");
+                let mut got = Vec::new();
+                while let Ok(n) = s.recv(&mut buf) {
+                    got.extend_from_slice(&buf[..n]);
+                }
+                got
+            })
+            .collect();
+        let busy: Vec<&Vec<u8>> = per_member.iter().filter(|g| !g.is_empty()).collect();
+        assert_eq!(busy, vec![&(0..8u8).collect::<Vec<u8>>()]);
+    }
+
+    #[test]
+    fn a_taken_port_is_refused_even_for_a_group() {
+        let first = bind_group("127.0.0.1:0".parse().expect("literal"), 2).expect("bind");
+        let taken = first[0].local_addr().expect("addr");
+        let err = bind_group(taken, 2).expect_err("port in use");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        let single = bind(taken).expect_err("port in use");
+        assert_eq!(single.kind(), io::ErrorKind::AddrInUse);
+    }
 
     #[test]
     fn batch_round_trip_over_loopback() {

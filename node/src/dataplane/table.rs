@@ -2,7 +2,7 @@
 //!
 //! Contract: a [`SessionTable`] is never mutated once published. The control
 //! task builds the next one with [`SessionTable::with_upsert`] /
-//! [`SessionTable::with_removed`] (copy on write, O(sessions) per change,
+//! [`SessionTable::with_removed`] (copy on write of the shards touched, O(sessions / 64) per change,
 //! done off the packet path) and swaps it in atomically (see `plane.rs`).
 //! Readers get O(1) lookups without locks or allocation:
 //!
@@ -12,11 +12,17 @@
 //!   (longest first; in practice /64 and the delegated /56 or /48), each
 //!   probe keyed by (masked address, length).
 //!
+//! Copy on write is per shard: each map is split in 64 shards behind `Arc`s,
+//! so an upsert copies the few shards it touches, not the whole table (a
+//! full reload of 60 000 sessions at failover stays in seconds, not
+//! minutes).
+//!
 //! Per-session counters live in [`SessionCounters`] behind an `Arc` shared by
 //! successive snapshots, so an upsert (IPCP opening later, a new prefix)
 //! keeps the session's counts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,14 +75,34 @@ impl SessionCounters {
     }
 }
 
+/// Shards per map: an upsert copies only the shards it touches (about
+/// sessions / SHARDS entries each) plus this many `Arc` pointers.
+const SHARDS: usize = 64;
+
 /// An immutable snapshot of every session the data plane serves.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct SessionTable {
-    by_id: HashMap<(u16, u16), Arc<SessionSlot>>,
-    by_ipv4: HashMap<Ipv4Addr, Arc<SessionSlot>>,
-    by_ipv6: HashMap<(u128, u8), Arc<SessionSlot>>,
-    /// Distinct IPv6 prefix lengths present in `by_ipv6`, longest first.
+    by_id: Sharded<(u16, u16)>,
+    by_ipv4: Sharded<Ipv4Addr>,
+    by_ipv6: Sharded<(u128, u8)>,
+    /// How many IPv6 prefixes of each length are in `by_ipv6`.
+    ipv6_length_counts: BTreeMap<u8, usize>,
+    /// The lengths in `ipv6_length_counts`, longest first.
     ipv6_lengths: Vec<u8>,
+    len: usize,
+}
+
+impl Default for SessionTable {
+    fn default() -> Self {
+        SessionTable {
+            by_id: Sharded::new(),
+            by_ipv4: Sharded::new(),
+            by_ipv6: Sharded::new(),
+            ipv6_length_counts: BTreeMap::new(),
+            ipv6_lengths: Vec::new(),
+            len: 0,
+        }
+    }
 }
 
 impl SessionTable {
@@ -87,28 +113,28 @@ impl SessionTable {
 
     /// Number of sessions.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.len
     }
 
     /// Whether no session is published.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len == 0
     }
 
     /// The session for our (tunnel id, session id).
     pub fn session(&self, tunnel_id: u16, session_id: u16) -> Option<&SessionSlot> {
-        self.by_id.get(&(tunnel_id, session_id)).map(|s| &**s)
+        self.by_id.get(&(tunnel_id, session_id))
     }
 
     /// The session a downstream packet to `destination` belongs to.
     pub fn by_destination(&self, destination: IpAddr) -> Option<&SessionSlot> {
         match destination {
-            IpAddr::V4(a) => self.by_ipv4.get(&a).map(|s| &**s),
+            IpAddr::V4(a) => self.by_ipv4.get(&a),
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
                 self.ipv6_lengths
                     .iter()
-                    .find_map(|&len| self.by_ipv6.get(&(mask(bits, len), len)).map(|s| &**s))
+                    .find_map(|&len| self.by_ipv6.get(&(mask(bits, len), len)))
             }
         }
     }
@@ -117,24 +143,39 @@ impl SessionTable {
     /// keeps its counters; an address or prefix another session held moves
     /// to this one (the control task's allocation is the authority).
     pub fn with_upsert(&self, entry: SessionEntry) -> SessionTable {
-        let key = (entry.tunnel_id, entry.session_id);
+        self.with_upserts([entry])
+    }
+
+    /// The next snapshot with every entry upserted in order: one copy of
+    /// each touched shard for the whole batch (a bulk load is O(sessions)).
+    pub fn with_upserts(&self, entries: impl IntoIterator<Item = SessionEntry>) -> SessionTable {
         let mut next = self.clone();
-        let counters = match next.remove_keys(key) {
+        for entry in entries {
+            next.upsert_in_place(entry);
+        }
+        next.refresh_lengths();
+        next
+    }
+
+    fn upsert_in_place(&mut self, entry: SessionEntry) {
+        let key = (entry.tunnel_id, entry.session_id);
+        let counters = match self.remove_keys(key) {
             Some(old) => Arc::clone(&old.counters),
             None => Arc::new(SessionCounters::default()),
         };
         let slot = Arc::new(SessionSlot { entry, counters });
         if let Some(v4) = slot.entry.ipv4 {
-            next.by_ipv4.insert(v4, Arc::clone(&slot));
+            self.by_ipv4.insert(v4, Arc::clone(&slot));
         }
         for &(prefix, len) in &slot.entry.ipv6_prefixes {
             let len = len.min(128);
-            next.by_ipv6
-                .insert((mask(u128::from(prefix), len), len), Arc::clone(&slot));
+            let k = (mask(u128::from(prefix), len), len);
+            if self.by_ipv6.insert(k, Arc::clone(&slot)).is_none() {
+                *self.ipv6_length_counts.entry(len).or_default() += 1;
+            }
         }
-        next.by_id.insert(key, slot);
-        next.refresh_lengths();
-        next
+        self.by_id.insert(key, slot);
+        self.len += 1;
     }
 
     /// The next snapshot without (tunnel id, session id).
@@ -148,26 +189,93 @@ impl SessionTable {
     /// Removes a session and the address keys that still point at it.
     fn remove_keys(&mut self, key: (u16, u16)) -> Option<Arc<SessionSlot>> {
         let old = self.by_id.remove(&key)?;
+        self.len -= 1;
         if let Some(v4) = old.entry.ipv4 {
-            if self.by_ipv4.get(&v4).is_some_and(|s| Arc::ptr_eq(s, &old)) {
+            if self
+                .by_ipv4
+                .get(&v4)
+                .is_some_and(|s| std::ptr::eq(s, &*old))
+            {
                 self.by_ipv4.remove(&v4);
             }
         }
         for &(prefix, len) in &old.entry.ipv6_prefixes {
             let len = len.min(128);
             let k = (mask(u128::from(prefix), len), len);
-            if self.by_ipv6.get(&k).is_some_and(|s| Arc::ptr_eq(s, &old)) {
+            if self.by_ipv6.get(&k).is_some_and(|s| std::ptr::eq(s, &*old)) {
                 self.by_ipv6.remove(&k);
+                if let Some(n) = self.ipv6_length_counts.get_mut(&len) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.ipv6_length_counts.remove(&len);
+                    }
+                }
             }
         }
         Some(old)
     }
 
     fn refresh_lengths(&mut self) {
-        let mut lengths: Vec<u8> = self.by_ipv6.keys().map(|&(_, len)| len).collect();
-        lengths.sort_unstable_by(|a, b| b.cmp(a));
-        lengths.dedup();
-        self.ipv6_lengths = lengths;
+        self.ipv6_lengths.clear();
+        self.ipv6_lengths
+            .extend(self.ipv6_length_counts.keys().rev().copied());
+    }
+}
+
+/// A map split in [`SHARDS`] copy-on-write shards.
+#[derive(Debug, Clone)]
+struct Sharded<K> {
+    shards: Vec<Arc<HashMap<K, Arc<SessionSlot>>>>,
+}
+
+impl<K: ShardKey> Sharded<K> {
+    fn new() -> Self {
+        Sharded {
+            shards: (0..SHARDS).map(|_| Arc::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&SessionSlot> {
+        self.shards[key.shard()].get(key).map(|s| &**s)
+    }
+
+    /// Copies the shard first if an older snapshot still shares it.
+    fn insert(&mut self, key: K, slot: Arc<SessionSlot>) -> Option<Arc<SessionSlot>> {
+        Arc::make_mut(&mut self.shards[key.shard()]).insert(key, slot)
+    }
+
+    fn remove(&mut self, key: &K) -> Option<Arc<SessionSlot>> {
+        let shard = &mut self.shards[key.shard()];
+        if !shard.contains_key(key) {
+            return None;
+        }
+        Arc::make_mut(shard).remove(key)
+    }
+}
+
+/// A key that picks its shard (a cheap spread; the maps hash properly).
+trait ShardKey: Hash + Eq + Clone {
+    fn shard(&self) -> usize;
+}
+
+impl ShardKey for (u16, u16) {
+    fn shard(&self) -> usize {
+        (usize::from(self.0).wrapping_mul(31) ^ usize::from(self.1)) % SHARDS
+    }
+}
+
+impl ShardKey for Ipv4Addr {
+    fn shard(&self) -> usize {
+        let v = u32::from(*self);
+        ((v ^ (v >> 8) ^ (v >> 16)) as usize) % SHARDS
+    }
+}
+
+impl ShardKey for (u128, u8) {
+    fn shard(&self) -> usize {
+        // Prefixes are masked: spread on the bits just above the length.
+        let v = self.0 >> (128 - u32::from(self.1.clamp(8, 128)));
+        ((v ^ (v >> 8) ^ (v >> 16)) as usize) % SHARDS
     }
 }
 
@@ -190,6 +298,7 @@ fn mask(bits: u128, len: u8) -> u128 {
 mod tests {
     use super::*;
     use lns_proto::ppp::frame::Compression;
+    use proptest::prelude::*;
 
     fn entry(tid: u16, sid: u16, v4: Option<[u8; 4]>, v6: &[(&str, u8)]) -> SessionEntry {
         SessionEntry {
@@ -263,6 +372,24 @@ mod tests {
     }
 
     #[test]
+    fn bulk_upsert_equals_one_by_one() {
+        let entries: Vec<SessionEntry> = (0..200u16)
+            .map(|i| entry(i / 50, i, Some([198, 19, (i >> 8) as u8, i as u8]), &[]))
+            .collect();
+        let bulk = SessionTable::new().with_upserts(entries.clone());
+        let single = entries
+            .into_iter()
+            .fold(SessionTable::new(), |t, e| t.with_upsert(e));
+        assert_eq!((bulk.len(), single.len()), (200, 200));
+        for i in 0..200u16 {
+            let a = IpAddr::V4(Ipv4Addr::new(198, 19, (i >> 8) as u8, i as u8));
+            let b = bulk.by_destination(a).map(|s| s.entry.session_id);
+            assert_eq!(b, Some(i));
+            assert_eq!(b, single.by_destination(a).map(|s| s.entry.session_id));
+        }
+    }
+
+    #[test]
     fn remove_clears_every_key() {
         let t = SessionTable::new()
             .with_upsert(entry(1, 1, Some([198, 19, 1, 1]), &[("2001:db8:1::", 64)]))
@@ -298,5 +425,80 @@ mod tests {
             48
         ));
         assert!(ipv6_in_prefix("::1".parse().expect("l"), p, 0));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Upsert(u16, u16, Option<u8>, Option<(u16, u8)>),
+        Remove(u16, u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (
+                0..3u16,
+                0..4u16,
+                proptest::option::of(0..5u8),
+                proptest::option::of((0..4u16, prop_oneof![Just(48u8), Just(56), Just(64)]))
+            )
+                .prop_map(|(t, s, a, p)| Op::Upsert(t, s, a, p)),
+            (0..3u16, 0..4u16).prop_map(|(t, s)| Op::Remove(t, s)),
+        ]
+    }
+
+    proptest! {
+        /// The sharded copy-on-write table answers like a naive model
+        /// (owner maps and a scan for the longest prefix).
+        #[test]
+        fn matches_a_naive_model(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut t = SessionTable::new();
+            let mut ids = BTreeMap::new();
+            let mut v4_owner: BTreeMap<u8, (u16, u16)> = BTreeMap::new();
+            let mut v6_owner: BTreeMap<(u128, u8), (u16, u16)> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Upsert(tid, sid, a, p) => {
+                        let key = (tid, sid);
+                        v4_owner.retain(|_, o| *o != key);
+                        v6_owner.retain(|_, o| *o != key);
+                        if let Some(a) = a { v4_owner.insert(a, key); }
+                        if let Some((n, len)) = p { v6_owner.insert((mask(u128::from(v6_prefix(n)), len), len), key); }
+                        ids.insert(key, ());
+                        let v6: Vec<(&str, u8)> = Vec::new();
+                        let mut e = entry(tid, sid, a.map(|a| [198, 19, 1, a]), &v6);
+                        e.ipv6_prefixes = p.map(|(n, len)| (v6_prefix(n), len)).into_iter().collect();
+                        t = t.with_upsert(e);
+                    }
+                    Op::Remove(tid, sid) => {
+                        let key = (tid, sid);
+                        ids.remove(&key);
+                        v4_owner.retain(|_, o| *o != key);
+                        v6_owner.retain(|_, o| *o != key);
+                        t = t.with_removed(tid, sid);
+                    }
+                }
+            }
+            prop_assert_eq!(t.len(), ids.len());
+            for a in 0..5u8 {
+                let got = t.by_destination(IpAddr::V4(Ipv4Addr::new(198, 19, 1, a)))
+                    .map(|s| (s.entry.tunnel_id, s.entry.session_id));
+                prop_assert_eq!(got, v4_owner.get(&a).copied());
+            }
+            for n in 0..4u16 {
+                let probe = u128::from(v6_prefix(n)) | 0x1234;
+                let want = v6_owner.iter()
+                    .filter(|((p, len), _)| mask(probe, *len) == *p)
+                    .max_by_key(|((_, len), _)| *len)
+                    .map(|(_, o)| *o);
+                let got = t.by_destination(IpAddr::V6(Ipv6Addr::from(probe)))
+                    .map(|s| (s.entry.tunnel_id, s.entry.session_id));
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    /// Prefixes that nest: n = 0..4 share the same /48 and /56 for n < 2.
+    fn v6_prefix(n: u16) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0x0db8, 0x0200, n << 7, 0, 0, 0, 0)
     }
 }

@@ -1,7 +1,7 @@
 //! The TUN device: creation, addresses, MTU, routes for the pools.
 //!
 //! Contract: [`open`] creates the device (tun-rs, layer 3, no packet
-//! information header), puts the LNS addresses on it, sets its MTU, brings
+//! information header, one queue per worker), puts the LNS addresses on it, sets its MTU, brings
 //! it up, routes every configured pool into it and returns it in
 //! non-blocking mode (the downstream worker waits with `poll` and a timeout,
 //! so shutdown is bounded). It also sets `accept_local=1` on the device: the
@@ -45,8 +45,10 @@ pub enum TunError {
     },
 }
 
-/// Creates and configures the TUN device of `config`.
-pub fn open(config: &DataPlaneConfig) -> Result<SyncDevice, TunError> {
+/// Creates and configures the TUN device of `config`, with `queues`
+/// queues (IFF_MULTI_QUEUE when more than one: the kernel spreads the
+/// packets it sends into the device over the queues by flow).
+pub fn open(config: &DataPlaneConfig, queues: usize) -> Result<Vec<SyncDevice>, TunError> {
     let name = config.tun_name.clone();
     let create = |source| TunError::Create {
         name: name.clone(),
@@ -57,12 +59,20 @@ pub fn open(config: &DataPlaneConfig) -> Result<SyncDevice, TunError> {
         .mtu(config.tun_mtu)
         .ipv4(config.tun_ipv4, 32u8, None)
         .packet_information(false)
+        .multi_queue(queues > 1)
         .enable(true);
     if let Some(v6) = config.tun_ipv6 {
         builder = builder.ipv6(v6, 128u8);
     }
-    let device = builder.build_sync().map_err(create)?;
-    device.set_nonblocking(true).map_err(create)?;
+    let first = builder.build_sync().map_err(create)?;
+    let mut devices = Vec::with_capacity(queues);
+    for _ in 1..queues {
+        devices.push(first.try_clone().map_err(create)?);
+    }
+    devices.insert(0, first);
+    for d in &devices {
+        d.set_nonblocking(true).map_err(create)?;
+    }
     // Best effort: without it only the IPv4 ICMP errors are lost.
     if let Err(e) = std::fs::write(
         format!("/proc/sys/net/ipv4/conf/{}/accept_local", config.tun_name),
@@ -73,7 +83,7 @@ pub fn open(config: &DataPlaneConfig) -> Result<SyncDevice, TunError> {
     for &(prefix, len) in &config.routes {
         add_route(&config.tun_name, prefix, len)?;
     }
-    Ok(device)
+    Ok(devices)
 }
 
 /// `ip route replace PREFIX/LEN dev NAME` (IPv4 or IPv6).

@@ -1,9 +1,13 @@
-//! Upstream worker (LAC -> core): one thread per socket share, batched
+//! Upstream worker (LAC -> core): one thread per receive socket, batched
 //! recvmmsg, the pure classifier, then the TUN device or the control task.
 //!
 //! Contract: nothing on the IP path allocates or locks; the session table is
 //! loaded once per batch; control inputs are copied into owned buffers and
-//! offered to the bounded channel with `try_send` (full -> counted drop).
+//! offered to the bounded channel with `try_send` (full -> counted drop);
+//! so are IPv6 link-scope packets when a sink is registered (otherwise they
+//! go to the TUN like any IP packet).
+
+use std::net::UdpSocket;
 
 use lns_proto::ip::{clamp_tcp_mss, MssLimit};
 
@@ -11,13 +15,15 @@ use super::classifier::{classify_upstream, Upstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::plane::{now_unix_micros, Shared};
 use super::socket::RecvBatch;
-use super::{ControlInput, DropReason};
+use super::{ControlInput, DropReason, Ipv6LinkPacket};
 
-/// Runs until `shared.stop` is set, serving socket number `socket`.
-pub(crate) fn run(shared: &Shared, socket: usize, counters: usize) {
-    let counters = shared.counters(counters);
-    let udp = &shared.sockets[socket];
-    let local = shared.locals[socket];
+/// Runs until `shared.stop` is set, reading `udp` (a member of the socket
+/// group of listen address number `address`); worker number `worker` (its
+/// counters, and the TUN queue it writes to).
+pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usize) {
+    let counters = shared.counters(worker);
+    let local = shared.locals[address];
+    let tun = &shared.tun[worker % shared.tun.len()];
     let mut batch = RecvBatch::new();
     while !shared.stopping() {
         let n = match batch.recv(udp) {
@@ -39,6 +45,7 @@ pub(crate) fn run(shared: &Shared, socket: usize, counters: usize) {
             }
         };
         let table = shared.table.load();
+        let link_sink = shared.ipv6_link.load();
         let now = now_unix_micros();
         for i in 0..n {
             let (meta, bytes) = batch.datagram_mut(i);
@@ -66,12 +73,24 @@ pub(crate) fn run(shared: &Shared, socket: usize, counters: usize) {
                         frame: bytes[frame].to_vec(),
                     },
                 ),
-                Upstream::Ip { slot, packet } => {
+                Upstream::Ipv6Link { slot, packet } if link_sink.is_some() => {
+                    let sent = link_sink.as_ref().map(|tx| {
+                        tx.try_send(Ipv6LinkPacket {
+                            tunnel_id: slot.entry.tunnel_id,
+                            session_id: slot.entry.session_id,
+                            packet: bytes[packet].to_vec(),
+                        })
+                    });
+                    if !matches!(sent, Some(Ok(()))) {
+                        counters.drop_one(DropReason::ControlQueueFull);
+                    }
+                }
+                Upstream::Ip { slot, packet } | Upstream::Ipv6Link { slot, packet } => {
                     let ip = &mut bytes[packet];
                     // The classifier validated the header; a malformed TCP
                     // header is forwarded untouched.
                     let _ = clamp_tcp_mss(ip, MssLimit::FromLinkMtu(slot.entry.mru));
-                    match shared.tun.send(ip) {
+                    match tun.send(ip) {
                         Ok(_) => {
                             slot.counters.count_rx(ip.len(), now);
                             counters.traffic(Traffic::TunTx, 1, ip.len() as u64);

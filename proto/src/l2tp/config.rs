@@ -153,7 +153,7 @@ impl PeerTable {
 }
 
 /// Whether every in-order delivery of a control message is reported as an
-/// [`super::endpoint::Event::Delivered`] (simulators and debugging).
+/// [`super::event::Event::Delivered`] (simulators and debugging).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryReports {
     /// No per-message events (production).

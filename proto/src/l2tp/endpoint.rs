@@ -16,7 +16,7 @@ use super::avp::AvpError;
 use super::avp_types::{AvpValue, CallErrors, DisconnectCause, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, PeerTable, Side};
 use super::data::DataInfo;
-use super::event::{DropReason, Event, SessionRoute, Transmit};
+use super::event::{Counters, DropReason, Event, SessionRoute, Transmit};
 use super::header::{Header, HeaderView, Kind};
 use super::hidden::HiddenError;
 use super::message::{Message, MessageError, MessageType};
@@ -63,6 +63,7 @@ pub struct Endpoint {
     pub(crate) by_peer: BTreeMap<(SocketAddr, u16), u16>,
     /// Tunnels whose replicated state may have changed since `take_changed`.
     changed: BTreeSet<u16>,
+    counters: Counters,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -75,6 +76,7 @@ impl Endpoint {
             tunnels: BTreeMap::new(),
             by_peer: BTreeMap::new(),
             changed: BTreeSet::new(),
+            counters: Counters::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -99,6 +101,7 @@ impl Endpoint {
         datagram: &[u8],
         entropy: &mut dyn Entropy,
     ) {
+        self.counters.control_rx += 1;
         let view = match HeaderView::new_checked(datagram) {
             Ok(v) => v,
             Err(e) => return self.drop_datagram(peer, DropReason::Header(e)),
@@ -122,6 +125,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         tunnel.on_datagram(&mut ctx, &view, datagram);
         self.changed.insert(tid);
@@ -146,6 +150,7 @@ impl Endpoint {
                 entropy: &mut *entropy,
                 events: &mut self.events,
                 transmits: &mut self.transmits,
+                counters: &mut self.counters,
             };
             if tunnel.on_timeout(&mut ctx) == Fate::Finished {
                 self.remove_tunnel(id);
@@ -177,12 +182,21 @@ impl Endpoint {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let t = self.transmits.pop_front()?;
+        self.counters.control_tx += 1;
+        Some(t)
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front()?;
+        self.counters.account(&e);
+        Some(e)
+    }
+
+    /// Operational counters (not replicated; they restart at zero on restore).
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// LAC: opens a tunnel to the LNS at `peer` from our `local` address.
@@ -207,6 +221,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         let t = Tunnel::open(&mut ctx, id, local, peer, settings);
         self.tunnels.insert(id, t);
@@ -226,7 +241,7 @@ impl Endpoint {
         if self.config.side != Side::Lac {
             return Err(CommandError::WrongSide);
         }
-        let limit = self.config.limits.max_sessions_per_tunnel;
+        let limit = self.config.limits.max_sessions_per_tunnel.min(0xfffe);
         let (t, mut ctx) = self.established(now, tunnel, entropy)?;
         if t.sessions.len() >= limit {
             return Err(CommandError::NoResources);
@@ -308,6 +323,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         t.close(&mut ctx, result);
         self.changed.insert(tunnel);
@@ -391,6 +407,7 @@ impl Endpoint {
             entropy,
             events: &mut self.events,
             transmits: &mut self.transmits,
+            counters: &mut self.counters,
         };
         Ok((t, ctx))
     }
@@ -442,6 +459,7 @@ impl Endpoint {
                     entropy,
                     events: &mut self.events,
                     transmits: &mut self.transmits,
+                    counters: &mut self.counters,
                 };
                 t.on_datagram(&mut ctx, view, datagram);
                 self.changed.insert(ours);
@@ -481,6 +499,7 @@ impl Endpoint {
                 entropy,
                 events: &mut self.events,
                 transmits: &mut self.transmits,
+                counters: &mut self.counters,
             };
             let t = Tunnel::accept(&mut ctx, id, local, peer, settings, &msg, seq);
             self.tunnels.insert(id, t);
@@ -524,14 +543,10 @@ impl Endpoint {
         self.tunnels.len() >= limits.max_tunnels.min(0xfffe) || half_open >= limits.max_half_open
     }
 
-    /// A random non-zero id, not in use and not held down.
+    /// A random non-zero id, not in use and not held down (the caller has
+    /// checked the limits, so a free id exists).
     fn allocate_tunnel_id(&self, entropy: &mut dyn Entropy) -> u16 {
-        loop {
-            let id = entropy.next_u16();
-            if id != 0 && !self.tunnels.contains_key(&id) {
-                return id;
-            }
-        }
+        free_id(entropy, |id| self.tunnels.contains_key(&id))
     }
 
     fn remove_tunnel(&mut self, id: u16) {
@@ -544,5 +559,39 @@ impl Endpoint {
 
     fn drop_datagram(&mut self, peer: SocketAddr, reason: DropReason) {
         self.events.push_back(Event::Dropped { peer, reason });
+    }
+}
+
+/// A random non-zero id for which `taken` is false. After a few random
+/// draws (an exhausted or constant entropy source must not loop forever)
+/// it scans upwards from the last draw. Returns 0 only if every id is taken.
+pub(crate) fn free_id(entropy: &mut dyn Entropy, taken: impl Fn(u16) -> bool) -> u16 {
+    let mut id = 0;
+    for _ in 0..16 {
+        id = entropy.next_u16();
+        if id != 0 && !taken(id) {
+            return id;
+        }
+    }
+    for _ in 0..=0xffffu32 {
+        id = id.wrapping_add(1);
+        if id != 0 && !taken(id) {
+            return id;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::Replay;
+
+    #[test]
+    fn id_allocation_survives_exhausted_entropy() {
+        // A follower's Replay source returns zeros once exhausted.
+        let mut e = Replay::new(&[]);
+        assert_eq!(free_id(&mut e, |id| id < 5), 5);
+        assert_eq!(free_id(&mut e, |_| true), 0);
     }
 }

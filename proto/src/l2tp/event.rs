@@ -56,6 +56,14 @@ pub enum TunnelDownReason {
         /// The Error Code we sent.
         error: ErrorCode,
     },
+    /// A delivered message did not decode (malformed AVPs, or hidden AVPs
+    /// under a different secret); we sent StopCCN with `result`.
+    Undecodable {
+        /// What was wrong.
+        error: MessageError,
+        /// The Result Code we sent.
+        result: StopCcnResult,
+    },
     /// Retransmissions exhausted (§5.8): the peer is unreachable.
     Unreachable,
     /// Half-open for a whole idle period without the peer completing setup.
@@ -228,4 +236,56 @@ pub enum Event {
         /// Why.
         reason: DropReason,
     },
+}
+
+/// Operational counters for metrics (REFERENCE.md: what l2tpns operators
+/// watch). Events are counted as the caller drains them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Datagrams given to `handle_datagram`.
+    pub control_rx: u64,
+    /// Datagrams drained with `poll_transmit`.
+    pub control_tx: u64,
+    /// Control messages sent again after a timeout (§5.8).
+    pub retransmits: u64,
+    /// Datagrams dropped without a reply.
+    pub dropped: u64,
+    /// Tunnels established.
+    pub tunnels_up: u64,
+    /// SCCRQs refused with StopCCN.
+    pub tunnels_refused: u64,
+    /// Tunnels that ended (any reason).
+    pub tunnels_down: u64,
+    /// Tunnels declared dead after retransmissions or a setup timeout.
+    pub tunnels_timed_out: u64,
+    /// Sessions established.
+    pub sessions_up: u64,
+    /// Incoming calls refused with CDN.
+    pub sessions_refused: u64,
+    /// Sessions that ended (any reason).
+    pub sessions_down: u64,
+}
+
+impl Counters {
+    /// Counts one drained event.
+    pub fn account(&mut self, e: &Event) {
+        match e {
+            Event::TunnelUp { .. } => self.tunnels_up += 1,
+            Event::TunnelDown { reason, .. } => {
+                self.tunnels_down += 1;
+                if matches!(
+                    reason,
+                    TunnelDownReason::Unreachable | TunnelDownReason::SetupTimeout
+                ) {
+                    self.tunnels_timed_out += 1;
+                }
+            }
+            Event::TunnelRefused { .. } => self.tunnels_refused += 1,
+            Event::SessionUp { .. } => self.sessions_up += 1,
+            Event::SessionDown { .. } => self.sessions_down += 1,
+            Event::SessionRefused { .. } => self.sessions_refused += 1,
+            Event::Dropped { .. } => self.dropped += 1,
+            Event::SetLinkInfo { .. } | Event::WanErrorNotify { .. } | Event::Delivered { .. } => {}
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! RFC 2661 §5.8 reliable delivery of control messages, sans-IO.
 //!
 //! Contract: [`Reliable`] numbers what the tunnel sends (Ns), honours the
-//! peer's Receive Window Size, retransmits with exponential backoff
+//! peer's Receive Window Size and the Appendix A congestion window (slow
+//! start, congestion avoidance, collapse to 1 on timeout), retransmits with
+//! exponential backoff
 //! (initial 1 s, capped) and reports exhaustion; on receive it compares
 //! Ns/Nr with 16-bit wrap-around, delivers each message exactly once and in
 //! order (buffering early ones inside our window), acknowledges duplicates
@@ -70,6 +72,12 @@ pub struct Reliable {
     pub nr: u16,
     /// The peer's Receive Window Size (default 4, §5.8).
     pub peer_window: u16,
+    /// Congestion window in messages (RFC 2661 Appendix A).
+    pub cwnd: u16,
+    /// Slow-start threshold (Appendix A).
+    pub ssthresh: u16,
+    /// Acks counted toward the next congestion-avoidance increase.
+    pub avoidance_acks: u16,
     /// Unacknowledged and not-yet-sent messages, in Ns order.
     pub queue: VecDeque<Outgoing>,
     /// Early arrivals inside our window: (Ns, datagram), sorted.
@@ -87,11 +95,26 @@ impl Reliable {
             ns_next: 0,
             nr,
             peer_window: 4,
+            cwnd: 1,
+            ssthresh: 4,
+            avoidance_acks: 0,
             queue: VecDeque::new(),
             reorder: Vec::new(),
             ack_deadline: None,
             last_activity: now,
         }
+    }
+
+    /// Records the peer's Receive Window Size; it is also the slow-start
+    /// threshold until the first timeout (Appendix A).
+    pub fn set_peer_window(&mut self, window: u16) {
+        self.peer_window = window.max(1);
+        self.ssthresh = self.peer_window;
+    }
+
+    /// How many messages may be in flight: min(CWND, peer RWS) (Appendix A).
+    pub fn window(&self) -> usize {
+        usize::from(self.cwnd.min(self.peer_window).max(1))
     }
 
     /// Queues a message; returns its Ns.
@@ -157,16 +180,28 @@ impl Reliable {
     }
 
     /// Sends what the window allows, retransmits what is due and emits a
-    /// ZLB if an ack is due and nothing carried it. Appends datagrams to `out`.
+    /// ZLB if an ack is due and nothing carried it. Appends datagrams to
+    /// `out`; returns how many of them were retransmissions.
     pub fn transmit(
         &mut self,
         now: Timestamp,
         ack_tunnel_id: u16,
         config: &TransportConfig,
         out: &mut Vec<Vec<u8>>,
-    ) -> Result<(), Exhausted> {
-        let window = usize::from(self.peer_window.max(1));
+    ) -> Result<u64, Exhausted> {
+        // Appendix A: a timeout of the oldest message collapses the window.
+        if self
+            .queue
+            .front()
+            .is_some_and(|m| m.transmissions > 0 && m.deadline <= now)
+        {
+            self.ssthresh = (self.cwnd / 2).max(1);
+            self.cwnd = 1;
+            self.avoidance_acks = 0;
+        }
+        let window = self.window();
         let mut sent_any = false;
+        let mut retransmitted = 0;
         for (i, m) in self.queue.iter_mut().enumerate() {
             if i >= window {
                 break;
@@ -177,6 +212,9 @@ impl Reliable {
             }
             if m.transmissions > config.max_retransmits {
                 return Err(Exhausted { ns: m.ns });
+            }
+            if m.transmissions > 0 {
+                retransmitted += 1;
             }
             m.transmissions += 1;
             m.deadline = now + backoff(config, m.transmissions);
@@ -194,12 +232,12 @@ impl Reliable {
             Header::control(ack_tunnel_id, 0, self.zlb_ns(), self.nr).emit(&[], &mut d);
             out.push(d);
         }
-        Ok(())
+        Ok(retransmitted)
     }
 
     /// The earliest deadline: retransmission or delayed ack.
     pub fn next_deadline(&self, config: &TransportConfig) -> Option<Timestamp> {
-        let window = usize::from(self.peer_window.max(1));
+        let window = self.window();
         let retransmit = self
             .queue
             .iter()
@@ -252,6 +290,19 @@ impl Reliable {
             .count();
         if acked <= sent {
             self.queue.drain(..acked);
+            for _ in 0..acked {
+                // Appendix A: +1 per ack in slow start, +1 per window's worth after.
+                if self.cwnd < self.ssthresh {
+                    self.cwnd += 1;
+                } else {
+                    self.avoidance_acks += 1;
+                    if self.avoidance_acks >= self.cwnd {
+                        self.cwnd += 1;
+                        self.avoidance_acks = 0;
+                    }
+                }
+                self.cwnd = self.cwnd.min(self.peer_window.max(1));
+            }
         }
     }
 }
@@ -319,23 +370,38 @@ mod tests {
     fn window_limits_sends_and_acks_open_it() {
         let c = cfg();
         let mut r = Reliable::new(at(0), 0);
-        r.peer_window = 2;
-        for _ in 0..4 {
+        r.set_peer_window(2);
+        for _ in 0..5 {
             r.push(9, 0, vec![1]);
         }
+        // Appendix A: CWND starts at 1.
         let mut out = Vec::new();
         r.transmit(at(0), 9, &c, &mut out).expect("ok");
-        assert_eq!(out.len(), 2);
-        // Peer acks Ns 0 (Nr = 1) with a ZLB.
+        assert_eq!(out.len(), 1);
+        // Peer acks Ns 0 (Nr = 1) with a ZLB: slow start opens CWND to 2.
         let zlb = r.on_datagram(at(5), Sequence { ns: 0, nr: 1 }, true, &[], &c);
         assert_eq!(zlb, Arrival::Ack);
         out.clear();
         r.transmit(at(5), 9, &c, &mut out).expect("ok");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0][8..10], [0x00, 0x01]);
+        assert_eq!(out[1][8..10], [0x00, 0x02]);
+        // The peer's window (2) caps CWND: acking one lets exactly one more go.
+        r.on_datagram(at(6), Sequence { ns: 0, nr: 2 }, true, &[], &c);
+        out.clear();
+        r.transmit(at(6), 9, &c, &mut out).expect("ok");
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0][8..10], [0x00, 0x02]);
+        assert_eq!(out[0][8..10], [0x00, 0x03]);
+        assert_eq!(r.cwnd, 2);
         // A stale Nr (older than the queue) is ignored.
-        r.on_datagram(at(6), Sequence { ns: 0, nr: 0 }, true, &[], &c);
+        r.on_datagram(at(7), Sequence { ns: 0, nr: 0 }, true, &[], &c);
         assert_eq!(r.queue.len(), 3);
+        // Appendix A: a timeout halves SSTHRESH and collapses CWND to 1.
+        out.clear();
+        r.transmit(at(2_000), 9, &c, &mut out).expect("ok");
+        assert_eq!((r.cwnd, r.ssthresh), (1, 1));
+        assert_eq!(out.len(), 1, "only the oldest is retransmitted");
+        assert_eq!(out[0][8..10], [0x00, 0x02]);
     }
 
     #[test]

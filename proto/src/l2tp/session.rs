@@ -10,6 +10,7 @@
 
 use super::avp::{Avp, Criticality, Visibility};
 use super::avp_types::{attr, AvpValue, DisconnectCause, ResultCodeValue};
+use super::config::Side;
 use super::event::{DropReason, Event, SessionDownReason, SessionRoute};
 use super::header::Header;
 use super::message::{Message, MessageType};
@@ -205,8 +206,19 @@ impl Tunnel {
             return;
         }
         match t {
-            // RFC 2661 §7.4.1 idle: Recv ICRQ.
-            MessageType::Icrq => self.on_icrq(ctx, header, msg),
+            // RFC 2661 §7.4.1 idle: Recv ICRQ (an LNS answers incoming calls).
+            MessageType::Icrq if self.side == Side::Lns => self.on_icrq(ctx, header, msg),
+            // RFC 2661 §7.3.1: a LAC does not accept incoming calls from its LNS.
+            MessageType::Icrq => {
+                if let Some(peer_sid) = msg.assigned_session_id() {
+                    self.refuse_call(
+                        ctx,
+                        peer_sid,
+                        CdnResult::NoFacilitiesPermanent,
+                        ErrorCode::NoError,
+                    );
+                }
+            }
             // RFC 2661 §6.7: outgoing calls are not supported by lnsd.
             MessageType::Ocrq => {
                 if let Some(peer_sid) = msg.assigned_session_id() {
@@ -219,7 +231,7 @@ impl Tunnel {
                 }
             }
             _ => {
-                let Some(session) = self.sessions.get(&header.session_id).cloned() else {
+                let Some(phase) = self.sessions.get(&header.session_id).map(|s| s.phase) else {
                     ctx.events.push_back(Event::Dropped {
                         peer: self.peer,
                         reason: DropReason::UnknownSession {
@@ -234,7 +246,7 @@ impl Tunnel {
                 if msg.unknown_mandatory().is_some() {
                     self.end_session(
                         ctx,
-                        session.local_id,
+                        header.session_id,
                         CdnResult::GeneralError,
                         ErrorCode::UnknownMandatoryAvp,
                         None,
@@ -244,26 +256,36 @@ impl Tunnel {
                 if msg.missing_mandatory().is_some() {
                     self.end_session(
                         ctx,
-                        session.local_id,
+                        header.session_id,
                         CdnResult::GeneralError,
                         ErrorCode::BadValue,
                         None,
                     );
                     return;
                 }
-                self.on_known_session_message(ctx, session, msg);
+                self.on_known_session_message(ctx, header.session_id, phase, msg);
             }
         }
     }
 
-    fn on_known_session_message(&mut self, ctx: &mut Ctx<'_>, session: Session, msg: Message) {
-        let sid = session.local_id;
-        match (session.phase, msg.message_type) {
+    fn on_known_session_message(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sid: u16,
+        phase: SessionPhase,
+        msg: Message,
+    ) {
+        match (phase, msg.message_type) {
             // RFC 2661 §7.3.1 wait-reply: Recv ICRP, acceptable -> send ICCN, established.
             (SessionPhase::WaitReply, MessageType::Icrp) => {
                 let peer_sid = msg.assigned_session_id().unwrap_or(0);
                 let mut iccn = Message::new(MessageType::Iccn);
-                for v in session.call.iccn_avps() {
+                let call_avps = self
+                    .sessions
+                    .get(&sid)
+                    .map(|s| s.call.iccn_avps())
+                    .unwrap_or_default();
+                for v in call_avps {
                     iccn = iccn.with(v);
                 }
                 if let Some(s) = self.sessions.get_mut(&sid) {
@@ -367,7 +389,7 @@ impl Tunnel {
             self.refuse_call(ctx, peer_sid, CdnResult::GeneralError, ErrorCode::BadValue);
             return;
         }
-        if self.sessions.len() >= ctx.config.limits.max_sessions_per_tunnel {
+        if self.sessions.len() >= ctx.config.limits.max_sessions_per_tunnel.min(0xfffe) {
             self.refuse_call(
                 ctx,
                 peer_sid,
@@ -486,12 +508,7 @@ impl Tunnel {
 
     /// A random non-zero session id not in use in this tunnel.
     fn allocate_session_id(&mut self, ctx: &mut Ctx<'_>) -> u16 {
-        loop {
-            let id = ctx.entropy.next_u16();
-            if id != 0 && !self.sessions.contains_key(&id) {
-                return id;
-            }
-        }
+        super::endpoint::free_id(&mut *ctx.entropy, |id| self.sessions.contains_key(&id))
     }
 }
 

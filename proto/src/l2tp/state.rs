@@ -108,6 +108,9 @@ fn tunnel_to_pb(t: &Tunnel) -> pb::TunnelState {
         ns_next: u32::from(r.ns_next),
         nr: u32::from(r.nr),
         peer_window: u32::from(r.peer_window),
+        cwnd: u32::from(r.cwnd),
+        ssthresh: u32::from(r.ssthresh),
+        avoidance_acks: u32::from(r.avoidance_acks),
         queue: r
             .queue
             .iter()
@@ -232,6 +235,9 @@ fn tunnel_from_pb(p: &pb::TunnelState) -> Result<Tunnel, StateError> {
             ns_next: id16(p.ns_next, "ns_next")?,
             nr: id16(p.nr, "nr")?,
             peer_window: id16(p.peer_window, "peer_window")?,
+            cwnd: id16(p.cwnd, "cwnd")?,
+            ssthresh: id16(p.ssthresh, "ssthresh")?,
+            avoidance_acks: id16(p.avoidance_acks, "avoidance_acks")?,
             queue,
             reorder,
             ack_deadline: p.ack_deadline_us.map(Timestamp::from_unix_micros),

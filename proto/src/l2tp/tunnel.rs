@@ -3,18 +3,20 @@
 //!
 //! Contract: a [`Tunnel`] is created by the endpoint (LNS: from an accepted
 //! SCCRQ; LAC: by `open_tunnel`), consumes the control datagrams addressed
-//! to it and produces transmits and events through [`Ctx`]. Every arm of
+//! to it and produces transmits and events through its context (`Ctx`). Every arm of
 //! the FSM cites its RFC section. After StopCCN (either way) or transport
 //! failure the tunnel stays in [`Phase::Closing`] for a full retransmission
 //! cycle (its id is held down and retransmitted StopCCNs are acked), then
 //! the endpoint removes it.
 
 use super::auth::{self, Verdict};
+use super::avp::AvpError;
 use super::avp_types::{AvpValue, ResultCodeValue};
 use super::config::{EndpointConfig, PeerSettings, Side, TunnelAuth};
-use super::event::{DropReason, Event, SessionDownReason, Transmit, TunnelDownReason};
+use super::event::{Counters, DropReason, Event, SessionDownReason, Transmit, TunnelDownReason};
 use super::header::{HeaderView, Sequence};
-use super::message::{Message, MessageType, Scope};
+use super::hidden::HiddenError;
+use super::message::{Message, MessageError, MessageType, Scope};
 use super::reliable::{full_cycle, Arrival, Reliable};
 use super::result_code::{ErrorCode, StopCcnResult};
 use super::session::{hide_sensitive, Session};
@@ -53,6 +55,7 @@ pub(crate) struct Ctx<'a> {
     pub entropy: &'a mut dyn Entropy,
     pub events: &'a mut VecDeque<Event>,
     pub transmits: &'a mut VecDeque<Transmit>,
+    pub counters: &'a mut Counters,
 }
 
 /// One control connection and its sessions.
@@ -97,7 +100,7 @@ impl Tunnel {
         seq: Sequence,
     ) -> Tunnel {
         let mut reliable = Reliable::new(ctx.now, seq.ns.wrapping_add(1));
-        reliable.peer_window = sccrq.receive_window_size().unwrap_or(4).max(1);
+        reliable.set_peer_window(sccrq.receive_window_size().unwrap_or(4));
         let mut t = Tunnel {
             side: Side::Lns,
             local_id,
@@ -277,6 +280,9 @@ impl Tunnel {
         let result = self
             .reliable
             .transmit(ctx.now, self.peer_id, &ctx.config.transport, &mut out);
+        if let Ok(retransmitted) = result {
+            ctx.counters.retransmits += retransmitted;
+        }
         for payload in out {
             ctx.transmits.push_back(Transmit {
                 local: self.local,
@@ -304,12 +310,19 @@ impl Tunnel {
         let msg = match Message::parse(view.payload(), self.settings.secret.as_deref()) {
             Ok(m) => m,
             Err(e) => {
-                // RFC 2661 §4.1 / §4.4.2: malformed message -> StopCCN 2 with the error.
-                let error = match e {
-                    super::message::MessageError::Avp(a) => ErrorCode::from(a.error_code()),
-                    _ => ErrorCode::BadLength,
+                // RFC 2661 §4.4.2: malformed message -> StopCCN 2 with the error;
+                // §4.3: a hidden AVP we cannot unhide means the secrets differ -> 4.
+                let (result, error) = match e {
+                    MessageError::Avp(AvpError::Hidden(
+                        HiddenError::WrongSecret { .. } | HiddenError::NoSecret,
+                    )) => (StopCcnResult::NotAuthorized, ErrorCode::NoError),
+                    MessageError::Avp(a) => {
+                        (StopCcnResult::GeneralError, ErrorCode::from(a.error_code()))
+                    }
+                    _ => (StopCcnResult::GeneralError, ErrorCode::BadLength),
                 };
-                self.stop(ctx, StopCcnResult::GeneralError, error);
+                self.send_stop(ctx, result, error);
+                self.go_down(ctx, TunnelDownReason::Undecodable { error: e, result });
                 return;
             }
         };
@@ -400,7 +413,8 @@ impl Tunnel {
     fn on_sccrp(&mut self, ctx: &mut Ctx<'_>, msg: &Message) {
         self.peer_id = msg.assigned_tunnel_id().unwrap_or(0);
         self.peer_host_name = msg.host_name().unwrap_or_default().to_vec();
-        self.reliable.peer_window = msg.receive_window_size().unwrap_or(4).max(1);
+        self.reliable
+            .set_peer_window(msg.receive_window_size().unwrap_or(4));
         if self.challenge_answered(msg, auth::RESPONSE_IN_SCCRP) == Verdict::Forged {
             self.stop(ctx, StopCcnResult::NotAuthorized, ErrorCode::NoError);
             return;

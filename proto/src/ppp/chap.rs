@@ -1,6 +1,6 @@
 //! CHAP packets and the MD5 response (RFC 1994 §4).
 //!
-//! Contract: [`ChapPacket::parse`] accepts the RFC layouts (Value-Size must
+//! Contract: [`ChapView`] (zero-copy) and [`ChapPacket::parse`] accept the RFC layouts (Value-Size must
 //! fit); unknown codes are [`ChapError::UnknownCode`]. [`md5_response`] is
 //! the RFC 1994 §4.1 digest, used by the subscriber side and by tests; the
 //! LNS hands responses to the caller (RADIUS CHAP-Password/CHAP-Challenge).
@@ -64,12 +64,49 @@ pub enum ChapPacket {
     },
 }
 
-impl ChapPacket {
-    /// Parses a CHAP packet (the PPP information field).
-    pub fn parse(bytes: &[u8]) -> Result<ChapPacket, ChapError> {
+/// A zero-copy view of a CHAP packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChapView<'a> {
+    /// Code 1, Challenge.
+    Challenge {
+        /// Identifier.
+        identifier: u8,
+        /// Challenge value.
+        value: &'a [u8],
+        /// Authenticator's name.
+        name: &'a [u8],
+    },
+    /// Code 2, Response.
+    Response {
+        /// Identifier.
+        identifier: u8,
+        /// Response value.
+        value: &'a [u8],
+        /// Peer's name.
+        name: &'a [u8],
+    },
+    /// Code 3, Success.
+    Success {
+        /// Identifier.
+        identifier: u8,
+        /// Message.
+        message: &'a [u8],
+    },
+    /// Code 4, Failure.
+    Failure {
+        /// Identifier.
+        identifier: u8,
+        /// Message.
+        message: &'a [u8],
+    },
+}
+
+impl<'a> ChapView<'a> {
+    /// Checks and views a CHAP packet (the PPP information field).
+    pub fn new_checked(bytes: &'a [u8]) -> Result<ChapView<'a>, ChapError> {
         let p = Packet::new_checked(bytes)?;
         let identifier = p.identifier();
-        let d = p.data();
+        let d = &bytes[4..p.bytes().len()];
         match p.code_octet() {
             code @ (0x01 | 0x02) => {
                 let (&n, rest) = d.split_first().ok_or(ChapError::BadValueSize)?;
@@ -78,31 +115,75 @@ impl ChapPacket {
                     return Err(ChapError::BadValueSize);
                 }
                 let (value, name) = rest.split_at(n);
-                let (value, name) = (value.to_vec(), name.to_vec());
                 Ok(if code == 0x01 {
-                    ChapPacket::Challenge {
+                    ChapView::Challenge {
                         identifier,
                         value,
                         name,
                     }
                 } else {
-                    ChapPacket::Response {
+                    ChapView::Response {
                         identifier,
                         value,
                         name,
                     }
                 })
             }
-            0x03 => Ok(ChapPacket::Success {
+            0x03 => Ok(ChapView::Success {
                 identifier,
-                message: d.to_vec(),
+                message: d,
             }),
-            0x04 => Ok(ChapPacket::Failure {
+            0x04 => Ok(ChapView::Failure {
                 identifier,
-                message: d.to_vec(),
+                message: d,
             }),
             other => Err(ChapError::UnknownCode(other)),
         }
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> ChapPacket {
+        match *self {
+            ChapView::Challenge {
+                identifier,
+                value,
+                name,
+            } => ChapPacket::Challenge {
+                identifier,
+                value: value.to_vec(),
+                name: name.to_vec(),
+            },
+            ChapView::Response {
+                identifier,
+                value,
+                name,
+            } => ChapPacket::Response {
+                identifier,
+                value: value.to_vec(),
+                name: name.to_vec(),
+            },
+            ChapView::Success {
+                identifier,
+                message,
+            } => ChapPacket::Success {
+                identifier,
+                message: message.to_vec(),
+            },
+            ChapView::Failure {
+                identifier,
+                message,
+            } => ChapPacket::Failure {
+                identifier,
+                message: message.to_vec(),
+            },
+        }
+    }
+}
+
+impl ChapPacket {
+    /// Parses a CHAP packet (the PPP information field).
+    pub fn parse(bytes: &[u8]) -> Result<ChapPacket, ChapError> {
+        ChapView::new_checked(bytes).map(|v| v.to_owned())
     }
 
     /// Appends the packet to `out` (a value longer than 255 octets is cut).

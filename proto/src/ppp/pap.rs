@@ -1,6 +1,6 @@
 //! PAP packets (RFC 1334 §2.2).
 //!
-//! Contract: [`PapPacket::parse`] accepts exactly the RFC layouts (length
+//! Contract: [`PapView`] (zero-copy) and [`PapPacket::parse`] accept exactly the RFC layouts (length
 //! octets must fit in the packet; trailing octets inside Length are refused);
 //! unknown codes are [`PapError::UnknownCode`]. The PAP exchange itself
 //! lives in the link driver: the request is handed to the caller for a
@@ -50,12 +50,40 @@ pub enum PapPacket {
     },
 }
 
-impl PapPacket {
-    /// Parses a PAP packet (the PPP information field).
-    pub fn parse(bytes: &[u8]) -> Result<PapPacket, PapError> {
+/// A zero-copy view of a PAP packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PapView<'a> {
+    /// Code 1, Authenticate-Request.
+    Request {
+        /// Identifier.
+        identifier: u8,
+        /// Peer-ID.
+        peer_id: &'a [u8],
+        /// Password.
+        password: &'a [u8],
+    },
+    /// Code 2, Authenticate-Ack.
+    Ack {
+        /// Identifier.
+        identifier: u8,
+        /// Message.
+        message: &'a [u8],
+    },
+    /// Code 3, Authenticate-Nak.
+    Nak {
+        /// Identifier.
+        identifier: u8,
+        /// Message.
+        message: &'a [u8],
+    },
+}
+
+impl<'a> PapView<'a> {
+    /// Checks and views a PAP packet (the PPP information field).
+    pub fn new_checked(bytes: &'a [u8]) -> Result<PapView<'a>, PapError> {
         let p = Packet::new_checked(bytes)?;
         let identifier = p.identifier();
-        let d = p.data();
+        let d = &bytes[4..p.bytes().len()];
         match p.code_octet() {
             0x01 => {
                 let (peer_id, rest) = take_counted(d)?;
@@ -63,10 +91,10 @@ impl PapPacket {
                 if !rest.is_empty() {
                     return Err(PapError::BadField);
                 }
-                Ok(PapPacket::Request {
+                Ok(PapView::Request {
                     identifier,
-                    peer_id: peer_id.to_vec(),
-                    password: password.to_vec(),
+                    peer_id,
+                    password,
                 })
             }
             code @ (0x02 | 0x03) => {
@@ -74,14 +102,13 @@ impl PapPacket {
                 if !rest.is_empty() {
                     return Err(PapError::BadField);
                 }
-                let message = message.to_vec();
                 Ok(if code == 0x02 {
-                    PapPacket::Ack {
+                    PapView::Ack {
                         identifier,
                         message,
                     }
                 } else {
-                    PapPacket::Nak {
+                    PapView::Nak {
                         identifier,
                         message,
                     }
@@ -89,6 +116,42 @@ impl PapPacket {
             }
             other => Err(PapError::UnknownCode(other)),
         }
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> PapPacket {
+        match *self {
+            PapView::Request {
+                identifier,
+                peer_id,
+                password,
+            } => PapPacket::Request {
+                identifier,
+                peer_id: peer_id.to_vec(),
+                password: password.to_vec(),
+            },
+            PapView::Ack {
+                identifier,
+                message,
+            } => PapPacket::Ack {
+                identifier,
+                message: message.to_vec(),
+            },
+            PapView::Nak {
+                identifier,
+                message,
+            } => PapPacket::Nak {
+                identifier,
+                message: message.to_vec(),
+            },
+        }
+    }
+}
+
+impl PapPacket {
+    /// Parses a PAP packet (the PPP information field).
+    pub fn parse(bytes: &[u8]) -> Result<PapPacket, PapError> {
+        PapView::new_checked(bytes).map(|v| v.to_owned())
     }
 
     /// Appends the packet to `out` (fields longer than 255 octets are cut).

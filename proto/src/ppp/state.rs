@@ -260,6 +260,32 @@ impl Link {
     }
 }
 
+impl Link {
+    /// After a restore on a new active node (FAILOVER.md: "negotiation
+    /// timers restart on the new leader, with jitter"): every running timer
+    /// is re-armed at `now` plus a random share of its period, so thousands
+    /// of restored links do not all send an LCP echo in the same
+    /// millisecond. Timers that were not running stay off.
+    pub fn rearm_timers(&mut self, now: Timestamp, entropy: &mut dyn crate::entropy::Entropy) {
+        let restart = self.config.fsm.restart;
+        let mut jitter = |period: core::time::Duration| {
+            let us = u64::try_from(period.as_micros()).unwrap_or(u64::MAX).max(1);
+            now + core::time::Duration::from_micros(entropy.next_u64() % us)
+        };
+        for a in [&mut self.lcp, &mut self.ipcp, &mut self.ipv6cp] {
+            if a.deadline.is_some() {
+                a.deadline = Some(jitter(restart));
+            }
+        }
+        if self.auth.deadline.is_some() {
+            self.auth.deadline = Some(jitter(restart));
+        }
+        if let (Some(_), Some(interval)) = (self.keepalive.next_at, self.config.echo_interval) {
+            self.keepalive.next_at = Some(jitter(interval));
+        }
+    }
+}
+
 fn automaton_to_pb(a: &Automaton) -> pb::Automaton {
     pb::Automaton {
         state: u32::from(a.state.number()),
@@ -359,6 +385,19 @@ mod tests {
         let r = Link::restore(cfg, &decoded).expect("restores");
         assert_eq!(r, link);
         assert_eq!(r.snapshot(), link.snapshot());
+    }
+
+    #[test]
+    fn rearm_spreads_running_timers_only() {
+        let cfg = LinkConfig::lns(Ipv4Addr::new(100, 64, 0, 1));
+        let mut link = Link::new(Side::Lns, cfg);
+        link.open(Timestamp::EPOCH, &mut Seeded::new(1));
+        let now = Timestamp::from_unix_millis(50_000);
+        link.rearm_timers(now, &mut Seeded::new(2));
+        let d = link.lcp.deadline.expect("LCP timer was running");
+        assert!(d >= now && d < now + link.config.fsm.restart);
+        assert_eq!(link.ipcp.deadline, None);
+        assert_eq!(link.keepalive.next_at, None);
     }
 
     #[test]

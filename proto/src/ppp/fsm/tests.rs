@@ -430,3 +430,25 @@ fn no_early_resend_while_our_request_may_still_be_in_flight() {
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].code, Code::ConfigureAck);
 }
+
+#[test]
+fn unanswered_close_sends_max_terminate_requests_then_finishes() {
+    // RFC 1661 §4.6 Max-Terminate (2), then TO- in Closing: tlf/2.
+    let cfg = FsmConfig::default();
+    let mut a = Automaton {
+        state: State::Opened,
+        ..Automaton::new()
+    };
+    let mut n = Fixed::default();
+    let mut out = Vec::new();
+    a.event(Timestamp::EPOCH, &cfg, Event::Close, &mut n, &mut out);
+    let mut terminate_requests = sends(&out).len();
+    while let Some(t) = a.deadline {
+        out.clear();
+        a.timeout(t, &cfg, &mut n, &mut out);
+        terminate_requests += sends(&out).len();
+    }
+    assert_eq!(terminate_requests, usize::from(cfg.max_terminate));
+    assert_eq!(out, vec![Output::Finished]);
+    assert_eq!(a.state, State::Closed);
+}

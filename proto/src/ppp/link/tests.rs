@@ -4,7 +4,9 @@
 use super::*;
 use crate::entropy::Seeded;
 use crate::ppp::chap::{md5_response, ChapPacket};
+use crate::ppp::packet::{Code, PacketRepr};
 use crate::ppp::pap::PapPacket;
+use core::time::Duration;
 use proptest::prelude::*;
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_000_000);
@@ -617,4 +619,138 @@ proptest! {
             prop_assert_eq!(Link::restore(l.config().clone(), &snap).expect("own snapshot"), l);
         }
     }
+}
+
+fn run_timers(l: &mut Link, e: &mut Seeded) -> Vec<LinkEvent> {
+    let mut ev = Vec::new();
+    for _ in 0..100 {
+        let Some(t) = l.poll_timeout() else { break };
+        l.handle_timeout(t, e);
+        drain(l);
+        ev.extend(events(l));
+        if l.phase() == Phase::Dead {
+            break;
+        }
+    }
+    ev
+}
+
+fn down_cause(ev: &[LinkEvent]) -> Option<DisconnectCause> {
+    ev.iter().find_map(|e| match e {
+        LinkEvent::LinkDown { cause } => Some(cause.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn silent_peer_gives_cause_6_after_max_configure() {
+    // RFC 1661 §4.1 TO- in Req-Sent: tlf/3; RFC 3145 code 6.
+    let mut e = Seeded::new(1);
+    let mut l = Link::new(Side::Lns, lns_cfg(vec![AuthMethod::Pap]));
+    l.open(T0, &mut e);
+    drain(&mut l);
+    let ev = run_timers(&mut l, &mut e);
+    assert_eq!(
+        down_cause(&ev).map(|c| c.code),
+        Some(DisconnectCode::NoPppPackets)
+    );
+    assert_eq!(l.phase(), Phase::Dead);
+}
+
+#[test]
+fn peer_rejecting_authentication_gives_cause_15() {
+    // RFC 1661 §5.4 Configure-Reject of Authentication-Protocol: the LNS
+    // cannot authenticate; RFC 3145 code 15.
+    let mut e = Seeded::new(1);
+    let mut l = Link::new(Side::Lns, lns_cfg(vec![AuthMethod::Pap]));
+    l.open(T0, &mut e);
+    let ours = PacketRepr::parse(&drain(&mut l)[0][4..]).expect("request");
+    l.handle_frame(
+        T0,
+        &lcp(0x04, ours.identifier, &[0x03, 0x04, 0xc0, 0x23]),
+        &mut e,
+    );
+    let again = PacketRepr::parse(&drain(&mut l)[0][4..]).expect("request");
+    assert!(!again.data.windows(2).any(|w| w == [0xc0, 0x23]));
+    l.handle_frame(T0, &pppd_lcp_request(1), &mut e);
+    l.handle_frame(T0, &lcp(0x02, again.identifier, &again.data), &mut e);
+    let sent = drain(&mut l);
+    assert!(
+        sent.iter().any(|f| f[2..5] == [0xc0, 0x21, 0x05]),
+        "Terminate-Request"
+    );
+    let mut ev = events(&mut l);
+    ev.extend(run_timers(&mut l, &mut e));
+    let cause = down_cause(&ev).expect("link down");
+    assert_eq!(cause.code, DisconnectCode::AuthProtocolRefused);
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, LinkEvent::Authenticated { .. })));
+}
+
+#[test]
+fn subscriber_authenticates_with_pap_and_adopts_ipcp_naks() {
+    // RFC 1334 §2.2.1, RFC 1332 §3.3, RFC 1877: pppd-like subscriber.
+    let mut e = Seeded::new(5);
+    let mut s = Link::new(Side::Subscriber, LinkConfig::subscriber(b"alice", b"pw"));
+    s.open(T0, &mut e);
+    let ours = PacketRepr::parse(&drain(&mut s)[0][4..]).expect("request");
+    // pppd-style request: ACCM 0 + magic.
+    assert!(ours.data.starts_with(&[0x02, 0x06, 0, 0, 0, 0, 0x05, 0x06]));
+    s.handle_frame(
+        T0,
+        &lcp(0x01, 1, &[0x03, 0x04, 0xc0, 0x23, 0x05, 0x06, 1, 2, 3, 4]),
+        &mut e,
+    );
+    s.handle_frame(T0, &lcp(0x02, ours.identifier, &ours.data), &mut e);
+    let sent = drain(&mut s);
+    let pap = sent
+        .iter()
+        .find(|f| f[2..4] == [0xc0, 0x23])
+        .expect("PAP request");
+    assert_eq!(
+        PapPacket::parse(&pap[4..]).expect("PAP"),
+        PapPacket::Request {
+            identifier: 0,
+            peer_id: b"alice".to_vec(),
+            password: b"pw".to_vec()
+        }
+    );
+    s.handle_frame(T0, &frame(0xc023, &[0x02, 0x00, 0x00, 0x05, 0x00]), &mut e);
+    assert_eq!(s.phase(), Phase::Network);
+    let sent = drain(&mut s);
+    let ipcp = sent
+        .iter()
+        .find(|f| f[2..4] == [0x80, 0x21])
+        .expect("IPCP request");
+    let req = PacketRepr::parse(&ipcp[4..]).expect("IPCP");
+    let nak = [
+        0x03, 0x06, 10, 0, 0, 7, 0x81, 0x06, 9, 9, 9, 9, 0x83, 0x06, 8, 8, 8, 8,
+    ];
+    s.handle_frame(
+        T0,
+        &frame(0x8021, &packet(0x03, req.identifier, &nak)),
+        &mut e,
+    );
+    let again = drain(&mut s);
+    let req2 = PacketRepr::parse(&again[0][4..]).expect("IPCP");
+    assert_eq!(req2.data, nak);
+    s.handle_frame(
+        T0,
+        &frame(0x8021, &packet(0x01, 1, &[0x03, 0x06, 10, 0, 0, 1])),
+        &mut e,
+    );
+    s.handle_frame(
+        T0,
+        &frame(0x8021, &packet(0x02, req2.identifier, &nak)),
+        &mut e,
+    );
+    assert!(events(&mut s).contains(&LinkEvent::Ipv4Up {
+        local: Ipv4Addr::new(10, 0, 0, 7),
+        peer: Ipv4Addr::new(10, 0, 0, 1),
+        dns: [
+            Some(Ipv4Addr::new(9, 9, 9, 9)),
+            Some(Ipv4Addr::new(8, 8, 8, 8))
+        ],
+    }));
 }
