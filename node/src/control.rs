@@ -260,7 +260,7 @@ impl<P: Plane> Task<P> {
             Output::Authenticate(q) => {
                 let (session, request) = (q.session, q.request);
                 if let Err(e) = self.to_aaa.try_send(AaaCommand::Authenticate(q)) {
-                    tracing::warn!(?session, "AAA queue full or gone ({e}): refusing the login");
+                    tracing::warn!(%session, "AAA queue full or gone ({e}): refusing the login");
                     return Some(Input::AuthResult {
                         session,
                         request,
@@ -284,13 +284,16 @@ impl<P: Plane> Task<P> {
             } => {
                 self.last_rx.remove(&session);
                 self.plane.remove_session(session.tunnel, session.session);
-                tracing::info!(?session, %user, %acct_session_id, "session ended");
+                tracing::info!(%session, ?user, %acct_session_id, "session ended");
             }
-            Output::Log(n) => match n.level {
-                Level::Debug => tracing::debug!(session = ?n.session, "{}", n.text),
-                Level::Info => tracing::info!(session = ?n.session, "{}", n.text),
-                Level::Warn => tracing::warn!(session = ?n.session, "{}", n.text),
-            },
+            Output::Log(n) => {
+                let session = n.session.map(|k| k.to_string()).unwrap_or_default();
+                match n.level {
+                    Level::Debug => tracing::debug!(%session, "{}", n.text),
+                    Level::Info => tracing::info!(%session, "{}", n.text),
+                    Level::Warn => tracing::warn!(%session, "{}", n.text),
+                }
+            }
         }
         None
     }

@@ -253,7 +253,7 @@ impl Engine {
                 s.grant = Some(grant);
                 s.link.auth_accepted(now, "Welcome");
                 let user = s.user.clone();
-                let text = format!("user {} authenticated", s.user_text());
+                let text = format!("user {:?} authenticated", s.user_text());
                 self.notice(Level::Info, Some(key), text);
                 if self.config.second_login == SecondLoginPolicy::ReplaceOlder {
                     self.replace_older(now, key, &user);
@@ -267,7 +267,7 @@ impl Engine {
                 };
                 s.auth = AuthPhase::Rejected;
                 s.link.auth_rejected(now, message);
-                let text = format!("user {} refused: {why}", s.user_text());
+                let text = format!("user {:?} refused: {why}", s.user_text());
                 self.notice(Level::Warn, Some(key), text);
             }
         }

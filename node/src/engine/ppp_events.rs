@@ -48,7 +48,7 @@ impl Engine {
                 s.last_traffic = now;
                 s.published = true;
                 let entry = data_plane_entry(s);
-                let text = format!("user {} up with {peer}", s.user_text());
+                let text = format!("user {:?} up with {peer}", s.user_text());
                 self.outputs.push_back(Output::SessionUp(entry));
                 self.notice(Level::Info, Some(key), text);
             }
@@ -119,7 +119,7 @@ impl Engine {
                     .with_protocol(0x8021)
                     .with_message(&format!("no IPv4 address: {e}"));
                 s.link.close(now, cause);
-                let text = format!("user {} refused: no IPv4 address: {e}", s.user_text());
+                let text = format!("user {:?} refused: no IPv4 address: {e}", s.user_text());
                 self.notice(Level::Warn, Some(key), text);
             }
         }

@@ -22,6 +22,13 @@ pub struct SessionKey {
     pub session: u16,
 }
 
+impl fmt::Display for SessionKey {
+    /// `tunnel/session`, as logs and operators name a session.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tunnel, self.session)
+    }
+}
+
 /// What a second login of a logged-in user does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecondLoginPolicy {
