@@ -18,7 +18,8 @@
 //!
 //! Shutdown: on [`ControlSignal::Shutdown`] the engine sends CDN and
 //! StopCCN for everything; the task keeps running (retransmitting) until
-//! every StopCCN is acknowledged or the grace period ends, then returns.
+//! every StopCCN is acknowledged or the grace period ends, then returns. A
+//! second shutdown request returns at once.
 
 use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
 use crate::dataplane::{ControlInput, DataPlane, SessionEntry, SessionStats};
@@ -156,11 +157,14 @@ pub async fn run<P: Plane>(
             biased;
             s = ch.signals.recv(), if signals_open => match s {
                 Some(ControlSignal::Shutdown) => {
-                    if shutdown_by.is_none() {
-                        tracing::info!(grace = ?grace, "shutdown: ending every session and tunnel");
-                        shutdown_by = Some(now() + grace);
-                        task.apply(Input::Admin(AdminCommand::Shutdown));
+                    if shutdown_by.is_some() {
+                        // A second SIGTERM/SIGINT: stop waiting for acks.
+                        tracing::warn!("second shutdown request: exiting without waiting");
+                        return Ok(Exit::GraceExpired);
                     }
+                    tracing::info!(grace = ?grace, "shutdown: ending every session and tunnel");
+                    shutdown_by = Some(now() + grace);
+                    task.apply(Input::Admin(AdminCommand::Shutdown));
                 }
                 Some(ControlSignal::Reload(r)) => task.reload(*r).await,
                 Some(ControlSignal::Admin(cmd)) => task.apply(Input::Admin(cmd)),
