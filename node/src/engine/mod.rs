@@ -35,6 +35,7 @@ pub use types::{
     Output, SecondLoginPolicy, SessionKey,
 };
 
+use crate::dataplane::SessionEntry;
 use flood::SetupLimiter;
 use lns_proto::entropy::Entropy;
 use lns_proto::l2tp::header::{HeaderView, Kind};
@@ -45,6 +46,9 @@ use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, Side};
 use lns_proto::time::Timestamp;
 use ppp_events::data_plane_entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// PPP frames kept per call that arrive before its ICCN is processed.
+pub const EARLY_FRAMES: usize = 4;
 
 /// Whether the engine still accepts new tunnels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +76,10 @@ pub struct Engine {
     timers: BTreeSet<(Timestamp, SessionKey)>,
     /// Each session's entry in `timers`.
     deadline_of: BTreeMap<SessionKey, Timestamp>,
+    /// Calls between ICRQ and ICCN, already published to the data plane so
+    /// that a PPP frame racing the ICCN is not lost: frames buffered (at
+    /// most [`EARLY_FRAMES`]) until the session is up.
+    early: BTreeMap<SessionKey, Vec<Vec<u8>>>,
     outputs: VecDeque<Output>,
 }
 
@@ -99,6 +107,7 @@ impl Engine {
             dirty: BTreeSet::new(),
             timers: BTreeSet::new(),
             deadline_of: BTreeMap::new(),
+            early: BTreeMap::new(),
             outputs: VecDeque::new(),
             config,
         }
@@ -114,6 +123,10 @@ impl Engine {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     s.link.handle_frame(now, &bytes, entropy);
                     self.dirty.insert(session);
+                } else if let Some(buffer) = self.early.get_mut(&session) {
+                    if buffer.len() < EARLY_FRAMES {
+                        buffer.push(bytes);
+                    }
                 }
             }
             Input::AuthResult {
@@ -227,6 +240,44 @@ impl Engine {
         }
         self.endpoint
             .handle_datagram(now, local, peer, bytes, entropy);
+        if let Ok(h) = HeaderView::new_checked(bytes) {
+            self.publish_calls(h.tunnel_id());
+        }
+    }
+
+    /// Publishes calls of `tunnel` that got their ICRP but not yet ICCN
+    /// (RFC 2661 §7.4.1 wait-connect): a LAC may send the subscriber's
+    /// first LCP frame right behind its ICCN, and the data plane drops data
+    /// for sessions it does not know.
+    fn publish_calls(&mut self, tunnel: u16) {
+        let Some(t) = self.endpoint.tunnel(tunnel) else {
+            return;
+        };
+        for (sid, call) in &t.sessions {
+            let key = SessionKey {
+                tunnel,
+                session: *sid,
+            };
+            if call.phase != lns_proto::l2tp::session::SessionPhase::WaitConnect
+                || self.sessions.contains_key(&key)
+                || self.early.contains_key(&key)
+            {
+                continue;
+            }
+            self.early.insert(key, Vec::new());
+            self.outputs.push_back(Output::SessionUp(SessionEntry {
+                tunnel_id: tunnel,
+                session_id: *sid,
+                peer_tunnel_id: t.peer_id,
+                peer_session_id: call.peer_id,
+                peer: t.peer,
+                local: t.local,
+                ipv4: None,
+                ipv6_prefixes: Vec::new(),
+                mru: self.config.link.mru,
+                compression: lns_proto::ppp::frame::Compression::default(),
+            }));
+        }
     }
 
     fn on_auth_result(
@@ -426,6 +477,7 @@ impl Engine {
                 let gone: Vec<SessionKey> = self
                     .sessions
                     .keys()
+                    .chain(self.early.keys())
                     .filter(|k| k.tunnel == tunnel)
                     .copied()
                     .collect();
@@ -502,6 +554,9 @@ impl Engine {
             Some(proxy) => link.open_with_proxy(now, &proxy, entropy),
             None => link.open(now, entropy),
         }
+        for frame in self.early.remove(&key).unwrap_or_default() {
+            link.handle_frame(now, &frame, entropy);
+        }
         let s = Session {
             key,
             route,
@@ -531,6 +586,15 @@ impl Engine {
 
     fn on_session_down(&mut self, key: SessionKey, reason: SessionDownReason) {
         let Some(s) = self.sessions.remove(&key) else {
+            if self.early.remove(&key).is_some() {
+                // A call that never reached ICCN: withdraw it.
+                self.outputs.push_back(Output::SessionDown {
+                    session: key,
+                    user: String::new(),
+                    class: Vec::new(),
+                    acct_session_id: String::new(),
+                });
+            }
             return;
         };
         self.dirty.remove(&key);

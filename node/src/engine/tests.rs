@@ -789,3 +789,66 @@ fn spoofed_sccrq_flood_from_many_hosts_is_capped_by_the_half_open_limit() {
         .count();
     assert_eq!(still_half_open, 0);
 }
+
+#[test]
+fn lcp_frame_racing_the_iccn_is_kept_and_setup_needs_no_restart_timer() {
+    let mut sim = Sim::new(config());
+    let t = sim.tunnel();
+    sim.lac
+        .open_session(sim.now, t, CallInfo::default(), &mut sim.e)
+        .expect("call");
+    // ICRQ -> engine (which publishes the call to the data plane at once).
+    let icrq = sim.lac.poll_transmit().expect("ICRQ");
+    sim.apply(Input::L2tpDatagram {
+        local: icrq.peer,
+        peer: icrq.local,
+        bytes: icrq.payload,
+    });
+    let published = std::iter::from_fn(|| sim.engine.poll_output()).find_map(|o| match o {
+        Output::SendL2tp(icrp) => {
+            sim.lac
+                .handle_datagram(sim.now, icrp.peer, icrp.local, &icrp.payload, &mut sim.e);
+            None
+        }
+        Output::SessionUp(e) => Some(SessionKey {
+            tunnel: e.tunnel_id,
+            session: e.session_id,
+        }),
+        _ => None,
+    });
+    let key = published.expect("the call is published before ICCN");
+    // Deliver anything left (the ICRP) to the LAC, which answers with ICCN.
+    while let Some(o) = sim.engine.poll_output() {
+        if let Output::SendL2tp(x) = o {
+            sim.lac
+                .handle_datagram(sim.now, x.peer, x.local, &x.payload, &mut sim.e);
+        }
+    }
+    let iccn = sim.lac.poll_transmit().expect("ICCN");
+    // The subscriber starts at once: its Configure-Request overtakes the ICCN.
+    let mut link = Link::new(Side::Subscriber, {
+        let mut c = LinkConfig::subscriber(b"alice", b"wonderland");
+        c.auth_order = vec![AuthMethod::Pap];
+        c
+    });
+    link.open(sim.now, &mut sim.e);
+    let confreq = link.poll_transmit().expect("Configure-Request");
+    sim.apply(Input::PppFrame {
+        session: key,
+        bytes: confreq,
+    });
+    sim.apply(Input::L2tpDatagram {
+        local: iccn.peer,
+        peer: iccn.local,
+        bytes: iccn.payload,
+    });
+    // Everything runs without advancing time: the link comes up with no
+    // 3 s restart (the harness maps the LAC's session when it sees it up).
+    sim.subs.insert(key, link);
+    let start = sim.now;
+    sim.advance(Duration::from_millis(500));
+    assert!(
+        sim.session_up(key).is_some(),
+        "up within 500 ms of {start:?}"
+    );
+}
