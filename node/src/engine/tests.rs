@@ -852,3 +852,31 @@ fn lcp_frame_racing_the_iccn_is_kept_and_setup_needs_no_restart_timer() {
         "up within 500 ms of {start:?}"
     );
 }
+
+#[test]
+fn a_call_that_never_reaches_iccn_is_withdrawn_from_the_data_plane() {
+    let mut sim = Sim::new(config());
+    let t = sim.tunnel();
+    sim.lac
+        .open_session(sim.now, t, CallInfo::default(), &mut sim.e)
+        .expect("call");
+    let icrq = sim.lac.poll_transmit().expect("ICRQ");
+    sim.apply(Input::L2tpDatagram {
+        local: icrq.peer,
+        peer: icrq.local,
+        bytes: icrq.payload,
+    });
+    let key = std::iter::from_fn(|| sim.engine.poll_output())
+        .find_map(|o| match o {
+            Output::SessionUp(e) => Some(SessionKey {
+                tunnel: e.tunnel_id,
+                session: e.session_id,
+            }),
+            _ => None,
+        })
+        .expect("published at ICRQ");
+    sim.apply(Input::Admin(AdminCommand::KillTunnel(key.tunnel)));
+    let withdrawn = std::iter::from_fn(|| sim.engine.poll_output())
+        .any(|o| matches!(o, Output::SessionDown { session, .. } if session == key));
+    assert!(withdrawn);
+}
