@@ -208,4 +208,11 @@ mod tests {
         let u = Users::parse(FILE).expect("valid");
         assert!(!format!("{u:?}").contains("wonderland"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(text in "(?s).{0,300}") {
+            let _ = Users::parse(&text);
+        }
+    }
 }

@@ -186,3 +186,12 @@ fn secret_files_are_read_relative_to_the_config() {
     );
     assert_eq!(c.lac[0].secret_file, None);
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_text_parses_or_fails_cleanly(text in "(?s).{0,400}") {
+        if let Ok(c) = Config::from_toml(&text) {
+            let _ = c.validate();
+        }
+    }
+}
