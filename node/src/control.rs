@@ -1,0 +1,406 @@
+//! # The control task: the single owner of the engine
+//!
+//! Contract (DESIGN.md D4): one tokio task owns the [`Engine`]; everything
+//! else talks to it through bounded channels. It receives
+//! [`ControlInput`]s from the data plane, [`AuthAnswer`]s from the AAA
+//! task, [`ControlSignal`]s (SIGTERM, SIGHUP, operator commands) and its own
+//! timer; turns each into an engine input with the wall clock and the OS
+//! RNG; and routes the engine's outputs: L2TP and PPP control traffic and
+//! the session table to the data plane ([`Plane`]), queries to AAA, notices
+//! to the log.
+//!
+//! Fairness under a setup flood: inputs are taken from the data-plane
+//! channel in batches of at most [`BATCH`]; within a batch, traffic of
+//! established tunnels (PPP, L2TP to a non-zero tunnel id) is applied
+//! before new-tunnel requests (tunnel id 0), which also pass the engine's
+//! per-source rate limit and the endpoint's half-open limit. The channel
+//! itself is bounded (the data plane counts what it drops).
+//!
+//! Shutdown: on [`ControlSignal::Shutdown`] the engine sends CDN and
+//! StopCCN for everything; the task keeps running (retransmitting) until
+//! every StopCCN is acknowledged or the grace period ends, then returns. A
+//! second shutdown request returns at once.
+
+use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
+use crate::dataplane::{ControlInput, DataPlane, SessionEntry, SessionStats};
+use crate::engine::{
+    AdminCommand, AuthOutcome, Engine, Input, Level, Output, PoolSpec, SessionKey,
+};
+use crate::system::{now, OsEntropy};
+use lns_proto::l2tp::header::{HeaderView, Kind};
+use lns_proto::l2tp::PeerTable;
+use lns_proto::time::Timestamp;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Most data-plane inputs taken per batch.
+pub const BATCH: usize = 256;
+
+/// How often traffic counters are read for idle timeouts and keepalive.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the control task needs from the data plane (the [`DataPlane`]
+/// handle; tests substitute a recorder).
+pub trait Plane: Send {
+    /// Publishes a session.
+    fn upsert_session(&self, entry: SessionEntry);
+    /// Withdraws a session.
+    fn remove_session(&self, tunnel_id: u16, session_id: u16);
+    /// Sends an L2TP control datagram.
+    fn send_control(&self, local: SocketAddr, peer: SocketAddr, datagram: &[u8]);
+    /// Sends a PPP control frame in the session's data header.
+    fn send_ppp(&self, tunnel_id: u16, session_id: u16, frame: &[u8]);
+    /// The session's counters.
+    fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats>;
+}
+
+impl Plane for DataPlane {
+    fn upsert_session(&self, entry: SessionEntry) {
+        DataPlane::upsert_session(self, entry)
+    }
+    fn remove_session(&self, tunnel_id: u16, session_id: u16) {
+        DataPlane::remove_session(self, tunnel_id, session_id)
+    }
+    fn send_control(&self, local: SocketAddr, peer: SocketAddr, datagram: &[u8]) {
+        DataPlane::send_control(self, local, peer, datagram)
+    }
+    fn send_ppp(&self, tunnel_id: u16, session_id: u16, frame: &[u8]) {
+        DataPlane::send_ppp(self, tunnel_id, session_id, frame)
+    }
+    fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats> {
+        DataPlane::session_stats(self, tunnel_id, session_id)
+    }
+}
+
+/// What can change without a restart (SIGHUP).
+#[derive(Debug)]
+pub struct Reload {
+    /// The new LAC table (new tunnels only).
+    pub peers: PeerTable,
+    /// The pools (new ones added, ranges updated).
+    pub pools: Vec<PoolSpec>,
+    /// Users file and RADIUS servers.
+    pub aaa: AaaSettings,
+}
+
+/// Signals and operator commands.
+#[derive(Debug)]
+pub enum ControlSignal {
+    /// SIGTERM/SIGINT: end everything cleanly, then return.
+    Shutdown,
+    /// SIGHUP: apply a reloaded configuration.
+    Reload(Box<Reload>),
+    /// An operator command.
+    Admin(AdminCommand),
+}
+
+/// The channels of the control task.
+#[derive(Debug)]
+pub struct Channels {
+    /// From the data plane.
+    pub from_plane: mpsc::Receiver<ControlInput>,
+    /// To the AAA task.
+    pub to_aaa: mpsc::Sender<AaaCommand>,
+    /// From the AAA task.
+    pub from_aaa: mpsc::Receiver<AuthAnswer>,
+    /// Signals and commands.
+    pub signals: mpsc::Receiver<ControlSignal>,
+}
+
+/// How the task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every StopCCN was acknowledged.
+    Clean,
+    /// The grace period ended first.
+    GraceExpired,
+    /// Every input channel closed.
+    Orphaned,
+}
+
+/// Runs the control task until shutdown completes.
+pub async fn run<P: Plane>(
+    engine: Engine,
+    plane: P,
+    mut ch: Channels,
+    grace: Duration,
+) -> std::io::Result<Exit> {
+    let mut task = Task {
+        engine,
+        plane,
+        to_aaa: ch.to_aaa.clone(),
+        entropy: OsEntropy::open()?,
+        last_rx: BTreeMap::new(),
+    };
+    let mut shutdown_by: Option<Timestamp> = None;
+    let mut next_stats = now() + STATS_INTERVAL;
+    let mut batch: Vec<ControlInput> = Vec::with_capacity(BATCH);
+    let (mut plane_open, mut signals_open) = (true, true);
+    loop {
+        if let Some(deadline) = shutdown_by {
+            if task.engine.quiescent() {
+                return Ok(Exit::Clean);
+            }
+            if now() >= deadline {
+                return Ok(Exit::GraceExpired);
+            }
+        }
+        let wake = [task.engine.poll_timeout(), Some(next_stats), shutdown_by]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_stats);
+        let sleep = tokio::time::sleep(wake.saturating_since(now()));
+        tokio::select! {
+            biased;
+            s = ch.signals.recv(), if signals_open => match s {
+                Some(ControlSignal::Shutdown) => {
+                    if shutdown_by.is_some() {
+                        // A second SIGTERM/SIGINT: stop waiting for acks.
+                        tracing::warn!("second shutdown request: exiting without waiting");
+                        return Ok(Exit::GraceExpired);
+                    }
+                    tracing::info!(grace = ?grace, "shutdown: ending every session and tunnel");
+                    shutdown_by = Some(now() + grace);
+                    task.apply(Input::Admin(AdminCommand::Shutdown));
+                }
+                Some(ControlSignal::Reload(r)) => task.reload(*r).await,
+                Some(ControlSignal::Admin(cmd)) => task.apply(Input::Admin(cmd)),
+                None => {
+                    // Nobody can stop us any more: behave as if told to.
+                    signals_open = false;
+                    if shutdown_by.is_none() {
+                        shutdown_by = Some(now() + grace);
+                        task.apply(Input::Admin(AdminCommand::Shutdown));
+                    }
+                }
+            },
+            Some(a) = ch.from_aaa.recv() => task.apply(Input::AuthResult {
+                session: a.session,
+                request: a.request,
+                outcome: a.outcome,
+            }),
+            n = ch.from_plane.recv_many(&mut batch, BATCH), if plane_open => {
+                if n == 0 {
+                    // The data plane is gone: nothing can be sent any more.
+                    plane_open = false;
+                    if !signals_open {
+                        return Ok(Exit::Orphaned);
+                    }
+                }
+                task.apply_batch(&mut batch);
+            }
+            () = sleep => {
+                task.apply(Input::Tick);
+                if now() >= next_stats {
+                    next_stats = now() + STATS_INTERVAL;
+                    task.poll_stats();
+                }
+            }
+        }
+    }
+}
+
+struct Task<P: Plane> {
+    engine: Engine,
+    plane: P,
+    to_aaa: mpsc::Sender<AaaCommand>,
+    entropy: OsEntropy,
+    /// Last seen `last_rx_unix_micros` per published session.
+    last_rx: BTreeMap<SessionKey, u64>,
+}
+
+impl<P: Plane> Task<P> {
+    /// Established-tunnel traffic first, then new-tunnel requests.
+    fn apply_batch(&mut self, batch: &mut Vec<ControlInput>) {
+        for input in established_first(batch) {
+            let input = match input {
+                ControlInput::L2tpControl {
+                    local,
+                    peer,
+                    datagram,
+                } => Input::L2tpDatagram {
+                    local,
+                    peer,
+                    bytes: datagram,
+                },
+                ControlInput::PppControl {
+                    tunnel_id,
+                    session_id,
+                    frame,
+                } => Input::PppFrame {
+                    session: SessionKey {
+                        tunnel: tunnel_id,
+                        session: session_id,
+                    },
+                    bytes: frame,
+                },
+            };
+            self.apply(input);
+        }
+    }
+
+    fn apply(&mut self, input: Input) {
+        let mut pending = vec![input];
+        while let Some(input) = pending.pop() {
+            self.engine.apply(now(), input, &mut self.entropy);
+            while let Some(out) = self.engine.poll_output() {
+                if let Some(follow_up) = self.route(out) {
+                    pending.push(follow_up);
+                }
+            }
+        }
+    }
+
+    /// Performs one output; returns an input when AAA cannot take a query.
+    fn route(&mut self, out: Output) -> Option<Input> {
+        match out {
+            Output::SendL2tp(t) => self.plane.send_control(t.local, t.peer, &t.payload),
+            Output::SendPpp { session, frame } => {
+                self.plane.send_ppp(session.tunnel, session.session, &frame)
+            }
+            Output::Authenticate(q) => {
+                let (session, request) = (q.session, q.request);
+                if let Err(e) = self.to_aaa.try_send(AaaCommand::Authenticate(q)) {
+                    tracing::warn!(%session, "AAA queue full or gone ({e}): refusing the login");
+                    return Some(Input::AuthResult {
+                        session,
+                        request,
+                        outcome: AuthOutcome::Unavailable,
+                    });
+                }
+            }
+            Output::SessionUp(entry) => {
+                let key = SessionKey {
+                    tunnel: entry.tunnel_id,
+                    session: entry.session_id,
+                };
+                self.last_rx.insert(key, 0);
+                self.plane.upsert_session(entry);
+            }
+            Output::SessionDown {
+                session,
+                user,
+                acct_session_id,
+                ..
+            } => {
+                self.last_rx.remove(&session);
+                self.plane.remove_session(session.tunnel, session.session);
+                tracing::info!(%session, ?user, %acct_session_id, "session ended");
+            }
+            Output::Log(n) => {
+                let session = n.session.map(|k| k.to_string()).unwrap_or_default();
+                match n.level {
+                    Level::Debug => tracing::debug!(%session, "{}", n.text),
+                    Level::Info => tracing::info!(%session, "{}", n.text),
+                    Level::Warn => tracing::warn!(%session, "{}", n.text),
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads counters; traffic since the last read becomes `TrafficSeen`.
+    fn poll_stats(&mut self) {
+        let mut seen = Vec::new();
+        for (key, last) in &mut self.last_rx {
+            if let Some(s) = self.plane.session_stats(key.tunnel, key.session) {
+                if s.last_rx_unix_micros > *last {
+                    *last = s.last_rx_unix_micros;
+                    seen.push((*key, s.last_rx_unix_micros));
+                }
+            }
+        }
+        for (session, at) in seen {
+            self.apply(Input::TrafficSeen {
+                session,
+                at: Timestamp::from_unix_micros(at),
+            });
+        }
+    }
+
+    async fn reload(&mut self, r: Reload) {
+        self.engine.reconfigure(r.peers, r.pools);
+        if self.to_aaa.send(AaaCommand::Reload(r.aaa)).await.is_err() {
+            tracing::warn!("AAA task gone: reload not applied to AAA");
+        }
+        tracing::info!("configuration reloaded (LAC table, pools, users file, RADIUS servers)");
+    }
+}
+
+/// Empties `batch`: established-tunnel inputs first, then new-tunnel
+/// requests, each group in arrival order.
+pub fn established_first(batch: &mut Vec<ControlInput>) -> Vec<ControlInput> {
+    let (setups, mut established): (Vec<ControlInput>, Vec<ControlInput>) =
+        batch.drain(..).partition(is_setup);
+    established.extend(setups);
+    established
+}
+
+/// A control message to tunnel id 0: a new-tunnel request.
+fn is_setup(input: &ControlInput) -> bool {
+    match input {
+        ControlInput::L2tpControl { datagram, .. } => HeaderView::new_checked(&datagram[..])
+            .is_ok_and(|h| h.kind() == Kind::Control && h.tunnel_id() == 0),
+        ControlInput::PppControl { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l2tp(tunnel: u16, tag: u8) -> ControlInput {
+        // RFC 2661 §3.1 control header: T, L, S bits, version 2, length 12.
+        let t = tunnel.to_be_bytes();
+        ControlInput::L2tpControl {
+            local: "192.0.2.2:1701".parse().expect("literal"),
+            peer: "192.0.2.1:1701".parse().expect("literal"),
+            datagram: vec![
+                0xc8, 0x02, 0x00, 0x0c, t[0], t[1], 0x00, 0x00, 0x00, 0x00, 0x00, tag,
+            ],
+        }
+    }
+
+    #[test]
+    fn established_traffic_goes_before_new_tunnel_requests() {
+        let ppp = ControlInput::PppControl {
+            tunnel_id: 7,
+            session_id: 9,
+            frame: vec![0xff, 0x03, 0xc0, 0x21],
+        };
+        let mut batch = vec![
+            l2tp(0, 1),
+            l2tp(0, 2),
+            l2tp(7, 3),
+            ppp.clone(),
+            l2tp(0, 4),
+            l2tp(8, 5),
+        ];
+        let order = established_first(&mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(
+            order,
+            vec![
+                l2tp(7, 3),
+                ppp,
+                l2tp(8, 5),
+                l2tp(0, 1),
+                l2tp(0, 2),
+                l2tp(0, 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_counts_as_established_and_reaches_the_engine_to_be_dropped() {
+        let junk = ControlInput::L2tpControl {
+            local: "192.0.2.2:1701".parse().expect("literal"),
+            peer: "192.0.2.1:1701".parse().expect("literal"),
+            datagram: vec![0x01],
+        };
+        assert!(!is_setup(&junk));
+    }
+}

@@ -1,0 +1,170 @@
+//! # Running lnsd: start every task, forward signals, stop cleanly
+//!
+//! Contract: [`run`] starts the AAA task, the data plane and the control
+//! task from a validated config, turns SIGTERM/SIGINT into a clean shutdown
+//! (CDN + StopCCN, bounded grace period) and SIGHUP into a reload of what
+//! can change live (LAC table and secrets, pools, users file, RADIUS
+//! servers), logging the settings that need a restart. It returns when the
+//! control task has finished; the data plane is stopped last, so the final
+//! StopCCNs and their acknowledgements still flow.
+
+use crate::config::Config;
+use crate::control::{self, Channels, ControlSignal, Exit, Reload};
+use crate::dataplane::DataPlane;
+use crate::engine::Engine;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// How long shutdown waits for the LACs to acknowledge our StopCCNs.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until SIGTERM/SIGINT and a clean shutdown.
+pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
+    let (signals_tx, signals_rx) = mpsc::channel(16);
+    let watcher = tokio::spawn(watch_signals(config_path, config.clone(), signals_tx));
+    let exit = run_with(config, signals_rx).await;
+    watcher.abort();
+    let exit = exit?;
+    tracing::info!(?exit, "lnsd stopped");
+    Ok(())
+}
+
+/// Runs the tasks with signals coming from `signals` (tests send them).
+pub async fn run_with(
+    config: Config,
+    signals: mpsc::Receiver<ControlSignal>,
+) -> anyhow::Result<Exit> {
+    let aaa_settings = config.aaa_settings()?;
+    let (answers_tx, answers_rx) = mpsc::channel(config.limits.control_queue);
+    let (to_aaa, aaa_task) =
+        crate::aaa::spawn(aaa_settings, answers_tx, config.limits.control_queue);
+    let (plane_tx, plane_rx) = mpsc::channel(config.limits.control_queue);
+    let plane = DataPlane::start(config.data_plane_config(), plane_tx)
+        .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
+    for l in &config.listen {
+        tracing::info!(address = %l.address, "listening for L2TP");
+        if l.host_name
+            .as_ref()
+            .is_some_and(|h| *h != config.node.host_name)
+        {
+            // The L2TP core announces one Host Name for every address.
+            tracing::warn!(address = %l.address, "listen host_name is not applied yet: node.host_name is announced on every address");
+        }
+    }
+    let engine = Engine::new(config.engine_config());
+    let channels = Channels {
+        from_plane: plane_rx,
+        to_aaa,
+        from_aaa: answers_rx,
+        signals,
+    };
+    let plane = PlaneOwner(Some(plane));
+    let exit = control::run(engine, plane, channels, SHUTDOWN_GRACE).await;
+    aaa_task.abort();
+    Ok(exit?)
+}
+
+/// Owns the data plane for the control task and shuts it down on drop.
+#[derive(Debug)]
+struct PlaneOwner(Option<DataPlane>);
+
+impl Drop for PlaneOwner {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.shutdown();
+        }
+    }
+}
+
+impl control::Plane for PlaneOwner {
+    fn upsert_session(&self, entry: crate::dataplane::SessionEntry) {
+        if let Some(p) = &self.0 {
+            p.upsert_session(entry);
+        }
+    }
+    fn remove_session(&self, tunnel_id: u16, session_id: u16) {
+        if let Some(p) = &self.0 {
+            p.remove_session(tunnel_id, session_id);
+        }
+    }
+    fn send_control(
+        &self,
+        local: std::net::SocketAddr,
+        peer: std::net::SocketAddr,
+        datagram: &[u8],
+    ) {
+        if let Some(p) = &self.0 {
+            p.send_control(local, peer, datagram);
+        }
+    }
+    fn send_ppp(&self, tunnel_id: u16, session_id: u16, frame: &[u8]) {
+        if let Some(p) = &self.0 {
+            p.send_ppp(tunnel_id, session_id, frame);
+        }
+    }
+    fn session_stats(
+        &self,
+        tunnel_id: u16,
+        session_id: u16,
+    ) -> Option<crate::dataplane::SessionStats> {
+        self.0.as_ref()?.session_stats(tunnel_id, session_id)
+    }
+}
+
+async fn watch_signals(path: PathBuf, mut current: Config, tx: mpsc::Sender<ControlSignal>) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!("SIGTERM");
+                let _ = tx.send(ControlSignal::Shutdown).await;
+            }
+            _ = int.recv() => {
+                tracing::info!("SIGINT");
+                let _ = tx.send(ControlSignal::Shutdown).await;
+            }
+            _ = hup.recv() => {
+                tracing::info!(path = %path.display(), "SIGHUP: reloading");
+                match reload(&path, &current) {
+                    Ok((config, r)) => {
+                        current = config;
+                        let _ = tx.send(ControlSignal::Reload(Box::new(r))).await;
+                    }
+                    Err(e) => tracing::error!("reload refused, keeping the running configuration: {e:#}"),
+                }
+            }
+        }
+    }
+}
+
+/// Reads the file again; returns the new config and what to apply live.
+pub fn reload(path: &Path, current: &Config) -> anyhow::Result<(Config, Reload)> {
+    let config = Config::load(path)?;
+    for section in config.restart_needed(current) {
+        tracing::warn!(
+            section,
+            "changed in the file but needs a restart to take effect"
+        );
+    }
+    for (prefix, len) in config.new_routes(current) {
+        tracing::warn!(
+            route = %format!("{prefix}/{len}"),
+            "new pool addresses: add this route to the TUN device (or restart lnsd) before they are used"
+        );
+    }
+    let r = Reload {
+        peers: config.peer_table(),
+        pools: config.pool_specs(),
+        aaa: config.aaa_settings()?,
+    };
+    Ok((config, r))
+}

@@ -1,0 +1,211 @@
+//! What the PPP links' events do to a session (authentication queries,
+//! address assignment, publication to the data plane, the CDN when a link
+//! goes down) and the ways a session is ended (timeouts, operator,
+//! second-login policy). Part of [`super::Engine`]; same contract: no IO,
+//! deterministic.
+
+use super::session::{self, AuthPhase, Ending, Session};
+use super::types::{AddressGrant, AuthQuery, Grant, Level, Output, SessionKey};
+use super::{Engine, PoolError};
+use crate::dataplane::SessionEntry;
+use lns_proto::entropy::Entropy;
+use lns_proto::l2tp::{CdnResult, ErrorCode};
+use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, LinkEvent};
+use lns_proto::time::Timestamp;
+
+impl Engine {
+    pub(super) fn on_link_event(
+        &mut self,
+        now: Timestamp,
+        key: SessionKey,
+        ev: LinkEvent,
+        entropy: &mut dyn Entropy,
+    ) {
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        match ev {
+            LinkEvent::LcpUp { peer_mru, .. } => s.mru = peer_mru,
+            LinkEvent::AuthRequest(proof) => {
+                let request = self.next_request;
+                self.next_request += 1;
+                s.auth = AuthPhase::Pending(request);
+                let query = AuthQuery {
+                    session: key,
+                    request,
+                    nas_port: (u32::from(key.tunnel) << 16) | u32::from(key.session),
+                    calling_station: s.call.calling_number.clone(),
+                    called_station: s.call.called_number.clone(),
+                    proof,
+                };
+                s.user = query.user().to_vec();
+                self.outputs.push_back(Output::Authenticate(query));
+            }
+            LinkEvent::Authenticated { .. } => {}
+            LinkEvent::Ipv4AddressRequest => self.assign_ipv4(now, key),
+            LinkEvent::Ipv4Up { peer, .. } => {
+                s.ipv4 = Some(peer);
+                s.last_traffic = now;
+                s.published = true;
+                let entry = data_plane_entry(s);
+                let text = format!("user {:?} up with {peer}", s.user_text());
+                self.outputs.push_back(Output::SessionUp(entry));
+                self.notice(Level::Info, Some(key), text);
+            }
+            LinkEvent::Ipv4Down | LinkEvent::Ipv6Up { .. } | LinkEvent::Ipv6Down => {}
+            LinkEvent::ProtocolRejected { protocol } => self.notice(
+                Level::Debug,
+                Some(key),
+                format!("protocol {protocol:#06x} rejected"),
+            ),
+            LinkEvent::LinkDown { cause } => {
+                let (result, error) = match s.ending {
+                    Ending::With(r, e) => (r, e),
+                    Ending::No => session::cdn_codes(&cause),
+                };
+                s.ending = Ending::With(result, error);
+                let text = format!(
+                    "PPP down ({:?}: {}), sending CDN",
+                    cause.code, cause.message
+                );
+                self.notice(Level::Info, Some(key), text);
+                let _ = self.endpoint.close_session(
+                    now,
+                    key.tunnel,
+                    key.session,
+                    result,
+                    error,
+                    Some(session::l2tp_cause(&cause)),
+                    entropy,
+                );
+            }
+        }
+    }
+
+    /// IPCP wants the subscriber's address: from the grant, else a pool.
+    pub(super) fn assign_ipv4(&mut self, now: Timestamp, key: SessionKey) {
+        let Some(s) = self.sessions.get(&key) else {
+            return;
+        };
+        let grant = s.grant.clone().unwrap_or_else(Grant::default_pool);
+        let user = s.user.clone();
+        let owner = (key.tunnel, key.session);
+        let result = match &grant.address {
+            AddressGrant::Fixed(a) => self.pools.reserve(*a, owner).map(|()| *a),
+            AddressGrant::Pool(name) => {
+                match name.as_deref().or(self.config.default_pool.as_deref()) {
+                    Some(n) => self.pools.allocate(n, owner, &user),
+                    None => Err(PoolError::NoPool),
+                }
+            }
+        };
+        let dns = if grant.dns.iter().any(Option::is_some) {
+            grant.dns
+        } else {
+            self.config.dns
+        };
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        match result {
+            Ok(a) => {
+                s.ipv4 = Some(a);
+                s.link.ipv4_assigned(now, a, dns);
+            }
+            Err(e) => {
+                s.link.ipv4_refused(now);
+                s.ending = Ending::With(CdnResult::NoFacilitiesTemporary, ErrorCode::NoResources);
+                let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
+                    .with_protocol(0x8021)
+                    .with_message(&format!("no IPv4 address: {e}"));
+                s.link.close(now, cause);
+                let text = format!("user {:?} refused: no IPv4 address: {e}", s.user_text());
+                self.notice(Level::Warn, Some(key), text);
+            }
+        }
+    }
+
+    /// Starts ending a session: LCP Terminate, then (on LinkDown) the CDN.
+    pub(super) fn end_session(
+        &mut self,
+        now: Timestamp,
+        key: SessionKey,
+        result: CdnResult,
+        why: &str,
+    ) {
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if s.ending != Ending::No {
+            return;
+        }
+        s.ending = Ending::With(result, ErrorCode::NoError);
+        let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
+            .with_message(why);
+        s.link.close(now, cause);
+        self.dirty.insert(key);
+    }
+
+    /// Sends LCP Terminate-Request on every matching link (before a CDN
+    /// or StopCCN ends it abruptly).
+    pub(super) fn terminate_links(
+        &mut self,
+        now: Timestamp,
+        matches: impl Fn(&SessionKey) -> bool,
+        why: &str,
+        entropy: &mut dyn Entropy,
+    ) {
+        let keys: Vec<SessionKey> = self
+            .sessions
+            .keys()
+            .filter(|k| matches(k))
+            .copied()
+            .collect();
+        for k in keys {
+            self.end_session(now, k, CdnResult::Administrative, why);
+            // Drain now: the StopCCN that follows removes the session.
+            let _ = self.drain_link(now, k, entropy);
+        }
+    }
+
+    /// Second-login policy "replace-older": ends the user's other sessions.
+    pub(super) fn replace_older(&mut self, now: Timestamp, newest: SessionKey, user: &[u8]) {
+        let older: Vec<SessionKey> = self
+            .sessions
+            .values()
+            .filter(|s| s.key != newest && s.user == user && s.auth == AuthPhase::Accepted)
+            .map(|s| s.key)
+            .collect();
+        for k in older {
+            self.notice(
+                Level::Info,
+                Some(k),
+                format!("replaced by a newer login in {newest:?}"),
+            );
+            self.end_session(
+                now,
+                k,
+                CdnResult::Administrative,
+                "replaced by a newer login",
+            );
+        }
+    }
+}
+
+/// The session as the data plane sees it (no IPv4 before IPCP opens).
+pub(super) fn data_plane_entry(s: &Session) -> SessionEntry {
+    SessionEntry {
+        tunnel_id: s.key.tunnel,
+        session_id: s.key.session,
+        peer_tunnel_id: s.route.peer_tunnel_id,
+        peer_session_id: s.route.peer_session_id,
+        peer: s.route.peer,
+        local: s.route.local,
+        ipv4: s.ipv4.filter(|_| s.published),
+        ipv6_prefixes: Vec::new(),
+        mru: s.mru,
+        // The PPP core keeps the negotiated send compression private;
+        // uncompressed frames are always acceptable (RFC 1661 §6.5, §6.6).
+        compression: lns_proto::ppp::frame::Compression::default(),
+    }
+}

@@ -1,0 +1,201 @@
+//! One session's replicated record: its PPP link, user, address, AAA
+//! attributes, timers and accounting identity, plus the conversions between
+//! the L2TP and PPP cores' types.
+//!
+//! Contract: plain data owned by the engine; no behaviour beyond small
+//! derived values.
+
+use super::types::{Grant, SessionKey};
+use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
+use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode, SessionRoute};
+use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
+use lns_proto::time::Timestamp;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// Where authentication stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthPhase {
+    /// No request from the subscriber yet.
+    Waiting,
+    /// Asked AAA with this request number.
+    Pending(u64),
+    /// Accepted.
+    Accepted,
+    /// Refused.
+    Rejected,
+}
+
+/// Whether the session is ending, and the CDN codes to use when it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Running.
+    No,
+    /// Ending; the CDN carries these codes.
+    With(CdnResult, ErrorCode),
+}
+
+/// One session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Its key.
+    pub key: SessionKey,
+    /// Where frames go.
+    pub route: SessionRoute,
+    /// ICRQ/ICCN call information (Calling/Called Number).
+    pub call: CallInfo,
+    /// The PPP link.
+    pub link: Link,
+    /// Authentication state.
+    pub auth: AuthPhase,
+    /// User name (once the subscriber gave one).
+    pub user: Vec<u8>,
+    /// What AAA granted.
+    pub grant: Option<Grant>,
+    /// The subscriber's IPv4 address once assigned.
+    pub ipv4: Option<Ipv4Addr>,
+    /// Acct-Session-Id (drawn from entropy at creation).
+    pub acct_session_id: String,
+    /// When the L2TP session came up.
+    pub started: Timestamp,
+    /// When authentication was accepted (orders logins of one user).
+    pub authenticated_at: Option<Timestamp>,
+    /// Last traffic from the subscriber (idle timeout).
+    pub last_traffic: Timestamp,
+    /// Session-Timeout deadline.
+    pub session_deadline: Option<Timestamp>,
+    /// Idle-Timeout.
+    pub idle_timeout: Option<Duration>,
+    /// The peer's MRU once LCP is up.
+    pub mru: u16,
+    /// Ending or not.
+    pub ending: Ending,
+    /// Published to the data plane.
+    pub published: bool,
+}
+
+impl Session {
+    /// The idle deadline, if an idle timeout applies and IPCP is up.
+    pub fn idle_deadline(&self) -> Option<Timestamp> {
+        match (self.idle_timeout, self.ipv4) {
+            (Some(t), Some(_)) if self.ending == Ending::No => Some(self.last_traffic + t),
+            _ => None,
+        }
+    }
+
+    /// The earliest instant this session has work.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let own = if self.ending == Ending::No {
+            [self.session_deadline, self.idle_deadline()]
+                .into_iter()
+                .flatten()
+                .min()
+        } else {
+            None
+        };
+        [own, self.link.poll_timeout()].into_iter().flatten().min()
+    }
+
+    /// The user name as text (lossy), for logs and accounting.
+    pub fn user_text(&self) -> String {
+        String::from_utf8_lossy(&self.user).into_owned()
+    }
+}
+
+/// The RFC 3145 cause as the L2TP core's AVP value.
+pub fn l2tp_cause(c: &DisconnectCause) -> L2tpCause {
+    L2tpCause {
+        code: u16::from(c.code),
+        protocol: c.protocol,
+        direction: u8::from(c.direction),
+        message: c.message.as_bytes().to_vec(),
+    }
+}
+
+/// The CDN Result/Error codes for a link that went down with `cause`
+/// (RFC 2661 §4.4.2): loss of keepalive is "lost carrier", an
+/// administrative end is "administrative", the rest "general error" with
+/// the RFC 3145 cause carrying the detail.
+pub fn cdn_codes(cause: &DisconnectCause) -> (CdnResult, ErrorCode) {
+    match cause.code {
+        DisconnectCode::EchoTimeout | DisconnectCode::NoPppPackets => {
+            (CdnResult::LostCarrier, ErrorCode::NoError)
+        }
+        DisconnectCode::Administrative => (CdnResult::Administrative, ErrorCode::NoError),
+        _ => (CdnResult::GeneralError, ErrorCode::NoError),
+    }
+}
+
+/// The ICCN proxy AVPs as the PPP core takes them.
+pub fn ppp_proxy(call: &CallInfo) -> Option<ProxyInfo> {
+    let p = &call.proxy;
+    if p.last_sent_lcp_confreq.is_none() && p.authen_type.is_none() {
+        return None;
+    }
+    Some(ProxyInfo {
+        initial_received_confreq: p.initial_received_lcp_confreq.as_deref().map(lcp_options),
+        last_sent_confreq: p.last_sent_lcp_confreq.as_deref().map(lcp_options),
+        last_received_confreq: p.last_received_lcp_confreq.as_deref().map(lcp_options),
+        authen_type: p.authen_type.map(u16::from),
+        authen_name: p.authen_name.clone(),
+        authen_challenge: p.authen_challenge.clone(),
+        authen_id: p.authen_id.map(u16::from),
+        authen_response: p.authen_response.clone(),
+    })
+}
+
+/// The options of a proxied LCP Configure-Request. RFC 2661 §4.4.5 says
+/// the AVP starts at the first option; some LACs send the whole LCP packet
+/// (Code 1, Identifier, Length): that header is removed when its Length
+/// matches the value exactly.
+pub fn lcp_options(avp: &[u8]) -> Vec<u8> {
+    match avp {
+        [0x01, _, hi, lo, options @ ..]
+            if usize::from(u16::from_be_bytes([*hi, *lo])) == avp.len() =>
+        {
+            options.to_vec()
+        }
+        _ => avp.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_lcp_avp_with_a_packet_header_is_reduced_to_its_options() {
+        // Code 1, Id 1, Length 9, then Auth-Protocol CHAP MD5 (RFC 1994 §3).
+        let whole = [0x01, 0x01, 0x00, 0x09, 0x03, 0x05, 0xc2, 0x23, 0x05];
+        assert_eq!(lcp_options(&whole), vec![0x03, 0x05, 0xc2, 0x23, 0x05]);
+        // Already options only (an MRU option 1500 first): unchanged.
+        let options = [0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 1, 2, 3, 4];
+        assert_eq!(lcp_options(&options), options.to_vec());
+    }
+
+    #[test]
+    fn causes_map_to_cdn_codes() {
+        let c = |code| DisconnectCause::new(code, lns_proto::ppp::Direction::Local);
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::EchoTimeout)).0,
+            CdnResult::LostCarrier
+        );
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::Administrative)).0,
+            CdnResult::Administrative
+        );
+        assert_eq!(
+            cdn_codes(&c(DisconnectCode::AuthFailed)).0,
+            CdnResult::GeneralError
+        );
+        let l = l2tp_cause(
+            &c(DisconnectCode::AuthFailed)
+                .with_protocol(0xc023)
+                .with_message("no"),
+        );
+        assert_eq!(
+            (l.code, l.protocol, l.direction, l.message),
+            (16, 0xc023, 2, b"no".to_vec())
+        );
+    }
+}

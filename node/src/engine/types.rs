@@ -1,0 +1,289 @@
+//! The engine's inputs, outputs and configuration: the vocabulary the
+//! control task (and, later, the replication log) speaks.
+//!
+//! Contract: plain data. [`AuthQuery`] carries a password or CHAP response;
+//! its `Debug` hides them, so outputs can be logged whole.
+
+use crate::dataplane::SessionEntry;
+use lns_proto::l2tp::{EndpointConfig, Transmit};
+use lns_proto::ppp::{AuthRequest, LinkConfig};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use super::pool::PoolSpec;
+
+/// A session: (our tunnel id, our session id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey {
+    /// Our tunnel id.
+    pub tunnel: u16,
+    /// Our session id.
+    pub session: u16,
+}
+
+impl fmt::Display for SessionKey {
+    /// `tunnel/session`, as logs and operators name a session.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tunnel, self.session)
+    }
+}
+
+/// What a second login of a logged-in user does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondLoginPolicy {
+    /// Both sessions live.
+    Allow,
+    /// The older session(s) end once the new one authenticates.
+    ReplaceOlder,
+}
+
+/// Everything the engine needs (daemon configuration, not replicated).
+/// Its `Debug` leaves out the LAC table (it holds tunnel secrets).
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// The L2TP endpoint (Side::Lns, peers, limits, timers).
+    pub endpoint: EndpointConfig,
+    /// PPP link defaults for every session.
+    pub link: LinkConfig,
+    /// Address pools.
+    pub pools: Vec<PoolSpec>,
+    /// Pool used when neither AAA nor the user names one.
+    pub default_pool: Option<String>,
+    /// DNS servers given in IPCP unless AAA gives others.
+    pub dns: [Option<Ipv4Addr>; 2],
+    /// Default Session-Timeout.
+    pub session_timeout: Option<Duration>,
+    /// Default Idle-Timeout.
+    pub idle_timeout: Option<Duration>,
+    /// Second-login policy.
+    pub second_login: SecondLoginPolicy,
+    /// Sessions in all tunnels.
+    pub max_sessions: usize,
+    /// SCCRQs accepted per second from one source address.
+    pub setups_per_second_per_source: u32,
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field(
+                "host_name",
+                &String::from_utf8_lossy(&self.endpoint.host_name),
+            )
+            .field("transport", &self.endpoint.transport)
+            .field("limits", &self.endpoint.limits)
+            .field("lacs", &self.endpoint.peers.entries.len())
+            .field("link", &self.link)
+            .field("pools", &self.pools)
+            .field("default_pool", &self.default_pool)
+            .field("dns", &self.dns)
+            .field("session_timeout", &self.session_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("second_login", &self.second_login)
+            .field("max_sessions", &self.max_sessions)
+            .field(
+                "setups_per_second_per_source",
+                &self.setups_per_second_per_source,
+            )
+            .finish()
+    }
+}
+
+/// An operator command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// End one session (LCP Terminate, then CDN "administrative").
+    KillSession(SessionKey),
+    /// End a tunnel and its sessions (StopCCN).
+    KillTunnel(u16),
+    /// End everything: CDN for every session, StopCCN for every tunnel,
+    /// and refuse new tunnels.
+    Shutdown,
+}
+
+/// How the subscriber's IPv4 address is chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressGrant {
+    /// From this pool (`None`: the default pool).
+    Pool(Option<String>),
+    /// This address (users file, RADIUS Framed-IP-Address).
+    Fixed(Ipv4Addr),
+}
+
+/// What an accepted authentication grants the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// IPv4 address policy.
+    pub address: AddressGrant,
+    /// Session-Timeout (overrides the default).
+    pub session_timeout: Option<Duration>,
+    /// Idle-Timeout (overrides the default).
+    pub idle_timeout: Option<Duration>,
+    /// Class attributes, kept for accounting.
+    pub class: Vec<Vec<u8>>,
+    /// DNS servers (override the configured ones when given).
+    pub dns: [Option<Ipv4Addr>; 2],
+}
+
+impl Grant {
+    /// An address from the default pool, nothing else.
+    pub fn default_pool() -> Grant {
+        Grant {
+            address: AddressGrant::Pool(None),
+            session_timeout: None,
+            idle_timeout: None,
+            class: Vec::new(),
+            dns: [None, None],
+        }
+    }
+}
+
+/// The AAA verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// Accepted with these attributes.
+    Accept(Grant),
+    /// Refused (wrong password, unknown user, Access-Reject).
+    Reject,
+    /// No server answered: refused too, with a different message.
+    Unavailable,
+}
+
+/// A request for the AAA task.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthQuery {
+    /// The session.
+    pub session: SessionKey,
+    /// Names this request; the answer must carry it back.
+    pub request: u64,
+    /// NAS-Port (unique per session on this node).
+    pub nas_port: u32,
+    /// The LAC's Calling Number AVP (Calling-Station-Id).
+    pub calling_station: Option<Vec<u8>>,
+    /// The LAC's Called Number AVP (Called-Station-Id).
+    pub called_station: Option<Vec<u8>>,
+    /// The PAP or CHAP exchange.
+    pub proof: AuthRequest,
+}
+
+impl AuthQuery {
+    /// The user name the subscriber gave.
+    pub fn user(&self) -> &[u8] {
+        match &self.proof {
+            AuthRequest::Pap { name, .. } | AuthRequest::Chap { name, .. } => name,
+        }
+    }
+}
+
+impl fmt::Debug for AuthQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = match self.proof {
+            AuthRequest::Pap { .. } => "pap",
+            AuthRequest::Chap { .. } => "chap",
+        };
+        f.debug_struct("AuthQuery")
+            .field("session", &self.session)
+            .field("request", &self.request)
+            .field("user", &String::from_utf8_lossy(self.user()))
+            .field("method", &method)
+            .field("proof", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One input to [`super::Engine::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// An L2TP control datagram.
+    L2tpDatagram {
+        /// Our address it arrived on.
+        local: SocketAddr,
+        /// The sender.
+        peer: SocketAddr,
+        /// The UDP payload.
+        bytes: Vec<u8>,
+    },
+    /// A PPP control frame of a session.
+    PppFrame {
+        /// The session.
+        session: SessionKey,
+        /// The frame (address/control and protocol included).
+        bytes: Vec<u8>,
+    },
+    /// The AAA verdict for an [`AuthQuery`].
+    AuthResult {
+        /// The session.
+        session: SessionKey,
+        /// The query's `request`.
+        request: u64,
+        /// The verdict.
+        outcome: AuthOutcome,
+    },
+    /// Timers may be due.
+    Tick,
+    /// An operator command.
+    Admin(AdminCommand),
+    /// The data plane saw traffic from the subscriber at `at`.
+    TrafficSeen {
+        /// The session.
+        session: SessionKey,
+        /// Last packet from the subscriber (Unix micros).
+        at: lns_proto::time::Timestamp,
+    },
+}
+
+/// How loud a notice is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Routine detail.
+    Debug,
+    /// Normal life events.
+    Info,
+    /// Something an operator should look at.
+    Warn,
+}
+
+/// A log-worthy event; the engine never prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Severity.
+    pub level: Level,
+    /// The session concerned, if any.
+    pub session: Option<SessionKey>,
+    /// What happened (never a password or secret).
+    pub text: String,
+}
+
+/// One output drained with [`super::Engine::poll_output`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// An L2TP control datagram to send.
+    SendL2tp(Transmit),
+    /// A PPP frame to send in the session's L2TP data header.
+    SendPpp {
+        /// The session.
+        session: SessionKey,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// Ask AAA; answer with [`Input::AuthResult`].
+    Authenticate(AuthQuery),
+    /// Publish (or update) the session in the data plane: once when the
+    /// L2TP session is established (no IPv4 yet: PPP control can flow), and
+    /// again when IPCP opens (with the subscriber's address).
+    SessionUp(SessionEntry),
+    /// The session is gone (remove it from the data plane).
+    SessionDown {
+        /// The session.
+        session: SessionKey,
+        /// Its user (empty if none authenticated).
+        user: String,
+        /// Class attributes for the Acct-Stop.
+        class: Vec<Vec<u8>>,
+        /// Acct-Session-Id.
+        acct_session_id: String,
+    },
+    /// Something to log.
+    Log(Notice),
+}

@@ -1,0 +1,153 @@
+//! The real `lnsd` binary in a throw-away network namespace (as root;
+//! skipped with a message otherwise), driven by signals like systemd would:
+//! a login, SIGHUP after the users file gained a user (that user can then
+//! log in; a changed `[ppp]` section is reported as needing a restart),
+//! then SIGTERM: the LAC gets CDN and StopCCN and lnsd exits 0.
+
+mod netns_support;
+
+use lns_proto::l2tp::{CallInfo, Event, PeerSettings};
+use lns_proto::ppp::LinkEvent;
+use netns_support::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn config_text(tun: &str, mru: u16) -> String {
+    format!(
+        r#"
+[node]
+host_name = "lnsd-bin"
+[[listen]]
+address = "{LNS}"
+[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "{TUN_V4}"
+mru = {mru}
+[[pools]]
+name = "p"
+ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
+[aaa]
+users_file = "users"
+[tun]
+name = "{tun}"
+"#
+    )
+}
+
+/// Sends a signal with kill(1) (`ip netns exec` execs lnsd: same pid).
+fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{name} {pid}");
+}
+
+fn ipv4_ups(lac: &Lac) -> usize {
+    lac.sub_events
+        .iter()
+        .filter(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
+        .count()
+}
+
+#[test]
+fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
+    if !can_run() {
+        return;
+    }
+    let pid = std::process::id();
+    let ns = format!("lnsd-bin-{pid}");
+    ip(&["netns", "add", &ns]);
+    let _guard = Namespace(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    let dir = std::env::temp_dir().join(format!("lnsd-bin-{pid}"));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let tun = format!("lnsbin{}", pid % 10_000);
+    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users");
+    std::fs::write(dir.join("lnsd.toml"), config_text(&tun, 1460)).expect("config");
+    let log = std::fs::File::create(dir.join("lnsd.log")).expect("log");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_lnsd"), "--config"])
+        .arg(dir.join("lnsd.toml"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(log.try_clone().expect("dup")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn lnsd");
+    let lnsd = child.id();
+
+    let lac_ns = ns.clone();
+    let lac_dir = dir.clone();
+    let outcome = std::thread::spawn(move || {
+        enter(&lac_ns);
+        let mut lac = Lac::new();
+        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
+        let tunnel = lac
+            .ep
+            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
+            .expect("open tunnel");
+        let up = lac.drive(Duration::from_secs(15), |l| {
+            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
+        });
+        assert!(up, "tunnel up");
+        lac.ep
+            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
+            .expect("call");
+        assert!(
+            lac.drive(Duration::from_secs(15), |l| ipv4_ups(l) == 1),
+            "alice up"
+        );
+
+        // bob is added to the users file, [ppp] changes: SIGHUP.
+        std::fs::write(lac_dir.join("users"), "alice wonderland\nbob builder\n").expect("users");
+        std::fs::write(lac_dir.join("lnsd.toml"), config_text(&tun, 1400)).expect("config");
+        signal(lnsd, "HUP");
+        let reloaded = (0..50).any(|_| {
+            lac.drive(Duration::from_millis(100), |_| false);
+            std::fs::read_to_string(lac_dir.join("lnsd.log"))
+                .is_ok_and(|l| l.contains("AAA reloaded"))
+        });
+        assert!(reloaded, "lnsd logged the reload");
+        lac.user = (b"bob".to_vec(), b"builder".to_vec());
+        lac.ep
+            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
+            .expect("call");
+        assert!(
+            lac.drive(Duration::from_secs(15), |l| ipv4_ups(l) == 2),
+            "bob up after reload"
+        );
+
+        signal(lnsd, "TERM");
+        let stopped = lac.drive(Duration::from_secs(10), |l| {
+            l.events
+                .iter()
+                .any(|e| matches!(e, Event::TunnelDown { .. }))
+        });
+        assert!(stopped, "StopCCN received");
+        lac.drive(Duration::from_secs(1), |_| false);
+        lac.events
+            .iter()
+            .filter(|e| matches!(e, Event::SessionDown { .. }))
+            .count()
+    })
+    .join();
+    if outcome.is_err() {
+        signal(lnsd, "KILL");
+    }
+    let status = child.wait().expect("lnsd exits");
+    let log = std::fs::read_to_string(dir.join("lnsd.log")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).ok();
+    let sessions_down = outcome.unwrap_or_else(|_| panic!("LAC side failed; lnsd log:\n{log}"));
+    assert_eq!(sessions_down, 2, "{log}");
+    assert!(status.success(), "lnsd exit {status:?}; log:\n{log}");
+    assert!(log.contains("needs a restart"), "{log}");
+    assert!(log.contains("exit=Clean"), "{log}");
+    assert!(
+        !log.contains("wonderland") && !log.contains("builder"),
+        "no password in the log"
+    );
+}

@@ -1,0 +1,203 @@
+//! Shared by the netns tests: namespace helpers and a test LAC (one
+//! tunnel, one current call with a pppd-like subscriber) driven in real
+//! time over a real UDP socket.
+#![allow(dead_code)]
+
+use lns_proto::entropy::Seeded;
+use lns_proto::ip::{IpProtocol, Ipv4Repr};
+use lns_proto::l2tp::data::{parse_data, write_data_header, DataOptions};
+use lns_proto::l2tp::header::{HeaderView, Kind};
+use lns_proto::l2tp::{Endpoint, EndpointConfig, Event, SessionRoute, Side as L2tpSide};
+use lns_proto::ppp::{AuthMethod, Link, LinkConfig, LinkEvent, Side};
+use lns_proto::time::Timestamp;
+use nix::sched::{setns, CloneFlags};
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const LNS: &str = "198.18.0.1:1701";
+pub const LAC: &str = "198.18.0.2:1701";
+pub const TUN_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 254);
+
+pub struct Namespace(pub String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn can_run() -> bool {
+    if !nix::unistd::geteuid().is_root() || Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("skipping lnsd_netns: needs root and iproute2");
+        return false;
+    }
+    true
+}
+
+pub fn enter(ns: &str) {
+    let file = File::open(format!("/run/netns/{ns}")).expect("namespace file");
+    setns(file, CloneFlags::CLONE_NEWNET).expect("setns");
+}
+
+pub fn now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970");
+    Timestamp::from_unix_micros(u64::try_from(d.as_micros()).expect("fits"))
+}
+
+/// The test LAC and its one subscriber.
+pub struct Lac {
+    pub sock: UdpSocket,
+    pub ep: Endpoint,
+    pub e: Seeded,
+    pub call: Option<(u16, SessionRoute, Link)>,
+    pub events: Vec<Event>,
+    pub sub_events: Vec<LinkEvent>,
+    pub ipv4_down: Vec<Vec<u8>>,
+    /// Credentials of the next subscriber.
+    pub user: (Vec<u8>, Vec<u8>),
+    /// Authentication methods the next subscriber accepts.
+    pub methods: Vec<AuthMethod>,
+}
+
+impl Lac {
+    pub fn new() -> Lac {
+        Lac {
+            sock: UdpSocket::bind(LAC).expect("bind LAC"),
+            ep: Endpoint::new(EndpointConfig::new(L2tpSide::Lac, b"test-lac")),
+            e: Seeded::new(3),
+            call: None,
+            events: Vec::new(),
+            sub_events: Vec::new(),
+            ipv4_down: Vec::new(),
+            user: (b"alice".to_vec(), b"wonderland".to_vec()),
+            methods: vec![AuthMethod::Pap],
+        }
+    }
+
+    pub fn send_frame(&self, route: &SessionRoute, frame: &[u8]) {
+        let mut buf = vec![0u8; 16 + frame.len()];
+        let n = write_data_header(
+            &mut buf,
+            route.peer_tunnel_id,
+            route.peer_session_id,
+            DataOptions::MINIMAL,
+            frame.len(),
+        )
+        .expect("header fits");
+        buf.truncate(n);
+        buf.extend_from_slice(frame);
+        self.sock.send_to(&buf, route.peer).expect("send data");
+    }
+
+    /// Runs the LAC in real time until `done` or `limit` passes.
+    pub fn drive(&mut self, limit: Duration, done: impl Fn(&Lac) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        let mut buf = [0u8; 4096];
+        loop {
+            while let Some(t) = self.ep.poll_transmit() {
+                self.sock.send_to(&t.payload, t.peer).expect("send control");
+            }
+            while let Some(ev) = self.ep.poll_event() {
+                if let Event::SessionUp { session, route, .. } = &ev {
+                    let mut cfg = LinkConfig::subscriber(&self.user.0, &self.user.1);
+                    cfg.auth_order = self.methods.clone();
+                    let mut link = Link::new(Side::Subscriber, cfg);
+                    link.open(now(), &mut self.e);
+                    self.call = Some((*session, *route, link));
+                }
+                self.events.push(ev);
+            }
+            if let Some((_, route, link)) = &mut self.call {
+                let route = *route;
+                let mut frames = Vec::new();
+                while let Some(f) = link.poll_transmit() {
+                    frames.push(f);
+                }
+                while let Some(ev) = link.poll_event() {
+                    self.sub_events.push(ev);
+                }
+                for f in frames {
+                    self.send_frame(&route, &f);
+                }
+            }
+            if done(self) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            let timers = [
+                self.ep.poll_timeout(),
+                self.call.as_ref().and_then(|c| c.2.poll_timeout()),
+            ];
+            let wait = timers
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(Duration::from_millis(50), |t| t.saturating_since(now()))
+                .clamp(Duration::from_millis(1), Duration::from_millis(50));
+            self.sock.set_read_timeout(Some(wait)).expect("timeout");
+            if let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+                let d = &buf[..n];
+                let lac: SocketAddr = LAC.parse().expect("literal");
+                match HeaderView::new_checked(d).map(|h| h.kind()) {
+                    Ok(Kind::Control) => self.ep.handle_datagram(now(), lac, from, d, &mut self.e),
+                    Ok(Kind::Data) => {
+                        if let (Ok(info), Some((_, _, link))) = (parse_data(d), &mut self.call) {
+                            let frame = &d[info.payload];
+                            if frame.get(2..4) == Some(&[0x00, 0x21]) {
+                                self.ipv4_down.push(frame[4..].to_vec());
+                            } else {
+                                link.handle_frame(now(), frame, &mut self.e);
+                            }
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            let t = now();
+            if self.ep.poll_timeout().is_some_and(|d| d <= t) {
+                self.ep.handle_timeout(t, &mut self.e);
+            }
+            if let Some((_, _, link)) = &mut self.call {
+                if link.poll_timeout().is_some_and(|d| d <= t) {
+                    link.handle_timeout(t, &mut self.e);
+                }
+            }
+        }
+    }
+}
+
+pub fn udp4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 28 + payload.len()];
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: IpProtocol::Udp,
+        payload_len: 8 + payload.len(),
+        ttl: 64,
+        dscp_ecn: 0,
+        ident: 1,
+        dont_fragment: true,
+    }
+    .emit(&mut p)
+    .expect("fits");
+    let len = (8 + payload.len()) as u16;
+    // Source port 5000, destination 7000, no checksum (allowed over IPv4).
+    p[20..28].copy_from_slice(&[0x13, 0x88, 0x1b, 0x58, (len >> 8) as u8, len as u8, 0, 0]);
+    p[28..].copy_from_slice(payload);
+    p
+}
