@@ -95,7 +95,7 @@ pub async fn run_with(
         from_plane: plane_rx,
         to_aaa,
         from_aaa: answers_rx,
-        signals,
+        signals: stopping_on_shutdown(signals, readiness.clone()),
     };
     let plane = PlaneOwner(Some(plane));
     let observer = Observer::new(Arc::clone(&metrics), traffic);
@@ -109,6 +109,26 @@ pub async fn run_with(
         let _ = task.await;
     }
     Ok(exit?)
+}
+
+/// Passes signals on to the control task, marking the node `stopping` as
+/// soon as a shutdown is asked (the grace period can last seconds).
+fn stopping_on_shutdown(
+    mut signals: mpsc::Receiver<ControlSignal>,
+    readiness: Readiness,
+) -> mpsc::Receiver<ControlSignal> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(s) = signals.recv().await {
+            if matches!(s, ControlSignal::Shutdown) {
+                readiness.set_role(ServingRole::Stopping);
+            }
+            if tx.send(s).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Marks the node `stopping` when the control task ends for any reason.
