@@ -270,3 +270,45 @@ pub fn reload(path: &Path, current: &Config) -> anyhow::Result<(Config, Reload)>
     };
     Ok((config, r))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[node]
+host_name = "lns1"
+[[listen]]
+address = "192.0.2.2:1701"
+[ppp]
+ipcp_local = "100.64.255.254"
+[[pools]]
+name = "p"
+ranges = [{ start = "100.64.0.0", end = "100.64.0.255" }]
+[aaa]
+users_file = "users"
+default_pool = "p"
+"#;
+
+    #[test]
+    fn reload_carries_the_routes_of_new_pool_ranges_only() {
+        let dir = std::env::temp_dir().join(format!("lnsd-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        std::fs::write(dir.join("users"), "alice wonderland\n").expect("users");
+        let path = dir.join("lnsd.toml");
+        std::fs::write(&path, BASE).expect("config");
+        let current = Config::load(&path).expect("valid");
+        let (_, same) = reload(&path, &current).expect("reloads");
+        assert_eq!(same.routes, Vec::new(), "nothing new to route");
+        let grown = format!(
+            "{BASE}[[pools]]\nname = \"q\"\nranges = [{{ start = \"100.65.0.0\", end = \"100.65.0.15\" }}]\n"
+        );
+        std::fs::write(&path, grown).expect("config");
+        let (_, r) = reload(&path, &current).expect("reloads");
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(
+            r.routes,
+            vec![(std::net::IpAddr::from([100, 65, 0, 0]), 28)]
+        );
+    }
+}

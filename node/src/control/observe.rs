@@ -223,3 +223,98 @@ pub fn tunnel_counts(engine: &Engine) -> TunnelCounts {
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Grant;
+
+    fn observer() -> (Observer, Arc<Metrics>) {
+        let m = Arc::new(Metrics::new("0", "test").expect("static definitions"));
+        (Observer::new(Arc::clone(&m), Arc::default()), m)
+    }
+
+    fn value(m: &Metrics, series: &str) -> Option<f64> {
+        let text = m.encode().expect("encodes");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    fn query(session: SessionKey, request: u64, proof: AuthRequest) -> AuthQuery {
+        AuthQuery {
+            session,
+            request,
+            nas_port: 1,
+            calling_station: None,
+            called_station: None,
+            proof,
+        }
+    }
+
+    fn key(session: u16) -> SessionKey {
+        SessionKey { tunnel: 1, session }
+    }
+
+    #[test]
+    fn verdicts_are_counted_by_method_and_failures_by_first_cause() {
+        let (mut o, m) = observer();
+        let chap = AuthRequest::Chap {
+            name: b"bob".to_vec(),
+            identifier: 0x01,
+            challenge: vec![0x00; 16],
+            response: vec![0x00; 16],
+        };
+        let pap = AuthRequest::Pap {
+            name: b"alice".to_vec(),
+            password: b"x".to_vec(),
+        };
+        o.asked(&query(key(1), 1, pap.clone()));
+        o.answered(key(1), 1, &AuthOutcome::Accept(Grant::default_pool()));
+        o.published(key(1), false);
+        o.published(key(1), true);
+        o.published(key(1), true);
+        o.asked(&query(key(2), 2, chap));
+        o.answered(key(2), 2, &AuthOutcome::Reject);
+        o.ended(key(2));
+        o.asked(&query(key(3), 3, pap));
+        o.answered(key(3), 3, &AuthOutcome::Unavailable);
+        o.ended(key(3));
+        // An answer nobody asked for (a stale request) counts nothing.
+        o.answered(key(4), 9, &AuthOutcome::Reject);
+        o.ended(key(1));
+        let pap_accept = "lnsd_authentications_total{method=\"pap\",outcome=\"accept\"}";
+        let chap_reject = "lnsd_authentications_total{method=\"chap\",outcome=\"reject\"}";
+        assert_eq!(value(&m, pap_accept), Some(1.0));
+        assert_eq!(value(&m, chap_reject), Some(1.0));
+        assert_eq!(value(&m, "lnsd_session_setups_total"), Some(1.0));
+        let failed = |r: &str| {
+            value(
+                &m,
+                &format!("lnsd_session_setup_failures_total{{reason=\"{r}\"}}"),
+            )
+        };
+        assert_eq!(failed("auth_rejected"), Some(1.0));
+        assert_eq!(failed("radius_unavailable"), Some(1.0));
+        assert_eq!(
+            failed("peer_closed"),
+            Some(0.0),
+            "session 1 was established"
+        );
+        assert!(o.asked.is_empty() && o.cause.is_empty() && o.established.is_empty());
+    }
+
+    #[test]
+    fn control_traffic_totals_add_up() {
+        let t = ControlTraffic::default();
+        t.received(20);
+        t.received(30);
+        t.sent(12);
+        assert_eq!(
+            t.totals(),
+            ControlTrafficTotals {
+                rx: (2, 50),
+                tx: (1, 12)
+            }
+        );
+    }
+}

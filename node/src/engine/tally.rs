@@ -50,10 +50,10 @@ impl Tally {
             Event::TunnelUp { tunnel, .. } => {
                 self.established.insert(*tunnel);
             }
-            Event::TunnelDown { tunnel, reason } => {
-                if !self.established.remove(tunnel) {
-                    self.fail(abandoned(reason));
-                }
+            // The guard forgets an established tunnel; only one that never
+            // got there counts as a setup failure.
+            Event::TunnelDown { tunnel, reason } if !self.established.remove(tunnel) => {
+                self.fail(abandoned(reason));
             }
             _ => {}
         }
