@@ -15,9 +15,9 @@ mod sections;
 mod validate;
 
 pub use sections::{
-    AaaConfig, AuthMethodName, L2tpConfig, LacConfig, LimitsConfig, ListenConfig, LogConfig,
-    LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig, RangeConfig,
-    SecondLogin, SecretString, TunConfig, TunnelAuthPolicy,
+    AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
+    LogConfig, LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig,
+    RangeConfig, SecondLogin, SecretString, TunConfig, TunnelAuthPolicy,
 };
 pub use validate::FieldError;
 
@@ -57,6 +57,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The operations HTTP endpoint; absent: none.
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
 }
 
 /// Why a configuration could not be used.

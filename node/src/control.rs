@@ -20,6 +20,14 @@
 //! StopCCN for everything; the task keeps running (retransmitting) until
 //! every StopCCN is acknowledged or the grace period ends, then returns. A
 //! second shutdown request returns at once.
+//!
+//! Metrics: an [`Observer`] sees every AAA query and verdict and every
+//! session published or withdrawn, and samples the engine's tables and
+//! counts once per [`STATS_INTERVAL`] (see `control/observe.rs`).
+
+mod observe;
+
+pub use observe::{session_counts, tunnel_counts, ControlTraffic, ControlTrafficTotals, Observer};
 
 use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
 use crate::dataplane::{ControlInput, DataPlane, SessionEntry, SessionStats};
@@ -31,7 +39,8 @@ use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::PeerTable;
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -54,6 +63,8 @@ pub trait Plane: Send {
     fn send_ppp(&self, tunnel_id: u16, session_id: u16, frame: &[u8]);
     /// The session's counters.
     fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats>;
+    /// Routes new pool prefixes into the TUN device.
+    fn add_routes(&self, routes: &[(IpAddr, u8)]) -> Result<(), String>;
 }
 
 impl Plane for DataPlane {
@@ -72,6 +83,9 @@ impl Plane for DataPlane {
     fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats> {
         DataPlane::session_stats(self, tunnel_id, session_id)
     }
+    fn add_routes(&self, routes: &[(IpAddr, u8)]) -> Result<(), String> {
+        DataPlane::add_routes(self, routes).map_err(|e| e.to_string())
+    }
 }
 
 /// What can change without a restart (SIGHUP).
@@ -83,6 +97,9 @@ pub struct Reload {
     pub pools: Vec<PoolSpec>,
     /// Users file and RADIUS servers.
     pub aaa: AaaSettings,
+    /// Prefixes of new pool ranges, to route into the TUN device before
+    /// the pools are used.
+    pub routes: Vec<(IpAddr, u8)>,
 }
 
 /// Signals and operator commands.
@@ -120,12 +137,28 @@ pub enum Exit {
     Orphaned,
 }
 
-/// Runs the control task until shutdown completes.
+/// Runs the control task until shutdown completes, with metrics nobody
+/// scrapes (tests, and a daemon without `[http]` would use
+/// [`run_observed`] the same way).
 pub async fn run<P: Plane>(
+    engine: Engine,
+    plane: P,
+    ch: Channels,
+    grace: Duration,
+) -> std::io::Result<Exit> {
+    let metrics = crate::metrics::Metrics::for_this_build()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let observer = Observer::new(Arc::new(metrics), Arc::default());
+    run_observed(engine, plane, ch, grace, observer).await
+}
+
+/// Runs the control task until shutdown completes, reporting to `observer`.
+pub async fn run_observed<P: Plane>(
     engine: Engine,
     plane: P,
     mut ch: Channels,
     grace: Duration,
+    observer: Observer,
 ) -> std::io::Result<Exit> {
     let mut task = Task {
         engine,
@@ -133,6 +166,7 @@ pub async fn run<P: Plane>(
         to_aaa: ch.to_aaa.clone(),
         entropy: OsEntropy::open()?,
         last_rx: BTreeMap::new(),
+        observer,
     };
     let mut shutdown_by: Option<Timestamp> = None;
     let mut next_stats = now() + STATS_INTERVAL;
@@ -210,6 +244,7 @@ struct Task<P: Plane> {
     entropy: OsEntropy,
     /// Last seen `last_rx_unix_micros` per published session.
     last_rx: BTreeMap<SessionKey, u64>,
+    observer: Observer,
 }
 
 impl<P: Plane> Task<P> {
@@ -221,11 +256,14 @@ impl<P: Plane> Task<P> {
                     local,
                     peer,
                     datagram,
-                } => Input::L2tpDatagram {
-                    local,
-                    peer,
-                    bytes: datagram,
-                },
+                } => {
+                    self.observer.traffic().received(datagram.len());
+                    Input::L2tpDatagram {
+                        local,
+                        peer,
+                        bytes: datagram,
+                    }
+                }
                 ControlInput::PppControl {
                     tunnel_id,
                     session_id,
@@ -245,6 +283,14 @@ impl<P: Plane> Task<P> {
     fn apply(&mut self, input: Input) {
         let mut pending = vec![input];
         while let Some(input) = pending.pop() {
+            if let Input::AuthResult {
+                session,
+                request,
+                outcome,
+            } = &input
+            {
+                self.observer.answered(*session, *request, outcome);
+            }
             self.engine.apply(now(), input, &mut self.entropy);
             while let Some(out) = self.engine.poll_output() {
                 if let Some(follow_up) = self.route(out) {
@@ -257,12 +303,16 @@ impl<P: Plane> Task<P> {
     /// Performs one output; returns an input when AAA cannot take a query.
     fn route(&mut self, out: Output) -> Option<Input> {
         match out {
-            Output::SendL2tp(t) => self.plane.send_control(t.local, t.peer, &t.payload),
+            Output::SendL2tp(t) => {
+                self.observer.traffic().sent(t.payload.len());
+                self.plane.send_control(t.local, t.peer, &t.payload)
+            }
             Output::SendPpp { session, frame } => {
                 self.plane.send_ppp(session.tunnel, session.session, &frame)
             }
             Output::Authenticate(q) => {
                 let (session, request) = (q.session, q.request);
+                self.observer.asked(&q);
                 if let Err(e) = self.to_aaa.try_send(AaaCommand::Authenticate(q)) {
                     tracing::warn!(%session, "AAA queue full or gone ({e}): refusing the login");
                     return Some(Input::AuthResult {
@@ -278,6 +328,7 @@ impl<P: Plane> Task<P> {
                     session: entry.session_id,
                 };
                 self.last_rx.insert(key, 0);
+                self.observer.published(key, entry.ipv4.is_some());
                 self.plane.upsert_session(entry);
             }
             Output::SessionDown {
@@ -287,6 +338,7 @@ impl<P: Plane> Task<P> {
                 ..
             } => {
                 self.last_rx.remove(&session);
+                self.observer.ended(session);
                 self.plane.remove_session(session.tunnel, session.session);
                 tracing::info!(%session, ?user, %acct_session_id, "session ended");
             }
@@ -304,6 +356,7 @@ impl<P: Plane> Task<P> {
 
     /// Reads counters; traffic since the last read becomes `TrafficSeen`.
     fn poll_stats(&mut self) {
+        self.observer.sample(&self.engine);
         let mut seen = Vec::new();
         for (key, last) in &mut self.last_rx {
             if let Some(s) = self.plane.session_stats(key.tunnel, key.session) {
@@ -322,6 +375,19 @@ impl<P: Plane> Task<P> {
     }
 
     async fn reload(&mut self, r: Reload) {
+        // Routes first: a pool must not hand out addresses the TUN cannot
+        // reach.
+        if !r.routes.is_empty() {
+            match self.plane.add_routes(&r.routes) {
+                Ok(()) => {
+                    tracing::info!(routes = ?r.routes, "routes added for the new pool ranges")
+                }
+                Err(e) => tracing::error!(
+                    "cannot route the new pool ranges into the TUN device ({e}): \
+                     add them by hand or restart lnsd before they are used"
+                ),
+            }
+        }
         self.engine.reconfigure(r.peers, r.pools);
         if self.to_aaa.send(AaaCommand::Reload(r.aaa)).await.is_err() {
             tracing::warn!("AAA task gone: reload not applied to AAA");

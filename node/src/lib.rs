@@ -25,13 +25,26 @@
 //!  +---+-----------------------------+
 //!  | signal watcher (daemon): SIGTERM, SIGINT, SIGHUP (re-reads the file)
 //!  +---------------------------------+
+//!
+//!  Observability (shared, no channel: atomics behind Arc<Metrics>):
+//!  control task --Observer: events + 1 s samples--> +--------------------+
+//!  AAA task -----RadiusReport: per-server stats---> | Arc<Metrics>       |
+//!  data plane <--StatsReader, read at scrape time-- | (prometheus reg.)  |
+//!                                                   +---------^----------+
+//!  daemon: Readiness (starting -> active once the             | encode()
+//!  data plane is up -> stopping on shutdown) ---+   +---------+----------+
+//!                                               +-> | HTTP task ([http]) |
+//!                    Prometheus, probes ----------> | /metrics /healthz  |
+//!                                                   | /readyz            |
+//!                                                   +--------------------+
 //! ```
 //!
 //! Modules: [`config`] (TOML, validation, conversion to each task's
 //! settings), [`engine`] (sans IO: L2TP endpoint, PPP links, pools,
 //! sessions), [`aaa`], [`control`], [`daemon`] (starts everything),
-//! [`dataplane`], [`system`] (wall clock, OS RNG), [`metrics`] and [`http`]
-//! (`/metrics`, `/healthz`, `/readyz`; not wired into the daemon yet).
+//! [`dataplane`], [`system`] (wall clock, OS RNG), [`metrics`] (every
+//! `lnsd_*` series) and [`http`] (`/metrics`, `/healthz`, `/readyz`, its
+//! own task when the config has an `[http]` section).
 pub mod aaa;
 pub mod config;
 pub mod control;

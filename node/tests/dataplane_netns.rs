@@ -540,3 +540,43 @@ fn traffic_through_the_tun_both_ways() {
         "shutdown is bounded"
     );
 }
+
+/// `add_routes` (pools added on SIGHUP) puts the new prefix into the TUN
+/// device of the running data plane; adding it twice is harmless. The
+/// stats reader sees the same counters as the handle and stops reading
+/// once the data plane is shut down.
+#[test]
+fn routes_added_at_runtime_point_into_the_tun() {
+    if !can_run() {
+        return;
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let rig = rig("rt", 1, tx);
+    let Rig {
+        plane,
+        lac: _lac,
+        _guard: guard,
+        ..
+    } = rig;
+    let lns = guard.0[0].clone();
+    let new = (IpAddr::V4(Ipv4Addr::new(198, 19, 7, 0)), 28u8);
+    // `ip` runs in the caller's namespace: call from inside it, as lnsd's
+    // control task does.
+    let plane = in_netns(&lns, move || {
+        plane.add_routes(&[new]).expect("route added");
+        plane.add_routes(&[new]).expect("replace is idempotent");
+        plane
+    });
+    let shown = Command::new("ip")
+        .args(["-n", &lns, "-4", "route", "show", "198.19.7.0/28"])
+        .output()
+        .expect("ip runs");
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("dev dptest0"), "route: {shown:?}");
+    let reader = plane.stats_reader();
+    let (totals, drops) = reader.read().expect("data plane running");
+    assert_eq!(totals, plane.totals());
+    assert_eq!(drops, plane.drops());
+    plane.shutdown();
+    assert_eq!(reader.read(), None, "nothing kept alive after shutdown");
+}

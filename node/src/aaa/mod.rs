@@ -11,12 +11,16 @@
 //! is ever logged.
 
 pub mod radius;
+pub mod report;
 pub mod users;
 
 pub use radius::{RadiusSettings, RadiusTask};
 pub use users::{Users, UsersError};
 
 use crate::engine::{AuthOutcome, AuthQuery, SessionKey};
+use crate::metrics::Metrics;
+use report::RadiusReport;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// What the AAA task is told.
@@ -54,16 +58,39 @@ pub fn spawn(
     answers: mpsc::Sender<AuthAnswer>,
     queue: usize,
 ) -> (mpsc::Sender<AaaCommand>, tokio::task::JoinHandle<()>) {
+    spawn_observed(settings, answers, queue, None)
+}
+
+/// [`spawn`], reporting RADIUS statistics to `metrics` (per configured
+/// server: requests, timeouts, latency).
+pub fn spawn_observed(
+    settings: AaaSettings,
+    answers: mpsc::Sender<AuthAnswer>,
+    queue: usize,
+    metrics: Option<Arc<Metrics>>,
+) -> (mpsc::Sender<AaaCommand>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
-    let task = tokio::spawn(run(settings, rx, answers));
+    let task = tokio::spawn(run(settings, rx, answers, metrics));
     (tx, task)
+}
+
+/// Creates the zero series of every configured RADIUS server.
+fn announce_servers(settings: &AaaSettings, metrics: Option<&Metrics>) {
+    if let (Some(m), Some(r)) = (metrics, &settings.radius) {
+        for s in &r.client.auth_servers {
+            m.radius_server(&s.addr.to_string());
+        }
+    }
 }
 
 async fn run(
     settings: AaaSettings,
     mut commands: mpsc::Receiver<AaaCommand>,
     answers: mpsc::Sender<AuthAnswer>,
+    metrics: Option<Arc<Metrics>>,
 ) {
+    announce_servers(&settings, metrics.as_deref());
+    let mut report = RadiusReport::default();
     let mut users = settings.users;
     let mut radius = match settings.radius {
         Some(r) => RadiusTask::start(r)
@@ -75,6 +102,9 @@ async fn run(
         None => None,
     };
     loop {
+        if let (Some(r), Some(m)) = (&radius, &metrics) {
+            report.report(r.client(), m);
+        }
         let command = match &mut radius {
             Some(r) => tokio::select! {
                 c = commands.recv() => c,
@@ -94,6 +124,7 @@ async fn run(
         };
         match command {
             AaaCommand::Reload(s) => {
+                announce_servers(&s, metrics.as_deref());
                 users = s.users;
                 match (s.radius, &mut radius) {
                     (Some(new), Some(r)) => r.reconfigure(new),

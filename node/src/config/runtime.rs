@@ -205,6 +205,9 @@ impl Config {
         if self.log != old.log {
             v.push("log");
         }
+        if self.http != old.http {
+            v.push("http");
+        }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {
             accept_unknown_lacs: false,

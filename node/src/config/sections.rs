@@ -368,6 +368,15 @@ impl Default for TunConfig {
     }
 }
 
+/// `[http]`: the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
+/// Absent: no HTTP server is started.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// TCP address to serve on (plain HTTP: a management address or loopback).
+    pub listen: SocketAddr,
+}
+
 /// Log line format.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]

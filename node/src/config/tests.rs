@@ -54,6 +54,42 @@ fn a_minimal_file_takes_the_defaults() {
     assert_eq!(c.l2tp.retransmit_max_ms, 8_000);
     assert_eq!(c.ppp.second_login, SecondLogin::Allow);
     assert_eq!(c.tun.name, "lns0");
+    assert_eq!(c.http, None, "no [http] section: no HTTP server");
+}
+
+#[test]
+fn the_example_serves_http_on_loopback() {
+    let c = Config::from_toml(EXAMPLE).expect("parses");
+    let http = c.http.expect("the example documents [http]");
+    assert_eq!(http.listen, "127.0.0.1:9701".parse().expect("literal"));
+}
+
+#[test]
+fn http_listen_needs_a_fixed_unicast_port_and_known_keys() {
+    let zero = format!("{}[http]\nlisten = \"127.0.0.1:0\"\n", minimal());
+    let errs = errors(&zero);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("http.listen: needs a fixed port"),
+        "{errs:?}"
+    );
+    let multicast = format!("{}[http]\nlisten = \"224.0.0.1:9701\"\n", minimal());
+    let errs = errors(&multicast);
+    assert!(
+        errs.iter().any(|e| e.starts_with("http.listen: 224.0.0.1")),
+        "{errs:?}"
+    );
+    let ok = format!("{}[http]\nlisten = \"[::1]:9701\"\n", minimal());
+    assert_eq!(errors(&ok), Vec::<String>::new());
+    let typo = format!(
+        "{}[http]\nlisten = \"127.0.0.1:9701\"\nport = 1\n",
+        minimal()
+    );
+    let err = Config::from_toml(&typo).expect_err("unknown key");
+    assert!(err.to_string().contains("port"), "{err}");
+    let missing = format!("{}[http]\n", minimal());
+    let err = Config::from_toml(&missing).expect_err("listen is required");
+    assert!(err.to_string().contains("listen"), "{err}");
 }
 
 #[test]

@@ -33,6 +33,7 @@ pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
     pools(c, &mut errs);
     aaa(c, &mut errs);
     tun(c, &mut errs);
+    http(c, &mut errs);
     if errs.0.is_empty() {
         Ok(())
     } else {
@@ -314,6 +315,25 @@ fn tun(c: &Config, e: &mut Errors) {
     }
     if t.workers == 0 {
         e.add("tun.workers", "must be at least 1");
+    }
+}
+
+fn http(c: &Config, e: &mut Errors) {
+    let Some(h) = &c.http else {
+        return;
+    };
+    if h.listen.port() == 0 {
+        e.add(
+            "http.listen",
+            "needs a fixed port (1-65535): Prometheus must know where to scrape",
+        );
+    }
+    let ip = h.listen.ip();
+    if ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast()) {
+        e.add(
+            "http.listen",
+            format!("{ip} is not a unicast address this host can listen on"),
+        );
     }
 }
 

@@ -54,7 +54,10 @@
 //! `DataPlane::local_addrs()`, `DataPlane::divert_ipv6_link(Option<Sender<
 //! Ipv6LinkPacket>>)` (opt-in: IPv6 to link-scope destinations, i.e. RS,
 //! NS, DHCPv6, go to that channel instead of the TUN), and the
-//! `DataPlaneError` type.
+//! `DataPlaneError` type. Added on the wire branch:
+//! `DataPlane::add_routes(&[(IpAddr, u8)])` (pools added on SIGHUP) and
+//! `DataPlane::stats_reader() -> StatsReader` (totals and drops read by
+//! the metrics collector without keeping the data plane alive).
 //!
 //! Where things are: [`table`] (the snapshot and its lookups),
 //! [`classifier`] (the pure per-packet decisions), [`framing`] (headers in
@@ -76,7 +79,7 @@ pub mod tun;
 mod upstream;
 
 pub use counters::TrafficTotals;
-pub use plane::{DataPlane, DataPlaneError};
+pub use plane::{DataPlane, DataPlaneError, StatsReader};
 
 /// What the data plane needs to start.
 #[derive(Clone, Debug)]

@@ -33,7 +33,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -79,6 +79,23 @@ pub struct DataPlane {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// Reads the data plane's counters without owning it (see
+/// [`DataPlane::stats_reader`]).
+#[derive(Clone, Debug)]
+pub struct StatsReader(Weak<Shared>);
+
+impl StatsReader {
+    /// Traffic totals and drops by reason, or `None` once the data plane
+    /// has been shut down.
+    pub fn read(&self) -> Option<(TrafficTotals, Vec<(DropReason, u64)>)> {
+        let shared = self.0.upgrade()?;
+        Some((
+            sum_traffic(shared.counters.iter()),
+            sum_drops(shared.counters.iter()),
+        ))
+    }
+}
+
 /// What the handle and every worker share.
 pub(crate) struct Shared {
     pub(crate) table: ArcSwap<SessionTable>,
@@ -91,6 +108,8 @@ pub(crate) struct Shared {
     pub(crate) tun_ipv4: Ipv4Addr,
     pub(crate) tun_ipv6: Option<Ipv6Addr>,
     pub(crate) tun_mtu: u16,
+    /// The TUN device's name (for routes added later).
+    tun_name: String,
     pub(crate) stop: AtomicBool,
     pub(crate) to_control: Sender<ControlInput>,
     /// Where IPv6 link-scope packets go (None: to the TUN).
@@ -162,6 +181,7 @@ impl DataPlane {
             tun_ipv4: config.tun_ipv4,
             tun_ipv6: config.tun_ipv6,
             tun_mtu: config.tun_mtu,
+            tun_name: config.tun_name.clone(),
             stop: AtomicBool::new(false),
             to_control,
             ipv6_link: ArcSwapOption::empty(),
@@ -307,6 +327,24 @@ impl DataPlane {
     /// Traffic totals (L2TP and TUN, packets and bytes).
     pub fn totals(&self) -> TrafficTotals {
         sum_traffic(self.shared.counters.iter())
+    }
+
+    /// A handle reading [`DataPlane::totals`] and [`DataPlane::drops`] from
+    /// another thread (the metrics collector). It does not keep the data
+    /// plane alive: once it is shut down the reader returns `None`.
+    pub fn stats_reader(&self) -> StatsReader {
+        StatsReader(Arc::downgrade(&self.shared))
+    }
+
+    /// Routes more prefixes into the TUN device (pools added on SIGHUP),
+    /// with `ip route replace`, so re-adding a route is harmless. `ip` runs in
+    /// the calling thread's network namespace (lnsd's, from the control task). Stops at
+    /// the first route that fails.
+    pub fn add_routes(&self, routes: &[(IpAddr, u8)]) -> Result<(), DataPlaneError> {
+        for &(prefix, len) in routes {
+            tun::add_route(&self.shared.tun_name, prefix, len)?;
+        }
+        Ok(())
     }
 
     /// The UDP addresses actually bound (port 0 in the config resolved).

@@ -87,7 +87,7 @@ pub fn open(config: &DataPlaneConfig, queues: usize) -> Result<Vec<SyncDevice>, 
 }
 
 /// `ip route replace PREFIX/LEN dev NAME` (IPv4 or IPv6).
-fn add_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
+pub(crate) fn add_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
     let family = match prefix {
         IpAddr::V4(_) => "-4",
         IpAddr::V6(_) => "-6",

@@ -27,9 +27,11 @@ pub mod types;
 
 mod flood;
 mod ppp_events;
+pub mod tally;
 
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
+pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
     Output, SecondLoginPolicy, SessionKey,
@@ -81,6 +83,8 @@ pub struct Engine {
     /// most [`EARLY_FRAMES`]) until the session is up.
     early: BTreeMap<SessionKey, Vec<Vec<u8>>>,
     outputs: VecDeque<Output>,
+    /// Event counts by reason, for metrics.
+    tally: Tally,
 }
 
 impl std::fmt::Debug for Engine {
@@ -109,6 +113,7 @@ impl Engine {
             deadline_of: BTreeMap::new(),
             early: BTreeMap::new(),
             outputs: VecDeque::new(),
+            tally: Tally::default(),
             config,
         }
     }
@@ -202,6 +207,12 @@ impl Engine {
     /// The pools (usage, for status views).
     pub fn pools(&self) -> &Pools {
         &self.pools
+    }
+
+    /// Event counts by reason since start (control drops, tunnel setup
+    /// failures), for metrics.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     // ---- inputs --------------------------------------------------------
@@ -431,6 +442,7 @@ impl Engine {
             let mut moved = false;
             while let Some(ev) = self.endpoint.poll_event() {
                 moved = true;
+                self.tally.account(&ev);
                 self.on_l2tp_event(now, ev, entropy);
             }
             let dirty = std::mem::take(&mut self.dirty);

@@ -204,8 +204,8 @@ pub(super) fn data_plane_entry(s: &Session) -> SessionEntry {
         ipv4: s.ipv4.filter(|_| s.published),
         ipv6_prefixes: Vec::new(),
         mru: s.mru,
-        // The PPP core keeps the negotiated send compression private;
-        // uncompressed frames are always acceptable (RFC 1661 §6.5, §6.6).
-        compression: lns_proto::ppp::frame::Compression::default(),
+        // What the peer agreed to receive (ACFC/PFC, RFC 1661 §6.5, §6.6);
+        // uncompressed until LCP is opened.
+        compression: s.link.send_compression(),
     }
 }

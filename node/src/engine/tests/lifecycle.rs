@@ -321,3 +321,38 @@ fn a_call_that_never_reaches_iccn_is_withdrawn_from_the_data_plane() {
         .any(|o| matches!(o, Output::SessionDown { session, .. } if session == key));
     assert!(withdrawn);
 }
+
+/// RFC 1661 §6.5/§6.6: a subscriber that asks for ACFC and PFC gets
+/// compressed frames from the data plane once the session is up; one that
+/// does not ask gets full headers.
+#[test]
+fn negotiated_header_compression_reaches_the_data_plane_entry() {
+    use lns_proto::ppp::frame::{Compression, FieldCompression};
+    let published = |sim: &Sim, key: SessionKey| {
+        sim.outputs.iter().rev().find_map(|o| match o {
+            Output::SessionUp(e)
+                if e.tunnel_id == key.tunnel && e.session_id == key.session && e.ipv4.is_some() =>
+            {
+                Some(e.compression)
+            }
+            _ => None,
+        })
+    };
+    let mut sim = Sim::new(config());
+    let mut cfg = LinkConfig::subscriber(b"alice", b"wonderland");
+    cfg.auth_order = vec![AuthMethod::Pap];
+    cfg.request_compression = Compression {
+        address_control: FieldCompression::On,
+        protocol: FieldCompression::On,
+    };
+    let key = sim.dial_with(cfg);
+    assert_eq!(
+        published(&sim, key),
+        Some(Compression {
+            address_control: FieldCompression::On,
+            protocol: FieldCompression::On,
+        })
+    );
+    let plain = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    assert_eq!(published(&sim, plain), Some(Compression::default()));
+}

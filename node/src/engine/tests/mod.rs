@@ -277,6 +277,13 @@ impl Sim {
 
     /// Dials one subscriber; returns the engine's key for it.
     fn dial(&mut self, user: &str, password: &str, methods: Vec<AuthMethod>) -> SessionKey {
+        let mut cfg = LinkConfig::subscriber(user.as_bytes(), password.as_bytes());
+        cfg.auth_order = methods;
+        self.dial_with(cfg)
+    }
+
+    /// Dials with a subscriber configured by the test.
+    fn dial_with(&mut self, cfg: LinkConfig) -> SessionKey {
         let t = self.tunnel();
         let call = CallInfo {
             calling_number: Some(b"0123456789".to_vec()),
@@ -289,8 +296,6 @@ impl Sim {
             .expect("call");
         self.pump();
         let key = *self.lac_sessions.get(&lac_sid).expect("LAC session up");
-        let mut cfg = LinkConfig::subscriber(user.as_bytes(), password.as_bytes());
-        cfg.auth_order = methods;
         let mut link = Link::new(Side::Subscriber, cfg);
         link.open(self.now, &mut self.e);
         self.subs.insert(key, link);
