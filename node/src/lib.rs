@@ -7,3 +7,4 @@
 pub mod dataplane;
 pub mod http;
 pub mod metrics;
+pub mod mgmt;
