@@ -9,6 +9,8 @@
 pub mod backend;
 pub mod capture;
 pub mod client;
+pub mod ctl;
+pub mod json;
 pub mod pcap;
 pub mod server;
 pub mod tap;
