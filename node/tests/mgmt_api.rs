@@ -36,7 +36,13 @@ const ACTIVE_ADDR: &str = "10.0.0.1:7443";
 const LAC: &str = "192.0.2.10:1701";
 const LNS: &str = "192.0.2.1:1701";
 
-fn session(id: u32, tunnel: u32, user: &str, ip: &str, state: pb::SessionState) -> pb::SessionSummary {
+fn session(
+    id: u32,
+    tunnel: u32,
+    user: &str,
+    ip: &str,
+    state: pb::SessionState,
+) -> pb::SessionSummary {
     pb::SessionSummary {
         session_id: id,
         tunnel_id: tunnel,
@@ -54,7 +60,13 @@ impl TestBackend {
             sessions: vec![
                 session(123, 10, "alice@isp", "100.64.0.1", pb::SessionState::Up),
                 session(124, 10, "bob@isp", "100.64.0.2", pb::SessionState::Up),
-                session(125, 11, "alice@isp", "100.64.0.3", pb::SessionState::Authenticating),
+                session(
+                    125,
+                    11,
+                    "alice@isp",
+                    "100.64.0.3",
+                    pb::SessionState::Authenticating,
+                ),
             ],
         }
     }
@@ -68,7 +80,10 @@ impl TestBackend {
 
     fn write(&self, affected: u32) -> BackendResult<pb::WriteOutcome> {
         match self.role {
-            TestRole::Active => Ok(pb::WriteOutcome { affected, ..Default::default() }),
+            TestRole::Active => Ok(pb::WriteOutcome {
+                affected,
+                ..Default::default()
+            }),
             TestRole::StandbyForwarding => Ok(pb::WriteOutcome {
                 affected,
                 forwarded_to: ACTIVE_ADDR.into(),
@@ -84,9 +99,21 @@ impl TestBackend {
 
 /// Scripted traffic offered to every capture tap: (datagram, owner, direction).
 fn traffic() -> Vec<(Vec<u8>, DatagramOwner<'static>, Direction)> {
-    let alice = DatagramOwner { tunnel_id: 10, session_id: 123, user: Some("alice@isp") };
-    let tunnel10 = DatagramOwner { tunnel_id: 10, session_id: 0, user: None };
-    let other = DatagramOwner { tunnel_id: 11, session_id: 125, user: Some("carol@isp") };
+    let alice = DatagramOwner {
+        tunnel_id: 10,
+        session_id: 123,
+        user: Some("alice@isp"),
+    };
+    let tunnel10 = DatagramOwner {
+        tunnel_id: 10,
+        session_id: 0,
+        user: None,
+    };
+    let other = DatagramOwner {
+        tunnel_id: 11,
+        session_id: 125,
+        user: Some("carol@isp"),
+    };
     // RFC 2661 §3.1 control header (T, L, S; ver 2) + Message Type AVP = SCCRQ (1).
     let sccrq = vec![
         0xc8, 0x02, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x08, 0x00,
@@ -97,7 +124,9 @@ fn traffic() -> Vec<(Vec<u8>, DatagramOwner<'static>, Direction)> {
         0x00, 0x02, 0x00, 0x0a, 0x00, 0x7b, 0xff, 0x03, 0xc0, 0x23, 0x01, 0x01, 0x00, 0x0c, 0x05,
         b'a', b'l', b'i', b'c', b'e', 0x01, b'x',
     ];
-    let mut ipv4 = vec![0x00, 0x02, 0x00, 0x0a, 0x00, 0x7b, 0x00, 0x21, 0x45, 0x00, 0x00, 0x14];
+    let mut ipv4 = vec![
+        0x00, 0x02, 0x00, 0x0a, 0x00, 0x7b, 0x00, 0x21, 0x45, 0x00, 0x00, 0x14,
+    ];
     ipv4.extend_from_slice(&[0, 0, 0, 0, 64, 0x11, 0, 0, 100, 64, 0, 1, 198, 51, 100, 1]);
     let mut foreign = pap.clone();
     foreign[3] = 0x0b;
@@ -139,19 +168,28 @@ impl ManagementBackend for TestBackend {
             .filter(|s| f.state == 0 || s.state == f.state)
             .cloned()
             .collect();
-        Ok(pb::SessionList { sessions, origin: self.origin() })
+        Ok(pb::SessionList {
+            sessions,
+            origin: self.origin(),
+        })
     }
     async fn show_session(&self, id: u32) -> BackendResult<pb::SessionDetail> {
         let summary = self.sessions.iter().find(|s| s.session_id == id).cloned();
         match summary {
-            Some(s) => Ok(pb::SessionDetail { summary: Some(s), mru: 1492, ..Default::default() }),
+            Some(s) => Ok(pb::SessionDetail {
+                summary: Some(s),
+                mru: 1492,
+                ..Default::default()
+            }),
             None => Err(BackendError::NotFound(format!("session {id}"))),
         }
     }
     async fn kill_sessions(&self, r: pb::KillSessionsRequest) -> BackendResult<pb::WriteOutcome> {
         use pb::kill_sessions_request::Target;
         let affected = match r.target {
-            Some(Target::SessionId(id)) => self.sessions.iter().filter(|s| s.session_id == id).count(),
+            Some(Target::SessionId(id)) => {
+                self.sessions.iter().filter(|s| s.session_id == id).count()
+            }
             Some(Target::User(u)) => self.sessions.iter().filter(|s| s.user == u).count(),
             None => 0,
         };
@@ -159,7 +197,11 @@ impl ManagementBackend for TestBackend {
     }
     async fn list_tunnels(&self) -> BackendResult<pb::TunnelList> {
         Ok(pb::TunnelList {
-            tunnels: vec![pb::TunnelSummary { tunnel_id: 10, sessions: 2, ..Default::default() }],
+            tunnels: vec![pb::TunnelSummary {
+                tunnel_id: 10,
+                sessions: 2,
+                ..Default::default()
+            }],
             origin: self.origin(),
         })
     }
@@ -178,7 +220,10 @@ impl ManagementBackend for TestBackend {
     async fn cluster_status(&self) -> BackendResult<pb::ClusterStatusReply> {
         Ok(pb::ClusterStatusReply::default())
     }
-    async fn transfer_leader(&self, _r: pb::TransferLeaderRequest) -> BackendResult<pb::WriteOutcome> {
+    async fn transfer_leader(
+        &self,
+        _r: pb::TransferLeaderRequest,
+    ) -> BackendResult<pb::WriteOutcome> {
         self.write(1)
     }
     async fn add_member(&self, _c: pb::MemberChange) -> BackendResult<pb::WriteOutcome> {
@@ -269,14 +314,28 @@ fn start(role: TestRole, token: Option<&str>) -> Running {
     let bound = server::bind(&config).expect("bind");
     let tcp = bound.tcp_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(server::serve(bound, Arc::new(TestBackend::new(role)), async move {
-        let _ = stopped.await;
-    }));
-    Running { dir, socket, tcp, stop: Some(stop), done }
+    let done = tokio::spawn(server::serve(
+        bound,
+        Arc::new(TestBackend::new(role)),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        dir,
+        socket,
+        tcp,
+        stop: Some(stop),
+        done,
+    }
 }
 
 async fn lnsctl(socket: &Path, args: &[&str]) -> Result<String, CtlError> {
-    let mut argv = vec!["lnsctl", "--socket", socket.to_str().expect("utf-8 temp path")];
+    let mut argv = vec![
+        "lnsctl",
+        "--socket",
+        socket.to_str().expect("utf-8 temp path"),
+    ];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).expect("valid arguments");
     let mut out = Vec::new();
@@ -288,9 +347,14 @@ async fn lnsctl(socket: &Path, args: &[&str]) -> Result<String, CtlError> {
 async fn status_table_and_json() {
     let node = start(TestRole::Active, None);
     let table = lnsctl(&node.socket, &["status"]).await.expect("status");
-    assert!(table.contains("role:") && table.contains("active"), "{table}");
+    assert!(
+        table.contains("role:") && table.contains("active"),
+        "{table}"
+    );
     assert!(table.contains("01:01:01"), "{table}");
-    let json = lnsctl(&node.socket, &["--json", "status"]).await.expect("status");
+    let json = lnsctl(&node.socket, &["--json", "status"])
+        .await
+        .expect("status");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["role"], "ROLE_ACTIVE");
     assert_eq!(v["term"], 7);
@@ -308,19 +372,40 @@ async fn sessions_filters_reach_the_backend() {
             .map(|a| a.iter().filter_map(|s| s["session_id"].as_u64()).collect())
             .unwrap_or_default()
     };
-    let all = lnsctl(&node.socket, &["--json", "sessions"]).await.expect("list");
+    let all = lnsctl(&node.socket, &["--json", "sessions"])
+        .await
+        .expect("list");
     assert_eq!(ids(all), [123, 124, 125]);
     let alice = lnsctl(&node.socket, &["--json", "sessions", "--user", "alice@isp"]).await;
     assert_eq!(ids(alice.expect("list")), [123, 125]);
-    let t10 = lnsctl(&node.socket, &["--json", "sessions", "--tunnel", "10", "--user", "alice@isp"]);
+    let t10 = lnsctl(
+        &node.socket,
+        &[
+            "--json",
+            "sessions",
+            "--tunnel",
+            "10",
+            "--user",
+            "alice@isp",
+        ],
+    );
     assert_eq!(ids(t10.await.expect("list")), [123]);
     let by_ip = lnsctl(&node.socket, &["--json", "sessions", "--ip", "100.64.0.2"]).await;
     assert_eq!(ids(by_ip.expect("list")), [124]);
-    let auth = lnsctl(&node.socket, &["--json", "sessions", "--state", "authenticating"]).await;
+    let auth = lnsctl(
+        &node.socket,
+        &["--json", "sessions", "--state", "authenticating"],
+    )
+    .await;
     assert_eq!(ids(auth.expect("list")), [125]);
-    let table = lnsctl(&node.socket, &["sessions", "--user", "bob@isp"]).await.expect("list");
+    let table = lnsctl(&node.socket, &["sessions", "--user", "bob@isp"])
+        .await
+        .expect("list");
     assert!(table.starts_with("SESSION"), "{table}");
-    assert!(table.contains("bob@isp") && !table.contains("alice"), "{table}");
+    assert!(
+        table.contains("bob@isp") && !table.contains("alice"),
+        "{table}"
+    );
     let missing = lnsctl(&node.socket, &["session", "show", "999"]).await;
     assert!(matches!(&missing, Err(CtlError::Refused(m)) if m.contains("session 999 not found")));
     node.stop().await;
@@ -329,10 +414,19 @@ async fn sessions_filters_reach_the_backend() {
 #[tokio::test]
 async fn kill_on_standby_is_forwarded_or_refused_with_active_address() {
     let forwarding = start(TestRole::StandbyForwarding, None);
-    let out = lnsctl(&forwarding.socket, &["session", "kill", "--user", "alice@isp"]).await;
+    let out = lnsctl(
+        &forwarding.socket,
+        &["session", "kill", "--user", "alice@isp"],
+    )
+    .await;
     let out = out.expect("forwarded");
-    assert!(out.contains("killed: 2") && out.contains(ACTIVE_ADDR), "{out}");
-    let listed = lnsctl(&forwarding.socket, &["sessions"]).await.expect("read on standby");
+    assert!(
+        out.contains("killed: 2") && out.contains(ACTIVE_ADDR),
+        "{out}"
+    );
+    let listed = lnsctl(&forwarding.socket, &["sessions"])
+        .await
+        .expect("read on standby");
     assert!(listed.contains("replicated tables"), "{listed}");
     forwarding.stop().await;
 
@@ -340,7 +434,10 @@ async fn kill_on_standby_is_forwarded_or_refused_with_active_address() {
     let refused = lnsctl(&refusing.socket, &["session", "kill", "123"]).await;
     match refused {
         Err(CtlError::Refused(message)) => {
-            assert!(message.contains("standby") && message.contains(ACTIVE_ADDR), "{message}");
+            assert!(
+                message.contains("standby") && message.contains(ACTIVE_ADDR),
+                "{message}"
+            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -380,17 +477,33 @@ async fn tcp_without_token_is_refused_at_bind() {
     let config = ServerConfig {
         socket_path: dir.path().join("s"),
         socket_mode: 0o600,
-        tcp: Some(TcpConfig { listen: "127.0.0.1:0".parse().expect("literal"), token: String::new() }),
+        tcp: Some(TcpConfig {
+            listen: "127.0.0.1:0".parse().expect("literal"),
+            token: String::new(),
+        }),
     };
-    assert!(matches!(server::bind(&config), Err(server::ServerError::Config(_))));
-    let world = ServerConfig { socket_mode: 0o666, tcp: None, ..config };
-    assert!(matches!(server::bind(&world), Err(server::ServerError::Config(_))));
+    assert!(matches!(
+        server::bind(&config),
+        Err(server::ServerError::Config(_))
+    ));
+    let world = ServerConfig {
+        socket_mode: 0o666,
+        tcp: None,
+        ..config
+    };
+    assert!(matches!(
+        server::bind(&world),
+        Err(server::ServerError::Config(_))
+    ));
 }
 
 #[tokio::test]
 async fn socket_has_its_mode_and_is_removed_on_shutdown() {
     let node = start(TestRole::Active, None);
-    let mode = std::fs::metadata(&node.socket).expect("socket exists").permissions().mode();
+    let mode = std::fs::metadata(&node.socket)
+        .expect("socket exists")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let path = node.stop().await;
     assert!(!path.exists(), "socket left behind");
@@ -403,7 +516,10 @@ async fn unreachable_socket_says_what_to_do() {
     match lnsctl(&missing, &["status"]).await {
         Err(e @ CtlError::Connect(_)) => {
             let m = e.to_string();
-            assert!(m.contains("cannot reach lnsd at") && m.contains("--socket"), "{m}");
+            assert!(
+                m.contains("cannot reach lnsd at") && m.contains("--socket"),
+                "{m}"
+            );
         }
         other => panic!("expected a connect error, got {other:?}"),
     }
@@ -416,29 +532,59 @@ async fn capture_streams_a_pcap_that_tshark_decodes() {
     let file_arg = file.to_str().expect("utf-8");
     lnsctl(
         &node.socket,
-        &["capture", "--tunnel", "10", "--kind", "control", "--kind", "login", "-w", file_arg],
+        &[
+            "capture", "--tunnel", "10", "--kind", "control", "--kind", "login", "-w", file_arg,
+        ],
     )
     .await
     .expect("capture");
     let pcap = std::fs::read(&file).expect("pcap written");
     assert_eq!(&pcap[0..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
     let output = std::process::Command::new("tshark")
-        .args(["-n", "-r", file_arg, "-T", "fields", "-e", "frame.protocols", "-e", "l2tp.tunnel"])
+        .args([
+            "-n",
+            "-r",
+            file_arg,
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "l2tp.tunnel",
+        ])
         .output()
         .expect("tshark is installed");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = text.lines().collect();
     // SCCRQ (tunnel 0) and alice's PAP request; not her IPv4 data nor tunnel 11.
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].contains("udp:l2tp"), "{text}");
-    assert!(lines[1].contains("l2tp:ppp:pap") && lines[1].ends_with("\t10"), "{text}");
+    assert!(
+        lines[1].contains("l2tp:ppp:pap") && lines[1].ends_with("\t10"),
+        "{text}"
+    );
 
     let session = node.dir.path().join("session.pcap");
     let session_arg = session.to_str().expect("utf-8");
-    lnsctl(&node.socket, &["capture", "--session", "123", "--count", "1", "-w", session_arg])
-        .await
-        .expect("capture");
+    lnsctl(
+        &node.socket,
+        &[
+            "capture",
+            "--session",
+            "123",
+            "--count",
+            "1",
+            "-w",
+            session_arg,
+        ],
+    )
+    .await
+    .expect("capture");
     let bytes = std::fs::read(&session).expect("pcap written");
     // Global header + exactly one record: the PAP request (IPv4 20 + UDP 8 + 22).
     assert_eq!(bytes.len(), 24 + 16 + 20 + 8 + 22);
@@ -449,8 +595,15 @@ async fn capture_streams_a_pcap_that_tshark_decodes() {
 async fn capture_on_standby_names_the_active_node() {
     let node = start(TestRole::StandbyRefusing, None);
     let file = node.dir.path().join("x.pcap");
-    let out = lnsctl(&node.socket, &["capture", "--all", "-w", file.to_str().expect("utf-8")]).await;
-    assert!(matches!(&out, Err(CtlError::Refused(m)) if m.contains(ACTIVE_ADDR)), "{out:?}");
+    let out = lnsctl(
+        &node.socket,
+        &["capture", "--all", "-w", file.to_str().expect("utf-8")],
+    )
+    .await;
+    assert!(
+        matches!(&out, Err(CtlError::Refused(m)) if m.contains(ACTIVE_ADDR)),
+        "{out:?}"
+    );
     node.stop().await;
 }
 
@@ -458,7 +611,11 @@ async fn capture_on_standby_names_the_active_node() {
 fn config_check_reports_syntax_errors_with_line_numbers_offline() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[mgmt]\nsocket = \"/run/lnsd/mgmt.sock\"\nmode = = 600\n").expect("write");
+    std::fs::write(
+        &bad,
+        "[mgmt]\nsocket = \"/run/lnsd/mgmt.sock\"\nmode = = 600\n",
+    )
+    .expect("write");
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "[mgmt]\nsocket = \"/run/lnsd/mgmt.sock\"\n").expect("write");
     let lnsctl = env!("CARGO_BIN_EXE_lnsctl");
@@ -474,5 +631,8 @@ fn config_check_reports_syntax_errors_with_line_numbers_offline() {
         .output()
         .expect("run lnsctl");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("syntax ok") && text.contains("not wired"), "{text}");
+    assert!(
+        out.status.success() && text.contains("syntax ok") && text.contains("not wired"),
+        "{text}"
+    );
 }

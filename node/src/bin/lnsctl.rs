@@ -8,7 +8,10 @@ use lns_node::mgmt::ctl::{self, Cli, CtlError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lnsctl: cannot start the async runtime: {e}");

@@ -117,9 +117,7 @@ pub trait ManagementBackend: Send + Sync + 'static {
     /// `lnsctl radius`.
     fn radius_status(&self) -> impl Future<Output = BackendResult<pb::RadiusStatusReply>> + Send;
     /// `lnsctl cluster status`.
-    fn cluster_status(
-        &self,
-    ) -> impl Future<Output = BackendResult<pb::ClusterStatusReply>> + Send;
+    fn cluster_status(&self) -> impl Future<Output = BackendResult<pb::ClusterStatusReply>> + Send;
     /// `lnsctl cluster transfer-leader [NODE]` (write).
     fn transfer_leader(
         &self,

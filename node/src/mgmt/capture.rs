@@ -152,7 +152,12 @@ impl CaptureFilter {
     /// The direction does not change the verdict today (both ways are
     /// captured); it is part of the contract so that one-way captures can be
     /// added without changing callers.
-    pub fn matches(&self, datagram: &[u8], _direction: Direction, owner: DatagramOwner<'_>) -> bool {
+    pub fn matches(
+        &self,
+        datagram: &[u8],
+        _direction: Direction,
+        owner: DatagramOwner<'_>,
+    ) -> bool {
         let in_scope = match &self.scope {
             CaptureScope::Session {
                 tunnel_id,
@@ -263,12 +268,19 @@ fn classify_ipv6(packet: &[u8]) -> PacketClass {
     let next_header = packet.get(6).copied();
     let upper = packet.get(40..).unwrap_or(&[]);
     match (next_header, upper) {
-        (Some(IPV6_NEXT_ICMPV6), [ICMPV6_ROUTER_SOLICITATION | ICMPV6_ROUTER_ADVERTISEMENT, ..]) => {
-            PacketClass::RsRa
-        }
+        (
+            Some(IPV6_NEXT_ICMPV6),
+            [ICMPV6_ROUTER_SOLICITATION | ICMPV6_ROUTER_ADVERTISEMENT, ..],
+        ) => PacketClass::RsRa,
         (Some(IPV6_NEXT_UDP), [s0, s1, d0, d1, ..]) => {
-            let ports = [u16::from_be_bytes([*s0, *s1]), u16::from_be_bytes([*d0, *d1])];
-            if ports.iter().any(|p| *p == DHCPV6_CLIENT_PORT || *p == DHCPV6_SERVER_PORT) {
+            let ports = [
+                u16::from_be_bytes([*s0, *s1]),
+                u16::from_be_bytes([*d0, *d1]),
+            ];
+            if ports
+                .iter()
+                .any(|p| *p == DHCPV6_CLIENT_PORT || *p == DHCPV6_SERVER_PORT)
+            {
                 PacketClass::Dhcpv6
             } else {
                 PacketClass::Data
@@ -305,17 +317,31 @@ mod tests {
     #[test]
     fn control_bit_is_control_including_zlb() {
         // RFC 2661 §3.1: T=1 L=1 S=1, ver 2; a ZLB is a 12-octet control message.
-        let zlb = [0xc8, 0x02, 0x00, 0x0c, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02];
+        let zlb = [
+            0xc8, 0x02, 0x00, 0x0c, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+        ];
         assert_eq!(classify(&zlb), PacketClass::Control);
     }
 
     #[test]
     fn ppp_protocols_classified_with_and_without_address_field() {
-        assert_eq!(classify(&data(&[0xff, 0x03, 0xc0, 0x23, 0x01])), PacketClass::Login);
+        assert_eq!(
+            classify(&data(&[0xff, 0x03, 0xc0, 0x23, 0x01])),
+            PacketClass::Login
+        );
         assert_eq!(classify(&data(&[0xc2, 0x23, 0x01])), PacketClass::Login);
-        assert_eq!(classify(&data(&[0xff, 0x03, 0xc0, 0x21, 0x01, 0x01])), PacketClass::Negotiation);
-        assert_eq!(classify(&data(&[0x80, 0x21, 0x01])), PacketClass::Negotiation);
-        assert_eq!(classify(&data(&[0x80, 0x57, 0x01])), PacketClass::Negotiation);
+        assert_eq!(
+            classify(&data(&[0xff, 0x03, 0xc0, 0x21, 0x01, 0x01])),
+            PacketClass::Negotiation
+        );
+        assert_eq!(
+            classify(&data(&[0x80, 0x21, 0x01])),
+            PacketClass::Negotiation
+        );
+        assert_eq!(
+            classify(&data(&[0x80, 0x57, 0x01])),
+            PacketClass::Negotiation
+        );
         assert_eq!(classify(&data(&[0x00, 0x21, 0x45])), PacketClass::Data);
         // PFC: one-octet IPv4 protocol, RFC 1661 §6.5.
         assert_eq!(classify(&data(&[0x21, 0x45])), PacketClass::Data);
@@ -325,8 +351,14 @@ mod tests {
     #[test]
     fn lcp_echo_is_not_negotiation() {
         // RFC 1661 §5.8 Echo-Request / Echo-Reply.
-        assert_eq!(classify(&data(&[0xc0, 0x21, 0x09, 0x01])), PacketClass::Other);
-        assert_eq!(classify(&data(&[0xc0, 0x21, 0x0a, 0x01])), PacketClass::Other);
+        assert_eq!(
+            classify(&data(&[0xc0, 0x21, 0x09, 0x01])),
+            PacketClass::Other
+        );
+        assert_eq!(
+            classify(&data(&[0xc0, 0x21, 0x0a, 0x01])),
+            PacketClass::Other
+        );
     }
 
     #[test]
@@ -347,14 +379,23 @@ mod tests {
         assert_eq!(classify(&data(&ipv6(0x3a, &[0x85, 0]))), PacketClass::RsRa);
         assert_eq!(classify(&data(&ipv6(0x3a, &[0x86, 0]))), PacketClass::RsRa);
         assert_eq!(classify(&data(&ipv6(0x3a, &[0x80, 0]))), PacketClass::Data);
-        assert_eq!(classify(&data(&ipv6(0x11, &[0x02, 0x22, 0x02, 0x23]))), PacketClass::Dhcpv6);
-        assert_eq!(classify(&data(&ipv6(0x11, &[0x30, 0x39, 0x00, 0x35]))), PacketClass::Data);
+        assert_eq!(
+            classify(&data(&ipv6(0x11, &[0x02, 0x22, 0x02, 0x23]))),
+            PacketClass::Dhcpv6
+        );
+        assert_eq!(
+            classify(&data(&ipv6(0x11, &[0x30, 0x39, 0x00, 0x35]))),
+            PacketClass::Data
+        );
     }
 
     #[test]
     fn wrong_version_or_truncation_is_other() {
         assert_eq!(classify(&[]), PacketClass::Other);
-        assert_eq!(classify(&[0x00, 0x03, 0, 1, 0, 2, 0xc0, 0x23]), PacketClass::Other);
+        assert_eq!(
+            classify(&[0x00, 0x03, 0, 1, 0, 2, 0xc0, 0x23]),
+            PacketClass::Other
+        );
         assert_eq!(classify(&[0x00, 0x02, 0, 1]), PacketClass::Other);
     }
 
@@ -368,18 +409,30 @@ mod tests {
         };
         assert!(logins.matches(&pap, Direction::FromLac, OWNER));
         assert!(!logins.matches(&ip, Direction::FromLac, OWNER));
-        let bob = DatagramOwner { user: Some("bob"), ..OWNER };
+        let bob = DatagramOwner {
+            user: Some("bob"),
+            ..OWNER
+        };
         assert!(!logins.matches(&pap, Direction::ToLac, bob));
 
         let session = CaptureFilter {
-            scope: CaptureScope::Session { tunnel_id: 10, session_id: 123 },
+            scope: CaptureScope::Session {
+                tunnel_id: 10,
+                session_id: 123,
+            },
             kinds: KindSet::EVERYTHING,
         };
         assert!(session.matches(&ip, Direction::ToLac, OWNER));
-        let other_tunnel = DatagramOwner { tunnel_id: 11, ..OWNER };
+        let other_tunnel = DatagramOwner {
+            tunnel_id: 11,
+            ..OWNER
+        };
         assert!(!session.matches(&ip, Direction::ToLac, other_tunnel));
 
-        let tunnel = CaptureFilter { scope: CaptureScope::Tunnel(11), kinds: KindSet::EVERYTHING };
+        let tunnel = CaptureFilter {
+            scope: CaptureScope::Tunnel(11),
+            kinds: KindSet::EVERYTHING,
+        };
         assert!(tunnel.matches(&ip, Direction::FromLac, other_tunnel));
         assert!(!tunnel.matches(&ip, Direction::FromLac, OWNER));
     }

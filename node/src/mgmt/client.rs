@@ -65,7 +65,9 @@ impl std::fmt::Debug for BearerToken {
 impl tonic::service::Interceptor for BearerToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -87,7 +89,8 @@ async fn connect_unix(path: &Path) -> Result<Client, ClientError> {
         hint: "is lnsd running? is the path right (--socket)? are you in the lnsd group?",
     };
     // The URI is required by the HTTP/2 layer but unused: the connector dials the socket.
-    let endpoint = Endpoint::try_from("http://lnsd.invalid").map_err(|e| unreachable(e.to_string()))?;
+    let endpoint =
+        Endpoint::try_from("http://lnsd.invalid").map_err(|e| unreachable(e.to_string()))?;
     let channel = endpoint
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = owned.clone();
@@ -95,17 +98,22 @@ async fn connect_unix(path: &Path) -> Result<Client, ClientError> {
         }))
         .await
         .map_err(|e| unreachable(source_chain(&e)))?;
-    Ok(ManagementClient::with_interceptor(channel, BearerToken(None)))
+    Ok(ManagementClient::with_interceptor(
+        channel,
+        BearerToken(None),
+    ))
 }
 
 async fn connect_tcp(addr: &str, token: &str) -> Result<Client, ClientError> {
     let value: MetadataValue<Ascii> = format!("Bearer {token}")
         .parse()
         .map_err(|_| ClientError::BadToken)?;
-    let unreachable = |cause: String| ClientError::Unreachable {
+    let unreachable = |cause: String| {
+        ClientError::Unreachable {
         target: addr.to_string(),
         cause,
         hint: "is lnsd listening on TCP there (mgmt tcp_listen in its config)? is the address right (--addr)?",
+    }
     };
     let endpoint =
         Endpoint::try_from(format!("http://{addr}")).map_err(|e| unreachable(e.to_string()))?;
@@ -113,7 +121,10 @@ async fn connect_tcp(addr: &str, token: &str) -> Result<Client, ClientError> {
         .connect()
         .await
         .map_err(|e| unreachable(source_chain(&e)))?;
-    Ok(ManagementClient::with_interceptor(channel, BearerToken(Some(value))))
+    Ok(ManagementClient::with_interceptor(
+        channel,
+        BearerToken(Some(value)),
+    ))
 }
 
 /// Explains a gRPC error status to an operator.

@@ -299,7 +299,10 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
             emit(out, json, &r, || render::sessions(&r))
         }
         Command::Session(SessionCommand::Show { id }) => {
-            let r = c.show_session(pb::SessionRef { session_id: id }).await?.into_inner();
+            let r = c
+                .show_session(pb::SessionRef { session_id: id })
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::session(&r))
         }
         Command::Session(SessionCommand::Kill { id, user, reason }) => {
@@ -307,7 +310,11 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
             let target = match (id, user) {
                 (Some(id), None) => KillTarget::SessionId(id),
                 (None, Some(user)) => KillTarget::User(user),
-                _ => return Err(CtlError::Usage("give a session ID or --user, not both".into())),
+                _ => {
+                    return Err(CtlError::Usage(
+                        "give a session ID or --user, not both".into(),
+                    ))
+                }
             };
             let r = c
                 .kill_sessions(pb::KillSessionsRequest {
@@ -319,15 +326,24 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
             emit(out, json, &r, || render::write_outcome("killed", &r))
         }
         Command::Tunnels => {
-            let r = c.list_tunnels(pb::ListTunnelsRequest {}).await?.into_inner();
+            let r = c
+                .list_tunnels(pb::ListTunnelsRequest {})
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::tunnels(&r))
         }
         Command::Tunnel(TunnelCommand::Show { id }) => {
-            let r = c.show_tunnel(pb::TunnelRef { tunnel_id: id }).await?.into_inner();
+            let r = c
+                .show_tunnel(pb::TunnelRef { tunnel_id: id })
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::tunnel(&r))
         }
         Command::Tunnel(TunnelCommand::Kill { id }) => {
-            let r = c.kill_tunnel(pb::TunnelRef { tunnel_id: id }).await?.into_inner();
+            let r = c
+                .kill_tunnel(pb::TunnelRef { tunnel_id: id })
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::write_outcome("closed", &r))
         }
         Command::Pools => {
@@ -335,11 +351,17 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
             emit(out, json, &r, || render::pools(&r))
         }
         Command::Radius => {
-            let r = c.radius_status(pb::RadiusStatusRequest {}).await?.into_inner();
+            let r = c
+                .radius_status(pb::RadiusStatusRequest {})
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::radius(&r))
         }
         Command::Cluster(ClusterCommand::Status) => {
-            let r = c.cluster_status(pb::ClusterStatusRequest {}).await?.into_inner();
+            let r = c
+                .cluster_status(pb::ClusterStatusRequest {})
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::cluster(&r))
         }
         Command::Cluster(ClusterCommand::TransferLeader { node }) => {
@@ -352,7 +374,10 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
             emit(out, json, &r, || render::write_outcome("transferred", &r))
         }
         Command::Cluster(ClusterCommand::Add { node, address }) => {
-            let r = c.add_member(pb::MemberChange { node, address }).await?.into_inner();
+            let r = c
+                .add_member(pb::MemberChange { node, address })
+                .await?
+                .into_inner();
             emit(out, json, &r, || render::write_outcome("added", &r))
         }
         Command::Cluster(ClusterCommand::Remove { node }) => {
@@ -445,15 +470,19 @@ async fn capture(
         max_packets: args.count.unwrap_or(0),
     };
     if args.duration.is_none() && args.count.is_none() {
-        eprintln!("lnsctl: capturing until interrupted (Ctrl-C); use --duration or --count to bound it");
+        eprintln!(
+            "lnsctl: capturing until interrupted (Ctrl-C); use --duration or --count to bound it"
+        );
     }
     let mut file: Option<std::fs::File> = None;
     let write_path = args.write.display().to_string();
     if write_path != "-" {
-        file = Some(std::fs::File::create(&args.write).map_err(|source| CtlError::File {
-            path: write_path.clone(),
-            source,
-        })?);
+        file = Some(
+            std::fs::File::create(&args.write).map_err(|source| CtlError::File {
+                path: write_path.clone(),
+                source,
+            })?,
+        );
     }
     let mut stream = c.capture(request).await?.into_inner();
     let mut dropped = 0;
@@ -464,10 +493,11 @@ async fn capture(
             Some(f) => f,
             None => &mut *out,
         };
-        sink.write_all(&chunk.pcap).map_err(|source| CtlError::File {
-            path: write_path.clone(),
-            source,
-        })?;
+        sink.write_all(&chunk.pcap)
+            .map_err(|source| CtlError::File {
+                path: write_path.clone(),
+                source,
+            })?;
         records += 1;
     }
     // The first chunk is the pcap header, not a packet.
@@ -492,10 +522,11 @@ fn emit<T: Serialize>(
     } else {
         table()
     };
-    out.write_all(text.as_bytes()).map_err(|source| CtlError::File {
-        path: "<stdout>".into(),
-        source,
-    })
+    out.write_all(text.as_bytes())
+        .map_err(|source| CtlError::File {
+            path: "<stdout>".into(),
+            source,
+        })
 }
 
 fn state_to_pb(s: StateArg) -> pb::SessionState {

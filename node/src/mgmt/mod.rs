@@ -15,10 +15,17 @@ pub mod pcap;
 pub mod server;
 pub mod tap;
 
-pub use backend::{BackendError, BackendResult, CaptureHandle, CaptureSpec, ManagementBackend, RequestedScope};
+pub use backend::{
+    BackendError, BackendResult, CaptureHandle, CaptureSpec, ManagementBackend, RequestedScope,
+};
 
 /// Types and stubs generated from `proto/schema/mgmt.proto`.
-#[allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::pedantic
+)]
 pub mod pb {
     tonic::include_proto!("lnsd.mgmt.v1");
 }

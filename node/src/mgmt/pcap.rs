@@ -94,7 +94,11 @@ pub fn append_record(
     let usecs = u32::try_from(micros % 1_000_000).unwrap_or(0);
     out.extend_from_slice(&secs.to_le_bytes());
     out.extend_from_slice(&usecs.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(packet.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(packet.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(&u32::try_from(original).unwrap_or(u32::MAX).to_le_bytes());
     out.extend_from_slice(&packet);
 }

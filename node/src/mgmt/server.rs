@@ -157,7 +157,10 @@ pub async fn serve<B: ManagementBackend>(
     };
     let unix_server = tonic::transport::Server::builder()
         .add_service(ManagementServer::new(service.clone()))
-        .serve_with_incoming_shutdown(UnixListenerStream::new(bound.unix), stopped(stop_rx.clone()));
+        .serve_with_incoming_shutdown(
+            UnixListenerStream::new(bound.unix),
+            stopped(stop_rx.clone()),
+        );
     let result = match bound.tcp {
         None => unix_server.await,
         Some((listener, token)) => {
@@ -166,10 +169,7 @@ pub async fn serve<B: ManagementBackend>(
             };
             let tcp_server = tonic::transport::Server::builder()
                 .add_service(ManagementServer::with_interceptor(service, check))
-                .serve_with_incoming_shutdown(
-                    TcpListenerStream::new(listener),
-                    stopped(stop_rx),
-                );
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx));
             let (u, t) = tokio::join!(unix_server, tcp_server);
             u.and(t)
         }
@@ -287,7 +287,9 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
     async fn kill_sessions(&self, r: Request<pb::KillSessionsRequest>) -> Reply<pb::WriteOutcome> {
         let request = r.into_inner();
         if request.target.is_none() {
-            return Err(Status::invalid_argument("kill needs a session ID or a user"));
+            return Err(Status::invalid_argument(
+                "kill needs a session ID or a user",
+            ));
         }
         reply(self.backend.kill_sessions(request).await)
     }
@@ -324,7 +326,9 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
     async fn add_member(&self, r: Request<pb::MemberChange>) -> Reply<pb::WriteOutcome> {
         let change = r.into_inner();
         if change.node.is_empty() || change.address.is_empty() {
-            return Err(Status::invalid_argument("cluster add needs NODE and ADDRESS"));
+            return Err(Status::invalid_argument(
+                "cluster add needs NODE and ADDRESS",
+            ));
         }
         reply(self.backend.add_member(change).await)
     }
@@ -346,7 +350,11 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
     async fn capture(&self, r: Request<pb::CaptureRequest>) -> Reply<ChunkStream> {
         let request = r.into_inner();
         let spec = capture_spec(&request)?;
-        let handle = self.backend.start_capture(spec).await.map_err(status_from)?;
+        let handle = self
+            .backend
+            .start_capture(spec)
+            .await
+            .map_err(status_from)?;
         let (tx, rx) = mpsc::channel(16);
         let limits = CaptureLimits {
             max_packets: request.max_packets,
@@ -430,7 +438,13 @@ async fn pump_capture(
         };
         let Some(packet) = next else { return };
         let mut chunk = Vec::with_capacity(packet.datagram.len() + 64);
-        pcap::append_record(&mut chunk, packet.at, packet.src, packet.dst, &packet.datagram);
+        pcap::append_record(
+            &mut chunk,
+            packet.at,
+            packet.src,
+            packet.dst,
+            &packet.datagram,
+        );
         let message = pb::CaptureChunk {
             pcap: chunk,
             dropped: reader.dropped(),

@@ -135,29 +135,64 @@ mod tests {
 
     #[test]
     fn full_queue_drops_and_counts_without_blocking() {
-        let filter = CaptureFilter { scope: CaptureScope::AllTunnels, kinds: KindSet::EVERYTHING };
+        let filter = CaptureFilter {
+            scope: CaptureScope::AllTunnels,
+            kinds: KindSet::EVERYTHING,
+        };
         let (tap, mut reader) = capture_tap(filter, 2);
         let pkt = [0xc8, 0x02, 0, 12, 0, 1, 0, 0, 0, 0, 0, 0];
         let offers: Vec<Offer> = (0..4)
-            .map(|_| tap.offer(Timestamp::EPOCH, Direction::FromLac, OWNER, addr(), addr(), &pkt))
+            .map(|_| {
+                tap.offer(
+                    Timestamp::EPOCH,
+                    Direction::FromLac,
+                    OWNER,
+                    addr(),
+                    addr(),
+                    &pkt,
+                )
+            })
             .collect();
-        assert_eq!(offers, [Offer::Queued, Offer::Queued, Offer::Dropped, Offer::Dropped]);
+        assert_eq!(
+            offers,
+            [Offer::Queued, Offer::Queued, Offer::Dropped, Offer::Dropped]
+        );
         assert_eq!(reader.dropped(), 2);
-        assert_eq!(reader.packets.try_recv().map(|p| p.datagram).ok(), Some(pkt.to_vec()));
+        assert_eq!(
+            reader.packets.try_recv().map(|p| p.datagram).ok(),
+            Some(pkt.to_vec())
+        );
         drop(reader);
         assert_eq!(
-            tap.offer(Timestamp::EPOCH, Direction::FromLac, OWNER, addr(), addr(), &pkt),
+            tap.offer(
+                Timestamp::EPOCH,
+                Direction::FromLac,
+                OWNER,
+                addr(),
+                addr(),
+                &pkt
+            ),
             Offer::Closed
         );
     }
 
     #[test]
     fn filtered_packets_do_not_use_room() {
-        let filter = CaptureFilter { scope: CaptureScope::Tunnel(9), kinds: KindSet::EVERYTHING };
+        let filter = CaptureFilter {
+            scope: CaptureScope::Tunnel(9),
+            kinds: KindSet::EVERYTHING,
+        };
         let (tap, reader) = capture_tap(filter, 1);
         let pkt = [0xc8, 0x02];
         assert_eq!(
-            tap.offer(Timestamp::EPOCH, Direction::ToLac, OWNER, addr(), addr(), &pkt),
+            tap.offer(
+                Timestamp::EPOCH,
+                Direction::ToLac,
+                OWNER,
+                addr(),
+                addr(),
+                &pkt
+            ),
             Offer::Filtered
         );
         assert_eq!(reader.dropped(), 0);

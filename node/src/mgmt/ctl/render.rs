@@ -90,7 +90,14 @@ pub(super) fn status(r: &pb::StatusReply) -> String {
         ("node", r.node.clone()),
         ("role", role(r.role)),
         ("term", r.term.to_string()),
-        ("active node", format!("{} ({})", or_dash(&r.active_node), or_dash(&r.active_address))),
+        (
+            "active node",
+            format!(
+                "{} ({})",
+                or_dash(&r.active_node),
+                or_dash(&r.active_address)
+            ),
+        ),
         ("tunnel addresses", or_dash(&r.tunnel_addresses.join(", "))),
         ("uptime", duration(r.uptime_seconds)),
         ("tunnels", r.tunnels.to_string()),
@@ -118,7 +125,9 @@ fn session_row(s: &pb::SessionSummary) -> Vec<String> {
 pub(super) fn sessions(r: &pb::SessionList) -> String {
     let rows: Vec<_> = r.sessions.iter().map(session_row).collect();
     let mut s = table(
-        &["SESSION", "TUNNEL", "USER", "STATE", "IPV4", "IPV6", "UPTIME", "RX", "TX"],
+        &[
+            "SESSION", "TUNNEL", "USER", "STATE", "IPV4", "IPV6", "UPTIME", "RX", "TX",
+        ],
         &rows,
     );
     let _ = writeln!(s, "{} sessions", rows.len());
@@ -142,8 +151,14 @@ pub(super) fn session(r: &pb::SessionDetail) -> String {
         ("auth", or_dash(&r.auth_protocol)),
         ("mru", r.mru.to_string()),
         ("radius class", or_dash(&r.radius_class)),
-        ("rx", format!("{} bytes, {} packets", sum.rx_bytes, r.rx_packets)),
-        ("tx", format!("{} bytes, {} packets", sum.tx_bytes, r.tx_packets)),
+        (
+            "rx",
+            format!("{} bytes, {} packets", sum.rx_bytes, r.rx_packets),
+        ),
+        (
+            "tx",
+            format!("{} bytes, {} packets", sum.tx_bytes, r.tx_packets),
+        ),
     ]);
     s.push_str(origin_note(r.origin));
     s
@@ -175,7 +190,9 @@ fn tunnel_row(t: &pb::TunnelSummary) -> Vec<String> {
 pub(super) fn tunnels(r: &pb::TunnelList) -> String {
     let rows: Vec<_> = r.tunnels.iter().map(tunnel_row).collect();
     let mut s = table(
-        &["TUNNEL", "PEER-ID", "PEER", "HOSTNAME", "STATE", "SESSIONS", "UPTIME"],
+        &[
+            "TUNNEL", "PEER-ID", "PEER", "HOSTNAME", "STATE", "SESSIONS", "UPTIME",
+        ],
         &rows,
     );
     let _ = writeln!(s, "{} tunnels", rows.len());
@@ -238,7 +255,12 @@ pub(super) fn radius(r: &pb::RadiusStatusReply) -> String {
             ]
         })
         .collect();
-    table(&["SERVER", "PURPOSE", "STATE", "LATENCY", "REQUESTS", "TIMEOUTS"], &rows)
+    table(
+        &[
+            "SERVER", "PURPOSE", "STATE", "LATENCY", "REQUESTS", "TIMEOUTS",
+        ],
+        &rows,
+    )
 }
 
 pub(super) fn cluster(r: &pb::ClusterStatusReply) -> String {
@@ -257,7 +279,10 @@ pub(super) fn cluster(r: &pb::ClusterStatusReply) -> String {
         })
         .collect();
     let mut s = format!("term {}, commit index {}\n", r.term, r.commit_index);
-    s.push_str(&table(&["ID", "NODE", "ADDRESS", "ROLE", "LAG", "LAST CONTACT"], &rows));
+    s.push_str(&table(
+        &["ID", "NODE", "ADDRESS", "ROLE", "LAG", "LAST CONTACT"],
+        &rows,
+    ));
     s
 }
 
@@ -292,7 +317,10 @@ mod tests {
     fn table_aligns_columns_to_widest_cell() {
         let t = table(
             &["ID", "USER"],
-            &[vec!["1".into(), "alice".into()], vec!["1234".into(), "b".into()]],
+            &[
+                vec!["1".into(), "alice".into()],
+                vec!["1234".into(), "b".into()],
+            ],
         );
         assert_eq!(t, "ID    USER\n1     alice\n1234  b\n");
     }
