@@ -636,3 +636,41 @@ fn config_check_reports_syntax_errors_with_line_numbers_offline() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn lnsctl_binary_prints_status_over_the_socket() {
+    let node = start(TestRole::Active, None);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lnsctl"))
+        .args(["--socket", node.socket.to_str().expect("utf-8"), "status"])
+        .output()
+        .await
+        .expect("run lnsctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("lns-test") && text.contains("192.0.2.1"),
+        "{text}"
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn lnsctl_binary_exits_2_when_lnsd_is_unreachable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lnsctl"))
+        .args([
+            "--socket",
+            dir.path().join("none.sock").to_str().expect("utf-8"),
+            "sessions",
+        ])
+        .output()
+        .await
+        .expect("run lnsctl");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is lnsd running?"), "{err}");
+}

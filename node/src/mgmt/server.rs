@@ -429,12 +429,18 @@ async fn pump_capture(
         if limits.max_packets > 0 && sent >= limits.max_packets {
             return;
         }
-        let next = match deadline {
-            Some(at) => match tokio::time::timeout_at(at, reader.packets.recv()).await {
-                Ok(next) => next,
-                Err(_elapsed) => return,
-            },
-            None => reader.packets.recv().await,
+        let expired = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        // Stop as soon as the client goes away, even with no traffic, so the
+        // tap does not stay installed on the forwarding path.
+        let next = tokio::select! {
+            next = reader.packets.recv() => next,
+            () = expired => return,
+            () = tx.closed() => return,
         };
         let Some(packet) = next else { return };
         let mut chunk = Vec::with_capacity(packet.datagram.len() + 64);
