@@ -53,4 +53,5 @@ pub mod dataplane;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod mgmt;
 pub mod system;

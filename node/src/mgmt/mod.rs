@@ -1,0 +1,31 @@
+//! Management API: the gRPC schema's generated types, the server that serves
+//! a [`ManagementBackend`] (implemented by the daemon), the client lnsctl
+//! uses, and live capture (filter, pcap writer, bounded tap).
+//!
+//! ```text
+//!  lnsctl --(gRPC, Unix socket or TCP+token)--> server --> ManagementBackend (daemon)
+//!  forwarding path --CaptureTap::offer (never blocks)--> CaptureReader --> server --> pcap chunks
+//! ```
+pub mod backend;
+pub mod capture;
+pub mod client;
+pub mod ctl;
+pub mod json;
+pub mod pcap;
+pub mod server;
+pub mod tap;
+
+pub use backend::{
+    BackendError, BackendResult, CaptureHandle, CaptureSpec, ManagementBackend, RequestedScope,
+};
+
+/// Types and stubs generated from `proto/schema/mgmt.proto`.
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::pedantic
+)]
+pub mod pb {
+    tonic::include_proto!("lnsd.mgmt.v1");
+}
