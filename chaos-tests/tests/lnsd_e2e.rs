@@ -7,12 +7,12 @@
 //! The lnsd binary is found by `peers::lnsd::lnsd_binary` (`LNSD_BIN`, or
 //! `target/<profile>/lnsd`, built with cargo when missing).
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Duration;
 
 use lns_chaos_tests::harness::{have_program, require_root, Privilege, Signal};
-use lns_chaos_tests::peers::l2tpns::{LAC_ADDR, LNS_ADDR, PEER_ADDRESS};
+use lns_chaos_tests::peers::l2tpns::{LAC_ADDR, PEER_ADDRESS};
 use lns_chaos_tests::peers::lnsd::{lnsd_binary, Aaa};
 use lns_chaos_tests::peers::{LnsdBed, LnsdOptions};
 
@@ -281,7 +281,17 @@ fn an_sccrq_flood_leaves_established_sessions_alone() {
     // The flood: 800 SCCRQs (below max_half_open 1024), each from a new source port.
     let sent = bed
         .topo
-        .run_in("lac", &mut flood_command(800))
+        .run_in(
+            "lac",
+            Command::new(env!("CARGO_BIN_EXE_sccrq-flood")).args([
+                "--lns",
+                &bed.lns().to_string(),
+                "--local",
+                &LAC_ADDR.to_string(),
+                "--count",
+                "800",
+            ]),
+        )
         .expect("flood runs");
     assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
     let status = sim.wait_exit(Duration::from_secs(60)).expect("lac-sim exits");
@@ -297,52 +307,3 @@ fn an_sccrq_flood_leaves_established_sessions_alone() {
     check_all_up(&bed, &summary, &report, 1, 2);
 }
 
-/// A minimal SCCRQ (RFC 2661 §6.1: Message Type 1, Protocol Version 1.0,
-/// Host Name, Framing Capabilities, Assigned Tunnel ID), control header
-/// with T, L, S bits (0xc802).
-fn sccrq(tunnel_id: u16) -> Vec<u8> {
-    let mut avps: Vec<u8> = Vec::new();
-    let mut avp = |ty: u16, value: &[u8]| {
-        let len = 6 + value.len() as u16;
-        avps.extend_from_slice(&(0x8000 | len).to_be_bytes());
-        avps.extend_from_slice(&[0x00, 0x00]);
-        avps.extend_from_slice(&ty.to_be_bytes());
-        avps.extend_from_slice(value);
-    };
-    avp(0x0000, &[0x00, 0x01]);
-    avp(0x0002, &[0x01, 0x00]);
-    avp(0x0007, b"flood");
-    avp(0x0003, &[0x00, 0x00, 0x00, 0x03]);
-    avp(0x0009, &tunnel_id.to_be_bytes());
-    let mut msg = vec![0xc8, 0x02];
-    msg.extend_from_slice(&(12 + avps.len() as u16).to_be_bytes());
-    msg.extend_from_slice(&[0x00; 8]);
-    msg.extend_from_slice(&avps);
-    msg
-}
-
-/// This test executable re-run as the flood sender inside `lac`.
-fn flood_command(count: u16) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("current_exe"));
-    cmd.args(["--exact", "flood_sender", "--nocapture"])
-        .env("LNSD_E2E_FLOOD", count.to_string());
-    cmd
-}
-
-/// Not a test on its own: with `LNSD_E2E_FLOOD=N` (set by
-/// [`flood_command`], run inside `lac`) it sends N SCCRQs to lnsd, each
-/// from a fresh source port, and returns.
-#[test]
-fn flood_sender() {
-    let Some(count) = std::env::var("LNSD_E2E_FLOOD")
-        .ok()
-        .and_then(|v| v.parse::<u16>().ok())
-    else {
-        return;
-    };
-    let lns = std::net::SocketAddr::new(LNS_ADDR.into(), 1701);
-    for i in 0..count {
-        let sock = UdpSocket::bind((LAC_ADDR, 0)).expect("bind");
-        sock.send_to(&sccrq(i.wrapping_add(1)), lns).expect("send SCCRQ");
-    }
-}
