@@ -272,7 +272,7 @@ fn an_sccrq_flood_leaves_established_sessions_alone() {
     if !runnable("an_sccrq_flood_leaves_established_sessions_alone", Aaa::UsersFile) {
         return;
     }
-    let mut bed = bed(10, Aaa::UsersFile);
+    let bed = bed(10, Aaa::UsersFile);
     let rss_before = bed.lnsd_rss_kib().expect("lnsd RSS");
     let mut cmd = lac_sim_command(&bed, 2, 5, &["--auth", "pap", "--hold", "8"]);
     let mut sim = bed.topo.spawn_in("lac", "lac-sim", &mut cmd).expect("spawn lac-sim");
