@@ -54,10 +54,6 @@ fn lac_sim_command(bed: &LnsdBed, tunnels: u32, per_tunnel: u32, extra: &[&str])
         &tunnels.to_string(),
         "--sessions-per-tunnel",
         &per_tunnel.to_string(),
-        "--user-template",
-        TEMPLATE,
-        "--password",
-        PASSWORD,
         "--reflector",
         &bed.reflector().to_string(),
         "--traffic-pps",
@@ -67,6 +63,13 @@ fn lac_sim_command(bed: &LnsdBed, tunnels: u32, per_tunnel: u32, extra: &[&str])
         "--json",
     ])
     .args(extra);
+    // Defaults unless `extra` names its own.
+    if !extra.contains(&"--user-template") {
+        cmd.args(["--user-template", TEMPLATE]);
+    }
+    if !extra.contains(&"--password") {
+        cmd.args(["--password", PASSWORD]);
+    }
     cmd
 }
 
@@ -176,6 +179,10 @@ fn hundred_sessions_pap_and_chap_with_freeradius() {
     let bed = bed(100, Aaa::Radius);
     let (summary, report) = lac_sim(&bed, 10, 10, &["--auth", "pap"]);
     println!("radius pap:  {summary}");
+    if !summary.contains(" sessions_up=100 ") {
+        let radius_log = std::fs::read_to_string(bed.topo.dir().join("radius/log/radius.log"));
+        println!("FreeRADIUS log:\n{}", radius_log.unwrap_or_default());
+    }
     check_all_up(&bed, &summary, &report, 10, 100);
     let (summary, report) = lac_sim(&bed, 10, 10, &["--auth", "chap"]);
     println!("radius chap: {summary}");

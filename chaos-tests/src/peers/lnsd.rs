@@ -271,6 +271,7 @@ fn write_config(dir: &Path, opts: &LnsdOptions) -> Result<()> {
             r#"
 [aaa.radius]
 dead_time_secs = 1
+bind = "127.0.0.1:0"
 
 [[aaa.radius.servers]]
 address = "127.0.0.1:1812"
