@@ -107,7 +107,13 @@ fn in_pool(a: Ipv4Addr) -> bool {
 
 /// Every session up with a distinct pool address, traffic both ways with
 /// ~0 loss, clean teardown; returns the addresses.
-fn check_all_up(bed: &LnsdBed, summary: &str, r: &Json, tunnels: u32, sessions: u32) -> Vec<Ipv4Addr> {
+fn check_all_up(
+    bed: &LnsdBed,
+    summary: &str,
+    r: &Json,
+    tunnels: u32,
+    sessions: u32,
+) -> Vec<Ipv4Addr> {
     let log = || bed.log();
     let head = format!(
         "lac-sim tunnels={tunnels} tunnels_up={tunnels} tunnels_lost=0 sessions={sessions} sessions_up={sessions} "
@@ -126,7 +132,11 @@ fn check_all_up(bed: &LnsdBed, summary: &str, r: &Json, tunnels: u32, sessions: 
         assert_ne!(ip, PEER_ADDRESS);
         assert!(seen.insert(ip), "{ip} handed out twice");
         assert!(s["sent"].as_u64().unwrap_or(0) > 0, "no probes sent: {s}");
-        assert!(s["received"].as_u64().unwrap_or(0) > 0, "no replies: {s}\n{}", log());
+        assert!(
+            s["received"].as_u64().unwrap_or(0) > 0,
+            "no replies: {s}\n{}",
+            log()
+        );
         assert_eq!(s["dropped_early"], false, "{s}");
     }
     let sent = r["sent"].as_u64().expect("sent");
@@ -153,7 +163,10 @@ fn wait_log_count(bed: &LnsdBed, needle: &str, count: usize, timeout: Duration) 
 
 #[test]
 fn hundred_sessions_pap_and_chap_with_the_users_file() {
-    if !runnable("hundred_sessions_pap_and_chap_with_the_users_file", Aaa::UsersFile) {
+    if !runnable(
+        "hundred_sessions_pap_and_chap_with_the_users_file",
+        Aaa::UsersFile,
+    ) {
         return;
     }
     let mut bed = bed(100, Aaa::UsersFile);
@@ -193,14 +206,21 @@ fn hundred_sessions_pap_and_chap_with_freeradius() {
 
 #[test]
 fn wrong_passwords_are_refused_and_lnsd_stays_up() {
-    if !runnable("wrong_passwords_are_refused_and_lnsd_stays_up", Aaa::UsersFile) {
+    if !runnable(
+        "wrong_passwords_are_refused_and_lnsd_stays_up",
+        Aaa::UsersFile,
+    ) {
         return;
     }
     let mut bed = bed(10, Aaa::UsersFile);
     for auth in ["pap", "chap"] {
         let (summary, _) = lac_sim(&bed, 2, 5, &["--auth", auth, "--password", "wrong"]);
         println!("wrong {auth}: {summary}");
-        assert!(summary.contains(" sessions=10 sessions_up=0 "), "{summary}\n{}", bed.log());
+        assert!(
+            summary.contains(" sessions=10 sessions_up=0 "),
+            "{summary}\n{}",
+            bed.log()
+        );
         assert!(bed.lnsd.running(), "{}", bed.log());
     }
     let (summary, report) = lac_sim(&bed, 2, 5, &["--auth", "chap"]);
@@ -215,11 +235,15 @@ fn a_restarted_lac_gets_new_sessions() {
     }
     let mut bed = bed(10, Aaa::UsersFile);
     let mut cmd = lac_sim_command(&bed, 2, 5, &["--auth", "pap"]);
-    let mut sim = bed.topo.spawn_in("lac", "lac-sim-1", &mut cmd).expect("spawn lac-sim");
+    let mut sim = bed
+        .topo
+        .spawn_in("lac", "lac-sim-1", &mut cmd)
+        .expect("spawn lac-sim");
     sim.wait_for_log("lac-sim: holding 1s", Duration::from_secs(60))
         .expect("sessions held");
     sim.signal(Signal::Kill).expect("SIGKILL");
-    sim.wait_exit(Duration::from_secs(10)).expect("lac-sim dies");
+    sim.wait_exit(Duration::from_secs(10))
+        .expect("lac-sim dies");
     // The LAC comes back with fresh SCCRQs (new ports, new tunnel ids).
     let (summary, report) = lac_sim(&bed, 2, 5, &["--auth", "pap"]);
     println!("restarted: {summary}");
@@ -234,7 +258,10 @@ fn sigterm_closes_every_tunnel_and_exits_zero() {
     }
     let mut bed = bed(10, Aaa::UsersFile);
     let mut cmd = lac_sim_command(&bed, 2, 5, &["--auth", "chap"]);
-    let mut sim = bed.topo.spawn_in("lac", "lac-sim", &mut cmd).expect("spawn lac-sim");
+    let mut sim = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut cmd)
+        .expect("spawn lac-sim");
     sim.wait_for_log("lac-sim: holding 1s", Duration::from_secs(60))
         .expect("sessions held");
     let code = bed.stop_lnsd(Duration::from_secs(20)).expect("lnsd exits");
@@ -242,7 +269,9 @@ fn sigterm_closes_every_tunnel_and_exits_zero() {
     sim.wait_for_log("lac-sim: tunnel", Duration::from_secs(20))
         .expect("lac-sim notices the StopCCN");
     sim.signal(Signal::Term).expect("SIGTERM");
-    let status = sim.wait_exit(Duration::from_secs(30)).expect("lac-sim exits");
+    let status = sim
+        .wait_exit(Duration::from_secs(30))
+        .expect("lac-sim exits");
     assert!(status.success(), "{status}\n{}", sim.log());
     let (summary, _) = parse_output(&sim.log());
     println!("sigterm: {summary}");
@@ -276,13 +305,19 @@ fn sighup_reloads_the_users_file() {
 
 #[test]
 fn an_sccrq_flood_leaves_established_sessions_alone() {
-    if !runnable("an_sccrq_flood_leaves_established_sessions_alone", Aaa::UsersFile) {
+    if !runnable(
+        "an_sccrq_flood_leaves_established_sessions_alone",
+        Aaa::UsersFile,
+    ) {
         return;
     }
     let bed = bed(10, Aaa::UsersFile);
     let rss_before = bed.lnsd_rss_kib().expect("lnsd RSS");
     let mut cmd = lac_sim_command(&bed, 2, 5, &["--auth", "pap", "--hold", "8"]);
-    let mut sim = bed.topo.spawn_in("lac", "lac-sim", &mut cmd).expect("spawn lac-sim");
+    let mut sim = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut cmd)
+        .expect("spawn lac-sim");
     sim.wait_for_log("lac-sim: holding", Duration::from_secs(60))
         .expect("sessions held");
     // The flood: 800 SCCRQs (below max_half_open 1024), each from a new source port.
@@ -300,17 +335,25 @@ fn an_sccrq_flood_leaves_established_sessions_alone() {
             ]),
         )
         .expect("flood runs");
-    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
-    let status = sim.wait_exit(Duration::from_secs(60)).expect("lac-sim exits");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let status = sim
+        .wait_exit(Duration::from_secs(60))
+        .expect("lac-sim exits");
     assert!(status.success(), "{status}\n{}", sim.log());
     let (summary, report) = parse_output(&sim.log());
     println!("flood: {summary}");
     check_all_up(&bed, &summary, &report, 2, 10);
     let rss_after = bed.lnsd_rss_kib().expect("lnsd still running");
     println!("lnsd RSS {rss_before} KiB -> {rss_after} KiB");
-    assert!(rss_after < rss_before + 64 * 1024, "{rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 64 * 1024,
+        "{rss_before} -> {rss_after} KiB"
+    );
     // And it keeps answering new LACs.
     let (summary, report) = lac_sim(&bed, 1, 2, &["--auth", "chap"]);
     check_all_up(&bed, &summary, &report, 1, 2);
 }
-

@@ -57,16 +57,32 @@ fn main() -> Result<()> {
 
 async fn run(cli: Cli) -> Result<()> {
     let sessions = cli.tunnels * cli.sessions_per_tunnel;
-    let mut opts = LnsdOptions::new(sessions, "demo{n}@example", "demo-pw", sibling("reflector")?);
+    let mut opts = LnsdOptions::new(
+        sessions,
+        "demo{n}@example",
+        "demo-pw",
+        sibling("reflector")?,
+    );
     opts.aaa = Aaa::UsersFile;
     opts.lnsd_bin = lnsd_binary()?;
     opts.base_config = Some(cli.base_config.clone());
-    println!("demo: starting namespaces lac <-> lns <-> core and lnsd ({})", opts.lnsd_bin.display());
+    println!(
+        "demo: starting namespaces lac <-> lns <-> core and lnsd ({})",
+        opts.lnsd_bin.display()
+    );
     let mut bed = LnsdBed::start(&opts)?;
     let dir = bed.topo.dir().to_path_buf();
-    println!("demo: lnsd listens on {} (namespace {})", bed.lns(), bed.topo.ns("lns"));
+    println!(
+        "demo: lnsd listens on {} (namespace {})",
+        bed.lns(),
+        bed.topo.ns("lns")
+    );
     println!("demo: config {}", dir.join("lnsd/lnsd.toml").display());
-    println!("demo: logs   {}/*.log (copied to {} at the end)", dir.display(), cli.keep_logs.display());
+    println!(
+        "demo: logs   {}/*.log (copied to {} at the end)",
+        dir.display(),
+        cli.keep_logs.display()
+    );
     let mut sim = bed.topo.spawn_in(
         "lac",
         "lac-sim",
@@ -102,7 +118,10 @@ async fn run(cli: Cli) -> Result<()> {
         .unwrap_or_default()
         .to_string();
     println!("demo: {setup}");
-    println!("demo: {} sessions ended in lnsd's log so far; stop with Ctrl-C", bed.log().matches("session ended").count());
+    println!(
+        "demo: {} sessions ended in lnsd's log so far; stop with Ctrl-C",
+        bed.log().matches("session ended").count()
+    );
     let (mut term, mut int) = (
         signal(SignalKind::terminate()).context("SIGTERM handler")?,
         signal(SignalKind::interrupt()).context("SIGINT handler")?,
@@ -124,21 +143,29 @@ async fn run(cli: Cli) -> Result<()> {
     println!("demo: stopping lac-sim (CDN + StopCCN for every session and tunnel)");
     sim.signal(Signal::Term)?;
     sim.wait_exit(Duration::from_secs(30))?;
-    if let Some(summary) = sim.log().lines().find(|l| l.starts_with("lac-sim tunnels=")) {
+    if let Some(summary) = sim
+        .log()
+        .lines()
+        .find(|l| l.starts_with("lac-sim tunnels="))
+    {
         println!("demo: {summary}");
     }
     let code = bed.stop_lnsd(Duration::from_secs(20))?;
     println!("demo: lnsd exited with {code:?}");
     keep_logs(&dir, &cli.keep_logs)?;
-    println!("demo: logs kept in {}; removing the namespaces", cli.keep_logs.display());
+    println!(
+        "demo: logs kept in {}; removing the namespaces",
+        cli.keep_logs.display()
+    );
     Ok(())
 }
 
 /// The TUN device's packet counters in `lns` (`ip -s link`), one line.
 fn tun_counters(bed: &LnsdBed) -> String {
-    let out = bed
-        .topo
-        .run_in("lns", Command::new("ip").args(["-s", "-o", "link", "show", "lns0"]));
+    let out = bed.topo.run_in(
+        "lns",
+        Command::new("ip").args(["-s", "-o", "link", "show", "lns0"]),
+    );
     let text = match out {
         Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
         Err(e) => return format!("no TUN counters: {e}"),
@@ -178,7 +205,10 @@ fn sibling(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("current exe")?;
     let p = exe.with_file_name(name);
     if !p.is_file() {
-        bail!("{} not found (cargo build -p lns-chaos-tests --bins)", p.display());
+        bail!(
+            "{} not found (cargo build -p lns-chaos-tests --bins)",
+            p.display()
+        );
     }
     Ok(p)
 }

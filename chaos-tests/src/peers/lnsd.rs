@@ -331,8 +331,7 @@ format = "text"
 /// `[[lac]]` entries are dropped (the bed accepts any LAC) and so is its
 /// `[aaa.radius]` when the bed uses the users file.
 fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
-    let text = std::fs::read_to_string(base)
-        .with_context(|| format!("read {}", base.display()))?;
+    let text = std::fs::read_to_string(base).with_context(|| format!("read {}", base.display()))?;
     let mut merged: toml::Table = text
         .parse()
         .with_context(|| format!("parse {}", base.display()))?;
