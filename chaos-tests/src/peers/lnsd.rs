@@ -360,3 +360,53 @@ fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
         toml::to_string(&merged).context("serialise the merged config")?
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(aaa: Aaa) -> LnsdOptions {
+        let mut o = LnsdOptions::new(3, "u{n}", "pw", PathBuf::from("/nonexistent"));
+        o.aaa = aaa;
+        o.base_config = Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../node/examples/lnsd.toml"
+        )));
+        o
+    }
+
+    fn written(aaa: Aaa) -> (toml::Table, String) {
+        let dir =
+            std::env::temp_dir().join(format!("lns-lnsd-unit-{}-{aaa:?}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        write_config(&dir, &options(aaa)).expect("write");
+        let conf = std::fs::read_to_string(dir.join("lnsd.toml")).expect("read");
+        let users = std::fs::read_to_string(dir.join("users")).expect("read");
+        let _ = std::fs::remove_dir_all(&dir);
+        (conf.parse().expect("valid TOML"), users)
+    }
+
+    #[test]
+    fn the_example_config_gets_the_beds_addresses_and_keeps_its_other_settings() {
+        let (t, users) = written(Aaa::UsersFile);
+        assert_eq!(t["listen"][0]["address"].as_str(), Some("198.18.0.2:1701"));
+        assert!(!t.contains_key("lac"), "the example's LACs are dropped");
+        assert!(!t["aaa"].as_table().expect("aaa").contains_key("radius"));
+        assert_eq!(t["ppp"]["ipcp_local"].as_str(), Some("198.18.2.1"));
+        // Kept from node/examples/lnsd.toml.
+        assert_eq!(t["ppp"]["mru"].as_integer(), Some(1460));
+        assert_eq!(t["node"]["nas_ip"].as_str(), Some("192.0.2.2"));
+        assert_eq!(t["pools"].as_array().map(Vec::len), Some(1));
+        assert_eq!(users.lines().filter(|l| !l.starts_with('#')).count(), 3);
+        assert!(users.contains("\nu3 pw\n"));
+    }
+
+    #[test]
+    fn with_radius_the_users_file_is_empty_and_the_server_is_the_beds() {
+        let (t, users) = written(Aaa::Radius);
+        let servers = t["aaa"]["radius"]["servers"].as_array().expect("servers");
+        assert_eq!(servers.len(), 1);
+        assert_eq!(servers[0]["address"].as_str(), Some("127.0.0.1:1812"));
+        assert_eq!(users.lines().filter(|l| !l.starts_with('#')).count(), 0);
+    }
+}
