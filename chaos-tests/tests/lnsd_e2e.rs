@@ -190,11 +190,31 @@ fn hundred_sessions_pap_and_chap_with_freeradius() {
         return;
     }
     let bed = bed(100, Aaa::Radius);
+    // RADIUS on lo in `lns`, decoded by tshark if the sessions fail.
+    let pcap = bed.topo.dir().join("radius.pcap");
+    let capture = have_program("tcpdump").then(|| {
+        let mut c = Command::new("tcpdump");
+        c.args(["-i", "lo", "-U", "-w"])
+            .arg(&pcap)
+            .args(["udp", "port", "1812"]);
+        bed.topo
+            .spawn_in("lns", "tcpdump", &mut c)
+            .expect("tcpdump")
+    });
     let (summary, report) = lac_sim(&bed, 10, 10, &["--auth", "pap"]);
     println!("radius pap:  {summary}");
     if !summary.contains(" sessions_up=100 ") {
         let radius_log = std::fs::read_to_string(bed.topo.dir().join("radius/log/radius.log"));
         println!("FreeRADIUS log:\n{}", radius_log.unwrap_or_default());
+        drop(capture);
+        if let Ok(out) = Command::new("tshark")
+            .args(["-r"])
+            .arg(&pcap)
+            .args(["-c", "12", "-Y", "radius"])
+            .output()
+        {
+            println!("RADIUS on lo:\n{}", String::from_utf8_lossy(&out.stdout));
+        }
     }
     check_all_up(&bed, &summary, &report, 10, 100);
     let (summary, report) = lac_sim(&bed, 10, 10, &["--auth", "chap"]);
