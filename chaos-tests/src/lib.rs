@@ -8,8 +8,10 @@
 //! - [`harness`]: [`harness::Topology`] (namespaces, veths, routes, a Drop
 //!   guard) and [`harness::Proc`] (children killed by PID).
 //! - [`lac`]: lac-sim's engine ([`lac::run`]) and its report.
-//! - [`peers`]: FreeRADIUS and l2tpns started from generated configs.
-//! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench`.
+//! - [`peers`]: FreeRADIUS, l2tpns ([`peers::L2tpnsBed`]) and lnsd
+//!   ([`peers::LnsdBed`], same lac/lns/core bed) from generated configs.
+//! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench` (lnsd vs
+//!   l2tpns), `sccrq-flood` (half-open tunnels from many ports), `demo`.
 //!
 //! ## Driving lac-sim from a drill
 //!

@@ -1,11 +1,14 @@
 //! bench: lnsd versus l2tpns on the same bed, same test LAC, same machine.
 //!
-//! Each subcommand prints `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U`.
-//! lnsd does not exist yet: its figure is printed as `unavailable` (and so
-//! is the ratio); the l2tpns figure is measured now, never invented. Needs
-//! root (namespaces), l2tpns and FreeRADIUS installed, and the `lac-sim`
-//! and `reflector` binaries next to this one (`cargo build --release -p
-//! lns-chaos-tests`).
+//! Each subcommand runs the same measurement against lnsd and then against
+//! l2tpns, each on a fresh lac/lns/core bed in the same run, and prints
+//! `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U`. Every figure is measured,
+//! never invented. Needs root (namespaces), l2tpns and FreeRADIUS
+//! installed, and the `lac-sim`, `reflector` and `lnsd` binaries next to
+//! this one (`cargo build --release -p lns-chaos-tests --bins -p lns-node`;
+//! `lnsd` is built with cargo when missing, or taken from `LNSD_BIN`).
+//! lnsd authenticates against the same generated FreeRADIUS as l2tpns
+//! (`--lnsd-aaa users` switches it to its local users file).
 //!
 //! - `setup`: sessions/s bringing up N sessions over M tunnels with PAP
 //!   against FreeRADIUS (default 5000 over 50).
@@ -19,15 +22,59 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use lns_chaos_tests::harness::{require_root, Privilege};
+use lns_chaos_tests::harness::{require_root, Privilege, Topology};
 use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
-use lns_chaos_tests::peers::{BedOptions, L2tpnsBed};
+use lns_chaos_tests::peers::lnsd::{lnsd_binary, rss_kib, Aaa};
+use lns_chaos_tests::peers::{BedOptions, L2tpnsBed, LnsdBed, LnsdOptions};
 
 #[derive(Debug, Parser)]
 #[command(about = "lnsd vs l2tpns benchmarks in network namespaces")]
 struct Cli {
     #[command(subcommand)]
     bench: Bench,
+    /// How lnsd authenticates: `radius` (the same FreeRADIUS as l2tpns) or `users`.
+    #[arg(long, global = true, default_value = "radius")]
+    lnsd_aaa: String,
+}
+
+/// Which LNS a bed runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lns {
+    Lnsd,
+    L2tpns,
+}
+
+/// A running bed of either kind.
+enum AnyBed {
+    Lnsd(LnsdBed),
+    L2tpns(L2tpnsBed),
+}
+
+impl AnyBed {
+    fn topo(&self) -> &Topology {
+        match self {
+            AnyBed::Lnsd(b) => &b.topo,
+            AnyBed::L2tpns(b) => &b.topo,
+        }
+    }
+    fn lns(&self) -> std::net::SocketAddr {
+        match self {
+            AnyBed::Lnsd(b) => b.lns(),
+            AnyBed::L2tpns(b) => b.lns(),
+        }
+    }
+    fn reflector(&self) -> std::net::SocketAddr {
+        match self {
+            AnyBed::Lnsd(b) => b.reflector(),
+            AnyBed::L2tpns(b) => b.reflector(),
+        }
+    }
+    fn rss_kib(&self) -> Option<u64> {
+        match self {
+            AnyBed::Lnsd(b) => rss_kib(b.lnsd.pid()),
+            AnyBed::L2tpns(b) => b.l2tpns_rss_kib(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,31 +124,45 @@ fn main() -> Result<()> {
     if require_root("bench") == Privilege::Unprivileged {
         bail!("bench needs root");
     }
-    let (name, unit, outcome) = match &cli.bench {
-        Bench::Setup(load) => ("setup", "sessions/s", setup(load)?),
-        Bench::Forward {
-            load,
-            pps,
-            packet_size,
-            secs,
-        } => (
-            "forward",
-            "packets/s",
-            forward(load, *pps, *packet_size, *secs)?,
-        ),
-        Bench::Memory(load) => ("memory", "MiB", memory(load)?),
+    let aaa = match cli.lnsd_aaa.as_str() {
+        "radius" => Aaa::Radius,
+        "users" => Aaa::UsersFile,
+        other => bail!("--lnsd-aaa {other}: expected radius or users"),
     };
-    eprintln!("l2tpns run: {}", outcome.summary);
-    println!(
-        "bench={name} lnsd=unavailable l2tpns={:.1} ratio=unavailable unit={unit}",
-        outcome.value
-    );
-    println!("note: lnsd is not built yet; only the l2tpns figure is measured");
+    let mut outcomes = Vec::new();
+    let mut name_unit = ("", "");
+    for lns in [Lns::Lnsd, Lns::L2tpns] {
+        let (name, unit, outcome) = match &cli.bench {
+            Bench::Setup(load) => ("setup", "sessions/s", setup(lns, aaa, load)?),
+            Bench::Forward {
+                load,
+                pps,
+                packet_size,
+                secs,
+            } => (
+                "forward",
+                "packets/s",
+                forward(lns, aaa, load, *pps, *packet_size, *secs)?,
+            ),
+            Bench::Memory(load) => ("memory", "MiB", memory(lns, aaa, load)?),
+        };
+        eprintln!("{lns:?} run: {}", outcome.summary);
+        name_unit = (name, unit);
+        outcomes.push(outcome.value);
+    }
+    let (name, unit) = name_unit;
+    let (x, y) = (outcomes[0], outcomes[1]);
+    let ratio = if y > 0.0 {
+        format!("{:.2}", x / y)
+    } else {
+        "unavailable".into()
+    };
+    println!("bench={name} lnsd={x:.1} l2tpns={y:.1} ratio={ratio} unit={unit}");
     Ok(())
 }
 
-fn setup(load: &Load) -> Result<Outcome> {
-    let bed = start_bed(load)?;
+fn setup(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
+    let bed = start_bed(lns, aaa, load)?;
     let summary = run_lac_sim(&bed, load, &["--traffic-pps", "0", "--hold", "0"])?;
     let up = field(&summary, "sessions_up")?;
     if up < f64::from(load.sessions) {
@@ -117,8 +178,8 @@ fn setup(load: &Load) -> Result<Outcome> {
     })
 }
 
-fn forward(load: &Load, pps: f64, size: usize, secs: f64) -> Result<Outcome> {
-    let bed = start_bed(load)?;
+fn forward(lns: Lns, aaa: Aaa, load: &Load, pps: f64, size: usize, secs: f64) -> Result<Outcome> {
+    let bed = start_bed(lns, aaa, load)?;
     let summary = run_lac_sim(
         &bed,
         load,
@@ -137,12 +198,12 @@ fn forward(load: &Load, pps: f64, size: usize, secs: f64) -> Result<Outcome> {
     })
 }
 
-fn memory(load: &Load) -> Result<Outcome> {
-    let bed = start_bed(load)?;
+fn memory(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
+    let bed = start_bed(lns, aaa, load)?;
     let mut cmd = lac_sim_command(&bed, load, &["--traffic-pps", "0", "--hold", "3"])?;
-    let mut sim = bed.topo.spawn_in("lac", "lac-sim", &mut cmd)?;
+    let mut sim = bed.topo().spawn_in("lac", "lac-sim", &mut cmd)?;
     sim.wait_for_log("lac-sim: setup done", Duration::from_secs(300))?;
-    let rss = bed.l2tpns_rss_kib().context("read l2tpns VmRSS")?;
+    let rss = bed.rss_kib().context("read the LNS's VmRSS")?;
     sim.wait_exit(Duration::from_secs(60))?;
     let summary = sim.log().lines().last().unwrap_or_default().to_string();
     Ok(Outcome {
@@ -151,21 +212,31 @@ fn memory(load: &Load) -> Result<Outcome> {
     })
 }
 
-fn start_bed(load: &Load) -> Result<L2tpnsBed> {
+fn start_bed(lns: Lns, aaa: Aaa, load: &Load) -> Result<AnyBed> {
     if load.tunnels == 0 || load.sessions % load.tunnels != 0 {
         bail!("--tunnels must divide --sessions");
     }
-    L2tpnsBed::start(&BedOptions {
-        users: load.sessions,
-        user_template: "bench{n}".into(),
-        password: "bench-pw".into(),
-        tunnel_secret: None,
-        reflector_bin: sibling("reflector")?,
-        debug: 1,
-    })
+    match lns {
+        Lns::L2tpns => Ok(AnyBed::L2tpns(L2tpnsBed::start(&BedOptions {
+            users: load.sessions,
+            user_template: "bench{n}".into(),
+            password: "bench-pw".into(),
+            tunnel_secret: None,
+            reflector_bin: sibling("reflector")?,
+            debug: 1,
+        })?)),
+        Lns::Lnsd => {
+            let mut opts =
+                LnsdOptions::new(load.sessions, "bench{n}", "bench-pw", sibling("reflector")?);
+            opts.aaa = aaa;
+            opts.lnsd_bin = lnsd_binary()?;
+            opts.log_level = "warn".into();
+            Ok(AnyBed::Lnsd(LnsdBed::start(&opts)?))
+        }
+    }
 }
 
-fn lac_sim_command(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<Command> {
+fn lac_sim_command(bed: &AnyBed, load: &Load, extra: &[&str]) -> Result<Command> {
     let mut cmd = Command::new(sibling("lac-sim")?);
     cmd.args([
         "--lns",
@@ -194,9 +265,9 @@ fn lac_sim_command(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<Comma
     Ok(cmd)
 }
 
-fn run_lac_sim(bed: &L2tpnsBed, load: &Load, extra: &[&str]) -> Result<String> {
+fn run_lac_sim(bed: &AnyBed, load: &Load, extra: &[&str]) -> Result<String> {
     let mut cmd = lac_sim_command(bed, load, extra)?;
-    let out = bed.topo.run_in("lac", &mut cmd)?;
+    let out = bed.topo().run_in("lac", &mut cmd)?;
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     Ok(stdout.lines().next().unwrap_or_default().to_string())

@@ -27,6 +27,8 @@ pub enum Signal {
     Term,
     /// SIGQUIT (l2tpns's clean shutdown).
     Quit,
+    /// SIGHUP (lnsd's reload).
+    Hup,
     /// SIGKILL.
     Kill,
     /// SIGSTOP.
@@ -137,6 +139,7 @@ pub fn send_signal(pid: u32, signal: Signal) -> Result<()> {
         Signal::Int => "INT",
         Signal::Term => "TERM",
         Signal::Quit => "QUIT",
+        Signal::Hup => "HUP",
         Signal::Kill => "KILL",
         Signal::Stop => "STOP",
         Signal::Cont => "CONT",

@@ -136,6 +136,11 @@ server default {{
     detail
   }}
   post-auth {{
+    # RFC 3579 §3.2 / BlastRADIUS: Access replies carry a
+    # Message-Authenticator (the encoder computes it); lnsd requires one.
+    update reply {{
+      &Message-Authenticator := 0x00000000000000000000000000000000
+    }}
   }}
 }}
 "#

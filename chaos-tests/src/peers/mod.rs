@@ -1,4 +1,4 @@
-//! Real peers started from generated configs: FreeRADIUS and Debian's
+//! Real peers started from generated configs: FreeRADIUS, lnsd and Debian's
 //! l2tpns (with the lac/lns/core test bed around it).
 //!
 //! Contract: configs are written into the topology's scratch directory,
@@ -9,3 +9,5 @@ pub mod freeradius;
 pub mod l2tpns;
 
 pub use l2tpns::{BedOptions, L2tpnsBed};
+pub mod lnsd;
+pub use lnsd::{LnsdBed, LnsdOptions};
