@@ -43,6 +43,8 @@ pub struct RadiusTask {
     in_flight: BTreeMap<Handle, (SessionKey, u64)>,
     /// Answers decided without a server (unencodable requests).
     failed: Vec<AuthAnswer>,
+    /// Replies dropped for failing verification, as last reported in a log.
+    unverified_reported: u64,
 }
 
 impl RadiusTask {
@@ -67,6 +69,7 @@ impl RadiusTask {
             entropy: OsEntropy::open()?,
             in_flight: BTreeMap::new(),
             failed: Vec::new(),
+            unverified_reported: 0,
         })
     }
 
@@ -201,7 +204,16 @@ impl RadiusTask {
                     (handle, outcome)
                 }
                 Event::Timeout { handle } => {
-                    tracing::warn!("no RADIUS server answered");
+                    let total = unverified_replies(&self.client);
+                    match explain_timeout(total, &mut self.unverified_reported) {
+                        NoAnswer::Unverified { dropped } => tracing::warn!(
+                            dropped,
+                            "RADIUS servers answered, but their replies failed verification \
+                             (wrong shared secret, or no Message-Authenticator: see \
+                             docs/RUNBOOK.md); the login is refused as unavailable"
+                        ),
+                        NoAnswer::Silence => tracing::warn!("no RADIUS server answered"),
+                    }
                     (handle, AuthOutcome::Unavailable)
                 }
             };
@@ -215,6 +227,39 @@ impl RadiusTask {
         }
         out
     }
+}
+
+/// Why a login got no usable RADIUS answer, as the log tells the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoAnswer {
+    /// Nothing came back in time.
+    Silence,
+    /// Replies came back but failed verification since the last report.
+    Unverified {
+        /// How many were dropped since the last report.
+        dropped: u64,
+    },
+}
+
+/// Compares the running total of unverified replies with what was already
+/// reported, and moves the mark forward when there is something new to say.
+fn explain_timeout(unverified_total: u64, reported: &mut u64) -> NoAnswer {
+    if unverified_total > *reported {
+        let dropped = unverified_total - *reported;
+        *reported = unverified_total;
+        NoAnswer::Unverified { dropped }
+    } else {
+        NoAnswer::Silence
+    }
+}
+
+/// Replies from every server dropped because their Response Authenticator
+/// or Message-Authenticator did not verify (RFC 2865 §3, RFC 3579 §3.2).
+fn unverified_replies(client: &Client) -> u64 {
+    client
+        .all_stats()
+        .map(|(_, stats)| stats.bad_authenticators)
+        .sum()
 }
 
 /// What an Access-Accept grants (RFC 2865 §5.8 address policy; RFC 2548 DNS).
@@ -231,5 +276,28 @@ pub fn grant(a: &Authorization) -> Grant {
         idle_timeout: a.idle_timeout.filter(|d| !d.is_zero()),
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_names_unverified_replies_once_then_silence() {
+        let mut reported = 0;
+        assert_eq!(explain_timeout(0, &mut reported), NoAnswer::Silence);
+        // FreeRADIUS 3.2.1 without the post-auth Message-Authenticator: every
+        // Access-Accept is dropped (RFC 3579 §3.2) and the login times out.
+        assert_eq!(
+            explain_timeout(3, &mut reported),
+            NoAnswer::Unverified { dropped: 3 }
+        );
+        assert_eq!(reported, 3);
+        assert_eq!(explain_timeout(3, &mut reported), NoAnswer::Silence);
+        assert_eq!(
+            explain_timeout(5, &mut reported),
+            NoAnswer::Unverified { dropped: 2 }
+        );
     }
 }
