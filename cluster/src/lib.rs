@@ -44,9 +44,9 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let peer = |addr: &str, kind| PeerSpec { address: addr.into(), kind };
 //! let members = [
-//!     (1, peer("10.0.0.1:7100", MemberKind::Eligible)),
-//!     (2, peer("10.0.0.2:7100", MemberKind::Eligible)),
-//!     (3, peer("10.0.0.3:7100", MemberKind::Witness)),
+//!     (1, peer("198.18.0.1:7100", MemberKind::Eligible)),
+//!     (2, peer("198.18.0.2:7100", MemberKind::Eligible)),
+//!     (3, peer("198.18.0.3:7100", MemberKind::Witness)),
 //! ];
 //! let config = ClusterConfig::new(1, members.into_iter().collect());
 //! let secret = Secret::new("a-long-shared-cluster-secret")?;

@@ -32,7 +32,7 @@ struct TestBackend {
     sessions: Vec<pb::SessionSummary>,
 }
 
-const ACTIVE_ADDR: &str = "10.0.0.1:7443";
+const ACTIVE_ADDR: &str = "198.18.0.1:7443";
 const LAC: &str = "192.0.2.10:1701";
 const LNS: &str = "192.0.2.1:1701";
 

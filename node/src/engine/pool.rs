@@ -218,8 +218,8 @@ mod tests {
         Pools::new(&[PoolSpec {
             name: "p".into(),
             ranges: vec![
-                (ip("10.0.0.1"), ip("10.0.0.2")),
-                (ip("10.0.1.1"), ip("10.0.1.1")),
+                (ip("198.18.0.1"), ip("198.18.0.2")),
+                (ip("198.18.1.1"), ip("198.18.1.1")),
             ],
             sticky,
         }])
@@ -233,7 +233,7 @@ mod tests {
         let c = p.allocate("p", (1, 3), b"c").expect("third");
         assert_eq!(
             vec![a, b, c],
-            vec![ip("10.0.0.1"), ip("10.0.0.2"), ip("10.0.1.1")]
+            vec![ip("198.18.0.1"), ip("198.18.0.2"), ip("198.18.1.1")]
         );
         assert_eq!(
             p.allocate("p", (1, 4), b"d"),
@@ -258,7 +258,7 @@ mod tests {
         let a = p.allocate("p", (1, 1), b"alice").expect("alice");
         let _b = p.allocate("p", (1, 2), b"bob").expect("bob");
         p.release(a, (1, 1));
-        // Round robin would give 10.0.1.1; stickiness gives alice's old one.
+        // Round robin would give 198.18.1.1; stickiness gives alice's old one.
         assert_eq!(p.allocate("p", (1, 3), b"alice"), Ok(a));
     }
 
@@ -267,18 +267,18 @@ mod tests {
         let mut p = pools(false);
         let a = p.allocate("p", (1, 1), b"alice").expect("alice");
         p.release(a, (1, 1));
-        assert_eq!(p.allocate("p", (1, 2), b"alice"), Ok(ip("10.0.0.2")));
+        assert_eq!(p.allocate("p", (1, 2), b"alice"), Ok(ip("198.18.0.2")));
     }
 
     #[test]
     fn static_reservation_blocks_the_pool_and_other_statics() {
         let mut p = pools(false);
-        p.reserve(ip("10.0.0.1"), (2, 2)).expect("free");
+        p.reserve(ip("198.18.0.1"), (2, 2)).expect("free");
         assert_eq!(
-            p.reserve(ip("10.0.0.1"), (3, 3)),
-            Err(PoolError::InUse(ip("10.0.0.1")))
+            p.reserve(ip("198.18.0.1"), (3, 3)),
+            Err(PoolError::InUse(ip("198.18.0.1")))
         );
-        assert_eq!(p.allocate("p", (1, 1), b"a"), Ok(ip("10.0.0.2")));
+        assert_eq!(p.allocate("p", (1, 1), b"a"), Ok(ip("198.18.0.2")));
         assert_eq!(
             p.allocate("nope", (1, 1), b"a"),
             Err(PoolError::UnknownPool("nope".into()))

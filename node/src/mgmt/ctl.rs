@@ -560,7 +560,7 @@ mod tests {
     fn every_subcommand_parses() {
         let lines = [
             "lnsctl status",
-            "lnsctl sessions --user a --tunnel 3 --ip 10.0.0.1 --state up",
+            "lnsctl sessions --user a --tunnel 3 --ip 198.18.0.1 --state up",
             "lnsctl session show 7",
             "lnsctl session kill 7",
             "lnsctl session kill --user bob",
@@ -572,7 +572,7 @@ mod tests {
             "lnsctl cluster status",
             "lnsctl cluster transfer-leader",
             "lnsctl cluster transfer-leader lns-b",
-            "lnsctl cluster add lns-c 10.0.0.3:7000",
+            "lnsctl cluster add lns-c 198.18.0.3:7000",
             "lnsctl cluster remove lns-c",
             "lnsctl drill switchover",
             "lnsctl counters",

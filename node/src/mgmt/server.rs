@@ -477,11 +477,11 @@ mod tests {
     fn not_active_status_carries_address_in_details() {
         let status = status_from(BackendError::NotActive {
             active_node: "lns-b".into(),
-            active_address: "10.0.0.2:7443".into(),
+            active_address: "198.18.0.2:7443".into(),
         });
         assert_eq!(status.code(), tonic::Code::FailedPrecondition);
         let detail = pb::NotActive::decode(status.details()).expect("server encoded it");
-        assert_eq!(detail.active_address, "10.0.0.2:7443");
+        assert_eq!(detail.active_address, "198.18.0.2:7443");
     }
 
     #[test]
