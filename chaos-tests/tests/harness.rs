@@ -94,7 +94,7 @@ fn addresses_outside_test_ranges_are_refused() {
     let r = Topology::builder()
         .namespace("a")
         .namespace("b")
-        .veth(("a", "x", &["10.1.1.1/24"]), ("b", "y", &[]))
+        .veth(("a", "x", &["192.0.2.1/24"]), ("b", "y", &[]))
         .build();
     assert!(r.is_err());
 }

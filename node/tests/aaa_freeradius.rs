@@ -23,7 +23,7 @@ use radius_support::{free_udp_port, freeradius_binary, start, SECRET};
 const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
 	Service-Type = Framed-User,
 	Framed-Protocol = PPP,
-	Framed-IP-Address = 10.64.0.7,
+	Framed-IP-Address = 198.18.64.7,
 	Session-Timeout = 3600,
 	Acct-Interim-Interval = 300,
 	Class = "plan-gold",
@@ -125,7 +125,10 @@ async fn radius_pap_chap_failover_and_local_users_first() {
     let AuthOutcome::Accept(g) = ask(&tx, &mut answers, pap(1, "alice", "wonderland")).await else {
         panic!("alice's PAP must be accepted");
     };
-    assert_eq!(g.address, AddressGrant::Fixed(Ipv4Addr::new(10, 64, 0, 7)));
+    assert_eq!(
+        g.address,
+        AddressGrant::Fixed(Ipv4Addr::new(198, 18, 64, 7))
+    );
     assert_eq!(g.session_timeout, Some(Duration::from_secs(3600)));
     assert_eq!(g.class, vec![b"plan-gold".to_vec()]);
     assert_eq!(

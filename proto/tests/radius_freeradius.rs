@@ -189,7 +189,7 @@ server default {{
     let users = r#"alice Cleartext-Password := "wonderland"
 	Service-Type = Framed-User,
 	Framed-Protocol = PPP,
-	Framed-IP-Address = 10.64.0.7,
+	Framed-IP-Address = 198.18.64.7,
 	Session-Timeout = 3600,
 	Acct-Interim-Interval = 300,
 	Class = "plan-gold",
@@ -320,7 +320,7 @@ fn accounting(kind: AccountingKind, session_id: &str) -> AccountingParams {
             ..Port::default()
         },
         authentic: AcctAuthentic::Radius,
-        framed_ip: Some(Ipv4Addr::new(10, 64, 0, 7)),
+        framed_ip: Some(Ipv4Addr::new(198, 18, 64, 7)),
         framed_ipv6_prefixes: Ipv6Prefix::new("2001:db8:1:2::".parse().expect("addr"), 64)
             .into_iter()
             .collect(),
@@ -369,7 +369,7 @@ fn freeradius_pap_chap_and_accounting() {
     let accept = reply(run_until_event(&mut client, &sock, &mut entropy));
     assert_eq!(accept.code, Code::AccessAccept, "log:\n{}", log());
     let z = Authorization::from_accept(&accept).expect("framed PPP service");
-    assert_eq!(z.framed_ip, Some(Ipv4Addr::new(10, 64, 0, 7)));
+    assert_eq!(z.framed_ip, Some(Ipv4Addr::new(198, 18, 64, 7)));
     assert_eq!(z.session_timeout, Some(Duration::from_secs(3600)));
     assert_eq!(z.acct_interim_interval, Some(Duration::from_secs(300)));
     assert_eq!(z.class, [b"plan-gold".to_vec()]);

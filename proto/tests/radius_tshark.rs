@@ -69,7 +69,7 @@ fn accounting(kind: AccountingKind) -> AccountingParams {
         nas: nas(),
         port: port(),
         authentic: AcctAuthentic::Radius,
-        framed_ip: Some(Ipv4Addr::new(10, 64, 0, 7)),
+        framed_ip: Some(Ipv4Addr::new(198, 18, 64, 7)),
         framed_ipv6_prefixes: vec![prefix("2001:db8:1:2::", 64)],
         delegated_ipv6_prefix: Some(prefix("2001:db8:100::", 56)),
         class: vec![b"plan-gold".to_vec()],
@@ -122,7 +122,7 @@ fn tshark_decodes_every_attribute_and_unhides_our_password() {
         authenticator: [0; 16],
         attributes: vec![
             Attribute::ServiceType(ServiceType::Framed),
-            Attribute::FramedIpAddress(Ipv4Addr::new(10, 64, 0, 7)),
+            Attribute::FramedIpAddress(Ipv4Addr::new(198, 18, 64, 7)),
             Attribute::SessionTimeout(3600),
             Attribute::IdleTimeout(600),
             Attribute::AcctInterimInterval(300),

@@ -305,7 +305,7 @@ mod tests {
         assert!(check_test_prefix("198.19.255.1/24").is_ok());
         assert!(check_test_prefix("2001:db8:1::1/64").is_ok());
         assert!(check_test_prefix("198.20.0.1/24").is_err());
-        assert!(check_test_prefix("10.0.0.1/8").is_err());
+        assert!(check_test_prefix("192.0.2.1/24").is_err());
         assert!(check_test_prefix("2001:db9::1/64").is_err());
     }
 }
