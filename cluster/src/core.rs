@@ -81,6 +81,9 @@ pub struct MemberCore<S: StateMachine> {
     compact_after: u64,
     applied: u64,
     deadline: Micros,
+    /// Leader side: when it steps down unless a quorum is heard from first
+    /// (`Micros::MAX`: never, e.g. a single voter; 0: not leading).
+    step_down_at: Micros,
 }
 
 impl<S: StateMachine> std::fmt::Debug for MemberCore<S> {
@@ -167,6 +170,7 @@ impl<S: StateMachine> MemberCore<S> {
             compact_after: config.compact_after,
             applied: snap_index,
             deadline: 0,
+            step_down_at: 0,
         })
     }
 
@@ -197,6 +201,9 @@ impl<S: StateMachine> MemberCore<S> {
             } else if self.deadline > self.now {
                 t = t.min(self.deadline);
             }
+        }
+        if self.step_down_at > self.now {
+            t = t.min(self.step_down_at);
         }
         t
     }
@@ -389,6 +396,7 @@ impl<S: StateMachine> MemberCore<S> {
         self.submit_batch();
         self.witness_hand_off();
         self.abandon_failed_transfer();
+        self.step_down_without_quorum();
         if self.raw.has_ready() {
             self.handle_ready()?;
         }
@@ -469,6 +477,37 @@ impl<S: StateMachine> MemberCore<S> {
                 term,
                 "leadership transfer failed after releasing the lease: stepping down"
             );
+            self.raw.raft.become_follower(term, raft::INVALID_ID);
+        }
+    }
+
+    /// A leader that has not heard from a quorum for one (minimum)
+    /// election timeout becomes a follower at once. raft-rs's check_quorum
+    /// only looks every election timeout, so a cut-off leader could keep
+    /// the role for up to two; the lease echoes say exactly when the quorum
+    /// went silent. It stopped being active `lease` after that instant
+    /// already; stepping down also stops it accepting proposals.
+    fn step_down_without_quorum(&mut self) {
+        let r = &self.raw.raft;
+        if r.state != StateRole::Leader || self.leading_term != Some(r.term) {
+            return;
+        }
+        let cs = r.prs().conf().to_conf_state();
+        let Some(contact) = self
+            .lease
+            .quorum_contact(self.id, &[&cs.voters, &cs.voters_outgoing])
+        else {
+            return;
+        };
+        if contact != Micros::MAX && self.now >= contact.saturating_add(self.election_timeout) {
+            let term = r.term;
+            tracing::warn!(
+                term,
+                silent_us = self.now - contact,
+                "no quorum heard for an election timeout: stepping down"
+            );
+            // Raft thesis (Ongaro 2014) §6.2: a leader steps down when an
+            // election timeout passes without a round with a majority.
             self.raw.raft.become_follower(term, raft::INVALID_ID);
         }
     }
@@ -762,14 +801,18 @@ impl<S: StateMachine> MemberCore<S> {
                 }
             }
             let cs = r.prs().conf().to_conf_state();
-            self.deadline = self
+            let sets: [&[MemberId]; 2] = [&cs.voters, &cs.voters_outgoing];
+            self.deadline = self.lease.deadline(self.id, &sets);
+            self.step_down_at = self
                 .lease
-                .deadline(self.id, &[&cs.voters, &cs.voters_outgoing]);
+                .quorum_contact(self.id, &sets)
+                .map_or(0, |c| c.saturating_add(self.election_timeout));
         } else if self.leading_term.is_some() {
             self.leading_term = None;
             self.leading_since = None;
             self.lease.step_down();
             self.deadline = 0;
+            self.step_down_at = 0;
         }
         let l = self.leadership();
         if self.published != Some(l) {

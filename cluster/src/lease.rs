@@ -142,10 +142,29 @@ impl Lease {
     /// (incoming and, during a joint change, outgoing). `Micros::MAX` when
     /// this member alone is a quorum.
     pub fn deadline(&self, me: MemberId, voter_sets: &[&[MemberId]]) -> Micros {
+        match self.quorum_stamp(me, voter_sets) {
+            Micros::MAX => Micros::MAX,
+            0 => 0,
+            s_q => s_q.saturating_add(self.lease),
+        }
+    }
+
+    /// Leader side: when the leader last heard from a quorum, or the
+    /// instant it was elected if later. `None` when not leading,
+    /// `Micros::MAX` when this member alone is a quorum. The leader steps
+    /// down once this is an election timeout old (see `core`).
+    pub fn quorum_contact(&self, me: MemberId, voter_sets: &[&[MemberId]]) -> Option<Micros> {
+        let (_, since) = self.leading?;
+        Some(self.quorum_stamp(me, voter_sets).max(since))
+    }
+
+    /// `s_q`: the newest stamp a quorum of every voter set echoed (this
+    /// member counting as `Micros::MAX`), 0 if none or not leading.
+    fn quorum_stamp(&self, me: MemberId, voter_sets: &[&[MemberId]]) -> Micros {
         if self.leading.is_none() {
             return 0;
         }
-        let mut deadline = Micros::MAX;
+        let mut oldest = Micros::MAX;
         for set in voter_sets.iter().filter(|s| !s.is_empty()) {
             let mut stamps: Vec<Micros> = set
                 .iter()
@@ -159,17 +178,9 @@ impl Lease {
                 .collect();
             stamps.sort_unstable_by(|a, b| b.cmp(a));
             let quorum = set.len() / 2 + 1;
-            let s_q = stamps[quorum - 1];
-            let d = if s_q == Micros::MAX {
-                Micros::MAX
-            } else if s_q == 0 {
-                0
-            } else {
-                s_q.saturating_add(self.lease)
-            };
-            deadline = deadline.min(d);
+            oldest = oldest.min(stamps[quorum - 1]);
         }
-        deadline
+        oldest
     }
 }
 
@@ -219,6 +230,17 @@ mod tests {
         let mut l = Lease::new(250, 300);
         l.become_leader(1, 0);
         assert_eq!(l.deadline(1, &[&[1]]), Micros::MAX);
+    }
+
+    #[test]
+    fn quorum_contact_starts_at_the_election_then_follows_the_echoes() {
+        let mut l = Lease::new(250, 300);
+        assert_eq!(l.quorum_contact(1, &[&[1, 2, 3]]), None);
+        l.become_leader(2, 1_000);
+        assert_eq!(l.quorum_contact(1, &[&[1, 2, 3]]), Some(1_000));
+        l.record_echo(3, 2, 1_400);
+        assert_eq!(l.quorum_contact(1, &[&[1, 2, 3]]), Some(1_400));
+        assert_eq!(l.quorum_contact(1, &[&[1]]), Some(Micros::MAX));
     }
 
     #[test]

@@ -175,8 +175,9 @@ fn standby_becomes_active_within_one_second_of_the_active_dying() {
 }
 
 #[test]
-fn isolated_leader_fences_itself_then_steps_down() {
+fn isolated_leader_fences_itself_then_steps_down_within_one_election_timeout() {
     let lease = simnet::default_lease();
+    let mut worst = 0;
     for seed in seeds(40) {
         let all = members(&[E, E, E]);
         let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
@@ -203,16 +204,20 @@ fn isolated_leader_fences_itself_then_steps_down() {
             "seed {seed}: active {inactive} us after the cut"
         );
         let stepped = follower_at.expect("isolated leader never stepped down") - cut_at;
-        // check_quorum runs once per election timeout (<= 11 ticks here):
-        // the step-down comes within two of them.
+        // Within one election timeout of the cut (raft-rs's check_quorum
+        // alone can take up to two); the 1 ms is the loop's granularity.
+        let election = sim.nodes[&leader].config.timing.election_ticks_min as u64 * simnet::tick();
         assert!(
-            stepped <= 2 * 11 * simnet::tick() + simnet::tick(),
-            "seed {seed}: stepped down after {} ms",
-            stepped / MS
+            stepped <= election + MS,
+            "seed {seed}: stepped down {} ms after the cut, election timeout {} ms",
+            stepped / MS,
+            election / MS
         );
+        worst = worst.max(stepped * 100 / election);
         settle(&mut sim);
         assert_clean(&sim);
     }
+    eprintln!("slowest step-down: {worst}% of the election timeout");
 }
 
 #[test]
