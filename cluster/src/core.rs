@@ -31,7 +31,7 @@ use crate::storage::{LogStore, StoreError};
 
 pub use crate::contract::{
     Activity, ClusterStatus, Event, Leadership, MemberStatus, Membership, MembershipChange,
-    Outbound, Payload, ProposeError, RestoreError, Role, StateMachine,
+    MembershipRefusal, Outbound, Payload, ProposeError, RestoreError, Role, StateMachine,
 };
 
 /// Why the core could not start or continue.
@@ -260,6 +260,7 @@ impl<S: StateMachine> MemberCore<S> {
         token: u64,
     ) -> Result<(), ProposeError> {
         self.check_leader()?;
+        self.check_failover_keeps_working(change)?;
         let mut cc = ConfChange::default();
         match change {
             MembershipChange::AddVoter { id, address } => {
@@ -510,6 +511,46 @@ impl<S: StateMachine> MemberCore<S> {
             // election timeout passes without a round with a majority.
             self.raw.raft.become_follower(term, raft::INVALID_ID);
         }
+    }
+
+    /// In `FailoverMode::Automatic`, refuses a change after which the
+    /// voters would be exactly two eligible members: the start-up rule of
+    /// `ClusterConfig::validate`, applied to the configuration the change
+    /// would produce.
+    fn check_failover_keeps_working(&self, change: &MembershipChange) -> Result<(), ProposeError> {
+        if self.failover != FailoverMode::Automatic {
+            return Ok(());
+        }
+        let mut voters: std::collections::BTreeSet<MemberId> = self
+            .raw
+            .raft
+            .prs()
+            .conf()
+            .voters()
+            .ids()
+            .iter()
+            .collect();
+        match change {
+            MembershipChange::AddVoter { id, .. } => {
+                voters.insert(*id);
+            }
+            // A voter added as a learner is demoted.
+            MembershipChange::AddLearner { id, .. } | MembershipChange::Remove { id } => {
+                voters.remove(id);
+            }
+        }
+        let witnesses = voters
+            .iter()
+            .filter(|id| self.kinds.get(id).copied() == Some(MemberKind::Witness))
+            .count();
+        if voters.len() == 2 && witnesses == 0 {
+            return Err(ProposeError::MembershipRefused(
+                MembershipRefusal::TwoVotersNeedWitness {
+                    voters: voters.into_iter().collect(),
+                },
+            ));
+        }
+        Ok(())
     }
 
     fn check_leader(&self) -> Result<(), ProposeError> {

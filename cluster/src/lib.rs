@@ -87,7 +87,7 @@ pub use crate::config::{
 };
 pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
-    MembershipChange, ProposeError, RestoreError, Role, StateMachine,
+    MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, StateMachine,
 };
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};

@@ -193,7 +193,11 @@ impl Member {
         self.call(Command::Transfer { target, reply }, rx).await?
     }
 
-    /// Adds or removes a voter or learner; resolves once applied.
+    /// Adds or removes a voter or learner; resolves once applied. In
+    /// `FailoverMode::Automatic` a change that would leave two eligible
+    /// voters and no witness is refused with
+    /// `ProposeError::MembershipRefused` (grow a one-voter cluster by adding
+    /// the witness first).
     pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ProposeError> {
         let (reply, rx) = oneshot::channel();
         self.call(Command::Membership { change, reply }, rx)

@@ -518,3 +518,70 @@ fn planned_transfer_hands_over_activity_in_tens_of_milliseconds() {
     }
     eprintln!("worst planned hand-over: {} ms", worst / MS);
 }
+
+/// The start-up rule (two voters need a witness for automatic failover)
+/// also holds for online changes: the leader refuses, with a typed error,
+/// a change that would leave two eligible voters and no witness.
+#[test]
+fn membership_change_to_two_voters_without_witness_is_refused() {
+    use lns_cluster::{FailoverMode, MembershipRefusal, ProposeError};
+    let remove = |id| MembershipChange::Remove { id };
+    for (kinds, failover, change, refused) in [
+        // three eligible voters: removing one leaves two, no witness.
+        (&[E, E, E][..], FailoverMode::Automatic, remove(3), true),
+        // demoting a voter to learner counts as removing it.
+        (
+            &[E, E, E][..],
+            FailoverMode::Automatic,
+            MembershipChange::AddLearner {
+                id: 2,
+                address: "sim-2".into(),
+            },
+            true,
+        ),
+        // two eligible and a witness: removing the witness is refused...
+        (&[E, E, W][..], FailoverMode::Automatic, remove(3), true),
+        // ...removing an eligible member keeps the witness.
+        (&[E, E, W][..], FailoverMode::Automatic, remove(2), false),
+        // four eligible voters: removing one leaves three.
+        (&[E, E, E, E][..], FailoverMode::Automatic, remove(4), false),
+        // Manual failover never activates on its own: allowed.
+        (&[E, E, E][..], FailoverMode::Manual, remove(3), false),
+    ] {
+        let all = members(kinds);
+        let voters: Vec<u64> = all.keys().copied().collect();
+        let mut sim = Sim::with_config(11, &all, &voters, |c| c.failover = failover);
+        sim.load_every = 0;
+        sim.run_for(3_000 * MS);
+        let leader = *sim.leaders().first().expect("a leader");
+        let now = sim.now;
+        let core = sim.core_mut(leader).expect("alive");
+        let r = core.propose_membership(&change, 1 << 48);
+        let _ = core.flush(now);
+        if refused {
+            let Err(ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness {
+                voters,
+            })) = r
+            else {
+                panic!("{kinds:?} {change:?}: expected a refusal, got {r:?}");
+            };
+            assert_eq!(voters.len(), 2, "{voters:?}");
+            assert!(
+                ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness {
+                    voters
+                })
+                .to_string()
+                .contains("witness"),
+                "the error says why"
+            );
+        } else {
+            assert_eq!(r, Ok(()), "{kinds:?} {failover:?} {change:?}");
+            sim.run_for(1_000 * MS);
+            assert_eq!(
+                sim.admin_results.get(&(1 << 48)),
+                Some(&Ok(())),
+                "{kinds:?} {change:?} applied"
+            );
+        }
+    }
+}
