@@ -1,25 +1,36 @@
 //! The gRPC transport on loopback: batches arrive in order, snapshots larger
-//! than one chunk are reassembled exactly, and a peer with the wrong cluster
-//! secret is refused.
+//! than one chunk are reassembled exactly; both ends check the cluster
+//! secret (a caller with the wrong secret is refused by the server, a server
+//! with the wrong secret is refused by the caller); with mutual TLS a good
+//! pair talks and a member whose certificate comes from another CA is
+//! refused in either role.
 
 use std::time::Duration;
 
 use lns_cluster::core::{Outbound, Payload};
-use lns_cluster::pb::Envelope;
-use lns_cluster::transport::{self, Feedback, PeerLink, SNAPSHOT_CHUNK};
-use lns_cluster::Secret;
+use lns_cluster::pb::{Batch, Envelope};
+use lns_cluster::transport::{self, Credentials, Feedback, PeerLink, Session, SNAPSHOT_CHUNK};
+use lns_cluster::{AuthError, Secret, TlsConfig};
 use tokio::sync::mpsc;
 
-async fn serve(me: u64, secret: Secret) -> (String, mpsc::Receiver<transport::Inbound>) {
+async fn serve(
+    me: u64,
+    secret: Secret,
+    tls: Option<&TlsConfig>,
+) -> (String, mpsc::Receiver<transport::Inbound>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let (tx, rx) = mpsc::channel(1024);
     let svc = transport::server(me, secret, tx);
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls.server()).expect("server tls");
+    }
     tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = tonic::transport::Server::builder()
+        let _ = builder
             .add_service(svc)
             .serve_with_incoming(incoming)
             .await;
@@ -41,15 +52,41 @@ fn out(to: u64, payload: Payload, bytes: Vec<u8>) -> Outbound {
     }
 }
 
+fn secret(s: &str) -> Secret {
+    Secret::new(s).expect("secret")
+}
+
 const WAIT: Duration = Duration::from_secs(10);
+
+/// Sends one message through a fresh link; returns whether it arrived
+/// (`Err` carries the link's feedback when it did not).
+async fn one_message(
+    addr: String,
+    inbound: &mut mpsc::Receiver<transport::Inbound>,
+    credentials: Credentials,
+) -> Result<(), Option<Feedback>> {
+    let (fb_tx, mut feedback) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Handle::current();
+    let link = PeerLink::spawn(&rt, 1, 2, addr, credentials, 64, fb_tx);
+    assert!(link.send(out(2, Payload::Regular, vec![1, 2, 3])));
+    tokio::select! {
+        m = inbound.recv() => {
+            let m = m.expect("open");
+            assert_eq!(m.envelope.raft_message, vec![1, 2, 3]);
+            Ok(())
+        }
+        f = feedback.recv() => Err(f),
+        _ = tokio::time::sleep(WAIT) => Err(None),
+    }
+}
 
 #[tokio::test]
 async fn messages_and_multi_chunk_snapshots_arrive_intact() {
-    let secret = Secret::new("transport-test-secret-42").expect("secret");
-    let (addr, mut inbound) = serve(2, secret.clone()).await;
+    let secret = secret("transport-test-secret-42");
+    let (addr, mut inbound) = serve(2, secret.clone(), None).await;
     let (fb_tx, mut feedback) = mpsc::unbounded_channel();
     let rt = tokio::runtime::Handle::current();
-    let link = PeerLink::spawn(&rt, 1, 2, addr, secret, 64, fb_tx);
+    let link = PeerLink::spawn(&rt, 1, 2, addr, Credentials::secret(secret), 64, fb_tx);
     for i in 0..10u8 {
         assert!(link.send(out(2, Payload::Regular, vec![i; 100])));
     }
@@ -82,19 +119,159 @@ async fn messages_and_multi_chunk_snapshots_arrive_intact() {
 }
 
 #[tokio::test]
-async fn wrong_secret_is_refused() {
-    let (addr, mut inbound) = serve(2, Secret::new("the-right-secret-0000").expect("secret")).await;
-    let (fb_tx, mut feedback) = mpsc::unbounded_channel();
-    let rt = tokio::runtime::Handle::current();
-    let wrong = Secret::new("the-wrong-secret-0000").expect("secret");
-    let link = PeerLink::spawn(&rt, 1, 2, addr, wrong, 64, fb_tx);
-    assert!(link.send(out(2, Payload::Regular, vec![1, 2, 3])));
-    let f = tokio::time::timeout(WAIT, feedback.recv())
-        .await
-        .expect("in time");
-    assert_eq!(f, Some(Feedback::Unreachable(2)));
+async fn link_with_the_wrong_secret_delivers_nothing() {
+    let (addr, mut inbound) = serve(2, secret("the-right-secret-0000"), None).await;
+    let r = one_message(
+        addr,
+        &mut inbound,
+        Credentials::secret(secret("the-wrong-secret-0000")),
+    )
+    .await;
+    assert_eq!(r, Err(Some(Feedback::Unreachable(2))));
     assert!(
         inbound.try_recv().is_err(),
         "a refused batch must not be delivered"
     );
+}
+
+#[tokio::test]
+async fn caller_refuses_a_server_that_does_not_know_the_secret() {
+    let (addr, _inbound) = serve(2, secret("the-impostor-secret-00"), None).await;
+    let mut client = transport::connect(&addr, None).await.expect("connect");
+    let r = Session::open(&mut client, 1, 2, &secret("the-right-secret-0000")).await;
+    assert_eq!(r.err(), Some(AuthError::ServerProof(2)));
+    // A server of the right secret is accepted by the same code.
+    let (addr, _inbound) = serve(2, secret("the-right-secret-0000"), None).await;
+    let mut client = transport::connect(&addr, None).await.expect("connect");
+    let r = Session::open(&mut client, 1, 2, &secret("the-right-secret-0000")).await;
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[tokio::test]
+async fn server_refuses_a_caller_that_does_not_know_the_secret_and_replays() {
+    let right = secret("the-right-secret-0000");
+    let (addr, mut inbound) = serve(2, right.clone(), None).await;
+    let mut client = transport::connect(&addr, None).await.expect("connect");
+    let mut session = Session::open(&mut client, 1, 2, &right)
+        .await
+        .expect("hello");
+    let batch = || Batch {
+        version: transport::VERSION,
+        from: 1,
+        to: 2,
+        envelopes: vec![out(2, Payload::Regular, vec![9]).envelope],
+    };
+    // A proof made with another secret.
+    let mut req = tonic::Request::new(batch());
+    session.sign(&mut req, &secret("the-wrong-secret-0000"));
+    let e = client.deliver(req).await.expect_err("refused");
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    // No proof at all.
+    let e = client
+        .deliver(tonic::Request::new(batch()))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    assert!(inbound.try_recv().is_err(), "nothing delivered");
+    // A good call is delivered and acknowledged; replaying its metadata is
+    // refused.
+    let mut req = tonic::Request::new(batch());
+    session.sign(&mut req, &right);
+    let md = req.metadata().clone();
+    let resp = client.deliver(req).await.expect("accepted");
+    assert_eq!(session.check_ack(&resp, &right), Ok(()));
+    assert!(inbound.recv().await.is_some());
+    let mut replay = tonic::Request::new(batch());
+    *replay.metadata_mut() = md;
+    let e = client.deliver(replay).await.expect_err("replay refused");
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    // A batch claiming another sender than the session is refused.
+    let mut req = tonic::Request::new(Batch { from: 3, ..batch() });
+    session.sign(&mut req, &right);
+    let e = client.deliver(req).await.expect_err("refused");
+    assert_eq!(e.code(), tonic::Code::PermissionDenied);
+}
+
+/// A test CA and certificates for 127.0.0.1 signed by it.
+struct Ca {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Ca { cert, key }
+    }
+
+    /// A member's TLS config: a certificate for 127.0.0.1 from this CA,
+    /// trusting `trust`.
+    fn member(&self, trust: &Ca) -> TlsConfig {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("signed");
+        TlsConfig::from_pem(trust.cert.pem(), cert.pem(), key.serialize_pem()).expect("pem")
+    }
+}
+
+fn tls(config: TlsConfig) -> Credentials {
+    Credentials {
+        secret: secret("transport-tls-secret-0"),
+        tls: Some(config),
+    }
+}
+
+#[tokio::test]
+async fn mutual_tls_good_pair_talks() {
+    let ca = Ca::new("lns cluster test CA");
+    let server_tls = ca.member(&ca);
+    let (addr, mut inbound) = serve(2, secret("transport-tls-secret-0"), Some(&server_tls)).await;
+    let r = one_message(addr, &mut inbound, tls(ca.member(&ca))).await;
+    assert_eq!(r, Ok(()));
+}
+
+#[tokio::test]
+async fn mutual_tls_refuses_a_caller_certificate_from_another_ca() {
+    let ca = Ca::new("lns cluster test CA");
+    let other = Ca::new("some other CA");
+    let (addr, mut inbound) = serve(2, secret("transport-tls-secret-0"), Some(&ca.member(&ca))).await;
+    // The caller trusts the right CA but its own certificate is foreign.
+    let r = one_message(addr.clone(), &mut inbound, tls(other.member(&ca))).await;
+    assert_eq!(r, Err(Some(Feedback::Unreachable(2))));
+    // Nor may a caller skip TLS (or the client certificate) altogether.
+    let r = one_message(
+        addr,
+        &mut inbound,
+        Credentials::secret(secret("transport-tls-secret-0")),
+    )
+    .await;
+    assert_eq!(r, Err(Some(Feedback::Unreachable(2))));
+    assert!(inbound.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn mutual_tls_caller_refuses_a_server_certificate_from_another_ca() {
+    let ca = Ca::new("lns cluster test CA");
+    let other = Ca::new("some other CA");
+    // The server accepts our certificate, but its own is foreign to us.
+    let (addr, mut inbound) = serve(
+        2,
+        secret("transport-tls-secret-0"),
+        Some(&other.member(&ca)),
+    )
+    .await;
+    let r = one_message(addr.clone(), &mut inbound, tls(ca.member(&ca))).await;
+    assert_eq!(r, Err(Some(Feedback::Unreachable(2))));
+    let e = transport::connect(&addr, Some(&ca.member(&ca)))
+        .await
+        .expect_err("the handshake fails");
+    assert!(!e.to_string().is_empty());
 }
