@@ -275,3 +275,94 @@ async fn mutual_tls_caller_refuses_a_server_certificate_from_another_ca() {
         .expect_err("the handshake fails");
     assert!(!e.to_string().is_empty());
 }
+
+/// A temporary directory removed on drop (even when the test fails).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free loopback port (bound, then released for the member to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `ClusterConfig::tls` end to end: three members over mutual TLS elect
+/// an active leader and replicate; a fourth member whose certificate comes
+/// from another CA cannot take part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
+    use lns_cluster::{ClusterConfig, Member, MemberKind, PeerSpec, RestoreError, StateMachine};
+
+    #[derive(Debug, Default)]
+    struct Count(u64);
+    impl StateMachine for Count {
+        fn apply(&mut self, _index: u64, _command: &[u8]) -> Vec<u8> {
+            self.0 += 1;
+            self.0.to_be_bytes().to_vec()
+        }
+        fn snapshot(&self) -> Vec<u8> {
+            self.0.to_be_bytes().to_vec()
+        }
+        fn restore(&mut self, _index: u64, s: &[u8]) -> Result<(), RestoreError> {
+            let b: [u8; 8] = s.try_into().map_err(|_| RestoreError("length".into()))?;
+            self.0 = u64::from_be_bytes(b);
+            Ok(())
+        }
+    }
+
+    let ca = Ca::new("lns cluster test CA");
+    let other = Ca::new("some other CA");
+    let dir = TempDir(std::env::temp_dir().join(format!("lns-cluster-tls-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    let members: std::collections::BTreeMap<u64, PeerSpec> = (1..=3u64)
+        .map(|i| {
+            let address = format!("127.0.0.1:{}", free_port());
+            (i, PeerSpec { address, kind: MemberKind::Eligible })
+        })
+        .collect();
+    let secret = secret("transport-tls-secret-0");
+    let mut started = Vec::new();
+    for id in 1..=3u64 {
+        let mut config = ClusterConfig::new(id, members.clone());
+        config.fsync = lns_cluster::Fsync::Never;
+        // Member 3 holds a certificate from another CA (it trusts ours).
+        let issuer = if id == 3 { &other } else { &ca };
+        config.tls = Some(issuer.member(&ca));
+        let m = Member::start(config, Count::default(), &dir.0.join(format!("m{id}")), secret.clone())
+            .await
+            .expect("member starts");
+        started.push(m);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let leader = loop {
+        if let Some(m) = started.iter().find(|m| m.is_active()) {
+            break m.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no active member over TLS");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_ne!(leader.id(), 3, "the foreign member cannot win an election");
+    for i in 1..=5u64 {
+        let r = leader.propose(vec![0xab; 16]).await.expect("committed over TLS");
+        assert_eq!(r, i.to_be_bytes().to_vec());
+    }
+    let status = leader.status().await.expect("status");
+    let foreign = status.members.iter().find(|m| m.id == 3).expect("member 3 listed");
+    let good = status
+        .members
+        .iter()
+        .find(|m| m.id != 3 && m.id != leader.id())
+        .expect("the other good member");
+    assert!(good.match_index.is_some_and(|i| i >= status.commit), "{good:?}");
+    assert_eq!(foreign.last_contact, None, "member 3 never got through: {foreign:?}");
+    for m in &started {
+        m.shutdown().await;
+    }
+}
