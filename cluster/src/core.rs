@@ -147,7 +147,7 @@ impl<S: StateMachine> MemberCore<S> {
             failover: config.failover,
             raw,
             sm,
-            lease: Lease::new(micros(t.lease), micros(t.lease_wait)),
+            lease: Lease::new(micros(t.lease), micros(t.lease_wait), now),
             tick,
             next_tick: now + tick,
             now,
@@ -229,6 +229,13 @@ impl<S: StateMachine> MemberCore<S> {
             self.lease.record_echo(from, env.echo_term, env.lease_echo);
         }
         let term = msg.term;
+        if msg.get_msg_type() == MessageType::MsgRequestVoteResponse
+            && !msg.reject
+            && term == self.raw.raft.term
+        {
+            // Before the step: the vote that elects us must count.
+            self.lease.record_vote(term, env.vote_silence, self.now);
+        }
         if env.lease_released
             && msg.get_msg_type() == MessageType::MsgTimeoutNow
             && self.raw.raft.leader_id == from
@@ -241,6 +248,7 @@ impl<S: StateMachine> MemberCore<S> {
         }
         if env.lease_stamp > 0 && self.raw.raft.leader_id == from && self.raw.raft.term == term {
             self.lease.record_stamp(term, env.lease_stamp);
+            self.lease.heard_leader(self.now);
         }
     }
 
@@ -824,6 +832,13 @@ impl<S: StateMachine> MemberCore<S> {
                     lease_echo: echo,
                     echo_term,
                     lease_released: released,
+                    vote_silence: if m.get_msg_type() == MessageType::MsgRequestVoteResponse
+                        && !m.reject
+                    {
+                        self.lease.vote_silence(self.now)
+                    } else {
+                        0
+                    },
                 },
             });
         }
@@ -851,7 +866,7 @@ impl<S: StateMachine> MemberCore<S> {
         } else if self.leading_term.is_some() {
             self.leading_term = None;
             self.leading_since = None;
-            self.lease.step_down();
+            self.lease.step_down(self.now);
             self.deadline = 0;
             self.step_down_at = 0;
         }

@@ -121,13 +121,16 @@ fn same_seed_replays_exactly() {
 }
 
 /// FAILOVER.md: the standby is active within one second of the active
-/// member's death. Raft elections can split (two members time out in the
-/// same tick); a split costs one more election timeout, so the bound is
-/// asserted for 95% of seeds and every failover must finish within 2 s.
+/// member's death, on every seed, even when the election splits (two
+/// members time out in the same tick: one more election timeout). The new
+/// leader's wait runs from the vote floor (`lease` module), about the
+/// instant of the death, so the median stays near one election timeout;
+/// waiting from the election instead gives ~800 ms and misses 1 s on some
+/// seeds (`LNS_SIM_SEEDS=2000`: seed 473 took 1 005 ms).
 #[test]
 fn standby_becomes_active_within_one_second_of_the_active_dying() {
     let mut times = Vec::new();
-    for seed in seeds(60) {
+    for seed in seeds(60).chain(473..474) {
         let kinds: &[MemberKind] = if seed % 2 == 0 {
             &[E, E, W]
         } else {
@@ -150,27 +153,34 @@ fn standby_becomes_active_within_one_second_of_the_active_dying() {
         let took = sim.now - died;
         assert!(next.is_some(), "seed {seed}: nobody became active");
         assert!(
-            took <= 2_000 * MS,
+            took <= 1_000 * MS,
             "seed {seed}: failover took {} ms",
             took / MS
         );
-        times.push(took);
+        times.push((took, seed));
         settle(&mut sim);
         assert_clean(&sim);
     }
     times.sort_unstable();
-    let within = times.iter().filter(|t| **t <= 1_000 * MS).count();
+    let within = times.iter().filter(|(t, _)| *t <= 1_000 * MS).count();
     eprintln!(
-        "failover over {} seeds: p50 {} ms, max {} ms, {} within 1 s",
+        "failover over {} seeds: p50 {} ms, max {} ms, {} within 1 s; slowest (ms, seed): {:?}",
         times.len(),
-        times[times.len() / 2] / MS,
-        times[times.len() - 1] / MS,
-        within
+        times[times.len() / 2].0 / MS,
+        times[times.len() - 1].0 / MS,
+        within,
+        times
+            .iter()
+            .rev()
+            .take(5)
+            .map(|(t, s)| (t / MS, *s))
+            .collect::<Vec<_>>()
     );
+    let median = times[times.len() / 2].0;
     assert!(
-        within * 100 >= times.len() * 95,
-        "{within} of {} within 1 s",
-        times.len()
+        median <= 650 * MS,
+        "median failover {} ms: is the wait running from the election again?",
+        median / MS
     );
 }
 

@@ -48,6 +48,7 @@ fn out(to: u64, payload: Payload, bytes: Vec<u8>) -> Outbound {
             lease_echo: 0,
             echo_term: 0,
             lease_released: false,
+            vote_silence: 0,
         },
     }
 }
