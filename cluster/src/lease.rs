@@ -166,6 +166,8 @@ impl Lease {
         };
         match &mut self.votes {
             Some((t, f)) if *t == term => *f = (*f).max(floor),
+            // A late vote of an older election: irrelevant.
+            Some((t, _)) if *t > term => {}
             _ => self.votes = Some((term, floor)),
         }
     }
@@ -334,8 +336,8 @@ mod tests {
         // Votes of term 3 arriving at 1_500: silent for 400 and 450.
         l.record_vote(3, 401, 1_500);
         l.record_vote(3, 451, 1_500);
-        // A vote of another term does not count.
-        l.record_vote(2, 1, 1_500);
+        // A late vote of an older election does not count.
+        l.record_vote(2, 1, 1_550);
         l.become_leader(3, 1_600);
         // floor = max(1_000 (own), 1_100, 1_050) = 1_100.
         assert_eq!(l.active_from(), Some(1_400));
