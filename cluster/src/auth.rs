@@ -170,12 +170,7 @@ impl Session {
         if !secret.verify(LABEL_HELLO, &parts.each(), &reply.server_proof) {
             return Err(AuthError::ServerProof(to));
         }
-        Ok(Session {
-            me,
-            to,
-            id,
-            seq: 0,
-        })
+        Ok(Session { me, to, id, seq: 0 })
     }
 
     /// Adds the next sequence number and its proof to a request.
@@ -255,7 +250,9 @@ impl Sessions {
             return Err(Status::failed_precondition("unknown peer schema version"));
         }
         if req.to != self.me {
-            return Err(Status::invalid_argument("hello addressed to another member"));
+            return Err(Status::invalid_argument(
+                "hello addressed to another member",
+            ));
         }
         if req.client_nonce.len() != NONCE_LEN {
             return Err(Status::invalid_argument("bad client nonce"));

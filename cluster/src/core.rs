@@ -529,15 +529,8 @@ impl<S: StateMachine> MemberCore<S> {
         if self.failover != FailoverMode::Automatic {
             return Ok(());
         }
-        let mut voters: std::collections::BTreeSet<MemberId> = self
-            .raw
-            .raft
-            .prs()
-            .conf()
-            .voters()
-            .ids()
-            .iter()
-            .collect();
+        let mut voters: std::collections::BTreeSet<MemberId> =
+            self.raw.raft.prs().conf().voters().ids().iter().collect();
         match change {
             MembershipChange::AddVoter { id, .. } => {
                 voters.insert(*id);

@@ -85,6 +85,7 @@ pub mod pb {
     tonic::include_proto!("lns.cluster.peer.v1");
 }
 
+pub use crate::auth::{AuthError, Secret, SecretError};
 pub use crate::config::{
     Bootstrap, ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec,
     Timing,
@@ -96,6 +97,5 @@ pub use crate::core::{
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
 pub use crate::storage::{LogStore, StoreError};
-pub use crate::auth::{AuthError, Secret, SecretError};
 pub use crate::tls::{TlsConfig, TlsError};
 pub use crate::transport::Credentials;

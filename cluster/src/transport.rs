@@ -24,8 +24,8 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
-pub use crate::auth::{AuthError, Secret, SecretError, Session};
 use crate::auth::Sessions;
+pub use crate::auth::{AuthError, Secret, SecretError, Session};
 use crate::config::MemberId;
 use crate::core::{Outbound, Payload};
 use crate::pb::peer_client::PeerClient;
@@ -86,7 +86,11 @@ pub enum Feedback {
 /// The gRPC service; every call but `Hello` must carry a valid proof.
 /// (TLS, when configured, is set on the tonic `Server` by the caller with
 /// [`TlsConfig::server`].)
-pub fn server(me: MemberId, secret: Secret, inbound: mpsc::Sender<Inbound>) -> PeerServer<PeerService> {
+pub fn server(
+    me: MemberId,
+    secret: Secret,
+    inbound: mpsc::Sender<Inbound>,
+) -> PeerServer<PeerService> {
     PeerServer::new(PeerService {
         me,
         inbound,
@@ -361,7 +365,9 @@ impl LinkFailure {
                 tracing::warn!(peer = to, error = %s, "{what} refused by the peer")
             }
             LinkFailure::Call(s) => tracing::debug!(peer = to, error = %s, "{what} failed"),
-            LinkFailure::Auth(a) => tracing::warn!(peer = to, error = %a, "{what}: peer not trusted"),
+            LinkFailure::Auth(a) => {
+                tracing::warn!(peer = to, error = %a, "{what}: peer not trusted")
+            }
         }
     }
 }

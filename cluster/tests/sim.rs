@@ -577,11 +577,9 @@ fn membership_change_to_two_voters_without_witness_is_refused() {
             };
             assert_eq!(voters.len(), 2, "{voters:?}");
             assert!(
-                ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness {
-                    voters
-                })
-                .to_string()
-                .contains("witness"),
+                ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness { voters })
+                    .to_string()
+                    .contains("witness"),
                 "the error says why"
             );
         } else {

@@ -30,10 +30,7 @@ async fn serve(
     }
     tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = builder
-            .add_service(svc)
-            .serve_with_incoming(incoming)
-            .await;
+        let _ = builder.add_service(svc).serve_with_incoming(incoming).await;
     });
     (addr, rx)
 }
@@ -243,7 +240,8 @@ async fn mutual_tls_good_pair_talks() {
 async fn mutual_tls_refuses_a_caller_certificate_from_another_ca() {
     let ca = Ca::new("lns cluster test CA");
     let other = Ca::new("some other CA");
-    let (addr, mut inbound) = serve(2, secret("transport-tls-secret-0"), Some(&ca.member(&ca))).await;
+    let (addr, mut inbound) =
+        serve(2, secret("transport-tls-secret-0"), Some(&ca.member(&ca))).await;
     // The caller trusts the right CA but its own certificate is foreign.
     let r = one_message(addr.clone(), &mut inbound, tls(other.member(&ca))).await;
     assert_eq!(r, Err(Some(Feedback::Unreachable(2))));
@@ -325,7 +323,13 @@ async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
     let members: std::collections::BTreeMap<u64, PeerSpec> = (1..=3u64)
         .map(|i| {
             let address = format!("127.0.0.1:{}", free_port());
-            (i, PeerSpec { address, kind: MemberKind::Eligible })
+            (
+                i,
+                PeerSpec {
+                    address,
+                    kind: MemberKind::Eligible,
+                },
+            )
         })
         .collect();
     let secret = secret("transport-tls-secret-0");
@@ -336,9 +340,14 @@ async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
         // Member 3 holds a certificate from another CA (it trusts ours).
         let issuer = if id == 3 { &other } else { &ca };
         config.tls = Some(issuer.member(&ca));
-        let m = Member::start(config, Count::default(), &dir.0.join(format!("m{id}")), secret.clone())
-            .await
-            .expect("member starts");
+        let m = Member::start(
+            config,
+            Count::default(),
+            &dir.0.join(format!("m{id}")),
+            secret.clone(),
+        )
+        .await
+        .expect("member starts");
         started.push(m);
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -346,23 +355,39 @@ async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
         if let Some(m) = started.iter().find(|m| m.is_active()) {
             break m.clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no active member over TLS");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no active member over TLS"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_ne!(leader.id(), 3, "the foreign member cannot win an election");
     for i in 1..=5u64 {
-        let r = leader.propose(vec![0xab; 16]).await.expect("committed over TLS");
+        let r = leader
+            .propose(vec![0xab; 16])
+            .await
+            .expect("committed over TLS");
         assert_eq!(r, i.to_be_bytes().to_vec());
     }
     let status = leader.status().await.expect("status");
-    let foreign = status.members.iter().find(|m| m.id == 3).expect("member 3 listed");
+    let foreign = status
+        .members
+        .iter()
+        .find(|m| m.id == 3)
+        .expect("member 3 listed");
     let good = status
         .members
         .iter()
         .find(|m| m.id != 3 && m.id != leader.id())
         .expect("the other good member");
-    assert!(good.match_index.is_some_and(|i| i >= status.commit), "{good:?}");
-    assert_eq!(foreign.last_contact, None, "member 3 never got through: {foreign:?}");
+    assert!(
+        good.match_index.is_some_and(|i| i >= status.commit),
+        "{good:?}"
+    );
+    assert_eq!(
+        foreign.last_contact, None,
+        "member 3 never got through: {foreign:?}"
+    );
     for m in &started {
         m.shutdown().await;
     }
