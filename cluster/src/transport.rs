@@ -232,6 +232,9 @@ async fn run_link(
     let secret = &credentials.secret;
     let mut backoff = Duration::from_millis(100);
     let mut client: Option<(PeerClient<tonic::transport::Channel>, Session)> = None;
+    // Connect failures are logged at warn once per outage (a TLS refusal
+    // must be visible at the default level), then at debug.
+    let mut outage_logged = false;
     while let Some(first) = rx.recv().await {
         let mut bytes = first.envelope.raft_message.len();
         let mut batch = vec![first];
@@ -249,16 +252,25 @@ async fn run_link(
                 Ok(c) => {
                     backoff = Duration::from_millis(100);
                     client = Some(c);
+                    if outage_logged {
+                        tracing::info!(peer = to, %address, "peer reachable again");
+                    }
+                    outage_logged = false;
                 }
                 Err(e) => {
                     match e {
                         LinkError::Auth(ref a) => {
                             tracing::warn!(peer = to, %address, error = %a, "peer not trusted")
                         }
+                        LinkError::Connect(ref c) if !outage_logged => {
+                            let chain = error_chain(c);
+                            tracing::warn!(peer = to, %address, error = %chain, "peer unreachable")
+                        }
                         LinkError::Connect(ref c) => {
                             tracing::debug!(peer = to, %address, error = %c, "peer unreachable")
                         }
                     }
+                    outage_logged = true;
                     fail(&feedback, to, &batch);
                     // Drop what queued up while we were down, then wait.
                     while rx.try_recv().is_ok() {}
@@ -350,6 +362,19 @@ pub async fn open(
     let mut client = connect(address, credentials.tls.as_ref()).await?;
     let session = Session::open(&mut client, me, to, &credentials.secret).await?;
     Ok((client, session))
+}
+
+/// An error and its sources on one line ("transport error: ... : invalid
+/// peer certificate: UnknownIssuer"): tonic's own message hides the cause.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// Why a call on an open session failed.

@@ -272,7 +272,16 @@ async fn mutual_tls_caller_refuses_a_server_certificate_from_another_ca() {
     let e = transport::connect(&addr, Some(&ca.member(&ca)))
         .await
         .expect_err("the handshake fails");
-    assert!(!e.to_string().is_empty());
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain = format!("{chain}: {s}");
+        source = s.source();
+    }
+    assert!(
+        chain.contains("certificate"),
+        "the refusal names the certificate: {chain}"
+    );
 }
 
 /// A temporary directory removed on drop (even when the test fails).
