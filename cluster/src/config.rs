@@ -96,6 +96,9 @@ pub struct ClusterConfig {
     pub fsync: Fsync,
     /// Ignored when the data directory already holds a store.
     pub bootstrap: Bootstrap,
+    /// Mutual TLS on the peer transport (`None`: plain HTTP/2, the shared
+    /// secret still authenticates both ends).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// How a member with an empty data directory starts.
@@ -129,6 +132,7 @@ impl ClusterConfig {
             peer_queue: 4096,
             fsync: Fsync::Always,
             bootstrap: Bootstrap::Founding,
+            tls: None,
         }
     }
 

@@ -37,6 +37,20 @@ pub enum ProposeError {
     Stopped,
     #[error("storage failed: {0}")]
     Storage(String),
+    #[error("membership change refused: {0}")]
+    MembershipRefused(MembershipRefusal),
+}
+
+/// Why a membership change was refused before it was proposed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MembershipRefusal {
+    /// The same rule as `ConfigError::TwoVotersNeedWitness`, at run time.
+    #[error(
+        "it would leave two voters ({voters:?}) and no witness: losing either loses the \
+         quorum, so automatic failover cannot work; add a witness (or a third voter) first, \
+         or run the cluster in FailoverMode::Manual"
+    )]
+    TwoVotersNeedWitness { voters: Vec<MemberId> },
 }
 
 /// The raft role of a member.

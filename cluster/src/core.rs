@@ -31,7 +31,7 @@ use crate::storage::{LogStore, StoreError};
 
 pub use crate::contract::{
     Activity, ClusterStatus, Event, Leadership, MemberStatus, Membership, MembershipChange,
-    Outbound, Payload, ProposeError, RestoreError, Role, StateMachine,
+    MembershipRefusal, Outbound, Payload, ProposeError, RestoreError, Role, StateMachine,
 };
 
 /// Why the core could not start or continue.
@@ -81,6 +81,9 @@ pub struct MemberCore<S: StateMachine> {
     compact_after: u64,
     applied: u64,
     deadline: Micros,
+    /// Leader side: when it steps down unless a quorum is heard from first
+    /// (`Micros::MAX`: never, e.g. a single voter; 0: not leading).
+    step_down_at: Micros,
 }
 
 impl<S: StateMachine> std::fmt::Debug for MemberCore<S> {
@@ -144,7 +147,7 @@ impl<S: StateMachine> MemberCore<S> {
             failover: config.failover,
             raw,
             sm,
-            lease: Lease::new(micros(t.lease), micros(t.lease_wait)),
+            lease: Lease::new(micros(t.lease), micros(t.lease_wait), now),
             tick,
             next_tick: now + tick,
             now,
@@ -167,6 +170,7 @@ impl<S: StateMachine> MemberCore<S> {
             compact_after: config.compact_after,
             applied: snap_index,
             deadline: 0,
+            step_down_at: 0,
         })
     }
 
@@ -198,6 +202,9 @@ impl<S: StateMachine> MemberCore<S> {
                 t = t.min(self.deadline);
             }
         }
+        if self.step_down_at > self.now {
+            t = t.min(self.step_down_at);
+        }
         t
     }
 
@@ -222,6 +229,13 @@ impl<S: StateMachine> MemberCore<S> {
             self.lease.record_echo(from, env.echo_term, env.lease_echo);
         }
         let term = msg.term;
+        if msg.get_msg_type() == MessageType::MsgRequestVoteResponse
+            && !msg.reject
+            && term == self.raw.raft.term
+        {
+            // Before the step: the vote that elects us must count.
+            self.lease.record_vote(term, env.vote_silence, self.now);
+        }
         if env.lease_released
             && msg.get_msg_type() == MessageType::MsgTimeoutNow
             && self.raw.raft.leader_id == from
@@ -234,6 +248,7 @@ impl<S: StateMachine> MemberCore<S> {
         }
         if env.lease_stamp > 0 && self.raw.raft.leader_id == from && self.raw.raft.term == term {
             self.lease.record_stamp(term, env.lease_stamp);
+            self.lease.heard_leader(self.now);
         }
     }
 
@@ -253,6 +268,7 @@ impl<S: StateMachine> MemberCore<S> {
         token: u64,
     ) -> Result<(), ProposeError> {
         self.check_leader()?;
+        self.check_failover_keeps_working(change)?;
         let mut cc = ConfChange::default();
         match change {
             MembershipChange::AddVoter { id, address } => {
@@ -389,6 +405,7 @@ impl<S: StateMachine> MemberCore<S> {
         self.submit_batch();
         self.witness_hand_off();
         self.abandon_failed_transfer();
+        self.step_down_without_quorum();
         if self.raw.has_ready() {
             self.handle_ready()?;
         }
@@ -471,6 +488,70 @@ impl<S: StateMachine> MemberCore<S> {
             );
             self.raw.raft.become_follower(term, raft::INVALID_ID);
         }
+    }
+
+    /// A leader that has not heard from a quorum for one (minimum)
+    /// election timeout becomes a follower at once. raft-rs's check_quorum
+    /// only looks every election timeout, so a cut-off leader could keep
+    /// the role for up to two; the lease echoes say exactly when the quorum
+    /// went silent. It stopped being active `lease` after that instant
+    /// already; stepping down also stops it accepting proposals.
+    fn step_down_without_quorum(&mut self) {
+        let r = &self.raw.raft;
+        if r.state != StateRole::Leader || self.leading_term != Some(r.term) {
+            return;
+        }
+        let cs = r.prs().conf().to_conf_state();
+        let Some(contact) = self
+            .lease
+            .quorum_contact(self.id, &[&cs.voters, &cs.voters_outgoing])
+        else {
+            return;
+        };
+        if contact != Micros::MAX && self.now >= contact.saturating_add(self.election_timeout) {
+            let term = r.term;
+            tracing::warn!(
+                term,
+                silent_us = self.now - contact,
+                "no quorum heard for an election timeout: stepping down"
+            );
+            // Raft thesis (Ongaro 2014) §6.2: a leader steps down when an
+            // election timeout passes without a round with a majority.
+            self.raw.raft.become_follower(term, raft::INVALID_ID);
+        }
+    }
+
+    /// In `FailoverMode::Automatic`, refuses a change after which the
+    /// voters would be exactly two eligible members: the start-up rule of
+    /// `ClusterConfig::validate`, applied to the configuration the change
+    /// would produce.
+    fn check_failover_keeps_working(&self, change: &MembershipChange) -> Result<(), ProposeError> {
+        if self.failover != FailoverMode::Automatic {
+            return Ok(());
+        }
+        let mut voters: std::collections::BTreeSet<MemberId> =
+            self.raw.raft.prs().conf().voters().ids().iter().collect();
+        match change {
+            MembershipChange::AddVoter { id, .. } => {
+                voters.insert(*id);
+            }
+            // A voter added as a learner is demoted.
+            MembershipChange::AddLearner { id, .. } | MembershipChange::Remove { id } => {
+                voters.remove(id);
+            }
+        }
+        let witnesses = voters
+            .iter()
+            .filter(|id| self.kinds.get(id).copied() == Some(MemberKind::Witness))
+            .count();
+        if voters.len() == 2 && witnesses == 0 {
+            return Err(ProposeError::MembershipRefused(
+                MembershipRefusal::TwoVotersNeedWitness {
+                    voters: voters.into_iter().collect(),
+                },
+            ));
+        }
+        Ok(())
     }
 
     fn check_leader(&self) -> Result<(), ProposeError> {
@@ -744,6 +825,13 @@ impl<S: StateMachine> MemberCore<S> {
                     lease_echo: echo,
                     echo_term,
                     lease_released: released,
+                    vote_silence: if m.get_msg_type() == MessageType::MsgRequestVoteResponse
+                        && !m.reject
+                    {
+                        self.lease.vote_silence(self.now)
+                    } else {
+                        0
+                    },
                 },
             });
         }
@@ -762,14 +850,18 @@ impl<S: StateMachine> MemberCore<S> {
                 }
             }
             let cs = r.prs().conf().to_conf_state();
-            self.deadline = self
+            let sets: [&[MemberId]; 2] = [&cs.voters, &cs.voters_outgoing];
+            self.deadline = self.lease.deadline(self.id, &sets);
+            self.step_down_at = self
                 .lease
-                .deadline(self.id, &[&cs.voters, &cs.voters_outgoing]);
+                .quorum_contact(self.id, &sets)
+                .map_or(0, |c| c.saturating_add(self.election_timeout));
         } else if self.leading_term.is_some() {
             self.leading_term = None;
             self.leading_since = None;
-            self.lease.step_down();
+            self.lease.step_down(self.now);
             self.deadline = 0;
+            self.step_down_at = 0;
         }
         let l = self.leadership();
         if self.published != Some(l) {

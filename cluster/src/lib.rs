@@ -18,7 +18,9 @@
 //! - [`contract`]: the types exchanged with callers and drivers.
 //! - [`lease`]: when a leader is *active*; the safety and timing argument.
 //! - [`storage`]: the raft log on sled, with corruption detection.
-//! - [`transport`]: tonic gRPC between members, shared-secret authentication.
+//! - [`transport`]: tonic gRPC between members.
+//! - [`auth`]: both-way authentication with the shared secret (HMAC proofs).
+//! - [`tls`]: optional mutual TLS (rustls) on the peer transport.
 //! - [`member`]: the tokio task that owns a `MemberCore` and its handle.
 //! - [`config`]: members, roles, failover mode and timers, validated.
 //!
@@ -61,6 +63,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod config;
 pub mod contract;
 pub mod core;
@@ -68,6 +71,7 @@ pub mod lease;
 pub mod log_bridge;
 pub mod member;
 pub mod storage;
+pub mod tls;
 pub mod transport;
 
 /// Generated types of `proto/schema/peer.proto`.
@@ -81,15 +85,17 @@ pub mod pb {
     tonic::include_proto!("lns.cluster.peer.v1");
 }
 
+pub use crate::auth::{AuthError, Secret, SecretError};
 pub use crate::config::{
     Bootstrap, ClusterConfig, ConfigError, FailoverMode, Fsync, MemberId, MemberKind, PeerSpec,
     Timing,
 };
 pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
-    MembershipChange, ProposeError, RestoreError, Role, StateMachine,
+    MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, StateMachine,
 };
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
 pub use crate::storage::{LogStore, StoreError};
-pub use crate::transport::{Secret, SecretError};
+pub use crate::tls::{TlsConfig, TlsError};
+pub use crate::transport::Credentials;

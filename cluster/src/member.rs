@@ -33,7 +33,7 @@ use crate::core::{
 };
 use crate::lease::Micros;
 use crate::storage::{LogStore, StoreError};
-use crate::transport::{self, Feedback, Inbound, PeerLink, Secret};
+use crate::transport::{self, Credentials, Feedback, Inbound, PeerLink, Secret};
 
 /// How long a proposal may wait before `ProposeError::TimedOut`.
 pub const PROPOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,6 +49,8 @@ pub enum StartError {
     Core(#[from] CoreError),
     #[error("member address {0:?} is not a socket address")]
     Address(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot start the member thread: {0}")]
     Runtime(#[source] std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -111,9 +113,18 @@ impl Member {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let service = transport::server(me, secret.clone(), inbound_tx);
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+        if let Some(tls) = &config.tls {
+            builder = builder
+                .tls_config(tls.server())
+                .map_err(|e| StartError::Tls(e.to_string()))?;
+        }
+        let credentials = Credentials {
+            secret,
+            tls: config.tls.clone(),
+        };
         tokio::spawn(async move {
-            let r = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
+            let r = builder
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stop_rx.await;
@@ -131,7 +142,7 @@ impl Member {
                 me,
                 *id,
                 peer.address.clone(),
-                secret.clone(),
+                credentials.clone(),
                 config.peer_queue,
                 feedback_tx.clone(),
             );
@@ -142,7 +153,7 @@ impl Member {
             core,
             origin,
             links,
-            secret,
+            credentials,
             peer_queue: config.peer_queue,
             feedback_tx,
             pending: BTreeMap::new(),
@@ -193,7 +204,11 @@ impl Member {
         self.call(Command::Transfer { target, reply }, rx).await?
     }
 
-    /// Adds or removes a voter or learner; resolves once applied.
+    /// Adds or removes a voter or learner; resolves once applied. In
+    /// `FailoverMode::Automatic` a change that would leave two eligible
+    /// voters and no witness is refused with
+    /// `ProposeError::MembershipRefused` (grow a one-voter cluster by adding
+    /// the witness first).
     pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ProposeError> {
         let (reply, rx) = oneshot::channel();
         self.call(Command::Membership { change, reply }, rx)
@@ -271,7 +286,7 @@ struct Task<S: StateMachine> {
     core: MemberCore<S>,
     origin: Instant,
     links: BTreeMap<MemberId, PeerLink>,
-    secret: Secret,
+    credentials: Credentials,
     peer_queue: usize,
     feedback_tx: mpsc::UnboundedSender<Feedback>,
     pending: BTreeMap<u64, Reply<Result<Vec<u8>, ProposeError>>>,
@@ -447,7 +462,7 @@ impl<S: StateMachine> Task<S> {
                                     self.me,
                                     id,
                                     address,
-                                    self.secret.clone(),
+                                    self.credentials.clone(),
                                     self.peer_queue,
                                     self.feedback_tx.clone(),
                                 );

@@ -3,16 +3,18 @@
 //! Contract:
 //! - Raft messages travel as opaque bytes inside [`Envelope`]s; this module
 //!   never looks inside them.
-//! - Every RPC carries the cluster token in the `x-lns-cluster-token`
-//!   metadata; the server interceptor compares it in constant time and
-//!   refuses the call otherwise. The secret is never logged (its `Debug` is
-//!   redacted). Without TLS the token crosses the network in clear: mTLS is
-//!   a documented follow-up, so run the peer network on a trusted segment.
+//! - Both ends authenticate each other with the shared cluster secret
+//!   (`auth`: a `Hello` opens a session in which the server proves it knows
+//!   the secret; every later call carries a fresh proof, every answer an
+//!   acknowledgement proof the caller checks). The secret never crosses the
+//!   network and is never logged.
+//! - Optionally everything runs inside mutual TLS ([`Credentials::tls`],
+//!   `tls`): the server requires a client certificate from the cluster CA.
 //! - One [`PeerLink`] per peer: a bounded queue (messages beyond it are
 //!   dropped, raft retransmits), a sender task that batches everything queued
-//!   into one `Deliver` call, and reconnects with exponential backoff (100 ms
-//!   to 2 s). While a peer is down its queue is drained and dropped, so
-//!   memory stays bounded.
+//!   into one `Deliver` call, and reconnects (new TLS connection, new
+//!   session) with exponential backoff (100 ms to 2 s). While a peer is down
+//!   its queue is drained and dropped, so memory stays bounded.
 //! - Snapshots go through `InstallSnapshot` as a stream of chunks of at most
 //!   [`SNAPSHOT_CHUNK`] bytes, reassembled and size-checked by the receiver.
 
@@ -22,11 +24,14 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
+use crate::auth::Sessions;
+pub use crate::auth::{AuthError, Secret, SecretError, Session};
 use crate::config::MemberId;
 use crate::core::{Outbound, Payload};
 use crate::pb::peer_client::PeerClient;
 use crate::pb::peer_server::{Peer, PeerServer};
-use crate::pb::{Ack, Batch, Envelope, SnapshotChunk};
+use crate::pb::{Ack, Batch, Envelope, HelloReply, HelloRequest, SnapshotChunk};
+use crate::tls::TlsConfig;
 
 /// Wire schema version carried in every batch and chunk.
 pub const VERSION: u32 = 1;
@@ -34,56 +39,33 @@ pub const VERSION: u32 = 1;
 pub const SNAPSHOT_CHUNK: usize = 1024 * 1024;
 /// Largest snapshot accepted (bounded memory on the receiver).
 pub const MAX_SNAPSHOT: u64 = 4 * 1024 * 1024 * 1024;
-const TOKEN_HEADER: &str = "x-lns-cluster-token";
 const MAX_BATCH_MESSAGES: usize = 4096;
 /// A batch stops growing past this many bytes: a huge `Deliver` would hold
 /// heartbeats behind it (head-of-line) long enough to cost the lease.
 const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
-/// The shared cluster secret. `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
+/// How a member proves who it is to its peers, and checks them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub secret: Secret,
+    /// Mutual TLS when set; plain HTTP/2 otherwise.
+    pub tls: Option<TlsConfig>,
+}
 
-impl Secret {
-    /// Wraps a secret; refuses one shorter than 16 bytes or not usable as
-    /// gRPC metadata (printable ASCII).
-    pub fn new(s: impl Into<String>) -> Result<Self, SecretError> {
-        let s = s.into();
-        if s.len() < 16 {
-            return Err(SecretError::TooShort);
-        }
-        if !s.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(SecretError::NotPrintable);
-        }
-        Ok(Secret(s))
-    }
-
-    fn matches(&self, presented: &[u8]) -> bool {
-        let ours = self.0.as_bytes();
-        // Constant time in the content; the length is not secret.
-        if ours.len() != presented.len() {
-            return false;
-        }
-        ours.iter()
-            .zip(presented)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+impl Credentials {
+    /// The shared secret alone (no TLS).
+    pub fn secret(secret: Secret) -> Self {
+        Credentials { secret, tls: None }
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// A secret the transport cannot use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SecretError {
-    #[error("cluster secret must be at least 16 bytes")]
-    TooShort,
-    #[error("cluster secret must be printable ASCII without spaces")]
-    NotPrintable,
+/// Why a link could not reach (or trust) its peer.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("connect: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 /// What the server hands to the member task.
@@ -101,24 +83,20 @@ pub enum Feedback {
     SnapshotFailed(MemberId),
 }
 
-/// The gRPC service with its authentication interceptor.
+/// The gRPC service; every call but `Hello` must carry a valid proof.
+/// (TLS, when configured, is set on the tonic `Server` by the caller with
+/// [`TlsConfig::server`].)
 pub fn server(
     me: MemberId,
     secret: Secret,
     inbound: mpsc::Sender<Inbound>,
-) -> tonic::service::interceptor::InterceptedService<
-    PeerServer<PeerService>,
-    impl tonic::service::Interceptor + Clone,
-> {
-    let check = move |req: Request<()>| -> Result<Request<()>, Status> {
-        match req.metadata().get(TOKEN_HEADER) {
-            Some(v) if secret.matches(v.as_bytes()) => Ok(req),
-            _ => Err(Status::unauthenticated("bad or missing cluster token")),
-        }
-    };
-    let svc =
-        PeerServer::new(PeerService { me, inbound }).max_decoding_message_size(64 * 1024 * 1024);
-    tonic::service::interceptor::InterceptedService::new(svc, check)
+) -> PeerServer<PeerService> {
+    PeerServer::new(PeerService {
+        me,
+        inbound,
+        sessions: Sessions::new(me, secret),
+    })
+    .max_decoding_message_size(64 * 1024 * 1024)
 }
 
 /// Server side of the peer service.
@@ -126,12 +104,23 @@ pub fn server(
 pub struct PeerService {
     me: MemberId,
     inbound: mpsc::Sender<Inbound>,
+    sessions: Sessions,
 }
 
 #[tonic::async_trait]
 impl Peer for PeerService {
+    async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+        self.sessions.hello(request.get_ref()).map(Response::new)
+    }
+
     async fn deliver(&self, request: Request<Batch>) -> Result<Response<Ack>, Status> {
+        let call = self.sessions.check(request.metadata())?;
         let batch = request.into_inner();
+        if batch.from != call.from() {
+            return Err(Status::permission_denied(
+                "batch claims another sender than its session",
+            ));
+        }
         if batch.version != VERSION {
             return Err(Status::failed_precondition("unknown peer schema version"));
         }
@@ -149,19 +138,22 @@ impl Peer for PeerService {
                 .await
                 .map_err(|_| Status::unavailable("member stopping"))?;
         }
-        Ok(Response::new(Ack {}))
+        let mut resp = Response::new(Ack {});
+        self.sessions.acknowledge(&call, &mut resp);
+        Ok(resp)
     }
 
     async fn install_snapshot(
         &self,
         request: Request<tonic::Streaming<SnapshotChunk>>,
     ) -> Result<Response<Ack>, Status> {
+        let call = self.sessions.check(request.metadata())?;
         let mut stream = request.into_inner();
         let mut buf: Vec<u8> = Vec::new();
         let mut from = 0;
         let mut total = None;
         while let Some(chunk) = stream.message().await? {
-            if chunk.version != VERSION || chunk.to != self.me {
+            if chunk.version != VERSION || chunk.to != self.me || chunk.from != call.from() {
                 return Err(Status::invalid_argument("bad snapshot chunk header"));
             }
             if chunk.total_len > MAX_SNAPSHOT {
@@ -188,7 +180,9 @@ impl Peer for PeerService {
             .send(Inbound { from, envelope })
             .await
             .map_err(|_| Status::unavailable("member stopping"))?;
-        Ok(Response::new(Ack {}))
+        let mut resp = Response::new(Ack {});
+        self.sessions.acknowledge(&call, &mut resp);
+        Ok(resp)
     }
 }
 
@@ -206,12 +200,12 @@ impl PeerLink {
         me: MemberId,
         to: MemberId,
         address: String,
-        secret: Secret,
+        credentials: Credentials,
         capacity: usize,
         feedback: mpsc::UnboundedSender<Feedback>,
     ) -> Self {
         let (queue, rx) = mpsc::channel(capacity.max(1));
-        let task = rt.spawn(run_link(me, to, address, secret, rx, feedback));
+        let task = rt.spawn(run_link(me, to, address, credentials, rx, feedback));
         PeerLink { queue, task }
     }
 
@@ -231,12 +225,16 @@ async fn run_link(
     me: MemberId,
     to: MemberId,
     address: String,
-    secret: Secret,
+    credentials: Credentials,
     mut rx: mpsc::Receiver<Outbound>,
     feedback: mpsc::UnboundedSender<Feedback>,
 ) {
+    let secret = &credentials.secret;
     let mut backoff = Duration::from_millis(100);
-    let mut client: Option<PeerClient<tonic::transport::Channel>> = None;
+    let mut client: Option<(PeerClient<tonic::transport::Channel>, Session)> = None;
+    // Connect failures are logged at warn once per outage (a TLS refusal
+    // must be visible at the default level), then at debug.
+    let mut outage_logged = false;
     while let Some(first) = rx.recv().await {
         let mut bytes = first.envelope.raft_message.len();
         let mut batch = vec![first];
@@ -250,13 +248,29 @@ async fn run_link(
             }
         }
         if client.is_none() {
-            match connect(&address).await {
+            match open(me, to, &address, &credentials).await {
                 Ok(c) => {
                     backoff = Duration::from_millis(100);
                     client = Some(c);
+                    if outage_logged {
+                        tracing::info!(peer = to, %address, "peer reachable again");
+                    }
+                    outage_logged = false;
                 }
                 Err(e) => {
-                    tracing::debug!(peer = to, %address, error = %e, "peer unreachable");
+                    match e {
+                        LinkError::Auth(ref a) => {
+                            tracing::warn!(peer = to, %address, error = %a, "peer not trusted")
+                        }
+                        LinkError::Connect(ref c) if !outage_logged => {
+                            let chain = error_chain(c);
+                            tracing::warn!(peer = to, %address, error = %chain, "peer unreachable")
+                        }
+                        LinkError::Connect(ref c) => {
+                            tracing::debug!(peer = to, %address, error = %c, "peer unreachable")
+                        }
+                    }
+                    outage_logged = true;
                     fail(&feedback, to, &batch);
                     // Drop what queued up while we were down, then wait.
                     while rx.try_recv().is_ok() {}
@@ -266,7 +280,9 @@ async fn run_link(
                 }
             }
         }
-        let Some(c) = client.as_mut() else { continue };
+        let Some((c, session)) = client.as_mut() else {
+            continue;
+        };
         let (snapshots, regular): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .partition(|o| o.payload == Payload::Snapshot);
@@ -277,24 +293,28 @@ async fn run_link(
                 to,
                 envelopes: regular.into_iter().map(|o| o.envelope).collect(),
             });
-            authorize(&mut req, &secret);
-            if let Err(e) = c.deliver(req).await {
-                tracing::debug!(peer = to, error = %e, "deliver failed");
+            session.sign(&mut req, secret);
+            let outcome = match c.deliver(req).await {
+                Ok(resp) => session.check_ack(&resp, secret).map_err(LinkFailure::Auth),
+                Err(e) => Err(LinkFailure::Call(e)),
+            };
+            if let Err(e) = outcome {
+                e.log(to, "deliver");
                 client = None;
                 let _ = feedback.send(Feedback::Unreachable(to));
             }
         }
         for snap in snapshots {
-            let Some(c) = client.as_mut() else {
+            let Some((c, session)) = client.as_mut() else {
                 let _ = feedback.send(Feedback::SnapshotFailed(to));
                 continue;
             };
-            match send_snapshot(c, me, to, &secret, &snap.envelope).await {
+            match send_snapshot(c, session, me, to, secret, &snap.envelope).await {
                 Ok(()) => {
                     let _ = feedback.send(Feedback::SnapshotSent(to));
                 }
                 Err(e) => {
-                    tracing::warn!(peer = to, error = %e, "snapshot transfer failed");
+                    e.log(to, "snapshot transfer");
                     client = None;
                     let _ = feedback.send(Feedback::SnapshotFailed(to));
                 }
@@ -311,32 +331,80 @@ fn fail(feedback: &mpsc::UnboundedSender<Feedback>, to: MemberId, batch: &[Outbo
     }
 }
 
-async fn connect(
+/// Connects to a peer at `address` (`host:port`), over mutual TLS when
+/// `tls` is set. No authentication yet: see [`Session::open`].
+pub async fn connect(
     address: &str,
+    tls: Option<&TlsConfig>,
 ) -> Result<PeerClient<tonic::transport::Channel>, tonic::transport::Error> {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = tonic::transport::Endpoint::from_shared(format!("{scheme}://{address}"))?
         .connect_timeout(Duration::from_millis(500))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(5));
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.client())?;
+    }
     let channel = endpoint.connect().await?;
     Ok(PeerClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024)
         .max_encoding_message_size(64 * 1024 * 1024))
 }
 
-fn authorize<T>(req: &mut Request<T>, secret: &Secret) {
-    if let Ok(v) = secret.0.parse() {
-        req.metadata_mut().insert(TOKEN_HEADER, v);
+/// Connects and opens an authenticated session (the server proved that it
+/// knows the secret).
+pub async fn open(
+    me: MemberId,
+    to: MemberId,
+    address: &str,
+    credentials: &Credentials,
+) -> Result<(PeerClient<tonic::transport::Channel>, Session), LinkError> {
+    let mut client = connect(address, credentials.tls.as_ref()).await?;
+    let session = Session::open(&mut client, me, to, &credentials.secret).await?;
+    Ok((client, session))
+}
+
+/// An error and its sources on one line ("transport error: ... : invalid
+/// peer certificate: UnknownIssuer"): tonic's own message hides the cause.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Why a call on an open session failed.
+enum LinkFailure {
+    Call(Status),
+    Auth(AuthError),
+}
+
+impl LinkFailure {
+    fn log(&self, to: MemberId, what: &str) {
+        match self {
+            LinkFailure::Call(s) if s.code() == tonic::Code::Unauthenticated => {
+                tracing::warn!(peer = to, error = %s, "{what} refused by the peer")
+            }
+            LinkFailure::Call(s) => tracing::debug!(peer = to, error = %s, "{what} failed"),
+            LinkFailure::Auth(a) => {
+                tracing::warn!(peer = to, error = %a, "{what}: peer not trusted")
+            }
+        }
     }
 }
 
 async fn send_snapshot(
     client: &mut PeerClient<tonic::transport::Channel>,
+    session: &mut Session,
     me: MemberId,
     to: MemberId,
     secret: &Secret,
     envelope: &Envelope,
-) -> Result<(), Status> {
+) -> Result<(), LinkFailure> {
     let bytes = envelope.encode_to_vec();
     let total_len = bytes.len() as u64;
     let chunks: Vec<SnapshotChunk> = bytes
@@ -352,34 +420,10 @@ async fn send_snapshot(
         })
         .collect();
     let mut req = Request::new(tokio_stream::iter(chunks));
-    authorize(&mut req, secret);
-    client.install_snapshot(req).await.map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_debug_is_redacted() {
-        let s = Secret::new("0123456789abcdef-very-secret").expect("valid");
-        assert!(!format!("{s:?}").contains("secret"));
-    }
-
-    #[test]
-    fn secret_compare_is_exact() {
-        let s = Secret::new("0123456789abcdef").expect("valid");
-        assert!(s.matches(b"0123456789abcdef"));
-        assert!(!s.matches(b"0123456789abcdeF"));
-        assert!(!s.matches(b"0123456789abcde"));
-    }
-
-    #[test]
-    fn short_or_unprintable_secrets_are_refused() {
-        assert_eq!(Secret::new("short").err(), Some(SecretError::TooShort));
-        assert_eq!(
-            Secret::new("0123456789 abcdef").err(),
-            Some(SecretError::NotPrintable)
-        );
-    }
+    session.sign(&mut req, secret);
+    let resp = client
+        .install_snapshot(req)
+        .await
+        .map_err(LinkFailure::Call)?;
+    session.check_ack(&resp, secret).map_err(LinkFailure::Auth)
 }

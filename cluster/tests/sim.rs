@@ -121,13 +121,16 @@ fn same_seed_replays_exactly() {
 }
 
 /// FAILOVER.md: the standby is active within one second of the active
-/// member's death. Raft elections can split (two members time out in the
-/// same tick); a split costs one more election timeout, so the bound is
-/// asserted for 95% of seeds and every failover must finish within 2 s.
+/// member's death, on every seed, even when the election splits (two
+/// members time out in the same tick: one more election timeout). The new
+/// leader's wait runs from the vote floor (`lease` module), about the
+/// instant of the death, so the median stays near one election timeout;
+/// waiting from the election instead gives ~800 ms and misses 1 s on some
+/// seeds (`LNS_SIM_SEEDS=2000`: seed 473 took 1 005 ms).
 #[test]
 fn standby_becomes_active_within_one_second_of_the_active_dying() {
     let mut times = Vec::new();
-    for seed in seeds(60) {
+    for seed in seeds(60).chain(473..474) {
         let kinds: &[MemberKind] = if seed % 2 == 0 {
             &[E, E, W]
         } else {
@@ -150,33 +153,41 @@ fn standby_becomes_active_within_one_second_of_the_active_dying() {
         let took = sim.now - died;
         assert!(next.is_some(), "seed {seed}: nobody became active");
         assert!(
-            took <= 2_000 * MS,
+            took <= 1_000 * MS,
             "seed {seed}: failover took {} ms",
             took / MS
         );
-        times.push(took);
+        times.push((took, seed));
         settle(&mut sim);
         assert_clean(&sim);
     }
     times.sort_unstable();
-    let within = times.iter().filter(|t| **t <= 1_000 * MS).count();
+    let within = times.iter().filter(|(t, _)| *t <= 1_000 * MS).count();
     eprintln!(
-        "failover over {} seeds: p50 {} ms, max {} ms, {} within 1 s",
+        "failover over {} seeds: p50 {} ms, max {} ms, {} within 1 s; slowest (ms, seed): {:?}",
         times.len(),
-        times[times.len() / 2] / MS,
-        times[times.len() - 1] / MS,
-        within
+        times[times.len() / 2].0 / MS,
+        times[times.len() - 1].0 / MS,
+        within,
+        times
+            .iter()
+            .rev()
+            .take(5)
+            .map(|(t, s)| (t / MS, *s))
+            .collect::<Vec<_>>()
     );
+    let median = times[times.len() / 2].0;
     assert!(
-        within * 100 >= times.len() * 95,
-        "{within} of {} within 1 s",
-        times.len()
+        median <= 650 * MS,
+        "median failover {} ms: is the wait running from the election again?",
+        median / MS
     );
 }
 
 #[test]
-fn isolated_leader_fences_itself_then_steps_down() {
+fn isolated_leader_fences_itself_then_steps_down_within_one_election_timeout() {
     let lease = simnet::default_lease();
+    let mut worst = 0;
     for seed in seeds(40) {
         let all = members(&[E, E, E]);
         let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
@@ -203,16 +214,20 @@ fn isolated_leader_fences_itself_then_steps_down() {
             "seed {seed}: active {inactive} us after the cut"
         );
         let stepped = follower_at.expect("isolated leader never stepped down") - cut_at;
-        // check_quorum runs once per election timeout (<= 11 ticks here):
-        // the step-down comes within two of them.
+        // Within one election timeout of the cut (raft-rs's check_quorum
+        // alone can take up to two); the 1 ms is the loop's granularity.
+        let election = sim.nodes[&leader].config.timing.election_ticks_min as u64 * simnet::tick();
         assert!(
-            stepped <= 2 * 11 * simnet::tick() + simnet::tick(),
-            "seed {seed}: stepped down after {} ms",
-            stepped / MS
+            stepped <= election + MS,
+            "seed {seed}: stepped down {} ms after the cut, election timeout {} ms",
+            stepped / MS,
+            election / MS
         );
+        worst = worst.max(stepped * 100 / election);
         settle(&mut sim);
         assert_clean(&sim);
     }
+    eprintln!("slowest step-down: {worst}% of the election timeout");
 }
 
 #[test]
@@ -512,4 +527,69 @@ fn planned_transfer_hands_over_activity_in_tens_of_milliseconds() {
         assert_clean(&sim);
     }
     eprintln!("worst planned hand-over: {} ms", worst / MS);
+}
+
+/// The start-up rule (two voters need a witness for automatic failover)
+/// also holds for online changes: the leader refuses, with a typed error,
+/// a change that would leave two eligible voters and no witness.
+#[test]
+fn membership_change_to_two_voters_without_witness_is_refused() {
+    use lns_cluster::{FailoverMode, MembershipRefusal, ProposeError};
+    let remove = |id| MembershipChange::Remove { id };
+    for (kinds, failover, change, refused) in [
+        // three eligible voters: removing one leaves two, no witness.
+        (&[E, E, E][..], FailoverMode::Automatic, remove(3), true),
+        // demoting a voter to learner counts as removing it.
+        (
+            &[E, E, E][..],
+            FailoverMode::Automatic,
+            MembershipChange::AddLearner {
+                id: 2,
+                address: "sim-2".into(),
+            },
+            true,
+        ),
+        // two eligible and a witness: removing the witness is refused...
+        (&[E, E, W][..], FailoverMode::Automatic, remove(3), true),
+        // ...removing an eligible member keeps the witness.
+        (&[E, E, W][..], FailoverMode::Automatic, remove(2), false),
+        // four eligible voters: removing one leaves three.
+        (&[E, E, E, E][..], FailoverMode::Automatic, remove(4), false),
+        // Manual failover never activates on its own: allowed.
+        (&[E, E, E][..], FailoverMode::Manual, remove(3), false),
+    ] {
+        let all = members(kinds);
+        let voters: Vec<u64> = all.keys().copied().collect();
+        let mut sim = Sim::with_config(11, &all, &voters, |c| c.failover = failover);
+        sim.load_every = 0;
+        sim.run_for(3_000 * MS);
+        let leader = *sim.leaders().first().expect("a leader");
+        let now = sim.now;
+        let core = sim.core_mut(leader).expect("alive");
+        let r = core.propose_membership(&change, 1 << 48);
+        let _ = core.flush(now);
+        if refused {
+            let Err(ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness {
+                voters,
+            })) = r
+            else {
+                panic!("{kinds:?} {change:?}: expected a refusal, got {r:?}");
+            };
+            assert_eq!(voters.len(), 2, "{voters:?}");
+            assert!(
+                ProposeError::MembershipRefused(MembershipRefusal::TwoVotersNeedWitness { voters })
+                    .to_string()
+                    .contains("witness"),
+                "the error says why"
+            );
+        } else {
+            assert_eq!(r, Ok(()), "{kinds:?} {failover:?} {change:?}");
+            sim.run_for(1_000 * MS);
+            assert_eq!(
+                sim.admin_results.get(&(1 << 48)),
+                Some(&Ok(())),
+                "{kinds:?} {change:?} applied"
+            );
+        }
+    }
 }
