@@ -53,6 +53,9 @@ struct Driver {
     subs: BTreeMap<SessionKey, Link>,
     lac_sessions: BTreeMap<u16, SessionKey>,
     outputs: Vec<Output>,
+    /// AAA answers (false: queries stay unanswered, as when the active
+    /// node dies while asking).
+    answer: bool,
 }
 
 impl Driver {
@@ -67,6 +70,7 @@ impl Driver {
             subs: BTreeMap::new(),
             lac_sessions: BTreeMap::new(),
             outputs: Vec::new(),
+            answer: true,
         }
     }
 
@@ -99,7 +103,7 @@ impl Driver {
                         l.handle_frame(self.now, frame, &mut self.rng);
                     }
                 }
-                Output::Authenticate(q) => follow.push(Input::AuthResult {
+                Output::Authenticate(q) if self.answer => follow.push(Input::AuthResult {
                     session: q.session,
                     request: q.request,
                     outcome: AuthOutcome::Accept(Grant::default_pool()),
@@ -389,4 +393,38 @@ fn every_input_round_trips_through_its_encoding() {
         inputs,
     };
     assert_eq!(Command::decode(&c.encode()), Ok(c));
+}
+
+#[test]
+fn rearm_keeps_established_sessions_and_ends_those_waiting_for_aaa_with_a_cause() {
+    let mut d = Driver::new();
+    let alice = d.dial("alice");
+    d.answer = false;
+    let bob = d.dial("bob");
+    let pending = |d: &Driver, k| {
+        matches!(
+            d.replica.engine().session(k).map(|s| &s.auth),
+            Some(crate::engine::AuthPhase::Pending(_))
+        )
+    };
+    assert!(pending(&d, bob), "bob waits for AAA");
+    // The old active node died; the new one proposes Rearm.
+    d.outputs.clear();
+    d.commit(vec![Input::Rearm]);
+    d.advance(Duration::from_secs(5));
+    let down = |k: SessionKey| {
+        d.outputs
+            .iter()
+            .any(|o| matches!(o, Output::SessionDown { session, .. } if *session == k))
+    };
+    assert!(down(bob), "the half-authenticated session is ended");
+    assert!(!down(alice), "the established session survives");
+    assert!(d
+        .outputs
+        .iter()
+        .any(|o| matches!(o, Output::Log(n) if n.text.contains("interrupted by a failover"))));
+    assert!(d.replica.engine().session(alice).is_some_and(|s| s.ipv4.is_some()));
+    // Its timers were spread: nothing of alice's link is overdue.
+    let now = d.now;
+    assert!(d.replica.engine().poll_timeout().is_none_or(|t| t > now));
 }
