@@ -91,6 +91,10 @@ pub async fn run_lns<P: Plane>(
         .cluster
         .clone()
         .context("an lns member has [cluster]")?;
+    // A node killed while active left its tunnel addresses behind: a
+    // member starts as a standby and must not hold them.
+    let vip = Vip::new(section.tunnel_addresses.clone());
+    vip.release();
     let (handle, replica, events) = start_member(config, &section).await?;
     readiness.set_role(ServingRole::Standby);
     metrics.observe_node_role(NodeRole::Standby);
@@ -100,7 +104,7 @@ pub async fn run_lns<P: Plane>(
         handle,
         replica,
         events,
-        vip: Vip::new(section.tunnel_addresses.clone()),
+        vip,
         counters_interval: section.counters_interval(),
     };
     let exit = cluster_control::run(parts, plane, channels, observer).await;
