@@ -155,7 +155,10 @@ impl Bed {
         let p = spawn(
             &self.ns(role),
             Path::new(env!("CARGO_BIN_EXE_lnsd")),
-            &["--config", &self.dir.join(format!("{role}.toml")).to_string_lossy()],
+            &[
+                "--config",
+                &self.dir.join(format!("{role}.toml")).to_string_lossy(),
+            ],
             &self.dir.join(format!("{role}.log")),
         );
         self.nodes[i] = Some(p);
@@ -164,7 +167,8 @@ impl Bed {
     fn logs(&self) -> String {
         let mut s = String::new();
         for r in ["lnsa", "lnsb", "wit", "lac-sim"] {
-            let text = std::fs::read_to_string(self.dir.join(format!("{r}.log"))).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(self.dir.join(format!("{r}.log"))).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
             s.push_str(&format!("---- {r} (last lines) ----\n"));
             for l in tail.into_iter().rev() {
@@ -274,22 +278,44 @@ fn build_bed() -> Bed {
     ] {
         let n = format!("{tag}-{r}");
         let port = format!("p-{r}");
-        ip(&["link", "add", "eth0", "netns", &n, "type", "veth", "peer", "name", &port, "netns", &br]);
+        ip(&[
+            "link", "add", "eth0", "netns", &n, "type", "veth", "peer", "name", &port, "netns", &br,
+        ]);
         ip(&["-n", &br, "link", "set", &port, "master", "br0", "up"]);
         ip(&["-n", &n, "addr", "add", a, "dev", "eth0"]);
         ip(&["-n", &n, "link", "set", "eth0", "up"]);
     }
-    ip(&["-n", &format!("{tag}-core"), "route", "add", "198.19.0.0/16", "via", VIP]);
+    ip(&[
+        "-n",
+        &format!("{tag}-core"),
+        "route",
+        "add",
+        "198.19.0.0/16",
+        "via",
+        VIP,
+    ]);
     for r in ["lnsa", "lnsb"] {
         let ok = Command::new("ip")
-            .args(["netns", "exec", &format!("{tag}-{r}"), "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            .args([
+                "netns",
+                "exec",
+                &format!("{tag}-{r}"),
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ])
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "ip_forward");
     }
-    std::fs::write(dir.join("cluster.secret"), "netns-test-cluster-secret-0123456789abcdef\n")
-        .expect("secret");
-    let users: String = (1..=SESSIONS).map(|n| format!("user{n} password\n")).collect();
+    std::fs::write(
+        dir.join("cluster.secret"),
+        "netns-test-cluster-secret-0123456789abcdef\n",
+    )
+    .expect("secret");
+    let users: String = (1..=SESSIONS)
+        .map(|n| format!("user{n} password\n"))
+        .collect();
     std::fs::write(dir.join("users"), users).expect("users");
     std::fs::write(dir.join("lnsa.toml"), node_config(&dir, "lnsa", 1)).expect("config");
     std::fs::write(dir.join("lnsb.toml"), node_config(&dir, "lnsb", 2)).expect("config");
@@ -344,9 +370,23 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
         .args(["netns", "exec", &bed.ns("lac")])
         .arg(&lac_sim)
         .args([
-            "--lns", &format!("{VIP}:1701"), "--local", "198.18.1.1", "--tunnels", "2",
-            "--sessions-per-tunnel", "10", "--reflector", "198.18.1.2:7", "--traffic-pps", "20",
-            "--setup-timeout", "20", "--hold", "30", "--json",
+            "--lns",
+            &format!("{VIP}:1701"),
+            "--local",
+            "198.18.1.1",
+            "--tunnels",
+            "2",
+            "--sessions-per-tunnel",
+            "10",
+            "--reflector",
+            "198.18.1.2:7",
+            "--traffic-pps",
+            "20",
+            "--setup-timeout",
+            "20",
+            "--hold",
+            "30",
+            "--json",
         ])
         .stdout(Stdio::from(File::create(&sim_out).expect("out")))
         .stderr(Stdio::from(File::create(&sim_log).expect("log")))
@@ -387,14 +427,24 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
     std::thread::sleep(Duration::from_secs(3));
     bed.start_node(first);
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(bed.holder(), Some(other), "the rejoining node disturbed the active\n{}", bed.logs());
+    assert_eq!(
+        bed.holder(),
+        Some(other),
+        "the rejoining node disturbed the active\n{}",
+        bed.logs()
+    );
 
     // 3. SIGUSR1 on the active: leadership goes back.
     if let Some(p) = bed.nodes[other].as_ref() {
         p.signal("USR1");
     }
     let back = bed.wait_holder(Some(first), Duration::from_secs(5));
-    assert_eq!(back, Some(first), "the transfer did not happen\n{}", bed.logs());
+    assert_eq!(
+        back,
+        Some(first),
+        "the transfer did not happen\n{}",
+        bed.logs()
+    );
 
     // 4. lac-sim ends its hold and tears down: its report is the verdict.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -402,7 +452,11 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
         if let Some(s) = sim.child.try_wait().expect("wait") {
             break s;
         }
-        assert!(Instant::now() < deadline, "lac-sim did not finish\n{}", bed.logs());
+        assert!(
+            Instant::now() < deadline,
+            "lac-sim did not finish\n{}",
+            bed.logs()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let stdout = std::fs::read_to_string(&sim_out).unwrap_or_default();
@@ -414,17 +468,26 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
     println!("{summary}");
     let ctx = || format!("{summary}\n{}", bed.logs());
     assert!(status.success(), "lac-sim failed\n{}", ctx());
-    let report: Json = serde_json::from_str(
-        stdout.lines().find(|l| l.starts_with('{')).unwrap_or("{}"),
-    )
-    .expect("lac-sim JSON");
+    let report: Json =
+        serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+            .expect("lac-sim JSON");
     assert_eq!(report["tunnels_up"], 2, "{}", ctx());
-    assert_eq!(report["tunnels_lost"], 0, "a StopCCN or a dead tunnel\n{}", ctx());
+    assert_eq!(
+        report["tunnels_lost"],
+        0,
+        "a StopCCN or a dead tunnel\n{}",
+        ctx()
+    );
     assert_eq!(report["sessions_up"], SESSIONS, "{}", ctx());
     assert_eq!(report["clean_teardown"], true, "{}", ctx());
     let list = report["session_list"].as_array().expect("session_list");
     for s in list {
-        assert_eq!(s["dropped_early"], false, "a CDN or LCP Terminate: {s}\n{}", ctx());
+        assert_eq!(
+            s["dropped_early"],
+            false,
+            "a CDN or LCP Terminate: {s}\n{}",
+            ctx()
+        );
         let sent = s["sent"].as_u64().unwrap_or(0);
         let received = s["received"].as_u64().unwrap_or(0);
         // Two switchovers in a 30 s hold: a session that stopped carrying

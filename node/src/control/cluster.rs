@@ -146,6 +146,7 @@ pub async fn run<P: Plane>(
         tick_queued: false,
         next_timeout: None,
         last_rx: BTreeMap::new(),
+        counter_offset: BTreeMap::new(),
         proposed_tx,
     };
     let mut next_stats = now() + super::STATS_INTERVAL;
@@ -244,6 +245,9 @@ struct Task<P: Plane> {
     tick_queued: bool,
     next_timeout: Option<Timestamp>,
     last_rx: BTreeMap<SessionKey, u64>,
+    /// Per session: replicated counters minus the local data plane's, at
+    /// activation, so the counters continue from the replicated value.
+    counter_offset: BTreeMap<SessionKey, SessionCounters>,
     proposed_tx: mpsc::UnboundedSender<Result<Vec<u8>, ProposeError>>,
 }
 
@@ -289,15 +293,26 @@ impl<P: Plane> Task<P> {
             tokio::spawn(async move { vip.claim().await });
             // Rearm goes first: the inherited timers restart before anything else.
             self.queue.insert(0, Input::Rearm);
-            self.next_timeout = self.replica.lock().engine().poll_timeout();
-            self.last_rx = self
-                .replica
-                .lock()
-                .engine()
+            let replica = self.replica.lock();
+            let engine = replica.engine();
+            self.next_timeout = engine.poll_timeout();
+            self.last_rx = engine
                 .sessions()
                 .filter(|s| s.published)
                 .map(|s| (s.key, s.last_traffic.unix_micros()))
                 .collect();
+            self.counter_offset = engine
+                .sessions()
+                .map(|s| {
+                    let local = self
+                        .plane
+                        .session_stats(s.key.tunnel, s.key.session)
+                        .map(|l| counters(&l))
+                        .unwrap_or_default();
+                    (s.key, minus(s.counters, local))
+                })
+                .collect();
+            drop(replica);
         } else {
             self.set_inactive();
         }
@@ -452,21 +467,41 @@ impl<P: Plane> Task<P> {
             .last_rx
             .keys()
             .filter_map(|k| {
-                let s = self.plane.session_stats(k.tunnel, k.session)?;
-                Some((
-                    *k,
-                    SessionCounters {
-                        rx_packets: s.rx_packets,
-                        rx_bytes: s.rx_bytes,
-                        tx_packets: s.tx_packets,
-                        tx_bytes: s.tx_bytes,
-                    },
-                ))
+                let local = counters(&self.plane.session_stats(k.tunnel, k.session)?);
+                let offset = self.counter_offset.get(k).copied().unwrap_or_default();
+                Some((*k, plus(offset, local)))
             })
             .collect();
         if !batch.is_empty() {
             self.input(Input::Counters(batch));
         }
+    }
+}
+
+fn counters(s: &crate::dataplane::SessionStats) -> SessionCounters {
+    SessionCounters {
+        rx_packets: s.rx_packets,
+        rx_bytes: s.rx_bytes,
+        tx_packets: s.tx_packets,
+        tx_bytes: s.tx_bytes,
+    }
+}
+
+fn minus(a: SessionCounters, b: SessionCounters) -> SessionCounters {
+    SessionCounters {
+        rx_packets: a.rx_packets.saturating_sub(b.rx_packets),
+        rx_bytes: a.rx_bytes.saturating_sub(b.rx_bytes),
+        tx_packets: a.tx_packets.saturating_sub(b.tx_packets),
+        tx_bytes: a.tx_bytes.saturating_sub(b.tx_bytes),
+    }
+}
+
+fn plus(a: SessionCounters, b: SessionCounters) -> SessionCounters {
+    SessionCounters {
+        rx_packets: a.rx_packets.saturating_add(b.rx_packets),
+        rx_bytes: a.rx_bytes.saturating_add(b.rx_bytes),
+        tx_packets: a.tx_packets.saturating_add(b.tx_packets),
+        tx_bytes: a.tx_bytes.saturating_add(b.tx_bytes),
     }
 }
 

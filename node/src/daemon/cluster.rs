@@ -12,11 +12,11 @@ use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
 use crate::http::{Readiness, ServingRole};
-use crate::metrics::{Metrics, NodeRole};
+use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
 use crate::replica::{Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
-use lns_cluster::{Activity, Member, Secret};
+use lns_cluster::{Activity, Member, Role, Secret};
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -98,7 +98,12 @@ pub async fn run_lns<P: Plane>(
     let (handle, replica, events) = start_member(config, &section).await?;
     readiness.set_role(ServingRole::Standby);
     metrics.observe_node_role(NodeRole::Standby);
-    let roles = tokio::spawn(follow_roles(handle.clone(), readiness, metrics));
+    let addresses: Vec<std::net::IpAddr> = section
+        .tunnel_addresses
+        .iter()
+        .map(|t| t.address.addr)
+        .collect();
+    let roles = tokio::spawn(follow_roles(handle.clone(), readiness, metrics, addresses));
     let usr1 = tokio::spawn(transfer_on_sigusr1(handle.clone()));
     let parts = ClusterParts {
         handle,
@@ -113,18 +118,54 @@ pub async fn run_lns<P: Plane>(
     Ok(exit?)
 }
 
-/// Readiness (`/readyz`) and `lnsd_node_role` follow the leadership watch.
-async fn follow_roles(handle: ClusterHandle, readiness: Readiness, metrics: Arc<Metrics>) {
+/// Readiness (`/readyz`), `lnsd_node_role`, `lnsd_tunnel_address_held`
+/// and the Raft gauges follow the leadership watch (and the status view,
+/// sampled every second).
+async fn follow_roles(
+    handle: ClusterHandle,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+    addresses: Vec<std::net::IpAddr>,
+) {
     let mut watch = handle.leadership();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
-        let (role, node) = match watch.borrow_and_update().activity {
-            Activity::Active => (ServingRole::Active, NodeRole::Active),
-            Activity::Inactive => (ServingRole::Standby, NodeRole::Standby),
+        let l = *watch.borrow_and_update();
+        let (role, node, holding) = match l.activity {
+            Activity::Active => (ServingRole::Active, NodeRole::Active, AddressHolding::Held),
+            Activity::Inactive => (
+                ServingRole::Standby,
+                NodeRole::Standby,
+                AddressHolding::Released,
+            ),
         };
         readiness.set_role(role);
         metrics.observe_node_role(node);
-        if watch.changed().await.is_err() {
-            return;
+        for a in &addresses {
+            metrics.observe_tunnel_address(*a, holding);
+        }
+        if let Ok(s) = handle.status().await {
+            metrics.observe_raft(&RaftSample {
+                term: s.leadership.term,
+                role: match s.leadership.role {
+                    Role::Leader => RaftRole::Leader,
+                    Role::Candidate => RaftRole::Candidate,
+                    Role::PreCandidate => RaftRole::PreCandidate,
+                    Role::Follower | Role::Learner => RaftRole::Follower,
+                },
+                leader_id: s.leadership.leader.unwrap_or(0),
+                commit_index: s.commit,
+                applied_index: s.applied,
+            });
+            for m in &s.members {
+                if let Some(lag) = m.lag {
+                    metrics.observe_follower_lag(m.id, lag);
+                }
+            }
+        }
+        tokio::select! {
+            c = watch.changed() => if c.is_err() { return },
+            _ = every.tick() => {}
         }
     }
 }

@@ -423,7 +423,11 @@ fn rearm_keeps_established_sessions_and_ends_those_waiting_for_aaa_with_a_cause(
         .outputs
         .iter()
         .any(|o| matches!(o, Output::Log(n) if n.text.contains("interrupted by a failover"))));
-    assert!(d.replica.engine().session(alice).is_some_and(|s| s.ipv4.is_some()));
+    assert!(d
+        .replica
+        .engine()
+        .session(alice)
+        .is_some_and(|s| s.ipv4.is_some()));
     // Its timers were spread: nothing of alice's link is overdue.
     let now = d.now;
     assert!(d.replica.engine().poll_timeout().is_none_or(|t| t > now));
