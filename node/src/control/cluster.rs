@@ -65,15 +65,9 @@ impl ClusterHandle {
         &self,
         target: Option<MemberId>,
     ) -> Result<MemberId, ProposeError> {
-        let me = self.member.id();
         let target = match target {
             Some(t) => t,
-            None => self
-                .eligible
-                .iter()
-                .copied()
-                .find(|id| *id > me)
-                .or_else(|| self.eligible.iter().copied().find(|id| *id != me))
+            None => next_eligible(self.member.id(), &self.eligible)
                 .ok_or(ProposeError::NotLeader { leader: None })?,
         };
         self.member.transfer_leader(target).await?;
@@ -366,7 +360,30 @@ impl<P: Plane> Task<P> {
                     "state restored from a snapshot"
                 );
                 self.next_timeout = next_timeout;
+                // The data plane carries exactly the restored sessions.
+                let keep: std::collections::BTreeSet<SessionKey> = sessions
+                    .iter()
+                    .map(|e| SessionKey {
+                        tunnel: e.tunnel_id,
+                        session: e.session_id,
+                    })
+                    .collect();
+                let gone: Vec<SessionKey> = self
+                    .last_rx
+                    .keys()
+                    .filter(|k| !keep.contains(k))
+                    .copied()
+                    .collect();
+                for k in gone {
+                    self.last_rx.remove(&k);
+                    self.plane.remove_session(k.tunnel, k.session);
+                }
                 for e in sessions {
+                    let key = SessionKey {
+                        tunnel: e.tunnel_id,
+                        session: e.session_id,
+                    };
+                    self.last_rx.entry(key).or_insert(0);
                     self.plane.upsert_session(e);
                 }
             }
@@ -478,6 +495,15 @@ impl<P: Plane> Task<P> {
     }
 }
 
+/// The eligible member after `me` in id order, wrapping around.
+pub fn next_eligible(me: MemberId, eligible: &[MemberId]) -> Option<MemberId> {
+    eligible
+        .iter()
+        .copied()
+        .find(|id| *id > me)
+        .or_else(|| eligible.iter().copied().find(|id| *id != me))
+}
+
 fn counters(s: &crate::dataplane::SessionStats) -> SessionCounters {
     SessionCounters {
         rx_packets: s.rx_packets,
@@ -530,5 +556,35 @@ fn data_plane_input(observer: &mut Observer, i: ControlInput) -> Input {
             },
             bytes: frame,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_goes_to_the_next_eligible_member_and_wraps_around() {
+        assert_eq!(next_eligible(1, &[1, 2]), Some(2));
+        assert_eq!(next_eligible(2, &[1, 2]), Some(1));
+        assert_eq!(next_eligible(2, &[1, 2, 4]), Some(4));
+        assert_eq!(next_eligible(3, &[1, 2]), Some(1), "from the witness");
+        assert_eq!(next_eligible(1, &[1]), None, "nobody to hand over to");
+    }
+
+    #[test]
+    fn counters_continue_from_the_replicated_value_after_a_takeover() {
+        let c = |n| SessionCounters {
+            rx_packets: n,
+            rx_bytes: n * 100,
+            tx_packets: n,
+            tx_bytes: n * 100,
+        };
+        // Replicated 50, this node's data plane had 10 (an earlier term).
+        let offset = minus(c(50), c(10));
+        // 5 more packets since: 55 reported, never 65.
+        assert_eq!(plus(offset, c(15)), c(55));
+        // A data plane ahead of the replicated value gives no negative offset.
+        assert_eq!(minus(c(3), c(10)), c(0));
     }
 }
