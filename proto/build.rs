@@ -6,6 +6,7 @@ const STATE_SCHEMAS: &[&str] = &[
     "schema/ppp.proto",
     "schema/nd.proto",
     "schema/dhcpv6.proto",
+    "schema/lnsd.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

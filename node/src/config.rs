@@ -10,9 +10,12 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod cluster;
 mod runtime;
 mod sections;
 mod validate;
+
+pub use cluster::{ClusterMember, ClusterRole, ClusterSection, IpPrefix, TunnelAddress};
 
 pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
@@ -31,7 +34,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Identity of this LNS.
     pub node: NodeConfig,
-    /// UDP addresses to listen on (at least one).
+    /// UDP addresses to listen on (at least one; none on a witness).
+    #[serde(default)]
     pub listen: Vec<ListenConfig>,
     /// Known LACs; a tunnel from anyone else is refused unless
     /// `limits.accept_unknown_lacs` is set.
@@ -43,7 +47,9 @@ pub struct Config {
     /// L2TP control-channel timers.
     #[serde(default)]
     pub l2tp: L2tpConfig,
-    /// PPP negotiation, keepalive and addressing.
+    /// PPP negotiation, keepalive and addressing (required unless this
+    /// node is a cluster witness).
+    #[serde(default = "PppConfig::absent")]
     pub ppp: PppConfig,
     /// IPv4 address pools.
     #[serde(default)]
@@ -60,6 +66,9 @@ pub struct Config {
     /// The operations HTTP endpoint; absent: none.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// Cluster membership (issue 6); absent: a single node, as before.
+    #[serde(default)]
+    pub cluster: Option<ClusterSection>,
 }
 
 /// Why a configuration could not be used.
@@ -127,10 +136,23 @@ impl Config {
                 }
             }
         }
+        if let Some(c) = &mut self.cluster {
+            c.secret = Some(read(&c.secret_file)?);
+            if c.data_dir.is_relative() {
+                c.data_dir = base.join(&c.data_dir);
+            }
+        }
         if let Some(u) = &mut self.aaa.users_file {
             *u = base.join(&*u);
         }
         Ok(())
+    }
+
+    /// True for a cluster witness (Raft only: no L2TP, TUN or RADIUS).
+    pub fn is_witness(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.role == ClusterRole::Witness)
     }
 
     /// The LNS-side address of the TUN device (defaults to the IPCP address).

@@ -25,6 +25,7 @@
 //! session published or withdrawn, and samples the engine's tables and
 //! counts once per [`STATS_INTERVAL`] (see `control/observe.rs`).
 
+pub mod cluster;
 mod observe;
 
 pub use observe::{session_counts, tunnel_counts, ControlTraffic, ControlTrafficTotals, Observer};

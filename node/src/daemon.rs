@@ -27,6 +27,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+mod cluster;
+
 /// How long shutdown waits for the LACs to acknowledge our StopCCNs.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -61,6 +63,15 @@ pub async fn run_with(
         }
         None => (None, None),
     };
+    if config.is_witness() {
+        let signals = stopping_on_shutdown(signals, readiness.clone());
+        let exit = cluster::run_witness(config, signals, readiness, metrics).await;
+        if let (Some(stop), Some(task)) = (http_stop, http_task) {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+        return exit;
+    }
     let aaa_settings = config.aaa_settings()?;
     let (answers_tx, answers_rx) = mpsc::channel(config.limits.control_queue);
     let (to_aaa, aaa_task) = crate::aaa::spawn_observed(
@@ -76,10 +87,12 @@ pub async fn run_with(
     let reader = plane.stats_reader();
     let control_traffic = Arc::clone(&traffic);
     metrics.register_data_plane(move || snapshot(&reader, &control_traffic))?;
-    // A single node serves as soon as its data plane is up.
     readiness.set_data_plane(DataPlaneState::Up);
-    readiness.set_role(ServingRole::Active);
-    metrics.observe_node_role(NodeRole::Active);
+    if config.cluster.is_none() {
+        // A single node serves as soon as its data plane is up.
+        readiness.set_role(ServingRole::Active);
+        metrics.observe_node_role(NodeRole::Active);
+    }
     for l in &config.listen {
         tracing::info!(address = %l.address, "listening for L2TP");
         if l.host_name
@@ -90,7 +103,6 @@ pub async fn run_with(
             tracing::warn!(address = %l.address, "listen host_name is not applied yet: node.host_name is announced on every address");
         }
     }
-    let engine = Engine::new(config.engine_config());
     let channels = Channels {
         from_plane: plane_rx,
         to_aaa,
@@ -100,7 +112,23 @@ pub async fn run_with(
     let plane = PlaneOwner(Some(plane));
     let observer = Observer::new(Arc::clone(&metrics), traffic);
     let stopping = StopOnShutdown(readiness.clone());
-    let exit = control::run_observed(engine, plane, channels, SHUTDOWN_GRACE, observer).await;
+    let exit = if config.cluster.is_some() {
+        // Issue 6: the engine lives in the Raft replica.
+        cluster::run_lns(
+            &config,
+            plane,
+            channels,
+            observer,
+            readiness.clone(),
+            metrics,
+        )
+        .await
+    } else {
+        let engine = Engine::new(config.engine_config());
+        control::run_observed(engine, plane, channels, SHUTDOWN_GRACE, observer)
+            .await
+            .map_err(anyhow::Error::from)
+    };
     drop(stopping);
     readiness.set_data_plane(DataPlaneState::Down);
     aaa_task.abort();
@@ -108,7 +136,7 @@ pub async fn run_with(
         let _ = stop.send(());
         let _ = task.await;
     }
-    Ok(exit?)
+    exit
 }
 
 /// Passes signals on to the control task, marking the node `stopping` as

@@ -54,4 +54,6 @@ pub mod engine;
 pub mod http;
 pub mod metrics;
 pub mod mgmt;
+pub mod replica;
 pub mod system;
+pub mod vip;

@@ -54,4 +54,9 @@ pub mod pb {
     pub mod dhcpv6 {
         include!(concat!(env!("OUT_DIR"), "/lns.dhcpv6.rs"));
     }
+    /// lnsd replicated commands and engine snapshots (`schema/lnsd.proto`).
+    #[allow(missing_debug_implementations, clippy::all)]
+    pub mod lnsd {
+        include!(concat!(env!("OUT_DIR"), "/lns.lnsd.rs"));
+    }
 }

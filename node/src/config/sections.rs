@@ -229,6 +229,30 @@ pub struct PppConfig {
     pub second_login: SecondLogin,
 }
 
+impl PppConfig {
+    /// The value of a missing `[ppp]` section (a witness has none); an lns
+    /// node without one is refused by validation.
+    pub fn absent() -> PppConfig {
+        PppConfig {
+            auth_order: default_auth_order(),
+            mru: default_mru(),
+            max_peer_mru: default_max_peer_mru(),
+            restart_ms: default_restart_ms(),
+            max_configure: default_max_configure(),
+            max_terminate: default_max_terminate(),
+            max_failure: default_max_failure(),
+            echo_interval_secs: default_echo_interval(),
+            echo_failures: default_echo_failures(),
+            ipcp_local: Ipv4Addr::UNSPECIFIED,
+            dns: Vec::new(),
+            chap_name: None,
+            session_timeout_secs: 0,
+            idle_timeout_secs: 0,
+            second_login: default_second_login(),
+        }
+    }
+}
+
 fn default_auth_order() -> Vec<AuthMethodName> {
     vec![AuthMethodName::Chap, AuthMethodName::Pap]
 }

@@ -231,3 +231,123 @@ proptest::proptest! {
         }
     }
 }
+
+fn cluster_example(name: &str) -> Config {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/cluster")
+        .join(name);
+    Config::load(&path).unwrap_or_else(|e| panic!("{name} validates: {e}"))
+}
+
+#[test]
+fn the_cluster_examples_are_accepted_by_check_config() {
+    let a = cluster_example("lns-a.toml");
+    let b = cluster_example("lns-b.toml");
+    let w = cluster_example("witness.toml");
+    assert!(w.is_witness() && !a.is_witness());
+    let (ca, cb, cw) = (
+        a.cluster.expect("lns-a has [cluster]"),
+        b.cluster.expect("lns-b has [cluster]"),
+        w.cluster.expect("witness has [cluster]"),
+    );
+    assert_eq!((ca.node_id, cb.node_id, cw.node_id), (1, 2, 3));
+    assert_eq!(cw.role, ClusterRole::Witness);
+    assert!(w.listen.is_empty(), "a witness needs no [[listen]]");
+    assert_eq!(
+        ca.secret.as_ref().map(SecretString::expose),
+        Some("example-cluster-secret-change-me-0123456789")
+    );
+    assert!(ca.data_dir.is_absolute());
+    assert_eq!(
+        ca.tunnel_addresses[0].address.to_string(),
+        "198.18.1.100/24"
+    );
+    assert_eq!(ca.counters_interval(), std::time::Duration::from_secs(5));
+    let raft = ca.cluster_config();
+    assert_eq!(raft.validate(), Ok(()));
+    assert_eq!(raft.members.len(), 3);
+}
+
+fn cluster_text(members: &str, extra: &str) -> String {
+    format!(
+        "{}\n[cluster]\nnode_id = 1\nrole = \"lns\"\nlisten = \"198.18.1.11:7400\"\n\
+         data_dir = \"raft\"\nsecret_file = \"s\"\n{extra}\n{members}\n\
+         [[cluster.tunnel_addresses]]\naddress = \"198.18.1.100/24\"\ninterface = \"eth0\"\n",
+        minimal()
+    )
+}
+
+const MEMBER_1: &str =
+    "[[cluster.members]]\nid = 1\naddress = \"198.18.1.11:7400\"\nrole = \"lns\"\n";
+const MEMBER_2: &str =
+    "[[cluster.members]]\nid = 2\naddress = \"198.18.1.12:7400\"\nrole = \"lns\"\n";
+const WITNESS_3: &str =
+    "[[cluster.members]]\nid = 3\naddress = \"198.18.1.13:7400\"\nrole = \"witness\"\n";
+
+#[test]
+fn two_lns_voters_without_a_witness_are_refused_with_the_reason() {
+    let e = errors(&cluster_text(&format!("{MEMBER_1}{MEMBER_2}"), ""));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("cluster.members: two voters without a witness"),
+        "{e:?}"
+    );
+    let ok = errors(&cluster_text(
+        &format!("{MEMBER_1}{MEMBER_2}{WITNESS_3}"),
+        "",
+    ));
+    assert!(ok.is_empty(), "{ok:?}");
+}
+
+#[test]
+fn cluster_rules_name_their_fields() {
+    let dup = "[[cluster.members]]\nid = 2\naddress = \"198.18.1.11:7400\"\nrole = \"lns\"\n";
+    let e = errors(&cluster_text(
+        &format!("{MEMBER_1}{dup}{WITNESS_3}"),
+        "lease_ms = 900\ncounters_interval_secs = 0",
+    ));
+    let has = |p: &str| e.iter().any(|m| m.starts_with(p));
+    assert!(
+        has("cluster.members[1].address: 198.18.1.11:7400 is listed twice"),
+        "{e:?}"
+    );
+    assert!(has("cluster.counters_interval_secs"), "{e:?}");
+    assert!(has("cluster: timing: lease must not exceed"), "{e:?}");
+    let e = errors(&cluster_text(&format!("{MEMBER_2}{WITNESS_3}"), ""));
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("cluster.node_id: 1 is not one of")),
+        "{e:?}"
+    );
+    let unknown = cluster_text(MEMBER_1, "colour = \"blue\"");
+    let syntax = Config::from_toml(&unknown).expect_err("unknown key refused");
+    assert!(syntax.to_string().contains("colour"), "{syntax}");
+    let bad_prefix = cluster_text(MEMBER_1, "").replace("198.18.1.100/24", "198.18.1.100/33");
+    let syntax = Config::from_toml(&bad_prefix).expect_err("bad prefix refused");
+    assert!(syntax.to_string().contains("prefix length 33"), "{syntax}");
+}
+
+#[test]
+fn a_witness_needs_only_node_and_cluster_and_an_lns_still_needs_ppp() {
+    let witness = format!(
+        "[node]\nhost_name = \"w\"\n[cluster]\nnode_id = 3\nrole = \"witness\"\n\
+         listen = \"198.18.1.13:7400\"\ndata_dir = \"raft\"\nsecret_file = \"s\"\n\
+         {MEMBER_1}{MEMBER_2}{WITNESS_3}"
+    );
+    assert_eq!(errors(&witness), Vec::<String>::new());
+    let lns_without_ppp = format!(
+        "[node]\nhost_name = \"a\"\n[cluster]\nnode_id = 1\nrole = \"lns\"\n\
+         listen = \"198.18.1.11:7400\"\ndata_dir = \"raft\"\nsecret_file = \"s\"\n\
+         {MEMBER_1}{MEMBER_2}{WITNESS_3}\
+         [[cluster.tunnel_addresses]]\naddress = \"198.18.1.100/24\"\ninterface = \"eth0\"\n"
+    );
+    let e = errors(&lns_without_ppp);
+    assert!(
+        e.iter().any(|m| m.starts_with("ppp: the [ppp] section")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter().any(|m| m.starts_with("listen: at least one")),
+        "{e:?}"
+    );
+}

@@ -25,6 +25,24 @@ impl fmt::Display for FieldError {
 /// Runs every rule.
 pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
+    if let Some(cluster) = &c.cluster {
+        super::cluster::check(cluster, &mut errs.0);
+    }
+    if c.is_witness() {
+        // A witness runs Raft only: [node] and [cluster] are all it needs.
+        if c.node.host_name.is_empty() || c.node.host_name.len() > 255 {
+            errs.add("node.host_name", "must be 1 to 255 characters");
+        }
+        http(c, &mut errs);
+        return if errs.0.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.0)
+        };
+    }
+    if c.ppp == super::PppConfig::absent() {
+        errs.add("ppp", "the [ppp] section (at least ipcp_local) is required");
+    }
     node(c, &mut errs);
     lacs(c, &mut errs);
     limits(c, &mut errs);

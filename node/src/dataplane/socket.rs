@@ -27,11 +27,39 @@ pub const BATCH: usize = 32;
 /// which only the bytes received are touched.
 pub const RECV_SLOT: usize = 65_536;
 
-/// Binds the UDP socket for one listen address.
+/// Binds the UDP socket for one listen address, with IP_FREEBIND: a
+/// cluster node binds its tunnel address before it holds it (the address
+/// is added when the node becomes active; nothing arrives or leaves
+/// before that).
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = UdpSocket::bind(addr)?;
+    let socket = UdpSocket::from(freebind_socket(addr, Reuse::No)?);
     socket.set_read_timeout(Some(POLL_INTERVAL))?;
     Ok(socket)
+}
+
+/// Whether a socket shares its port with the others of its group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    No,
+    Port,
+}
+
+fn freebind_socket(at: SocketAddr, reuse: Reuse) -> io::Result<std::os::fd::OwnedFd> {
+    let family = match at {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
+    };
+    let fd = nix::sys::socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(io::Error::from)?;
+    setsockopt(&fd, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
+    if reuse == Reuse::Port {
+        setsockopt(&fd, sockopt::ReusePort, &true).map_err(io::Error::from)?;
+    }
+    if at.is_ipv6() {
+        setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
+    }
+    nix::sys::socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(at)).map_err(io::Error::from)?;
+    Ok(fd)
 }
 
 /// Binds `n` sockets on one address with SO_REUSEPORT, one per upstream
@@ -49,24 +77,12 @@ pub fn bind_group(addr: SocketAddr, n: usize) -> io::Result<Vec<UdpSocket>> {
         return Ok(vec![bind(addr)?]);
     }
     if addr.port() != 0 {
-        drop(UdpSocket::bind(addr)?);
+        drop(freebind_socket(addr, Reuse::No)?);
     }
     let mut group: Vec<UdpSocket> = Vec::with_capacity(n);
     let mut at = addr;
     for _ in 0..n {
-        let family = match at {
-            SocketAddr::V4(_) => AddressFamily::Inet,
-            SocketAddr::V6(_) => AddressFamily::Inet6,
-        };
-        let fd = nix::sys::socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-            .map_err(io::Error::from)?;
-        setsockopt(&fd, sockopt::ReusePort, &true).map_err(io::Error::from)?;
-        if at.is_ipv6() {
-            setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
-        }
-        nix::sys::socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(at))
-            .map_err(io::Error::from)?;
-        let socket = UdpSocket::from(fd);
+        let socket = UdpSocket::from(freebind_socket(at, Reuse::Port)?);
         socket.set_read_timeout(Some(POLL_INTERVAL))?;
         at = socket.local_addr()?;
         group.push(socket);

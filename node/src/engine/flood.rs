@@ -18,7 +18,7 @@ pub const MAX_SOURCES: usize = 16_384;
 pub(super) struct SetupLimiter {
     per_second: u32,
     /// Source -> (second of the window, setups in it).
-    windows: BTreeMap<IpAddr, (u64, u32)>,
+    pub(super) windows: BTreeMap<IpAddr, (u64, u32)>,
 }
 
 impl SetupLimiter {

@@ -27,14 +27,17 @@ pub mod types;
 
 mod flood;
 mod ppp_events;
+mod rearm;
+pub mod snapshot;
 pub mod tally;
 
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
+pub use snapshot::SnapshotError;
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
-    Output, SecondLoginPolicy, SessionKey,
+    Output, SecondLoginPolicy, SessionCounters, SessionKey,
 };
 
 use crate::dataplane::SessionEntry;
@@ -46,7 +49,7 @@ use lns_proto::l2tp::{
 };
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, Side};
 use lns_proto::time::Timestamp;
-use ppp_events::data_plane_entry;
+pub use ppp_events::data_plane_entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// PPP frames kept per call that arrive before its ICCN is processed.
@@ -150,6 +153,18 @@ impl Engine {
                     }
                 }
             }
+            Input::Rearm => self.rearm(now, entropy),
+            Input::Counters(batch) => {
+                for (key, c) in batch {
+                    if let Some(s) = self.sessions.get_mut(&key) {
+                        let k = &mut s.counters;
+                        k.rx_packets = k.rx_packets.max(c.rx_packets);
+                        k.rx_bytes = k.rx_bytes.max(c.rx_bytes);
+                        k.tx_packets = k.tx_packets.max(c.tx_packets);
+                        k.tx_bytes = k.tx_bytes.max(c.tx_bytes);
+                    }
+                }
+            }
         }
         self.pump(now, entropy);
     }
@@ -174,6 +189,9 @@ impl Engine {
 
     /// SIGHUP: new LAC table (existing tunnels keep their settings) and pools.
     pub fn reconfigure(&mut self, peers: PeerTable, pools: Vec<PoolSpec>) {
+        // Kept in the config too: a snapshot restore rebuilds the endpoint
+        // from it.
+        self.config.endpoint.peers = peers.clone();
         self.endpoint.set_peers(peers);
         self.pools.reconfigure(&pools);
         self.config.pools = pools;
@@ -587,6 +605,7 @@ impl Engine {
             mru: self.config.link.mru,
             ending: Ending::No,
             published: false,
+            counters: SessionCounters::default(),
         };
         // The data plane must know the session before PPP can flow (it
         // carries our LCP frames and hands the subscriber's to us).

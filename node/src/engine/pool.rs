@@ -45,20 +45,20 @@ pub struct PoolSpec {
 /// Every pool and every address in use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pools {
-    pools: BTreeMap<String, Pool>,
+    pub(super) pools: BTreeMap<String, Pool>,
     /// Every address held (pool or static), with its owner.
-    in_use: BTreeMap<Ipv4Addr, Owner>,
+    pub(super) in_use: BTreeMap<Ipv4Addr, Owner>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Pool {
+pub(super) struct Pool {
     ranges: Vec<(u32, u32)>,
     sticky: bool,
     /// Where the next search starts (round robin, so a just-released
     /// address is not handed out again at once).
-    cursor: u32,
+    pub(super) cursor: u32,
     /// User name -> last address (sticky pools).
-    last: BTreeMap<Vec<u8>, Ipv4Addr>,
+    pub(super) last: BTreeMap<Vec<u8>, Ipv4Addr>,
     size: u64,
 }
 

@@ -193,7 +193,7 @@ impl Engine {
 }
 
 /// The session as the data plane sees it (no IPv4 before IPCP opens).
-pub(super) fn data_plane_entry(s: &Session) -> SessionEntry {
+pub fn data_plane_entry(s: &Session) -> SessionEntry {
     SessionEntry {
         tunnel_id: s.key.tunnel,
         session_id: s.key.session,

@@ -5,7 +5,7 @@
 //! Contract: plain data owned by the engine; no behaviour beyond small
 //! derived values.
 
-use super::types::{Grant, SessionKey};
+use super::types::{Grant, SessionCounters, SessionKey};
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
 use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode, SessionRoute};
 use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
@@ -72,6 +72,8 @@ pub struct Session {
     pub ending: Ending,
     /// Published to the data plane.
     pub published: bool,
+    /// Traffic counters as last replicated.
+    pub counters: SessionCounters,
 }
 
 impl Session {

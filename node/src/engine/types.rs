@@ -231,6 +231,27 @@ pub enum Input {
         /// Last packet from the subscriber (Unix micros).
         at: lns_proto::time::Timestamp,
     },
+    /// A new active node took over (issue 6): restart the L2TP and PPP
+    /// timers with jitter, retransmit the unacked control messages and ask
+    /// AAA again for sessions waiting for a verdict.
+    Rearm,
+    /// Traffic counters read from the data plane, replicated in periodic
+    /// batches (issue 6 item 5). Counters only grow: a smaller value is
+    /// ignored.
+    Counters(Vec<(SessionKey, SessionCounters)>),
+}
+
+/// A session's data-plane traffic counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionCounters {
+    /// Packets from the subscriber.
+    pub rx_packets: u64,
+    /// Bytes from the subscriber.
+    pub rx_bytes: u64,
+    /// Packets to the subscriber.
+    pub tx_packets: u64,
+    /// Bytes to the subscriber.
+    pub tx_bytes: u64,
 }
 
 /// How loud a notice is.

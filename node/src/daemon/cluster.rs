@@ -1,0 +1,189 @@
+//! Starting a cluster member (issue 6): the Raft member with the replicated
+//! engine, the cluster control task, the readiness and role metric that
+//! follow the leadership watch, and SIGUSR1 (leadership transfer).
+//!
+//! Contract: an `lns` member runs everything a single node runs (data
+//! plane, AAA task, HTTP) but the control task is
+//! [`control::cluster::run`]; a witness runs the Raft member only (no
+//! L2TP, no TUN, no RADIUS) until SIGTERM/SIGINT. SIGUSR1 on the active
+//! node hands leadership to the next eligible member (docs/RUNBOOK.md).
+
+use crate::config::{ClusterSection, Config};
+use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
+use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
+use crate::http::{Readiness, ServingRole};
+use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
+use crate::replica::{Replica, ReplicaEvent, SharedReplica};
+use crate::vip::Vip;
+use anyhow::Context;
+use lns_cluster::{Activity, Member, Role, Secret};
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// Starts the Raft member of `section` with a replica of `config`'s engine.
+pub async fn start_member(
+    config: &Config,
+    section: &ClusterSection,
+) -> anyhow::Result<(
+    ClusterHandle,
+    SharedReplica,
+    mpsc::UnboundedReceiver<ReplicaEvent>,
+)> {
+    let secret = section
+        .secret
+        .as_ref()
+        .context("cluster.secret_file was not read")?;
+    let secret = Secret::new(secret.expose()).context("cluster.secret_file")?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let replica = SharedReplica::new(Replica::new(config.engine_config(), Some(tx)));
+    std::fs::create_dir_all(&section.data_dir)
+        .with_context(|| format!("cluster.data_dir {}", section.data_dir.display()))?;
+    let member = Member::start(
+        section.cluster_config(),
+        replica.clone(),
+        &section.data_dir,
+        secret,
+    )
+    .await
+    .context("cluster member")?;
+    tracing::info!(id = section.node_id, listen = %section.listen, role = ?section.role, "cluster member started");
+    Ok((ClusterHandle::new(member, section), replica, rx))
+}
+
+/// Runs a witness until SIGTERM/SIGINT.
+pub async fn run_witness(
+    config: Config,
+    mut signals: mpsc::Receiver<ControlSignal>,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Exit> {
+    let section = config.cluster.clone().context("a witness has [cluster]")?;
+    let (handle, _replica, mut events) = start_member(&config, &section).await?;
+    readiness.set_role(ServingRole::Witness);
+    metrics.observe_node_role(NodeRole::Witness);
+    loop {
+        tokio::select! {
+            s = signals.recv() => match s {
+                Some(ControlSignal::Shutdown) | None => break,
+                Some(_) => {}
+            },
+            // A witness applies the log too (it may have to send a snapshot)
+            // but performs no output.
+            Some(_) = events.recv() => {}
+        }
+    }
+    readiness.set_role(ServingRole::Stopping);
+    handle.member().shutdown().await;
+    Ok(Exit::Clean)
+}
+
+/// Runs the control side of an `lns` member.
+pub async fn run_lns<P: Plane>(
+    config: &Config,
+    plane: P,
+    channels: Channels,
+    observer: Observer,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Exit> {
+    let section = config
+        .cluster
+        .clone()
+        .context("an lns member has [cluster]")?;
+    // A node killed while active left its tunnel addresses behind: a
+    // member starts as a standby and must not hold them.
+    let vip = Vip::new(section.tunnel_addresses.clone());
+    vip.release();
+    let (handle, replica, events) = start_member(config, &section).await?;
+    readiness.set_role(ServingRole::Standby);
+    metrics.observe_node_role(NodeRole::Standby);
+    let addresses: Vec<std::net::IpAddr> = section
+        .tunnel_addresses
+        .iter()
+        .map(|t| t.address.addr)
+        .collect();
+    let roles = tokio::spawn(follow_roles(handle.clone(), readiness, metrics, addresses));
+    let usr1 = tokio::spawn(transfer_on_sigusr1(handle.clone()));
+    let parts = ClusterParts {
+        handle,
+        replica,
+        events,
+        vip,
+        counters_interval: section.counters_interval(),
+    };
+    let exit = cluster_control::run(parts, plane, channels, observer).await;
+    roles.abort();
+    usr1.abort();
+    Ok(exit?)
+}
+
+/// Readiness (`/readyz`), `lnsd_node_role`, `lnsd_tunnel_address_held`
+/// and the Raft gauges follow the leadership watch (and the status view,
+/// sampled every second).
+async fn follow_roles(
+    handle: ClusterHandle,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+    addresses: Vec<std::net::IpAddr>,
+) {
+    let mut watch = handle.leadership();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        let l = *watch.borrow_and_update();
+        let (role, node, holding) = match l.activity {
+            Activity::Active => (ServingRole::Active, NodeRole::Active, AddressHolding::Held),
+            Activity::Inactive => (
+                ServingRole::Standby,
+                NodeRole::Standby,
+                AddressHolding::Released,
+            ),
+        };
+        readiness.set_role(role);
+        metrics.observe_node_role(node);
+        for a in &addresses {
+            metrics.observe_tunnel_address(*a, holding);
+        }
+        if let Ok(s) = handle.status().await {
+            metrics.observe_raft(&RaftSample {
+                term: s.leadership.term,
+                role: match s.leadership.role {
+                    Role::Leader => RaftRole::Leader,
+                    Role::Candidate => RaftRole::Candidate,
+                    Role::PreCandidate => RaftRole::PreCandidate,
+                    Role::Follower | Role::Learner => RaftRole::Follower,
+                },
+                leader_id: s.leadership.leader.unwrap_or(0),
+                commit_index: s.commit,
+                applied_index: s.applied,
+            });
+            for m in &s.members {
+                if let Some(lag) = m.lag {
+                    metrics.observe_follower_lag(m.id, lag);
+                }
+            }
+        }
+        tokio::select! {
+            c = watch.changed() => if c.is_err() { return },
+            _ = every.tick() => {}
+        }
+    }
+}
+
+/// SIGUSR1: the active node hands leadership to the next eligible member.
+async fn transfer_on_sigusr1(handle: ClusterHandle) {
+    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+        tracing::error!("cannot install the SIGUSR1 handler");
+        return;
+    };
+    while usr1.recv().await.is_some() {
+        if !handle.is_active() {
+            tracing::warn!("SIGUSR1: this node is not active; nothing to transfer");
+            continue;
+        }
+        match handle.transfer_leader(None).await {
+            Ok(to) => tracing::info!(to, "SIGUSR1: leadership transferred"),
+            Err(e) => tracing::warn!("SIGUSR1: transfer refused: {e}"),
+        }
+    }
+}

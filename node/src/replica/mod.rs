@@ -1,0 +1,204 @@
+//! # The replicated engine: lnsd's Raft state machine (DESIGN.md D1)
+//!
+//! Contract: a [`Replica`] owns an [`Engine`] and applies committed
+//! [`Command`]s to it: every input in order, at the command's `now`, with
+//! the entropy expanded from the command's 32-byte seed ([`SeedEntropy`],
+//! ChaCha20). The same commands give the same engine state and the same
+//! outputs on every member, bit for bit. A command that does not decode
+//! (malformed, or written by a newer version) is refused with a typed
+//! [`CommandError`] *before* any input is applied: the state does not
+//! change. Outputs go, with the log index, to the control side through an
+//! unbounded channel ([`ReplicaEvent`]): the active node performs them,
+//! standbys only apply the data-plane table updates.
+//!
+//! [`SharedReplica`] is the handle given to the Raft member (whose thread
+//! applies) and kept by the control task for reads (status views, the
+//! next timer); the lock is held for one command at a time.
+
+pub mod command;
+
+pub use command::{Command, CommandError, SeedEntropy, COMMAND_VERSION};
+
+use crate::dataplane::SessionEntry;
+use crate::engine::snapshot::SnapshotError;
+use crate::engine::{Engine, EngineConfig, Output};
+use lns_cluster::{RestoreError, StateMachine};
+use lns_proto::pb::lnsd as pb;
+use lns_proto::time::Timestamp;
+use prost::Message;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// What the replica tells the control side.
+#[derive(Debug)]
+pub enum ReplicaEvent {
+    /// A command was applied at this log index.
+    Applied {
+        /// The Raft log index.
+        index: u64,
+        /// The engine's outputs, in order.
+        outputs: Vec<Output>,
+        /// When the engine wants the next `Tick`.
+        next_timeout: Option<Timestamp>,
+    },
+    /// The state was replaced by a snapshot (catch-up): the data plane
+    /// must be rebuilt from these sessions.
+    Restored {
+        /// The snapshot's log index.
+        index: u64,
+        /// Every session the data plane should carry.
+        sessions: Vec<SessionEntry>,
+        /// When the engine wants the next `Tick`.
+        next_timeout: Option<Timestamp>,
+    },
+}
+
+/// The replicated engine.
+#[derive(Debug)]
+pub struct Replica {
+    engine: Engine,
+    config: EngineConfig,
+    applied: u64,
+    events: Option<mpsc::UnboundedSender<ReplicaEvent>>,
+}
+
+impl Replica {
+    /// An empty engine; events go to `events` (none in tests).
+    pub fn new(
+        config: EngineConfig,
+        events: Option<mpsc::UnboundedSender<ReplicaEvent>>,
+    ) -> Replica {
+        Replica {
+            engine: Engine::new(config.clone()),
+            config,
+            applied: 0,
+            events,
+        }
+    }
+
+    /// Decodes and applies one command; returns the outputs. On error
+    /// nothing was applied.
+    pub fn apply_command(&mut self, index: u64, bytes: &[u8]) -> Result<Vec<Output>, CommandError> {
+        let command = Command::decode(bytes)?;
+        let mut entropy = SeedEntropy::new(command.seed);
+        let mut outputs = Vec::new();
+        for input in command.inputs {
+            self.engine.apply(command.now, input, &mut entropy);
+            while let Some(o) = self.engine.poll_output() {
+                outputs.push(o);
+            }
+        }
+        self.applied = index;
+        Ok(outputs)
+    }
+
+    /// SIGHUP: the new LAC table and pools (every member must load the
+    /// same ones, or their engines diverge).
+    pub fn reconfigure(
+        &mut self,
+        peers: lns_proto::l2tp::PeerTable,
+        pools: Vec<crate::engine::PoolSpec>,
+    ) {
+        self.config.endpoint.peers = peers.clone();
+        self.config.pools = pools.clone();
+        self.engine.reconfigure(peers, pools);
+    }
+
+    /// The engine (read only).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The last applied log index.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// The engine state in its versioned encoding.
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
+        self.engine.snapshot().encode_to_vec()
+    }
+
+    /// Replaces the state by a snapshot; on error the state is unchanged.
+    pub fn restore_bytes(&mut self, index: u64, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let s = pb::EngineSnapshot::decode(bytes)
+            .map_err(|_| SnapshotError::BadField("snapshot encoding"))?;
+        self.engine = Engine::restore(self.config.clone(), &s)?;
+        self.applied = index;
+        Ok(())
+    }
+
+    /// The data-plane entries of every session (after a restore).
+    pub fn data_plane_entries(&self) -> Vec<SessionEntry> {
+        self.engine
+            .sessions()
+            .map(crate::engine::data_plane_entry)
+            .collect()
+    }
+}
+
+/// The replica shared between the Raft member (writer) and the control
+/// task (reader).
+#[derive(Debug, Clone)]
+pub struct SharedReplica(Arc<Mutex<Replica>>);
+
+impl SharedReplica {
+    /// Shares `replica`.
+    pub fn new(replica: Replica) -> SharedReplica {
+        SharedReplica(Arc::new(Mutex::new(replica)))
+    }
+
+    /// Locks the replica (a poisoned lock still holds a consistent engine:
+    /// every apply completes before the guard is dropped).
+    pub fn lock(&self) -> MutexGuard<'_, Replica> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl StateMachine for SharedReplica {
+    fn apply(&mut self, index: u64, command: &[u8]) -> Vec<u8> {
+        let mut r = self.lock();
+        match r.apply_command(index, command) {
+            Ok(outputs) => {
+                let next_timeout = r.engine.poll_timeout();
+                if let Some(tx) = &r.events {
+                    let _ = tx.send(ReplicaEvent::Applied {
+                        index,
+                        outputs,
+                        next_timeout,
+                    });
+                }
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(index, "committed command refused: {e}");
+                e.to_string().into_bytes()
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.lock().snapshot_bytes()
+    }
+
+    fn restore(&mut self, index: u64, snapshot: &[u8]) -> Result<(), RestoreError> {
+        let mut r = self.lock();
+        r.restore_bytes(index, snapshot)
+            .map_err(|e| RestoreError(e.to_string()))?;
+        let sessions = r.data_plane_entries();
+        let next_timeout = r.engine.poll_timeout();
+        if let Some(tx) = &r.events {
+            let _ = tx.send(ReplicaEvent::Restored {
+                index,
+                sessions,
+                next_timeout,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,504 @@
+//! Failover of a real cluster (issue 6 item 8), as root in network
+//! namespaces (skipped with a message otherwise): two `lnsd` (role lns) and
+//! one `lnsd` witness on one bridge, `lac-sim` holding 20 sessions over 2
+//! tunnels with traffic to a reflector in `core`, which routes the pool via
+//! the tunnel address.
+//!
+//! ```text
+//!  lac 198.18.1.1   lns-a 198.18.1.11   lns-b 198.18.1.12   witness 198.18.1.13
+//!        |                |                   |                   |
+//!  ======+================+===== bridge ======+===================+=== core 198.18.1.2
+//!  tunnel address 198.18.1.100/24 on the active node; core: 198.19.0.0/16 via it
+//! ```
+//!
+//! The drill: SIGKILL the active lnsd; the other must become active and hold
+//! the tunnel address; the killed one restarts and rejoins as a standby;
+//! SIGUSR1 on the active transfers leadership back. Through all of it the
+//! LAC must see no CDN and no StopCCN (`tunnels_lost=0 dropped=0`), every
+//! session must keep carrying traffic, and the teardown must be clean.
+//!
+//! The `lac-sim` and `reflector` binaries of `lns-chaos-tests` are found next
+//! to the lnsd binary (`LAC_SIM_BIN`, `REFLECTOR_BIN` override), built with
+//! cargo when missing.
+
+mod netns_support;
+
+use netns_support::can_run;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MEMBERS: &str = r#"
+[[cluster.members]]
+id = 1
+address = "198.18.1.11:7400"
+role = "lns"
+[[cluster.members]]
+id = 2
+address = "198.18.1.12:7400"
+role = "lns"
+[[cluster.members]]
+id = 3
+address = "198.18.1.13:7400"
+role = "witness"
+"#;
+
+const VIP: &str = "198.18.1.100";
+const SESSIONS: u32 = 20;
+
+/// Deletes the namespaces (the bridge goes with its namespace).
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A process we started, killed by its PID on drop.
+struct Proc {
+    child: Child,
+}
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{name} {}", self.pid());
+    }
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Bed {
+    // Field order is drop order: processes before namespaces.
+    nodes: Vec<Option<Proc>>,
+    _witness: Proc,
+    _reflector: Proc,
+    dir: PathBuf,
+    tag: String,
+    _ns: Namespaces,
+}
+
+impl Bed {
+    fn ns(&self, role: &str) -> String {
+        format!("{}-{role}", self.tag)
+    }
+
+    /// Whether lns node `i` (0 or 1) has the tunnel address on its eth0.
+    fn holds(&self, i: usize) -> bool {
+        let role = ["lnsa", "lnsb"][i];
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(role), "-4", "addr", "show", "dev", "eth0"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.contains(&format!("{VIP}/"))
+    }
+
+    /// Which lns node holds the tunnel address, if exactly one does.
+    fn holder(&self) -> Option<usize> {
+        match (self.holds(0), self.holds(1)) {
+            (true, false) => Some(0),
+            (false, true) => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Waits until exactly one node holds the address (and, with `want`,
+    /// that it is node `want`).
+    fn wait_holder(&self, want: Option<usize>, timeout: Duration) -> Option<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let h = self.holder();
+            if h.is_some() && (want.is_none() || h == want) {
+                return h;
+            }
+            if Instant::now() > deadline {
+                return h;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until node `i` holds the address (whatever a dead node holds).
+    fn wait_holds(&self, i: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.holds(i) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn start_node(&mut self, i: usize) {
+        let role = ["lnsa", "lnsb"][i];
+        let p = spawn(
+            &self.ns(role),
+            Path::new(env!("CARGO_BIN_EXE_lnsd")),
+            &[
+                "--config",
+                &self.dir.join(format!("{role}.toml")).to_string_lossy(),
+            ],
+            &self.dir.join(format!("{role}.log")),
+        );
+        self.nodes[i] = Some(p);
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for r in ["lnsa", "lnsb", "wit", "lac-sim"] {
+            let text =
+                std::fs::read_to_string(self.dir.join(format!("{r}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            s.push_str(&format!("---- {r} (last lines) ----\n"));
+            for l in tail.into_iter().rev() {
+                s.push_str(l);
+                s.push('\n');
+            }
+        }
+        s
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn spawn(ns: &str, bin: &Path, args: &[&str], log: &Path) -> Proc {
+    let f = File::create(log).expect("log file");
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(bin)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(f.try_clone().expect("dup")))
+        .stderr(Stdio::from(f))
+        .spawn()
+        .expect("spawn");
+    Proc { child }
+}
+
+/// `lac-sim` or `reflector`: beside lnsd, or built.
+fn chaos_bin(name: &str, var: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(var) {
+        return PathBuf::from(p);
+    }
+    let lnsd = Path::new(env!("CARGO_BIN_EXE_lnsd"));
+    let path = lnsd.with_file_name(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-p", "lns-chaos-tests", "--bin", name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cannot build {name}");
+    }
+    path
+}
+
+fn node_config(dir: &Path, name: &str, id: u32) -> String {
+    format!(
+        r#"
+[node]
+host_name = "{name}"
+[[listen]]
+address = "{VIP}:1701"
+[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "198.18.2.1"
+[[pools]]
+name = "p"
+ranges = [{{ start = "198.19.0.1", end = "198.19.0.254" }}]
+[aaa]
+users_file = "users"
+default_pool = "p"
+[tun]
+name = "lns0"
+[cluster]
+node_id = {id}
+role = "lns"
+listen = "198.18.1.1{id}:7400"
+data_dir = "{}"
+secret_file = "cluster.secret"
+{MEMBERS}
+[[cluster.tunnel_addresses]]
+address = "{VIP}/24"
+interface = "eth0"
+"#,
+        dir.join(format!("raft-{name}")).display()
+    )
+}
+
+fn build_bed() -> Bed {
+    let tag = format!("fo{}", std::process::id() % 100_000);
+    let dir = std::env::temp_dir().join(format!("lnsd-cluster-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let roles = ["br", "lac", "lnsa", "lnsb", "wit", "core"];
+    let ns = Namespaces(roles.iter().map(|r| format!("{tag}-{r}")).collect());
+    for n in &ns.0 {
+        ip(&["netns", "add", n]);
+        ip(&["-n", n, "link", "set", "lo", "up"]);
+    }
+    let br = format!("{tag}-br");
+    ip(&["-n", &br, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &br, "link", "set", "br0", "up"]);
+    for (r, a) in [
+        ("lac", "198.18.1.1/24"),
+        ("lnsa", "198.18.1.11/24"),
+        ("lnsb", "198.18.1.12/24"),
+        ("wit", "198.18.1.13/24"),
+        ("core", "198.18.1.2/24"),
+    ] {
+        let n = format!("{tag}-{r}");
+        let port = format!("p-{r}");
+        ip(&[
+            "link", "add", "eth0", "netns", &n, "type", "veth", "peer", "name", &port, "netns", &br,
+        ]);
+        ip(&["-n", &br, "link", "set", &port, "master", "br0", "up"]);
+        ip(&["-n", &n, "addr", "add", a, "dev", "eth0"]);
+        ip(&["-n", &n, "link", "set", "eth0", "up"]);
+    }
+    ip(&[
+        "-n",
+        &format!("{tag}-core"),
+        "route",
+        "add",
+        "198.19.0.0/16",
+        "via",
+        VIP,
+    ]);
+    for r in ["lnsa", "lnsb"] {
+        let ok = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &format!("{tag}-{r}"),
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip_forward");
+    }
+    std::fs::write(
+        dir.join("cluster.secret"),
+        "netns-test-cluster-secret-0123456789abcdef\n",
+    )
+    .expect("secret");
+    let users: String = (1..=SESSIONS)
+        .map(|n| format!("user{n} password\n"))
+        .collect();
+    std::fs::write(dir.join("users"), users).expect("users");
+    std::fs::write(dir.join("lnsa.toml"), node_config(&dir, "lnsa", 1)).expect("config");
+    std::fs::write(dir.join("lnsb.toml"), node_config(&dir, "lnsb", 2)).expect("config");
+    let witness = format!(
+        "[node]\nhost_name = \"wit\"\n[cluster]\nnode_id = 3\nrole = \"witness\"\n\
+         listen = \"198.18.1.13:7400\"\ndata_dir = \"{}\"\nsecret_file = \"cluster.secret\"\n{MEMBERS}",
+        dir.join("raft-wit").display()
+    );
+    std::fs::write(dir.join("wit.toml"), witness).expect("config");
+    let reflector = spawn(
+        &format!("{tag}-core"),
+        &chaos_bin("reflector", "REFLECTOR_BIN"),
+        &["--bind", "198.18.1.2:7"],
+        &dir.join("reflector.log"),
+    );
+    let witness = spawn(
+        &format!("{tag}-wit"),
+        Path::new(env!("CARGO_BIN_EXE_lnsd")),
+        &["--config", &dir.join("wit.toml").to_string_lossy()],
+        &dir.join("wit.log"),
+    );
+    let mut bed = Bed {
+        nodes: vec![None, None],
+        _witness: witness,
+        _reflector: reflector,
+        dir,
+        tag,
+        _ns: ns,
+    };
+    bed.start_node(0);
+    bed.start_node(1);
+    bed
+}
+
+type Json = serde_json::Value;
+
+#[test]
+fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
+    if !can_run() {
+        return;
+    }
+    let lac_sim = chaos_bin("lac-sim", "LAC_SIM_BIN");
+    let mut bed = build_bed();
+    let first = bed
+        .wait_holder(None, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no node became active\n{}", bed.logs()));
+    let other = 1 - first;
+    // lac-sim: 2 tunnels x 10 sessions, 20 probes/s each, held 30 s.
+    let sim_log = bed.dir.join("lac-sim.log");
+    let sim_out = bed.dir.join("lac-sim.out");
+    let sim = Command::new("ip")
+        .args(["netns", "exec", &bed.ns("lac")])
+        .arg(&lac_sim)
+        .args([
+            "--lns",
+            &format!("{VIP}:1701"),
+            "--local",
+            "198.18.1.1",
+            "--tunnels",
+            "2",
+            "--sessions-per-tunnel",
+            "10",
+            "--reflector",
+            "198.18.1.2:7",
+            "--traffic-pps",
+            "20",
+            "--setup-timeout",
+            "20",
+            "--hold",
+            "30",
+            "--json",
+        ])
+        .stdout(Stdio::from(File::create(&sim_out).expect("out")))
+        .stderr(Stdio::from(File::create(&sim_log).expect("log")))
+        .spawn()
+        .expect("lac-sim");
+    let mut sim = Proc { child: sim };
+    let deadline = Instant::now() + Duration::from_secs(25);
+    while !std::fs::read_to_string(&sim_log)
+        .unwrap_or_default()
+        .contains("setup done")
+    {
+        assert!(Instant::now() < deadline, "setup not done\n{}", bed.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+
+    // 1. SIGKILL the active node: the other takes the tunnel address.
+    let killed_at = Instant::now();
+    if let Some(p) = bed.nodes[first].as_mut() {
+        p.signal("KILL");
+        p.kill();
+    }
+    bed.nodes[first] = None;
+    // The killed node's namespace keeps the address (nobody removed it,
+    // as after a crash of the process): the new node's gratuitous ARPs
+    // move the LAC's and the core's neighbour entries; the restarted lnsd
+    // removes the stale address before it joins.
+    assert!(
+        bed.wait_holds(other, Duration::from_secs(5)),
+        "the standby did not take over\n{}",
+        bed.logs()
+    );
+    let took = killed_at.elapsed();
+    println!("failover: node {} active after {took:?}", other + 1);
+    assert!(took < Duration::from_secs(3), "takeover took {took:?}");
+
+    // 2. The killed node restarts and rejoins as a standby.
+    std::thread::sleep(Duration::from_secs(3));
+    bed.start_node(first);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        bed.holder(),
+        Some(other),
+        "the rejoining node disturbed the active\n{}",
+        bed.logs()
+    );
+
+    // 3. SIGUSR1 on the active: leadership goes back.
+    if let Some(p) = bed.nodes[other].as_ref() {
+        p.signal("USR1");
+    }
+    let back = bed.wait_holder(Some(first), Duration::from_secs(5));
+    assert_eq!(
+        back,
+        Some(first),
+        "the transfer did not happen\n{}",
+        bed.logs()
+    );
+
+    // 4. lac-sim ends its hold and tears down: its report is the verdict.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = sim.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lac-sim did not finish\n{}",
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = std::fs::read_to_string(&sim_out).unwrap_or_default();
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("lac-sim tunnels="))
+        .unwrap_or_default()
+        .to_owned();
+    println!("{summary}");
+    let ctx = || format!("{summary}\n{}", bed.logs());
+    assert!(status.success(), "lac-sim failed\n{}", ctx());
+    let report: Json =
+        serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+            .expect("lac-sim JSON");
+    assert_eq!(report["tunnels_up"], 2, "{}", ctx());
+    assert_eq!(
+        report["tunnels_lost"],
+        0,
+        "a StopCCN or a dead tunnel\n{}",
+        ctx()
+    );
+    assert_eq!(report["sessions_up"], SESSIONS, "{}", ctx());
+    assert_eq!(report["clean_teardown"], true, "{}", ctx());
+    let list = report["session_list"].as_array().expect("session_list");
+    for s in list {
+        assert_eq!(
+            s["dropped_early"],
+            false,
+            "a CDN or LCP Terminate: {s}\n{}",
+            ctx()
+        );
+        let sent = s["sent"].as_u64().unwrap_or(0);
+        let received = s["received"].as_u64().unwrap_or(0);
+        // Two switchovers in a 30 s hold: a session that stopped carrying
+        // traffic after either would have lost far more than a third.
+        assert!(
+            sent > 0 && received * 3 >= sent * 2,
+            "session lost its traffic: {s}\n{}",
+            ctx()
+        );
+    }
+    let sent = report["sent"].as_u64().unwrap_or(0);
+    let losses = report["losses"].as_u64().unwrap_or(u64::MAX);
+    println!("probes sent={sent} lost={losses}");
+}
