@@ -291,9 +291,19 @@ fn a_restarted_lac_gets_new_sessions() {
             && gauge(m, "lnsd_tunnels") == 0.0
             && gauge(m, "lnsd_pool_used") == 0.0
     });
-    assert_eq!(gauge(&after, "lnsd_sessions"), 0.0, "{after}\n{}", bed.log());
+    assert_eq!(
+        gauge(&after, "lnsd_sessions"),
+        0.0,
+        "{after}\n{}",
+        bed.log()
+    );
     assert_eq!(gauge(&after, "lnsd_tunnels"), 0.0, "{after}\n{}", bed.log());
-    assert_eq!(gauge(&after, "lnsd_pool_used"), 0.0, "{after}\n{}", bed.log());
+    assert_eq!(
+        gauge(&after, "lnsd_pool_used"),
+        0.0,
+        "{after}\n{}",
+        bed.log()
+    );
     let ended = wait_log_count(&bed, "session ended", 20, Duration::from_secs(5));
     assert_eq!(ended, 20, "10 dead and 10 closed sessions:\n{}", bed.log());
 }

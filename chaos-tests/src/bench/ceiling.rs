@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn a_plateau_without_loss_also_stops() {
         let mut s = Search::new(1000.0, 1.5, 0.5);
-        assert!(matches!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(_)));
+        assert!(matches!(
+            s.record(step(1000.0, 1000.0, 1000.0)),
+            Next::Rate(_)
+        ));
         assert_eq!(
             s.record(step(1500.0, 1500.0, 1010.0)),
             Next::Done(Stop::Plateau)
@@ -165,7 +168,10 @@ mod tests {
     #[test]
     fn a_generator_that_cannot_keep_up_ends_the_search() {
         let mut s = Search::new(1000.0, 2.0, 0.01);
-        assert!(matches!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(_)));
+        assert!(matches!(
+            s.record(step(1000.0, 1000.0, 1000.0)),
+            Next::Rate(_)
+        ));
         assert_eq!(
             s.record(step(2000.0, 1500.0, 1500.0)),
             Next::Done(Stop::GeneratorBound)

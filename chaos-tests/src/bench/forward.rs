@@ -4,7 +4,11 @@
 //! Contract: [`run`] takes a bed that is up (namespaces `lac`, `lns`,
 //! `core`, the LNS listening) and
 //! 1. pins every thread of the LNS to CPU 0 (`taskset -a -p -c 0`); lac-sim
-//!    and every `blast` run on CPU 1 (`taskset -c 1`);
+//!    and every `blast` run on CPU 1 (`taskset -c 1`). With
+//!    [`Priority::Realtime`] the LNS's threads and `blast` also run
+//!    SCHED_FIFO 10 (`chrt`), the same for both LNSs: on a machine shared
+//!    with other work (builds), the LNS then gets its CPU whenever it has
+//!    packets, and the figures measure it rather than the neighbours;
 //! 2. installs nftables drops at the far ends, at prerouting priority raw
 //!    (after the veth counted the packet): in `core`, UDP to the sink port;
 //!    in `lac`, L2TP data messages (T bit 0) of 72 bytes or more from the
@@ -53,6 +57,15 @@ impl Direction {
     }
 }
 
+/// How the LNS and the load generator are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Default time sharing.
+    Normal,
+    /// SCHED_FIFO 10 for the LNS's threads and blast.
+    Realtime,
+}
+
 /// The bed under test.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
@@ -99,6 +112,8 @@ pub struct Options {
     pub warmup: Duration,
     /// Measured window per step.
     pub window: Duration,
+    /// Scheduling of the LNS and blast.
+    pub priority: Priority,
 }
 
 /// One measured cell.
@@ -119,6 +134,9 @@ pub struct Cell {
 /// Runs every cell against `target` (see the module contract).
 pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
     pin_all_threads(target.lns_pid, 0)?;
+    if opts.priority == Priority::Realtime {
+        run_ok(Command::new("chrt").args(["-a", "-f", "-p", "10", &target.lns_pid.to_string()]))?;
+    }
     install_drops(target.topo, opts)?;
     let routes_file = target.topo.dir().join("routes.txt");
     let mut sim = start_lac_sim(target, opts, &routes_file)?;
@@ -134,7 +152,15 @@ pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
         for &size in &opts.sizes {
             let mut search = Search::new(opts.start_rate, opts.growth, opts.max_loss);
             let stop = loop {
-                let step = measure(target, lac_pid, opts, &routes_file, direction, size, search.rate())?;
+                let step = measure(
+                    target,
+                    lac_pid,
+                    opts,
+                    &routes_file,
+                    direction,
+                    size,
+                    search.rate(),
+                )?;
                 eprintln!(
                     "forward {}-{size}: offered {:.0} sent {:.0} delivered {:.0} loss {:.2}% cpu {} us/pkt",
                     direction.name(),
@@ -180,7 +206,14 @@ fn measure(
         Direction::Down => ("core", lac_pid),
     };
     let secs = (opts.warmup + opts.window).as_secs_f64() + 0.2;
-    let mut cmd = Command::new("taskset");
+    let mut cmd = match opts.priority {
+        Priority::Normal => Command::new("taskset"),
+        Priority::Realtime => {
+            let mut c = Command::new("chrt");
+            c.args(["-f", "10", "taskset"]);
+            c
+        }
+    };
     cmd.args(["-c", "1"])
         .arg(&opts.blast)
         .arg(direction.name())
@@ -227,14 +260,21 @@ pub fn blast_rate(output: &str) -> Option<f64> {
         .ok()
 }
 
-fn start_lac_sim(target: Target<'_>, opts: &Options, routes_file: &std::path::Path) -> Result<Proc> {
+fn start_lac_sim(
+    target: Target<'_>,
+    opts: &Options,
+    routes_file: &std::path::Path,
+) -> Result<Proc> {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", "1"])
         .arg(&opts.lac_sim)
         .args(["--lns", &target.lns.to_string()])
         .args(["--local", &opts.lac_addr.to_string()])
         .args(["--tunnels", &opts.tunnels.to_string()])
-        .args(["--sessions-per-tunnel", &opts.sessions_per_tunnel.to_string()])
+        .args([
+            "--sessions-per-tunnel",
+            &opts.sessions_per_tunnel.to_string(),
+        ])
         .args(["--auth", "pap", "--user-template", &opts.user_template])
         .args(["--password", &opts.password, "--traffic-pps", "0"])
         .args(["--setup-timeout", "120", "--routes-file"])
@@ -244,15 +284,14 @@ fn start_lac_sim(target: Target<'_>, opts: &Options, routes_file: &std::path::Pa
 
 /// `taskset -a -p -c CPU PID`: every thread of `pid` on `cpu`.
 pub fn pin_all_threads(pid: u32, cpu: u32) -> Result<()> {
-    let out = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
-        .output()
-        .context("run taskset")?;
+    run_ok(Command::new("taskset").args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()]))
+}
+
+/// Runs `cmd` to completion; fails on a non-zero exit.
+fn run_ok(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("run {cmd:?}"))?;
     if !out.status.success() {
-        bail!(
-            "taskset -a -p -c {cpu} {pid}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
 }

@@ -42,6 +42,10 @@ struct Cli {
     /// How lnsd authenticates: `radius` (the same FreeRADIUS as l2tpns) or `users`.
     #[arg(long, global = true, default_value = "radius")]
     lnsd_aaa: String,
+    /// Which LNSs to run: `both` (the figures and their ratio), `lnsd` or
+    /// `l2tpns` (a quick look at one; the other column says unavailable).
+    #[arg(long, global = true, default_value = "both")]
+    only: String,
 }
 
 /// Which LNS a bed runs.
@@ -148,6 +152,11 @@ struct ForwardArgs {
     /// Measured seconds per step (after 0.5 s of warm-up).
     #[arg(long, default_value_t = 2.0)]
     window: f64,
+    /// Leave the LNS and blast in normal time sharing (default: SCHED_FIFO
+    /// 10 for both LNSs alike, so builds sharing the machine do not decide
+    /// the figures).
+    #[arg(long)]
+    no_realtime: bool,
 }
 
 /// One figure of one LNS.
@@ -185,15 +194,28 @@ fn main() -> Result<()> {
         "users" => Aaa::UsersFile,
         other => bail!("--lnsd-aaa {other}: expected radius or users"),
     };
-    let mut runs = Vec::new();
-    for lns in [Lns::Lnsd, Lns::L2tpns] {
+    let which: &[Lns] = match cli.only.as_str() {
+        "both" => &[Lns::Lnsd, Lns::L2tpns],
+        "lnsd" => &[Lns::Lnsd],
+        "l2tpns" => &[Lns::L2tpns],
+        other => bail!("--only {other}: expected both, lnsd or l2tpns"),
+    };
+    let mut runs = vec![Vec::new(), Vec::new()];
+    for &lns in which {
         let outcome = match &cli.bench {
             Bench::Setup(load) => setup(lns, aaa, load)?,
             Bench::Forward(args) => forward_run(lns, aaa, args)?,
             Bench::Memory(load) => memory(lns, aaa, load)?,
         };
         eprintln!("{lns:?} run: {}", outcome.summary);
-        runs.push(outcome.figures);
+        runs[usize::from(lns == Lns::L2tpns)] = outcome.figures;
+    }
+    if runs[0].is_empty() {
+        // l2tpns alone: name its figures with an unavailable lnsd column.
+        runs[0] = runs[1]
+            .iter()
+            .map(|f| Figure::new(f.name.clone(), f.unit, None))
+            .collect();
     }
     for line in figure_lines(&runs[0], &runs[1]) {
         println!("{line}");
@@ -207,7 +229,10 @@ fn figure_lines(lnsd: &[Figure], l2tpns: &[Figure]) -> Vec<String> {
     let show = |v: Option<f64>| v.map_or_else(|| "unavailable".to_string(), |v| format!("{v:.2}"));
     lnsd.iter()
         .map(|f| {
-            let y = l2tpns.iter().find(|g| g.name == f.name).and_then(|g| g.value);
+            let y = l2tpns
+                .iter()
+                .find(|g| g.name == f.name)
+                .and_then(|g| g.value);
             let ratio = match (f.value, y) {
                 (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
                 _ => "unavailable".into(),
@@ -277,6 +302,11 @@ fn forward_run(lns: Lns, aaa: Aaa, args: &ForwardArgs) -> Result<Outcome> {
         max_loss: args.max_loss,
         warmup: Duration::from_millis(500),
         window: Duration::from_secs_f64(args.window),
+        priority: if args.no_realtime {
+            forward::Priority::Normal
+        } else {
+            forward::Priority::Realtime
+        },
     };
     let target = forward::Target {
         topo: bed.topo(),
@@ -291,7 +321,9 @@ fn forward_run(lns: Lns, aaa: Aaa, args: &ForwardArgs) -> Result<Outcome> {
         let name = format!("forward-{}-{}", c.direction.name(), c.size);
         let top = c.ceiling;
         if c.stop == Stop::GeneratorBound {
-            println!("note: {lns:?} {name}: the generator was the limit; the figure is a lower bound");
+            println!(
+                "note: {lns:?} {name}: the generator was the limit; the figure is a lower bound"
+            );
         }
         summary.push_str(&format!(
             "{name}: {} steps, stopped by {:?}, ceiling {:.0} pps (offered {:.0}, loss {:.2}%); ",
@@ -332,9 +364,13 @@ fn memory(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
         load.sessions
     );
     if routes < load.sessions as usize {
-        println!("note: {lns:?}: {routes} of {} sessions were up when RSS was read", load.sessions);
+        println!(
+            "note: {lns:?}: {routes} of {} sessions were up when RSS was read",
+            load.sessions
+        );
     }
-    let per_session = (routes > 0).then(|| rss.saturating_sub(base) as f64 * 1024.0 / routes as f64);
+    let per_session =
+        (routes > 0).then(|| rss.saturating_sub(base) as f64 * 1024.0 / routes as f64);
     drop(sim);
     Ok(Outcome {
         figures: vec![

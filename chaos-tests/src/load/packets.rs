@@ -114,7 +114,10 @@ mod tests {
             assert_eq!(&d[16..20], &[198, 18, 0, 2]);
             // RFC 768: ports of the tunnel, length, no checksum.
             assert_eq!(&d[20..24], &[0x9c, 0x41, 0x06, 0xa5]);
-            assert_eq!(usize::from(u16::from_be_bytes([d[24], d[25]])), d.len() - 20);
+            assert_eq!(
+                usize::from(u16::from_be_bytes([d[24], d[25]])),
+                d.len() - 20
+            );
             assert_eq!(&d[26..28], &[0x00, 0x00]);
             // RFC 2661 §3.1: a data message for the LNS's ids.
             let info = parse_data(&d[28..]).expect("an L2TP data message");
@@ -125,7 +128,11 @@ mod tests {
             assert_eq!(f.protocol(), Protocol::Ipv4);
             let inner = f.payload();
             assert_eq!(inner.len(), size);
-            assert_eq!(&inner[12..16], &[198, 19, 0, 9], "the session's source address");
+            assert_eq!(
+                &inner[12..16],
+                &[198, 19, 0, 9],
+                "the session's source address"
+            );
             assert_eq!(&inner[16..20], &[198, 18, 1, 2]);
         }
     }

@@ -149,7 +149,9 @@ mod tests {
         // Far behind: one batch at most.
         assert_eq!(p.allowance(0, Duration::from_secs(1)), Ok(BATCH));
         // Ahead by 4 datagrams at 1000/s: wait 1 ms at most.
-        let wait = p.allowance(15, Duration::from_millis(10)).expect_err("ahead");
+        let wait = p
+            .allowance(15, Duration::from_millis(10))
+            .expect_err("ahead");
         assert!(wait > Duration::ZERO && wait <= Duration::from_millis(1));
         assert!(Pacer::new(f64::NAN).allowance(0, Duration::ZERO).is_ok());
     }

@@ -191,9 +191,10 @@ impl LnsdBed {
     /// lnsd's /metrics text, fetched with curl inside `lns`.
     pub fn metrics(&self) -> Result<String> {
         let url = format!("http://{METRICS_ADDR}/metrics");
-        let out = self
-            .topo
-            .run_in("lns", Command::new("curl").args(["-sf", "--max-time", "5", &url]))?;
+        let out = self.topo.run_in(
+            "lns",
+            Command::new("curl").args(["-sf", "--max-time", "5", &url]),
+        )?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
