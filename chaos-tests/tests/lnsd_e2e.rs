@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use lns_chaos_tests::harness::{have_program, require_root, Privilege, Signal};
 use lns_chaos_tests::peers::l2tpns::{LAC_ADDR, PEER_ADDRESS};
-use lns_chaos_tests::peers::lnsd::{lnsd_binary, Aaa};
+use lns_chaos_tests::peers::lnsd::{lnsd_binary, metric_sum, Aaa};
 use lns_chaos_tests::peers::{LnsdBed, LnsdOptions};
 
 const TEMPLATE: &str = "sub{n}@e2e";
@@ -100,9 +100,8 @@ fn parse_output(stdout: &str) -> (String, Json) {
 }
 
 fn in_pool(a: Ipv4Addr) -> bool {
-    // 198.19.0.1 - 198.19.31.254
-    let o = a.octets();
-    o[0] == 198 && o[1] == 19 && o[2] < 32
+    // 198.19.0.1 - 198.19.255.254
+    (0xc613_0001..=0xc613_fffe).contains(&u32::from(a))
 }
 
 /// Every session up with a distinct pool address, traffic both ways with
@@ -253,7 +252,19 @@ fn a_restarted_lac_gets_new_sessions() {
     if !runnable("a_restarted_lac_gets_new_sessions", Aaa::UsersFile) {
         return;
     }
-    let mut bed = bed(10, Aaa::UsersFile);
+    // Fast keepalives so that the dead LAC's sessions and tunnels are
+    // noticed within seconds: LCP echo every second (3 missed end a
+    // session), two retransmissions before a silent tunnel is dropped.
+    let mut opts = LnsdOptions::new(
+        10,
+        TEMPLATE,
+        PASSWORD,
+        env!("CARGO_BIN_EXE_reflector").into(),
+    );
+    opts.lnsd_bin = lnsd_binary().expect("lnsd binary");
+    opts.echo_interval_secs = 1;
+    opts.max_retransmits = 2;
+    let mut bed = LnsdBed::start(&opts).expect("start lnsd bed");
     let mut cmd = lac_sim_command(&bed, 2, 5, &["--auth", "pap"]);
     let mut sim = bed
         .topo
@@ -261,6 +272,10 @@ fn a_restarted_lac_gets_new_sessions() {
         .expect("spawn lac-sim");
     sim.wait_for_log("lac-sim: holding 1s", Duration::from_secs(60))
         .expect("sessions held");
+    let before = wait_metrics(&bed, Duration::from_secs(10), |m| {
+        gauge(m, "lnsd_sessions") == 10.0 && gauge(m, "lnsd_tunnels") == 2.0
+    });
+    assert_eq!(gauge(&before, "lnsd_pool_used"), 10.0, "{before}");
     sim.signal(Signal::Kill).expect("SIGKILL");
     sim.wait_exit(Duration::from_secs(10))
         .expect("lac-sim dies");
@@ -269,6 +284,46 @@ fn a_restarted_lac_gets_new_sessions() {
     println!("restarted: {summary}");
     check_all_up(&bed, &summary, &report, 2, 10);
     assert!(bed.lnsd.running(), "{}", bed.log());
+    // The new LAC closed its tunnels; lnsd must also have cleaned up the
+    // dead one's: no tunnel, no session, every address back in the pool.
+    let after = wait_metrics(&bed, Duration::from_secs(60), |m| {
+        gauge(m, "lnsd_sessions") == 0.0
+            && gauge(m, "lnsd_tunnels") == 0.0
+            && gauge(m, "lnsd_pool_used") == 0.0
+    });
+    assert_eq!(
+        gauge(&after, "lnsd_sessions"),
+        0.0,
+        "{after}\n{}",
+        bed.log()
+    );
+    assert_eq!(gauge(&after, "lnsd_tunnels"), 0.0, "{after}\n{}", bed.log());
+    assert_eq!(
+        gauge(&after, "lnsd_pool_used"),
+        0.0,
+        "{after}\n{}",
+        bed.log()
+    );
+    let ended = wait_log_count(&bed, "session ended", 20, Duration::from_secs(5));
+    assert_eq!(ended, 20, "10 dead and 10 closed sessions:\n{}", bed.log());
+}
+
+/// The sum over label sets of `metric` (0 when absent).
+fn gauge(text: &str, metric: &str) -> f64 {
+    metric_sum(text, metric).unwrap_or(0.0)
+}
+
+/// Scrapes lnsd's /metrics until `done` holds or `timeout` passes;
+/// returns the last scrape.
+fn wait_metrics(bed: &LnsdBed, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let text = bed.metrics().unwrap_or_default();
+        if done(&text) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]

@@ -336,10 +336,11 @@ impl<P: Plane> Task<P> {
                 session,
                 user,
                 acct_session_id,
+                setup_failure,
                 ..
             } => {
                 self.last_rx.remove(&session);
-                self.observer.ended(session);
+                self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
                 tracing::info!(%session, ?user, %acct_session_id, "session ended");
             }

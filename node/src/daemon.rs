@@ -94,14 +94,8 @@ pub async fn run_with(
         metrics.observe_node_role(NodeRole::Active);
     }
     for l in &config.listen {
-        tracing::info!(address = %l.address, "listening for L2TP");
-        if l.host_name
-            .as_ref()
-            .is_some_and(|h| *h != config.node.host_name)
-        {
-            // The L2TP core announces one Host Name for every address.
-            tracing::warn!(address = %l.address, "listen host_name is not applied yet: node.host_name is announced on every address");
-        }
+        let host_name = l.host_name.as_deref().unwrap_or(&config.node.host_name);
+        tracing::info!(address = %l.address, host_name, "listening for L2TP");
     }
     let channels = Channels {
         from_plane: plane_rx,

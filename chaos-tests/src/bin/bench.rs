@@ -2,19 +2,24 @@
 //!
 //! Each subcommand runs the same measurement against lnsd and then against
 //! l2tpns, each on a fresh lac/lns/core bed in the same run, and prints
-//! `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U`. Every figure is measured,
-//! never invented. Needs root (namespaces), l2tpns and FreeRADIUS
-//! installed, and the `lac-sim`, `reflector` and `lnsd` binaries next to
-//! this one (`cargo build --release -p lns-chaos-tests --bins -p lns-node`;
-//! `lnsd` is built with cargo when missing, or taken from `LNSD_BIN`).
-//! lnsd authenticates against the same generated FreeRADIUS as l2tpns
-//! (`--lnsd-aaa users` switches it to its local users file).
+//! `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U` per figure. Every figure
+//! is measured, never invented. Needs root (namespaces), l2tpns, FreeRADIUS
+//! and nftables installed, and the `lac-sim`, `blast`, `reflector` and
+//! `lnsd` binaries next to this one (`cargo build --release -p
+//! lns-chaos-tests --bins -p lns-node`; `lnsd` is built with cargo when
+//! missing, or taken from `LNSD_BIN`). lnsd authenticates against the same
+//! generated FreeRADIUS as l2tpns (`--lnsd-aaa users` switches it to its
+//! local users file).
 //!
 //! - `setup`: sessions/s bringing up N sessions over M tunnels with PAP
 //!   against FreeRADIUS (default 5000 over 50).
-//! - `forward`: probe replies per second through the LNS (UDP echo via the
-//!   core namespace), all sessions sending at a fixed rate.
-//! - `memory`: the LNS's resident memory with N sessions up.
+//! - `forward`: each LNS's forwarding ceiling (lns_chaos_tests::bench::
+//!   forward): upstream and downstream, per packet size, the LNS pinned to
+//!   CPU 0 and the load tools to CPU 1; delivered packets/s at the ceiling
+//!   (`forward-up-64`, unit pps) and the LNS's CPU time per packet there
+//!   (`forward-up-64-cpu`, unit us/pkt).
+//! - `memory`: the LNS's resident memory with N sessions up, its RSS with
+//!   none (same run, same bed) and the bytes per session beyond that base.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,8 +27,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use lns_chaos_tests::bench::ceiling::Stop;
+use lns_chaos_tests::bench::forward::{self, Direction};
 use lns_chaos_tests::harness::{require_root, Privilege, Topology};
-use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
+use lns_chaos_tests::peers::l2tpns::{CORE_ADDR, LAC_ADDR};
 use lns_chaos_tests::peers::lnsd::{lnsd_binary, rss_kib, Aaa};
 use lns_chaos_tests::peers::{BedOptions, L2tpnsBed, LnsdBed, LnsdOptions};
 
@@ -35,6 +42,10 @@ struct Cli {
     /// How lnsd authenticates: `radius` (the same FreeRADIUS as l2tpns) or `users`.
     #[arg(long, global = true, default_value = "radius")]
     lnsd_aaa: String,
+    /// Which LNSs to run: `both` (the figures and their ratio), `lnsd` or
+    /// `l2tpns` (a quick look at one; the other column says unavailable).
+    #[arg(long, global = true, default_value = "both")]
+    only: String,
 }
 
 /// Which LNS a bed runs.
@@ -75,26 +86,26 @@ impl AnyBed {
             AnyBed::L2tpns(b) => b.l2tpns_rss_kib(),
         }
     }
+    fn lns_pid(&self) -> u32 {
+        match self {
+            AnyBed::Lnsd(b) => b.lnsd.pid(),
+            AnyBed::L2tpns(b) => b.l2tpns.pid(),
+        }
+    }
+    fn core_pid(&self) -> u32 {
+        match self {
+            AnyBed::Lnsd(b) => b.reflector.pid(),
+            AnyBed::L2tpns(b) => b.reflector.pid(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Bench {
     /// Session setup rate (sessions/s), PAP against FreeRADIUS.
     Setup(Load),
-    /// Forwarding rate (reply packets/s through the LNS).
-    Forward {
-        #[command(flatten)]
-        load: Load,
-        /// Probes per second per session.
-        #[arg(long, default_value_t = 50.0)]
-        pps: f64,
-        /// Probe size (IPv4 packet bytes).
-        #[arg(long, default_value_t = 512)]
-        packet_size: usize,
-        /// Seconds of traffic.
-        #[arg(long, default_value_t = 5.0)]
-        secs: f64,
-    },
+    /// Forwarding ceiling (delivered packets/s) and CPU per packet.
+    Forward(ForwardArgs),
     /// Resident memory of the LNS with the sessions up.
     Memory(Load),
 }
@@ -110,12 +121,66 @@ struct Load {
     /// Cap on new sessions per second (absent: all at once, a login storm).
     #[arg(long)]
     setup_rate: Option<f64>,
+    /// Seconds after which lac-sim counts a session not up as failed.
+    #[arg(long, default_value_t = 120.0)]
+    setup_timeout: f64,
 }
 
-/// One measured l2tpns run.
+#[derive(Debug, Clone, Args)]
+struct ForwardArgs {
+    /// Total sessions.
+    #[arg(long, default_value_t = 200)]
+    sessions: u32,
+    /// Tunnels (must divide --sessions).
+    #[arg(long, default_value_t = 10)]
+    tunnels: u32,
+    /// Inner IPv4 packet sizes.
+    #[arg(long, value_delimiter = ',', default_value = "64,1400")]
+    sizes: Vec<usize>,
+    /// Directions (`up`: LAC -> core, `down`: core -> LAC).
+    #[arg(long, value_delimiter = ',', default_value = "up,down")]
+    directions: Vec<String>,
+    /// First offered rate (packets/s).
+    #[arg(long, default_value_t = 20_000.0)]
+    start_rate: f64,
+    /// Offered rate multiplier per step.
+    #[arg(long, default_value_t = 1.4)]
+    growth: f64,
+    /// Loss that ends a search (fraction).
+    #[arg(long, default_value_t = 0.01)]
+    max_loss: f64,
+    /// Measured seconds per step (after 0.5 s of warm-up).
+    #[arg(long, default_value_t = 2.0)]
+    window: f64,
+    /// Leave the LNS and blast in normal time sharing (default: SCHED_FIFO
+    /// 10 for both LNSs alike, so builds sharing the machine do not decide
+    /// the figures).
+    #[arg(long)]
+    no_realtime: bool,
+}
+
+/// One figure of one LNS.
+#[derive(Debug, Clone)]
+struct Figure {
+    name: String,
+    unit: &'static str,
+    value: Option<f64>,
+}
+
+impl Figure {
+    fn new(name: impl Into<String>, unit: &'static str, value: Option<f64>) -> Figure {
+        Figure {
+            name: name.into(),
+            unit,
+            value,
+        }
+    }
+}
+
+/// One measured run of one LNS.
 #[derive(Debug)]
 struct Outcome {
-    value: f64,
+    figures: Vec<Figure>,
     summary: String,
 }
 
@@ -129,36 +194,58 @@ fn main() -> Result<()> {
         "users" => Aaa::UsersFile,
         other => bail!("--lnsd-aaa {other}: expected radius or users"),
     };
-    let mut outcomes = Vec::new();
-    let mut name_unit = ("", "");
-    for lns in [Lns::Lnsd, Lns::L2tpns] {
-        let (name, unit, outcome) = match &cli.bench {
-            Bench::Setup(load) => ("setup", "sessions/s", setup(lns, aaa, load)?),
-            Bench::Forward {
-                load,
-                pps,
-                packet_size,
-                secs,
-            } => (
-                "forward",
-                "packets/s",
-                forward(lns, aaa, load, *pps, *packet_size, *secs)?,
-            ),
-            Bench::Memory(load) => ("memory", "MiB", memory(lns, aaa, load)?),
+    let which: &[Lns] = match cli.only.as_str() {
+        "both" => &[Lns::Lnsd, Lns::L2tpns],
+        "lnsd" => &[Lns::Lnsd],
+        "l2tpns" => &[Lns::L2tpns],
+        other => bail!("--only {other}: expected both, lnsd or l2tpns"),
+    };
+    let mut runs = vec![Vec::new(), Vec::new()];
+    for &lns in which {
+        let outcome = match &cli.bench {
+            Bench::Setup(load) => setup(lns, aaa, load)?,
+            Bench::Forward(args) => forward_run(lns, aaa, args)?,
+            Bench::Memory(load) => memory(lns, aaa, load)?,
         };
         eprintln!("{lns:?} run: {}", outcome.summary);
-        name_unit = (name, unit);
-        outcomes.push(outcome.value);
+        runs[usize::from(lns == Lns::L2tpns)] = outcome.figures;
     }
-    let (name, unit) = name_unit;
-    let (x, y) = (outcomes[0], outcomes[1]);
-    let ratio = if y > 0.0 {
-        format!("{:.2}", x / y)
-    } else {
-        "unavailable".into()
-    };
-    println!("bench={name} lnsd={x:.1} l2tpns={y:.1} ratio={ratio} unit={unit}");
+    if runs[0].is_empty() {
+        // l2tpns alone: name its figures with an unavailable lnsd column.
+        runs[0] = runs[1]
+            .iter()
+            .map(|f| Figure::new(f.name.clone(), f.unit, None))
+            .collect();
+    }
+    for line in figure_lines(&runs[0], &runs[1]) {
+        println!("{line}");
+    }
     Ok(())
+}
+
+/// `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U` for each figure of lnsd,
+/// matched by name with l2tpns's.
+fn figure_lines(lnsd: &[Figure], l2tpns: &[Figure]) -> Vec<String> {
+    let show = |v: Option<f64>| v.map_or_else(|| "unavailable".to_string(), |v| format!("{v:.2}"));
+    lnsd.iter()
+        .map(|f| {
+            let y = l2tpns
+                .iter()
+                .find(|g| g.name == f.name)
+                .and_then(|g| g.value);
+            let ratio = match (f.value, y) {
+                (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
+                _ => "unavailable".into(),
+            };
+            format!(
+                "bench={} lnsd={} l2tpns={} ratio={ratio} unit={}",
+                f.name,
+                show(f.value),
+                show(y),
+                f.unit
+            )
+        })
+        .collect()
 }
 
 fn setup(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
@@ -168,46 +255,130 @@ fn setup(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
     if up < f64::from(load.sessions) {
         // Still a measured figure (sessions up per second), but say so.
         println!(
-            "note: only {up} of {} sessions came up (the rest failed or timed out)",
+            "note: {lns:?}: only {up} of {} sessions came up (the rest failed or timed out)",
             load.sessions
         );
     }
     Ok(Outcome {
-        value: field(&summary, "sessions_per_sec")?,
+        figures: vec![Figure::new(
+            "setup",
+            "sessions/s",
+            Some(field(&summary, "sessions_per_sec")?),
+        )],
         summary,
     })
 }
 
-fn forward(lns: Lns, aaa: Aaa, load: &Load, pps: f64, size: usize, secs: f64) -> Result<Outcome> {
-    let bed = start_bed(lns, aaa, load)?;
-    let summary = run_lac_sim(
-        &bed,
-        load,
-        &[
-            "--traffic-pps",
-            &pps.to_string(),
-            "--packet-size",
-            &size.to_string(),
-            "--hold",
-            &secs.to_string(),
-        ],
-    )?;
-    Ok(Outcome {
-        value: field(&summary, "rx_pps")?,
-        summary,
-    })
+fn forward_run(lns: Lns, aaa: Aaa, args: &ForwardArgs) -> Result<Outcome> {
+    let load = Load {
+        sessions: args.sessions,
+        tunnels: args.tunnels,
+        setup_rate: None,
+        setup_timeout: 120.0,
+    };
+    let directions = args
+        .directions
+        .iter()
+        .map(|d| match d.as_str() {
+            "up" => Ok(Direction::Up),
+            "down" => Ok(Direction::Down),
+            other => bail!("--directions {other}: expected up or down"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bed = start_bed(lns, aaa, &load)?;
+    let opts = forward::Options {
+        lac_sim: sibling("lac-sim")?,
+        blast: sibling("blast")?,
+        lac_addr: LAC_ADDR,
+        sink: CORE_ADDR,
+        tunnels: args.tunnels,
+        sessions_per_tunnel: args.sessions / args.tunnels,
+        user_template: "bench{n}".into(),
+        password: "bench-pw".into(),
+        directions,
+        sizes: args.sizes.clone(),
+        start_rate: args.start_rate,
+        growth: args.growth,
+        max_loss: args.max_loss,
+        warmup: Duration::from_millis(500),
+        window: Duration::from_secs_f64(args.window),
+        priority: if args.no_realtime {
+            forward::Priority::Normal
+        } else {
+            forward::Priority::Realtime
+        },
+    };
+    let target = forward::Target {
+        topo: bed.topo(),
+        lns_pid: bed.lns_pid(),
+        lns: bed.lns(),
+        core_pid: bed.core_pid(),
+    };
+    let cells = forward::run(target, &opts)?;
+    let mut figures = Vec::new();
+    let mut summary = String::new();
+    for c in &cells {
+        let name = format!("forward-{}-{}", c.direction.name(), c.size);
+        let top = c.ceiling;
+        if c.stop == Stop::GeneratorBound {
+            println!(
+                "note: {lns:?} {name}: the generator was the limit; the figure is a lower bound"
+            );
+        }
+        summary.push_str(&format!(
+            "{name}: {} steps, stopped by {:?}, ceiling {:.0} pps (offered {:.0}, loss {:.2}%); ",
+            c.steps.len(),
+            c.stop,
+            top.map_or(0.0, |s| s.delivered),
+            top.map_or(0.0, |s| s.offered),
+            top.map_or(0.0, |s| s.loss() * 100.0),
+        ));
+        figures.push(Figure::new(name.clone(), "pps", top.map(|s| s.delivered)));
+        figures.push(Figure::new(
+            format!("{name}-cpu"),
+            "us/pkt",
+            top.and_then(|s| s.cpu_us_per_packet),
+        ));
+    }
+    Ok(Outcome { figures, summary })
 }
 
 fn memory(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
     let bed = start_bed(lns, aaa, load)?;
-    let mut cmd = lac_sim_command(&bed, load, &["--traffic-pps", "0", "--hold", "3"])?;
+    // The base: the LNS up, idle, no tunnel (same run, same bed).
+    std::thread::sleep(Duration::from_secs(2));
+    let base = bed.rss_kib().context("read the LNS's VmRSS")?;
+    let mut cmd = lac_sim_command(&bed, load, &["--traffic-pps", "0"])?;
     let mut sim = bed.topo().spawn_in("lac", "lac-sim", &mut cmd)?;
-    sim.wait_for_log("lac-sim: setup done", Duration::from_secs(300))?;
+    let wait = Duration::from_secs_f64(load.setup_timeout + 60.0);
+    sim.wait_for_log("lac-sim: setup done", wait)?;
+    // Let the last acknowledgements and timers settle.
+    std::thread::sleep(Duration::from_secs(3));
     let rss = bed.rss_kib().context("read the LNS's VmRSS")?;
-    sim.wait_exit(Duration::from_secs(60))?;
-    let summary = sim.log().lines().last().unwrap_or_default().to_string();
+    // How many sessions were up: lac-sim's routes file.
+    let routes = std::fs::read_to_string(bed.topo().dir().join("memory-routes.txt"))
+        .map(|t| t.lines().filter(|l| l.starts_with("route ")).count())
+        .unwrap_or(0);
+    let summary = format!(
+        "base {base} KiB, {rss} KiB with {routes} of {} sessions up",
+        load.sessions
+    );
+    if routes < load.sessions as usize {
+        println!(
+            "note: {lns:?}: {routes} of {} sessions were up when RSS was read",
+            load.sessions
+        );
+    }
+    let per_session =
+        (routes > 0).then(|| rss.saturating_sub(base) as f64 * 1024.0 / routes as f64);
+    drop(sim);
     Ok(Outcome {
-        value: rss as f64 / 1024.0,
+        figures: vec![
+            Figure::new("memory", "MiB", Some(rss as f64 / 1024.0)),
+            Figure::new("memory-base", "MiB", Some(base as f64 / 1024.0)),
+            Figure::new("memory-sessions-up", "sessions", Some(routes as f64)),
+            Figure::new("memory-per-session", "bytes/session", per_session),
+        ],
         summary,
     })
 }
@@ -256,8 +427,10 @@ fn lac_sim_command(bed: &AnyBed, load: &Load, extra: &[&str]) -> Result<Command>
         "--reflector",
         &bed.reflector().to_string(),
         "--setup-timeout",
-        "120",
+        &load.setup_timeout.to_string(),
+        "--routes-file",
     ])
+    .arg(bed.topo().dir().join("memory-routes.txt"))
     .args(extra);
     if let Some(rate) = load.setup_rate {
         cmd.args(["--setup-rate", &rate.to_string()]);

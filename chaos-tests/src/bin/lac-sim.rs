@@ -68,6 +68,10 @@ struct Args {
     /// Also print the JSON report (after the summary line).
     #[arg(long)]
     json: bool,
+    /// Once setup is done, write one `route ...` line per established
+    /// session here (for `blast`, the forward benchmark's load generator).
+    #[arg(long)]
+    routes_file: Option<std::path::PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -94,6 +98,7 @@ fn main() -> Result<()> {
         "--setup-timeout must be positive"
     );
     cfg.setup_timeout = Duration::from_secs_f64(a.setup_timeout);
+    cfg.routes_file = a.routes_file;
     cfg.validate()?;
 
     let rt = tokio::runtime::Builder::new_current_thread()

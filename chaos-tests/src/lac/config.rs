@@ -7,6 +7,7 @@
 //! RADIUS users.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -62,6 +63,9 @@ pub struct LacConfig {
     pub setup_timeout: Duration,
     /// After traffic stops, how long to wait for late replies.
     pub drain: Duration,
+    /// Where to write the established sessions' routes once setup is done
+    /// (`crate::load::routes`), for load generators outside lac-sim.
+    pub routes_file: Option<PathBuf>,
 }
 
 impl LacConfig {
@@ -83,6 +87,7 @@ impl LacConfig {
             hold: Hold::For(Duration::from_secs(2)),
             setup_timeout: Duration::from_secs(60),
             drain: Duration::from_millis(500),
+            routes_file: None,
         }
     }
 

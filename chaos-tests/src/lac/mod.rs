@@ -63,13 +63,17 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
 
     // Setup: until every tunnel says its sessions are resolved.
     let mut resolved = 0;
+    let mut routes = Vec::new();
     let mut interrupted = *shutdown.borrow();
     let setup_deadline = tokio::time::sleep(cfg.setup_timeout + std::time::Duration::from_secs(5));
     tokio::pin!(setup_deadline);
     while resolved < cfg.tunnels && !interrupted {
         tokio::select! {
             r = done_rx.recv() => match r {
-                Some(_) => resolved += 1,
+                Some(done) => {
+                    resolved += 1;
+                    routes.extend(done.routes);
+                }
                 None => break,
             },
             _ = &mut setup_deadline => break,
@@ -77,6 +81,9 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
         }
     }
     let setup_elapsed = started.elapsed();
+    if let Some(path) = &cfg.routes_file {
+        write_routes(path, &routes)?;
+    }
     eprintln!(
         "lac-sim: setup done tunnels_resolved={resolved}/{} after {:.3}s",
         cfg.tunnels,
@@ -130,6 +137,28 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
             .push(t.await.context("tunnel task panicked")??);
     }
     Ok(report)
+}
+
+/// What a tunnel task reports once its sessions are all up or failed.
+#[derive(Debug)]
+pub struct SetupDone {
+    /// The tunnel's index.
+    pub index: u32,
+    /// Its established sessions.
+    pub routes: Vec<crate::load::Route>,
+}
+
+/// Writes `routes` to `path` whole (a temporary file renamed over it), so
+/// a reader never sees half a file.
+fn write_routes(path: &std::path::Path, routes: &[crate::load::Route]) -> Result<()> {
+    let mut text = String::new();
+    for r in routes {
+        text.push_str(&r.line());
+        text.push('\n');
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))
 }
 
 /// The wall clock as the protocol cores' time.

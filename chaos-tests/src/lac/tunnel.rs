@@ -34,7 +34,8 @@ use tokio::sync::{mpsc, watch};
 use super::config::{AuthChoice, LacConfig};
 use super::probe::{self, ProbeId};
 use super::report::{SessionReport, TunnelReport};
-use super::{wall_clock, Stage};
+use super::{wall_clock, SetupDone, Stage};
+use crate::load::Route;
 
 /// How long teardown waits for the LNS to acknowledge CDNs, then StopCCN:
 /// this much, plus [`TEARDOWN_PER_SESSION`] for each session of the tunnel
@@ -48,7 +49,7 @@ pub async fn run_tunnel(
     cfg: Arc<LacConfig>,
     index: u32,
     mut stage: watch::Receiver<Stage>,
-    setup_done: mpsc::UnboundedSender<u32>,
+    setup_done: mpsc::UnboundedSender<SetupDone>,
 ) -> Result<TunnelReport> {
     // Sends go straight to a nonblocking std socket: tokio's `try_send_to`
     // refuses to send before the first writable readiness event, which
@@ -67,7 +68,10 @@ pub async fn run_tunnel(
         d.flush(&send);
         if !setup_reported && d.setup_resolved() {
             setup_reported = true;
-            let _ = setup_done.send(index);
+            let _ = setup_done.send(SetupDone {
+                index,
+                routes: d.routes(),
+            });
         }
         if d.finished() {
             break;
@@ -244,6 +248,30 @@ impl Driver {
                 .iter()
                 .all(|s| matches!(s.state, SlotState::Up | SlotState::Ended))
             || wall_clock().saturating_since(self.started) >= self.cfg.setup_timeout
+    }
+
+    /// The established sessions (IPv4 up) as load-generator routes.
+    fn routes(&self) -> Vec<Route> {
+        let SocketAddr::V4(local) = self.local else {
+            return Vec::new();
+        };
+        self.slots
+            .iter()
+            .filter(|s| s.state == SlotState::Up)
+            .filter_map(|s| {
+                let (route, ipv4) = (s.route?, s.report.ipv4?);
+                let SocketAddr::V4(lns) = route.peer else {
+                    return None;
+                };
+                Some(Route {
+                    local,
+                    lns,
+                    tunnel: route.peer_tunnel_id,
+                    session: route.peer_session_id,
+                    ipv4,
+                })
+            })
+            .collect()
     }
 
     fn finished(&self) -> bool {

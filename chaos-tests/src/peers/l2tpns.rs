@@ -6,7 +6,7 @@
 //! ```text
 //!  lac 198.18.0.1 ── 198.18.0.2 lns (l2tpns, FreeRADIUS on 127.0.0.1)
 //!                               lns 198.18.1.1 ── 198.18.1.2 core (reflector :7)
-//!  pool 198.19.0.0/19 routed lns -> tun; core routes 198.19.0.0/16 via lns
+//!  pool 198.19.0.0/16 routed lns -> tun; core routes 198.19.0.0/16 via lns
 //! ```
 //!
 //! l2tpns runs in a private mount namespace with its own directory bound
@@ -33,8 +33,9 @@ pub const LNS_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 pub const CORE_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 /// The UDP echo port of the reflector.
 pub const REFLECTOR_PORT: u16 = 7;
-/// The subscriber address pool (8190 addresses).
-pub const POOL: &str = "198.19.0.0/19";
+/// The subscriber address pool (65 534 addresses: the memory benchmark
+/// holds 50 000 sessions).
+pub const POOL: &str = "198.19.0.0/16";
 /// The LNS-side IPCP address (not the tunnel endpoint, REFERENCE.md).
 pub const PEER_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
 /// The RADIUS shared secret.

@@ -63,6 +63,11 @@ impl Config {
     /// The engine's configuration.
     pub fn engine_config(&self) -> EngineConfig {
         let mut endpoint = EndpointConfig::new(Side::Lns, self.node.host_name.as_bytes());
+        endpoint.local_host_names = self
+            .listen
+            .iter()
+            .filter_map(|l| Some((l.address, l.host_name.as_ref()?.as_bytes().to_vec())))
+            .collect();
         let t = &self.l2tp;
         endpoint.transport = TransportConfig {
             initial_timeout: Duration::from_millis(t.retransmit_initial_ms),

@@ -49,9 +49,8 @@ pub struct NodeConfig {
 pub struct ListenConfig {
     /// Address and port (1701 in production).
     pub address: SocketAddr,
-    /// Host Name to announce on this address (default: `node.host_name`).
-    /// Accepted but not applied yet: the L2TP core announces one Host Name
-    /// for every address (lnsd logs a warning when they differ).
+    /// Host Name to announce on this address (default: `node.host_name`):
+    /// the SCCRP to a LAC that reached this address carries it.
     #[serde(default)]
     pub host_name: Option<String>,
 }

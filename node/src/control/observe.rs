@@ -148,13 +148,15 @@ impl Observer {
         }
     }
 
-    /// A session ended; before being established it is a setup failure.
-    pub fn ended(&mut self, session: SessionKey) {
+    /// A session ended; before being established it is a setup failure,
+    /// counted under the AAA verdict seen here if any, else the engine's
+    /// `engine_cause`.
+    pub fn ended(&mut self, session: SessionKey, engine_cause: SessionSetupFailure) {
         self.asked.retain(|(s, _), _| *s != session);
         let cause = self.cause.remove(&session);
         if !self.established.remove(&session) {
             self.metrics
-                .session_setup_failed(cause.unwrap_or(SessionSetupFailure::PeerClosed));
+                .session_setup_failed(cause.unwrap_or(engine_cause));
         }
     }
 
@@ -275,13 +277,17 @@ mod tests {
         o.published(key(1), true);
         o.asked(&query(key(2), 2, chap));
         o.answered(key(2), 2, &AuthOutcome::Reject);
-        o.ended(key(2));
+        o.ended(key(2), SessionSetupFailure::Administrative);
         o.asked(&query(key(3), 3, pap));
         o.answered(key(3), 3, &AuthOutcome::Unavailable);
-        o.ended(key(3));
+        o.ended(key(3), SessionSetupFailure::Administrative);
         // An answer nobody asked for (a stale request) counts nothing.
         o.answered(key(4), 9, &AuthOutcome::Reject);
-        o.ended(key(1));
+        o.ended(key(1), SessionSetupFailure::Timeout);
+        // No AAA verdict: the engine's cause is the label.
+        o.ended(key(5), SessionSetupFailure::PoolExhausted);
+        o.ended(key(6), SessionSetupFailure::SessionLimit);
+        o.ended(key(7), SessionSetupFailure::Timeout);
         let pap_accept = "lnsd_authentications_total{method=\"pap\",outcome=\"accept\"}";
         let chap_reject = "lnsd_authentications_total{method=\"chap\",outcome=\"reject\"}";
         assert_eq!(value(&m, pap_accept), Some(1.0));
@@ -295,11 +301,11 @@ mod tests {
         };
         assert_eq!(failed("auth_rejected"), Some(1.0));
         assert_eq!(failed("radius_unavailable"), Some(1.0));
-        assert_eq!(
-            failed("peer_closed"),
-            Some(0.0),
-            "session 1 was established"
-        );
+        assert_eq!(failed("timeout"), Some(1.0), "session 1 was established");
+        assert_eq!(failed("pool_exhausted"), Some(1.0));
+        assert_eq!(failed("session_limit"), Some(1.0));
+        assert_eq!(failed("peer_closed"), Some(0.0), "nothing is lumped");
+        assert_eq!(failed("administrative"), Some(0.0));
         assert!(o.asked.is_empty() && o.cause.is_empty() && o.established.is_empty());
     }
 

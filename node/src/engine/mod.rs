@@ -29,11 +29,13 @@ mod flood;
 mod ppp_events;
 mod rearm;
 pub mod snapshot;
+pub mod setup_failure;
 pub mod tally;
 
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
 pub use snapshot::SnapshotError;
+pub use setup_failure::SetupFailures;
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
@@ -41,6 +43,7 @@ pub use types::{
 };
 
 use crate::dataplane::SessionEntry;
+use crate::metrics::SessionSetupFailure;
 use flood::SetupLimiter;
 use lns_proto::entropy::Entropy;
 use lns_proto::l2tp::header::{HeaderView, Kind};
@@ -88,6 +91,8 @@ pub struct Engine {
     outputs: VecDeque<Output>,
     /// Event counts by reason, for metrics.
     tally: Tally,
+    /// First known cause of each session that may end before it is up.
+    failures: SetupFailures,
 }
 
 impl std::fmt::Debug for Engine {
@@ -117,6 +122,7 @@ impl Engine {
             early: BTreeMap::new(),
             outputs: VecDeque::new(),
             tally: Tally::default(),
+            failures: SetupFailures::default(),
             config,
         }
     }
@@ -340,11 +346,20 @@ impl Engine {
                 }
             }
             AuthOutcome::Reject | AuthOutcome::Unavailable => {
-                let (message, why) = if outcome == AuthOutcome::Reject {
-                    ("Authentication failed", "rejected")
+                let (message, why, failure) = if outcome == AuthOutcome::Reject {
+                    (
+                        "Authentication failed",
+                        "rejected",
+                        SessionSetupFailure::AuthRejected,
+                    )
                 } else {
-                    ("Authentication service unavailable", "AAA unavailable")
+                    (
+                        "Authentication service unavailable",
+                        "AAA unavailable",
+                        SessionSetupFailure::RadiusUnavailable,
+                    )
                 };
+                self.failures.note(key, failure);
                 s.auth = AuthPhase::Rejected;
                 s.link.auth_rejected(now, message);
                 let text = format!("user {:?} refused: {why}", s.user_text());
@@ -558,6 +573,7 @@ impl Engine {
         entropy: &mut dyn Entropy,
     ) {
         if self.sessions.len() >= self.config.max_sessions {
+            self.failures.note(key, SessionSetupFailure::SessionLimit);
             self.notice(
                 Level::Warn,
                 Some(key),
@@ -616,6 +632,7 @@ impl Engine {
     }
 
     fn on_session_down(&mut self, key: SessionKey, reason: SessionDownReason) {
+        let setup_failure = self.failures.take(key, &reason);
         let Some(s) = self.sessions.remove(&key) else {
             if self.early.remove(&key).is_some() {
                 // A call that never reached ICCN: withdraw it.
@@ -624,6 +641,7 @@ impl Engine {
                     user: String::new(),
                     class: Vec::new(),
                     acct_session_id: String::new(),
+                    setup_failure,
                 });
             }
             return;
@@ -645,6 +663,7 @@ impl Engine {
             user: s.user_text(),
             class: s.grant.map(|g| g.class).unwrap_or_default(),
             acct_session_id: s.acct_session_id,
+            setup_failure,
         });
     }
 

@@ -8,6 +8,7 @@ use super::session::{self, AuthPhase, Ending, Session};
 use super::types::{AddressGrant, AuthQuery, Grant, Level, Output, SessionKey};
 use super::{Engine, PoolError};
 use crate::dataplane::SessionEntry;
+use crate::metrics::SessionSetupFailure;
 use lns_proto::entropy::Entropy;
 use lns_proto::l2tp::{CdnResult, ErrorCode};
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, LinkEvent};
@@ -59,6 +60,8 @@ impl Engine {
                 format!("protocol {protocol:#06x} rejected"),
             ),
             LinkEvent::LinkDown { cause } => {
+                self.failures
+                    .note(key, super::setup_failure::from_link_down(&cause));
                 let (result, error) = match s.ending {
                     Ending::With(r, e) => (r, e),
                     Ending::No => session::cdn_codes(&cause),
@@ -113,6 +116,7 @@ impl Engine {
                 s.link.ipv4_assigned(now, a, dns);
             }
             Err(e) => {
+                self.failures.note(key, SessionSetupFailure::PoolExhausted);
                 s.link.ipv4_refused(now);
                 s.ending = Ending::With(CdnResult::NoFacilitiesTemporary, ErrorCode::NoResources);
                 let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)

@@ -5,6 +5,7 @@
 //! its `Debug` hides them, so outputs can be logged whole.
 
 use crate::dataplane::SessionEntry;
+use crate::metrics::SessionSetupFailure;
 use lns_proto::l2tp::{EndpointConfig, Transmit};
 use lns_proto::ppp::{AuthRequest, LinkConfig};
 use std::fmt;
@@ -304,6 +305,9 @@ pub enum Output {
         class: Vec<Vec<u8>>,
         /// Acct-Session-Id.
         acct_session_id: String,
+        /// Why it ended, if it ended before being established (the
+        /// observer ignores it for an established session).
+        setup_failure: SessionSetupFailure,
     },
     /// Something to log.
     Log(Notice),

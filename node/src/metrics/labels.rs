@@ -28,11 +28,16 @@ pub enum SessionSetupFailure {
     /// A failover happened while the session was negotiating (FAILOVER.md:
     /// negotiating sessions may be dropped and redialled).
     Failover,
+    /// A negotiation or authentication timer ran out (Max-Configure, no
+    /// PPP packets, authentication timeout).
+    Timeout,
+    /// We ended it (operator, second-login policy, shutdown).
+    Administrative,
 }
 
 impl SessionSetupFailure {
     /// Every variant.
-    pub const ALL: [SessionSetupFailure; 9] = [
+    pub const ALL: [SessionSetupFailure; 11] = [
         SessionSetupFailure::LcpNegotiation,
         SessionSetupFailure::AuthRejected,
         SessionSetupFailure::RadiusUnavailable,
@@ -42,6 +47,8 @@ impl SessionSetupFailure {
         SessionSetupFailure::PeerClosed,
         SessionSetupFailure::TunnelClosed,
         SessionSetupFailure::Failover,
+        SessionSetupFailure::Timeout,
+        SessionSetupFailure::Administrative,
     ];
 
     /// The `reason` label value.
@@ -56,6 +63,8 @@ impl SessionSetupFailure {
             SessionSetupFailure::PeerClosed => "peer_closed",
             SessionSetupFailure::TunnelClosed => "tunnel_closed",
             SessionSetupFailure::Failover => "failover",
+            SessionSetupFailure::Timeout => "timeout",
+            SessionSetupFailure::Administrative => "administrative",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! from its own typed config file. Tunnels copy their [`PeerSettings`] when
 //! they are created, so replacing the table affects only new tunnels.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Which end of the tunnel this endpoint is.
@@ -169,6 +169,10 @@ pub struct EndpointConfig {
     pub side: Side,
     /// Our Host Name AVP.
     pub host_name: Vec<u8>,
+    /// Host Names announced on particular local addresses instead of
+    /// `host_name` (an LNS reachable under several names): the SCCRP
+    /// carries the one of the address the peer's SCCRQ reached.
+    pub local_host_names: Vec<(SocketAddr, Vec<u8>)>,
     /// Our Vendor Name AVP.
     pub vendor_name: Vec<u8>,
     /// Our Firmware Revision AVP.
@@ -184,11 +188,26 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
+    /// The Host Name to announce on `local` (RFC 2661 §4.4.3): the one
+    /// configured for exactly that address, else for its IP address (any
+    /// port), else `host_name`.
+    pub fn host_name_for(&self, local: SocketAddr) -> &[u8] {
+        let exact = self.local_host_names.iter().find(|(a, _)| *a == local);
+        exact
+            .or_else(|| {
+                self.local_host_names
+                    .iter()
+                    .find(|(a, _)| a.ip() == local.ip())
+            })
+            .map_or(&self.host_name[..], |(_, h)| &h[..])
+    }
+
     /// Defaults for `side`, accepting every peer without a secret.
     pub fn new(side: Side, host_name: &[u8]) -> Self {
         EndpointConfig {
             side,
             host_name: host_name.to_vec(),
+            local_host_names: Vec::new(),
             vendor_name: b"lnsd".to_vec(),
             firmware_revision: 0x0100,
             transport: TransportConfig::default(),
@@ -203,6 +222,19 @@ impl EndpointConfig {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn host_name_per_local_address() {
+        let mut c = EndpointConfig::new(Side::Lns, b"lns1");
+        let a: SocketAddr = "192.0.2.2:1701".parse().expect("literal");
+        let b: SocketAddr = "198.51.100.2:1701".parse().expect("literal");
+        c.local_host_names = vec![(a, b"lns1-a".to_vec())];
+        assert_eq!(c.host_name_for(a), b"lns1-a");
+        assert_eq!(c.host_name_for(b), b"lns1");
+        // Same address, another port (a socket bound with port 0).
+        let a2: SocketAddr = "192.0.2.2:40000".parse().expect("literal");
+        assert_eq!(c.host_name_for(a2), b"lns1-a");
+    }
 
     #[test]
     fn lookup_by_host_name_and_address() {

@@ -502,7 +502,8 @@ impl Tunnel {
             .with(AvpValue::FramingCapabilities(0x0000_0003))
             .with(AvpValue::BearerCapabilities(0x0000_0000))
             .with(AvpValue::FirmwareRevision(c.firmware_revision))
-            .with(AvpValue::HostName(c.host_name.clone()))
+            // RFC 2661 §4.4.3: our name as known on the address used.
+            .with(AvpValue::HostName(c.host_name_for(self.local).to_vec()))
             .with(AvpValue::VendorName(c.vendor_name.clone()))
             .with(AvpValue::AssignedTunnelId(self.local_id))
             .with(AvpValue::ReceiveWindowSize(

@@ -7,6 +7,8 @@
 
 use super::*;
 
+mod failures;
+mod host_name;
 mod lifecycle;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
