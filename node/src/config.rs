@@ -10,6 +10,7 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+pub mod ipv6;
 mod runtime;
 mod sections;
 mod validate;
@@ -60,6 +61,10 @@ pub struct Config {
     /// The operations HTTP endpoint; absent: none.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// IPv6 for subscribers (RA, DHCPv6, prefix pools); absent: IPV6CP
+    /// only.
+    #[serde(default)]
+    pub ipv6: Option<ipv6::Ipv6Config>,
 }
 
 /// Why a configuration could not be used.

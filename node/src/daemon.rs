@@ -70,6 +70,7 @@ pub async fn run_with(
         Some(Arc::clone(&metrics)),
     );
     let (plane_tx, plane_rx) = mpsc::channel(config.limits.control_queue);
+    let link_tx = plane_tx.clone();
     let plane = DataPlane::start(config.data_plane_config(), plane_tx)
         .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
     let traffic = Arc::new(ControlTraffic::default());
@@ -90,7 +91,20 @@ pub async fn run_with(
             tracing::warn!(address = %l.address, "listen host_name is not applied yet: node.host_name is announced on every address");
         }
     }
-    let engine = Engine::new(config.engine_config());
+    let mut engine = Engine::new(config.engine_config());
+    if let Some(v6) = &config.ipv6 {
+        let settings = v6.settings().map_err(|e| anyhow::anyhow!("ipv6: {e}"))?;
+        engine
+            .enable_ipv6(settings)
+            .map_err(|e| anyhow::anyhow!("ipv6: {e}"))?;
+        // RS and DHCPv6 (link-scope destinations) are the engine's to answer.
+        let (tx, rx) = mpsc::channel(config.limits.control_queue);
+        plane.divert_ipv6_link(Some(tx));
+        tokio::spawn(forward_ipv6_link(rx, link_tx));
+        tracing::info!("IPv6 service on: Router Advertisements, DHCPv6, prefix pools");
+    } else {
+        drop(link_tx);
+    }
     let channels = Channels {
         from_plane: plane_rx,
         to_aaa,
@@ -129,6 +143,25 @@ fn stopping_on_shutdown(
         }
     });
     rx
+}
+
+/// Hands the subscribers' link-scope IPv6 packets (RS, DHCPv6) to the
+/// control task as PPP frames of protocol 0x0057, the form the engine
+/// takes them in; ends when the data plane drops its sink.
+async fn forward_ipv6_link(
+    mut rx: mpsc::Receiver<crate::dataplane::Ipv6LinkPacket>,
+    tx: mpsc::Sender<crate::dataplane::ControlInput>,
+) {
+    while let Some(p) = rx.recv().await {
+        let input = crate::dataplane::ControlInput::PppControl {
+            tunnel_id: p.tunnel_id,
+            session_id: p.session_id,
+            frame: crate::engine::ipv6::ppp_ipv6_frame(&p.packet),
+        };
+        if tx.try_send(input).is_err() {
+            tracing::debug!("control queue full: link-scope IPv6 packet dropped");
+        }
+    }
 }
 
 /// Marks the node `stopping` when the control task ends for any reason.

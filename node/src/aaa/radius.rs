@@ -276,6 +276,22 @@ pub fn grant(a: &Authorization) -> Grant {
         idle_timeout: a.idle_timeout.filter(|d| !d.is_zero()),
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
+        ipv6: ipv6_grant(a),
+    }
+}
+
+/// The IPv6 part of an Access-Accept: Framed-IPv6-Prefix and
+/// Framed-IPv6-Address (RFC 3162 §2.3, RFC 6911 §3.1) for the link,
+/// Delegated-IPv6-Prefix (RFC 4818 §3) for IA_PD, Framed-Interface-Id
+/// (RFC 3162 §2.2) and DNS-Server-IPv6-Address (RFC 6911 §3.2). Only the
+/// first prefix of each kind is used.
+pub fn ipv6_grant(a: &Authorization) -> crate::engine::Ipv6Grant {
+    crate::engine::Ipv6Grant {
+        framed_prefix: a.framed_ipv6_prefixes.first().map(|p| (p.addr, p.len)),
+        delegated_prefix: a.delegated_ipv6_prefix.map(|p| (p.addr, p.len)),
+        framed_address: a.framed_ipv6_addresses.first().copied(),
+        interface_id: a.framed_interface_id,
+        dns: a.ipv6_dns.clone(),
     }
 }
 

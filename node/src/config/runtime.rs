@@ -172,12 +172,14 @@ impl Config {
                 routes.extend(range_to_prefixes(u32::from(r.start), u32::from(r.end)));
             }
         }
+        // The IPv6 pools are routed into the TUN device too.
+        routes.extend(self.ipv6.iter().flat_map(|v| v.routes()));
         DataPlaneConfig {
             listen: self.listen.iter().map(|l| l.address).collect(),
             tun_name: self.tun.name.clone(),
             tun_mtu: self.tun.mtu,
             tun_ipv4: self.tun_ipv4(),
-            tun_ipv6: None,
+            tun_ipv6: self.ipv6.as_ref().and_then(|v| v.tun_address),
             routes,
             workers: self.tun.workers,
             control_queue: self.limits.control_queue,
@@ -207,6 +209,9 @@ impl Config {
         }
         if self.http != old.http {
             v.push("http");
+        }
+        if self.ipv6 != old.ipv6 {
+            v.push("ipv6");
         }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {

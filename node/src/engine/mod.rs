@@ -21,9 +21,11 @@
 //!   -> Output::SessionDown, address released
 //! ```
 
+pub mod ipv6;
 pub mod pool;
 pub mod session;
 pub mod types;
+pub mod v6pool;
 
 mod flood;
 mod ppp_events;
@@ -31,7 +33,9 @@ pub mod tally;
 
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
+pub use ipv6::{Ipv6Grant, Ipv6Settings, SessionIpv6};
 pub use tally::Tally;
+pub use v6pool::{PrefixPool, V6PoolError};
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
     Output, SecondLoginPolicy, SessionKey,
@@ -85,6 +89,8 @@ pub struct Engine {
     outputs: VecDeque<Output>,
     /// Event counts by reason, for metrics.
     tally: Tally,
+    /// IPv6 service: prefix pools and per-session RA/DHCPv6 (ipv6.rs).
+    v6: ipv6::Ipv6State,
 }
 
 impl std::fmt::Debug for Engine {
@@ -114,6 +120,7 @@ impl Engine {
             early: BTreeMap::new(),
             outputs: VecDeque::new(),
             tally: Tally::default(),
+            v6: ipv6::Ipv6State::default(),
             config,
         }
     }
@@ -128,6 +135,7 @@ impl Engine {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     s.link.handle_frame(now, &bytes, entropy);
                     self.dirty.insert(session);
+                    self.on_ipv6_frame(now, session, &bytes, entropy);
                 } else if let Some(buffer) = self.early.get_mut(&session) {
                     if buffer.len() < EARLY_FRAMES {
                         buffer.push(bytes);
@@ -166,7 +174,7 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
+        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
             .into_iter()
             .flatten()
             .min()
@@ -353,6 +361,10 @@ impl Engine {
             if s.link.poll_timeout().is_some_and(|d| d <= now) {
                 s.link.handle_timeout(now, entropy);
             }
+            self.ipv6_timeout(now, key, entropy);
+            let Some(s) = self.sessions.get_mut(&key) else {
+                continue;
+            };
             let why = if s.ending != Ending::No {
                 None
             } else if s.session_deadline.is_some_and(|d| d <= now) {
@@ -616,6 +628,7 @@ impl Engine {
         if let Some(a) = s.ipv4 {
             self.pools.release(a, (key.tunnel, key.session));
         }
+        self.ipv6_session_ended(key);
         self.notice(
             Level::Info,
             Some(key),
@@ -634,7 +647,9 @@ impl Engine {
         if let Some(t) = self.deadline_of.remove(&key) {
             self.timers.remove(&(t, key));
         }
-        if let Some(t) = self.sessions.get(&key).and_then(Session::next_deadline) {
+        let own = self.sessions.get(&key).and_then(Session::next_deadline);
+        let next = [own, self.ipv6_deadline(key)].into_iter().flatten().min();
+        if let Some(t) = next {
             self.deadline_of.insert(key, t);
             self.timers.insert((t, key));
         }
@@ -681,7 +696,7 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
+        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
             .into_iter()
             .flatten()
             .min()

@@ -124,6 +124,8 @@ pub struct Grant {
     pub class: Vec<Vec<u8>>,
     /// DNS servers (override the configured ones when given).
     pub dns: [Option<Ipv4Addr>; 2],
+    /// IPv6 prefixes and DNS servers (RFC 3162, 4818, 6911).
+    pub ipv6: super::ipv6::Ipv6Grant,
 }
 
 impl Grant {
@@ -135,6 +137,7 @@ impl Grant {
             idle_timeout: None,
             class: Vec::new(),
             dns: [None, None],
+            ipv6: super::ipv6::Ipv6Grant::default(),
         }
     }
 }
