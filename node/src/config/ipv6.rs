@@ -36,7 +36,9 @@ impl TryFrom<String> for Ipv6Net {
         let (a, l) = s
             .split_once('/')
             .ok_or_else(|| format!("{s:?}: expected ADDRESS/LENGTH"))?;
-        let addr: Ipv6Addr = a.parse().map_err(|_| format!("{a:?} is not an IPv6 address"))?;
+        let addr: Ipv6Addr = a
+            .parse()
+            .map_err(|_| format!("{a:?} is not an IPv6 address"))?;
         let len: u8 = l
             .parse()
             .ok()
@@ -205,7 +207,10 @@ pub(super) fn check(c: &Ipv6Config) -> Vec<FieldError> {
     };
     if let Some(n) = c.link_pool {
         if n.len >= 64 {
-            add("link_pool", format!("{n}: must be shorter than /64 (it holds /64s)"));
+            add(
+                "link_pool",
+                format!("{n}: must be shorter than /64 (it holds /64s)"),
+            );
         }
     }
     if let Some(n) = c.pd_pool {
@@ -261,9 +266,7 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     }
     (0..digits.len())
         .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| format!("{s:?} is not hex"))
-        })
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| format!("{s:?} is not hex")))
         .collect()
 }
 
@@ -312,12 +315,14 @@ mod tests {
                 "ipv6.server_duid"
             ]
         );
-        let c: Ipv6Config = toml::from_str(
-            "link_pool = \"2001:db8:100::/64\"\npd_pool = \"2001:db8:100::/56\"",
-        )
-        .expect("parses");
+        let c: Ipv6Config =
+            toml::from_str("link_pool = \"2001:db8:100::/64\"\npd_pool = \"2001:db8:100::/56\"")
+                .expect("parses");
         let paths: Vec<String> = check(&c).into_iter().map(|e| e.path).collect();
-        assert_eq!(paths, vec!["ipv6.link_pool", "ipv6.pd_pool"]);
+        assert_eq!(
+            paths,
+            vec!["ipv6.link_pool", "ipv6.pd_length", "ipv6.pd_pool"]
+        );
         assert!(toml::from_str::<Ipv6Config>("link_pool = \"2001:db8::\"").is_err());
     }
 

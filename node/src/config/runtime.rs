@@ -300,6 +300,11 @@ mod tests {
         assert_eq!(d.listen.len(), 2);
         assert!(d.routes.contains(&(IpAddr::from([100, 65, 0, 32]), 28)));
         assert!(d.routes.contains(&(IpAddr::from([100, 64, 0, 128]), 26)));
+        let v6: std::net::Ipv6Addr = "2001:db8:100::".parse().expect("literal");
+        assert!(d.routes.contains(&(IpAddr::V6(v6), 48)));
+        let s = c.ipv6.as_ref().expect("[ipv6]").settings().expect("valid");
+        assert_eq!((s.link_pool, s.pd_length), (Some((v6, 48)), 56));
+        assert_eq!(s.ra.mtu, Some(1460));
     }
 
     #[test]

@@ -226,14 +226,9 @@ impl Engine {
         let built = RouterAdvertiser::new(ra, link_local)
             .map_err(|e| e.to_string())
             .and_then(|a| {
-                Dhcpv6Server::new(
-                    dhcp,
-                    link_local,
-                    link.0,
-                    delegated.map(|(p, l, _)| (p, l)),
-                )
-                .map(|d| (a, d))
-                .map_err(|e| e.to_string())
+                Dhcpv6Server::new(dhcp, link_local, link.0, delegated.map(|(p, l, _)| (p, l)))
+                    .map(|d| (a, d))
+                    .map_err(|e| e.to_string())
             });
         let (mut advertiser, dhcp) = match built {
             Ok(x) => x,
@@ -323,7 +318,12 @@ impl Engine {
     }
 
     /// Runs the session's due RA and DHCPv6 timers.
-    pub(super) fn ipv6_timeout(&mut self, now: Timestamp, key: SessionKey, entropy: &mut dyn Entropy) {
+    pub(super) fn ipv6_timeout(
+        &mut self,
+        now: Timestamp,
+        key: SessionKey,
+        entropy: &mut dyn Entropy,
+    ) {
         let Some(v) = self.v6.sessions.get_mut(&key) else {
             return;
         };
@@ -456,7 +456,8 @@ impl Engine {
         match &mut self.v6.pd_pool {
             Some(pool) => {
                 let len = pool.prefix_len();
-                pool.allocate(owner).map(|p| Some((p, len, PrefixSource::Pool)))
+                pool.allocate(owner)
+                    .map(|p| Some((p, len, PrefixSource::Pool)))
             }
             None => Ok(None),
         }

@@ -31,15 +31,15 @@ mod flood;
 mod ppp_events;
 pub mod tally;
 
+pub use ipv6::{Ipv6Grant, Ipv6Settings, SessionIpv6};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
-pub use ipv6::{Ipv6Grant, Ipv6Settings, SessionIpv6};
 pub use tally::Tally;
-pub use v6pool::{PrefixPool, V6PoolError};
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
     Output, SecondLoginPolicy, SessionKey,
 };
+pub use v6pool::{PrefixPool, V6PoolError};
 
 use crate::dataplane::SessionEntry;
 use flood::SetupLimiter;

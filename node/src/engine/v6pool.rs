@@ -169,9 +169,7 @@ mod tests {
     fn hands_out_distinct_prefixes_round_robin_and_reuses_released_ones() {
         // A /62 holds four /64s.
         let mut p = PrefixPool::new(a("2001:db8:100::"), 62, 64).expect("valid");
-        let got: Vec<Ipv6Addr> = (0..4)
-            .map(|i| p.allocate((1, i)).expect("room"))
-            .collect();
+        let got: Vec<Ipv6Addr> = (0..4).map(|i| p.allocate((1, i)).expect("room")).collect();
         assert_eq!(
             got,
             vec![
@@ -181,10 +179,7 @@ mod tests {
                 a("2001:db8:100:3::")
             ]
         );
-        assert!(matches!(
-            p.allocate((1, 9)),
-            Err(V6PoolError::Exhausted(_))
-        ));
+        assert!(matches!(p.allocate((1, 9)), Err(V6PoolError::Exhausted(_))));
         // Released by someone else: still held.
         p.release(a("2001:db8:100:1::"), (1, 9));
         assert_eq!(p.used(), 4);

@@ -7,6 +7,7 @@
 
 use super::*;
 
+mod ipv6;
 mod lifecycle;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
