@@ -87,8 +87,8 @@ impl PrefixPool {
         // At most `in_use + 1` probes find a free slot (pigeonhole).
         let mut slot = self.cursor;
         for _ in 0..limit {
-            if !self.in_use.contains_key(&slot) {
-                self.in_use.insert(slot, owner);
+            if let std::collections::btree_map::Entry::Vacant(e) = self.in_use.entry(slot) {
+                e.insert(owner);
                 self.cursor = (slot + 1) % self.slots;
                 return Ok(self.prefix_of(slot));
             }
