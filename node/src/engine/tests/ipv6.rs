@@ -515,3 +515,19 @@ fn without_ipv6_settings_ipv6cp_opens_and_nothing_else_happens() {
         .iter()
         .any(|(k, e)| *k == key && matches!(e, SubEvent::Ipv6Up { .. })));
 }
+
+#[test]
+fn an_ipv6_only_session_comes_up_and_counts_as_established() {
+    let mut sim = sim();
+    sim.drop_ipcp = true;
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.advance(Duration::from_secs(5));
+    // The engine reserves an IPv4 address when the Network phase starts
+    // (IPCP may still open later), but never publishes it.
+    assert!(sim.engine.session(key).is_some());
+    assert_eq!(sim.session_up(key), None, "no IPv4 published");
+    assert_eq!(published(&sim, key).len(), 2, "both prefixes published");
+    let counts = crate::control::session_counts(&sim.engine);
+    assert_eq!((counts.established, counts.negotiating), (1, 0));
+    assert!(!sim.session_down(key));
+}
