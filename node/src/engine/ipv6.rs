@@ -86,6 +86,8 @@ pub struct SessionIpv6 {
     pub delegated: Option<(Ipv6Addr, u8, PrefixSource)>,
     /// Our link-local address (fe80:: + our IPV6CP identifier).
     pub link_local: Ipv6Addr,
+    /// DNS servers AAA gave (empty: the configured ones).
+    pub dns: Vec<Ipv6Addr>,
     /// The RA sender.
     pub advertiser: RouterAdvertiser,
     /// The DHCPv6 server.
@@ -112,10 +114,10 @@ impl SessionIpv6 {
 /// the counts of ignored messages.
 #[derive(Clone, Debug, Default)]
 pub struct Ipv6State {
-    settings: Option<Ipv6Settings>,
-    link_pool: Option<PrefixPool>,
-    pd_pool: Option<PrefixPool>,
-    sessions: BTreeMap<SessionKey, SessionIpv6>,
+    pub(super) settings: Option<Ipv6Settings>,
+    pub(super) link_pool: Option<PrefixPool>,
+    pub(super) pd_pool: Option<PrefixPool>,
+    pub(super) sessions: BTreeMap<SessionKey, SessionIpv6>,
     tally: BTreeMap<&'static str, u64>,
 }
 
@@ -213,16 +215,7 @@ impl Engine {
             }
         };
         let link_local = link_local_address(local_id.to_be_bytes());
-        let mut ra = settings.ra.clone();
-        for p in &mut ra.prefixes {
-            p.prefix = link.0;
-            p.prefix_len = 64;
-        }
-        let mut dhcp = settings.dhcpv6.clone();
-        if !grant.dns.is_empty() {
-            ra.dns_servers = grant.dns.clone();
-            dhcp.dns_servers = grant.dns.clone();
-        }
+        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns);
         let built = RouterAdvertiser::new(ra, link_local)
             .map_err(|e| e.to_string())
             .and_then(|a| {
@@ -245,6 +238,7 @@ impl Engine {
             link_source: link.1,
             delegated,
             link_local,
+            dns: grant.dns,
             advertiser,
             dhcp,
         };
@@ -492,6 +486,26 @@ impl Engine {
         };
         self.notice(Level::Debug, Some(key), text);
     }
+}
+
+/// The RA and DHCPv6 configurations of a session whose /64 is `link`;
+/// `dns` (from AAA), when not empty, replaces the configured servers.
+pub(super) fn session_configs(
+    settings: &Ipv6Settings,
+    link: Ipv6Addr,
+    dns: &[Ipv6Addr],
+) -> (RaConfig, Dhcpv6Config) {
+    let mut ra = settings.ra.clone();
+    for p in &mut ra.prefixes {
+        p.prefix = link;
+        p.prefix_len = 64;
+    }
+    let mut dhcp = settings.dhcpv6.clone();
+    if !dns.is_empty() {
+        ra.dns_servers = dns.to_vec();
+        dhcp.dns_servers = dns.to_vec();
+    }
+    (ra, dhcp)
 }
 
 /// A whole IPv6 packet as a PPP frame (address/control and protocol

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod ipv6;
+mod ipv6_snapshot;
 pub mod pool;
 pub mod session;
 pub mod types;
@@ -31,7 +32,8 @@ mod flood;
 mod ppp_events;
 pub mod tally;
 
-pub use ipv6::{Ipv6Grant, Ipv6Settings, SessionIpv6};
+pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
+pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
 pub use tally::Tally;

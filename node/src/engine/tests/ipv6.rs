@@ -531,3 +531,46 @@ fn an_ipv6_only_session_comes_up_and_counts_as_established() {
     assert_eq!((counts.established, counts.negotiating), (1, 0));
     assert!(!sim.session_down(key));
 }
+
+#[test]
+fn ipv6_state_restores_on_another_engine_with_prefixes_reserved_and_timers_kept() {
+    let mut sim = sim();
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let solicit = dhcp(
+        MessageType::Solicit,
+        1,
+        vec![
+            Dhcpv6Option::ClientId(client_duid()),
+            Dhcpv6Option::RapidCommit,
+            Dhcpv6Option::IaNa(ia(1)),
+            Dhcpv6Option::IaPd(ia(2)),
+        ],
+    );
+    send(&mut sim, key, &solicit);
+    let records = sim.engine.ipv6_records();
+    assert_eq!(records.len(), 1);
+    // A second engine with the same sessions (dialled the same way).
+    let mut other = self::sim();
+    let k2 = other.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert_eq!(k2, key);
+    other.engine.ipv6_session_ended(key);
+    assert_eq!(other.engine.ipv6_pool_usage(), (0, 0));
+    other.engine.restore_ipv6(&records).expect("restores");
+    assert_eq!(other.engine.ipv6_records(), records);
+    assert_eq!(other.engine.ipv6_pool_usage(), (1, 1));
+    let v = other.engine.session_ipv6(key).expect("restored");
+    assert_eq!(v.dhcp.bindings().count(), 2);
+    assert_eq!(
+        other.engine.poll_timeout(),
+        other.engine.scanned_timeout(),
+        "timer index"
+    );
+    // Unknown sessions and a disabled engine are refused.
+    let mut bare = Sim::new(config());
+    assert!(bare.engine.restore_ipv6(&records).is_err());
+    bare.engine.enable_ipv6(settings()).expect("valid");
+    assert_eq!(
+        bare.engine.restore_ipv6(&records),
+        Err(crate::engine::Ipv6RestoreError::UnknownSession(key))
+    );
+}
