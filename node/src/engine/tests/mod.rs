@@ -186,7 +186,8 @@ impl Sim {
                 };
                 while let Some(f) = l.poll_transmit() {
                     moved = true;
-                    if !self.cut && !(self.drop_ipcp && is_ipcp(&f)) {
+                    let lost = self.cut || (self.drop_ipcp && is_ipcp(&f));
+                    if !lost {
                         self.engine.apply(
                             self.now,
                             Input::PppFrame {
