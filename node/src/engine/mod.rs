@@ -630,7 +630,6 @@ impl Engine {
         if let Some(a) = s.ipv4 {
             self.pools.release(a, (key.tunnel, key.session));
         }
-        self.ipv6_session_ended(key);
         self.notice(
             Level::Info,
             Some(key),
@@ -642,6 +641,9 @@ impl Engine {
             class: s.grant.map(|g| g.class).unwrap_or_default(),
             acct_session_id: s.acct_session_id,
         });
+        // Last, so that everything above (accounting) can still read the
+        // session's IPv6 prefixes with `ipv6_prefixes(key)`.
+        self.ipv6_session_ended(key);
     }
 
     /// Updates the timer index entry of one session.
