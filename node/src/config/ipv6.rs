@@ -67,6 +67,9 @@ pub struct Ipv6Config {
     /// Length of each delegated prefix.
     #[serde(default = "default_pd_length")]
     pub pd_length: u8,
+    /// Give a user back the prefixes it had last time when still free.
+    #[serde(default = "yes")]
+    pub sticky: bool,
     /// MaxRtrAdvInterval (RFC 4861 §6.2.1: 4..=1800 s).
     #[serde(default = "default_ra_interval")]
     pub ra_interval_secs: u64,
@@ -181,6 +184,7 @@ impl Ipv6Config {
             link_pool: self.link_pool.map(|n| (n.addr, n.len)),
             pd_pool: self.pd_pool.map(|n| (n.addr, n.len)),
             pd_length: self.pd_length,
+            sticky: self.sticky,
             ra: self.ra(),
             dhcpv6,
         })

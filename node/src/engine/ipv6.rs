@@ -41,6 +41,8 @@ pub struct Ipv6Settings {
     pub pd_pool: Option<(Ipv6Addr, u8)>,
     /// Length of the prefixes delegated from `pd_pool`.
     pub pd_length: u8,
+    /// Give a user back its previous pool prefixes when still free.
+    pub sticky: bool,
     /// Router Advertisement template: its single prefix entry gives the
     /// flags and lifetimes; the prefix itself is the session's /64.
     pub ra: RaConfig,
@@ -125,13 +127,14 @@ impl Engine {
     /// Turns on RA, DHCPv6 and prefix assignment for sessions whose IPV6CP
     /// opens from now on.
     pub fn enable_ipv6(&mut self, settings: Ipv6Settings) -> Result<(), V6PoolError> {
+        let sticky = |p: PrefixPool| if settings.sticky { p.sticky() } else { p };
         let link_pool = settings
             .link_pool
-            .map(|(p, l)| PrefixPool::new(p, l, 64))
+            .map(|(p, l)| PrefixPool::new(p, l, 64).map(sticky))
             .transpose()?;
         let pd_pool = settings
             .pd_pool
-            .map(|(p, l)| PrefixPool::new(p, l, settings.pd_length))
+            .map(|(p, l)| PrefixPool::new(p, l, settings.pd_length).map(sticky))
             .transpose()?;
         self.v6 = Ipv6State {
             settings: Some(settings),
@@ -193,11 +196,12 @@ impl Engine {
         let grant = s.grant.as_ref().map(|g| g.ipv6.clone()).unwrap_or_default();
         let owner = (key.tunnel, key.session);
         let user = s.user_text();
+        let name = s.user.clone();
         if let Some(id) = grant.interface_id {
             let text = format!("Framed-Interface-Id {id:02x?} not applied (IPV6CP keeps the subscriber's identifier)");
             self.notice(Level::Debug, Some(key), text);
         }
-        let link = match self.link_prefix(&grant, owner) {
+        let link = match self.link_prefix(&grant, owner, &name) {
             Ok(l) => l,
             Err(e) => {
                 self.count("no link prefix");
@@ -205,7 +209,7 @@ impl Engine {
                 return self.notice(Level::Warn, Some(key), text);
             }
         };
-        let delegated = match self.delegated_prefix(&grant, owner) {
+        let delegated = match self.delegated_prefix(&grant, owner, &name) {
             Ok(d) => d,
             Err(e) => {
                 self.count("no delegated prefix");
@@ -413,6 +417,7 @@ impl Engine {
         &mut self,
         grant: &Ipv6Grant,
         owner: super::pool::Owner,
+        user: &[u8],
     ) -> Result<(Ipv6Addr, PrefixSource), V6PoolError> {
         let from_aaa = match (grant.framed_prefix, grant.framed_address) {
             // RFC 3162 §2.3: the prefix to advertise; SLAAC needs a /64.
@@ -428,7 +433,9 @@ impl Engine {
             return Ok((p, PrefixSource::Aaa));
         }
         match &mut self.v6.link_pool {
-            Some(pool) => pool.allocate(owner).map(|p| (p, PrefixSource::Pool)),
+            Some(pool) => pool
+                .allocate_for(owner, user)
+                .map(|p| (p, PrefixSource::Pool)),
             None => Err(V6PoolError::Exhausted("(no link_pool configured)".into())),
         }
     }
@@ -437,6 +444,7 @@ impl Engine {
         &mut self,
         grant: &Ipv6Grant,
         owner: super::pool::Owner,
+        user: &[u8],
     ) -> Result<Option<(Ipv6Addr, u8, PrefixSource)>, V6PoolError> {
         if let Some((p, l)) = grant.delegated_prefix {
             let p = Ipv6Addr::from(mask(u128::from(p), l));
@@ -450,7 +458,7 @@ impl Engine {
         match &mut self.v6.pd_pool {
             Some(pool) => {
                 let len = pool.prefix_len();
-                pool.allocate(owner)
+                pool.allocate_for(owner, user)
                     .map(|p| Some((p, len, PrefixSource::Pool)))
             }
             None => Ok(None),

@@ -2,7 +2,9 @@
 //! equal sub-prefixes (/64 for the link of each session, /56 for
 //! delegation), handed out without duplicates and released at session end.
 //! Prefixes that RADIUS assigns and that fall inside a pool are reserved in
-//! the same table, so a pool never hands them out twice.
+//! the same table, so a pool never hands them out twice. A sticky pool
+//! gives a user back the prefix it had last time when it is still free (a
+//! home network keeps its addresses across reconnections).
 //!
 //! Contract: pure and deterministic (a `BTreeMap` of slot index to owner
 //! and a round-robin cursor, no randomness): this table is replicated state
@@ -43,6 +45,8 @@ pub struct PrefixPool {
     cursor: u64,
     /// Slot index -> owner.
     in_use: BTreeMap<u64, Owner>,
+    /// Sticky pools: user name -> last slot.
+    last: Option<BTreeMap<Vec<u8>, u64>>,
 }
 
 impl PrefixPool {
@@ -63,7 +67,31 @@ impl PrefixPool {
             slots: 1u64 << bits,
             cursor: 0,
             in_use: BTreeMap::new(),
+            last: None,
         })
+    }
+
+    /// Makes the pool sticky: [`PrefixPool::allocate_for`] prefers the
+    /// user's previous prefix.
+    pub fn sticky(mut self) -> PrefixPool {
+        self.last = Some(BTreeMap::new());
+        self
+    }
+
+    /// Hands out `user`'s previous prefix if the pool is sticky and it is
+    /// free, else the next free one (remembered for next time).
+    pub fn allocate_for(&mut self, owner: Owner, user: &[u8]) -> Result<Ipv6Addr, V6PoolError> {
+        let previous = self.last.as_ref().and_then(|l| l.get(user)).copied();
+        if let Some(slot) = previous.filter(|s| !self.in_use.contains_key(s)) {
+            self.in_use.insert(slot, owner);
+            return Ok(self.prefix_of(slot));
+        }
+        let p = self.allocate(owner)?;
+        let slot = self.slot_of(p);
+        if let (Some(last), Some(slot)) = (self.last.as_mut(), slot) {
+            last.insert(user.to_vec(), slot);
+        }
+        Ok(p)
     }
 
     /// The length of the prefixes handed out.
@@ -199,6 +227,28 @@ mod tests {
         assert_eq!(p.reserve(a("2001:db8:999::"), (1, 2)), Ok(()));
         assert_eq!(p.used(), 1);
         assert_eq!(p.allocate((1, 3)), Ok(a("2001:db8:200:100::")));
+    }
+
+    #[test]
+    fn sticky_pools_give_a_user_its_previous_prefix_when_free() {
+        let mut p = PrefixPool::new(a("2001:db8:100::"), 62, 64)
+            .expect("valid")
+            .sticky();
+        let first = p.allocate_for((1, 1), b"alice").expect("room");
+        p.release(first, (1, 1));
+        // The cursor moved on, but alice gets hers back.
+        assert_eq!(p.allocate_for((1, 2), b"bob"), Ok(a("2001:db8:100:1::")));
+        assert_eq!(p.allocate_for((1, 3), b"alice"), Ok(first));
+        // Taken by someone else meanwhile: a new one.
+        p.release(first, (1, 3));
+        assert_eq!(p.allocate_for((1, 4), b"carol"), Ok(a("2001:db8:100:2::")));
+        let _ = p.allocate((1, 5)).expect("room");
+        assert_eq!(p.allocate_for((1, 6), b"alice"), Ok(first));
+        // Not sticky: plain round robin.
+        let mut q = PrefixPool::new(a("2001:db8:100::"), 62, 64).expect("valid");
+        let x = q.allocate_for((1, 1), b"alice").expect("room");
+        q.release(x, (1, 1));
+        assert_ne!(q.allocate_for((1, 2), b"alice"), Ok(x));
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn settings() -> Ipv6Settings {
         link_pool: Some((v6("2001:db8:100::"), 63)),
         pd_pool: Some((v6("2001:db8:200::"), 55)),
         pd_length: 56,
+        sticky: false,
         ra,
         dhcpv6,
     }
@@ -450,6 +451,22 @@ fn prefixes_go_back_to_the_pools_at_session_end_and_pools_can_run_out() {
         published(&sim, d),
         vec![(v6("2001:db8:100::"), 64), (v6("2001:db8:200::"), 56)]
     );
+}
+
+#[test]
+fn sticky_pools_give_a_returning_user_the_same_prefixes() {
+    let mut s = settings();
+    s.sticky = true;
+    let mut sim = Sim::new(config());
+    sim.engine.enable_ipv6(s).expect("valid pools");
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let first = published(&sim, a);
+    sim.apply(Input::Admin(AdminCommand::KillSession(a)));
+    sim.advance(Duration::from_secs(10));
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    assert_ne!(published(&sim, b), first, "the cursor moved on");
+    let a2 = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert_eq!(published(&sim, a2), first);
 }
 
 #[test]
