@@ -308,6 +308,35 @@ pub fn reload(path: &Path, current: &Config) -> anyhow::Result<(Config, Reload)>
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn link_scope_ipv6_reaches_the_control_task_as_ppp_0x0057() {
+        let (tx, rx) = mpsc::channel(4);
+        let (ctl_tx, mut ctl_rx) = mpsc::channel(4);
+        let forwarder = tokio::spawn(forward_ipv6_link(rx, ctl_tx));
+        let packet = vec![0x60, 0, 0, 0, 0, 0, 0x3a, 0xff];
+        tx.send(crate::dataplane::Ipv6LinkPacket {
+            tunnel_id: 3,
+            session_id: 4,
+            packet: packet.clone(),
+        })
+        .await
+        .expect("forwarder alive");
+        let got = ctl_rx.recv().await.expect("forwarded");
+        let mut frame = vec![0xff, 0x03, 0x00, 0x57];
+        frame.extend_from_slice(&packet);
+        assert_eq!(
+            got,
+            crate::dataplane::ControlInput::PppControl {
+                tunnel_id: 3,
+                session_id: 4,
+                frame
+            }
+        );
+        // The data plane dropping its sink ends the forwarder.
+        drop(tx);
+        forwarder.await.expect("ends cleanly");
+    }
+
     const BASE: &str = r#"
 [node]
 host_name = "lns1"

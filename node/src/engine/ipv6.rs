@@ -197,6 +197,7 @@ impl Engine {
         let owner = (key.tunnel, key.session);
         let user = s.user_text();
         let name = s.user.clone();
+        let mru = s.mru;
         if let Some(id) = grant.interface_id {
             let text = format!("Framed-Interface-Id {id:02x?} not applied (IPV6CP keeps the subscriber's identifier)");
             self.notice(Level::Debug, Some(key), text);
@@ -219,7 +220,7 @@ impl Engine {
             }
         };
         let link_local = link_local_address(local_id.to_be_bytes());
-        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns);
+        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns, mru);
         let built = RouterAdvertiser::new(ra, link_local)
             .map_err(|e| e.to_string())
             .and_then(|a| {
@@ -497,13 +498,17 @@ impl Engine {
 }
 
 /// The RA and DHCPv6 configurations of a session whose /64 is `link`;
-/// `dns` (from AAA), when not empty, replaces the configured servers.
+/// `dns` (from AAA), when not empty, replaces the configured servers; the
+/// advertised MTU is at most the subscriber's MRU `mru` (RFC 4861 §4.6.4:
+/// the link MTU; never below the IPv6 minimum 1280).
 pub(super) fn session_configs(
     settings: &Ipv6Settings,
     link: Ipv6Addr,
     dns: &[Ipv6Addr],
+    mru: u16,
 ) -> (RaConfig, Dhcpv6Config) {
     let mut ra = settings.ra.clone();
+    ra.mtu = ra.mtu.map(|m| m.min(u32::from(mru)).max(1280));
     for p in &mut ra.prefixes {
         p.prefix = link;
         p.prefix_len = 64;

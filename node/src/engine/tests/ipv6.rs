@@ -591,3 +591,18 @@ fn ipv6_state_restores_on_another_engine_with_prefixes_reserved_and_timers_kept(
         Err(crate::engine::Ipv6RestoreError::UnknownSession(key))
     );
 }
+
+#[test]
+fn the_advertised_mtu_never_exceeds_the_subscribers_mru() {
+    let mut sim = sim();
+    let mut cfg = LinkConfig::subscriber(b"alice", b"wonderland");
+    cfg.auth_order = vec![AuthMethod::Pap];
+    cfg.mru = 1400;
+    let key = sim.dial_with(cfg);
+    let ra = parse_nd_packet(&sent_ipv6(&sim, key)[0]).expect("RA");
+    let NdMessage::RouterAdvertisement(ra) = ra.message else {
+        panic!("not an RA");
+    };
+    // RFC 4861 §4.6.4: configured 1460, the subscriber receives at most 1400.
+    assert!(ra.options.contains(&lns_proto::nd::NdOption::Mtu(1400)));
+}
