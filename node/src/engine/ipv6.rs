@@ -428,6 +428,7 @@ impl Engine {
         };
         if let Some(p) = from_aaa {
             let p = Ipv6Addr::from(mask(u128::from(p), 64));
+            self.check_unshared(p, 64)?;
             if let Some(pool) = &mut self.v6.link_pool {
                 pool.reserve(p, owner)?;
             }
@@ -449,6 +450,7 @@ impl Engine {
     ) -> Result<Option<(Ipv6Addr, u8, PrefixSource)>, V6PoolError> {
         if let Some((p, l)) = grant.delegated_prefix {
             let p = Ipv6Addr::from(mask(u128::from(p), l));
+            self.check_unshared(p, l)?;
             if let Some(pool) = &mut self.v6.pd_pool {
                 if l == pool.prefix_len() {
                     pool.reserve(p, owner)?;
@@ -464,6 +466,28 @@ impl Engine {
             }
             None => Ok(None),
         }
+    }
+
+    /// An AAA prefix must be long enough and overlap no other session's
+    /// prefix: no prefix is ever routed to two subscribers.
+    fn check_unshared(&self, p: Ipv6Addr, len: u8) -> Result<(), V6PoolError> {
+        if len < super::v6pool::MIN_AAA_PREFIX_LEN {
+            return Err(V6PoolError::TooShort(format!("{p}/{len}")));
+        }
+        let overlaps = |(q, l): (Ipv6Addr, u8)| {
+            let shorter = l.min(len);
+            mask(u128::from(q), shorter) == mask(u128::from(p), shorter)
+        };
+        let taken = self
+            .v6
+            .sessions
+            .values()
+            .flat_map(SessionIpv6::prefixes)
+            .any(overlaps);
+        if taken {
+            return Err(V6PoolError::InUse(format!("{p}/{len}")));
+        }
+        Ok(())
     }
 
     fn release_prefixes(

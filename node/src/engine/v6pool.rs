@@ -31,7 +31,14 @@ pub enum V6PoolError {
     /// The prefix is held by another session.
     #[error("prefix {0} is already in use")]
     InUse(String),
+    /// An AAA prefix so short it would capture other subscribers' traffic.
+    #[error("prefix {0} is shorter than /{MIN_AAA_PREFIX_LEN}")]
+    TooShort(String),
 }
+
+/// The shortest prefix AAA may route to one session (a /0 would make the
+/// session the destination of every address and defeat anti-spoofing).
+pub const MIN_AAA_PREFIX_LEN: u8 = 32;
 
 /// A pool of equal-length IPv6 prefixes.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -606,3 +606,33 @@ fn the_advertised_mtu_never_exceeds_the_subscribers_mru() {
     // RFC 4861 §4.6.4: configured 1460, the subscriber receives at most 1400.
     assert!(ra.options.contains(&lns_proto::nd::NdOption::Mtu(1400)));
 }
+
+#[test]
+fn aaa_prefixes_that_overlap_another_session_or_are_too_short_are_refused() {
+    let mut sim = sim();
+    sim.grant.ipv6 = Ipv6Grant {
+        framed_prefix: Some((v6("2001:db8:900::"), 64)),
+        delegated_prefix: Some((v6("2001:db8:a00::"), 48)),
+        ..Ipv6Grant::default()
+    };
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert_eq!(published(&sim, a).len(), 2);
+    // The same /64 again: refused, nothing routed to the second session.
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    assert!(sim.engine.session_ipv6(b).is_none());
+    assert!(sim.logged("prefix 2001:db8:900::/64 is already in use"));
+    // A delegated /56 inside alice's /48, and a /8: refused, the link
+    // prefix still comes from the pool.
+    for d in [(v6("2001:db8:a00:100::"), 56), (v6("2000::"), 8)] {
+        sim.grant.ipv6 = Ipv6Grant {
+            delegated_prefix: Some(d),
+            ..Ipv6Grant::default()
+        };
+        let c = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+        let p = published(&sim, c);
+        assert_eq!(p.len(), 1, "{p:?}");
+        sim.apply(Input::Admin(AdminCommand::KillSession(c)));
+        sim.advance(Duration::from_secs(10));
+    }
+    assert!(sim.logged("is shorter than /32"));
+}
