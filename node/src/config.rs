@@ -11,6 +11,7 @@
 //! accepted by `lnsd check-config` (tested below).
 
 mod cluster;
+pub mod ipv6;
 mod runtime;
 mod sections;
 mod validate;
@@ -69,6 +70,10 @@ pub struct Config {
     /// Cluster membership (issue 6); absent: a single node, as before.
     #[serde(default)]
     pub cluster: Option<ClusterSection>,
+    /// IPv6 for subscribers (RA, DHCPv6, prefix pools); absent: IPV6CP
+    /// only.
+    #[serde(default)]
+    pub ipv6: Option<ipv6::Ipv6Config>,
 }
 
 /// Why a configuration could not be used.

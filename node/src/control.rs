@@ -329,7 +329,9 @@ impl<P: Plane> Task<P> {
                     session: entry.session_id,
                 };
                 self.last_rx.insert(key, 0);
-                self.observer.published(key, entry.ipv4.is_some());
+                // An IPv6-only session (no IPCP) is up once it has its prefixes.
+                let up = entry.ipv4.is_some() || !entry.ipv6_prefixes.is_empty();
+                self.observer.published(key, up);
                 self.plane.upsert_session(entry);
             }
             Output::SessionDown {

@@ -81,6 +81,7 @@ pub async fn run_with(
         Some(Arc::clone(&metrics)),
     );
     let (plane_tx, plane_rx) = mpsc::channel(config.limits.control_queue);
+    let link_tx = plane_tx.clone();
     let plane = DataPlane::start(config.data_plane_config(), plane_tx)
         .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
     let traffic = Arc::new(ControlTraffic::default());
@@ -96,6 +97,15 @@ pub async fn run_with(
     for l in &config.listen {
         let host_name = l.host_name.as_deref().unwrap_or(&config.node.host_name);
         tracing::info!(address = %l.address, host_name, "listening for L2TP");
+    }
+    if config.ipv6.is_some() {
+        // RS and DHCPv6 (link-scope destinations) are the engine's to answer.
+        let (tx, rx) = mpsc::channel(config.limits.control_queue);
+        plane.divert_ipv6_link(Some(tx));
+        tokio::spawn(forward_ipv6_link(rx, link_tx));
+        tracing::info!("IPv6 service on: Router Advertisements, DHCPv6, prefix pools");
+    } else {
+        drop(link_tx);
     }
     let channels = Channels {
         from_plane: plane_rx,
@@ -151,6 +161,25 @@ fn stopping_on_shutdown(
         }
     });
     rx
+}
+
+/// Hands the subscribers' link-scope IPv6 packets (RS, DHCPv6) to the
+/// control task as PPP frames of protocol 0x0057, the form the engine
+/// takes them in; ends when the data plane drops its sink.
+async fn forward_ipv6_link(
+    mut rx: mpsc::Receiver<crate::dataplane::Ipv6LinkPacket>,
+    tx: mpsc::Sender<crate::dataplane::ControlInput>,
+) {
+    while let Some(p) = rx.recv().await {
+        let input = crate::dataplane::ControlInput::PppControl {
+            tunnel_id: p.tunnel_id,
+            session_id: p.session_id,
+            frame: crate::engine::ipv6::ppp_ipv6_frame(&p.packet),
+        };
+        if tx.try_send(input).is_err() {
+            tracing::debug!("control queue full: link-scope IPv6 packet dropped");
+        }
+    }
 }
 
 /// Marks the node `stopping` when the control task ends for any reason.
@@ -296,6 +325,35 @@ pub fn reload(path: &Path, current: &Config) -> anyhow::Result<(Config, Reload)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn link_scope_ipv6_reaches_the_control_task_as_ppp_0x0057() {
+        let (tx, rx) = mpsc::channel(4);
+        let (ctl_tx, mut ctl_rx) = mpsc::channel(4);
+        let forwarder = tokio::spawn(forward_ipv6_link(rx, ctl_tx));
+        let packet = vec![0x60, 0, 0, 0, 0, 0, 0x3a, 0xff];
+        tx.send(crate::dataplane::Ipv6LinkPacket {
+            tunnel_id: 3,
+            session_id: 4,
+            packet: packet.clone(),
+        })
+        .await
+        .expect("forwarder alive");
+        let got = ctl_rx.recv().await.expect("forwarded");
+        let mut frame = vec![0xff, 0x03, 0x00, 0x57];
+        frame.extend_from_slice(&packet);
+        assert_eq!(
+            got,
+            crate::dataplane::ControlInput::PppControl {
+                tunnel_id: 3,
+                session_id: 4,
+                frame
+            }
+        );
+        // The data plane dropping its sink ends the forwarder.
+        drop(tx);
+        forwarder.await.expect("ends cleanly");
+    }
 
     const BASE: &str = r#"
 [node]

@@ -39,6 +39,12 @@
 //!                                                   +--------------------+
 //! ```
 //!
+//! With `[ipv6]`, the data plane diverts the subscribers' link-scope IPv6
+//! (RS to ff02::2, DHCPv6 to ff02::1:2) into a bounded channel; a small
+//! forwarder task (daemon) hands each packet to the control task as a PPP
+//! frame of protocol 0x0057 in `ControlInput::PppControl`, and the engine's
+//! RA/DHCPv6 answers leave as `SendPpp` frames.
+//!
 //! Modules: [`config`] (TOML, validation, conversion to each task's
 //! settings), [`engine`] (sans IO: L2TP endpoint, PPP links, pools,
 //! sessions), [`aaa`], [`control`], [`daemon`] (starts everything),

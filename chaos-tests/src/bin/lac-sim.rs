@@ -59,6 +59,13 @@ struct Args {
     /// UDP echo reflector ADDR:PORT the probes go to.
     #[arg(long)]
     reflector: Option<SocketAddr>,
+    /// IPv6 UDP echo reflector [ADDR]:PORT: subscribers also do RS/SLAAC,
+    /// DHCPv6 IA_NA + IA_PD and IPv6 probes (from SLAAC and the delegated prefix).
+    #[arg(long)]
+    reflector6: Option<SocketAddr>,
+    /// The first N sessions do not open IPCP (IPv6 only; needs --reflector6).
+    #[arg(long, default_value_t = 0)]
+    ipv6_only_sessions: u32,
     /// Seconds to hold sessions after setup (absent: until SIGINT/SIGTERM).
     #[arg(long)]
     hold: Option<f64>,
@@ -88,6 +95,8 @@ fn main() -> Result<()> {
     cfg.traffic_pps = a.traffic_pps;
     cfg.packet_size = a.packet_size;
     cfg.reflector = a.reflector;
+    cfg.reflector6 = a.reflector6;
+    cfg.ipv6_only_sessions = a.ipv6_only_sessions;
     cfg.hold = match a.hold {
         Some(s) if s.is_finite() && s >= 0.0 => Hold::For(Duration::from_secs_f64(s)),
         Some(_) => anyhow::bail!("--hold must be a number of seconds >= 0"),

@@ -66,6 +66,13 @@ pub struct LacConfig {
     /// Where to write the established sessions' routes once setup is done
     /// (`crate::load::routes`), for load generators outside lac-sim.
     pub routes_file: Option<PathBuf>,
+    /// The IPv6 UDP echo reflector. Set: every subscriber also runs its
+    /// IPv6 stack (RS/SLAAC, DHCPv6 IA_NA and IA_PD, see `lac::ipv6`),
+    /// counts as up only once it has both, and probes over IPv6 too.
+    pub reflector6: Option<SocketAddr>,
+    /// The first this many sessions never open IPCP (IPv6-only subscribers;
+    /// needs `reflector6`).
+    pub ipv6_only_sessions: u32,
 }
 
 impl LacConfig {
@@ -88,6 +95,8 @@ impl LacConfig {
             setup_timeout: Duration::from_secs(60),
             drain: Duration::from_millis(500),
             routes_file: None,
+            reflector6: None,
+            ipv6_only_sessions: 0,
         }
     }
 
@@ -121,7 +130,18 @@ impl LacConfig {
         if self.traffic_pps > 0.0 && !matches!(self.reflector, Some(SocketAddr::V4(_))) {
             bail!("traffic needs an IPv4 --reflector ADDR:PORT (or --traffic-pps 0)");
         }
+        if self.reflector6.is_some_and(|r| !r.is_ipv6()) {
+            bail!("--reflector6 must be an IPv6 [ADDR]:PORT");
+        }
+        if self.ipv6_only_sessions > 0 && self.reflector6.is_none() {
+            bail!("--ipv6-only-sessions needs --reflector6");
+        }
         Ok(())
+    }
+
+    /// Whether global session `index` runs without IPCP.
+    pub fn ipv6_only(&self, index: u32) -> bool {
+        index < self.ipv6_only_sessions
     }
 }
 

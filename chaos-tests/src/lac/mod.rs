@@ -15,6 +15,7 @@
 //! A shutdown during setup skips straight to teardown.
 
 pub mod config;
+pub mod ipv6;
 pub mod probe;
 pub mod report;
 mod tunnel;

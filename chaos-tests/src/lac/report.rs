@@ -26,6 +26,8 @@ pub struct SessionReport {
     pub ipv4: Option<Ipv4Addr>,
     /// The interface identifiers IPV6CP settled on (ours, the LNS's).
     pub ipv6_ids: Option<(u64, u64)>,
+    /// IPv6 (with `--reflector6`): SLAAC, DHCPv6 and IPv6 probe figures.
+    pub v6: Option<crate::lac::ipv6::V6Outcome>,
     /// Probes sent.
     pub sent: u64,
     /// Replies received.
@@ -63,9 +65,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// Sessions whose IPCP opened.
+    /// Sessions that came up: IPCP opened (IPv6-only: SLAAC and DHCPv6
+    /// done instead; with `reflector6`, both).
     pub fn sessions_up(&self) -> usize {
-        self.sessions().filter(|s| s.ipv4.is_some()).count()
+        self.sessions().filter(|s| s.setup.is_some()).count()
     }
 
     /// Sessions whose IPV6CP opened.
@@ -177,7 +180,7 @@ impl Report {
             let _ = write!(
                 j,
                 "{{\"index\":{},\"user\":\"{}\",\"tunnel\":{},\"session\":{},\"setup_ms\":{},\
-                 \"ipv4\":{},\"ipv6\":{},\"sent\":{},\"received\":{},\"dropped_early\":{}}}",
+                 \"ipv4\":{},\"ipv6\":{},{}\"sent\":{},\"received\":{},\"dropped_early\":{}}}",
                 s.index,
                 json_escape(&s.user),
                 s.tunnel,
@@ -186,6 +189,7 @@ impl Report {
                 s.ipv4
                     .map_or_else(|| "null".to_string(), |a| format!("\"{a}\"")),
                 s.ipv6_ids.is_some(),
+                s.v6.as_ref().map_or_else(String::new, v6_json),
                 s.sent,
                 s.received,
                 s.dropped_early
@@ -194,6 +198,23 @@ impl Report {
         j.push_str("]}");
         j
     }
+}
+
+/// The IPv6 fields of one session, each followed by a comma.
+fn v6_json(v: &crate::lac::ipv6::V6Outcome) -> String {
+    let s = |a: Option<std::net::Ipv6Addr>| a.map_or_else(|| "null".into(), |a| format!("\"{a}\""));
+    format!(
+        "\"ipv6_prefix\":{},\"slaac\":{},\"ia_na\":{},\"ia_pd\":{},\"sent6\":{},\"received6\":{},\"sent_pd\":{},\"received_pd\":{},",
+        s(v.prefix),
+        s(v.slaac),
+        s(v.ia_na),
+        v.ia_pd
+            .map_or_else(|| "null".into(), |(p, l)| format!("\"{p}/{l}\"")),
+        v.sent,
+        v.received,
+        v.sent_pd,
+        v.received_pd
+    )
 }
 
 /// Nearest-rank percentile of `v` (sorted in place).

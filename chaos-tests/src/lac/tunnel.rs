@@ -32,6 +32,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::config::{AuthChoice, LacConfig};
+use super::ipv6::V6Client;
 use super::probe::{self, ProbeId};
 use super::report::{SessionReport, TunnelReport};
 use super::{wall_clock, SetupDone, Stage};
@@ -130,6 +131,8 @@ struct Slot {
     icrq_at: Option<Timestamp>,
     next_probe: Option<Timestamp>,
     seq: u64,
+    /// The subscriber's IPv6 stack (with `reflector6`, once IPV6CP is open).
+    v6: Option<V6Client>,
 }
 
 /// Where teardown stands.
@@ -189,6 +192,7 @@ impl Driver {
                     icrq_at: None,
                     next_probe: None,
                     seq: 0,
+                    v6: None,
                 }
             })
             .collect();
@@ -313,6 +317,16 @@ impl Driver {
             }
             return;
         }
+        if f.protocol() == Protocol::Ipv6 {
+            if let Some(v6) = slot.v6.as_mut() {
+                v6.handle(f.payload());
+            }
+            mark_up(&self.cfg, slot, now, self.stage);
+            return;
+        }
+        if f.protocol() == Protocol::Ipcp && self.cfg.ipv6_only(slot.report.index) {
+            return; // An IPv6-only subscriber does not speak IPCP.
+        }
         if let Some(link) = slot.link.as_mut() {
             // The LNS speaks PPP only once it has the ICCN.
             slot.gate = Gate::Open;
@@ -327,6 +341,9 @@ impl Driver {
                 if link.poll_timeout().is_some_and(|t| t <= now) {
                     link.handle_timeout(now, &mut self.entropy);
                 }
+            }
+            if let Some(v6) = slot.v6.as_mut() {
+                v6.handle_timeout(now);
             }
         }
         self.open_due(now);
@@ -355,6 +372,7 @@ impl Driver {
         };
         for s in &self.slots {
             take(s.link.as_ref().and_then(Link::poll_timeout));
+            take(s.v6.as_ref().and_then(V6Client::poll_timeout));
             if self.stage == Stage::Traffic {
                 take(s.next_probe);
             }
@@ -450,14 +468,13 @@ impl Driver {
         match ev {
             LinkEvent::Ipv4Up { local, .. } => {
                 slot.report.ipv4 = Some(local);
-                slot.report.setup = slot.icrq_at.map(|t| now.saturating_since(t));
-                slot.state = SlotState::Up;
-                if self.stage == Stage::Traffic {
-                    slot.next_probe = Some(now);
-                }
+                mark_up(&self.cfg, slot, now, self.stage);
             }
             LinkEvent::Ipv6Up { local_id, peer_id } => {
                 slot.report.ipv6_ids = Some((local_id, peer_id));
+                if self.cfg.reflector6.is_some() && slot.v6.is_none() {
+                    slot.v6 = Some(V6Client::start(slot.report.index, local_id, now));
+                }
             }
             LinkEvent::LinkDown { cause } => {
                 slot.link = None;
@@ -568,14 +585,16 @@ impl Driver {
         };
         let interval = Duration::from_secs_f64(1.0 / self.cfg.traffic_pps);
         for s in &mut self.slots {
-            let (Some(at), Some(ip)) = (s.next_probe, s.report.ipv4) else {
-                continue;
-            };
+            let Some(at) = s.next_probe else { continue };
             if at > now || s.state != SlotState::Up {
                 continue;
             }
             // Catch up at most one interval late, never in a burst.
             s.next_probe = Some((at + interval).max(now));
+            if let (Some(v6), Some(SocketAddr::V6(r6))) = (s.v6.as_mut(), self.cfg.reflector6) {
+                v6.probe(r6);
+            }
+            let Some(ip) = s.report.ipv4 else { continue };
             let mut packet = Vec::with_capacity(self.cfg.packet_size);
             let id = ProbeId {
                 session: s.report.index,
@@ -682,7 +701,17 @@ impl Driver {
             let (Some(link), Some(route), Gate::Open) = (s.link.as_mut(), s.route, s.gate) else {
                 continue;
             };
+            let v6_only = self.cfg.ipv6_only(s.report.index);
             while let Some(frame) = link.poll_transmit() {
+                let ipcp =
+                    Frame::new_checked(&frame[..]).is_ok_and(|f| f.protocol() == Protocol::Ipcp);
+                if !(v6_only && ipcp) {
+                    queue_data(&mut self.out, route, &frame);
+                }
+            }
+            while let Some(packet) = s.v6.as_mut().and_then(V6Client::poll_transmit) {
+                let mut frame = Vec::with_capacity(packet.len() + 4);
+                emit_frame(Protocol::Ipv6, &packet, Compression::default(), &mut frame);
                 queue_data(&mut self.out, route, &frame);
             }
         }
@@ -697,7 +726,31 @@ impl Driver {
             up: self.up,
             clean_teardown: self.clean,
             lost: self.lost,
-            sessions: self.slots.into_iter().map(|s| s.report).collect(),
+            sessions: self
+                .slots
+                .into_iter()
+                .map(|s| SessionReport {
+                    v6: s.v6.map(|v| v.outcome),
+                    ..s.report
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Marks a dialling session up once it has what it asked for: IPv4 (unless
+/// IPv6-only) and, with an IPv6 reflector, SLAAC plus DHCPv6 IA_NA/IA_PD.
+fn mark_up(cfg: &LacConfig, slot: &mut Slot, now: Timestamp, stage: Stage) {
+    if slot.state != SlotState::Dialing {
+        return;
+    }
+    let v4 = slot.report.ipv4.is_some() || cfg.ipv6_only(slot.report.index);
+    let v6 = cfg.reflector6.is_none() || slot.v6.as_ref().is_some_and(V6Client::ready);
+    if v4 && v6 {
+        slot.report.setup = slot.icrq_at.map(|t| now.saturating_since(t));
+        slot.state = SlotState::Up;
+        if stage == Stage::Traffic {
+            slot.next_probe = Some(now);
         }
     }
 }

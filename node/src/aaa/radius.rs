@@ -276,12 +276,56 @@ pub fn grant(a: &Authorization) -> Grant {
         idle_timeout: a.idle_timeout.filter(|d| !d.is_zero()),
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
+        ipv6: ipv6_grant(a),
+    }
+}
+
+/// The IPv6 part of an Access-Accept: Framed-IPv6-Prefix and
+/// Framed-IPv6-Address (RFC 3162 §2.3, RFC 6911 §3.1) for the link,
+/// Delegated-IPv6-Prefix (RFC 4818 §3) for IA_PD, Framed-Interface-Id
+/// (RFC 3162 §2.2) and DNS-Server-IPv6-Address (RFC 6911 §3.2). Only the
+/// first prefix of each kind is used.
+pub fn ipv6_grant(a: &Authorization) -> crate::engine::Ipv6Grant {
+    crate::engine::Ipv6Grant {
+        framed_prefix: a.framed_ipv6_prefixes.first().map(|p| (p.addr, p.len)),
+        delegated_prefix: a.delegated_ipv6_prefix.map(|p| (p.addr, p.len)),
+        framed_address: a.framed_ipv6_addresses.first().copied(),
+        interface_id: a.framed_interface_id,
+        dns: a.ipv6_dns.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_attributes_of_an_accept_reach_the_grant() {
+        use lns_proto::radius::{Attribute, Ipv6Prefix};
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().expect("literal");
+        // RFC 3162 §2.2/§2.3, RFC 4818 §3, RFC 6911 §3.1/§3.2.
+        let attrs = [
+            Attribute::FramedIpv6Prefix(Ipv6Prefix {
+                addr: v6("2001:db8:100:7::"),
+                len: 64,
+            }),
+            Attribute::DelegatedIpv6Prefix(Ipv6Prefix {
+                addr: v6("2001:db8:200:700::"),
+                len: 56,
+            }),
+            Attribute::FramedIpv6Address(v6("2001:db8:100:7::42")),
+            Attribute::FramedInterfaceId([0, 0, 0, 0, 0, 0, 0, 0x42]),
+            Attribute::DnsServerIpv6Address(v6("2001:db8::53")),
+            Attribute::DnsServerIpv6Address(v6("2001:db8::54")),
+        ];
+        let a = Authorization::from_attributes(&attrs).expect("acceptable");
+        let g = grant(&a).ipv6;
+        assert_eq!(g.framed_prefix, Some((v6("2001:db8:100:7::"), 64)));
+        assert_eq!(g.delegated_prefix, Some((v6("2001:db8:200:700::"), 56)));
+        assert_eq!(g.framed_address, Some(v6("2001:db8:100:7::42")));
+        assert_eq!(g.interface_id, Some([0, 0, 0, 0, 0, 0, 0, 0x42]));
+        assert_eq!(g.dns, vec![v6("2001:db8::53"), v6("2001:db8::54")]);
+    }
 
     #[test]
     fn a_timeout_names_unverified_replies_once_then_silence() {

@@ -129,6 +129,8 @@ impl Config {
             },
             max_sessions: self.limits.max_sessions,
             setups_per_second_per_source: self.limits.setups_per_second_per_source,
+            // validate() refuses an [ipv6] section whose settings do not build.
+            ipv6: self.ipv6.as_ref().and_then(|v6| v6.settings().ok()),
         }
     }
 
@@ -177,12 +179,14 @@ impl Config {
                 routes.extend(range_to_prefixes(u32::from(r.start), u32::from(r.end)));
             }
         }
+        // The IPv6 pools are routed into the TUN device too.
+        routes.extend(self.ipv6.iter().flat_map(|v| v.routes()));
         DataPlaneConfig {
             listen: self.listen.iter().map(|l| l.address).collect(),
             tun_name: self.tun.name.clone(),
             tun_mtu: self.tun.mtu,
             tun_ipv4: self.tun_ipv4(),
-            tun_ipv6: None,
+            tun_ipv6: self.ipv6.as_ref().and_then(|v| v.tun_address),
             routes,
             workers: self.tun.workers,
             control_queue: self.limits.control_queue,
@@ -212,6 +216,9 @@ impl Config {
         }
         if self.http != old.http {
             v.push("http");
+        }
+        if self.ipv6 != old.ipv6 {
+            v.push("ipv6");
         }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {
@@ -300,6 +307,11 @@ mod tests {
         assert_eq!(d.listen.len(), 2);
         assert!(d.routes.contains(&(IpAddr::from([100, 65, 0, 32]), 28)));
         assert!(d.routes.contains(&(IpAddr::from([100, 64, 0, 128]), 26)));
+        let v6: std::net::Ipv6Addr = "2001:db8:100::".parse().expect("literal");
+        assert!(d.routes.contains(&(IpAddr::V6(v6), 48)));
+        let s = c.ipv6.as_ref().expect("[ipv6]").settings().expect("valid");
+        assert_eq!((s.link_pool, s.pd_length), (Some((v6, 48)), 56));
+        assert_eq!(s.ra.mtu, Some(1460));
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
     aaa(c, &mut errs);
     tun(c, &mut errs);
     http(c, &mut errs);
+    if let Some(v6) = &c.ipv6 {
+        errs.0.extend(super::ipv6::check(v6));
+    }
     if errs.0.is_empty() {
         Ok(())
     } else {

@@ -204,7 +204,9 @@ pub fn session_counts(engine: &Engine) -> SessionCounts {
         let slot = match (s.ending, s.link.phase()) {
             (Ending::With(..), _) | (_, Phase::Terminate) => &mut c.closing,
             (_, Phase::Authenticate) => &mut c.authenticating,
-            (_, Phase::Network) if s.ipv4.is_some() => &mut c.established,
+            (_, Phase::Network) if s.ipv4.is_some() || engine.session_ipv6(s.key).is_some() => {
+                &mut c.established
+            }
             _ => &mut c.negotiating,
         };
         *slot += 1;

@@ -21,9 +21,12 @@
 //!   -> Output::SessionDown, address released
 //! ```
 
+pub mod ipv6;
+mod ipv6_snapshot;
 pub mod pool;
 pub mod session;
 pub mod types;
+pub mod v6pool;
 
 mod flood;
 mod ppp_events;
@@ -32,6 +35,8 @@ pub mod snapshot;
 pub mod setup_failure;
 pub mod tally;
 
+pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
+pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
 pub use snapshot::SnapshotError;
@@ -41,6 +46,7 @@ pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
     Output, SecondLoginPolicy, SessionCounters, SessionKey,
 };
+pub use v6pool::{PrefixPool, V6PoolError};
 
 use crate::dataplane::SessionEntry;
 use crate::metrics::SessionSetupFailure;
@@ -93,6 +99,8 @@ pub struct Engine {
     tally: Tally,
     /// First known cause of each session that may end before it is up.
     failures: SetupFailures,
+    /// IPv6 service: prefix pools and per-session RA/DHCPv6 (ipv6.rs).
+    v6: ipv6::Ipv6State,
 }
 
 impl std::fmt::Debug for Engine {
@@ -109,7 +117,8 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// An engine with no tunnels.
     pub fn new(config: EngineConfig) -> Engine {
-        Engine {
+        let ipv6 = config.ipv6.clone();
+        let mut engine = Engine {
             endpoint: Endpoint::new(config.endpoint.clone()),
             pools: Pools::new(&config.pools),
             limiter: SetupLimiter::new(config.setups_per_second_per_source),
@@ -123,8 +132,17 @@ impl Engine {
             outputs: VecDeque::new(),
             tally: Tally::default(),
             failures: SetupFailures::default(),
+            v6: ipv6::Ipv6State::default(),
             config,
+        };
+        if let Some(settings) = ipv6 {
+            if let Err(e) = engine.enable_ipv6(settings) {
+                // Config validation builds these pools first; reaching this
+                // means a config that skipped validation.
+                engine.notice(Level::Warn, None, format!("IPv6 service off: {e}"));
+            }
         }
+        engine
     }
 
     /// Applies one input at `now`.
@@ -137,6 +155,7 @@ impl Engine {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     s.link.handle_frame(now, &bytes, entropy);
                     self.dirty.insert(session);
+                    self.on_ipv6_frame(now, session, &bytes, entropy);
                 } else if let Some(buffer) = self.early.get_mut(&session) {
                     if buffer.len() < EARLY_FRAMES {
                         buffer.push(bytes);
@@ -187,7 +206,7 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
+        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
             .into_iter()
             .flatten()
             .min()
@@ -386,6 +405,10 @@ impl Engine {
             if s.link.poll_timeout().is_some_and(|d| d <= now) {
                 s.link.handle_timeout(now, entropy);
             }
+            self.ipv6_timeout(now, key, entropy);
+            let Some(s) = self.sessions.get_mut(&key) else {
+                continue;
+            };
             let why = if s.ending != Ending::No {
                 None
             } else if s.session_deadline.is_some_and(|d| d <= now) {
@@ -665,6 +688,9 @@ impl Engine {
             acct_session_id: s.acct_session_id,
             setup_failure,
         });
+        // Last, so that everything above (accounting) can still read the
+        // session's IPv6 prefixes with `ipv6_prefixes(key)`.
+        self.ipv6_session_ended(key);
     }
 
     /// Updates the timer index entry of one session.
@@ -672,7 +698,9 @@ impl Engine {
         if let Some(t) = self.deadline_of.remove(&key) {
             self.timers.remove(&(t, key));
         }
-        if let Some(t) = self.sessions.get(&key).and_then(Session::next_deadline) {
+        let own = self.sessions.get(&key).and_then(Session::next_deadline);
+        let next = [own, self.ipv6_deadline(key)].into_iter().flatten().min();
+        if let Some(t) = next {
             self.deadline_of.insert(key, t);
             self.timers.insert((t, key));
         }
@@ -719,7 +747,7 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
+        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
             .into_iter()
             .flatten()
             .min()

@@ -50,10 +50,13 @@ impl Engine {
                 s.published = true;
                 let entry = data_plane_entry(s);
                 let text = format!("user {:?} up with {peer}", s.user_text());
+                let entry = self.with_ipv6(entry);
                 self.outputs.push_back(Output::SessionUp(entry));
                 self.notice(Level::Info, Some(key), text);
             }
-            LinkEvent::Ipv4Down | LinkEvent::Ipv6Up { .. } | LinkEvent::Ipv6Down => {}
+            LinkEvent::Ipv6Up { local_id, .. } => self.on_ipv6_up(now, key, local_id, entropy),
+            LinkEvent::Ipv6Down => self.on_ipv6_down(now, key),
+            LinkEvent::Ipv4Down => {}
             LinkEvent::ProtocolRejected { protocol } => self.notice(
                 Level::Debug,
                 Some(key),

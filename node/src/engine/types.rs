@@ -63,6 +63,8 @@ pub struct EngineConfig {
     pub max_sessions: usize,
     /// SCCRQs accepted per second from one source address.
     pub setups_per_second_per_source: u32,
+    /// IPv6 service (RA, DHCPv6, prefix pools); `None`: IPV6CP only.
+    pub ipv6: Option<super::Ipv6Settings>,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -87,6 +89,7 @@ impl fmt::Debug for EngineConfig {
                 "setups_per_second_per_source",
                 &self.setups_per_second_per_source,
             )
+            .field("ipv6", &self.ipv6.is_some())
             .finish()
     }
 }
@@ -125,6 +128,8 @@ pub struct Grant {
     pub class: Vec<Vec<u8>>,
     /// DNS servers (override the configured ones when given).
     pub dns: [Option<Ipv4Addr>; 2],
+    /// IPv6 prefixes and DNS servers (RFC 3162, 4818, 6911).
+    pub ipv6: super::ipv6::Ipv6Grant,
 }
 
 impl Grant {
@@ -136,6 +141,7 @@ impl Grant {
             idle_timeout: None,
             class: Vec::new(),
             dns: [None, None],
+            ipv6: super::ipv6::Ipv6Grant::default(),
         }
     }
 }

@@ -39,6 +39,7 @@ fn config() -> EngineConfig {
         second_login: SecondLoginPolicy::Allow,
         max_sessions: 100,
         setups_per_second_per_source: 100,
+        ipv6: None,
     }
 }
 

@@ -9,6 +9,7 @@ use super::*;
 
 mod failures;
 mod host_name;
+mod ipv6;
 mod lifecycle;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
@@ -52,6 +53,7 @@ fn config() -> EngineConfig {
         second_login: SecondLoginPolicy::Allow,
         max_sessions: 100,
         setups_per_second_per_source: 100,
+        ipv6: None,
     }
 }
 
@@ -81,6 +83,8 @@ struct Sim {
     grant: Grant,
     /// The subscriber link is cut (nothing delivered either way).
     cut: bool,
+    /// IPCP frames are lost both ways (an IPv6-only subscriber).
+    drop_ipcp: bool,
 }
 
 impl Sim {
@@ -100,6 +104,7 @@ impl Sim {
             aaa: Aaa::Auto,
             grant: Grant::default_pool(),
             cut: false,
+            drop_ipcp: false,
         }
     }
 
@@ -117,7 +122,7 @@ impl Sim {
                         self.lac
                             .handle_datagram(self.now, t.peer, t.local, &t.payload, &mut self.e)
                     }
-                    Output::SendPpp { session, frame } => {
+                    Output::SendPpp { session, frame } if !(self.drop_ipcp && is_ipcp(frame)) => {
                         if let (Some(l), false) = (self.subs.get_mut(session), self.cut) {
                             l.handle_frame(self.now, frame, &mut self.e);
                         }
@@ -184,7 +189,8 @@ impl Sim {
                 };
                 while let Some(f) = l.poll_transmit() {
                     moved = true;
-                    if !self.cut {
+                    let lost = self.cut || (self.drop_ipcp && is_ipcp(&f));
+                    if !lost {
                         self.engine.apply(
                             self.now,
                             Input::PppFrame {
@@ -351,6 +357,12 @@ impl Sim {
             .iter()
             .any(|o| matches!(o, Output::Log(n) if n.text.contains(needle)))
     }
+}
+
+/// An IPCP frame (RFC 1332: protocol 0x8021).
+fn is_ipcp(frame: &[u8]) -> bool {
+    lns_proto::ppp::Frame::new_checked(frame)
+        .is_ok_and(|f| f.protocol() == lns_proto::ppp::Protocol::Ipcp)
 }
 
 #[test]

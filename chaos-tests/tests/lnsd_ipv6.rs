@@ -1,0 +1,202 @@
+//! lnsd IPv6 end to end: lac-sim in `lac` dials lnsd in `lns` (with an
+//! `[ipv6]` section); every subscriber solicits a Router Advertisement,
+//! forms a SLAAC address, gets IA_NA and IA_PD by DHCPv6, and sends IPv6
+//! probes through lnsd's TUN to the reflector in `core` from its SLAAC
+//! address and from inside its delegated prefix; replies come back through
+//! lnsd's downstream lookup of both prefixes. One subscriber never opens
+//! IPCP (IPv6 only). The PPP link traffic is captured on the LAC side veth
+//! and decoded by tshark: RA and DHCPv6 present, nothing malformed.
+//! Skips when not root.
+
+use std::collections::BTreeSet;
+use std::net::Ipv6Addr;
+use std::process::Command;
+use std::time::Duration;
+
+use lns_chaos_tests::harness::{have_program, require_root, Privilege, Signal};
+use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
+use lns_chaos_tests::peers::lnsd::{lnsd_binary, Aaa};
+use lns_chaos_tests::peers::{LnsdBed, LnsdOptions};
+
+const TEMPLATE: &str = "v6sub{n}@e2e";
+const PASSWORD: &str = "v6-pw";
+
+type Json = serde_json::Value;
+
+fn in_prefix(a: Ipv6Addr, base: &str, len: u32) -> bool {
+    let base: Ipv6Addr = base.parse().expect("literal");
+    let m = u128::MAX << (128 - len);
+    u128::from(a) & m == u128::from(base) & m
+}
+
+fn v6(s: &Json, key: &str) -> Option<Ipv6Addr> {
+    s[key].as_str().and_then(|a| a.parse().ok())
+}
+
+#[test]
+fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
+    let test = "slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session";
+    if require_root(test) == Privilege::Unprivileged {
+        return;
+    }
+    let mut opts = LnsdOptions::new(
+        11,
+        TEMPLATE,
+        PASSWORD,
+        env!("CARGO_BIN_EXE_reflector").into(),
+    );
+    opts.aaa = Aaa::UsersFile;
+    opts.ipv6 = true;
+    opts.log_level = "info,lns_node=debug".into();
+    opts.lnsd_bin = lnsd_binary().expect("lnsd binary");
+    let bed = LnsdBed::start(&opts).expect("start lnsd bed");
+
+    // The PPP link traffic as the LAC sees it (L2TP over UDP 1701).
+    let pcap = bed.topo.dir().join("lac-side.pcap");
+    let capture = have_program("tcpdump").then(|| {
+        let mut c = Command::new("tcpdump");
+        c.args(["-i", "to-lns", "-U", "-s", "0", "-w"])
+            .arg(&pcap)
+            .args(["udp", "port", "1701"]);
+        let mut p = bed
+            .topo
+            .spawn_in("lac", "tcpdump", &mut c)
+            .expect("tcpdump");
+        p.wait_for_log("listening on", Duration::from_secs(10))
+            .expect("tcpdump listening");
+        p
+    });
+
+    // 11 sessions in one tunnel; the first never opens IPCP.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lac-sim"));
+    cmd.args([
+        "--lns",
+        &bed.lns().to_string(),
+        "--local",
+        &LAC_ADDR.to_string(),
+        "--tunnels",
+        "1",
+        "--sessions-per-tunnel",
+        "11",
+        "--reflector",
+        &bed.reflector().to_string(),
+        "--reflector6",
+        &bed.reflector6().to_string(),
+        "--ipv6-only-sessions",
+        "1",
+        "--traffic-pps",
+        "10",
+        "--setup-timeout",
+        "30",
+        "--hold",
+        "2",
+        "--user-template",
+        TEMPLATE,
+        "--password",
+        PASSWORD,
+        "--json",
+    ]);
+    let out = bed.topo.run_in("lac", &mut cmd).expect("lac-sim runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("lac-sim tunnels="))
+        .unwrap_or_default()
+        .to_string();
+    println!("{summary}");
+    let report: Json = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON report:\n{stdout}\n{}", bed.log()));
+    let log = || bed.log();
+    assert!(
+        summary.contains(" sessions=11 sessions_up=11 ipv6_up=11 "),
+        "{summary}\n{}",
+        log()
+    );
+
+    let list = report["session_list"].as_array().expect("session_list");
+    let (mut slaacs, mut pds) = (BTreeSet::new(), BTreeSet::new());
+    for s in list {
+        let slaac = v6(s, "slaac").unwrap_or_else(|| panic!("no SLAAC address: {s}\n{}", log()));
+        let na = v6(s, "ia_na").unwrap_or_else(|| panic!("no IA_NA: {s}"));
+        let prefix = v6(s, "ipv6_prefix").expect("RA prefix");
+        assert!(in_prefix(slaac, "2001:db8:100::", 48), "{s}");
+        assert!(
+            in_prefix(na, &prefix.to_string(), 64),
+            "IA_NA outside the /64: {s}"
+        );
+        assert!(in_prefix(slaac, &prefix.to_string(), 64), "{s}");
+        let pd = s["ia_pd"].as_str().expect("IA_PD");
+        let (pd_addr, pd_len) = pd.split_once('/').expect("prefix/len");
+        assert_eq!(pd_len, "56", "{s}");
+        let pd_addr: Ipv6Addr = pd_addr.parse().expect("IPv6");
+        assert!(in_prefix(pd_addr, "2001:db8:200::", 40), "{s}");
+        assert!(slaacs.insert(prefix), "/64 {prefix} handed out twice");
+        assert!(pds.insert(pd_addr), "delegated {pd} handed out twice");
+        for (sent, received) in [("sent6", "received6"), ("sent_pd", "received_pd")] {
+            assert!(s[sent].as_u64().unwrap_or(0) > 0, "no {sent}: {s}");
+            assert!(
+                s[received].as_u64().unwrap_or(0) > 0,
+                "no {received} (IPv6 through the TUN): {s}\n{}",
+                log()
+            );
+        }
+        assert_eq!(s["dropped_early"], false, "{s}");
+    }
+    // The IPv6-only subscriber has no IPv4 and still came up.
+    assert_eq!(list[0]["ipv4"], Json::Null, "{}", list[0]);
+    assert!(list[1..].iter().all(|s| s["ipv4"].is_string()));
+    assert_eq!(report["clean_teardown"], true, "{summary}\n{}", log());
+    assert!(log().contains("IPv6 up: 2001:db8:100:"), "{}", log());
+
+    // tshark: RA and DHCPv6 inside L2TP/PPP, nothing malformed.
+    let Some(capture) = capture else {
+        eprintln!("SKIPPED capture decode: tcpdump not installed");
+        return;
+    };
+    capture.signal(Signal::Int).expect("stop tcpdump");
+    std::thread::sleep(Duration::from_millis(300));
+    drop(capture);
+    if !have_program("tshark") {
+        eprintln!("SKIPPED capture decode: tshark not installed");
+        return;
+    }
+    let out = Command::new("tshark")
+        .args(["-n", "-V", "-r"])
+        .arg(&pcap)
+        .args(["-Y", "icmpv6.type == 134 || dhcpv6"])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decode = String::from_utf8_lossy(&out.stdout);
+    let problems: Vec<&str> = decode
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("malformed")
+                || l.contains("[expert info (error")
+                || l.contains("severity level: error")
+                || l.contains("exception occurred")
+        })
+        .collect();
+    assert!(problems.is_empty(), "tshark problems: {problems:?}");
+    for needle in [
+        "Layer 2 Tunneling Protocol",
+        "Router Advertisement",
+        "Recursive DNS Server",
+        "Solicit",
+        "Advertise",
+        "Request",
+        "Reply",
+        "IA Prefix",
+        "IA Address",
+    ] {
+        assert!(decode.contains(needle), "{needle} not in the decode");
+    }
+}
