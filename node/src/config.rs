@@ -10,6 +10,7 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod acct;
 mod runtime;
 mod sections;
 mod validate;
@@ -18,6 +19,9 @@ pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
     LogConfig, LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig,
     RangeConfig, SecondLogin, SecretString, TunConfig, TunnelAuthPolicy,
+};
+pub use acct::{
+    AccountingSection, DaeClientConfig, DaeConfig, EventTimestampRule, ACCOUNTING_PORT,
 };
 pub use validate::FieldError;
 
@@ -60,6 +64,9 @@ pub struct Config {
     /// The operations HTTP endpoint; absent: none.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// Dynamic authorization (RFC 5176); absent: none.
+    #[serde(default)]
+    pub dae: Option<DaeConfig>,
 }
 
 /// Why a configuration could not be used.
@@ -124,6 +131,20 @@ impl Config {
             for s in &mut r.servers {
                 if let Some(p) = s.secret_file.take() {
                     s.secret = Some(read(&p)?);
+                }
+            }
+        }
+        if let Some(a) = &mut self.aaa.accounting {
+            for s in a.servers.iter_mut().flatten() {
+                if let Some(p) = s.secret_file.take() {
+                    s.secret = Some(read(&p)?);
+                }
+            }
+        }
+        if let Some(d) = &mut self.dae {
+            for c in &mut d.clients {
+                if let Some(p) = c.secret_file.take() {
+                    c.secret = Some(read(&p)?);
                 }
             }
         }

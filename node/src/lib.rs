@@ -48,6 +48,7 @@
 pub mod aaa;
 pub mod config;
 pub mod control;
+pub mod dae;
 pub mod daemon;
 pub mod dataplane;
 pub mod engine;

@@ -276,6 +276,7 @@ pub fn grant(a: &Authorization) -> Grant {
         idle_timeout: a.idle_timeout.filter(|d| !d.is_zero()),
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
+        acct_interim_interval: a.acct_interim_interval.filter(|d| !d.is_zero()),
     }
 }
 

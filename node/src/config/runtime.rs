@@ -124,6 +124,7 @@ impl Config {
             },
             max_sessions: self.limits.max_sessions,
             setups_per_second_per_source: self.limits.setups_per_second_per_source,
+            accounting: self.engine_accounting(),
         }
     }
 

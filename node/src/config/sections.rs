@@ -296,6 +296,10 @@ pub struct AaaConfig {
     /// RADIUS servers (tried after the users file for users it lacks).
     #[serde(default)]
     pub radius: Option<RadiusConfig>,
+    /// RADIUS accounting (RFC 2866); absent: on, with the `radius`
+    /// servers on port 1813.
+    #[serde(default)]
+    pub accounting: Option<super::AccountingSection>,
 }
 
 /// `[aaa.radius]`.

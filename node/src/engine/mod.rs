@@ -21,20 +21,27 @@
 //!   -> Output::SessionDown, address released
 //! ```
 
+pub mod accounting;
 pub mod pool;
 pub mod session;
 pub mod types;
 
+mod authorize;
 mod flood;
 mod ppp_events;
 pub mod tally;
 
+pub use accounting::{
+    Accounting, AccountingConfig, AccountingMode, AccountingRecord, RecordKind, SessionCounters,
+    Traffic,
+};
+pub use authorize::Selector;
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
-    Output, SecondLoginPolicy, SessionKey,
+    Output, Reauthorization, SecondLoginPolicy, SessionKey,
 };
 
 use crate::dataplane::SessionEntry;
@@ -45,6 +52,7 @@ use lns_proto::l2tp::{
     CdnResult, Endpoint, ErrorCode, Event, PeerTable, SessionDownReason, StopCcnResult,
 };
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, Side};
+use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
 use ppp_events::data_plane_entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -85,6 +93,8 @@ pub struct Engine {
     outputs: VecDeque<Output>,
     /// Event counts by reason, for metrics.
     tally: Tally,
+    /// Accounting records and per-session accounting timers.
+    accounting: Accounting,
 }
 
 impl std::fmt::Debug for Engine {
@@ -114,6 +124,7 @@ impl Engine {
             early: BTreeMap::new(),
             outputs: VecDeque::new(),
             tally: Tally::default(),
+            accounting: Accounting::new(config.accounting.clone()),
             config,
         }
     }
@@ -141,6 +152,9 @@ impl Engine {
             } => self.on_auth_result(now, session, request, outcome),
             Input::Tick => self.on_tick(now, entropy),
             Input::Admin(cmd) => self.on_admin(now, cmd, entropy),
+            Input::Counters(batch) => self.accounting_counters(batch),
+            Input::AccountingAcked { record } => self.accounting_acked(record),
+            Input::Reauthorize { session, change } => self.reauthorize(session, change),
             Input::TrafficSeen { session, at } => {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     if at > s.last_traffic {
@@ -166,10 +180,14 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            sessions,
+            self.accounting.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// SIGHUP: new LAC table (existing tunnels keep their settings) and pools.
@@ -356,22 +374,27 @@ impl Engine {
             let why = if s.ending != Ending::No {
                 None
             } else if s.session_deadline.is_some_and(|d| d <= now) {
-                Some("session timeout")
+                Some(("session timeout", AcctTerminateCause::SessionTimeout))
             } else if s.idle_deadline().is_some_and(|d| d <= now) {
-                Some("idle timeout")
+                Some(("idle timeout", AcctTerminateCause::IdleTimeout))
             } else {
                 None
             };
-            if let Some(why) = why {
+            if let Some((why, cause)) = why {
+                // RFC 2866 §5.10.
+                self.accounting.note_cause(key, cause);
                 self.notice(Level::Info, Some(key), format!("ending session: {why}"));
                 self.end_session(now, key, CdnResult::Administrative, why);
             }
         }
+        self.accounting_tick(now);
     }
 
     fn on_admin(&mut self, now: Timestamp, cmd: AdminCommand, entropy: &mut dyn Entropy) {
         match cmd {
             AdminCommand::KillSession(key) => {
+                // RFC 2866 §5.10: an operator or a Disconnect-Request.
+                self.accounting.note_cause(key, AcctTerminateCause::AdminReset);
                 self.notice(
                     Level::Info,
                     Some(key),
@@ -385,6 +408,11 @@ impl Engine {
                 );
             }
             AdminCommand::KillTunnel(id) => {
+                let keys: Vec<SessionKey> =
+                    self.sessions.keys().filter(|k| k.tunnel == id).copied().collect();
+                for k in keys {
+                    self.accounting.note_cause(k, AcctTerminateCause::AdminReset);
+                }
                 self.terminate_links(
                     now,
                     |k| k.tunnel == id,
@@ -409,8 +437,13 @@ impl Engine {
                     None,
                     "shutting down: closing every session and tunnel".into(),
                 );
-                self.terminate_links(now, |_| true, "LNS shutting down", entropy);
                 let keys: Vec<SessionKey> = self.sessions.keys().copied().collect();
+                for k in &keys {
+                    // RFC 2866 §5.10: the administrator ends service on
+                    // the NAS (before a restart or reboot).
+                    self.accounting.note_cause(*k, AcctTerminateCause::AdminReboot);
+                }
+                self.terminate_links(now, |_| true, "LNS shutting down", entropy);
                 let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
                     .with_message("LNS shutting down");
                 for k in keys {
@@ -471,7 +504,7 @@ impl Engine {
                 tunnel,
                 session,
                 reason,
-            } => self.on_session_down(SessionKey { tunnel, session }, reason),
+            } => self.on_session_down(now, SessionKey { tunnel, session }, reason),
             Event::TunnelUp {
                 tunnel,
                 peer,
@@ -494,7 +527,7 @@ impl Engine {
                     .copied()
                     .collect();
                 for k in gone {
-                    self.on_session_down(k, SessionDownReason::TunnelDown);
+                    self.on_session_down(now, k, SessionDownReason::TunnelDown);
                 }
                 self.notice(
                     Level::Info,
@@ -596,7 +629,7 @@ impl Engine {
         self.dirty.insert(key);
     }
 
-    fn on_session_down(&mut self, key: SessionKey, reason: SessionDownReason) {
+    fn on_session_down(&mut self, now: Timestamp, key: SessionKey, reason: SessionDownReason) {
         let Some(s) = self.sessions.remove(&key) else {
             if self.early.remove(&key).is_some() {
                 // A call that never reached ICCN: withdraw it.
@@ -621,6 +654,7 @@ impl Engine {
             Some(key),
             format!("session of {:?} down: {reason:?}", s.user_text()),
         );
+        self.accounting_session_down(now, &s, &reason);
         self.outputs.push_back(Output::SessionDown {
             session: key,
             user: s.user_text(),
@@ -681,10 +715,14 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            sessions,
+            self.accounting.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

@@ -51,14 +51,23 @@ impl Engine {
                 let text = format!("user {:?} up with {peer}", s.user_text());
                 self.outputs.push_back(Output::SessionUp(entry));
                 self.notice(Level::Info, Some(key), text);
+                // RFC 2866 §5.1: Start once the network layer is up.
+                self.accounting_network_up(now, key);
             }
-            LinkEvent::Ipv4Down | LinkEvent::Ipv6Up { .. } | LinkEvent::Ipv6Down => {}
+            // IPv6-only sessions start their accounting here.
+            LinkEvent::Ipv6Up { .. } => self.accounting_network_up(now, key),
+            LinkEvent::Ipv4Down | LinkEvent::Ipv6Down => {}
             LinkEvent::ProtocolRejected { protocol } => self.notice(
                 Level::Debug,
                 Some(key),
                 format!("protocol {protocol:#06x} rejected"),
             ),
             LinkEvent::LinkDown { cause } => {
+                self.accounting
+                    .note_cause(key, super::accounting::terminate_cause(&cause));
+                let Some(s) = self.sessions.get_mut(&key) else {
+                    return;
+                };
                 let (result, error) = match s.ending {
                     Ending::With(r, e) => (r, e),
                     Ending::No => session::cdn_codes(&cause),
@@ -177,6 +186,9 @@ impl Engine {
             .map(|s| s.key)
             .collect();
         for k in older {
+            // RFC 2866 §5.10: ended by the NAS for a reason not listed.
+            self.accounting
+                .note_cause(k, lns_proto::radius::AcctTerminateCause::NasRequest);
             self.notice(
                 Level::Info,
                 Some(k),

@@ -11,6 +11,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use super::accounting::{AccountingConfig, AccountingRecord, SessionCounters};
 use super::pool::PoolSpec;
 
 /// A session: (our tunnel id, our session id).
@@ -62,6 +63,8 @@ pub struct EngineConfig {
     pub max_sessions: usize,
     /// SCCRQs accepted per second from one source address.
     pub setups_per_second_per_source: u32,
+    /// Accounting records (RFC 2866).
+    pub accounting: AccountingConfig,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -86,6 +89,7 @@ impl fmt::Debug for EngineConfig {
                 "setups_per_second_per_source",
                 &self.setups_per_second_per_source,
             )
+            .field("accounting", &self.accounting)
             .finish()
     }
 }
@@ -124,6 +128,8 @@ pub struct Grant {
     pub class: Vec<Vec<u8>>,
     /// DNS servers (override the configured ones when given).
     pub dns: [Option<Ipv4Addr>; 2],
+    /// Acct-Interim-Interval (overrides the configured one).
+    pub acct_interim_interval: Option<Duration>,
 }
 
 impl Grant {
@@ -135,6 +141,7 @@ impl Grant {
             idle_timeout: None,
             class: Vec::new(),
             dns: [None, None],
+            acct_interim_interval: None,
         }
     }
 }
@@ -222,6 +229,21 @@ pub enum Input {
     },
     /// Timers may be due.
     Tick,
+    /// Per-session traffic totals read from the data plane (every
+    /// `counters_interval`, and once when a session is withdrawn).
+    Counters(Vec<SessionCounters>),
+    /// An accounting server acknowledged this record.
+    AccountingAcked {
+        /// [`AccountingRecord::id`].
+        record: u64,
+    },
+    /// New limits for a running session (RFC 5176 CoA-Request).
+    Reauthorize {
+        /// The session.
+        session: SessionKey,
+        /// What changes.
+        change: Reauthorization,
+    },
     /// An operator command.
     Admin(AdminCommand),
     /// The data plane saw traffic from the subscriber at `at`.
@@ -231,6 +253,16 @@ pub enum Input {
         /// Last packet from the subscriber (Unix micros).
         at: lns_proto::time::Timestamp,
     },
+}
+
+/// What a CoA-Request changes (RFC 5176 §3.2). `None`: unchanged; a
+/// zero duration: no limit any more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reauthorization {
+    /// Session-Timeout, counted from authentication (RFC 2865 §5.27).
+    pub session_timeout: Option<Duration>,
+    /// Idle-Timeout (RFC 2865 §5.28).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// How loud a notice is.
@@ -284,6 +316,9 @@ pub enum Output {
         /// Acct-Session-Id.
         acct_session_id: String,
     },
+    /// An accounting record was queued: send it, then answer with
+    /// [`Input::AccountingAcked`].
+    Account(AccountingRecord),
     /// Something to log.
     Log(Notice),
 }

@@ -7,6 +7,7 @@
 
 use super::*;
 
+mod accounting;
 mod lifecycle;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
@@ -50,6 +51,11 @@ fn config() -> EngineConfig {
         second_login: SecondLoginPolicy::Allow,
         max_sessions: 100,
         setups_per_second_per_source: 100,
+        accounting: AccountingConfig {
+            mode: AccountingMode::On,
+            interim_interval: None,
+            max_queued: 100,
+        },
     }
 }
 
