@@ -15,13 +15,13 @@ mod runtime;
 mod sections;
 mod validate;
 
+pub use acct::{
+    AccountingSection, DaeClientConfig, DaeConfig, EventTimestampRule, ACCOUNTING_PORT,
+};
 pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
     LogConfig, LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig,
     RangeConfig, SecondLogin, SecretString, TunConfig, TunnelAuthPolicy,
-};
-pub use acct::{
-    AccountingSection, DaeClientConfig, DaeConfig, EventTimestampRule, ACCOUNTING_PORT,
 };
 pub use validate::FieldError;
 

@@ -195,10 +195,10 @@ pub async fn run_observed<P: Plane>(
             Some(next_counters),
             shutdown_by,
         ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(next_stats);
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_stats);
         let sleep = tokio::time::sleep(wake.saturating_since(now()));
         tokio::select! {
             biased;

@@ -226,7 +226,11 @@ pub async fn spawn(
     Ok(tasks)
 }
 
-async fn serve(socket: UdpSocket, settings: Arc<DaeSettings>, to_control: mpsc::Sender<DaeRequest>) {
+async fn serve(
+    socket: UdpSocket,
+    settings: Arc<DaeSettings>,
+    to_control: mpsc::Sender<DaeRequest>,
+) {
     let mut buf = [0u8; 4096];
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {

@@ -22,11 +22,11 @@
 use crate::engine::{AccountingRecord, RecordKind};
 use crate::system::{now, OsEntropy};
 use lns_proto::entropy::Entropy;
+use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::radius::{
     accounting_request, AccountingKind, AccountingParams, Attribute, Client, ClientConfig, Code,
     Counters, Event, Handle, Ipv6Prefix, Nas, Port, Request,
 };
-use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -194,7 +194,10 @@ impl Sender {
             Err(e) => {
                 // Cannot happen with the attributes we build (each is far
                 // below 253 octets); dropping is the only way out.
-                tracing::error!(record = id, "Accounting-Request not encodable, dropped: {e}");
+                tracing::error!(
+                    record = id,
+                    "Accounting-Request not encodable, dropped: {e}"
+                );
                 self.records.remove(&id);
             }
         }
@@ -432,8 +435,13 @@ mod tests {
             attributes: Vec::new(),
         };
         let mut out = Vec::new();
-        encode_reply(&reply, &req.authenticator, &Secret::new("acct-secret"), &mut out)
-            .expect("small");
+        encode_reply(
+            &reply,
+            &req.authenticator,
+            &Secret::new("acct-secret"),
+            &mut out,
+        )
+        .expect("small");
         out
     }
 

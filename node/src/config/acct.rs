@@ -342,8 +342,8 @@ servers = [{ address = "192.0.2.10:1812", secret = "s" }]
         );
         assert_eq!(c.engine_accounting().mode, AccountingMode::On);
         assert_eq!(c.counters_interval(), Duration::from_secs(5));
-        let off = Config::from_toml(&format!("{BASE}[aaa.accounting]\nservers = []\n"))
-            .expect("parses");
+        let off =
+            Config::from_toml(&format!("{BASE}[aaa.accounting]\nservers = []\n")).expect("parses");
         assert!(off.accounting_settings().is_none());
         assert_eq!(off.engine_accounting().mode, AccountingMode::Off);
     }

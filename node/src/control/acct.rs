@@ -13,8 +13,8 @@
 
 use super::{Plane, Task};
 use crate::dae::{Action, DaeRequest};
-use crate::engine::{AccountingRecord, AdminCommand, Input, SessionCounters, Traffic};
 use crate::engine::SessionKey;
+use crate::engine::{AccountingRecord, AdminCommand, Input, SessionCounters, Traffic};
 use lns_proto::radius::dae::Outcome;
 use lns_proto::radius::ErrorCause;
 use std::collections::VecDeque;

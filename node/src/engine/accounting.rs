@@ -30,7 +30,7 @@ use super::session::Session;
 use super::types::{Level, Output, SessionKey};
 use super::Engine;
 use lns_proto::l2tp::{CdnResult, SessionDownReason};
-use lns_proto::ppp::{DisconnectCause, DisconnectCode, Direction};
+use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode};
 use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -388,7 +388,12 @@ impl Engine {
     }
 
     /// A record of `key` as of `now`, if the session is live.
-    fn record(&self, now: Timestamp, key: SessionKey, kind: RecordKind) -> Option<AccountingRecord> {
+    fn record(
+        &self,
+        now: Timestamp,
+        key: SessionKey,
+        kind: RecordKind,
+    ) -> Option<AccountingRecord> {
         let s = self.sessions.get(&key)?;
         let live = self.accounting.live.get(&key)?;
         let traffic = match kind {
@@ -523,7 +528,11 @@ fn build_record(
         session: s.key,
         acct_session_id: s.acct_session_id.clone(),
         user: s.user_text(),
-        class: s.grant.as_ref().map(|g| g.class.clone()).unwrap_or_default(),
+        class: s
+            .grant
+            .as_ref()
+            .map(|g| g.class.clone())
+            .unwrap_or_default(),
         framed_ip: s.ipv4,
         framed_ipv6_prefixes: Vec::new(),
         delegated_ipv6_prefix: None,

@@ -394,7 +394,8 @@ impl Engine {
         match cmd {
             AdminCommand::KillSession(key) => {
                 // RFC 2866 §5.10: an operator or a Disconnect-Request.
-                self.accounting.note_cause(key, AcctTerminateCause::AdminReset);
+                self.accounting
+                    .note_cause(key, AcctTerminateCause::AdminReset);
                 self.notice(
                     Level::Info,
                     Some(key),
@@ -408,10 +409,15 @@ impl Engine {
                 );
             }
             AdminCommand::KillTunnel(id) => {
-                let keys: Vec<SessionKey> =
-                    self.sessions.keys().filter(|k| k.tunnel == id).copied().collect();
+                let keys: Vec<SessionKey> = self
+                    .sessions
+                    .keys()
+                    .filter(|k| k.tunnel == id)
+                    .copied()
+                    .collect();
                 for k in keys {
-                    self.accounting.note_cause(k, AcctTerminateCause::AdminReset);
+                    self.accounting
+                        .note_cause(k, AcctTerminateCause::AdminReset);
                 }
                 self.terminate_links(
                     now,
@@ -441,7 +447,8 @@ impl Engine {
                 for k in &keys {
                     // RFC 2866 §5.10: the administrator ends service on
                     // the NAS (before a restart or reboot).
-                    self.accounting.note_cause(*k, AcctTerminateCause::AdminReboot);
+                    self.accounting
+                        .note_cause(*k, AcctTerminateCause::AdminReboot);
                 }
                 self.terminate_links(now, |_| true, "LNS shutting down", entropy);
                 let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)

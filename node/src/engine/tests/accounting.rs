@@ -46,7 +46,14 @@ fn hang_up(sim: &mut Sim, key: SessionKey) {
         .get_mut(&key)
         .expect("subscriber")
         .close(now, cause);
-    sim.advance(Duration::from_secs(5));
+    // Until the session is down (RFC 1661 Stopping ends on the restart
+    // timer), in steps well under FINAL_COUNTERS_WAIT.
+    for _ in 0..40 {
+        if sim.session_down(key) {
+            return;
+        }
+        sim.advance(Duration::from_millis(250));
+    }
 }
 
 #[test]
@@ -83,8 +90,15 @@ fn rfc2866_start_once_when_ipcp_opens_then_stop_user_request_with_final_counters
         session: key,
         traffic: traffic(5_000),
     }]));
+    sim.pump();
     let all = records(&sim);
-    assert_eq!(kinds(&sim, key), vec![RecordKind::Start, RecordKind::Stop(AcctTerminateCause::UserRequest)]);
+    assert_eq!(
+        kinds(&sim, key),
+        vec![
+            RecordKind::Start,
+            RecordKind::Stop(AcctTerminateCause::UserRequest)
+        ]
+    );
     let stop = all.last().expect("stop");
     assert_eq!(stop.traffic, traffic(5_000));
     assert_eq!(stop.acct_session_id, acct_id);
@@ -154,13 +168,9 @@ fn acked_records_leave_the_queue_and_pending_lists_the_rest() {
         .into_iter()
         .find(|r| r.session == a)
         .expect("start");
-    sim.apply(Input::AccountingAcked {
-        record: start_a.id,
-    });
+    sim.apply(Input::AccountingAcked { record: start_a.id });
     // Acking twice, or an unknown id, is harmless.
-    sim.apply(Input::AccountingAcked {
-        record: start_a.id,
-    });
+    sim.apply(Input::AccountingAcked { record: start_a.id });
     sim.apply(Input::AccountingAcked { record: 9_999 });
     let pending: Vec<SessionKey> = sim.engine.pending_accounting().map(|r| r.session).collect();
     assert_eq!(pending, vec![b]);
@@ -208,7 +218,10 @@ fn rfc2866_5_10_terminate_causes_follow_the_real_reason() {
     sim.grant.session_timeout = Some(Duration::from_secs(30));
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     sim.advance(Duration::from_secs(40));
-    assert_eq!(stop_cause(&sim, key), Some(AcctTerminateCause::SessionTimeout));
+    assert_eq!(
+        stop_cause(&sim, key),
+        Some(AcctTerminateCause::SessionTimeout)
+    );
     // Idle-Timeout.
     let mut cfg = config();
     cfg.idle_timeout = Some(Duration::from_secs(30));
@@ -352,7 +365,10 @@ fn rfc5176_coa_session_timeout_ends_the_session_at_the_new_time() {
     sim.advance(Duration::from_secs(5));
     assert!(sim.session_down(key));
     sim.advance(FINAL_COUNTERS_WAIT);
-    assert_eq!(stop_cause(&sim, key), Some(AcctTerminateCause::SessionTimeout));
+    assert_eq!(
+        stop_cause(&sim, key),
+        Some(AcctTerminateCause::SessionTimeout)
+    );
     // Zero removes a limit.
     let mut sim = Sim::new(config());
     sim.grant.session_timeout = Some(Duration::from_secs(30));
