@@ -67,6 +67,9 @@ pub struct LnsdOptions {
     /// settings replace its listen addresses, LACs, pools, AAA, TUN and
     /// IPCP/DNS; everything else (timers, PPP, limits) is kept.
     pub base_config: Option<PathBuf>,
+    /// TOML appended to the generated config (e.g. `[aaa.accounting]` or
+    /// `[dae]` sections).
+    pub extra_toml: String,
 }
 
 impl LnsdOptions {
@@ -82,6 +85,7 @@ impl LnsdOptions {
             log_level: "info".into(),
             setups_per_second_per_source: 1000,
             base_config: None,
+            extra_toml: String::new(),
         }
     }
 }
@@ -317,7 +321,8 @@ mtu = 1500
 [log]
 level = "{level}"
 format = "text"
-"#
+{extra}"#,
+        extra = opts.extra_toml
     );
     let config = match &opts.base_config {
         None => config,
@@ -329,7 +334,8 @@ format = "text"
 /// `base` with the bed's `generated` settings laid over it: top-level
 /// arrays and values replaced, tables merged one level deep; the base's
 /// `[[lac]]` entries are dropped (the bed accepts any LAC) and so is its
-/// `[aaa.radius]` when the bed uses the users file.
+/// `[aaa.radius]` when the bed uses the users file; its `[dae]` and
+/// `[aaa.accounting]` always are (their addresses are not the bed's).
 fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
     let text = std::fs::read_to_string(base).with_context(|| format!("read {}", base.display()))?;
     let mut merged: toml::Table = text
@@ -337,8 +343,11 @@ fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
         .with_context(|| format!("parse {}", base.display()))?;
     let ours: toml::Table = generated.parse().context("parse the generated config")?;
     merged.remove("lac");
-    if aaa == Aaa::UsersFile {
-        if let Some(toml::Value::Table(t)) = merged.get_mut("aaa") {
+    // The example's DAE addresses and accounting servers are not the bed's.
+    merged.remove("dae");
+    if let Some(toml::Value::Table(t)) = merged.get_mut("aaa") {
+        t.remove("accounting");
+        if aaa == Aaa::UsersFile {
             t.remove("radius");
         }
     }
@@ -392,6 +401,8 @@ mod tests {
         assert_eq!(t["listen"][0]["address"].as_str(), Some("198.18.0.2:1701"));
         assert!(!t.contains_key("lac"), "the example's LACs are dropped");
         assert!(!t["aaa"].as_table().expect("aaa").contains_key("radius"));
+        assert!(!t["aaa"].as_table().expect("aaa").contains_key("accounting"));
+        assert!(!t.contains_key("dae"), "the example's DAE addresses are dropped");
         assert_eq!(t["ppp"]["ipcp_local"].as_str(), Some("198.18.2.1"));
         // Kept from node/examples/lnsd.toml.
         assert_eq!(t["ppp"]["mru"].as_integer(), Some(1460));
