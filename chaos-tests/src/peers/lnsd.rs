@@ -402,7 +402,10 @@ mod tests {
         assert!(!t.contains_key("lac"), "the example's LACs are dropped");
         assert!(!t["aaa"].as_table().expect("aaa").contains_key("radius"));
         assert!(!t["aaa"].as_table().expect("aaa").contains_key("accounting"));
-        assert!(!t.contains_key("dae"), "the example's DAE addresses are dropped");
+        assert!(
+            !t.contains_key("dae"),
+            "the example's DAE addresses are dropped"
+        );
         assert_eq!(t["ppp"]["ipcp_local"].as_str(), Some("198.18.2.1"));
         // Kept from node/examples/lnsd.toml.
         assert_eq!(t["ppp"]["mru"].as_integer(), Some(1460));

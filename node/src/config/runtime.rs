@@ -209,6 +209,15 @@ impl Config {
         if self.http != old.http {
             v.push("http");
         }
+        // The accounting task and the DAE sockets are set up at start.
+        if self.aaa.accounting != old.aaa.accounting
+            || self.accounting_servers() != old.accounting_servers()
+        {
+            v.push("aaa.accounting");
+        }
+        if self.dae != old.dae {
+            v.push("dae");
+        }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {
             accept_unknown_lacs: false,

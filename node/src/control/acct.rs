@@ -154,3 +154,58 @@ impl<P: Plane> Task<P> {
         let _ = req.reply.send(outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::RecordKind;
+    use lns_proto::time::Timestamp;
+
+    fn record(id: u64) -> AccountingRecord {
+        AccountingRecord {
+            id,
+            kind: RecordKind::Start,
+            session: SessionKey {
+                tunnel: 1,
+                session: 1,
+            },
+            acct_session_id: "00".into(),
+            user: "alice".into(),
+            class: Vec::new(),
+            framed_ip: None,
+            framed_ipv6_prefixes: Vec::new(),
+            delegated_ipv6_prefix: None,
+            nas_port: 0x0001_0001,
+            calling_station: None,
+            called_station: None,
+            traffic: Traffic::default(),
+            session_time: Duration::ZERO,
+            event_time: Timestamp::from_unix_millis(1_700_000_000_000),
+        }
+    }
+
+    #[test]
+    fn a_full_accounting_queue_keeps_records_in_order_in_the_backlog() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let mut a = Accounts::new(Some(tx));
+        for id in 1..=3 {
+            a.send(record(id));
+        }
+        assert_eq!(a.backlog.len(), 2);
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            let r = rx.try_recv().expect("a record is waiting");
+            got.push(r.id);
+            a.flush();
+        }
+        assert_eq!(got, vec![1, 2, 3]);
+        assert!(a.backlog.is_empty());
+        assert!(a.delivering(1));
+        assert!(!a.delivering(0));
+        // Without an accounting task nothing is kept or awaited.
+        let mut off = Accounts::new(None);
+        off.send(record(9));
+        assert!(off.backlog.is_empty());
+        assert!(!off.delivering(5));
+    }
+}
