@@ -5,9 +5,11 @@
 //!
 //! Contract: plain serde data with defaults (`deny_unknown_fields`);
 //! [`check`] adds a [`FieldError`] per problem, naming the field path.
-//! Accounting is on when there is at least one accounting server: the
-//! `servers` list if given, else the `[aaa.radius]` servers on port 1813
-//! (`servers = []` turns accounting off).
+//! Accounting is on when the `[aaa.accounting]` section is present and
+//! names at least one server: its `servers` list if given, else the
+//! `[aaa.radius]` servers on port 1813 (`servers = []`, or no section: no
+//! accounting, so a configuration written before accounting existed does
+//! not start sending records to servers that may not expect them).
 
 use super::sections::{RadiusServerConfig, SecretString};
 use super::validate::FieldError;
@@ -125,7 +127,9 @@ impl Config {
 
     /// The accounting servers in force (see the module doc).
     pub fn accounting_servers(&self) -> Vec<ServerConfig> {
-        let section = self.accounting_section();
+        let Some(section) = &self.aaa.accounting else {
+            return Vec::new();
+        };
         let explicit = section.servers.as_ref().map(|list| {
             list.iter()
                 .map(|s| server(s, s.address))
@@ -333,7 +337,15 @@ servers = [{ address = "192.0.2.10:1812", secret = "s" }]
 
     #[test]
     fn accounting_defaults_to_the_auth_servers_on_port_1813() {
-        let c = Config::from_toml(BASE).expect("parses");
+        // No section: no accounting.
+        let none = Config::from_toml(BASE).expect("parses");
+        assert!(none.accounting_settings().is_none());
+        assert_eq!(none.engine_accounting().mode, AccountingMode::Off);
+        let c = Config::from_toml(&format!(
+            "{BASE}[aaa.accounting]
+"
+        ))
+        .expect("parses");
         assert!(c.validate().is_ok());
         let s = c.accounting_settings().expect("on");
         assert_eq!(
