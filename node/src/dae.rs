@@ -478,4 +478,30 @@ mod tests {
             other => panic!("not asked: {other:?}"),
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_panic_on_any_datagram_from_a_client(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)
+        ) {
+            // Unsigned garbage is dropped, never answered.
+            let v = examine(&settings(), client(), &bytes, t0());
+            proptest::prop_assert!(matches!(v, Verdict::Drop(_)));
+        }
+
+        #[test]
+        fn signed_requests_with_any_session_timeout_never_panic(
+            timeout in proptest::num::u32::ANY,
+            port in proptest::num::u32::ANY,
+        ) {
+            let d = packet(
+                Code::CoaRequest,
+                vec![Attribute::NasPort(port), Attribute::SessionTimeout(timeout)],
+                SECRET,
+            );
+            let v = examine(&settings(), client(), &d, t0());
+            let asked = matches!(v, Verdict::Ask { .. });
+            proptest::prop_assert!(asked);
+        }
+    }
 }

@@ -93,7 +93,7 @@ pub async fn run_with(
         }
     }
     let engine = Engine::new(config.engine_config());
-    let (accounting, side_tasks) = accounting_and_dae(&config).await?;
+    let (accounting, side_tasks) = accounting_and_dae(&config, &metrics).await?;
     let channels = Channels {
         from_plane: plane_rx,
         to_aaa,
@@ -123,6 +123,7 @@ pub async fn run_with(
 /// their channels and the tasks to stop at exit.
 async fn accounting_and_dae(
     config: &Config,
+    metrics: &Arc<Metrics>,
 ) -> anyhow::Result<(AccountingChannels, Vec<tokio::task::JoinHandle<()>>)> {
     let mut channels = AccountingChannels::none();
     channels.counters_interval = config.counters_interval();
@@ -136,8 +137,12 @@ async fn accounting_and_dae(
             .collect();
         tracing::info!(?servers, "RADIUS accounting on");
         let (acks_tx, acks_rx) = mpsc::channel(config.limits.control_queue);
-        let (records, task) =
-            crate::aaa::accounting::spawn(settings, acks_tx, config.limits.control_queue);
+        let (records, task) = crate::aaa::accounting::spawn(
+            settings,
+            acks_tx,
+            config.limits.control_queue,
+            Some(Arc::clone(metrics)),
+        );
         channels.records = Some(records);
         channels.acks = acks_rx;
         tasks.push(task);

@@ -19,7 +19,9 @@
 //! [`spawn`] runs it as a tokio task over one UDP socket. Secrets never
 //! reach a log (`Secret`'s `Debug` hides them).
 
+use super::report::RadiusReport;
 use crate::engine::{AccountingRecord, RecordKind};
+use crate::metrics::{Metrics, RadiusKind};
 use crate::system::{now, OsEntropy};
 use lns_proto::entropy::Entropy;
 use lns_proto::radius::values::AcctAuthentic;
@@ -30,6 +32,7 @@ use lns_proto::radius::{
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -291,15 +294,17 @@ pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
     req
 }
 
-/// Starts the accounting task: records in, acknowledged record ids out.
+/// Starts the accounting task: records in, acknowledged record ids out;
+/// per-server statistics to `metrics` (kind `accounting`) if given.
 pub fn spawn(
     settings: AccountingSettings,
     acks: mpsc::Sender<u64>,
     queue: usize,
+    metrics: Option<Arc<Metrics>>,
 ) -> (mpsc::Sender<AccountingRecord>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
     let task = tokio::spawn(async move {
-        if let Err(e) = run(settings, rx, acks).await {
+        if let Err(e) = run(settings, rx, acks, metrics).await {
             tracing::error!("accounting disabled: {e}");
         }
     });
@@ -310,6 +315,7 @@ async fn run(
     settings: AccountingSettings,
     mut records: mpsc::Receiver<AccountingRecord>,
     acks: mpsc::Sender<u64>,
+    metrics: Option<Arc<Metrics>>,
 ) -> std::io::Result<()> {
     let v6 = settings
         .client
@@ -327,7 +333,16 @@ async fn run(
     let mut entropy = OsEntropy::open()?;
     let mut sender = Sender::new(&settings);
     let mut buf = [0u8; 4096];
+    let mut report = RadiusReport::for_kind(RadiusKind::Accounting);
+    if let Some(m) = &metrics {
+        for s in &settings.client.acct_servers {
+            m.radius_server(&s.addr.to_string());
+        }
+    }
     loop {
+        if let Some(m) = &metrics {
+            report.report(sender.client(), m);
+        }
         while let Some((to, bytes)) = sender.poll_transmit() {
             if let Err(e) = socket.send_to(&bytes, to).await {
                 tracing::warn!(server = %to, "accounting send failed: {e}");
