@@ -378,3 +378,38 @@ fn radclient_disconnect_and_coa() {
         "{all:?}"
     );
 }
+
+#[test]
+fn sigterm_sends_a_stop_for_every_session_before_exiting() {
+    if !runnable("sigterm_sends_a_stop_for_every_session_before_exiting") {
+        return;
+    }
+    let mut bed = bed(3);
+    let lac = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut lac_sim(&bed, 3, None))
+        .expect("lac-sim starts");
+    let mut lac = lac;
+    lac.wait_for_log("setup done", Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", lac.log(), bed.log()));
+    let starts = wait_records(&bed, "Start", 3, Duration::from_secs(10));
+    assert_eq!(starts.len(), 3, "{starts:?}");
+    // lnsd waits for the Acct-Stops to be answered, then exits 0.
+    let code = bed.stop_lnsd(Duration::from_secs(20)).expect("lnsd exits");
+    assert_eq!(code, Some(0), "{}", bed.log());
+    assert!(bed.log().contains("Clean"), "{}", bed.log());
+    let all = detail(&detail_path(&bed));
+    let stops: Vec<&Record> = all
+        .iter()
+        .filter(|r| r.get("Acct-Status-Type").map(String::as_str) == Some("Stop"))
+        .collect();
+    assert_eq!(stops.len(), 3, "{all:?}");
+    for s in stops {
+        assert_eq!(
+            s.get("Acct-Terminate-Cause").map(String::as_str),
+            Some("Admin-Reboot"),
+            "{s:?}"
+        );
+    }
+    let _ = lac.signal(Signal::Int);
+}
