@@ -224,6 +224,16 @@ fn start_interim_and_stop_per_session_with_counters_matching_the_traffic() {
             s["ipv4"].as_str()
         );
         assert!(stop.contains_key("Acct-Terminate-Cause"), "{stop:?}");
+        assert_eq!(
+            stop.get("Acct-Authentic").map(String::as_str),
+            Some("RADIUS"),
+            "{stop:?}"
+        );
+        assert_eq!(
+            stop.get("NAS-Identifier").map(String::as_str),
+            Some("lnsd-bed"),
+            "{stop:?}"
+        );
         assert!(stop.contains_key("Event-Timestamp"), "{stop:?}");
         assert!(num(stop, "Acct-Session-Time") >= 7, "{stop:?}");
         // Every probe lac-sim sent went through lnsd's TUN, every reply

@@ -24,7 +24,6 @@ use crate::engine::{AccountingRecord, RecordKind};
 use crate::metrics::{Metrics, RadiusKind};
 use crate::system::{now, OsEntropy};
 use lns_proto::entropy::Entropy;
-use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::radius::{
     accounting_request, AccountingKind, AccountingParams, Attribute, Client, ClientConfig, Code,
     Counters, Event, Handle, Ipv6Prefix, Nas, Port, Request,
@@ -264,7 +263,7 @@ pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
             calling_station_id: text(&r.calling_station),
             called_station_id: text(&r.called_station),
         },
-        authentic: AcctAuthentic::Radius,
+        authentic: r.authentic,
         framed_ip: r.framed_ip,
         framed_ipv6_prefixes: r
             .framed_ipv6_prefixes
@@ -381,6 +380,7 @@ mod tests {
     use crate::engine::{SessionKey, Traffic};
     use lns_proto::entropy::Seeded;
     use lns_proto::radius::signing::encode_reply;
+    use lns_proto::radius::values::AcctAuthentic;
     use lns_proto::radius::{AcctTerminateCause, Packet, Secret, ServerConfig};
 
     fn t0() -> Timestamp {
@@ -427,6 +427,7 @@ mod tests {
             framed_ipv6_prefixes: vec![("2001:db8:1::".parse().expect("literal"), 64)],
             delegated_ipv6_prefix: None,
             nas_port: 0x0001_0002,
+            authentic: AcctAuthentic::Radius,
             calling_station: Some(b"0123".to_vec()),
             called_station: None,
             traffic: Traffic {
@@ -490,6 +491,7 @@ mod tests {
         assert!(has(Attribute::EventTimestamp(1_700_000_000)));
         // RFC 2866 §5.2: sent 4 s after the event.
         assert!(has(Attribute::AcctDelayTime(4)));
+        assert!(has(Attribute::AcctAuthentic(AcctAuthentic::Radius)));
         assert!(r
             .attributes
             .iter()

@@ -176,6 +176,7 @@ mod tests {
             framed_ipv6_prefixes: Vec::new(),
             delegated_ipv6_prefix: None,
             nas_port: 0x0001_0001,
+            authentic: lns_proto::radius::values::AcctAuthentic::Local,
             calling_station: None,
             called_station: None,
             traffic: Traffic::default(),

@@ -31,6 +31,7 @@ use super::types::{Level, Output, SessionKey};
 use super::Engine;
 use lns_proto::l2tp::{CdnResult, SessionDownReason};
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode};
+use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,6 +146,8 @@ pub struct AccountingRecord {
     pub delegated_ipv6_prefix: Option<(Ipv6Addr, u8)>,
     /// NAS-Port.
     pub nas_port: u32,
+    /// Acct-Authentic: RADIUS or the local users file (RFC 2866 §5.6).
+    pub authentic: AcctAuthentic,
     /// Calling-Station-Id (the LAC's Calling Number).
     pub calling_station: Option<Vec<u8>>,
     /// Called-Station-Id (the LAC's Called Number).
@@ -537,6 +540,10 @@ fn build_record(
         framed_ipv6_prefixes: Vec::new(),
         delegated_ipv6_prefix: None,
         nas_port: nas_port(s.key),
+        authentic: s
+            .grant
+            .as_ref()
+            .map_or(AcctAuthentic::Local, |g| g.authentic),
         calling_station: s.call.calling_number.clone(),
         called_station: s.call.called_number.clone(),
         traffic,

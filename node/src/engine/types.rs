@@ -130,10 +130,13 @@ pub struct Grant {
     pub dns: [Option<Ipv4Addr>; 2],
     /// Acct-Interim-Interval (overrides the configured one).
     pub acct_interim_interval: Option<Duration>,
+    /// Who authenticated the user (Acct-Authentic, RFC 2866 §5.6).
+    pub authentic: lns_proto::radius::values::AcctAuthentic,
 }
 
 impl Grant {
-    /// An address from the default pool, nothing else.
+    /// An address from the default pool, nothing else (authenticated
+    /// locally).
     pub fn default_pool() -> Grant {
         Grant {
             address: AddressGrant::Pool(None),
@@ -142,6 +145,7 @@ impl Grant {
             class: Vec::new(),
             dns: [None, None],
             acct_interim_interval: None,
+            authentic: lns_proto::radius::values::AcctAuthentic::Local,
         }
     }
 }

@@ -73,6 +73,8 @@ fn rfc2866_start_once_when_ipcp_opens_then_stop_user_request_with_final_counters
         (u32::from(key.tunnel) << 16) | u32::from(key.session)
     );
     assert_eq!(s.calling_station.as_deref(), Some(&b"0123456789"[..]));
+    // The test's AAA grants like the users file does (RFC 2866 §5.6).
+    assert_eq!(s.authentic, lns_proto::radius::values::AcctAuthentic::Local);
     let acct_id = sim.engine.session(key).expect("up").acct_session_id.clone();
     assert_eq!(s.acct_session_id, acct_id);
     assert_eq!(s.traffic, Traffic::default());
