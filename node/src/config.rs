@@ -12,12 +12,16 @@
 
 mod cluster;
 pub mod ipv6;
+mod acct;
 mod runtime;
 mod sections;
 mod validate;
 
 pub use cluster::{ClusterMember, ClusterRole, ClusterSection, IpPrefix, TunnelAddress};
 
+pub use acct::{
+    AccountingSection, DaeClientConfig, DaeConfig, EventTimestampRule, ACCOUNTING_PORT,
+};
 pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
     LogConfig, LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig,
@@ -74,6 +78,9 @@ pub struct Config {
     /// only.
     #[serde(default)]
     pub ipv6: Option<ipv6::Ipv6Config>,
+    /// Dynamic authorization (RFC 5176); absent: none.
+    #[serde(default)]
+    pub dae: Option<DaeConfig>,
 }
 
 /// Why a configuration could not be used.
@@ -145,6 +152,20 @@ impl Config {
             c.secret = Some(read(&c.secret_file)?);
             if c.data_dir.is_relative() {
                 c.data_dir = base.join(&c.data_dir);
+            }
+        }
+        if let Some(a) = &mut self.aaa.accounting {
+            for s in a.servers.iter_mut().flatten() {
+                if let Some(p) = s.secret_file.take() {
+                    s.secret = Some(read(&p)?);
+                }
+            }
+        }
+        if let Some(d) = &mut self.dae {
+            for c in &mut d.clients {
+                if let Some(p) = c.secret_file.take() {
+                    c.secret = Some(read(&p)?);
+                }
             }
         }
         if let Some(u) = &mut self.aaa.users_file {

@@ -26,8 +26,10 @@
 //! counts once per [`STATS_INTERVAL`] (see `control/observe.rs`).
 
 pub mod cluster;
+mod acct;
 mod observe;
 
+pub use acct::{AccountingChannels, COUNTERS_INTERVAL};
 pub use observe::{session_counts, tunnel_counts, ControlTraffic, ControlTrafficTotals, Observer};
 
 use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
@@ -125,6 +127,8 @@ pub struct Channels {
     pub from_aaa: mpsc::Receiver<AuthAnswer>,
     /// Signals and commands.
     pub signals: mpsc::Receiver<ControlSignal>,
+    /// Accounting records out, acks and DAE requests in.
+    pub accounting: AccountingChannels,
 }
 
 /// How the task ended.
@@ -168,25 +172,34 @@ pub async fn run_observed<P: Plane>(
         entropy: OsEntropy::open()?,
         last_rx: BTreeMap::new(),
         observer,
+        accounts: acct::Accounts::new(ch.accounting.records.take()),
     };
+    let counters_interval = ch.accounting.counters_interval;
+    let mut next_counters = now() + counters_interval;
     let mut shutdown_by: Option<Timestamp> = None;
     let mut next_stats = now() + STATS_INTERVAL;
     let mut batch: Vec<ControlInput> = Vec::with_capacity(BATCH);
     let (mut plane_open, mut signals_open) = (true, true);
     loop {
         if let Some(deadline) = shutdown_by {
-            if task.engine.quiescent() {
+            let pending = task.engine.pending_accounting().count();
+            if task.engine.quiescent() && !task.accounts.delivering(pending) {
                 return Ok(Exit::Clean);
             }
             if now() >= deadline {
                 return Ok(Exit::GraceExpired);
             }
         }
-        let wake = [task.engine.poll_timeout(), Some(next_stats), shutdown_by]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(next_stats);
+        let wake = [
+            task.engine.poll_timeout(),
+            Some(next_stats),
+            Some(next_counters),
+            shutdown_by,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_stats);
         let sleep = tokio::time::sleep(wake.saturating_since(now()));
         tokio::select! {
             biased;
@@ -217,6 +230,10 @@ pub async fn run_observed<P: Plane>(
                 request: a.request,
                 outcome: a.outcome,
             }),
+            Some(record) = ch.accounting.acks.recv() => {
+                task.apply(Input::AccountingAcked { record });
+            }
+            Some(req) = ch.accounting.dae.recv() => task.on_dae(req),
             n = ch.from_plane.recv_many(&mut batch, BATCH), if plane_open => {
                 if n == 0 {
                     // The data plane is gone: nothing can be sent any more.
@@ -233,6 +250,10 @@ pub async fn run_observed<P: Plane>(
                     next_stats = now() + STATS_INTERVAL;
                     task.poll_stats();
                 }
+                if now() >= next_counters {
+                    next_counters = now() + counters_interval;
+                    task.read_counters();
+                }
             }
         }
     }
@@ -246,6 +267,7 @@ struct Task<P: Plane> {
     /// Last seen `last_rx_unix_micros` per published session.
     last_rx: BTreeMap<SessionKey, u64>,
     observer: Observer,
+    accounts: acct::Accounts,
 }
 
 impl<P: Plane> Task<P> {
@@ -341,11 +363,18 @@ impl<P: Plane> Task<P> {
                 setup_failure,
                 ..
             } => {
+                // The last counters before the data plane forgets them:
+                // the session's Acct-Stop counts everything.
+                let last = self.counters_of(session);
                 self.last_rx.remove(&session);
                 self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
                 tracing::info!(%session, ?user, %acct_session_id, "session ended");
+                if let Some(c) = last {
+                    return Some(Input::Counters(vec![c]));
+                }
             }
+            Output::Account(record) => self.accounts.send(record),
             Output::Log(n) => {
                 let session = n.session.map(|k| k.to_string()).unwrap_or_default();
                 match n.level {

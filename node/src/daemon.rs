@@ -16,7 +16,9 @@
 //! served.
 
 use crate::config::Config;
-use crate::control::{self, Channels, ControlSignal, ControlTraffic, Exit, Observer, Reload};
+use crate::control::{
+    self, AccountingChannels, Channels, ControlSignal, ControlTraffic, Exit, Observer, Reload,
+};
 use crate::dataplane::{DataPlane, StatsReader};
 use crate::engine::Engine;
 use crate::http::{DataPlaneState, HttpServer, Readiness, ServingRole};
@@ -107,11 +109,13 @@ pub async fn run_with(
     } else {
         drop(link_tx);
     }
+    let (accounting, side_tasks) = accounting_and_dae(&config, &metrics).await?;
     let channels = Channels {
         from_plane: plane_rx,
         to_aaa,
         from_aaa: answers_rx,
         signals: stopping_on_shutdown(signals, readiness.clone()),
+        accounting,
     };
     let plane = PlaneOwner(Some(plane));
     let observer = Observer::new(Arc::clone(&metrics), traffic);
@@ -136,11 +140,55 @@ pub async fn run_with(
     drop(stopping);
     readiness.set_data_plane(DataPlaneState::Down);
     aaa_task.abort();
+    for t in side_tasks {
+        t.abort();
+    }
     if let (Some(stop), Some(task)) = (http_stop, http_task) {
         let _ = stop.send(());
         let _ = task.await;
     }
     exit
+}
+
+/// Starts the accounting task (when accounting servers are configured)
+/// and the DAE server (with `[dae]`); returns the control task's ends of
+/// their channels and the tasks to stop at exit.
+async fn accounting_and_dae(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(AccountingChannels, Vec<tokio::task::JoinHandle<()>>)> {
+    let mut channels = AccountingChannels::none();
+    channels.counters_interval = config.counters_interval();
+    let mut tasks = Vec::new();
+    if let Some(settings) = config.accounting_settings() {
+        let servers: Vec<String> = settings
+            .client
+            .acct_servers
+            .iter()
+            .map(|s| s.addr.to_string())
+            .collect();
+        tracing::info!(?servers, "RADIUS accounting on");
+        let (acks_tx, acks_rx) = mpsc::channel(config.limits.control_queue);
+        let (records, task) = crate::aaa::accounting::spawn(
+            settings,
+            acks_tx,
+            config.limits.control_queue,
+            Some(Arc::clone(metrics)),
+        );
+        channels.records = Some(records);
+        channels.acks = acks_rx;
+        tasks.push(task);
+    }
+    if let Some(settings) = config.dae_settings() {
+        let (dae_tx, dae_rx) = mpsc::channel(64);
+        tasks.extend(
+            crate::dae::spawn(settings, dae_tx)
+                .await
+                .map_err(|e| anyhow::anyhow!("dae.listen: {e}"))?,
+        );
+        channels.dae = dae_rx;
+    }
+    Ok((channels, tasks))
 }
 
 /// Passes signals on to the control task, marking the node `stopping` as

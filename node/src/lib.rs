@@ -37,6 +37,13 @@
 //!                    Prometheus, probes ----------> | /metrics /healthz  |
 //!                                                   | /readyz            |
 //!                                                   +--------------------+
+//!
+//!  Accounting and dynamic authorization (`[aaa.accounting]`, `[dae]`):
+//!  control task --Output::Account records (bounded)--> accounting task
+//!    <--record ids acknowledged (bounded)-- (aaa::accounting, RADIUS 1813)
+//!  control task reads the data plane's per-session counters every
+//!  counters_interval (and at session end) -> Input::Counters
+//!  DAE tasks (dae, UDP 3799) --DaeRequest + oneshot answer--> control task
 //! ```
 //!
 //! With `[ipv6]`, the data plane diverts the subscribers' link-scope IPv6
@@ -49,11 +56,12 @@
 //! settings), [`engine`] (sans IO: L2TP endpoint, PPP links, pools,
 //! sessions), [`aaa`], [`control`], [`daemon`] (starts everything),
 //! [`dataplane`], [`system`] (wall clock, OS RNG), [`metrics`] (every
-//! `lnsd_*` series) and [`http`] (`/metrics`, `/healthz`, `/readyz`, its
+//! `lnsd_*` series), [`dae`] (RFC 5176 Disconnect/CoA server) and [`http`] (`/metrics`, `/healthz`, `/readyz`, its
 //! own task when the config has an `[http]` section).
 pub mod aaa;
 pub mod config;
 pub mod control;
+pub mod dae;
 pub mod daemon;
 pub mod dataplane;
 pub mod engine;

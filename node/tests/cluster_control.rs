@@ -59,6 +59,12 @@ fn engine_config() -> EngineConfig {
         second_login: SecondLoginPolicy::Allow,
         max_sessions: 10,
         setups_per_second_per_source: 10,
+        ipv6: None,
+        accounting: lns_node::engine::AccountingConfig {
+            mode: lns_node::engine::AccountingMode::Off,
+            interim_interval: None,
+            max_queued: 100,
+        },
     }
 }
 
@@ -116,6 +122,7 @@ async fn a_tunnel_comes_up_through_raft_and_replies_leave_only_after_commit() {
             to_aaa,
             from_aaa,
             signals,
+            accounting: lns_node::control::AccountingChannels::none(),
         },
         Observer::new(metrics, Arc::default()),
     ));

@@ -80,6 +80,9 @@ pub struct LnsdOptions {
     pub base_config: Option<PathBuf>,
     /// Serve IPv6 (`[ipv6]` section, IPv6 reflector in `core`).
     pub ipv6: bool,
+    /// TOML appended to the generated config (e.g. `[aaa.accounting]` or
+    /// `[dae]` sections).
+    pub extra_toml: String,
 }
 
 impl LnsdOptions {
@@ -98,6 +101,7 @@ impl LnsdOptions {
             max_retransmits: 5,
             base_config: None,
             ipv6: false,
+            extra_toml: String::new(),
         }
     }
 }
@@ -419,7 +423,8 @@ format = "text"
 
 [http]
 listen = "{METRICS_ADDR}"
-{ipv6}"#
+{ipv6}{extra}"#,
+        extra = opts.extra_toml
     );
     let config = match &opts.base_config {
         None => config,
@@ -431,7 +436,8 @@ listen = "{METRICS_ADDR}"
 /// `base` with the bed's `generated` settings laid over it: top-level
 /// arrays and values replaced, tables merged one level deep; the base's
 /// `[[lac]]` entries are dropped (the bed accepts any LAC) and so is its
-/// `[aaa.radius]` when the bed uses the users file.
+/// `[aaa.radius]` when the bed uses the users file; its `[dae]` and
+/// `[aaa.accounting]` always are (their addresses are not the bed's).
 fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
     let text = std::fs::read_to_string(base).with_context(|| format!("read {}", base.display()))?;
     let mut merged: toml::Table = text
@@ -439,8 +445,11 @@ fn merge_config(base: &Path, generated: &str, aaa: Aaa) -> Result<String> {
         .with_context(|| format!("parse {}", base.display()))?;
     let ours: toml::Table = generated.parse().context("parse the generated config")?;
     merged.remove("lac");
-    if aaa == Aaa::UsersFile {
-        if let Some(toml::Value::Table(t)) = merged.get_mut("aaa") {
+    // The example's DAE addresses and accounting servers are not the bed's.
+    merged.remove("dae");
+    if let Some(toml::Value::Table(t)) = merged.get_mut("aaa") {
+        t.remove("accounting");
+        if aaa == Aaa::UsersFile {
             t.remove("radius");
         }
     }
@@ -494,6 +503,11 @@ mod tests {
         assert_eq!(t["listen"][0]["address"].as_str(), Some("198.18.0.2:1701"));
         assert!(!t.contains_key("lac"), "the example's LACs are dropped");
         assert!(!t["aaa"].as_table().expect("aaa").contains_key("radius"));
+        assert!(!t["aaa"].as_table().expect("aaa").contains_key("accounting"));
+        assert!(
+            !t.contains_key("dae"),
+            "the example's DAE addresses are dropped"
+        );
         assert_eq!(t["ppp"]["ipcp_local"].as_str(), Some("198.18.2.1"));
         // Kept from node/examples/lnsd.toml.
         assert_eq!(t["ppp"]["mru"].as_integer(), Some(1460));

@@ -10,6 +10,7 @@
 //! Response Authenticator checks are the client's). No password or secret
 //! is ever logged.
 
+pub mod accounting;
 pub mod radius;
 pub mod report;
 pub mod users;

@@ -277,6 +277,8 @@ pub fn grant(a: &Authorization) -> Grant {
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
         ipv6: ipv6_grant(a),
+        acct_interim_interval: a.acct_interim_interval.filter(|d| !d.is_zero()),
+        authentic: lns_proto::radius::values::AcctAuthentic::Radius,
     }
 }
 

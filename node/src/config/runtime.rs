@@ -131,6 +131,7 @@ impl Config {
             setups_per_second_per_source: self.limits.setups_per_second_per_source,
             // validate() refuses an [ipv6] section whose settings do not build.
             ipv6: self.ipv6.as_ref().and_then(|v6| v6.settings().ok()),
+            accounting: self.engine_accounting(),
         }
     }
 
@@ -219,6 +220,15 @@ impl Config {
         }
         if self.ipv6 != old.ipv6 {
             v.push("ipv6");
+        }
+        // The accounting task and the DAE sockets are set up at start.
+        if self.aaa.accounting != old.aaa.accounting
+            || self.accounting_servers() != old.accounting_servers()
+        {
+            v.push("aaa.accounting");
+        }
+        if self.dae != old.dae {
+            v.push("dae");
         }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {

@@ -319,6 +319,9 @@ pub struct AaaConfig {
     /// RADIUS servers (tried after the users file for users it lacks).
     #[serde(default)]
     pub radius: Option<RadiusConfig>,
+    /// RADIUS accounting (RFC 2866); absent: no accounting.
+    #[serde(default)]
+    pub accounting: Option<super::AccountingSection>,
 }
 
 /// `[aaa.radius]`.

@@ -55,6 +55,7 @@ pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
     if let Some(v6) = &c.ipv6 {
         errs.0.extend(super::ipv6::check(v6));
     }
+    super::acct::check(c, &mut errs.0);
     if errs.0.is_empty() {
         Ok(())
     } else {

@@ -19,6 +19,12 @@
 //! Losing it: the queued inputs are dropped and the addresses removed at
 //! once; outputs applied afterwards are not emitted.
 //!
+//! Accounting (issue 9) rides the same path: records are engine state, so
+//! the active node sends what the applied commands queued
+//! (`Output::Account`) and, on becoming active, every record still
+//! pending (the failed node's unacknowledged ones); acks and DAE requests
+//! become proposed inputs. A standby sends no record.
+//!
 //! SIGTERM on a cluster member does not end the sessions (they belong to
 //! the cluster): an active node first hands leadership to another
 //! eligible member, then the task returns.
@@ -26,7 +32,7 @@
 use super::{established_first, Channels, ControlSignal, Exit, Observer, Plane};
 use crate::config::{ClusterRole, ClusterSection};
 use crate::dataplane::ControlInput;
-use crate::engine::{AuthOutcome, Input, Level, Output, SessionCounters, SessionKey};
+use crate::engine::{AuthOutcome, Input, Level, Output, SessionCounters, SessionKey, Traffic};
 use crate::replica::{Command, ReplicaEvent, SharedReplica};
 use crate::system::{now, OsEntropy};
 use crate::vip::Vip;
@@ -125,6 +131,12 @@ pub async fn run<P: Plane>(
         counters_interval,
     } = parts;
     let (proposed_tx, mut proposed) = mpsc::unbounded_channel();
+    let super::AccountingChannels {
+        records,
+        acks: mut acct_acks,
+        dae: mut dae_requests,
+        ..
+    } = std::mem::replace(&mut ch.accounting, super::AccountingChannels::none());
     let mut leadership = handle.leadership();
     let mut t = Task {
         handle,
@@ -142,6 +154,7 @@ pub async fn run<P: Plane>(
         last_rx: BTreeMap::new(),
         counter_offset: BTreeMap::new(),
         proposed_tx,
+        accounts: super::acct::Accounts::new(records),
     };
     let mut next_stats = now() + super::STATS_INTERVAL;
     let mut next_counters = now() + counters_interval;
@@ -150,6 +163,7 @@ pub async fn run<P: Plane>(
     t.leadership_changed(*leadership.borrow());
     loop {
         t.flush();
+        t.accounts.flush();
         let mut wake = next_stats.min(next_counters);
         if let Some(d) = t.next_timeout.filter(|_| t.active && !t.tick_queued) {
             wake = wake.min(d);
@@ -191,6 +205,8 @@ pub async fn run<P: Plane>(
                     tracing::warn!("proposal not committed: {e} (the peers retransmit)");
                 }
             }
+            Some(record) = acct_acks.recv() => t.input(Input::AccountingAcked { record }),
+            Some(req) = dae_requests.recv() => t.on_dae(req),
             Some(a) = ch.from_aaa.recv() => {
                 t.observer.answered(a.session, a.request, &a.outcome);
                 t.input(Input::AuthResult { session: a.session, request: a.request, outcome: a.outcome });
@@ -241,8 +257,10 @@ struct Task<P: Plane> {
     last_rx: BTreeMap<SessionKey, u64>,
     /// Per session: replicated counters minus the local data plane's, at
     /// activation, so the counters continue from the replicated value.
-    counter_offset: BTreeMap<SessionKey, SessionCounters>,
+    counter_offset: BTreeMap<SessionKey, Traffic>,
     proposed_tx: mpsc::UnboundedSender<Result<Vec<u8>, ProposeError>>,
+    /// Records on their way to the accounting task (active node only).
+    accounts: super::acct::Accounts,
 }
 
 impl<P: Plane> Task<P> {
@@ -306,7 +324,16 @@ impl<P: Plane> Task<P> {
                     (s.key, minus(s.counters, local))
                 })
                 .collect();
+            // The previous active node's unacknowledged records: resent
+            // (a server that got one already answers again, RFC 2866 §2).
+            let pending: Vec<_> = engine.pending_accounting().cloned().collect();
             drop(replica);
+            if !pending.is_empty() {
+                tracing::info!(records = pending.len(), "resending pending accounting records");
+            }
+            for r in pending {
+                self.accounts.send(r);
+            }
         } else {
             self.set_inactive();
         }
@@ -407,10 +434,11 @@ impl<P: Plane> Task<P> {
                 session,
                 user,
                 acct_session_id,
+                setup_failure,
                 ..
             } => {
                 self.last_rx.remove(&session);
-                self.observer.ended(session);
+                self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
                 if emit {
                     tracing::info!(%session, ?user, %acct_session_id, "session ended");
@@ -446,8 +474,12 @@ impl<P: Plane> Task<P> {
                     (true, Level::Warn) => tracing::warn!(%session, "{}", n.text),
                 }
             }
+            Output::Account(record) if emit => self.accounts.send(record),
             // A standby (or a node that just lost its lease) sends nothing.
-            Output::SendL2tp(_) | Output::SendPpp { .. } | Output::Authenticate(_) => {}
+            Output::SendL2tp(_)
+            | Output::SendPpp { .. }
+            | Output::Authenticate(_)
+            | Output::Account(_) => {}
         }
     }
 
@@ -475,18 +507,51 @@ impl<P: Plane> Task<P> {
         }
     }
 
+    /// A DAE request: resolved against the replicated sessions, performed
+    /// through the log like any input. Only the active node holds the
+    /// tunnel address the DAE server listens on; a standby answers NAK.
+    fn on_dae(&mut self, req: crate::dae::DaeRequest) {
+        use lns_proto::radius::dae::Outcome;
+        use lns_proto::radius::ErrorCause;
+        let outcome = if !self.active {
+            Outcome::Nak(ErrorCause::ResourcesUnavailable)
+        } else {
+            let keys = self.replica.lock().engine().select_sessions(&req.selector);
+            if keys.is_empty() {
+                // RFC 5176 §3.5.
+                Outcome::Nak(ErrorCause::SessionContextNotFound)
+            } else {
+                for k in keys {
+                    let input = match req.action {
+                        crate::dae::Action::Disconnect => {
+                            Input::Admin(crate::engine::AdminCommand::KillSession(k))
+                        }
+                        crate::dae::Action::Change(change) => Input::Reauthorize { session: k, change },
+                    };
+                    tracing::info!(session = %k, action = ?req.action, "DAE request proposed");
+                    self.input(input);
+                }
+                Outcome::Ack
+            }
+        };
+        let _ = req.reply.send(outcome);
+    }
+
     /// Replicates the traffic counters of every published session.
     fn poll_counters(&mut self) {
         if !self.active {
             return;
         }
-        let batch: Vec<(SessionKey, SessionCounters)> = self
+        let batch: Vec<SessionCounters> = self
             .last_rx
             .keys()
             .filter_map(|k| {
                 let local = counters(&self.plane.session_stats(k.tunnel, k.session)?);
                 let offset = self.counter_offset.get(k).copied().unwrap_or_default();
-                Some((*k, plus(offset, local)))
+                Some(SessionCounters {
+                    session: *k,
+                    traffic: plus(offset, local),
+                })
             })
             .collect();
         if !batch.is_empty() {
@@ -504,30 +569,30 @@ pub fn next_eligible(me: MemberId, eligible: &[MemberId]) -> Option<MemberId> {
         .or_else(|| eligible.iter().copied().find(|id| *id != me))
 }
 
-fn counters(s: &crate::dataplane::SessionStats) -> SessionCounters {
-    SessionCounters {
-        rx_packets: s.rx_packets,
-        rx_bytes: s.rx_bytes,
-        tx_packets: s.tx_packets,
-        tx_bytes: s.tx_bytes,
+fn counters(s: &crate::dataplane::SessionStats) -> Traffic {
+    Traffic {
+        input_octets: s.rx_bytes,
+        output_octets: s.tx_bytes,
+        input_packets: s.rx_packets,
+        output_packets: s.tx_packets,
     }
 }
 
-fn minus(a: SessionCounters, b: SessionCounters) -> SessionCounters {
-    SessionCounters {
-        rx_packets: a.rx_packets.saturating_sub(b.rx_packets),
-        rx_bytes: a.rx_bytes.saturating_sub(b.rx_bytes),
-        tx_packets: a.tx_packets.saturating_sub(b.tx_packets),
-        tx_bytes: a.tx_bytes.saturating_sub(b.tx_bytes),
+fn minus(a: Traffic, b: Traffic) -> Traffic {
+    Traffic {
+        input_octets: a.input_octets.saturating_sub(b.input_octets),
+        output_octets: a.output_octets.saturating_sub(b.output_octets),
+        input_packets: a.input_packets.saturating_sub(b.input_packets),
+        output_packets: a.output_packets.saturating_sub(b.output_packets),
     }
 }
 
-fn plus(a: SessionCounters, b: SessionCounters) -> SessionCounters {
-    SessionCounters {
-        rx_packets: a.rx_packets.saturating_add(b.rx_packets),
-        rx_bytes: a.rx_bytes.saturating_add(b.rx_bytes),
-        tx_packets: a.tx_packets.saturating_add(b.tx_packets),
-        tx_bytes: a.tx_bytes.saturating_add(b.tx_bytes),
+fn plus(a: Traffic, b: Traffic) -> Traffic {
+    Traffic {
+        input_octets: a.input_octets.saturating_add(b.input_octets),
+        output_octets: a.output_octets.saturating_add(b.output_octets),
+        input_packets: a.input_packets.saturating_add(b.input_packets),
+        output_packets: a.output_packets.saturating_add(b.output_packets),
     }
 }
 
@@ -574,11 +639,11 @@ mod tests {
 
     #[test]
     fn counters_continue_from_the_replicated_value_after_a_takeover() {
-        let c = |n| SessionCounters {
-            rx_packets: n,
-            rx_bytes: n * 100,
-            tx_packets: n,
-            tx_bytes: n * 100,
+        let c = |n| Traffic {
+            input_octets: n * 100,
+            output_octets: n * 100,
+            input_packets: n,
+            output_packets: n,
         };
         // Replicated 50, this node's data plane had 10 (an earlier term).
         let offset = minus(c(50), c(10));

@@ -23,11 +23,13 @@
 
 pub mod ipv6;
 mod ipv6_snapshot;
+pub mod accounting;
 pub mod pool;
 pub mod session;
 pub mod types;
 pub mod v6pool;
 
+mod authorize;
 mod flood;
 mod ppp_events;
 mod rearm;
@@ -37,6 +39,11 @@ pub mod tally;
 
 pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
 pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
+pub use accounting::{
+    Accounting, AccountingConfig, AccountingMode, AccountingRecord, RecordKind, SessionCounters,
+    Traffic,
+};
+pub use authorize::Selector;
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
 pub use snapshot::SnapshotError;
@@ -44,7 +51,7 @@ pub use setup_failure::SetupFailures;
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
-    Output, SecondLoginPolicy, SessionCounters, SessionKey,
+    Output, Reauthorization, SecondLoginPolicy, SessionKey,
 };
 pub use v6pool::{PrefixPool, V6PoolError};
 
@@ -57,6 +64,7 @@ use lns_proto::l2tp::{
     CdnResult, Endpoint, ErrorCode, Event, PeerTable, SessionDownReason, StopCcnResult,
 };
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, Side};
+use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
 pub use ppp_events::data_plane_entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -101,6 +109,8 @@ pub struct Engine {
     failures: SetupFailures,
     /// IPv6 service: prefix pools and per-session RA/DHCPv6 (ipv6.rs).
     v6: ipv6::Ipv6State,
+    /// Accounting records and per-session accounting timers.
+    accounting: Accounting,
 }
 
 impl std::fmt::Debug for Engine {
@@ -133,6 +143,7 @@ impl Engine {
             tally: Tally::default(),
             failures: SetupFailures::default(),
             v6: ipv6::Ipv6State::default(),
+            accounting: Accounting::new(config.accounting.clone()),
             config,
         };
         if let Some(settings) = ipv6 {
@@ -169,6 +180,16 @@ impl Engine {
             } => self.on_auth_result(now, session, request, outcome),
             Input::Tick => self.on_tick(now, entropy),
             Input::Admin(cmd) => self.on_admin(now, cmd, entropy),
+            Input::Counters(batch) => {
+                for c in &batch {
+                    if let Some(s) = self.sessions.get_mut(&c.session) {
+                        s.counters = s.counters.max(c.traffic);
+                    }
+                }
+                self.accounting_counters(batch)
+            }
+            Input::AccountingAcked { record } => self.accounting_acked(record),
+            Input::Reauthorize { session, change } => self.reauthorize(session, change),
             Input::TrafficSeen { session, at } => {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     if at > s.last_traffic {
@@ -179,17 +200,6 @@ impl Engine {
                 }
             }
             Input::Rearm => self.rearm(now, entropy),
-            Input::Counters(batch) => {
-                for (key, c) in batch {
-                    if let Some(s) = self.sessions.get_mut(&key) {
-                        let k = &mut s.counters;
-                        k.rx_packets = k.rx_packets.max(c.rx_packets);
-                        k.rx_bytes = k.rx_bytes.max(c.rx_bytes);
-                        k.tx_packets = k.tx_packets.max(c.tx_packets);
-                        k.tx_bytes = k.tx_bytes.max(c.tx_bytes);
-                    }
-                }
-            }
         }
         self.pump(now, entropy);
     }
@@ -206,10 +216,15 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            sessions,
+            self.ipv6_earliest(),
+            self.accounting.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// SIGHUP: new LAC table (existing tunnels keep their settings) and pools.
@@ -412,22 +427,28 @@ impl Engine {
             let why = if s.ending != Ending::No {
                 None
             } else if s.session_deadline.is_some_and(|d| d <= now) {
-                Some("session timeout")
+                Some(("session timeout", AcctTerminateCause::SessionTimeout))
             } else if s.idle_deadline().is_some_and(|d| d <= now) {
-                Some("idle timeout")
+                Some(("idle timeout", AcctTerminateCause::IdleTimeout))
             } else {
                 None
             };
-            if let Some(why) = why {
+            if let Some((why, cause)) = why {
+                // RFC 2866 §5.10.
+                self.accounting.note_cause(key, cause);
                 self.notice(Level::Info, Some(key), format!("ending session: {why}"));
                 self.end_session(now, key, CdnResult::Administrative, why);
             }
         }
+        self.accounting_tick(now);
     }
 
     fn on_admin(&mut self, now: Timestamp, cmd: AdminCommand, entropy: &mut dyn Entropy) {
         match cmd {
             AdminCommand::KillSession(key) => {
+                // RFC 2866 §5.10: an operator or a Disconnect-Request.
+                self.accounting
+                    .note_cause(key, AcctTerminateCause::AdminReset);
                 self.notice(
                     Level::Info,
                     Some(key),
@@ -441,6 +462,16 @@ impl Engine {
                 );
             }
             AdminCommand::KillTunnel(id) => {
+                let keys: Vec<SessionKey> = self
+                    .sessions
+                    .keys()
+                    .filter(|k| k.tunnel == id)
+                    .copied()
+                    .collect();
+                for k in keys {
+                    self.accounting
+                        .note_cause(k, AcctTerminateCause::AdminReset);
+                }
                 self.terminate_links(
                     now,
                     |k| k.tunnel == id,
@@ -465,8 +496,14 @@ impl Engine {
                     None,
                     "shutting down: closing every session and tunnel".into(),
                 );
-                self.terminate_links(now, |_| true, "LNS shutting down", entropy);
                 let keys: Vec<SessionKey> = self.sessions.keys().copied().collect();
+                for k in &keys {
+                    // RFC 2866 §5.10: the administrator ends service on
+                    // the NAS (before a restart or reboot).
+                    self.accounting
+                        .note_cause(*k, AcctTerminateCause::AdminReboot);
+                }
+                self.terminate_links(now, |_| true, "LNS shutting down", entropy);
                 let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
                     .with_message("LNS shutting down");
                 for k in keys {
@@ -527,7 +564,7 @@ impl Engine {
                 tunnel,
                 session,
                 reason,
-            } => self.on_session_down(SessionKey { tunnel, session }, reason),
+            } => self.on_session_down(now, SessionKey { tunnel, session }, reason),
             Event::TunnelUp {
                 tunnel,
                 peer,
@@ -550,7 +587,7 @@ impl Engine {
                     .copied()
                     .collect();
                 for k in gone {
-                    self.on_session_down(k, SessionDownReason::TunnelDown);
+                    self.on_session_down(now, k, SessionDownReason::TunnelDown);
                 }
                 self.notice(
                     Level::Info,
@@ -644,7 +681,7 @@ impl Engine {
             mru: self.config.link.mru,
             ending: Ending::No,
             published: false,
-            counters: SessionCounters::default(),
+            counters: Traffic::default(),
         };
         // The data plane must know the session before PPP can flow (it
         // carries our LCP frames and hands the subscriber's to us).
@@ -654,7 +691,7 @@ impl Engine {
         self.dirty.insert(key);
     }
 
-    fn on_session_down(&mut self, key: SessionKey, reason: SessionDownReason) {
+    fn on_session_down(&mut self, now: Timestamp, key: SessionKey, reason: SessionDownReason) {
         let setup_failure = self.failures.take(key, &reason);
         let Some(s) = self.sessions.remove(&key) else {
             if self.early.remove(&key).is_some() {
@@ -681,6 +718,7 @@ impl Engine {
             Some(key),
             format!("session of {:?} down: {reason:?}", s.user_text()),
         );
+        self.accounting_session_down(now, &s, &reason);
         self.outputs.push_back(Output::SessionDown {
             session: key,
             user: s.user_text(),
@@ -747,10 +785,15 @@ impl Engine {
             .values()
             .filter_map(Session::next_deadline)
             .min();
-        [self.endpoint.poll_timeout(), sessions, self.ipv6_earliest()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            sessions,
+            self.ipv6_earliest(),
+            self.accounting.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

@@ -53,8 +53,15 @@ impl Engine {
                 let entry = self.with_ipv6(entry);
                 self.outputs.push_back(Output::SessionUp(entry));
                 self.notice(Level::Info, Some(key), text);
+                // RFC 2866 §5.1: Start once the network layer is up.
+                self.accounting_network_up(now, key);
             }
-            LinkEvent::Ipv6Up { local_id, .. } => self.on_ipv6_up(now, key, local_id, entropy),
+            LinkEvent::Ipv6Up { local_id, .. } => {
+                self.on_ipv6_up(now, key, local_id, entropy);
+                // IPv6-only sessions start their accounting here (a
+                // session whose IPCP is up already has its Start).
+                self.accounting_network_up(now, key);
+            }
             LinkEvent::Ipv6Down => self.on_ipv6_down(now, key),
             LinkEvent::Ipv4Down => {}
             LinkEvent::ProtocolRejected { protocol } => self.notice(
@@ -65,6 +72,11 @@ impl Engine {
             LinkEvent::LinkDown { cause } => {
                 self.failures
                     .note(key, super::setup_failure::from_link_down(&cause));
+                self.accounting
+                    .note_cause(key, super::accounting::terminate_cause(&cause));
+                let Some(s) = self.sessions.get_mut(&key) else {
+                    return;
+                };
                 let (result, error) = match s.ending {
                     Ending::With(r, e) => (r, e),
                     Ending::No => session::cdn_codes(&cause),
@@ -184,6 +196,9 @@ impl Engine {
             .map(|s| s.key)
             .collect();
         for k in older {
+            // RFC 2866 §5.10: ended by the NAS for a reason not listed.
+            self.accounting
+                .note_cause(k, lns_proto::radius::AcctTerminateCause::NasRequest);
             self.notice(
                 Level::Info,
                 Some(k),

@@ -5,7 +5,8 @@
 //! Contract: plain data owned by the engine; no behaviour beyond small
 //! derived values.
 
-use super::types::{Grant, SessionCounters, SessionKey};
+use super::accounting::Traffic;
+use super::types::{Grant, SessionKey};
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
 use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode, SessionRoute};
 use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
@@ -73,7 +74,7 @@ pub struct Session {
     /// Published to the data plane.
     pub published: bool,
     /// Traffic counters as last replicated.
-    pub counters: SessionCounters,
+    pub counters: Traffic,
 }
 
 impl Session {

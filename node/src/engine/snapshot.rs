@@ -11,8 +11,10 @@
 
 use super::pool::Pools;
 use super::session::{AuthPhase, Ending, Session};
+use super::accounting::{SessionCounters, Traffic};
+use super::ipv6::Ipv6Grant;
 use super::types::{
-    AddressGrant, AdminCommand, AuthOutcome, Grant, Input, SessionCounters, SessionKey,
+    AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
 use super::{flood::SetupLimiter, Engine, RunState};
 use lns_proto::l2tp::state::StateError;
@@ -21,7 +23,8 @@ use lns_proto::pb::lnsd as pb;
 use lns_proto::ppp::Link;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use lns_proto::radius::values::AcctAuthentic;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 /// The schema version written by this code.
@@ -186,6 +189,9 @@ impl Engine {
             early,
             outputs: VecDeque::new(),
             tally: super::Tally::default(),
+            failures: super::SetupFailures::default(),
+            accounting: super::Accounting::new(config.accounting.clone()),
+            v6: super::ipv6::Ipv6State::default(),
             config,
         };
         let keys: Vec<SessionKey> = engine.sessions.keys().copied().collect();
@@ -250,7 +256,18 @@ pub fn input_to_pb(input: &Input) -> pb::Input {
         }),
         Input::Rearm => Kind::Rearm(pb::Rearm {}),
         Input::Counters(batch) => Kind::Counters(pb::Counters {
-            sessions: batch.iter().map(|(k, c)| counters_to_pb(*k, c)).collect(),
+            sessions: batch
+                .iter()
+                .map(|c| counters_to_pb(c.session, &c.traffic))
+                .collect(),
+        }),
+        Input::AccountingAcked { record } => {
+            Kind::AccountingAcked(pb::AccountingAcked { record: *record })
+        }
+        Input::Reauthorize { session, change } => Kind::Reauthorize(pb::Reauthorize {
+            session: Some(key_to_pb(*session)),
+            session_timeout_ms: change.session_timeout.map(ms),
+            idle_timeout_ms: change.idle_timeout.map(ms),
         }),
     };
     pb::Input { kind: Some(kind) }
@@ -305,9 +322,22 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
             Kind::Counters(c) => Input::Counters(
                 c.sessions
                     .iter()
-                    .map(counters_from_pb)
+                    .map(|c| {
+                        counters_from_pb(c).map(|(session, traffic)| SessionCounters {
+                            session,
+                            traffic,
+                        })
+                    })
                     .collect::<Result<_, _>>()?,
             ),
+            Kind::AccountingAcked(a) => Input::AccountingAcked { record: a.record },
+            Kind::Reauthorize(r) => Input::Reauthorize {
+                session: key_from_pb(r.session.as_ref())?,
+                change: Reauthorization {
+                    session_timeout: r.session_timeout_ms.map(Duration::from_millis),
+                    idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
+                },
+            },
         },
     )
 }
@@ -337,26 +367,25 @@ fn key_from_pb(k: Option<&pb::SessionKey>) -> Result<SessionKey, SnapshotError> 
     })
 }
 
-fn counters_to_pb(k: SessionKey, c: &SessionCounters) -> pb::SessionCounters {
+// rx = from the subscriber (input), tx = to the subscriber (output).
+fn counters_to_pb(k: SessionKey, c: &Traffic) -> pb::SessionCounters {
     pb::SessionCounters {
         session: Some(key_to_pb(k)),
-        rx_packets: c.rx_packets,
-        rx_bytes: c.rx_bytes,
-        tx_packets: c.tx_packets,
-        tx_bytes: c.tx_bytes,
+        rx_packets: c.input_packets,
+        rx_bytes: c.input_octets,
+        tx_packets: c.output_packets,
+        tx_bytes: c.output_octets,
     }
 }
 
-fn counters_from_pb(
-    c: &pb::SessionCounters,
-) -> Result<(SessionKey, SessionCounters), SnapshotError> {
+fn counters_from_pb(c: &pb::SessionCounters) -> Result<(SessionKey, Traffic), SnapshotError> {
     Ok((
         key_from_pb(c.session.as_ref())?,
-        SessionCounters {
-            rx_packets: c.rx_packets,
-            rx_bytes: c.rx_bytes,
-            tx_packets: c.tx_packets,
-            tx_bytes: c.tx_bytes,
+        Traffic {
+            input_octets: c.rx_bytes,
+            output_octets: c.tx_bytes,
+            input_packets: c.rx_packets,
+            output_packets: c.tx_packets,
         },
     ))
 }
@@ -376,7 +405,66 @@ fn grant_to_pb(g: &Grant) -> pb::Grant {
         class: g.class.clone(),
         dns1: g.dns[0].map(u32::from),
         dns2: g.dns[1].map(u32::from),
+        acct_interim_interval_ms: g.acct_interim_interval.map(ms),
+        acct_authentic: u32::from(g.authentic),
+        ipv6: Some(ipv6_grant_to_pb(&g.ipv6)),
     }
+}
+
+fn v6_prefix_to_pb(p: (Ipv6Addr, u8)) -> pb::Ipv6Prefix {
+    pb::Ipv6Prefix {
+        address: p.0.octets().to_vec(),
+        length: u32::from(p.1),
+    }
+}
+
+fn v6_addr_from_pb(b: &[u8], what: &'static str) -> Result<Ipv6Addr, SnapshotError> {
+    let octets: [u8; 16] = b.try_into().map_err(|_| bad(what))?;
+    Ok(Ipv6Addr::from(octets))
+}
+
+fn v6_prefix_from_pb(p: &pb::Ipv6Prefix) -> Result<(Ipv6Addr, u8), SnapshotError> {
+    let len = u8::try_from(p.length)
+        .ok()
+        .filter(|l| *l <= 128)
+        .ok_or(bad("ipv6 prefix length"))?;
+    Ok((v6_addr_from_pb(&p.address, "ipv6 prefix")?, len))
+}
+
+fn ipv6_grant_to_pb(g: &Ipv6Grant) -> pb::Ipv6Grant {
+    pb::Ipv6Grant {
+        framed_prefix: g.framed_prefix.map(v6_prefix_to_pb),
+        delegated_prefix: g.delegated_prefix.map(v6_prefix_to_pb),
+        framed_address: g.framed_address.map(|a| a.octets().to_vec()),
+        interface_id: g.interface_id.map(|i| i.to_vec()),
+        dns: g.dns.iter().map(|a| a.octets().to_vec()).collect(),
+    }
+}
+
+fn ipv6_grant_from_pb(g: &pb::Ipv6Grant) -> Result<Ipv6Grant, SnapshotError> {
+    Ok(Ipv6Grant {
+        framed_prefix: g.framed_prefix.as_ref().map(v6_prefix_from_pb).transpose()?,
+        delegated_prefix: g
+            .delegated_prefix
+            .as_ref()
+            .map(v6_prefix_from_pb)
+            .transpose()?,
+        framed_address: g
+            .framed_address
+            .as_deref()
+            .map(|b| v6_addr_from_pb(b, "framed ipv6 address"))
+            .transpose()?,
+        interface_id: g
+            .interface_id
+            .as_deref()
+            .map(|b| <[u8; 8]>::try_from(b).map_err(|_| bad("interface id")))
+            .transpose()?,
+        dns: g
+            .dns
+            .iter()
+            .map(|b| v6_addr_from_pb(b, "ipv6 dns"))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 fn grant_from_pb(g: &pb::Grant) -> Result<Grant, SnapshotError> {
@@ -394,6 +482,14 @@ fn grant_from_pb(g: &pb::Grant) -> Result<Grant, SnapshotError> {
         idle_timeout: g.idle_timeout_ms.map(Duration::from_millis),
         class: g.class.clone(),
         dns: [g.dns1.map(Ipv4Addr::from), g.dns2.map(Ipv4Addr::from)],
+        acct_interim_interval: g.acct_interim_interval_ms.map(Duration::from_millis),
+        authentic: AcctAuthentic::from(g.acct_authentic),
+        ipv6: g
+            .ipv6
+            .as_ref()
+            .map(ipv6_grant_from_pb)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -489,7 +585,7 @@ fn session_from_pb(
         published: r.published,
         counters: match &r.counters {
             Some(c) => counters_from_pb(c)?.1,
-            None => SessionCounters::default(),
+            None => Traffic::default(),
         },
     })
 }

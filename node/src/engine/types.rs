@@ -12,6 +12,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use super::accounting::{AccountingConfig, AccountingRecord, SessionCounters};
 use super::pool::PoolSpec;
 
 /// A session: (our tunnel id, our session id).
@@ -65,6 +66,8 @@ pub struct EngineConfig {
     pub setups_per_second_per_source: u32,
     /// IPv6 service (RA, DHCPv6, prefix pools); `None`: IPV6CP only.
     pub ipv6: Option<super::Ipv6Settings>,
+    /// Accounting records (RFC 2866).
+    pub accounting: AccountingConfig,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -90,6 +93,7 @@ impl fmt::Debug for EngineConfig {
                 &self.setups_per_second_per_source,
             )
             .field("ipv6", &self.ipv6.is_some())
+            .field("accounting", &self.accounting)
             .finish()
     }
 }
@@ -130,10 +134,15 @@ pub struct Grant {
     pub dns: [Option<Ipv4Addr>; 2],
     /// IPv6 prefixes and DNS servers (RFC 3162, 4818, 6911).
     pub ipv6: super::ipv6::Ipv6Grant,
+    /// Acct-Interim-Interval (overrides the configured one).
+    pub acct_interim_interval: Option<Duration>,
+    /// Who authenticated the user (Acct-Authentic, RFC 2866 §5.6).
+    pub authentic: lns_proto::radius::values::AcctAuthentic,
 }
 
 impl Grant {
-    /// An address from the default pool, nothing else.
+    /// An address from the default pool, nothing else (authenticated
+    /// locally).
     pub fn default_pool() -> Grant {
         Grant {
             address: AddressGrant::Pool(None),
@@ -142,6 +151,8 @@ impl Grant {
             class: Vec::new(),
             dns: [None, None],
             ipv6: super::ipv6::Ipv6Grant::default(),
+            acct_interim_interval: None,
+            authentic: lns_proto::radius::values::AcctAuthentic::Local,
         }
     }
 }
@@ -229,6 +240,23 @@ pub enum Input {
     },
     /// Timers may be due.
     Tick,
+    /// Per-session traffic totals read from the data plane (every
+    /// `counters_interval`, and once when a session is withdrawn); also
+    /// how counters are replicated in periodic batches (issue 6 item 5).
+    /// Counters only grow: a smaller value is ignored.
+    Counters(Vec<SessionCounters>),
+    /// An accounting server acknowledged this record.
+    AccountingAcked {
+        /// [`AccountingRecord::id`].
+        record: u64,
+    },
+    /// New limits for a running session (RFC 5176 CoA-Request).
+    Reauthorize {
+        /// The session.
+        session: SessionKey,
+        /// What changes.
+        change: Reauthorization,
+    },
     /// An operator command.
     Admin(AdminCommand),
     /// The data plane saw traffic from the subscriber at `at`.
@@ -242,23 +270,16 @@ pub enum Input {
     /// timers with jitter, retransmit the unacked control messages and ask
     /// AAA again for sessions waiting for a verdict.
     Rearm,
-    /// Traffic counters read from the data plane, replicated in periodic
-    /// batches (issue 6 item 5). Counters only grow: a smaller value is
-    /// ignored.
-    Counters(Vec<(SessionKey, SessionCounters)>),
 }
 
-/// A session's data-plane traffic counters.
+/// What a CoA-Request changes (RFC 5176 §3.2). `None`: unchanged; a
+/// zero duration: no limit any more.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SessionCounters {
-    /// Packets from the subscriber.
-    pub rx_packets: u64,
-    /// Bytes from the subscriber.
-    pub rx_bytes: u64,
-    /// Packets to the subscriber.
-    pub tx_packets: u64,
-    /// Bytes to the subscriber.
-    pub tx_bytes: u64,
+pub struct Reauthorization {
+    /// Session-Timeout, counted from authentication (RFC 2865 §5.27).
+    pub session_timeout: Option<Duration>,
+    /// Idle-Timeout (RFC 2865 §5.28).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// How loud a notice is.
@@ -315,6 +336,9 @@ pub enum Output {
         /// observer ignores it for an established session).
         setup_failure: SessionSetupFailure,
     },
+    /// An accounting record was queued: send it, then answer with
+    /// [`Input::AccountingAcked`].
+    Account(AccountingRecord),
     /// Something to log.
     Log(Notice),
 }

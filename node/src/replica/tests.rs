@@ -40,6 +40,11 @@ fn config() -> EngineConfig {
         max_sessions: 100,
         setups_per_second_per_source: 100,
         ipv6: None,
+        accounting: crate::engine::AccountingConfig {
+            mode: crate::engine::AccountingMode::On,
+            interim_interval: Some(Duration::from_secs(300)),
+            max_queued: 1000,
+        },
     }
 }
 
@@ -364,6 +369,15 @@ fn every_input_round_trips_through_its_encoding() {
                 idle_timeout: None,
                 class: vec![b"gold".to_vec()],
                 dns: [None, Some(Ipv4Addr::new(198, 18, 0, 53))],
+                acct_interim_interval: Some(Duration::from_secs(600)),
+                authentic: lns_proto::radius::values::AcctAuthentic::Radius,
+                ipv6: crate::engine::Ipv6Grant {
+                    framed_prefix: Some(("2001:db8:100:7::".parse().expect("literal"), 64)),
+                    delegated_prefix: Some(("2001:db8:200:700::".parse().expect("literal"), 56)),
+                    framed_address: None,
+                    interface_id: Some([0, 0, 0, 0, 0, 0, 0, 1]),
+                    dns: vec!["2001:db8::53".parse().expect("literal")],
+                },
             }),
         },
         Input::AuthResult {
@@ -378,15 +392,23 @@ fn every_input_round_trips_through_its_encoding() {
             at: Timestamp::from_unix_micros(77),
         },
         Input::Rearm,
-        Input::Counters(vec![(
-            key,
-            crate::engine::SessionCounters {
-                rx_packets: 1,
-                rx_bytes: 2,
-                tx_packets: 3,
-                tx_bytes: 4,
+        Input::Counters(vec![crate::engine::SessionCounters {
+            session: key,
+            traffic: crate::engine::Traffic {
+                input_octets: 2,
+                output_octets: 4,
+                input_packets: 1,
+                output_packets: 3,
             },
-        )]),
+        }]),
+        Input::AccountingAcked { record: 9 },
+        Input::Reauthorize {
+            session: key,
+            change: crate::engine::Reauthorization {
+                session_timeout: Some(std::time::Duration::from_secs(60)),
+                idle_timeout: None,
+            },
+        },
     ];
     let c = Command {
         now: Timestamp::from_unix_micros(1),

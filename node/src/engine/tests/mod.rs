@@ -10,6 +10,7 @@ use super::*;
 mod failures;
 mod host_name;
 mod ipv6;
+mod accounting;
 mod lifecycle;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
@@ -54,6 +55,11 @@ fn config() -> EngineConfig {
         max_sessions: 100,
         setups_per_second_per_source: 100,
         ipv6: None,
+        accounting: AccountingConfig {
+            mode: AccountingMode::On,
+            interim_interval: None,
+            max_queued: 100,
+        },
     }
 }
 

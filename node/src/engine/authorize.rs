@@ -1,0 +1,89 @@
+//! # Dynamic authorization in the engine (RFC 5176)
+//!
+//! Contract: [`Engine::select_sessions`] is a read-only query that finds
+//! the running sessions a Disconnect-Request or CoA-Request names (every
+//! given attribute must match: RFC 5176 §3 session identification);
+//! [`Input::Reauthorize`](super::Input::Reauthorize) applies a CoA's new
+//! Session-Timeout / Idle-Timeout. A Disconnect is an ordinary
+//! `AdminCommand::KillSession` (Acct-Terminate-Cause Admin-Reset). Same
+//! determinism as the rest of the engine: sessions are scanned in key order.
+
+use super::accounting::nas_port;
+use super::session::{AuthPhase, Ending, Session};
+use super::types::{Level, Reauthorization, SessionKey};
+use super::Engine;
+use std::net::Ipv4Addr;
+
+/// The session identification attributes of a request (RFC 5176 §3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    /// User-Name.
+    pub user_name: Option<String>,
+    /// Acct-Session-Id.
+    pub acct_session_id: Option<String>,
+    /// Framed-IP-Address.
+    pub framed_ip: Option<Ipv4Addr>,
+    /// NAS-Port.
+    pub nas_port: Option<u32>,
+    /// Calling-Station-Id.
+    pub calling_station_id: Option<String>,
+}
+
+impl Selector {
+    /// Whether `s` matches every attribute given (and at least one is).
+    pub fn matches(&self, s: &Session) -> bool {
+        let any = self.user_name.is_some()
+            || self.acct_session_id.is_some()
+            || self.framed_ip.is_some()
+            || self.nas_port.is_some()
+            || self.calling_station_id.is_some();
+        any && self
+            .user_name
+            .as_ref()
+            .is_none_or(|u| u.as_bytes() == s.user.as_slice())
+            && self
+                .acct_session_id
+                .as_ref()
+                .is_none_or(|a| *a == s.acct_session_id)
+            && self.framed_ip.is_none_or(|ip| s.ipv4 == Some(ip))
+            && self.nas_port.is_none_or(|p| p == nas_port(s.key))
+            && self
+                .calling_station_id
+                .as_ref()
+                .is_none_or(|c| s.call.calling_number.as_deref() == Some(c.as_bytes()))
+    }
+}
+
+impl Engine {
+    /// Authenticated, running sessions that `selector` names, in key order.
+    pub fn select_sessions(&self, selector: &Selector) -> Vec<SessionKey> {
+        self.sessions
+            .values()
+            .filter(|s| s.auth == AuthPhase::Accepted && s.ending == Ending::No)
+            .filter(|s| selector.matches(s))
+            .map(|s| s.key)
+            .collect()
+    }
+
+    /// RFC 5176 §3.2 CoA: new Session-Timeout (from authentication, as in
+    /// an Access-Accept, RFC 2865 §5.27) and Idle-Timeout; zero removes
+    /// the limit. A deadline already past ends the session at the next tick.
+    pub(super) fn reauthorize(&mut self, key: SessionKey, change: Reauthorization) {
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if let Some(t) = change.session_timeout {
+            let from = s.authenticated_at.unwrap_or(s.started);
+            s.session_deadline = (!t.is_zero()).then(|| from + t);
+        }
+        if let Some(t) = change.idle_timeout {
+            s.idle_timeout = (!t.is_zero()).then_some(t);
+        }
+        self.dirty.insert(key);
+        let text = format!(
+            "limits changed by CoA: session timeout {:?}, idle timeout {:?}",
+            change.session_timeout, change.idle_timeout
+        );
+        self.notice(Level::Info, Some(key), text);
+    }
+}

@@ -1,0 +1,387 @@
+//! Engine tests: accounting records (RFC 2866, RFC 2869) and dynamic
+//! authorization (RFC 5176) in virtual time (harness in `super`).
+
+use super::*;
+use crate::engine::accounting::FINAL_COUNTERS_WAIT;
+use lns_proto::radius::AcctTerminateCause;
+
+fn records(sim: &Sim) -> Vec<AccountingRecord> {
+    sim.outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Account(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kinds(sim: &Sim, key: SessionKey) -> Vec<RecordKind> {
+    records(sim)
+        .into_iter()
+        .filter(|r| r.session == key)
+        .map(|r| r.kind)
+        .collect()
+}
+
+fn stop_cause(sim: &Sim, key: SessionKey) -> Option<AcctTerminateCause> {
+    records(sim).into_iter().find_map(|r| match r.kind {
+        RecordKind::Stop(c) if r.session == key => Some(c),
+        _ => None,
+    })
+}
+
+fn traffic(n: u64) -> Traffic {
+    Traffic {
+        input_octets: n,
+        output_octets: 2 * n,
+        input_packets: n / 100,
+        output_packets: n / 50,
+    }
+}
+
+fn hang_up(sim: &mut Sim, key: SessionKey) {
+    let cause = DisconnectCause::new(DisconnectCode::Normal, Direction::Local);
+    let now = sim.now;
+    sim.subs
+        .get_mut(&key)
+        .expect("subscriber")
+        .close(now, cause);
+    // Until the session is down (RFC 1661 Stopping ends on the restart
+    // timer), in steps well under FINAL_COUNTERS_WAIT.
+    for _ in 0..40 {
+        if sim.session_down(key) {
+            return;
+        }
+        sim.advance(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn rfc2866_start_once_when_ipcp_opens_then_stop_user_request_with_final_counters() {
+    let mut sim = Sim::new(config());
+    sim.grant.class = vec![b"gold".to_vec()];
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let start = records(&sim);
+    assert_eq!(start.len(), 1, "{start:?}");
+    let s = &start[0];
+    assert_eq!(s.kind, RecordKind::Start);
+    assert_eq!(s.user, "alice");
+    assert_eq!(s.framed_ip, Some(ip("100.64.0.1")));
+    assert_eq!(s.class, vec![b"gold".to_vec()]);
+    assert_eq!(
+        s.nas_port,
+        (u32::from(key.tunnel) << 16) | u32::from(key.session)
+    );
+    assert_eq!(s.calling_station.as_deref(), Some(&b"0123456789"[..]));
+    // The test's AAA grants like the users file does (RFC 2866 §5.6).
+    assert_eq!(s.authentic, lns_proto::radius::values::AcctAuthentic::Local);
+    let acct_id = sim.engine.session(key).expect("up").acct_session_id.clone();
+    assert_eq!(s.acct_session_id, acct_id);
+    assert_eq!(s.traffic, Traffic::default());
+    sim.apply(Input::Counters(vec![SessionCounters {
+        session: key,
+        traffic: traffic(1_000),
+    }]));
+    sim.advance(Duration::from_secs(100));
+    // The subscriber hangs up (LCP Terminate-Request from its side).
+    hang_up(&mut sim, key);
+    assert!(sim.session_down(key));
+    // The Stop waits for the data plane's last read ...
+    assert_eq!(kinds(&sim, key), vec![RecordKind::Start]);
+    sim.apply(Input::Counters(vec![SessionCounters {
+        session: key,
+        traffic: traffic(5_000),
+    }]));
+    sim.pump();
+    let all = records(&sim);
+    assert_eq!(
+        kinds(&sim, key),
+        vec![
+            RecordKind::Start,
+            RecordKind::Stop(AcctTerminateCause::UserRequest)
+        ]
+    );
+    let stop = all.last().expect("stop");
+    assert_eq!(stop.traffic, traffic(5_000));
+    assert_eq!(stop.acct_session_id, acct_id);
+    assert!(stop.session_time >= Duration::from_secs(100));
+    assert!(stop.id > all[0].id, "record ids grow");
+    // Nothing was acknowledged: both wait.
+    assert_eq!(sim.engine.pending_accounting().count(), 2);
+}
+
+#[test]
+fn a_stop_without_final_counters_goes_out_with_the_last_batch() {
+    let mut sim = Sim::new(config());
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Counters(vec![SessionCounters {
+        session: key,
+        traffic: traffic(700),
+    }]));
+    // A late, smaller batch never makes counters go back.
+    sim.apply(Input::Counters(vec![SessionCounters {
+        session: key,
+        traffic: traffic(300),
+    }]));
+    sim.apply(Input::Admin(AdminCommand::KillSession(key)));
+    sim.advance(Duration::from_secs(10) + FINAL_COUNTERS_WAIT);
+    let stop = records(&sim).pop().expect("records");
+    assert_eq!(stop.kind, RecordKind::Stop(AcctTerminateCause::AdminReset));
+    assert_eq!(stop.traffic, traffic(700));
+}
+
+#[test]
+fn rfc2869_interims_follow_the_grant_interval_with_the_latest_counters() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(600));
+    let mut sim = Sim::new(cfg);
+    // Acct-Interim-Interval from the Access-Accept wins over the config.
+    sim.grant.acct_interim_interval = Some(Duration::from_secs(60));
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    for i in 1..=3u64 {
+        sim.apply(Input::Counters(vec![SessionCounters {
+            session: key,
+            traffic: traffic(i * 1_000),
+        }]));
+        sim.advance(Duration::from_secs(60));
+    }
+    let interims: Vec<AccountingRecord> = records(&sim)
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Interim)
+        .collect();
+    assert_eq!(interims.len(), 3, "{interims:?}");
+    assert_eq!(interims[2].traffic, traffic(3_000));
+    let t = interims[1].session_time.as_secs();
+    assert!((119..=121).contains(&t), "{t}");
+    // A newer Interim replaces an unacknowledged older one: Start + last.
+    let pending: Vec<RecordKind> = sim.engine.pending_accounting().map(|r| r.kind).collect();
+    assert_eq!(pending, vec![RecordKind::Start, RecordKind::Interim]);
+    assert_eq!(kinds(&sim, key).first(), Some(&RecordKind::Start));
+}
+
+#[test]
+fn acked_records_leave_the_queue_and_pending_lists_the_rest() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(cfg);
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    let start_a = records(&sim)
+        .into_iter()
+        .find(|r| r.session == a)
+        .expect("start");
+    sim.apply(Input::AccountingAcked { record: start_a.id });
+    // Acking twice, or an unknown id, is harmless.
+    sim.apply(Input::AccountingAcked { record: start_a.id });
+    sim.apply(Input::AccountingAcked { record: 9_999 });
+    let pending: Vec<SessionKey> = sim.engine.pending_accounting().map(|r| r.session).collect();
+    assert_eq!(pending, vec![b]);
+}
+
+#[test]
+fn a_full_queue_drops_the_oldest_interim_never_a_start_or_stop() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(60));
+    cfg.accounting.max_queued = 3;
+    let mut sim = Sim::new(cfg);
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    // Two Starts, then an Interim each: 4 > 3, the oldest Interim goes.
+    sim.advance(Duration::from_secs(60));
+    assert!(sim.logged("accounting queue full"));
+    assert_eq!(sim.engine.accounting().dropped(), 1);
+    let pending: Vec<RecordKind> = sim.engine.pending_accounting().map(|r| r.kind).collect();
+    assert_eq!(
+        pending,
+        vec![RecordKind::Start, RecordKind::Start, RecordKind::Interim]
+    );
+    // Stops are kept above the bound.
+    sim.apply(Input::Admin(AdminCommand::KillSession(a)));
+    sim.apply(Input::Admin(AdminCommand::KillSession(b)));
+    sim.advance(Duration::from_secs(10));
+    let stops = sim
+        .engine
+        .pending_accounting()
+        .filter(|r| matches!(r.kind, RecordKind::Stop(_)))
+        .count();
+    assert_eq!(stops, 2);
+    let starts = sim
+        .engine
+        .pending_accounting()
+        .filter(|r| r.kind == RecordKind::Start)
+        .count();
+    assert_eq!(starts, 2);
+}
+
+#[test]
+fn rfc2866_5_10_terminate_causes_follow_the_real_reason() {
+    // Session-Timeout.
+    let mut sim = Sim::new(config());
+    sim.grant.session_timeout = Some(Duration::from_secs(30));
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.advance(Duration::from_secs(40));
+    assert_eq!(
+        stop_cause(&sim, key),
+        Some(AcctTerminateCause::SessionTimeout)
+    );
+    // Idle-Timeout.
+    let mut cfg = config();
+    cfg.idle_timeout = Some(Duration::from_secs(30));
+    let mut sim = Sim::new(cfg);
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.advance(Duration::from_secs(40));
+    assert_eq!(stop_cause(&sim, key), Some(AcctTerminateCause::IdleTimeout));
+    // Echo failure: the line is gone.
+    let mut sim = Sim::new(config());
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.cut = true;
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(stop_cause(&sim, key), Some(AcctTerminateCause::LostCarrier));
+    // Shutdown of the LNS.
+    let mut sim = Sim::new(config());
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Admin(AdminCommand::Shutdown));
+    sim.advance(FINAL_COUNTERS_WAIT);
+    assert_eq!(stop_cause(&sim, key), Some(AcctTerminateCause::AdminReboot));
+    // Replaced by a newer login.
+    let mut cfg = config();
+    cfg.second_login = SecondLoginPolicy::ReplaceOlder;
+    let mut sim = Sim::new(cfg);
+    let old = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(stop_cause(&sim, old), Some(AcctTerminateCause::NasRequest));
+}
+
+#[test]
+fn a_session_that_never_got_an_address_has_no_records() {
+    let mut sim = Sim::new(config());
+    let key = sim.dial("alice", "not-the-password", vec![AuthMethod::Pap]);
+    sim.advance(Duration::from_secs(30));
+    assert!(sim.session_down(key));
+    assert!(records(&sim).is_empty());
+    // And accounting off queues nothing at all.
+    let mut cfg = config();
+    cfg.accounting = AccountingConfig::off();
+    let mut sim = Sim::new(cfg);
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Admin(AdminCommand::KillSession(key)));
+    sim.advance(Duration::from_secs(10));
+    assert!(records(&sim).is_empty());
+}
+
+#[test]
+fn accounting_is_deterministic() {
+    let run = || {
+        let mut cfg = config();
+        cfg.accounting.interim_interval = Some(Duration::from_secs(30));
+        let mut sim = Sim::new(cfg);
+        let k = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+        sim.apply(Input::Counters(vec![SessionCounters {
+            session: k,
+            traffic: traffic(123),
+        }]));
+        sim.advance(Duration::from_secs(95));
+        sim.apply(Input::Admin(AdminCommand::KillSession(k)));
+        sim.advance(Duration::from_secs(10));
+        records(&sim)
+    };
+    let first = run();
+    assert!(first.len() >= 4, "{first:?}");
+    assert_eq!(first, run());
+}
+
+#[test]
+fn rfc5176_selectors_find_running_sessions_by_each_attribute() {
+    let mut sim = Sim::new(config());
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    let acct_b = sim.engine.session(b).expect("b").acct_session_id.clone();
+    let by = |sel: Selector| sim.engine.select_sessions(&sel);
+    assert_eq!(
+        by(Selector {
+            user_name: Some("alice".into()),
+            ..Selector::default()
+        }),
+        vec![a]
+    );
+    assert_eq!(
+        by(Selector {
+            acct_session_id: Some(acct_b),
+            ..Selector::default()
+        }),
+        vec![b]
+    );
+    assert_eq!(
+        by(Selector {
+            framed_ip: Some(ip("100.64.0.2")),
+            ..Selector::default()
+        }),
+        vec![b]
+    );
+    assert_eq!(
+        by(Selector {
+            nas_port: Some((u32::from(a.tunnel) << 16) | u32::from(a.session)),
+            ..Selector::default()
+        }),
+        vec![a]
+    );
+    // Every attribute must match; none given selects nothing.
+    assert!(by(Selector {
+        user_name: Some("alice".into()),
+        framed_ip: Some(ip("100.64.0.2")),
+        ..Selector::default()
+    })
+    .is_empty());
+    assert!(by(Selector::default()).is_empty());
+    assert!(by(Selector {
+        user_name: Some("mallory".into()),
+        ..Selector::default()
+    })
+    .is_empty());
+}
+
+#[test]
+fn rfc5176_coa_session_timeout_ends_the_session_at_the_new_time() {
+    let mut sim = Sim::new(config());
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let authenticated = sim
+        .engine
+        .session(key)
+        .and_then(|s| s.authenticated_at)
+        .expect("authenticated");
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            session_timeout: Some(Duration::from_secs(20)),
+            idle_timeout: None,
+        },
+    });
+    assert_eq!(
+        sim.engine.session(key).and_then(|s| s.session_deadline),
+        Some(authenticated + Duration::from_secs(20))
+    );
+    let before = authenticated + Duration::from_secs(19);
+    sim.advance(before.saturating_since(sim.now));
+    assert!(!sim.session_down(key));
+    sim.advance(Duration::from_secs(5));
+    assert!(sim.session_down(key));
+    sim.advance(FINAL_COUNTERS_WAIT);
+    assert_eq!(
+        stop_cause(&sim, key),
+        Some(AcctTerminateCause::SessionTimeout)
+    );
+    // Zero removes a limit.
+    let mut sim = Sim::new(config());
+    sim.grant.session_timeout = Some(Duration::from_secs(30));
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            session_timeout: Some(Duration::ZERO),
+            idle_timeout: None,
+        },
+    });
+    sim.advance(Duration::from_secs(60));
+    assert!(!sim.session_down(key));
+}
