@@ -52,6 +52,17 @@
 //! frame of protocol 0x0057 in `ControlInput::PppControl`, and the engine's
 //! RA/DHCPv6 answers leave as `SendPpp` frames.
 //!
+//! With a `[cluster]` section (issue 6) the engine lives in the Raft
+//! state machine instead ([`replica`], DESIGN.md D5):
+//!
+//! ```text
+//!  data plane / AAA / signals --> control::cluster (active node only:
+//!     batches inputs into a replica::Command) --propose--> lns_cluster::Member
+//!  Member thread: apply(committed) -> SharedReplica (Engine) --ReplicaEvent-->
+//!     control::cluster: active -> sends, AAA, logs; standby -> session table only
+//!  leadership watch -> vip (tunnel addresses + gratuitous ARP), Rearm, /readyz
+//! ```
+//!
 //! Modules: [`config`] (TOML, validation, conversion to each task's
 //! settings), [`engine`] (sans IO: L2TP endpoint, PPP links, pools,
 //! sessions), [`aaa`], [`control`], [`daemon`] (starts everything),

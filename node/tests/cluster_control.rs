@@ -21,9 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
+/// One control datagram sent: (our address, the peer, the bytes).
+type Sent = (SocketAddr, SocketAddr, Vec<u8>);
+
 /// A data plane that records what the control task asks of it.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(SocketAddr, SocketAddr, Vec<u8>)>>>);
+struct Recorder(Arc<Mutex<Vec<Sent>>>);
 
 impl Plane for Recorder {
     fn upsert_session(&self, _: SessionEntry) {}

@@ -167,6 +167,7 @@ fn config() -> DataPlaneConfig {
         ],
         workers: 1,
         control_queue: 16,
+        bind: lns_node::dataplane::BindMode::Local,
     }
 }
 

@@ -191,6 +191,11 @@ impl Config {
             routes,
             workers: self.tun.workers,
             control_queue: self.limits.control_queue,
+            bind: if self.cluster.is_some() {
+                crate::dataplane::BindMode::Freebind
+            } else {
+                crate::dataplane::BindMode::Local
+            },
         }
     }
 

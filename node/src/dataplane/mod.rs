@@ -100,6 +100,18 @@ pub struct DataPlaneConfig {
     pub workers: usize,
     /// Capacity of the channel to the control task.
     pub control_queue: usize,
+    /// Whether a listen address must already be on this host.
+    pub bind: BindMode,
+}
+
+/// How the L2TP sockets are bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindMode {
+    /// The address must be ours: a typo is a start-up error (single node).
+    Local,
+    /// IP_FREEBIND: a cluster member binds its tunnel address before it
+    /// holds it (added when the node becomes active).
+    Freebind,
 }
 
 /// One established session as the data plane sees it.

@@ -155,7 +155,7 @@ impl DataPlane {
         let mut sockets = Vec::with_capacity(config.listen.len());
         let mut receivers = Vec::with_capacity(config.listen.len() * config.workers);
         for (index, &addr) in config.listen.iter().enumerate() {
-            let group = socket::bind_group(addr, config.workers)
+            let group = socket::bind_group(addr, config.workers, config.bind)
                 .map_err(|source| DataPlaneError::Bind { addr, source })?;
             let sender = group[0]
                 .try_clone()
@@ -422,6 +422,7 @@ mod tests {
             routes: Vec::new(),
             workers: 1,
             control_queue: 4,
+            bind: super::super::BindMode::Local,
         }
     }
 

@@ -12,6 +12,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use super::BindMode;
+
 use nix::sys::socket::{
     recvmmsg, sendmmsg, setsockopt, sockopt, AddressFamily, ControlMessage, MsgFlags, MultiHeaders,
     SockFlag, SockType, SockaddrStorage,
@@ -27,12 +29,17 @@ pub const BATCH: usize = 32;
 /// which only the bytes received are touched.
 pub const RECV_SLOT: usize = 65_536;
 
-/// Binds the UDP socket for one listen address, with IP_FREEBIND: a
-/// cluster node binds its tunnel address before it holds it (the address
-/// is added when the node becomes active; nothing arrives or leaves
-/// before that).
+/// Binds the UDP socket for one listen address the host holds.
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = UdpSocket::from(freebind_socket(addr, Reuse::No)?);
+    bind_with(addr, BindMode::Local)
+}
+
+/// Binds the UDP socket for one listen address; with
+/// [`BindMode::Freebind`] (IP_FREEBIND) a cluster node binds its tunnel
+/// address before it holds it (the address is added when the node becomes
+/// active; nothing arrives or leaves before that).
+pub fn bind_with(addr: SocketAddr, mode: BindMode) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::from(new_socket(addr, Reuse::No, mode)?);
     socket.set_read_timeout(Some(POLL_INTERVAL))?;
     Ok(socket)
 }
@@ -44,14 +51,16 @@ enum Reuse {
     Port,
 }
 
-fn freebind_socket(at: SocketAddr, reuse: Reuse) -> io::Result<std::os::fd::OwnedFd> {
+fn new_socket(at: SocketAddr, reuse: Reuse, mode: BindMode) -> io::Result<std::os::fd::OwnedFd> {
     let family = match at {
         SocketAddr::V4(_) => AddressFamily::Inet,
         SocketAddr::V6(_) => AddressFamily::Inet6,
     };
     let fd = nix::sys::socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
         .map_err(io::Error::from)?;
-    setsockopt(&fd, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
+    if mode == BindMode::Freebind {
+        setsockopt(&fd, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
+    }
     if reuse == Reuse::Port {
         setsockopt(&fd, sockopt::ReusePort, &true).map_err(io::Error::from)?;
     }
@@ -72,17 +81,17 @@ fn freebind_socket(at: SocketAddr, reuse: Reuse) -> io::Result<std::os::fd::Owne
 /// first and released: SO_REUSEPORT would let a second lnsd of the same
 /// user silently share the port, this makes it fail with EADDRINUSE
 /// instead (short of a start race between the two).
-pub fn bind_group(addr: SocketAddr, n: usize) -> io::Result<Vec<UdpSocket>> {
+pub fn bind_group(addr: SocketAddr, n: usize, mode: BindMode) -> io::Result<Vec<UdpSocket>> {
     if n <= 1 {
-        return Ok(vec![bind(addr)?]);
+        return Ok(vec![bind_with(addr, mode)?]);
     }
     if addr.port() != 0 {
-        drop(freebind_socket(addr, Reuse::No)?);
+        drop(new_socket(addr, Reuse::No, mode)?);
     }
     let mut group: Vec<UdpSocket> = Vec::with_capacity(n);
     let mut at = addr;
     for _ in 0..n {
-        let socket = UdpSocket::from(freebind_socket(at, Reuse::Port)?);
+        let socket = UdpSocket::from(new_socket(at, Reuse::Port, mode)?);
         socket.set_read_timeout(Some(POLL_INTERVAL))?;
         at = socket.local_addr()?;
         group.push(socket);
@@ -309,7 +318,8 @@ mod tests {
 
     #[test]
     fn a_reuseport_group_shares_one_port() {
-        let group = bind_group("127.0.0.1:0".parse().expect("literal"), 3).expect("bind");
+        let group =
+            bind_group("127.0.0.1:0".parse().expect("literal"), 3, BindMode::Local).expect("bind");
         let port = group[0].local_addr().expect("addr").port();
         assert_ne!(port, 0);
         for s in &group {
@@ -340,9 +350,10 @@ mod tests {
 
     #[test]
     fn a_taken_port_is_refused_even_for_a_group() {
-        let first = bind_group("127.0.0.1:0".parse().expect("literal"), 2).expect("bind");
+        let first =
+            bind_group("127.0.0.1:0".parse().expect("literal"), 2, BindMode::Local).expect("bind");
         let taken = first[0].local_addr().expect("addr");
-        let err = bind_group(taken, 2).expect_err("port in use");
+        let err = bind_group(taken, 2, BindMode::Local).expect_err("port in use");
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         let single = bind(taken).expect_err("port in use");
         assert_eq!(single.kind(), io::ErrorKind::AddrInUse);
@@ -387,5 +398,21 @@ mod tests {
                 vec![0x10, 2, 0x20, 2]
             ]
         );
+    }
+
+    #[test]
+    fn a_cluster_member_binds_a_tunnel_address_it_does_not_hold_yet() {
+        // TEST-NET-3 is never assigned to this host.
+        let vip: SocketAddr = "203.0.113.7:1701".parse().expect("literal");
+        assert!(bind(vip).is_err(), "a single node refuses a typo");
+        let s = bind_with(vip, BindMode::Freebind).expect("IP_FREEBIND");
+        assert_eq!(s.local_addr().expect("bound"), vip);
+        let group = bind_group(
+            "203.0.113.8:1701".parse().expect("literal"),
+            2,
+            BindMode::Freebind,
+        )
+        .expect("a group too");
+        assert_eq!(group.len(), 2);
     }
 }
