@@ -29,6 +29,7 @@
 use super::session::Session;
 use super::types::{Level, Output, SessionKey};
 use super::Engine;
+use lns_proto::entropy::Entropy;
 use lns_proto::l2tp::{CdnResult, SessionDownReason};
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode};
 use lns_proto::radius::values::AcctAuthentic;
@@ -253,6 +254,36 @@ impl Engine {
     /// The accounting state (for status views and tests).
     pub fn accounting(&self) -> &Accounting {
         &self.accounting
+    }
+
+    /// After a failover (a `Rearm` on the new active node): Interims that
+    /// became due while no node was active are spread uniformly over
+    /// `spread` from `now` (drawn from `entropy`, so every node computes
+    /// the same times) instead of all going out at once.
+    pub fn rearm_accounting(
+        &mut self,
+        now: Timestamp,
+        spread: Duration,
+        entropy: &mut dyn Entropy,
+    ) {
+        let micros = u64::try_from(spread.as_micros()).unwrap_or(u64::MAX).max(1);
+        let overdue: Vec<(SessionKey, Timestamp)> = self
+            .accounting
+            .live
+            .iter()
+            .filter_map(|(k, l)| l.next_interim.filter(|t| *t <= now).map(|t| (*k, t)))
+            .collect();
+        for (key, old) in overdue {
+            let mut b = [0u8; 8];
+            entropy.fill(&mut b);
+            let at = now + Duration::from_micros(u64::from_be_bytes(b) % micros);
+            let a = &mut self.accounting;
+            a.timers.remove(&(old, key, Due::Interim));
+            a.timers.insert((at, key, Due::Interim));
+            if let Some(l) = a.live.get_mut(&key) {
+                l.next_interim = Some(at);
+            }
+        }
     }
 
     /// The network layer of `key` came up: queue its Start (once) and arm

@@ -292,6 +292,37 @@ fn accounting_is_deterministic() {
 }
 
 #[test]
+fn overdue_interims_are_spread_after_a_failover_rearm() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(cfg);
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    // No tick for 10 minutes (no active node): both Interims are overdue.
+    sim.now = sim.now + Duration::from_secs(600);
+    let now = sim.now;
+    sim.engine
+        .rearm_accounting(now, Duration::from_secs(30), &mut sim.e);
+    let next = sim.engine.accounting().next_deadline().expect("armed");
+    assert!(next >= now && next < now + Duration::from_secs(30));
+    let before = records(&sim).len();
+    sim.apply(Input::Tick);
+    sim.pump();
+    // Not both at the first tick ...
+    let due_now = records(&sim).len() - before;
+    assert!(due_now <= 1, "{due_now}");
+    // ... but both within the spread, once each.
+    sim.advance(Duration::from_secs(30));
+    let interims = |k: SessionKey| {
+        kinds(&sim, k)
+            .into_iter()
+            .filter(|r| *r == RecordKind::Interim)
+            .count()
+    };
+    assert_eq!((interims(a), interims(b)), (1, 1));
+}
+
+#[test]
 fn rfc5176_selectors_find_running_sessions_by_each_attribute() {
     let mut sim = Sim::new(config());
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
