@@ -3,8 +3,10 @@
 //! Contract (DESIGN.md D3): the engine decides *what* is accounted and
 //! *when*; the AAA side only delivers. A record is queued (and announced
 //! with [`Output::Account`]) when:
-//! - the network layer of a session comes up (IPCP or IPV6CP Opened,
-//!   whichever is first): one Start, never a second one;
+//! - the network layer of a session comes up: IPCP Opened, or IPV6CP
+//!   Opened with no IPCP within [`IPV4_WAIT`] (a dual-stack Start then
+//!   carries the Framed-IP-Address even when IPV6CP wins the race): one
+//!   Start, never a second one;
 //! - every Acct-Interim-Interval (the Access-Accept's, else
 //!   [`AccountingConfig::interim_interval`]): an Interim-Update;
 //! - the session ends: a Stop whose Acct-Terminate-Cause is the real
@@ -41,6 +43,9 @@ use std::time::Duration;
 
 /// Records kept unacknowledged before the oldest Interim is dropped.
 pub const DEFAULT_MAX_QUEUED: usize = 100_000;
+
+/// How long a Start waits for IPCP after IPV6CP opened.
+pub const IPV4_WAIT: Duration = Duration::from_secs(3);
 
 /// How long a Stop waits for the data plane's final counters.
 pub const FINAL_COUNTERS_WAIT: Duration = Duration::from_secs(2);
@@ -168,6 +173,8 @@ pub struct Accounting {
     next_id: u64,
     /// Per live session, once it has a Start.
     live: BTreeMap<SessionKey, Live>,
+    /// Starts waiting for IPCP: when IPV6CP opened, and the deadline.
+    starting: BTreeMap<SessionKey, (Timestamp, Timestamp)>,
     /// Stops waiting for their final counters, with their deadline.
     closing: BTreeMap<SessionKey, (AccountingRecord, Timestamp)>,
     /// Deadlines: (when, session, what).
@@ -191,6 +198,7 @@ struct Live {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
+    Start,
     Interim,
     Stop,
 }
@@ -202,6 +210,7 @@ impl Accounting {
             config,
             next_id: 1,
             live: BTreeMap::new(),
+            starting: BTreeMap::new(),
             closing: BTreeMap::new(),
             timers: BTreeSet::new(),
             queue: BTreeMap::new(),
@@ -289,6 +298,33 @@ impl Engine {
     /// The network layer of `key` came up: queue its Start (once) and arm
     /// its Interim timer.
     pub(super) fn accounting_network_up(&mut self, now: Timestamp, key: SessionKey) {
+        let started = match self.accounting.starting.remove(&key) {
+            Some((since, deadline)) => {
+                self.accounting.timers.remove(&(deadline, key, Due::Start));
+                since
+            }
+            None => now,
+        };
+        self.account_start(now, started, key);
+    }
+
+    /// IPV6CP opened: the Start waits up to [`IPV4_WAIT`] for IPCP.
+    pub(super) fn accounting_ipv6_up(&mut self, now: Timestamp, key: SessionKey) {
+        let a = &mut self.accounting;
+        if a.config.mode == AccountingMode::Off
+            || a.live.contains_key(&key)
+            || a.starting.contains_key(&key)
+        {
+            return;
+        }
+        let deadline = now + IPV4_WAIT;
+        a.starting.insert(key, (now, deadline));
+        a.timers.insert((deadline, key, Due::Start));
+    }
+
+    /// Queues the Start (once) and arms the Interim timer; the session's
+    /// time counts from `started`.
+    fn account_start(&mut self, now: Timestamp, started: Timestamp, key: SessionKey) {
         let a = &mut self.accounting;
         if a.config.mode == AccountingMode::Off || a.live.contains_key(&key) {
             return; // RFC 2866 §5.1: one Start per session.
@@ -302,14 +338,14 @@ impl Engine {
             .and_then(|g| g.acct_interim_interval)
             .or(a.config.interim_interval)
             .filter(|d| !d.is_zero());
-        let next_interim = interval.map(|i| now + i);
+        let next_interim = interval.map(|i| started + i).map(|t| t.max(now));
         if let Some(t) = next_interim {
             a.timers.insert((t, key, Due::Interim));
         }
         a.live.insert(
             key,
             Live {
-                started: now,
+                started,
                 interval,
                 next_interim,
             },
@@ -359,6 +395,12 @@ impl Engine {
             }
             self.accounting.timers.remove(&(t, key, due));
             match due {
+                Due::Start => {
+                    // IPCP did not follow IPV6CP: an IPv6-only Start.
+                    if let Some((since, _)) = self.accounting.starting.remove(&key) {
+                        self.account_start(now, since, key);
+                    }
+                }
                 Due::Interim => {
                     let Some(live) = self.accounting.live.get_mut(&key) else {
                         continue;
@@ -397,6 +439,14 @@ impl Engine {
         reason: &SessionDownReason,
     ) {
         let key = s.key;
+        // A session that ends while its Start waits for IPCP still gets
+        // its Start (and so its Stop).
+        if let Some((since, deadline)) = self.accounting.starting.remove(&key) {
+            self.accounting.timers.remove(&(deadline, key, Due::Start));
+            self.sessions.insert(key, s.clone());
+            self.account_start(now, since, key);
+            self.sessions.remove(&key);
+        }
         let a = &mut self.accounting;
         let noted = a.causes.remove(&key);
         let last = a.traffic.remove(&key).unwrap_or_default();

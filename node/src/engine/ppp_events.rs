@@ -54,8 +54,9 @@ impl Engine {
                 // RFC 2866 §5.1: Start once the network layer is up.
                 self.accounting_network_up(now, key);
             }
-            // IPv6-only sessions start their accounting here.
-            LinkEvent::Ipv6Up { .. } => self.accounting_network_up(now, key),
+            // IPv6-only sessions start their accounting here (after a
+            // short wait for IPCP).
+            LinkEvent::Ipv6Up { .. } => self.accounting_ipv6_up(now, key),
             LinkEvent::Ipv4Down | LinkEvent::Ipv6Down => {}
             LinkEvent::ProtocolRejected { protocol } => self.notice(
                 Level::Debug,
