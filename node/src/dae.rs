@@ -232,13 +232,18 @@ async fn serve(
     to_control: mpsc::Sender<DaeRequest>,
 ) {
     let mut buf = [0u8; 4096];
+    // Drops are logged at most once per DROP_LOG_EVERY (a flood from a
+    // stranger must not flood the log), with the count since the last line.
+    let mut drops = DropLog::default();
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         let (request, outcome, secret) = match examine(&settings, from.ip(), &buf[..n], now()) {
             Verdict::Drop(why) => {
-                tracing::warn!("DAE request dropped: {why}");
+                if let Some(count) = drops.note(now()) {
+                    tracing::warn!(dropped = count, "DAE request dropped: {why}");
+                }
                 continue;
             }
             Verdict::Answer {
@@ -279,6 +284,31 @@ async fn serve(
             }
             Err(e) => tracing::warn!(client = %from, "DAE answer not encodable: {e}"),
         }
+    }
+}
+
+/// Minimum time between two "dropped" log lines of one socket.
+pub const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// Counts dropped requests and says when to log.
+#[derive(Debug, Default)]
+struct DropLog {
+    last: Option<Timestamp>,
+    since: u64,
+}
+
+impl DropLog {
+    /// One more drop at `now`; `Some(count)` when a line is due.
+    fn note(&mut self, now: Timestamp) -> Option<u64> {
+        self.since += 1;
+        if self
+            .last
+            .is_some_and(|t| now.saturating_since(t) < DROP_LOG_EVERY)
+        {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.since))
     }
 }
 
@@ -454,6 +484,16 @@ mod tests {
             )),
             Some(ErrorCause::InvalidRequest)
         );
+    }
+
+    #[test]
+    fn drop_logs_are_rate_limited_with_a_count() {
+        let mut d = DropLog::default();
+        assert_eq!(d.note(t0()), Some(1));
+        for _ in 0..5 {
+            assert_eq!(d.note(t0() + Duration::from_millis(10)), None);
+        }
+        assert_eq!(d.note(t0() + Duration::from_secs(2)), Some(6));
     }
 
     #[test]

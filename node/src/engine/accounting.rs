@@ -3,8 +3,10 @@
 //! Contract (DESIGN.md D3): the engine decides *what* is accounted and
 //! *when*; the AAA side only delivers. A record is queued (and announced
 //! with [`Output::Account`]) when:
-//! - the network layer of a session comes up (IPCP or IPV6CP Opened,
-//!   whichever is first): one Start, never a second one;
+//! - the network layer of a session comes up: IPCP Opened, or IPV6CP
+//!   Opened with no IPCP within [`IPV4_WAIT`] (a dual-stack Start then
+//!   carries the Framed-IP-Address even when IPV6CP wins the race): one
+//!   Start, never a second one;
 //! - every Acct-Interim-Interval (the Access-Accept's, else
 //!   [`AccountingConfig::interim_interval`]): an Interim-Update;
 //! - the session ends: a Stop whose Acct-Terminate-Cause is the real
@@ -29,6 +31,7 @@
 use super::session::Session;
 use super::types::{Level, Output, SessionKey};
 use super::Engine;
+use lns_proto::entropy::Entropy;
 use lns_proto::l2tp::{CdnResult, SessionDownReason};
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode};
 use lns_proto::radius::values::AcctAuthentic;
@@ -40,6 +43,9 @@ use std::time::Duration;
 
 /// Records kept unacknowledged before the oldest Interim is dropped.
 pub const DEFAULT_MAX_QUEUED: usize = 100_000;
+
+/// How long a Start waits for IPCP after IPV6CP opened.
+pub const IPV4_WAIT: Duration = Duration::from_secs(3);
 
 /// How long a Stop waits for the data plane's final counters.
 pub const FINAL_COUNTERS_WAIT: Duration = Duration::from_secs(2);
@@ -167,6 +173,8 @@ pub struct Accounting {
     next_id: u64,
     /// Per live session, once it has a Start.
     live: BTreeMap<SessionKey, Live>,
+    /// Starts waiting for IPCP: when IPV6CP opened, and the deadline.
+    starting: BTreeMap<SessionKey, (Timestamp, Timestamp)>,
     /// Stops waiting for their final counters, with their deadline.
     closing: BTreeMap<SessionKey, (AccountingRecord, Timestamp)>,
     /// Deadlines: (when, session, what).
@@ -190,6 +198,7 @@ struct Live {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
+    Start,
     Interim,
     Stop,
 }
@@ -201,6 +210,7 @@ impl Accounting {
             config,
             next_id: 1,
             live: BTreeMap::new(),
+            starting: BTreeMap::new(),
             closing: BTreeMap::new(),
             timers: BTreeSet::new(),
             queue: BTreeMap::new(),
@@ -255,9 +265,66 @@ impl Engine {
         &self.accounting
     }
 
+    /// After a failover (a `Rearm` on the new active node): Interims that
+    /// became due while no node was active are spread uniformly over
+    /// `spread` from `now` (drawn from `entropy`, so every node computes
+    /// the same times) instead of all going out at once.
+    pub fn rearm_accounting(
+        &mut self,
+        now: Timestamp,
+        spread: Duration,
+        entropy: &mut dyn Entropy,
+    ) {
+        let micros = u64::try_from(spread.as_micros()).unwrap_or(u64::MAX).max(1);
+        let overdue: Vec<(SessionKey, Timestamp)> = self
+            .accounting
+            .live
+            .iter()
+            .filter_map(|(k, l)| l.next_interim.filter(|t| *t <= now).map(|t| (*k, t)))
+            .collect();
+        for (key, old) in overdue {
+            let mut b = [0u8; 8];
+            entropy.fill(&mut b);
+            let at = now + Duration::from_micros(u64::from_be_bytes(b) % micros);
+            let a = &mut self.accounting;
+            a.timers.remove(&(old, key, Due::Interim));
+            a.timers.insert((at, key, Due::Interim));
+            if let Some(l) = a.live.get_mut(&key) {
+                l.next_interim = Some(at);
+            }
+        }
+    }
+
     /// The network layer of `key` came up: queue its Start (once) and arm
     /// its Interim timer.
     pub(super) fn accounting_network_up(&mut self, now: Timestamp, key: SessionKey) {
+        let started = match self.accounting.starting.remove(&key) {
+            Some((since, deadline)) => {
+                self.accounting.timers.remove(&(deadline, key, Due::Start));
+                since
+            }
+            None => now,
+        };
+        self.account_start(now, started, key);
+    }
+
+    /// IPV6CP opened: the Start waits up to [`IPV4_WAIT`] for IPCP.
+    pub(super) fn accounting_ipv6_up(&mut self, now: Timestamp, key: SessionKey) {
+        let a = &mut self.accounting;
+        if a.config.mode == AccountingMode::Off
+            || a.live.contains_key(&key)
+            || a.starting.contains_key(&key)
+        {
+            return;
+        }
+        let deadline = now + IPV4_WAIT;
+        a.starting.insert(key, (now, deadline));
+        a.timers.insert((deadline, key, Due::Start));
+    }
+
+    /// Queues the Start (once) and arms the Interim timer; the session's
+    /// time counts from `started`.
+    fn account_start(&mut self, now: Timestamp, started: Timestamp, key: SessionKey) {
         let a = &mut self.accounting;
         if a.config.mode == AccountingMode::Off || a.live.contains_key(&key) {
             return; // RFC 2866 §5.1: one Start per session.
@@ -271,14 +338,14 @@ impl Engine {
             .and_then(|g| g.acct_interim_interval)
             .or(a.config.interim_interval)
             .filter(|d| !d.is_zero());
-        let next_interim = interval.map(|i| now + i);
+        let next_interim = interval.map(|i| started + i).map(|t| t.max(now));
         if let Some(t) = next_interim {
             a.timers.insert((t, key, Due::Interim));
         }
         a.live.insert(
             key,
             Live {
-                started: now,
+                started,
                 interval,
                 next_interim,
             },
@@ -328,6 +395,12 @@ impl Engine {
             }
             self.accounting.timers.remove(&(t, key, due));
             match due {
+                Due::Start => {
+                    // IPCP did not follow IPV6CP: an IPv6-only Start.
+                    if let Some((since, _)) = self.accounting.starting.remove(&key) {
+                        self.account_start(now, since, key);
+                    }
+                }
                 Due::Interim => {
                     let Some(live) = self.accounting.live.get_mut(&key) else {
                         continue;
@@ -366,6 +439,14 @@ impl Engine {
         reason: &SessionDownReason,
     ) {
         let key = s.key;
+        // A session that ends while its Start waits for IPCP still gets
+        // its Start (and so its Stop).
+        if let Some((since, deadline)) = self.accounting.starting.remove(&key) {
+            self.accounting.timers.remove(&(deadline, key, Due::Start));
+            self.sessions.insert(key, s.clone());
+            self.account_start(now, since, key);
+            self.sessions.remove(&key);
+        }
         let a = &mut self.accounting;
         let noted = a.causes.remove(&key);
         let last = a.traffic.remove(&key).unwrap_or_default();
@@ -377,6 +458,11 @@ impl Engine {
         }
         let cause = noted.unwrap_or_else(|| down_cause(reason));
         let mut stop = build_record(0, now, s, live.started, RecordKind::Stop(cause), last);
+        // The IPv6 state is released after accounting (engine::ipv6).
+        let (framed, delegated) = ipv6_of(self.session_ipv6(key));
+        stop.framed_ipv6_prefixes = framed;
+        stop.delegated_ipv6_prefix = delegated;
+        let a = &mut self.accounting;
         // A Stop still waiting for counters under the same key (ids
         // reused at once) goes out now with what it has.
         if let Some((old, deadline)) = a.closing.remove(&key) {
@@ -408,7 +494,11 @@ impl Engine {
                 .copied()
                 .unwrap_or_default(),
         };
-        Some(build_record(0, now, s, live.started, kind, traffic))
+        let mut r = build_record(0, now, s, live.started, kind, traffic);
+        let (framed, delegated) = ipv6_of(self.session_ipv6(key));
+        r.framed_ipv6_prefixes = framed;
+        r.delegated_ipv6_prefix = delegated;
+        Some(r)
     }
 
     /// Numbers a record, queues it, announces it and enforces the bound.
@@ -510,6 +600,20 @@ pub fn down_cause(reason: &SessionDownReason) -> AcctTerminateCause {
         },
         // The tunnel died under the session (LAC unreachable or gone).
         SessionDownReason::TunnelDown => AcctTerminateCause::LostService,
+    }
+}
+
+/// Framed-IPv6-Prefix (the link /64) and Delegated-IPv6-Prefix of a
+/// session, for its records (RFC 3162 §2.3, RFC 4818 §3).
+fn ipv6_of(
+    v6: Option<&super::SessionIpv6>,
+) -> (Vec<(Ipv6Addr, u8)>, Option<(Ipv6Addr, u8)>) {
+    match v6 {
+        Some(v) => (
+            vec![(v.link_prefix, 64)],
+            v.delegated.map(|(p, l, _)| (p, l)),
+        ),
+        None => (Vec::new(), None),
     }
 }
 

@@ -58,9 +58,9 @@ impl Engine {
             }
             LinkEvent::Ipv6Up { local_id, .. } => {
                 self.on_ipv6_up(now, key, local_id, entropy);
-                // IPv6-only sessions start their accounting here (a
-                // session whose IPCP is up already has its Start).
-                self.accounting_network_up(now, key);
+                // IPv6-only sessions start their accounting here (after a
+                // short wait for IPCP).
+                self.accounting_ipv6_up(now, key);
             }
             LinkEvent::Ipv6Down => self.on_ipv6_down(now, key),
             LinkEvent::Ipv4Down => {}

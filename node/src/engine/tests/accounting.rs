@@ -292,6 +292,86 @@ fn accounting_is_deterministic() {
 }
 
 #[test]
+fn overdue_interims_are_spread_after_a_failover_rearm() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(cfg);
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    // No tick for 10 minutes (no active node): both Interims are overdue.
+    sim.now = sim.now + Duration::from_secs(600);
+    let now = sim.now;
+    sim.engine
+        .rearm_accounting(now, Duration::from_secs(30), &mut sim.e);
+    let next = sim.engine.accounting().next_deadline().expect("armed");
+    assert!(next >= now && next < now + Duration::from_secs(30));
+    let before = records(&sim).len();
+    sim.apply(Input::Tick);
+    sim.pump();
+    // Not both at the first tick ...
+    let due_now = records(&sim).len() - before;
+    assert!(due_now <= 1, "{due_now}");
+    // ... but both within the spread, once each.
+    sim.advance(Duration::from_secs(30));
+    let interims = |k: SessionKey| {
+        kinds(&sim, k)
+            .into_iter()
+            .filter(|r| *r == RecordKind::Interim)
+            .count()
+    };
+    assert_eq!((interims(a), interims(b)), (1, 1));
+}
+
+#[test]
+fn ipv6cp_first_waits_for_ipcp_so_the_start_carries_the_ipv4_address() {
+    use crate::engine::accounting::IPV4_WAIT;
+    // IPCP follows within the wait: one Start, with Framed-IP-Address.
+    let mut sim = Sim::new(config());
+    sim.aaa = Aaa::Manual;
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let now = sim.now;
+    sim.engine.accounting_ipv6_up(now, key);
+    let q = sim.queries.last().cloned().expect("asked");
+    sim.apply(Input::AuthResult {
+        session: key,
+        request: q.request,
+        outcome: AuthOutcome::Accept(Grant::default_pool()),
+    });
+    sim.advance(IPV4_WAIT * 2);
+    let starts: Vec<AccountingRecord> = records(&sim)
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Start)
+        .collect();
+    assert_eq!(starts.len(), 1, "{starts:?}");
+    assert_eq!(starts[0].framed_ip, Some(ip("100.64.0.1")));
+    // No IPCP: an IPv6-only Start once the wait is over, and a session
+    // that ends still gets its Start and Stop.
+    let mut sim = Sim::new(config());
+    sim.aaa = Aaa::Manual;
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let now = sim.now;
+    sim.engine.accounting_ipv6_up(now, key);
+    sim.advance(IPV4_WAIT / 2);
+    assert!(records(&sim).is_empty());
+    sim.advance(IPV4_WAIT);
+    assert_eq!(kinds(&sim, key), vec![RecordKind::Start]);
+    let mut sim = Sim::new(config());
+    sim.aaa = Aaa::Manual;
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let now = sim.now;
+    sim.engine.accounting_ipv6_up(now, key);
+    sim.apply(Input::Admin(AdminCommand::KillSession(key)));
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(
+        kinds(&sim, key),
+        vec![
+            RecordKind::Start,
+            RecordKind::Stop(AcctTerminateCause::AdminReset)
+        ]
+    );
+}
+
+#[test]
 fn rfc5176_selectors_find_running_sessions_by_each_attribute() {
     let mut sim = Sim::new(config());
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
