@@ -10,9 +10,12 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod mgmt;
 mod runtime;
 mod sections;
 mod validate;
+
+pub use mgmt::MgmtConfig;
 
 pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
@@ -60,6 +63,9 @@ pub struct Config {
     /// The operations HTTP endpoint; absent: none.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// The management API (lnsctl); default: the Unix socket only.
+    #[serde(default)]
+    pub mgmt: MgmtConfig,
 }
 
 /// Why a configuration could not be used.
@@ -130,6 +136,12 @@ impl Config {
         if let Some(u) = &mut self.aaa.users_file {
             *u = base.join(&*u);
         }
+        self.mgmt
+            .resolve_token(base)
+            .map_err(|source| ConfigError::Read {
+                path: base.join(self.mgmt.token_file.as_deref().unwrap_or(Path::new(""))),
+                source,
+            })?;
         Ok(())
     }
 

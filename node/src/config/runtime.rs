@@ -208,6 +208,9 @@ impl Config {
         if self.http != old.http {
             v.push("http");
         }
+        if self.mgmt != old.mgmt {
+            v.push("mgmt");
+        }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {
             accept_unknown_lacs: false,

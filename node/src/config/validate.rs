@@ -34,6 +34,7 @@ pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
     aaa(c, &mut errs);
     tun(c, &mut errs);
     http(c, &mut errs);
+    errs.0.extend(super::mgmt::check(&c.mgmt));
     if errs.0.is_empty() {
         Ok(())
     } else {
