@@ -175,6 +175,19 @@ impl LnsdBed {
                 bed.lnsd.log()
             );
         }
+        // The management socket comes up just after UDP 1701.
+        let socket = bed.mgmt_socket();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!(
+                    "lnsd did not create {}:\n{}",
+                    socket.display(),
+                    bed.lnsd.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(bed)
     }
 
