@@ -369,3 +369,116 @@ impl MgmtServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(control: &mpsc::Sender<ControlSignal>) -> DaemonBackend {
+        DaemonBackend::new(
+            control,
+            Arc::new(CaptureTaps::new()),
+            Arc::new(Metrics::new("0", "test").expect("static definitions")),
+            NodeIdentity {
+                name: "lns-test".into(),
+                tunnel_addresses: vec!["192.0.2.2:1701".into()],
+                pool_ranges: BTreeMap::new(),
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_control_task_that_never_answers_gives_unavailable_not_a_hang() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let b = backend(&tx);
+        // The control task takes the question but never runs it.
+        let hold = tokio::spawn(async move {
+            let taken = rx.recv().await;
+            std::future::pending::<()>().await;
+            drop(taken);
+        });
+        let e = b.status().await.expect_err("no answer");
+        assert!(
+            matches!(&e, BackendError::Unavailable(m) if m.contains("did not answer")),
+            "{e}"
+        );
+        hold.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_signal_channel_gives_unavailable_not_a_hang() {
+        let (tx, _rx) = mpsc::channel(1);
+        tx.try_send(ControlSignal::Shutdown).expect("room for one");
+        let b = backend(&tx);
+        let e = b.list_tunnels().await.expect_err("channel full");
+        assert!(matches!(e, BackendError::Unavailable(_)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_control_task_says_lnsd_is_stopping() {
+        let (tx, rx) = mpsc::channel(1);
+        let b = backend(&tx);
+        drop(tx);
+        drop(rx);
+        let e = b.list_pools().await.expect_err("stopped");
+        assert_eq!(e, BackendError::Unavailable("lnsd is stopping".into()));
+    }
+
+    #[tokio::test]
+    async fn the_backend_alone_does_not_keep_the_control_channel_open() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let _b = backend(&tx);
+        drop(tx);
+        assert!(rx.recv().await.is_none(), "only a weak sender remains");
+    }
+
+    #[tokio::test]
+    async fn cluster_commands_on_a_single_node_name_the_missing_section() {
+        let (tx, _rx) = mpsc::channel(1);
+        let b = backend(&tx);
+        let e = b.cluster_status().await.expect_err("single node");
+        assert_eq!(e, BackendError::Precondition(NOT_A_MEMBER.into()));
+        let status = super::super::server::status_from(e);
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert!(status.message().contains("no [cluster]"));
+        let e = b
+            .transfer_leader(pb::TransferLeaderRequest::default())
+            .await
+            .expect_err("single node");
+        assert!(matches!(e, BackendError::Precondition(_)));
+    }
+
+    #[tokio::test]
+    async fn a_question_dropped_unanswered_says_lnsd_is_stopping() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let b = backend(&tx);
+        let answered = tokio::spawn(async move {
+            // A control task that ends while holding the question.
+            let Some(ControlSignal::Query(q)) = rx.recv().await else {
+                panic!("a query");
+            };
+            drop(q);
+        });
+        // The closure was dropped unanswered: the oneshot closes.
+        let e = b.list_tunnels().await.expect_err("dropped unanswered");
+        assert_eq!(e, BackendError::Unavailable("lnsd is stopping".into()));
+        answered.await.expect("stand-in ran");
+    }
+
+    #[tokio::test]
+    async fn radius_and_counters_read_the_metrics() {
+        let (tx, _rx) = mpsc::channel(1);
+        let b = backend(&tx);
+        b.metrics.radius_server("198.18.0.9:1812");
+        let r = b.radius_status().await.expect("from metrics");
+        assert!(r
+            .servers
+            .iter()
+            .any(|s| s.address == "198.18.0.9:1812" && s.state == "idle"));
+        let c = b.counters().await.expect("from metrics");
+        assert!(c
+            .counters
+            .iter()
+            .any(|c| c.name.starts_with("lnsd_radius_requests_total{")));
+    }
+}
