@@ -133,7 +133,12 @@ impl Ctl {
 
     /// Runs with `--json`, expects success, parses the output.
     fn json(&self, args: &[&str]) -> Json {
-        let out = self.command().arg("--json").args(args).output().expect("runs");
+        let out = self
+            .command()
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("runs");
         assert!(
             out.status.success(),
             "lnsctl {args:?}: {}",
@@ -197,7 +202,10 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
     assert_eq!(field(&status, "node"), "lnsd-bed");
     assert_eq!(number(&status, "sessions"), 6, "{status}");
     assert_eq!(number(&status, "tunnels"), 2, "{status}");
-    assert_eq!(status["tunnel_addresses"], serde_json::json!(["198.18.0.2:1701"]));
+    assert_eq!(
+        status["tunnel_addresses"],
+        serde_json::json!(["198.18.0.2:1701"])
+    );
     let (table, _) = text(&ctl.run(&["status"]));
     assert!(table.contains("single"), "{table}");
 
@@ -263,7 +271,11 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
     let pools = ctl.json(&["pools"]);
     let pool = &pools["pools"][0];
     assert_eq!(field(pool, "name"), "subscribers");
-    assert_eq!((number(pool, "size"), number(pool, "used")), (8190, 6), "{pools}");
+    assert_eq!(
+        (number(pool, "size"), number(pool, "used")),
+        (8190, 6),
+        "{pools}"
+    );
 
     // counters and radius come from the live metrics.
     let counters = ctl.json(&["counters"]);
@@ -274,8 +286,10 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
         .map(|c| field(c, "name"))
         .collect();
     assert!(
-        names.iter().any(|n| n.starts_with("lnsd_tunnels_established_total")
-            || n.starts_with("lnsd_authentications_total")),
+        names
+            .iter()
+            .any(|n| n.starts_with("lnsd_tunnels_established_total")
+                || n.starts_with("lnsd_authentications_total")),
         "{names:?}"
     );
     assert!(ctl.run(&["radius"]).status.success());
@@ -296,7 +310,11 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
     assert_eq!(ctl.wait_sessions(5, Duration::from_secs(10)), 5);
     let missing = ctl.run(&["session", "show", &victim_id]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(text(&missing).1.contains("not found"), "{:?}", text(&missing));
+    assert!(
+        text(&missing).1.contains("not found"),
+        "{:?}",
+        text(&missing)
+    );
     let in_b = ctl.sessions(&["--tunnel", &tunnel_b]);
     let user_b = field(&in_b[0], "user").to_owned();
     let killed = ctl.json(&["session", "kill", "--user", &user_b]);
@@ -340,8 +358,10 @@ fn capture_of_one_users_pap_login_decodes_with_tshark() {
     let ctl = Ctl::new(&bed);
     let pcap = bed.topo.dir().join("login.pcap");
     let mut cmd = ctl.command();
-    cmd.args(["capture", "--user", "sub2@ctl", "--kind", "login", "--count", "2", "-w"])
-        .arg(&pcap);
+    cmd.args([
+        "capture", "--user", "sub2@ctl", "--kind", "login", "--count", "2", "-w",
+    ])
+    .arg(&pcap);
     let mut capture =
         Proc::spawn(cmd, bed.topo.dir().join("lnsctl-capture.log")).expect("spawn lnsctl");
     // The pcap header arrives once the tap is installed.
@@ -357,15 +377,21 @@ fn capture_of_one_users_pap_login_decodes_with_tshark() {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(&pcap)
-        .args(["-T", "fields", "-e", "l2tp.tunnel", "-e", "pap.code", "-e", "pap.peer_id"])
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "l2tp.tunnel",
+            "-e",
+            "pap.code",
+            "-e",
+            "pap.peer_id",
+        ])
         .output()
         .expect("tshark runs");
     let (fields, err) = text(&out);
     assert!(out.status.success(), "tshark: {err}");
-    let lines: Vec<Vec<&str>> = fields
-        .lines()
-        .map(|l| l.split('\t').collect())
-        .collect();
+    let lines: Vec<Vec<&str>> = fields.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(lines.len(), 2, "{fields}");
     // RFC 1334 §2.2: Authenticate-Request (1) from sub2, then Authenticate-Ack (2).
     assert_eq!(lines[0].get(1), Some(&"1"), "{fields}");
@@ -379,8 +405,14 @@ fn capture_of_one_users_pap_login_decodes_with_tshark() {
         .expect("tshark runs");
     let (decoded, _) = text(&verbose);
     assert!(decoded.contains("Layer 2 Tunneling Protocol"), "{decoded}");
-    assert!(decoded.contains("Password Authentication Protocol"), "{decoded}");
-    assert!(!decoded.contains("sub1@ctl"), "another user leaked in:\n{decoded}");
+    assert!(
+        decoded.contains("Password Authentication Protocol"),
+        "{decoded}"
+    );
+    assert!(
+        !decoded.contains("sub1@ctl"),
+        "another user leaked in:\n{decoded}"
+    );
 }
 
 #[test]
@@ -424,7 +456,10 @@ fn prometheus_scrapes_lnsd_and_counts_the_sessions() {
     .expect("prometheus.yml");
     let mut cmd = Command::new("prometheus");
     cmd.arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg("--web.listen-address=127.0.0.1:9090");
     let prometheus = bed
         .topo
@@ -470,7 +505,10 @@ fn wait_for_size(path: &Path, size: u64, timeout: Duration) -> Option<()> {
 fn curl(bed: &LnsdBed, url: &str) -> String {
     let out = bed
         .topo
-        .run_in("lns", Command::new("curl").args(["-sS", "--max-time", "5", url]))
+        .run_in(
+            "lns",
+            Command::new("curl").args(["-sS", "--max-time", "5", url]),
+        )
         .expect("curl");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -34,11 +34,11 @@ pub use query::Query;
 
 use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
 use crate::dataplane::{ControlInput, DataPlane, SessionEntry, SessionStats};
-use crate::mgmt::capture::Direction;
-use crate::mgmt::taps::CaptureTaps;
 use crate::engine::{
     AdminCommand, AuthOutcome, Engine, Input, Level, Output, PoolSpec, SessionKey,
 };
+use crate::mgmt::capture::Direction;
+use crate::mgmt::taps::CaptureTaps;
 use crate::system::{now, OsEntropy};
 use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::PeerTable;

@@ -150,7 +150,11 @@ fn stopping_on_shutdown(
 fn node_identity(config: &Config) -> NodeIdentity {
     NodeIdentity {
         name: config.node.host_name.clone(),
-        tunnel_addresses: config.listen.iter().map(|l| l.address.to_string()).collect(),
+        tunnel_addresses: config
+            .listen
+            .iter()
+            .map(|l| l.address.to_string())
+            .collect(),
         pool_ranges: config
             .pools
             .iter()

@@ -50,7 +50,10 @@ fn config_check_names_the_field_of_a_semantic_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ppp.mru: 20 is outside 576..=1500"), "{err}");
-    assert!(err.contains("mgmt.token_file: required when mgmt.tcp is set"), "{err}");
+    assert!(
+        err.contains("mgmt.token_file: required when mgmt.tcp is set"),
+        "{err}"
+    );
 }
 
 #[test]

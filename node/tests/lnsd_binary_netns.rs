@@ -108,7 +108,8 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
 
         // bob is added to the users file, [ppp] changes: SIGHUP.
         std::fs::write(lac_dir.join("users"), "alice wonderland\nbob builder\n").expect("users");
-        std::fs::write(lac_dir.join("lnsd.toml"), config_text(&lac_dir, &tun, 1400)).expect("config");
+        std::fs::write(lac_dir.join("lnsd.toml"), config_text(&lac_dir, &tun, 1400))
+            .expect("config");
         signal(lnsd, "HUP");
         let reloaded = (0..50).any(|_| {
             lac.drive(Duration::from_millis(100), |_| false);

@@ -91,11 +91,7 @@ pub(super) fn ppp(
     let route = s.route;
     // The header carries the receiver's IDs (§3.1).
     let (ids, src, dst) = match direction {
-        Direction::FromLac => (
-            (session.tunnel, session.session),
-            route.peer,
-            route.local,
-        ),
+        Direction::FromLac => ((session.tunnel, session.session), route.peer, route.local),
         Direction::ToLac => (
             (route.peer_tunnel_id, route.peer_session_id),
             route.local,

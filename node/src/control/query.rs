@@ -12,8 +12,11 @@ use super::Plane;
 use crate::engine::Engine;
 use std::fmt;
 
+/// What a [`Query`] runs.
+type Question = Box<dyn FnOnce(&Engine, &dyn Plane) + Send>;
+
 /// A question for the control task.
-pub struct Query(Box<dyn FnOnce(&Engine, &dyn Plane) + Send>);
+pub struct Query(Question);
 
 impl Query {
     /// Wraps a read-only closure.

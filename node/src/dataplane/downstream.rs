@@ -23,9 +23,9 @@ use super::counters::{Traffic, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::icmp_budget::IcmpBudget;
 use super::plane::{now_unix_micros, show, Shared};
-use crate::mgmt::capture::Direction;
 use super::socket::{SendBatch, BATCH, POLL_INTERVAL};
 use super::DropReason;
+use crate::mgmt::capture::Direction;
 
 /// Runs until `shared.stop` is set, reading TUN queue `queue`, counting
 /// in the counters of worker number `worker`.

@@ -44,12 +44,12 @@ use tun_rs::SyncDevice;
 use super::counters::{sum_drops, sum_traffic, Traffic, TrafficTotals, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::table::SessionTable;
-use crate::mgmt::taps::CaptureTaps;
 use super::tun::{self, TunError};
 use super::{downstream, socket, upstream};
 use super::{
     ControlInput, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry, SessionStats,
 };
+use crate::mgmt::taps::CaptureTaps;
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]

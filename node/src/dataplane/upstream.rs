@@ -14,9 +14,9 @@ use lns_proto::ip::{clamp_tcp_mss, MssLimit};
 use super::classifier::{classify_upstream, Upstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::plane::{now_unix_micros, show, Shared};
-use crate::mgmt::capture::Direction;
 use super::socket::RecvBatch;
 use super::{ControlInput, DropReason, Ipv6LinkPacket};
+use crate::mgmt::capture::Direction;
 
 /// Runs until `shared.stop` is set, reading `udp` (a member of the socket
 /// group of listen address number `address`); worker number `worker` (its

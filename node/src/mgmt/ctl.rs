@@ -442,7 +442,11 @@ fn config_check(file: &PathBuf, json: bool, out: &mut (dyn Write + Send)) -> Res
     let report = ConfigReport {
         file: file.display().to_string(),
         valid: true,
-        listen: config.listen.iter().map(|l| l.address.to_string()).collect(),
+        listen: config
+            .listen
+            .iter()
+            .map(|l| l.address.to_string())
+            .collect(),
         pools: config.pools.len(),
         lacs: config.lac.len(),
     };

@@ -149,7 +149,12 @@ lnsd_sessions{state=\"established\"} 3
         };
         let first = line("198.18.0.1:1812");
         assert_eq!(
-            (first.state.as_str(), first.latency_ms, first.requests, first.timeouts),
+            (
+                first.state.as_str(),
+                first.latency_ms,
+                first.requests,
+                first.timeouts
+            ),
             ("up", 2, 10, 1)
         );
         assert_eq!(first.purpose, "auth");

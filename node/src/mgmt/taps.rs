@@ -66,7 +66,11 @@ impl CaptureTaps {
         users: BTreeMap<(u16, u16), String>,
     ) -> Result<(), CapturesFull> {
         let _guard = self.edit.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = self.active.load_full().map(|a| (*a).clone()).unwrap_or_default();
+        let mut next = self
+            .active
+            .load_full()
+            .map(|a| (*a).clone())
+            .unwrap_or_default();
         next.taps.retain(|t| !t.is_closed());
         if next.taps.len() >= MAX_CAPTURES {
             return Err(CapturesFull);

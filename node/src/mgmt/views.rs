@@ -77,9 +77,7 @@ pub fn list_sessions(
         .map(|s| summary(s, now, plane))
         .filter(|s| filter.user.is_empty() || s.user == filter.user)
         .filter(|s| filter.tunnel_id.is_none_or(|t| s.tunnel_id == t))
-        .filter(|s| {
-            filter.state == pb::SessionState::Unspecified as i32 || s.state == filter.state
-        })
+        .filter(|s| filter.state == pb::SessionState::Unspecified as i32 || s.state == filter.state)
         .filter(|s| ip.matches(s))
         .collect();
     Ok(pb::SessionList {
