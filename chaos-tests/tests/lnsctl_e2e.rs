@@ -347,9 +347,9 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
 }
 
 #[test]
-fn capture_of_one_users_pap_login_decodes_with_tshark() {
+fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
     if !runnable(
-        "capture_of_one_users_pap_login_decodes_with_tshark",
+        "capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark",
         &["tshark"],
     ) {
         return;
@@ -373,7 +373,60 @@ fn capture_of_one_users_pap_login_decodes_with_tshark() {
         .wait_exit(Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("capture did not end: {e}\n{}", capture.log()));
     assert!(status.success(), "{status}\n{}", capture.log());
+    // The data path too: one session's IP traffic (lac-sim's probes to
+    // the reflector) both ways, from the data-plane taps.
+    let sub2 = Ctl::new(&bed).sessions(&["--user", "sub2@ctl"]);
+    let id = number(&sub2[0], "session_id").to_string();
+    let inner = field(&sub2[0], "ipv4").to_owned();
+    let data_pcap = bed.topo.dir().join("data.pcap");
+    let out = ctl
+        .command()
+        .args([
+            "capture",
+            "--session",
+            &id,
+            "--kind",
+            "data",
+            "--count",
+            "6",
+            "-w",
+        ])
+        .arg(&data_pcap)
+        .output()
+        .expect("lnsctl capture");
+    assert!(out.status.success(), "{:?}", text(&out));
     finish(sim);
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&data_pcap)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "ppp.protocol",
+        ])
+        .output()
+        .expect("tshark runs");
+    let (rows, err) = text(&out);
+    assert!(out.status.success(), "tshark: {err}");
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    // Outer then inner addresses: every frame carries the session's
+    // address inside PPP (protocol 0x0021), and both directions appear.
+    assert!(rows.iter().all(|r| r.contains(&inner)), "{rows:?}");
+    assert!(rows.iter().all(|r| r.contains("0x0021")), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("198.18.0.1,")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.starts_with("198.18.0.2,")),
+        "{rows:?}"
+    );
     let out = Command::new("tshark")
         .arg("-r")
         .arg(&pcap)
