@@ -334,11 +334,19 @@ pub struct MgmtServer {
 }
 
 /// Creates the socket's directory, binds (socket mode 0600, optional TCP
-/// with its token) and starts serving `backend`.
+/// with its token) and starts serving `backend`. Refuses to take over a
+/// socket another process still answers on (a second lnsd with the same
+/// `[mgmt] socket`); a stale file left by a crash is replaced.
 pub fn start_server(
     config: &crate::config::MgmtConfig,
     backend: DaemonBackend,
 ) -> Result<MgmtServer, super::server::ServerError> {
+    if std::os::unix::net::UnixStream::connect(&config.socket).is_ok() {
+        return Err(super::server::ServerError::Config(format!(
+            "another process already serves {}: stop it or set [mgmt] socket to another path",
+            config.socket.display()
+        )));
+    }
     if let Some(dir) = config.socket.parent() {
         std::fs::create_dir_all(dir).map_err(|source| super::server::ServerError::Socket {
             path: dir.display().to_string(),
@@ -463,6 +471,26 @@ mod tests {
         let e = b.list_tunnels().await.expect_err("dropped unanswered");
         assert_eq!(e, BackendError::Unavailable("lnsd is stopping".into()));
         answered.await.expect("stand-in ran");
+    }
+
+    #[tokio::test]
+    async fn a_socket_another_process_serves_is_not_taken_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mgmt.sock");
+        let other = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+        let (tx, _rx) = mpsc::channel(1);
+        let config = crate::config::MgmtConfig {
+            socket: path.clone(),
+            ..Default::default()
+        };
+        let e = start_server(&config, backend(&tx)).expect_err("in use");
+        assert!(e.to_string().contains("already serves"), "{e}");
+        drop(other);
+        // A stale file (its listener gone) is replaced.
+        let server = start_server(&config, backend(&tx)).expect("stale socket replaced");
+        assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
+        server.stop().await;
+        assert!(!path.exists(), "removed on stop");
     }
 
     #[tokio::test]
