@@ -57,6 +57,11 @@ fn bed_with(users: u32, aaa: Aaa) -> LnsdBed {
 
 /// lac-sim holding `tunnels` x `per_tunnel` PAP sessions until SIGTERM.
 fn hold_sessions(bed: &LnsdBed, tunnels: u32, per_tunnel: u32) -> Proc {
+    hold_sessions_with(bed, tunnels, per_tunnel, "pap")
+}
+
+/// lac-sim holding sessions authenticated with `auth` (pap or chap).
+fn hold_sessions_with(bed: &LnsdBed, tunnels: u32, per_tunnel: u32, auth: &str) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lac-sim"));
     cmd.args([
         "--lns",
@@ -74,7 +79,7 @@ fn hold_sessions(bed: &LnsdBed, tunnels: u32, per_tunnel: u32) -> Proc {
         "--setup-timeout",
         "30",
         "--auth",
-        "pap",
+        auth,
         "--user-template",
         TEMPLATE,
         "--password",
@@ -466,6 +471,36 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
         !decoded.contains("sub1@ctl"),
         "another user leaked in:\n{decoded}"
     );
+
+    // CHAP: the Challenge leaves before the user is known; the user's
+    // Response and our Success are captured.
+    let chap_pcap = bed.topo.dir().join("chap.pcap");
+    let mut cmd = ctl.command();
+    cmd.args([
+        "capture", "--user", "sub3@ctl", "--kind", "login", "--count", "2", "-w",
+    ])
+    .arg(&chap_pcap);
+    let mut capture =
+        Proc::spawn(cmd, bed.topo.dir().join("lnsctl-chap.log")).expect("spawn lnsctl");
+    wait_for_size(&chap_pcap, 24, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
+    let sim = hold_sessions_with(&bed, 1, 3, "chap");
+    let status = capture
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("capture did not end: {e}\n{}", capture.log()));
+    assert!(status.success(), "{status}\n{}", capture.log());
+    finish(sim);
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&chap_pcap)
+        .args(["-T", "fields", "-e", "chap.code", "-e", "chap.name"])
+        .output()
+        .expect("tshark runs");
+    let (fields, err) = text(&out);
+    assert!(out.status.success(), "tshark: {err}");
+    // RFC 1994 §4: Response (2) named sub3, then Success (3).
+    let lines: Vec<&str> = fields.lines().collect();
+    assert_eq!(lines, ["2\tsub3@ctl", "3\t"], "{fields}");
 }
 
 #[test]
