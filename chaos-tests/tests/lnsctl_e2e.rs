@@ -310,9 +310,47 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
 
     // session kill by ID, then by user (in the other tunnel), then the
     // other tunnel entirely.
+    // A control capture of tunnel A records the kill on the wire.
+    let ctl_pcap = bed.topo.dir().join("control.pcap");
+    let mut cmd = ctl.command();
+    cmd.args(["capture", "--tunnel", &tunnel_a, "--kind", "control"])
+        .args(["--count", "3", "--duration", "6", "-w"])
+        .arg(&ctl_pcap);
+    let mut capture =
+        Proc::spawn(cmd, bed.topo.dir().join("lnsctl-control.log")).expect("spawn lnsctl");
+    wait_for_size(&ctl_pcap, 24, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
     let killed = ctl.json(&["session", "kill", &victim_id]);
     assert_eq!(number(&killed, "affected"), 1, "{killed}");
     assert_eq!(ctl.wait_sessions(5, Duration::from_secs(10)), 5);
+    let status = capture
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("capture did not end: {e}\n{}", capture.log()));
+    assert!(status.success(), "{status}\n{}", capture.log());
+    if have_program("tshark") {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&ctl_pcap)
+            .args([
+                "-T",
+                "fields",
+                "-e",
+                "ip.src",
+                "-e",
+                "l2tp.avp.message_type",
+            ])
+            .args(["-e", "l2tp.result_code"])
+            .output()
+            .expect("tshark runs");
+        let (rows, err) = text(&out);
+        assert!(out.status.success(), "tshark: {err}");
+        // RFC 2661 §6.11: our CDN (message type 14), Result Code 3
+        // (administrative), sent to the LAC.
+        assert!(
+            rows.lines().any(|r| r.starts_with("198.18.0.2\t14\t3")),
+            "no administrative CDN from lnsd in:\n{rows}"
+        );
+    }
     let missing = ctl.run(&["session", "show", &victim_id]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
