@@ -8,6 +8,7 @@
 use super::*;
 
 mod lifecycle;
+mod views;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
     CallInfo, EndpointConfig, Event as L2tpEvent, PeerSettings, Side as L2tpSide,
