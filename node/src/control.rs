@@ -25,7 +25,7 @@
 //! session published or withdrawn, and samples the engine's tables and
 //! counts once per [`STATS_INTERVAL`] (see `control/observe.rs`).
 
-mod capture;
+pub(crate) mod capture;
 mod observe;
 mod query;
 

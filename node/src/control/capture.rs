@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 const DATA_HEADER_FLAGS: [u8; 2] = [0x00, 0x02];
 
 /// An L2TP control datagram received from `peer` on `local`.
-pub(super) fn control_in(
+pub(crate) fn control_in(
     taps: &ActiveCaptures,
     engine: &Engine,
     at: Timestamp,
@@ -49,7 +49,7 @@ pub(super) fn control_in(
 }
 
 /// An L2TP control datagram sent from `local` to `peer`.
-pub(super) fn control_out(
+pub(crate) fn control_out(
     taps: &ActiveCaptures,
     engine: &Engine,
     at: Timestamp,
@@ -77,7 +77,7 @@ pub(super) fn control_out(
 
 /// A PPP control frame (address/control and protocol included) of
 /// `session`, in `direction`.
-pub(super) fn ppp(
+pub(crate) fn ppp(
     taps: &ActiveCaptures,
     engine: &Engine,
     at: Timestamp,
@@ -117,7 +117,7 @@ pub(super) fn ppp(
 }
 
 /// (local tunnel, local session) -> user, for data-plane offers.
-pub(super) fn users(engine: &Engine) -> BTreeMap<(u16, u16), String> {
+pub(crate) fn users(engine: &Engine) -> BTreeMap<(u16, u16), String> {
     engine
         .sessions()
         .filter(|s| !s.user.is_empty())

@@ -143,3 +143,98 @@ fn tunnels_and_pools_reflect_the_engine() {
         (3, 2, "100.64.0.1-100.64.0.3")
     );
 }
+
+mod capture {
+    //! What the control task shows to running captures (`control::capture`).
+    use super::*;
+    use crate::control::capture;
+    use crate::mgmt::capture::{CaptureFilter, CaptureScope, Direction, KindSet};
+    use crate::mgmt::tap::{capture_tap, CaptureReader};
+    use crate::mgmt::taps::CaptureTaps;
+
+    fn tapped(scope: CaptureScope) -> (CaptureTaps, CaptureReader) {
+        let taps = CaptureTaps::new();
+        let filter = CaptureFilter {
+            scope,
+            kinds: KindSet::EVERYTHING,
+        };
+        let (tap, reader) = capture_tap(filter, 16);
+        taps.install(tap, BTreeMap::new()).expect("room");
+        (taps, reader)
+    }
+
+    /// RFC 1661 §5.8 LCP Echo-Request, id 1, magic 0.
+    const ECHO: [u8; 12] = [
+        0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn ppp_frames_get_the_data_header_the_receiver_expects_and_the_user_scope() {
+        let (sim, alice, bob) = two_sessions();
+        let (taps, mut reader) = tapped(CaptureScope::User("alice".into()));
+        let active = taps.current().expect("installed");
+        let route = sim.engine.session(alice).expect("alice").route;
+        capture::ppp(
+            &active,
+            &sim.engine,
+            sim.now,
+            alice,
+            Direction::ToLac,
+            &ECHO,
+        );
+        capture::ppp(
+            &active,
+            &sim.engine,
+            sim.now,
+            alice,
+            Direction::FromLac,
+            &ECHO,
+        );
+        capture::ppp(&active, &sim.engine, sim.now, bob, Direction::ToLac, &ECHO);
+        let out = reader.packets.try_recv().expect("alice's frame to the LAC");
+        assert_eq!((out.src, out.dst), (addr(LNS), addr(LAC)));
+        // RFC 2661 §3.1: flags/version 0x0002, then the LAC's IDs.
+        let mut want = vec![0x00, 0x02];
+        want.extend_from_slice(&route.peer_tunnel_id.to_be_bytes());
+        want.extend_from_slice(&route.peer_session_id.to_be_bytes());
+        want.extend_from_slice(&ECHO);
+        assert_eq!(out.datagram, want);
+        let inbound = reader
+            .packets
+            .try_recv()
+            .expect("alice's frame from the LAC");
+        assert_eq!((inbound.src, inbound.dst), (addr(LAC), addr(LNS)));
+        assert_eq!(inbound.datagram[2..4], alice.tunnel.to_be_bytes());
+        assert_eq!(inbound.datagram[4..6], alice.session.to_be_bytes());
+        assert!(reader.packets.try_recv().is_err(), "bob is not in scope");
+    }
+
+    #[test]
+    fn sent_control_messages_are_attributed_to_our_ids() {
+        let (sim, alice, _) = two_sessions();
+        let (taps, mut reader) = tapped(CaptureScope::Session {
+            tunnel_id: alice.tunnel,
+            session_id: alice.session,
+        });
+        let active = taps.current().expect("installed");
+        let route = sim.engine.session(alice).expect("alice").route;
+        // RFC 2661 §3.1 control header (T, L, S; version 2) carrying the
+        // peer's IDs, as every message we send does.
+        let t = route.peer_tunnel_id.to_be_bytes();
+        let s = route.peer_session_id.to_be_bytes();
+        let zlb = [0xc8, 0x02, 0x00, 0x0c, t[0], t[1], s[0], s[1], 0, 0, 0, 0];
+        capture::control_out(&active, &sim.engine, sim.now, addr(LNS), addr(LAC), &zlb);
+        let got = reader.packets.try_recv().expect("in the session's scope");
+        assert_eq!(got.datagram, zlb);
+        // The same IDs from another peer address belong to no tunnel of ours.
+        capture::control_out(
+            &active,
+            &sim.engine,
+            sim.now,
+            addr(LNS),
+            addr("192.0.2.9:1701"),
+            &zlb,
+        );
+        assert!(reader.packets.try_recv().is_err());
+    }
+}
