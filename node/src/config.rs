@@ -13,6 +13,7 @@
 mod cluster;
 pub mod ipv6;
 mod acct;
+mod mgmt;
 mod runtime;
 mod sections;
 mod validate;
@@ -22,6 +23,8 @@ pub use cluster::{ClusterMember, ClusterRole, ClusterSection, IpPrefix, TunnelAd
 pub use acct::{
     AccountingSection, DaeClientConfig, DaeConfig, EventTimestampRule, ACCOUNTING_PORT,
 };
+pub use mgmt::MgmtConfig;
+
 pub use sections::{
     AaaConfig, AuthMethodName, HttpConfig, L2tpConfig, LacConfig, LimitsConfig, ListenConfig,
     LogConfig, LogFormat, NodeConfig, PoolConfig, PppConfig, RadiusConfig, RadiusServerConfig,
@@ -81,6 +84,9 @@ pub struct Config {
     /// Dynamic authorization (RFC 5176); absent: none.
     #[serde(default)]
     pub dae: Option<DaeConfig>,
+    /// The management API (lnsctl); default: the Unix socket only.
+    #[serde(default)]
+    pub mgmt: MgmtConfig,
 }
 
 /// Why a configuration could not be used.
@@ -171,6 +177,12 @@ impl Config {
         if let Some(u) = &mut self.aaa.users_file {
             *u = base.join(&*u);
         }
+        self.mgmt
+            .resolve_token(base)
+            .map_err(|source| ConfigError::Read {
+                path: base.join(self.mgmt.token_file.as_deref().unwrap_or(Path::new(""))),
+                source,
+            })?;
         Ok(())
     }
 

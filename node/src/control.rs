@@ -27,16 +27,21 @@
 
 pub mod cluster;
 mod acct;
+pub(crate) mod capture;
 mod observe;
+mod query;
 
 pub use acct::{AccountingChannels, COUNTERS_INTERVAL};
 pub use observe::{session_counts, tunnel_counts, ControlTraffic, ControlTrafficTotals, Observer};
+pub use query::Query;
 
 use crate::aaa::{AaaCommand, AaaSettings, AuthAnswer};
 use crate::dataplane::{ControlInput, DataPlane, SessionEntry, SessionStats};
 use crate::engine::{
     AdminCommand, AuthOutcome, Engine, Input, Level, Output, PoolSpec, SessionKey,
 };
+use crate::mgmt::capture::Direction;
+use crate::mgmt::taps::CaptureTaps;
 use crate::system::{now, OsEntropy};
 use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::PeerTable;
@@ -68,6 +73,11 @@ pub trait Plane: Send {
     fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats>;
     /// Routes new pool prefixes into the TUN device.
     fn add_routes(&self, routes: &[(IpAddr, u8)]) -> Result<(), String>;
+    /// The running captures the control task offers its traffic to
+    /// (`None`: captures are not supported by this plane).
+    fn captures(&self) -> Option<&CaptureTaps> {
+        None
+    }
 }
 
 impl Plane for DataPlane {
@@ -88,6 +98,9 @@ impl Plane for DataPlane {
     }
     fn add_routes(&self, routes: &[(IpAddr, u8)]) -> Result<(), String> {
         DataPlane::add_routes(self, routes).map_err(|e| e.to_string())
+    }
+    fn captures(&self) -> Option<&CaptureTaps> {
+        Some(DataPlane::captures(self))
     }
 }
 
@@ -114,6 +127,8 @@ pub enum ControlSignal {
     Reload(Box<Reload>),
     /// An operator command.
     Admin(AdminCommand),
+    /// A read-only question (management API).
+    Query(Query),
 }
 
 /// The channels of the control task.
@@ -216,6 +231,7 @@ pub async fn run_observed<P: Plane>(
                 }
                 Some(ControlSignal::Reload(r)) => task.reload(*r).await,
                 Some(ControlSignal::Admin(cmd)) => task.apply(Input::Admin(cmd)),
+                Some(ControlSignal::Query(q)) => q.answer(&task.engine, &task.plane),
                 None => {
                     // Nobody can stop us any more: behave as if told to.
                     signals_open = false;
@@ -281,6 +297,9 @@ impl<P: Plane> Task<P> {
                     datagram,
                 } => {
                     self.observer.traffic().received(datagram.len());
+                    if let Some(taps) = self.plane.captures().and_then(CaptureTaps::current) {
+                        capture::control_in(&taps, &self.engine, now(), local, peer, &datagram);
+                    }
                     Input::L2tpDatagram {
                         local,
                         peer,
@@ -314,7 +333,18 @@ impl<P: Plane> Task<P> {
             {
                 self.observer.answered(*session, *request, outcome);
             }
+            // A PPP frame is shown to captures after the engine read it,
+            // so a PAP/CHAP request already names its user.
+            let shown = match &input {
+                Input::PppFrame { session, bytes } if self.capturing() => {
+                    Some((*session, bytes.clone()))
+                }
+                _ => None,
+            };
             self.engine.apply(now(), input, &mut self.entropy);
+            if let Some((session, frame)) = shown {
+                self.show_ppp(session, Direction::FromLac, &frame);
+            }
             while let Some(out) = self.engine.poll_output() {
                 if let Some(follow_up) = self.route(out) {
                     pending.push(follow_up);
@@ -328,9 +358,15 @@ impl<P: Plane> Task<P> {
         match out {
             Output::SendL2tp(t) => {
                 self.observer.traffic().sent(t.payload.len());
+                if let Some(taps) = self.plane.captures().and_then(CaptureTaps::current) {
+                    capture::control_out(&taps, &self.engine, now(), t.local, t.peer, &t.payload);
+                }
                 self.plane.send_control(t.local, t.peer, &t.payload)
             }
             Output::SendPpp { session, frame } => {
+                if self.capturing() {
+                    self.show_ppp(session, Direction::ToLac, &frame);
+                }
                 self.plane.send_ppp(session.tunnel, session.session, &frame)
             }
             Output::Authenticate(q) => {
@@ -355,6 +391,7 @@ impl<P: Plane> Task<P> {
                 let up = entry.ipv4.is_some() || !entry.ipv6_prefixes.is_empty();
                 self.observer.published(key, up);
                 self.plane.upsert_session(entry);
+                self.publish_capture_users();
             }
             Output::SessionDown {
                 session,
@@ -369,6 +406,7 @@ impl<P: Plane> Task<P> {
                 self.last_rx.remove(&session);
                 self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
+                self.publish_capture_users();
                 tracing::info!(%session, ?user, %acct_session_id, "session ended");
                 if let Some(c) = last {
                     return Some(Input::Counters(vec![c]));
@@ -390,6 +428,9 @@ impl<P: Plane> Task<P> {
     /// Reads counters; traffic since the last read becomes `TrafficSeen`.
     fn poll_stats(&mut self) {
         self.observer.sample(&self.engine);
+        if let Some(taps) = self.plane.captures() {
+            taps.prune();
+        }
         let mut seen = Vec::new();
         for (key, last) in &mut self.last_rx {
             if let Some(s) = self.plane.session_stats(key.tunnel, key.session) {
@@ -404,6 +445,23 @@ impl<P: Plane> Task<P> {
                 session,
                 at: Timestamp::from_unix_micros(at),
             });
+        }
+    }
+
+    fn capturing(&self) -> bool {
+        self.plane.captures().is_some_and(CaptureTaps::is_active)
+    }
+
+    fn show_ppp(&self, session: SessionKey, direction: Direction, frame: &[u8]) {
+        if let Some(taps) = self.plane.captures().and_then(CaptureTaps::current) {
+            capture::ppp(&taps, &self.engine, now(), session, direction, frame);
+        }
+    }
+
+    /// Tells the data plane's captures who each session's user is.
+    fn publish_capture_users(&self) {
+        if let Some(taps) = self.plane.captures().filter(|t| t.is_active()) {
+            taps.set_users(capture::users(&self.engine));
         }
     }
 

@@ -23,6 +23,7 @@ use crate::dataplane::{DataPlane, StatsReader};
 use crate::engine::Engine;
 use crate::http::{DataPlaneState, HttpServer, Readiness, ServingRole};
 use crate::metrics::{DataPlaneSnapshot, Metrics, NodeRole, TrafficCounters};
+use crate::mgmt::daemon_backend::{start_server, DaemonBackend, NodeIdentity};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +67,7 @@ pub async fn run_with(
         None => (None, None),
     };
     if config.is_witness() {
-        let signals = stopping_on_shutdown(signals, readiness.clone());
+        let (_, signals) = stopping_on_shutdown(signals, readiness.clone());
         let exit = cluster::run_witness(config, signals, readiness, metrics).await;
         if let (Some(stop), Some(task)) = (http_stop, http_task) {
             let _ = stop.send(());
@@ -87,6 +88,7 @@ pub async fn run_with(
     let plane = DataPlane::start(config.data_plane_config(), plane_tx)
         .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
     let traffic = Arc::new(ControlTraffic::default());
+    let captures = Arc::clone(plane.captures());
     let reader = plane.stats_reader();
     let control_traffic = Arc::clone(&traffic);
     metrics.register_data_plane(move || snapshot(&reader, &control_traffic))?;
@@ -110,11 +112,19 @@ pub async fn run_with(
         drop(link_tx);
     }
     let (accounting, side_tasks) = accounting_and_dae(&config, &metrics).await?;
+    let (control_tx, control_rx) = stopping_on_shutdown(signals, readiness.clone());
+    let backend = DaemonBackend::new(
+        &control_tx,
+        captures,
+        Arc::clone(&metrics),
+        node_identity(&config),
+    );
+    drop(control_tx);
     let channels = Channels {
         from_plane: plane_rx,
         to_aaa,
         from_aaa: answers_rx,
-        signals: stopping_on_shutdown(signals, readiness.clone()),
+        signals: control_rx,
         accounting,
     };
     let plane = PlaneOwner(Some(plane));
@@ -129,13 +139,17 @@ pub async fn run_with(
             observer,
             readiness.clone(),
             metrics,
+            backend,
         )
         .await
     } else {
+        let mgmt = start_server(&config.mgmt, backend)?;
         let engine = Engine::new(config.engine_config());
-        control::run_observed(engine, plane, channels, SHUTDOWN_GRACE, observer)
+        let exit = control::run_observed(engine, plane, channels, SHUTDOWN_GRACE, observer)
             .await
-            .map_err(anyhow::Error::from)
+            .map_err(anyhow::Error::from);
+        mgmt.stop().await;
+        exit
     };
     drop(stopping);
     readiness.set_data_plane(DataPlaneState::Down);
@@ -193,11 +207,14 @@ async fn accounting_and_dae(
 
 /// Passes signals on to the control task, marking the node `stopping` as
 /// soon as a shutdown is asked (the grace period can last seconds).
+/// Also returns a sender for the management API's questions (keep only a
+/// weak one: the channel closes when `signals` does).
 fn stopping_on_shutdown(
     mut signals: mpsc::Receiver<ControlSignal>,
     readiness: Readiness,
-) -> mpsc::Receiver<ControlSignal> {
+) -> (mpsc::Sender<ControlSignal>, mpsc::Receiver<ControlSignal>) {
     let (tx, rx) = mpsc::channel(16);
+    let questions = tx.clone();
     tokio::spawn(async move {
         while let Some(s) = signals.recv().await {
             if matches!(s, ControlSignal::Shutdown) {
@@ -208,7 +225,31 @@ fn stopping_on_shutdown(
             }
         }
     });
-    rx
+    (questions, rx)
+}
+
+/// Who this node is, for `lnsctl status` and `lnsctl pools`.
+fn node_identity(config: &Config) -> NodeIdentity {
+    NodeIdentity {
+        name: config.node.host_name.clone(),
+        tunnel_addresses: config
+            .listen
+            .iter()
+            .map(|l| l.address.to_string())
+            .collect(),
+        pool_ranges: config
+            .pools
+            .iter()
+            .map(|p| {
+                let ranges: Vec<String> = p
+                    .ranges
+                    .iter()
+                    .map(|r| format!("{}-{}", r.start, r.end))
+                    .collect();
+                (p.name.clone(), ranges.join(","))
+            })
+            .collect(),
+    }
 }
 
 /// Hands the subscribers' link-scope IPv6 packets (RS, DHCPv6) to the
@@ -316,6 +357,9 @@ impl control::Plane for PlaneOwner {
             Some(p) => p.add_routes(routes).map_err(|e| e.to_string()),
             None => Err("data plane stopped".into()),
         }
+    }
+    fn captures(&self) -> Option<&crate::mgmt::taps::CaptureTaps> {
+        self.0.as_ref().map(|p| &**p.captures())
     }
 }
 

@@ -21,10 +21,15 @@
 //!  |   -> poll_output(): SendL2tp, SendPpp,             |
 //!  |      Authenticate, SessionUp/Down, Log             |
 //!  +---^------------------------------------------------+
-//!      | ControlSignal (bounded): Shutdown, Reload, Admin
-//!  +---+-----------------------------+
-//!  | signal watcher (daemon): SIGTERM, SIGINT, SIGHUP (re-reads the file)
-//!  +---------------------------------+
+//!      | ControlSignal (bounded): Shutdown, Reload, Admin, Query
+//!  +---+--------------------------------+   +------------------------------------+
+//!  | signal watcher (daemon): SIGTERM,  |   | mgmt server (lnsctl; Unix socket   |
+//!  | SIGINT, SIGHUP (re-reads the file) |   | 0600, TCP + token): DaemonBackend  |
+//!  +------------------------------------+   | sends Query/Admin (3 s bound) and  |
+//!                                           | installs capture taps (mgmt::taps) |
+//!                                           | offered to by the data plane and   |
+//!                                           | the control task                   |
+//!                                           +------------------------------------+
 //!
 //!  Observability (shared, no channel: atomics behind Arc<Metrics>):
 //!  control task --Observer: events + 1 s samples--> +--------------------+

@@ -12,7 +12,9 @@ use netns_support::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn config_text(tun: &str, mru: u16) -> String {
+fn config_text(dir: &std::path::Path, tun: &str, mru: u16) -> String {
+    let socket = dir.join("mgmt.sock");
+    let socket = socket.display();
     format!(
         r#"
 [node]
@@ -31,6 +33,8 @@ ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
 users_file = "users"
 [tun]
 name = "{tun}"
+[mgmt]
+socket = "{socket}"
 "#
     )
 }
@@ -68,7 +72,7 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
     std::fs::create_dir_all(&dir).expect("tmp");
     let tun = format!("lnsbin{}", pid % 10_000);
     std::fs::write(dir.join("users"), "alice wonderland\n").expect("users");
-    std::fs::write(dir.join("lnsd.toml"), config_text(&tun, 1460)).expect("config");
+    std::fs::write(dir.join("lnsd.toml"), config_text(&dir, &tun, 1460)).expect("config");
     let log = std::fs::File::create(dir.join("lnsd.log")).expect("log");
     let mut child = Command::new("ip")
         .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_lnsd"), "--config"])
@@ -104,7 +108,8 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
 
         // bob is added to the users file, [ppp] changes: SIGHUP.
         std::fs::write(lac_dir.join("users"), "alice wonderland\nbob builder\n").expect("users");
-        std::fs::write(lac_dir.join("lnsd.toml"), config_text(&tun, 1400)).expect("config");
+        std::fs::write(lac_dir.join("lnsd.toml"), config_text(&lac_dir, &tun, 1400))
+            .expect("config");
         signal(lnsd, "HUP");
         let reloaded = (0..50).any(|_| {
             lac.drive(Duration::from_millis(100), |_| false);

@@ -53,6 +53,8 @@ listen = "{HTTP}"
 "#
     );
     let mut c = Config::from_toml(&text).expect("parses");
+    // Each test's own management socket (never the host's /run/lnsd).
+    c.mgmt.socket = dir.join("mgmt.sock");
     c.resolve_files(dir).expect("files");
     c.validate().expect("valid");
     c

@@ -51,6 +51,8 @@ name = "{tun}"
 "#
     );
     let mut c = Config::from_toml(&text).expect("parses");
+    // Each test's own management socket (never the host's /run/lnsd).
+    c.mgmt.socket = dir.join("mgmt.sock");
     c.resolve_files(dir).expect("files");
     c.validate().expect("valid");
     c
@@ -247,7 +249,8 @@ name = "lnsrad{n}"
         secret = radius_support::SECRET,
         n = pid % 10_000,
     );
-    let cfg = Config::from_toml(&text).expect("parses");
+    let mut cfg = Config::from_toml(&text).expect("parses");
+    cfg.mgmt.socket = std::env::temp_dir().join(format!("lnsd-rad-{pid}.sock"));
     cfg.validate().expect("valid");
     let (signals, signals_rx) = mpsc::channel(4);
     let daemon_ns = ns.clone();

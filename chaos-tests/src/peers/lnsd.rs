@@ -41,6 +41,13 @@ use super::l2tpns::{CORE_ADDR, LAC_ADDR, LNS_ADDR, PEER_ADDRESS, RADIUS_SECRET, 
 use crate::harness::{wait_for_udp_port, Proc, Signal, Topology};
 use crate::lac::user_name;
 
+/// lnsd's management socket, in the bed's `lnsd/` directory (one per bed,
+/// so parallel beds never share `/run/lnsd/mgmt.sock`).
+pub const MGMT_SOCKET: &str = "mgmt.sock";
+
+/// lnsd's `/metrics` endpoint, inside the `lns` namespace.
+pub const HTTP_ADDR: &str = "127.0.0.1:9701";
+
 /// Where lnsd takes its subscribers from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aaa {
@@ -207,6 +214,19 @@ impl LnsdBed {
                 bed.lnsd.log()
             );
         }
+        // The management socket comes up just after UDP 1701.
+        let socket = bed.mgmt_socket();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!(
+                    "lnsd did not create {}:\n{}",
+                    socket.display(),
+                    bed.lnsd.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(bed)
     }
 
@@ -222,7 +242,7 @@ impl LnsdBed {
 
     /// lnsd's /metrics text, fetched with curl inside `lns`.
     pub fn metrics(&self) -> Result<String> {
-        let url = format!("http://{METRICS_ADDR}/metrics");
+        let url = format!("http://{HTTP_ADDR}/metrics");
         let out = self.topo.run_in(
             "lns",
             Command::new("curl").args(["-sf", "--max-time", "5", &url]),
@@ -238,6 +258,11 @@ impl LnsdBed {
     /// lnsd's output so far (its tracing log).
     pub fn log(&self) -> String {
         self.lnsd.log()
+    }
+
+    /// lnsd's management socket (lnsctl --socket).
+    pub fn mgmt_socket(&self) -> PathBuf {
+        self.topo.dir().join("lnsd").join(MGMT_SOCKET)
     }
 
     /// The generated users file.
@@ -266,9 +291,6 @@ impl LnsdBed {
         rss_kib(self.lnsd.pid())
     }
 }
-
-/// Where lnsd serves /metrics inside `lns`.
-pub const METRICS_ADDR: &str = "127.0.0.1:9701";
 
 /// The sum of every sample of `metric` (all label sets) in a Prometheus
 /// text exposition, if the metric appears.
@@ -317,17 +339,41 @@ pub fn lnsd_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The lnsctl binary: `LNSCTL_BIN`, else `target/<profile>/lnsctl` beside
+/// the running executable, built with cargo if missing (like [`lnsd_binary`]).
+pub fn lnsctl_binary() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("LNSCTL_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("current_exe")?;
+    let mut profile_dir = exe.parent().context("exe has a directory")?;
+    if profile_dir.file_name().is_some_and(|n| n == "deps") {
+        profile_dir = profile_dir.parent().context("deps has a parent")?;
+    }
+    let bin = profile_dir.join("lnsctl");
+    if !bin.is_file() {
+        build_bin(profile_dir, "lnsctl")?;
+    }
+    anyhow::ensure!(bin.is_file(), "{} missing after cargo build", bin.display());
+    Ok(bin)
+}
+
 /// `cargo build -p lns-node --bin lnsd` into the target dir holding `profile_dir`.
 fn build_lnsd(profile_dir: &Path) -> Result<()> {
+    build_bin(profile_dir, "lnsd")
+}
+
+/// `cargo build -p lns-node --bin NAME` into the target dir holding `profile_dir`.
+fn build_bin(profile_dir: &Path, name: &str) -> Result<()> {
     let target = profile_dir.parent().context("profile dir has a parent")?;
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.args(["build", "-p", "lns-node", "--bin", "lnsd"])
+    cmd.args(["build", "-p", "lns-node", "--bin", name])
         .env("CARGO_TARGET_DIR", target);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
-    let status = cmd.status().context("run cargo build for lnsd")?;
-    anyhow::ensure!(status.success(), "cargo build lnsd: {status}");
+    let status = cmd.status().context("run cargo build")?;
+    anyhow::ensure!(status.success(), "cargo build {name}: {status}");
     Ok(())
 }
 
@@ -421,9 +467,13 @@ mtu = 1500
 level = "{level}"
 format = "text"
 
+[mgmt]
+socket = "{socket}"
+
 [http]
-listen = "{METRICS_ADDR}"
+listen = "{HTTP_ADDR}"
 {ipv6}{extra}"#,
+        socket = dir.join(MGMT_SOCKET).display(),
         extra = opts.extra_toml
     );
     let config = match &opts.base_config {

@@ -235,6 +235,9 @@ impl Config {
         if self.dae != old.dae {
             v.push("dae");
         }
+        if self.mgmt != old.mgmt {
+            v.push("mgmt");
+        }
         // accept_unknown_lacs is part of the LAC table, applied live.
         let live = |l: &super::LimitsConfig| super::LimitsConfig {
             accept_unknown_lacs: false,

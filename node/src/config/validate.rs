@@ -56,6 +56,7 @@ pub(super) fn check(c: &Config) -> Result<(), Vec<FieldError>> {
         errs.0.extend(super::ipv6::check(v6));
     }
     super::acct::check(c, &mut errs.0);
+    errs.0.extend(super::mgmt::check(&c.mgmt));
     if errs.0.is_empty() {
         Ok(())
     } else {

@@ -187,6 +187,11 @@ pub async fn run<P: Plane>(
                     tracing::info!("configuration reloaded (every member must load the same LAC table and pools)");
                 }
                 Some(ControlSignal::Admin(cmd)) => t.input(Input::Admin(cmd)),
+                // Reads answer from the replicated tables, on a standby too.
+                Some(ControlSignal::Query(q)) => {
+                    let replica = t.replica.lock();
+                    q.answer(replica.engine(), &t.plane);
+                }
             },
             c = leadership.changed() => {
                 if c.is_err() {

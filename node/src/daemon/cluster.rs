@@ -8,6 +8,7 @@
 //! L2TP, no TUN, no RADIUS) until SIGTERM/SIGINT. SIGUSR1 on the active
 //! node hands leadership to the next eligible member (docs/RUNBOOK.md).
 
+use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
@@ -86,6 +87,7 @@ pub async fn run_lns<P: Plane>(
     observer: Observer,
     readiness: Readiness,
     metrics: Arc<Metrics>,
+    backend: DaemonBackend,
 ) -> anyhow::Result<Exit> {
     let section = config
         .cluster
@@ -96,6 +98,7 @@ pub async fn run_lns<P: Plane>(
     let vip = Vip::new(section.tunnel_addresses.clone());
     vip.release();
     let (handle, replica, events) = start_member(config, &section).await?;
+    let mgmt = start_server(&config.mgmt, backend)?;
     readiness.set_role(ServingRole::Standby);
     metrics.observe_node_role(NodeRole::Standby);
     let addresses: Vec<std::net::IpAddr> = section
@@ -113,6 +116,7 @@ pub async fn run_lns<P: Plane>(
         counters_interval: section.counters_interval(),
     };
     let exit = cluster_control::run(parts, plane, channels, observer).await;
+    mgmt.stop().await;
     roles.abort();
     usr1.abort();
     Ok(exit?)

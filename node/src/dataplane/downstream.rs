@@ -22,9 +22,10 @@ use super::classifier::{classify_downstream, Downstream};
 use super::counters::{Traffic, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::icmp_budget::IcmpBudget;
-use super::plane::{now_unix_micros, Shared};
+use super::plane::{now_unix_micros, show, Shared};
 use super::socket::{SendBatch, BATCH, POLL_INTERVAL};
 use super::DropReason;
+use crate::mgmt::capture::Direction;
 
 /// Runs until `shared.stop` is set, reading TUN queue `queue`, counting
 /// in the counters of worker number `worker`.
@@ -48,6 +49,7 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
             }
         }
         let table = shared.table.load();
+        let taps = shared.captures.current();
         for _ in 0..BATCH {
             let slot = batch.slot_mut();
             let n = match tun.recv(&mut slot[HEADROOM..]) {
@@ -98,6 +100,12 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
                 continue;
             };
             session.counters.count_tx(len);
+            show(
+                taps.as_deref(),
+                Direction::ToLac,
+                &session.entry,
+                &slot[start..HEADROOM + len],
+            );
             batch.push(start, HEADROOM + len, socket, session.entry.peer);
         }
         drop(table);

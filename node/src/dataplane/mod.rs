@@ -57,7 +57,10 @@
 //! `DataPlaneError` type. Added on the wire branch:
 //! `DataPlane::add_routes(&[(IpAddr, u8)])` (pools added on SIGHUP) and
 //! `DataPlane::stats_reader() -> StatsReader` (totals and drops read by
-//! the metrics collector without keeping the data plane alive).
+//! the metrics collector without keeping the data plane alive). Added on
+//! the ops branch: `DataPlane::captures() -> &Arc<CaptureTaps>` (running
+//! `lnsctl capture`s; the workers load it once per batch and offer the
+//! data datagrams of matching sessions, nothing when none runs).
 //!
 //! Where things are: [`table`] (the snapshot and its lookups),
 //! [`classifier`] (the pure per-packet decisions), [`framing`] (headers in

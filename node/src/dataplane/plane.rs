@@ -49,6 +49,7 @@ use super::{downstream, socket, upstream};
 use super::{
     ControlInput, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry, SessionStats,
 };
+use crate::mgmt::taps::CaptureTaps;
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) to_control: Sender<ControlInput>,
     /// Where IPv6 link-scope packets go (None: to the TUN).
     pub(crate) ipv6_link: ArcSwapOption<Sender<Ipv6LinkPacket>>,
+    /// Running `lnsctl capture`s (one load per batch; empty: no cost).
+    pub(crate) captures: Arc<CaptureTaps>,
     /// Index 0: the handle's own sends; then one per worker thread.
     counters: Vec<WorkerCounters>,
 }
@@ -185,6 +188,7 @@ impl DataPlane {
             stop: AtomicBool::new(false),
             to_control,
             ipv6_link: ArcSwapOption::empty(),
+            captures: Arc::new(CaptureTaps::new()),
             counters: (0..1 + upstream_threads + queues)
                 .map(|_| WorkerCounters::default())
                 .collect(),
@@ -347,6 +351,12 @@ impl DataPlane {
         Ok(())
     }
 
+    /// The running captures: the management backend installs taps here,
+    /// the workers and the control task offer datagrams to them.
+    pub fn captures(&self) -> &Arc<CaptureTaps> {
+        &self.shared.captures
+    }
+
     /// The UDP addresses actually bound (port 0 in the config resolved).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.shared.locals
@@ -375,6 +385,32 @@ impl Drop for DataPlane {
 }
 
 /// Unix microseconds now (read once per batch).
+/// Shows a data datagram to the running captures (`taps` loaded once per
+/// batch by the caller).
+pub(crate) fn show(
+    taps: Option<&crate::mgmt::taps::ActiveCaptures>,
+    direction: crate::mgmt::capture::Direction,
+    entry: &SessionEntry,
+    datagram: &[u8],
+) {
+    use crate::mgmt::capture::Direction;
+    let Some(taps) = taps else { return };
+    let (src, dst) = match direction {
+        Direction::FromLac => (entry.peer, entry.local),
+        Direction::ToLac => (entry.local, entry.peer),
+    };
+    taps.offer(crate::mgmt::taps::Seen {
+        at: lns_proto::time::Timestamp::from_unix_micros(now_unix_micros()),
+        direction,
+        tunnel_id: entry.tunnel_id,
+        session_id: entry.session_id,
+        user: None,
+        src,
+        dst,
+        datagram,
+    });
+}
+
 pub(crate) fn now_unix_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -13,9 +13,10 @@ use lns_proto::ip::{clamp_tcp_mss, MssLimit};
 
 use super::classifier::{classify_upstream, Upstream};
 use super::counters::{Traffic, WorkerCounters};
-use super::plane::{now_unix_micros, Shared};
+use super::plane::{now_unix_micros, show, Shared};
 use super::socket::RecvBatch;
 use super::{ControlInput, DropReason, Ipv6LinkPacket};
+use crate::mgmt::capture::Direction;
 
 /// Runs until `shared.stop` is set, reading `udp` (a member of the socket
 /// group of listen address number `address`); worker number `worker` (its
@@ -46,6 +47,7 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
         };
         let table = shared.table.load();
         let link_sink = shared.ipv6_link.load();
+        let taps = shared.captures.current();
         let now = now_unix_micros();
         for i in 0..n {
             let (meta, bytes) = batch.datagram_mut(i);
@@ -74,6 +76,7 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
                     },
                 ),
                 Upstream::Ipv6Link { slot, packet } if link_sink.is_some() => {
+                    show(taps.as_deref(), Direction::FromLac, &slot.entry, bytes);
                     let sent = link_sink.as_ref().map(|tx| {
                         tx.try_send(Ipv6LinkPacket {
                             tunnel_id: slot.entry.tunnel_id,
@@ -86,6 +89,7 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
                     }
                 }
                 Upstream::Ip { slot, packet } | Upstream::Ipv6Link { slot, packet } => {
+                    show(taps.as_deref(), Direction::FromLac, &slot.entry, bytes);
                     let ip = &mut bytes[packet];
                     // The classifier validated the header; a malformed TCP
                     // header is forwarded untouched.

@@ -33,6 +33,10 @@ pub enum BackendError {
     /// The node cannot answer now (no leader, shutting down, capture slots full).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The node is not in a state where the request makes sense (a cluster
+    /// command on a single node).
+    #[error("{0}")]
+    Precondition(String),
 }
 
 /// A capture the backend started: packets arrive on `reader` until the

@@ -9,11 +9,16 @@
 pub mod backend;
 pub mod capture;
 pub mod client;
+pub mod cluster_ops;
 pub mod ctl;
+pub mod daemon_backend;
+pub mod exposition;
 pub mod json;
 pub mod pcap;
 pub mod server;
 pub mod tap;
+pub mod taps;
+pub mod views;
 
 pub use backend::{
     BackendError, BackendResult, CaptureHandle, CaptureSpec, ManagementBackend, RequestedScope,

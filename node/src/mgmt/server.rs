@@ -185,6 +185,7 @@ pub fn status_from(error: BackendError) -> Status {
         BackendError::NotFound(_) => Status::not_found(error.to_string()),
         BackendError::InvalidArgument(_) => Status::invalid_argument(error.to_string()),
         BackendError::Unavailable(_) => Status::unavailable(error.to_string()),
+        BackendError::Precondition(_) => Status::failed_precondition(error.to_string()),
         BackendError::NotActive {
             active_node,
             active_address,

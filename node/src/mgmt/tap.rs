@@ -109,6 +109,11 @@ impl CaptureTap {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Whether the capture ended (its reader is gone).
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
 }
 
 impl CaptureReader {

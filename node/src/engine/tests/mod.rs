@@ -12,6 +12,7 @@ mod host_name;
 mod ipv6;
 mod accounting;
 mod lifecycle;
+mod views;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
     CallInfo, EndpointConfig, Event as L2tpEvent, PeerSettings, Side as L2tpSide,

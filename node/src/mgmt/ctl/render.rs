@@ -46,6 +46,7 @@ fn role(r: i32) -> String {
         Ok(pb::Role::Active) => "active".into(),
         Ok(pb::Role::Standby) => "standby".into(),
         Ok(pb::Role::Candidate) => "candidate".into(),
+        Ok(pb::Role::Single) => "single".into(),
         _ => "unknown".into(),
     }
 }

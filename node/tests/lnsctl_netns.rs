@@ -1,0 +1,204 @@
+//! lnsd's `[mgmt]` section end to end, as root in a throw-away network
+//! namespace (skipped with a message otherwise): the whole daemon
+//! (`daemon::run_with`) with its socket in a directory that does not exist
+//! yet and a TCP listener with a token file; one PAP session (alice) brought
+//! up by the test LAC of `netns_support`; then the real `lnsctl` binary:
+//! over the Unix socket (created with its directory, mode 0600) and over
+//! TCP with the token (a wrong or missing token is refused with a message
+//! saying what to do); the socket is removed when lnsd stops.
+//!
+//! ```text
+//!  ns lnsctl-PID
+//!  lo: 198.18.0.1 (lnsd: UDP 1701, mgmt TCP 7402)   198.18.0.2 (test LAC)
+//!  lnsctlN (TUN): 198.19.255.254, pool 198.19.1.10-20
+//! ```
+
+mod netns_support;
+
+use lns_node::config::Config;
+use lns_node::control::{ControlSignal, Exit};
+use lns_proto::l2tp::{Event, PeerSettings};
+use lns_proto::ppp::LinkEvent;
+use netns_support::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const MGMT_TCP: &str = "198.18.0.1:7402";
+const TOKEN: &str = "0123456789abcdef-lnsctl-netns";
+
+fn config(dir: &Path, tun: &str) -> Config {
+    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
+    std::fs::write(dir.join("mgmt.token"), format!("{TOKEN}\n")).expect("token file");
+    let socket = dir.join("run/lnsd/mgmt.sock");
+    let text = format!(
+        r#"
+[node]
+host_name = "lnsd-ctl"
+[[listen]]
+address = "{LNS}"
+[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "{TUN_V4}"
+[[pools]]
+name = "p"
+ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
+[aaa]
+users_file = "users"
+[tun]
+name = "{tun}"
+[mgmt]
+socket = "{socket}"
+tcp = "{MGMT_TCP}"
+token_file = "mgmt.token"
+"#,
+        socket = socket.display()
+    );
+    let mut c = Config::from_toml(&text).expect("parses");
+    c.resolve_files(dir).expect("files");
+    c.validate().expect("valid");
+    c
+}
+
+fn lnsctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnsctl"))
+        .args(args)
+        .env_remove("LNSCTL_TOKEN")
+        .output()
+        .expect("lnsctl runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("lnsctl --json")
+}
+
+#[test]
+fn lnsctl_over_the_socket_and_over_tcp_with_the_token() {
+    if !can_run() {
+        return;
+    }
+    let pid = std::process::id();
+    let ns = format!("lnsctl-{pid}");
+    ip(&["netns", "add", &ns]);
+    let _guard = Namespace(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
+    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    let dir = std::env::temp_dir().join(format!("lnsctl-netns-{pid}"));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let cfg = config(&dir, &format!("lnsctl{}", pid % 10_000));
+    let socket = cfg.mgmt.socket.clone();
+    let socket_arg = socket.display().to_string();
+
+    let (signals, signals_rx) = mpsc::channel(4);
+    let daemon_ns = ns.clone();
+    let daemon = std::thread::spawn(move || {
+        enter(&daemon_ns);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
+    });
+
+    let lac_ns = ns.clone();
+    let checked = std::thread::spawn(move || {
+        // lnsctl children inherit this thread's namespace.
+        enter(&lac_ns);
+        let mut lac = Lac::new();
+        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
+        let tunnel = lac
+            .ep
+            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
+            .expect("open tunnel");
+        assert!(
+            lac.drive(Duration::from_secs(15), |l| {
+                l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
+            }),
+            "tunnel up: {:?}",
+            lac.events
+        );
+        lac.ep
+            .open_session(now(), tunnel, Default::default(), &mut lac.e)
+            .expect("open session");
+        assert!(
+            lac.drive(Duration::from_secs(15), |l| {
+                l.sub_events
+                    .iter()
+                    .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
+            }),
+            "PPP up"
+        );
+
+        // Over the Unix socket.
+        let mode = std::fs::metadata(&socket)
+            .expect("socket exists")
+            .permissions()
+            .mode();
+        let status = json(&lnsctl(&["--socket", &socket_arg, "--json", "status"]));
+        let sessions = json(&lnsctl(&[
+            "--socket",
+            &socket_arg,
+            "--json",
+            "sessions",
+            "--user",
+            "alice",
+        ]));
+
+        // Over TCP: the right token, a wrong one, none.
+        let tcp_status = json(&lnsctl(&[
+            "--addr", MGMT_TCP, "--token", TOKEN, "--json", "status",
+        ]));
+        let wrong = lnsctl(&["--addr", MGMT_TCP, "--token", "not-the-token", "status"]);
+        let missing = lnsctl(&["--addr", MGMT_TCP, "status"]);
+
+        signals
+            .blocking_send(ControlSignal::Shutdown)
+            .expect("daemon alive");
+        lac.drive(Duration::from_secs(10), |l| {
+            l.events
+                .iter()
+                .any(|e| matches!(e, Event::TunnelDown { .. }))
+        });
+        lac.drive(Duration::from_secs(1), |_| false);
+        (mode, status, sessions, tcp_status, wrong, missing)
+    });
+    let (mode, status, sessions, tcp_status, wrong, missing) = checked.join().expect("LAC thread");
+    let exit = daemon.join().expect("daemon thread").expect("daemon ran");
+    let socket_left = dir.join("run/lnsd/mgmt.sock").exists();
+    std::fs::remove_dir_all(&dir).ok();
+
+    assert_eq!(mode & 0o777, 0o600, "socket mode {mode:o}");
+    assert_eq!(status["role"], "ROLE_SINGLE", "{status}");
+    assert_eq!(status["node"], "lnsd-ctl");
+    assert_eq!(status["sessions"], 1, "{status}");
+    assert_eq!(status["tunnels"], 1, "{status}");
+    let list = sessions["sessions"].as_array().expect("sessions");
+    assert_eq!(list.len(), 1, "{sessions}");
+    assert_eq!(list[0]["user"], "alice");
+    assert_eq!(list[0]["state"], "SESSION_STATE_UP");
+    assert_eq!(tcp_status["sessions"], 1, "{tcp_status}");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("token rejected"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--token"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert_eq!(exit, Exit::Clean);
+    assert!(!socket_left, "the socket is removed on shutdown");
+}
