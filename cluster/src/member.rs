@@ -119,6 +119,15 @@ impl Member {
                 .map_err(|e| StartError::Tls(e.to_string()))?;
         }
         let router = transport::router(&mut builder, me, secret.clone(), inbound_tx);
+        tracing::info!(
+            %addr,
+            security = if config.tls.is_some() {
+                "mutual TLS and the cluster secret"
+            } else {
+                "the cluster secret (no TLS)"
+            },
+            "peer server listening"
+        );
         let credentials = Credentials {
             secret,
             tls: config.tls.clone(),

@@ -21,6 +21,8 @@ struct Cluster {
     members: String,
     base: u16,
     children: BTreeMap<u64, Child>,
+    /// Mutual TLS: each member gets `--tls-*` flags for its own files.
+    tls: bool,
 }
 
 impl Cluster {
@@ -40,7 +42,30 @@ impl Cluster {
             members,
             base,
             children: BTreeMap::new(),
+            tls: false,
         }
+    }
+
+    /// Generates a CA and a certificate for each member's 127.0.0.x
+    /// address in the cluster directory; members then run mutual TLS.
+    fn with_tls(mut self) -> Self {
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&ca_key).expect("CA");
+        std::fs::write(self.dir.join("ca.pem"), ca.pem()).expect("write CA");
+        for id in 1..=3u64 {
+            let key = rcgen::KeyPair::generate().expect("key");
+            let cert = rcgen::CertificateParams::new(vec![format!("127.0.0.{id}")])
+                .expect("params")
+                .signed_by(&key, &ca, &ca_key)
+                .expect("signed");
+            std::fs::write(self.dir.join(format!("cert-{id}.pem")), cert.pem()).expect("write");
+            std::fs::write(self.dir.join(format!("key-{id}.pem")), key.serialize_pem())
+                .expect("write");
+        }
+        self.tls = true;
+        self
     }
 
     fn api(&self, id: u64) -> String {
@@ -67,12 +92,28 @@ impl Cluster {
             .args(["--api", &self.api(id)])
             .args(["--secret", SECRET])
             .args(["--compact-after", "500"])
+            .args(self.tls_args(id))
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("spawn member");
         self.children.insert(id, child);
+    }
+
+    fn tls_args(&self, id: u64) -> Vec<String> {
+        if !self.tls {
+            return Vec::new();
+        }
+        let file = |name: String| self.dir.join(name).display().to_string();
+        vec![
+            "--tls-ca".into(),
+            file("ca.pem".into()),
+            "--tls-cert".into(),
+            file(format!("cert-{id}.pem")),
+            "--tls-key".into(),
+            file(format!("key-{id}.pem")),
+        ]
     }
 
     fn kill(&mut self, id: u64) {
@@ -175,7 +216,17 @@ fn propose_for(c: &Cluster, next: &mut u64, leader: &mut u64, duration: Duration
 
 #[test]
 fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
-    let mut c = Cluster::new(0);
+    kill_the_leader_and_check_every_ack(Cluster::new(0));
+}
+
+/// The same over mutual TLS (`--tls-*` PEM files, certificates generated
+/// here): replication, failover and the snapshot stream all run inside TLS.
+#[test]
+fn leader_killed_over_mutual_tls_loses_no_acknowledged_command() {
+    kill_the_leader_and_check_every_ack(Cluster::new(2).with_tls());
+}
+
+fn kill_the_leader_and_check_every_ack(mut c: Cluster) {
     for id in 1..=3 {
         c.start(id);
     }
@@ -227,6 +278,13 @@ fn leader_killed_with_sigkill_loses_no_acknowledged_command() {
         acked.len(),
         failover.as_millis()
     );
+    let log = std::fs::read_to_string(c.dir.join("member-1.log")).unwrap_or_default();
+    let expected = if c.tls {
+        "mutual TLS and the cluster secret"
+    } else {
+        "the cluster secret (no TLS)"
+    };
+    assert!(log.contains(expected), "member 1 does not say {expected:?}");
     // The restarted member was behind a compacted log (compact-after 500):
     // it caught up through the chunked InstallSnapshot stream.
     let log =
