@@ -28,7 +28,9 @@ struct Cluster {
 impl Cluster {
     /// `tag` keeps tests of the same process apart (ports and directory).
     fn new(tag: u16) -> Self {
-        let base = 21000 + (std::process::id() % 1000) as u16 * 20 + tag * 10;
+        // Below the ephemeral range (32768-60999), where an outgoing
+        // connection of any other process could already hold a port.
+        let base = 20000 + (std::process::id() % 400) as u16 * 30 + tag * 10;
         let dir =
             std::env::temp_dir().join(format!("lns-cluster-proc-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
