@@ -35,7 +35,7 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status};
 
 use crate::config::MemberId;
-use crate::pb::peer_client::PeerClient;
+use crate::pb::peer_auth_client::PeerAuthClient;
 use crate::pb::{HelloReply, HelloRequest};
 
 /// Nonce length (client nonce and session id), bytes.
@@ -136,22 +136,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a session with `to` over `client`: sends a fresh nonce and
+    /// Opens a session with `to` over `channel`: sends a fresh nonce and
     /// refuses the server unless it proves it knows `secret`.
-    pub async fn open<T>(
-        client: &mut PeerClient<T>,
+    pub async fn open(
+        channel: tonic::transport::Channel,
         me: MemberId,
         to: MemberId,
         secret: &Secret,
-    ) -> Result<Session, AuthError>
-    where
-        T: tonic::client::GrpcService<tonic::body::Body>,
-        T::Error: Into<tonic::codegen::StdError>,
-        T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
-        <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
-    {
+    ) -> Result<Session, AuthError> {
         let client_nonce = nonce()?;
-        let reply = client
+        let reply = PeerAuthClient::new(channel)
             .hello(HelloRequest {
                 version: crate::transport::VERSION,
                 from: me,
@@ -220,6 +214,7 @@ struct Issued {
 }
 
 /// A call that passed [`Sessions::check`]: what the acknowledgement covers.
+/// The server's interceptor stores it in the request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct Verified {
     from: MemberId,

@@ -111,7 +111,6 @@ impl Member {
         let initial = core.leadership();
         let (leadership_tx, leadership) = watch::channel(initial);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let service = transport::server(me, secret.clone(), inbound_tx);
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
         if let Some(tls) = &config.tls {
@@ -119,13 +118,22 @@ impl Member {
                 .tls_config(tls.server())
                 .map_err(|e| StartError::Tls(e.to_string()))?;
         }
+        let router = transport::router(&mut builder, me, secret.clone(), inbound_tx);
+        tracing::info!(
+            %addr,
+            security = if config.tls.is_some() {
+                "mutual TLS and the cluster secret"
+            } else {
+                "the cluster secret (no TLS)"
+            },
+            "peer server listening"
+        );
         let credentials = Credentials {
             secret,
             tls: config.tls.clone(),
         };
         tokio::spawn(async move {
-            let r = builder
-                .add_service(service)
+            let r = router
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stop_rx.await;
                 })

@@ -7,7 +7,10 @@
 //!   (`auth`: a `Hello` opens a session in which the server proves it knows
 //!   the secret; every later call carries a fresh proof, every answer an
 //!   acknowledgement proof the caller checks). The secret never crosses the
-//!   network and is never logged.
+//!   network and is never logged. `Hello` lives in its own service
+//!   (`PeerAuth`); every `Peer` call is checked by an interceptor before
+//!   its body is decoded, so an unauthenticated caller cannot make the
+//!   server buffer a large message.
 //! - Optionally everything runs inside mutual TLS ([`Credentials::tls`],
 //!   `tls`): the server requires a client certificate from the cluster CA.
 //! - One [`PeerLink`] per peer: a bounded queue (messages beyond it are
@@ -18,16 +21,18 @@
 //! - Snapshots go through `InstallSnapshot` as a stream of chunks of at most
 //!   [`SNAPSHOT_CHUNK`] bytes, reassembled and size-checked by the receiver.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
-use crate::auth::Sessions;
 pub use crate::auth::{AuthError, Secret, SecretError, Session};
+use crate::auth::{Sessions, Verified};
 use crate::config::MemberId;
 use crate::core::{Outbound, Payload};
+use crate::pb::peer_auth_server::{PeerAuth, PeerAuthServer};
 use crate::pb::peer_client::PeerClient;
 use crate::pb::peer_server::{Peer, PeerServer};
 use crate::pb::{Ack, Batch, Envelope, HelloReply, HelloRequest, SnapshotChunk};
@@ -83,20 +88,50 @@ pub enum Feedback {
     SnapshotFailed(MemberId),
 }
 
-/// The gRPC service; every call but `Hello` must carry a valid proof.
-/// (TLS, when configured, is set on the tonic `Server` by the caller with
-/// [`TlsConfig::server`].)
-pub fn server(
+/// Adds the peer services to `builder`: `PeerAuth` (the `Hello` that opens
+/// a session) and `Peer`, behind an interceptor that refuses any call
+/// without a valid session proof before its body is decoded. (TLS, when
+/// configured, is set on `builder` by the caller with [`TlsConfig::server`].)
+pub fn router(
+    builder: &mut tonic::transport::Server,
     me: MemberId,
     secret: Secret,
     inbound: mpsc::Sender<Inbound>,
-) -> PeerServer<PeerService> {
-    PeerServer::new(PeerService {
+) -> tonic::transport::server::Router {
+    let sessions = Arc::new(Sessions::new(me, secret));
+    let auth = PeerAuthServer::new(AuthService {
+        sessions: sessions.clone(),
+    });
+    let checker = sessions.clone();
+    let check = move |mut req: Request<()>| -> Result<Request<()>, Status> {
+        let call = checker.check(req.metadata())?;
+        req.extensions_mut().insert(call);
+        Ok(req)
+    };
+    let peer = PeerServer::new(PeerService {
         me,
         inbound,
-        sessions: Sessions::new(me, secret),
+        sessions,
     })
-    .max_decoding_message_size(64 * 1024 * 1024)
+    .max_decoding_message_size(64 * 1024 * 1024);
+    builder
+        .add_service(auth)
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            peer, check,
+        ))
+}
+
+/// Server side of `PeerAuth`.
+#[derive(Debug)]
+pub struct AuthService {
+    sessions: Arc<Sessions>,
+}
+
+#[tonic::async_trait]
+impl PeerAuth for AuthService {
+    async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+        self.sessions.hello(request.get_ref()).map(Response::new)
+    }
 }
 
 /// Server side of the peer service.
@@ -104,17 +139,22 @@ pub fn server(
 pub struct PeerService {
     me: MemberId,
     inbound: mpsc::Sender<Inbound>,
-    sessions: Sessions,
+    sessions: Arc<Sessions>,
+}
+
+/// The session proof the interceptor verified for this call.
+fn verified<T>(request: &Request<T>) -> Result<Verified, Status> {
+    request
+        .extensions()
+        .get::<Verified>()
+        .copied()
+        .ok_or_else(|| Status::unauthenticated("cluster authentication: not checked"))
 }
 
 #[tonic::async_trait]
 impl Peer for PeerService {
-    async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
-        self.sessions.hello(request.get_ref()).map(Response::new)
-    }
-
     async fn deliver(&self, request: Request<Batch>) -> Result<Response<Ack>, Status> {
-        let call = self.sessions.check(request.metadata())?;
+        let call = verified(&request)?;
         let batch = request.into_inner();
         if batch.from != call.from() {
             return Err(Status::permission_denied(
@@ -147,7 +187,7 @@ impl Peer for PeerService {
         &self,
         request: Request<tonic::Streaming<SnapshotChunk>>,
     ) -> Result<Response<Ack>, Status> {
-        let call = self.sessions.check(request.metadata())?;
+        let call = verified(&request)?;
         let mut stream = request.into_inner();
         let mut buf: Vec<u8> = Vec::new();
         let mut from = 0;
@@ -336,7 +376,7 @@ fn fail(feedback: &mpsc::UnboundedSender<Feedback>, to: MemberId, batch: &[Outbo
 pub async fn connect(
     address: &str,
     tls: Option<&TlsConfig>,
-) -> Result<PeerClient<tonic::transport::Channel>, tonic::transport::Error> {
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut endpoint = tonic::transport::Endpoint::from_shared(format!("{scheme}://{address}"))?
         .connect_timeout(Duration::from_millis(500))
@@ -345,10 +385,14 @@ pub async fn connect(
     if let Some(tls) = tls {
         endpoint = endpoint.tls_config(tls.client())?;
     }
-    let channel = endpoint.connect().await?;
-    Ok(PeerClient::new(channel)
+    endpoint.connect().await
+}
+
+/// The `Peer` client over a connected channel.
+pub fn peer_client(channel: tonic::transport::Channel) -> PeerClient<tonic::transport::Channel> {
+    PeerClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024)
-        .max_encoding_message_size(64 * 1024 * 1024))
+        .max_encoding_message_size(64 * 1024 * 1024)
 }
 
 /// Connects and opens an authenticated session (the server proved that it
@@ -359,9 +403,9 @@ pub async fn open(
     address: &str,
     credentials: &Credentials,
 ) -> Result<(PeerClient<tonic::transport::Channel>, Session), LinkError> {
-    let mut client = connect(address, credentials.tls.as_ref()).await?;
-    let session = Session::open(&mut client, me, to, &credentials.secret).await?;
-    Ok((client, session))
+    let channel = connect(address, credentials.tls.as_ref()).await?;
+    let session = Session::open(channel.clone(), me, to, &credentials.secret).await?;
+    Ok((peer_client(channel), session))
 }
 
 /// An error and its sources on one line ("transport error: ... : invalid

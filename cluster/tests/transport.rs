@@ -23,14 +23,14 @@ async fn serve(
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let (tx, rx) = mpsc::channel(1024);
-    let svc = transport::server(me, secret, tx);
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder.tls_config(tls.server()).expect("server tls");
     }
+    let router = transport::router(&mut builder, me, secret, tx);
     tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = builder.add_service(svc).serve_with_incoming(incoming).await;
+        let _ = router.serve_with_incoming(incoming).await;
     });
     (addr, rx)
 }
@@ -135,13 +135,13 @@ async fn link_with_the_wrong_secret_delivers_nothing() {
 #[tokio::test]
 async fn caller_refuses_a_server_that_does_not_know_the_secret() {
     let (addr, _inbound) = serve(2, secret("the-impostor-secret-00"), None).await;
-    let mut client = transport::connect(&addr, None).await.expect("connect");
-    let r = Session::open(&mut client, 1, 2, &secret("the-right-secret-0000")).await;
+    let channel = transport::connect(&addr, None).await.expect("connect");
+    let r = Session::open(channel, 1, 2, &secret("the-right-secret-0000")).await;
     assert_eq!(r.err(), Some(AuthError::ServerProof(2)));
     // A server of the right secret is accepted by the same code.
     let (addr, _inbound) = serve(2, secret("the-right-secret-0000"), None).await;
-    let mut client = transport::connect(&addr, None).await.expect("connect");
-    let r = Session::open(&mut client, 1, 2, &secret("the-right-secret-0000")).await;
+    let channel = transport::connect(&addr, None).await.expect("connect");
+    let r = Session::open(channel, 1, 2, &secret("the-right-secret-0000")).await;
     assert!(r.is_ok(), "{r:?}");
 }
 
@@ -149,10 +149,9 @@ async fn caller_refuses_a_server_that_does_not_know_the_secret() {
 async fn server_refuses_a_caller_that_does_not_know_the_secret_and_replays() {
     let right = secret("the-right-secret-0000");
     let (addr, mut inbound) = serve(2, right.clone(), None).await;
-    let mut client = transport::connect(&addr, None).await.expect("connect");
-    let mut session = Session::open(&mut client, 1, 2, &right)
-        .await
-        .expect("hello");
+    let channel = transport::connect(&addr, None).await.expect("connect");
+    let mut client = transport::peer_client(channel.clone());
+    let mut session = Session::open(channel, 1, 2, &right).await.expect("hello");
     let batch = || Batch {
         version: transport::VERSION,
         from: 1,

@@ -9,7 +9,9 @@
 //!
 //! Usage: `lns-cluster-member --id 1 --members 1=127.0.0.1:7101,2=...
 //! [--witness 3] --data DIR --api 127.0.0.1:7201 --secret S
-//! [--compact-after N] [--join]` (`--join`: start empty and wait to be added).
+//! [--compact-after N] [--join] [--tls-ca F --tls-cert F --tls-key F]`
+//! (`--join`: start empty and wait to be added; `--tls-*`: mutual TLS with
+//! PEM files).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,6 +79,8 @@ struct Args {
     secret: String,
     compact_after: Option<u64>,
     join: bool,
+    /// (CA, certificate, key) PEM files.
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -84,6 +88,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let (mut id, mut members, mut witness, mut data, mut api, mut secret, mut compact) =
         (None, None, None, None, None, None, None);
     let mut join = false;
+    let (mut ca, mut cert, mut key) = (None, None, None);
     while let Some(flag) = it.next() {
         if flag == "--join" {
             join = true;
@@ -98,6 +103,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--api" => api = Some(value),
             "--secret" => secret = Some(value),
             "--compact-after" => compact = Some(value.parse::<u64>()?),
+            "--tls-ca" => ca = Some(PathBuf::from(value)),
+            "--tls-cert" => cert = Some(PathBuf::from(value)),
+            "--tls-key" => key = Some(PathBuf::from(value)),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -126,6 +134,11 @@ fn parse_args() -> anyhow::Result<Args> {
         secret: secret.context("--secret is required")?,
         compact_after: compact,
         join,
+        tls: match (ca, cert, key) {
+            (None, None, None) => None,
+            (Some(ca), Some(cert), Some(key)) => Some((ca, cert, key)),
+            _ => bail!("--tls-ca, --tls-cert and --tls-key go together"),
+        },
     })
 }
 
@@ -145,6 +158,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.join {
         config.bootstrap = lns_cluster::Bootstrap::Joining;
+    }
+    if let Some((ca, cert, key)) = &args.tls {
+        config.tls = Some(lns_cluster::TlsConfig::from_pem_files(ca, cert, key)?);
     }
     let applied = Applied::default();
     let member = Member::start(
