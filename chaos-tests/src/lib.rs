@@ -25,6 +25,7 @@
 //! setup_p50_ms=.. losses=.. teardown=clean|unclean` line (and the JSON
 //! report with `--json`). See `tests/l2tpns_interop.rs` for both uses.
 
+pub mod drill;
 pub mod harness;
 pub mod lac;
 pub mod peers;
