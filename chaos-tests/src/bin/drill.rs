@@ -67,6 +67,10 @@ struct Cli {
     /// Lines of each member's log printed when a drill fails.
     #[arg(long, default_value_t = 40)]
     log_lines: usize,
+    /// Where a failed drill's logs, configs and LAC status are copied
+    /// (`<DIR>/<drill>/`); the bed's own directory is removed with it.
+    #[arg(long, default_value = "/tmp/lnsd-drill-logs")]
+    keep_logs: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -133,7 +137,11 @@ fn run(cli: Cli) -> Result<bool> {
         }
         if report.line.result == Verdict::Fail {
             all_passed = false;
-            eprintln!("drill: {name}: logs in {}", rig.bed.dir().display());
+            let keep = cli.keep_logs.join(name.as_str());
+            match rig.bed.copy_logs(&keep) {
+                Ok(()) => eprintln!("drill: {name}: logs kept in {}", keep.display()),
+                Err(e) => eprintln!("drill: {name}: could not keep the logs: {e:#}"),
+            }
             eprint!("{}", rig.bed.logs_tail(cli.log_lines));
             let lac = rig.lac_log();
             let tail: Vec<&str> = lac.lines().rev().take(10).collect();

@@ -333,6 +333,25 @@ impl ClusterBed {
         self.topo.dir()
     }
 
+    /// Copies every log, the status files and each member's config to `to`.
+    pub fn copy_logs(&self, to: &Path) -> Result<()> {
+        std::fs::create_dir_all(to).with_context(|| format!("create {}", to.display()))?;
+        for entry in std::fs::read_dir(self.dir()).context("read the bed directory")? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "log" || e == "json") {
+                if let Some(name) = path.file_name() {
+                    std::fs::copy(&path, to.join(name)).context("copy a log")?;
+                }
+            }
+        }
+        for node in &self.nodes {
+            let from = self.member_dir(node.member).join("lnsd.toml");
+            std::fs::copy(&from, to.join(format!("{}.toml", node.member.role())))
+                .context("copy a config")?;
+        }
+        Ok(())
+    }
+
     /// The members this bed runs.
     pub fn members(&self) -> Vec<Member> {
         self.nodes.iter().map(|n| n.member).collect()

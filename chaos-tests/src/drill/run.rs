@@ -468,7 +468,7 @@ impl Rig {
             }
             if Instant::now() >= deadline {
                 let names: Vec<&str> = holders.iter().map(|h| h.role()).collect();
-                m.notes.push(format!(
+                m.problems.push(format!(
                     "not settled after {:?}: holders [{}], {carrying} of {} sessions carrying",
                     self.opts.settle_timeout,
                     names.join(","),
