@@ -15,6 +15,9 @@
 //! - `forward`: probe replies per second through the LNS (UDP echo via the
 //!   core namespace), all sessions sending at a fixed rate.
 //! - `memory`: the LNS's resident memory with N sessions up.
+//! - `setup-cluster`: the setup rate of the 2-LNS + witness lnsd cluster
+//!   against a single lnsd on the drill bed, same run
+//!   (`bench=setup-cluster lnsd_cluster=X lnsd_single=Y ratio=X/Y unit=sessions/s`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,6 +25,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use lns_chaos_tests::drill::bed::detect_support;
+use lns_chaos_tests::drill::bench as drill_bench;
+use lns_chaos_tests::drill::config::Mode;
 use lns_chaos_tests::harness::{require_root, Privilege, Topology};
 use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
 use lns_chaos_tests::peers::lnsd::{lnsd_binary, rss_kib, Aaa};
@@ -97,6 +103,9 @@ enum Bench {
     },
     /// Resident memory of the LNS with the sessions up.
     Memory(Load),
+    /// Setup rate of a 2-LNS + witness lnsd cluster against a single lnsd
+    /// (same drill bed, same run): the cost of commit-before-emit.
+    SetupCluster(Load),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -145,6 +154,8 @@ fn main() -> Result<()> {
                 forward(lns, aaa, load, *pps, *packet_size, *secs)?,
             ),
             Bench::Memory(load) => ("memory", "MiB", memory(lns, aaa, load)?),
+            // Its own pair of runs (cluster, single), not lnsd vs l2tpns.
+            Bench::SetupCluster(load) => return setup_cluster(load),
         };
         eprintln!("{lns:?} run: {}", outcome.summary);
         name_unit = (name, unit);
@@ -158,6 +169,36 @@ fn main() -> Result<()> {
         "unavailable".into()
     };
     println!("bench={name} lnsd={x:.1} l2tpns={y:.1} ratio={ratio} unit={unit}");
+    Ok(())
+}
+
+/// `bench=setup-cluster lnsd_cluster=X lnsd_single=Y ratio=X/Y unit=sessions/s`.
+fn setup_cluster(load: &Load) -> Result<()> {
+    let lnsd_bin = lnsd_binary()?;
+    let ((mode, mgmt), why) = detect_support(&lnsd_bin)?;
+    if mode != Mode::Cluster {
+        bail!("this lnsd does not accept [cluster]: {}", why.join("; "));
+    }
+    let (cluster, single) = drill_bench::setup_cluster(&drill_bench::SetupLoad {
+        sessions: load.sessions,
+        tunnels: load.tunnels,
+        setup_rate: load.setup_rate,
+        lnsd_bin,
+        lac_sim_bin: sibling("lac-sim")?,
+        reflector_bin: sibling("reflector")?,
+        mgmt,
+    })?;
+    eprintln!("cluster run: {}", cluster.summary);
+    eprintln!("single run: {}", single.summary);
+    let ratio = if single.rate > 0.0 {
+        format!("{:.2}", cluster.rate / single.rate)
+    } else {
+        "unavailable".into()
+    };
+    println!(
+        "bench=setup-cluster lnsd_cluster={:.1} lnsd_single={:.1} ratio={ratio} unit=sessions/s",
+        cluster.rate, single.rate
+    );
     Ok(())
 }
 

@@ -33,6 +33,7 @@ use super::config::{
     self, Member, Mgmt, Mode, CORE_ADDR, IFACE, LAC_ADDR, LNS_MEMBERS, POOL_ROUTE, PREFIX_LEN,
     RADIUS_ADDR, RADIUS_SECRET, REFLECTOR_PORT, TUNNEL_ADDR,
 };
+use super::watch::{Liveness, Pids};
 use crate::harness::{wait_for_udp_port, Proc, Signal, Topology};
 use crate::lac::user_name;
 use crate::peers::freeradius::{self, RadiusConfig};
@@ -62,6 +63,18 @@ pub struct BedOptions {
     pub mgmt: Mgmt,
 }
 
+/// What a restart leaves of the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// The process only (a crash and a service restart): the tunnel address
+    /// a killed lnsd could not remove is still on the interface, and the
+    /// new lnsd must deal with it.
+    ProcessOnly,
+    /// As after a reboot of the node: the bed removes a leftover tunnel
+    /// address first.
+    AfterReboot,
+}
+
 /// One lnsd of the bed.
 #[derive(Debug)]
 struct Node {
@@ -80,6 +93,7 @@ pub struct ClusterBed {
     /// Namespaces `lac`, `lns-a`, `lns-b`, `witness`, `radius`, `core`.
     pub topo: Topology,
     opts: BedOptions,
+    pids: Pids,
 }
 
 impl ClusterBed {
@@ -106,6 +120,7 @@ impl ClusterBed {
             reflector,
             topo,
             opts: opts.clone(),
+            pids: Pids::default(),
         };
         for &m in members {
             let dir = bed.member_dir(m);
@@ -170,12 +185,26 @@ impl ClusterBed {
             .collect()
     }
 
-    /// Waits until exactly one lns member other than `not` holds the tunnel
-    /// address and lnsd listens on UDP 1701 there; returns it.
+    /// The lns members holding the tunnel address whose lnsd is live
+    /// (a killed or stopped lnsd cannot remove its address).
+    pub fn live_holders(&self) -> Vec<Member> {
+        self.holders()
+            .into_iter()
+            .filter(|m| self.pids.liveness(*m) == Liveness::Live)
+            .collect()
+    }
+
+    /// The shared PID table (for an [`super::watch::AddressWatch`]).
+    pub fn pids(&self) -> Pids {
+        self.pids.clone()
+    }
+
+    /// Waits until exactly one live lns member other than `not` holds the
+    /// tunnel address and lnsd listens on UDP 1701 there; returns it.
     pub fn wait_active(&self, not: Option<Member>, timeout: Duration) -> Result<Member> {
         let deadline = Instant::now() + timeout;
         loop {
-            let holders = self.holders();
+            let holders = self.live_holders();
             if let [m] = holders[..] {
                 if Some(m) != not {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -232,9 +261,25 @@ impl ClusterBed {
 
     /// Starts `member` again from the same config (and Raft data), after
     /// killing it if it still runs.
-    pub fn restart(&mut self, member: Member) -> Result<()> {
+    pub fn restart(&mut self, member: Member, how: Restart) -> Result<()> {
         if self.pid(member).is_some() {
             self.kill(member)?;
+        }
+        if how == Restart::AfterReboot
+            && member != Member::Witness
+            && self.holders().contains(&member)
+        {
+            // A reboot clears the interface; a process restart does not.
+            self.topo.run_in(
+                member.role(),
+                Command::new("ip").args([
+                    "addr",
+                    "del",
+                    &format!("{TUNNEL_ADDR}/{PREFIX_LEN}"),
+                    "dev",
+                    IFACE,
+                ]),
+            )?;
         }
         self.spawn(member)
     }
@@ -373,6 +418,7 @@ impl ClusterBed {
             &log_name(member, starts),
             Command::new(&lnsd).arg("--config").arg(&config),
         )?;
+        self.pids.set(member, proc.pid());
         let node = self.node(member)?;
         node.proc = Some(proc);
         node.starts = starts;

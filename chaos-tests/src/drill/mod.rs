@@ -19,6 +19,7 @@
 //! adds (e.g. a frozen node stays silent); see docs/drills.md.
 
 pub mod bed;
+pub mod bench;
 pub mod config;
 pub mod run;
 pub mod watch;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::bed::{BedOptions, ClusterBed};
+use super::bed::{BedOptions, ClusterBed, Restart};
 use super::config::{Member, Mgmt, Mode, CORE_ADDR, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR};
 use super::watch::AddressWatch;
 use super::{DrillLine, DrillName, Verdict};
@@ -192,7 +192,7 @@ impl Rig {
 
     /// One line for a narrator: who is active, sessions up and carrying.
     pub fn summary(&self) -> String {
-        let holders: Vec<&str> = self.bed.holders().iter().map(|m| m.role()).collect();
+        let holders: Vec<&str> = self.bed.live_holders().iter().map(|m| m.role()).collect();
         match self.status() {
             Ok(s) => format!(
                 "active [{}]  sessions up {}  carrying traffic {}  tunnels torn down {}",
@@ -214,7 +214,7 @@ impl Rig {
         let active = self.bed.wait_active(None, Duration::from_secs(10))?;
         let watch = {
             let bed = &self.bed;
-            AddressWatch::start(|m| bed.ns(m))
+            AddressWatch::start(|m| bed.ns(m), bed.pids())
         };
         let mut m = Measure::default();
         let outcome = self.inject(name, active, &mut m);
@@ -223,6 +223,14 @@ impl Rig {
         }
         self.observe(self.opts.observe, &mut m);
         let holdings = watch.finish();
+        for stale in self.bed.holders() {
+            if !self.bed.live_holders().contains(&stale) {
+                m.notes.push(format!(
+                    "the tunnel address stays on {}'s eth0: its lnsd was killed before it could remove it (not counted as a second active node)",
+                    stale.role()
+                ));
+            }
+        }
         let fin = self.status()?;
         let after = fin.carrying_since(fin.unix_ms.saturating_sub(window));
         let kept = before
@@ -309,7 +317,7 @@ impl Rig {
                 let t = now_ms();
                 self.bed.kill(standby)?;
                 std::thread::sleep(Duration::from_secs(1));
-                self.bed.restart(standby)?;
+                self.bed.restart(standby, Restart::ProcessOnly)?;
                 self.rejoin(standby)?;
                 self.settle(None, t, m);
                 self.expect_active(active, m);
@@ -326,7 +334,7 @@ impl Rig {
                 let second = self
                     .settle(Some(active), t, m)
                     .context("no new active after the first kill")?;
-                self.bed.restart(active)?;
+                self.bed.restart(active, Restart::ProcessOnly)?;
                 self.rejoin(active)?;
                 m.notes.push(format!(
                     "{} restarted and rejoined; killing {}",
@@ -375,7 +383,7 @@ impl Rig {
                 sent_after - sent_before
             ));
         }
-        if self.bed.holders().contains(&active) {
+        if self.bed.live_holders().contains(&active) {
             m.problems
                 .push(format!("{} took the tunnel address back", active.role()));
         }
@@ -449,7 +457,7 @@ impl Rig {
         let deadline = Instant::now() + self.opts.settle_timeout;
         loop {
             self.track_duplicates(m);
-            let holders = self.bed.holders();
+            let holders = self.bed.live_holders();
             let status = self.status().ok();
             let carrying = status
                 .as_ref()
@@ -490,7 +498,7 @@ impl Rig {
     }
 
     fn expect_active(&self, expected: Member, m: &mut Measure) {
-        let holders = self.bed.holders();
+        let holders = self.bed.live_holders();
         if holders != [expected] {
             m.problems.push(format!(
                 "the active node changed: expected [{}], holders {holders:?}",

@@ -1,11 +1,15 @@
 //! Watches, during a drill, which lns namespaces hold the tunnel address:
 //! a thread polls `ip -n NS addr` every [`POLL`] and records every change
-//! and every poll at which two nodes held it at once.
+//! and every poll at which two *live* nodes held it at once.
 //!
 //! Contract: [`AddressWatch::start`] spawns the thread; [`AddressWatch::finish`]
-//! stops it and returns the [`Holdings`]. The thread reads namespaces only;
-//! it never changes anything.
+//! stops it and returns the [`Holdings`]. A holder is live when its lnsd
+//! runs and is not stopped ([`Pids::liveness`]): the address a SIGKILLed or
+//! SIGSTOPped lnsd could not remove stays in its namespace's kernel, which
+//! is recorded (`lns-a(silent)`) but is not two *active* nodes. The thread
+//! reads namespaces and /proc only; it never changes anything.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -14,14 +18,54 @@ use std::time::{Duration, Instant};
 use super::config::{Member, IFACE, LNS_MEMBERS, TUNNEL_ADDR};
 
 /// How often the namespaces are polled.
-pub const POLL: Duration = Duration::from_millis(25);
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Whether a member's lnsd can act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Running (not stopped).
+    Live,
+    /// Killed, exited or SIGSTOPped.
+    Silent,
+}
+
+/// The PID of each member's current lnsd, shared between the bed (which
+/// starts them) and the watch.
+#[derive(Debug, Clone, Default)]
+pub struct Pids(Arc<Mutex<BTreeMap<Member, u32>>>);
+
+impl Pids {
+    /// Records `member`'s new PID.
+    pub fn set(&self, member: Member, pid: u32) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(member, pid);
+        }
+    }
+
+    /// Whether `member`'s lnsd runs and is not stopped (/proc/PID/stat).
+    pub fn liveness(&self, member: Member) -> Liveness {
+        let pid = self.0.lock().ok().and_then(|m| m.get(&member).copied());
+        let Some(pid) = pid else {
+            return Liveness::Silent;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the parenthesised command name.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        match state {
+            Some('R' | 'S' | 'D' | 'I') => Liveness::Live,
+            _ => Liveness::Silent,
+        }
+    }
+}
 
 /// What the watch saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holdings {
     /// Each change of holders: (time since the watch started, holders).
-    pub changes: Vec<(Duration, Vec<Member>)>,
-    /// Polls at which more than one node held the address.
+    pub changes: Vec<(Duration, Vec<(Member, Liveness)>)>,
+    /// Polls at which more than one live node held the address.
     pub double_polls: usize,
     /// Polls in total.
     pub polls: usize,
@@ -29,9 +73,9 @@ pub struct Holdings {
 
 impl Holdings {
     /// Records one poll's holders at `at`.
-    pub fn record(&mut self, at: Duration, holders: Vec<Member>) {
+    pub fn record(&mut self, at: Duration, holders: Vec<(Member, Liveness)>) {
         self.polls += 1;
-        if holders.len() > 1 {
+        if holders.iter().filter(|(_, l)| *l == Liveness::Live).count() > 1 {
             self.double_polls += 1;
         }
         if self.changes.last().is_none_or(|(_, h)| *h != holders) {
@@ -39,13 +83,20 @@ impl Holdings {
         }
     }
 
-    /// The changes as one readable line: `+0ms [lns-a] +812ms [] +830ms [lns-b]`.
+    /// The changes as one readable line:
+    /// `+0ms [lns-a] +20ms [lns-a(silent)] +812ms [lns-a(silent),lns-b]`.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = self
             .changes
             .iter()
             .map(|(at, h)| {
-                let names: Vec<&str> = h.iter().map(|m| m.role()).collect();
+                let names: Vec<String> = h
+                    .iter()
+                    .map(|(m, l)| match l {
+                        Liveness::Live => m.role().to_string(),
+                        Liveness::Silent => format!("{}(silent)", m.role()),
+                    })
+                    .collect();
                 format!("+{}ms [{}]", at.as_millis(), names.join(","))
             })
             .collect();
@@ -63,7 +114,7 @@ pub struct AddressWatch {
 
 impl AddressWatch {
     /// Starts polling the lns namespaces `ns(member)`.
-    pub fn start(ns: impl Fn(Member) -> String) -> AddressWatch {
+    pub fn start(ns: impl Fn(Member) -> String, pids: Pids) -> AddressWatch {
         let names: Vec<(Member, String)> = LNS_MEMBERS.into_iter().map(|m| (m, ns(m))).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Holdings::default()));
@@ -71,10 +122,10 @@ impl AddressWatch {
         let thread = std::thread::spawn(move || {
             let started = Instant::now();
             while !s.load(Ordering::Relaxed) {
-                let holders: Vec<Member> = names
+                let holders: Vec<(Member, Liveness)> = names
                     .iter()
                     .filter(|(_, ns)| holds(ns))
-                    .map(|(m, _)| *m)
+                    .map(|(m, _)| (*m, pids.liveness(*m)))
                     .collect();
                 if let Ok(mut h) = h.lock() {
                     h.record(started.elapsed(), holders);
@@ -131,17 +182,29 @@ mod tests {
     fn records_changes_and_double_holding() {
         let mut h = Holdings::default();
         let ms = Duration::from_millis;
-        h.record(ms(0), vec![Member::LnsA]);
-        h.record(ms(25), vec![Member::LnsA]);
-        h.record(ms(50), vec![]);
-        h.record(ms(75), vec![Member::LnsA, Member::LnsB]);
-        h.record(ms(100), vec![Member::LnsB]);
-        assert_eq!(h.polls, 5);
+        let (a, b) = (Member::LnsA, Member::LnsB);
+        let (live, silent) = (Liveness::Live, Liveness::Silent);
+        h.record(ms(0), vec![(a, live)]);
+        h.record(ms(25), vec![(a, live)]);
+        h.record(ms(50), vec![(a, silent)]);
+        // A killed node's leftover address beside the new active: not two active.
+        h.record(ms(75), vec![(a, silent), (b, live)]);
+        h.record(ms(100), vec![(a, live), (b, live)]);
+        h.record(ms(125), vec![(b, live)]);
+        assert_eq!(h.polls, 6);
         assert_eq!(h.double_polls, 1);
-        assert_eq!(h.changes.len(), 4);
+        assert_eq!(h.changes.len(), 5);
         assert_eq!(
             h.describe(),
-            "+0ms [lns-a] +50ms [] +75ms [lns-a,lns-b] +100ms [lns-b]"
+            "+0ms [lns-a] +50ms [lns-a(silent)] +75ms [lns-a(silent),lns-b] +100ms [lns-a,lns-b] +125ms [lns-b]"
         );
+    }
+
+    #[test]
+    fn our_own_process_is_live_and_an_unknown_member_is_silent() {
+        let pids = Pids::default();
+        assert_eq!(pids.liveness(Member::LnsA), Liveness::Silent);
+        pids.set(Member::LnsA, std::process::id());
+        assert_eq!(pids.liveness(Member::LnsA), Liveness::Live);
     }
 }

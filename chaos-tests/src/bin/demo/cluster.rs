@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use lns_chaos_tests::drill::bed::Restart;
 use lns_chaos_tests::drill::config::{Member, Mgmt, Mode, TUNNEL_ADDR};
 use lns_chaos_tests::drill::run::{Rig, RigOptions};
 use lns_chaos_tests::drill::DrillName;
@@ -73,21 +74,21 @@ pub fn run(cli: &Cli, lnsd: PathBuf, support: (Mode, Mgmt)) -> Result<()> {
 
 /// Kills the active node live, prints the drill line, restarts the node.
 fn failover(rig: &mut Rig) -> Result<()> {
-    let before: Vec<&str> = rig.bed.holders().iter().map(|m| m.role()).collect();
+    let before: Vec<&str> = rig.bed.live_holders().iter().map(|m| m.role()).collect();
     println!(
         "demo: failover drill: SIGKILL to the active node [{}] while every session carries traffic",
         before.join(",")
     );
-    let killed = rig.bed.holders().first().copied();
+    let killed = rig.bed.live_holders().first().copied();
     let report = rig.run(DrillName::KillActive)?;
     for n in &report.notes {
         println!("demo:   {n}");
     }
     println!("{}", report.line);
     if let Some(k) = killed {
-        rig.bed.restart(k)?;
+        rig.bed.restart(k, Restart::AfterReboot)?;
         println!(
-            "demo: {} restarted; it catches up from the others (snapshot + log) and stays standby",
+            "demo: {} restarted (as after a reboot); it catches up from the others (snapshot + log) and stays standby",
             k.role()
         );
     }
