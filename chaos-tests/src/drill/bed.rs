@@ -63,6 +63,15 @@ pub struct BedOptions {
     pub mgmt: Mgmt,
 }
 
+/// L2TP datagrams a namespace sent, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sent1701 {
+    /// Control messages (T bit set).
+    pub control: u64,
+    /// Data messages.
+    pub data: u64,
+}
+
 /// What a restart leaves of the previous run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {
@@ -317,18 +326,22 @@ impl ClusterBed {
             .map(|_| ())
     }
 
-    /// UDP datagrams from port 1701 that `member`'s namespace sent so far.
-    pub fn sent_1701(&self, member: Member) -> Result<u64> {
+    /// L2TP datagrams (UDP from port 1701) `member`'s namespace sent so far.
+    pub fn sent_1701(&self, member: Member) -> Result<Sent1701> {
         let out = self.topo.run_in(
             member.role(),
             Command::new("nft").args(["list", "chain", "inet", "drill_watch", "output"]),
         )?;
         let text = String::from_utf8_lossy(&out.stdout);
-        text.split("counter packets ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .with_context(|| format!("no counter in:\n{text}"))
+        let counts: Vec<u64> = text
+            .split("counter packets ")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect();
+        match counts[..] {
+            [control, data] => Ok(Sent1701 { control, data }),
+            _ => bail!("expected two counters in:\n{text}"),
+        }
     }
 
     /// Everything `member` logged, every run of it in order.
@@ -425,11 +438,13 @@ impl ClusterBed {
         Ok(())
     }
 
-    /// An output counter of UDP sport 1701 in `member`'s namespace.
+    /// Output counters of UDP sport 1701 in `member`'s namespace: L2TP
+    /// control (T bit set, RFC 2661 §3.1) first, data second.
     fn watch_1701(&self, member: Member) -> Result<()> {
         self.nft(
             member,
-            "table inet drill_watch {\n chain output { type filter hook output priority 0; udp sport 1701 counter; }\n}\n",
+            "table inet drill_watch {\n chain output { type filter hook output priority 0;\n\
+             udp sport 1701 @th,64,1 1 counter\n udp sport 1701 @th,64,1 0 counter\n }\n}\n",
         )
     }
 

@@ -376,11 +376,14 @@ impl Rig {
         self.settle(Some(active), t, m);
         self.observe(Duration::from_secs(2), m);
         let sent_after = self.bed.sent_1701(active)?;
-        if sent_after > sent_before {
+        let (control, data) = (
+            sent_after.control - sent_before.control,
+            sent_after.data - sent_before.data,
+        );
+        if control + data > 0 {
             m.problems.push(format!(
-                "{} sent {} UDP/1701 datagrams after SIGCONT",
-                active.role(),
-                sent_after - sent_before
+                "{} sent {control} L2TP control and {data} L2TP data datagrams after SIGCONT",
+                active.role()
             ));
         }
         if self.bed.live_holders().contains(&active) {
