@@ -428,6 +428,8 @@ impl Rig {
                     .push(format!("storm setup never finished: {e:#}"));
             }
         }
+        // The status file lags the log line by up to two periods.
+        std::thread::sleep(Duration::from_millis(500));
         let s = self.storm_status().context("no storm status")?;
         let total = s.sessions().count();
         m.notes.push(format!(
