@@ -203,6 +203,15 @@ impl ClusterBed {
             .collect()
     }
 
+    /// The active node: the one live lns member holding the tunnel address
+    /// (`None` while nobody or, wrongly, two hold it).
+    pub fn active(&self) -> Option<Member> {
+        match self.live_holders()[..] {
+            [m] => Some(m),
+            _ => None,
+        }
+    }
+
     /// The shared PID table (for an [`super::watch::AddressWatch`]).
     pub fn pids(&self) -> Pids {
         self.pids.clone()
