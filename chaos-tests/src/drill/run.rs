@@ -187,7 +187,7 @@ impl Rig {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Err(last.map_or_else(|| anyhow::anyhow!("no status"), |e| e))
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no status")))
     }
 
     /// One line for a narrator: who is active, sessions up and carrying.
