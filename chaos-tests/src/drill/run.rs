@@ -223,6 +223,21 @@ impl Rig {
         }
         self.observe(self.opts.observe, &mut m);
         let holdings = watch.finish();
+        match self.bed.active() {
+            Some(_) => {}
+            None => m.problems.push(format!(
+                "no single active node at the end: live holders {:?}",
+                self.bed.live_holders()
+            )),
+        }
+        if matches!(name, DrillName::KillStandby | DrillName::RestartRejoin)
+            && holdings.changes.len() > 1
+        {
+            m.problems.push(format!(
+                "the tunnel address left the active node {} (the standby's fault must not disturb it)",
+                active.role()
+            ));
+        }
         for stale in self.bed.holders() {
             if !self.bed.live_holders().contains(&stale) {
                 m.notes.push(format!(
