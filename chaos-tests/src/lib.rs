@@ -10,8 +10,12 @@
 //! - [`lac`]: lac-sim's engine ([`lac::run`]) and its report.
 //! - [`peers`]: FreeRADIUS, l2tpns ([`peers::L2tpnsBed`]) and lnsd
 //!   ([`peers::LnsdBed`], same lac/lns/core bed) from generated configs.
+//! - [`drill`]: failover drills: the two-LNS-plus-witness bed
+//!   ([`drill::bed::ClusterBed`]), the rig that holds sessions through a
+//!   fault ([`drill::run::Rig`]) and the `drill=...` line (docs/drills.md).
 //! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench` (lnsd vs
-//!   l2tpns), `sccrq-flood` (half-open tunnels from many ports), `demo`.
+//!   l2tpns, cluster vs single), `sccrq-flood` (half-open tunnels from many
+//!   ports), `drill`, `demo` (the cluster demo with a live failover).
 //!
 //! ## Driving lac-sim from a drill
 //!
@@ -26,6 +30,7 @@
 //! report with `--json`). See `tests/l2tpns_interop.rs` for both uses.
 
 pub mod bench;
+pub mod drill;
 pub mod harness;
 pub mod lac;
 pub mod load;

@@ -20,6 +20,9 @@
 //!   (`forward-up-64-cpu`, unit us/pkt).
 //! - `memory`: the LNS's resident memory with N sessions up, its RSS with
 //!   none (same run, same bed) and the bytes per session beyond that base.
+//! - `setup-cluster`: the setup rate of the 2-LNS + witness lnsd cluster
+//!   against a single lnsd on the drill bed, same run
+//!   (`bench=setup-cluster lnsd_cluster=X lnsd_single=Y ratio=X/Y unit=sessions/s`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -29,6 +32,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lns_chaos_tests::bench::ceiling::Stop;
 use lns_chaos_tests::bench::forward::{self, Direction};
+use lns_chaos_tests::drill::bed::detect_support;
+use lns_chaos_tests::drill::bench as drill_bench;
+use lns_chaos_tests::drill::config::Mode;
 use lns_chaos_tests::harness::{require_root, Privilege, Topology};
 use lns_chaos_tests::peers::l2tpns::{CORE_ADDR, LAC_ADDR};
 use lns_chaos_tests::peers::lnsd::{lnsd_binary, rss_kib, Aaa};
@@ -108,6 +114,9 @@ enum Bench {
     Forward(ForwardArgs),
     /// Resident memory of the LNS with the sessions up.
     Memory(Load),
+    /// Setup rate of a 2-LNS + witness lnsd cluster against a single lnsd
+    /// (same drill bed, same run): the cost of commit-before-emit.
+    SetupCluster(Load),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -206,6 +215,8 @@ fn main() -> Result<()> {
             Bench::Setup(load) => setup(lns, aaa, load)?,
             Bench::Forward(args) => forward_run(lns, aaa, args)?,
             Bench::Memory(load) => memory(lns, aaa, load)?,
+            // Its own pair of runs (cluster, single), not lnsd vs l2tpns.
+            Bench::SetupCluster(load) => return setup_cluster(load),
         };
         eprintln!("{lns:?} run: {}", outcome.summary);
         runs[usize::from(lns == Lns::L2tpns)] = outcome.figures;
@@ -246,6 +257,36 @@ fn figure_lines(lnsd: &[Figure], l2tpns: &[Figure]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// `bench=setup-cluster lnsd_cluster=X lnsd_single=Y ratio=X/Y unit=sessions/s`.
+fn setup_cluster(load: &Load) -> Result<()> {
+    let lnsd_bin = lnsd_binary()?;
+    let ((mode, mgmt), why) = detect_support(&lnsd_bin)?;
+    if mode != Mode::Cluster {
+        bail!("this lnsd does not accept [cluster]: {}", why.join("; "));
+    }
+    let (cluster, single) = drill_bench::setup_cluster(&drill_bench::SetupLoad {
+        sessions: load.sessions,
+        tunnels: load.tunnels,
+        setup_rate: load.setup_rate,
+        lnsd_bin,
+        lac_sim_bin: sibling("lac-sim")?,
+        reflector_bin: sibling("reflector")?,
+        mgmt,
+    })?;
+    eprintln!("cluster run: {}", cluster.summary);
+    eprintln!("single run: {}", single.summary);
+    let ratio = if single.rate > 0.0 {
+        format!("{:.2}", cluster.rate / single.rate)
+    } else {
+        "unavailable".into()
+    };
+    println!(
+        "bench=setup-cluster lnsd_cluster={:.1} lnsd_single={:.1} ratio={ratio} unit=sessions/s",
+        cluster.rate, single.rate
+    );
+    Ok(())
 }
 
 fn setup(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {

@@ -3,14 +3,16 @@
 //! reflector, holds, tears down and prints one summary line (and JSON).
 //!
 //! Progress goes to stderr: "lac-sim: setup done ..." when the hold
-//! starts, so a driver can act during the hold.
+//! starts, so a driver can act during the hold. `--status-file` keeps a
+//! live JSON status (per session: state, address, last echo, longest gap;
+//! per tunnel: loss, longest control acknowledgement wait) for drills.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
-use lns_chaos_tests::lac::{self, AuthChoice, Hold, LacConfig};
+use lns_chaos_tests::lac::{self, AuthChoice, ControlTimers, Hold, LacConfig, StatusOutput};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
@@ -79,6 +81,27 @@ struct Args {
     /// session here (for `blast`, the forward benchmark's load generator).
     #[arg(long)]
     routes_file: Option<std::path::PathBuf>,
+    /// Probes per second of each tunnel's first session (fine outage
+    /// measurement; 0: same as --traffic-pps).
+    #[arg(long, default_value_t = 0.0)]
+    sentinel_pps: f64,
+    /// Send a HELLO after this many ms of control-channel silence
+    /// (default: the RFC 2661 §6.5 60 s).
+    #[arg(long)]
+    hello_interval_ms: Option<u64>,
+    /// First control retransmission timeout in ms (default 1000).
+    #[arg(long)]
+    retransmit_initial_ms: Option<u64>,
+    /// Retransmissions before a tunnel is declared dead (default 5).
+    #[arg(long)]
+    max_retransmits: Option<u32>,
+    /// Write the live status (JSON: sessions, addresses, echoes, gaps) to
+    /// this file, replaced every --status-interval-ms.
+    #[arg(long)]
+    status_file: Option<std::path::PathBuf>,
+    /// Status file period in ms.
+    #[arg(long, default_value_t = 200)]
+    status_interval_ms: u64,
 }
 
 fn main() -> Result<()> {
@@ -108,6 +131,16 @@ fn main() -> Result<()> {
     );
     cfg.setup_timeout = Duration::from_secs_f64(a.setup_timeout);
     cfg.routes_file = a.routes_file;
+    cfg.sentinel_pps = a.sentinel_pps;
+    cfg.control = ControlTimers {
+        hello_interval: a.hello_interval_ms.map(Duration::from_millis),
+        retransmit_initial: a.retransmit_initial_ms.map(Duration::from_millis),
+        max_retransmits: a.max_retransmits,
+    };
+    cfg.status = a.status_file.map(|path| StatusOutput {
+        path,
+        every: Duration::from_millis(a.status_interval_ms),
+    });
     cfg.validate()?;
 
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -35,6 +35,8 @@ pub enum Signal {
     Stop,
     /// SIGCONT.
     Cont,
+    /// SIGUSR1 (lnsd's planned leadership transfer on the active node).
+    Usr1,
 }
 
 /// A child process killed by PID when dropped.
@@ -143,6 +145,7 @@ pub fn send_signal(pid: u32, signal: Signal) -> Result<()> {
         Signal::Kill => "KILL",
         Signal::Stop => "STOP",
         Signal::Cont => "CONT",
+        Signal::Usr1 => "USR1",
     };
     let status = Command::new("kill")
         .args(["-s", name, &pid.to_string()])

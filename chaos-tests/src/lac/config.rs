@@ -73,6 +73,35 @@ pub struct LacConfig {
     /// The first this many sessions never open IPCP (IPv6-only subscribers;
     /// needs `reflector6`).
     pub ipv6_only_sessions: u32,
+    /// Probes per second of each tunnel's first session (a "sentinel" that
+    /// measures outages finely); 0: it probes at `traffic_pps` like the rest.
+    pub sentinel_pps: f64,
+    /// Our §5.8 control timers (`None`: the proto defaults).
+    pub control: ControlTimers,
+    /// Where to write the live [`super::status::Status`], if anywhere.
+    pub status: Option<StatusOutput>,
+}
+
+/// Our side's RFC 2661 §5.8/§6.5 control-channel timers. A drill sets a
+/// short HELLO interval so the control channel is exercised continuously
+/// and an outage shows as a late acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ControlTimers {
+    /// Idle time before we send a HELLO.
+    pub hello_interval: Option<Duration>,
+    /// First retransmission timeout.
+    pub retransmit_initial: Option<Duration>,
+    /// Retransmissions before we declare the tunnel dead.
+    pub max_retransmits: Option<u32>,
+}
+
+/// The live status file and how often it is rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusOutput {
+    /// The JSON file (replaced atomically).
+    pub path: std::path::PathBuf,
+    /// Rewrite period.
+    pub every: Duration,
 }
 
 impl LacConfig {
@@ -97,12 +126,25 @@ impl LacConfig {
             routes_file: None,
             reflector6: None,
             ipv6_only_sessions: 0,
+            sentinel_pps: 0.0,
+            control: ControlTimers::default(),
+            status: None,
         }
     }
 
     /// The user name of global session `index` (0-based): `{n}` = index + 1.
     pub fn user(&self, index: u32) -> String {
         user_name(&self.user_template, index)
+    }
+
+    /// The probe interval of session `slot` of its tunnel (`None`: no probes).
+    pub fn probe_interval(&self, slot: u32) -> Option<Duration> {
+        let pps = if slot == 0 && self.sentinel_pps > 0.0 {
+            self.sentinel_pps
+        } else {
+            self.traffic_pps
+        };
+        (pps > 0.0).then(|| Duration::from_secs_f64(1.0 / pps))
     }
 
     /// Total sessions.
@@ -127,7 +169,15 @@ impl LacConfig {
         if self.traffic_pps.is_nan() || self.traffic_pps < 0.0 {
             bail!("--traffic-pps must be >= 0");
         }
-        if self.traffic_pps > 0.0 && !matches!(self.reflector, Some(SocketAddr::V4(_))) {
+        if self.sentinel_pps.is_nan() || self.sentinel_pps < 0.0 {
+            bail!("--sentinel-pps must be >= 0");
+        }
+        if self.status.as_ref().is_some_and(|s| s.every.is_zero()) {
+            bail!("--status-interval-ms must be positive");
+        }
+        if (self.traffic_pps > 0.0 || self.sentinel_pps > 0.0)
+            && !matches!(self.reflector, Some(SocketAddr::V4(_)))
+        {
             bail!("traffic needs an IPv4 --reflector ADDR:PORT (or --traffic-pps 0)");
         }
         if self.reflector6.is_some_and(|r| !r.is_ipv6()) {
@@ -169,6 +219,22 @@ mod tests {
         c.traffic_pps = 0.0;
         assert!(c.validate().is_ok());
         c.user_template = "fixed".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_first_session_of_a_tunnel_is_the_sentinel() {
+        let lns = "198.18.0.2:1701".parse().expect("literal");
+        let local = "198.18.0.1".parse().expect("literal");
+        let mut c = LacConfig::new(lns, local, 2, 3);
+        c.traffic_pps = 5.0;
+        assert_eq!(c.probe_interval(0), Some(Duration::from_millis(200)));
+        c.sentinel_pps = 100.0;
+        assert_eq!(c.probe_interval(0), Some(Duration::from_millis(10)));
+        assert_eq!(c.probe_interval(2), Some(Duration::from_millis(200)));
+        c.traffic_pps = 0.0;
+        assert_eq!(c.probe_interval(1), None);
+        // Sentinels alone still need a reflector.
         assert!(c.validate().is_err());
     }
 }

@@ -16,12 +16,15 @@
 
 pub mod config;
 pub mod ipv6;
+pub mod observe;
 pub mod probe;
 pub mod report;
+pub mod status;
 mod tunnel;
 
-pub use config::{user_name, AuthChoice, Hold, LacConfig};
+pub use config::{user_name, AuthChoice, ControlTimers, Hold, LacConfig, StatusOutput};
 pub use report::{Report, SessionReport, TunnelReport};
+pub use status::Status;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -52,15 +55,33 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let started = Instant::now();
     let mut tasks = Vec::new();
+    let mut statuses = Vec::new();
     for t in 0..cfg.tunnels {
+        let status_tx = cfg.status.as_ref().map(|_| {
+            let (tx, rx) = watch::channel(status::TunnelStatus {
+                index: t,
+                tunnel: 0,
+                up: false,
+                lost: None,
+                max_ack_ms: 0,
+                sessions: Vec::new(),
+            });
+            statuses.push(rx);
+            tx
+        });
         tasks.push(tokio::spawn(tunnel::run_tunnel(
             cfg.clone(),
             t,
             stage_rx.clone(),
             done_tx.clone(),
+            status_tx,
         )));
     }
     drop(done_tx);
+    let writer = cfg.status.clone().map(|out| {
+        let stage = stage_rx.clone();
+        tokio::spawn(write_status(out, statuses, stage))
+    });
 
     // Setup: until every tunnel says its sessions are resolved.
     let mut resolved = 0;
@@ -137,6 +158,9 @@ pub async fn run(config: LacConfig, mut shutdown: watch::Receiver<bool>) -> Resu
             .tunnels
             .push(t.await.context("tunnel task panicked")??);
     }
+    if let Some(w) = writer {
+        w.abort();
+    }
     Ok(report)
 }
 
@@ -160,6 +184,27 @@ fn write_routes(path: &std::path::Path, routes: &[crate::load::Route]) -> Result
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))
+}
+
+/// Rewrites the status file every `out.every` until aborted.
+async fn write_status(
+    out: StatusOutput,
+    tunnels: Vec<watch::Receiver<status::TunnelStatus>>,
+    stage: watch::Receiver<Stage>,
+) {
+    let mut tick = tokio::time::interval(out.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let status = Status {
+            unix_ms: wall_clock().unix_micros() / 1000,
+            stage: format!("{:?}", *stage.borrow()).to_lowercase(),
+            tunnels: tunnels.iter().map(|rx| rx.borrow().clone()).collect(),
+        };
+        if let Err(e) = status.write(&out.path) {
+            eprintln!("lac-sim: status file: {e:#}");
+        }
+    }
 }
 
 /// The wall clock as the protocol cores' time.

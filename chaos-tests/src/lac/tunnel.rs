@@ -33,8 +33,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::config::{AuthChoice, LacConfig};
 use super::ipv6::V6Client;
+use super::observe::{AckGap, DataGap};
 use super::probe::{self, ProbeId};
 use super::report::{SessionReport, TunnelReport};
+use super::status::{SessionState, SessionStatus, TunnelStatus};
 use super::{wall_clock, SetupDone, Stage};
 use crate::load::Route;
 
@@ -45,12 +47,14 @@ const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 /// See [`TEARDOWN_WAIT`].
 const TEARDOWN_PER_SESSION: Duration = Duration::from_millis(50);
 
-/// Runs tunnel number `index` (0-based) to completion.
+/// Runs tunnel number `index` (0-based) to completion, publishing its live
+/// status on `status` (when the run writes a status file).
 pub async fn run_tunnel(
     cfg: Arc<LacConfig>,
     index: u32,
     mut stage: watch::Receiver<Stage>,
     setup_done: mpsc::UnboundedSender<SetupDone>,
+    status: Option<watch::Sender<TunnelStatus>>,
 ) -> Result<TunnelReport> {
     // Sends go straight to a nonblocking std socket: tokio's `try_send_to`
     // refuses to send before the first writable readiness event, which
@@ -61,12 +65,23 @@ pub async fn run_tunnel(
     let send = std_sock.try_clone().context("clone socket")?;
     let local = std_sock.local_addr().context("local address")?;
     let sock = UdpSocket::from_std(std_sock).context("register socket")?;
+    let status_every = cfg.status.as_ref().map(|s| s.every);
     let mut d = Driver::new(cfg, index, local);
     d.dial(wall_clock())?;
     let mut buf = vec![0u8; 0x1_0000];
     let mut setup_reported = false;
+    let mut next_status = wall_clock();
     loop {
         d.flush(&send);
+        let now = wall_clock();
+        d.observe_acks(now);
+        if let (Some(tx), Some(every)) = (&status, status_every) {
+            if now >= next_status {
+                tx.send_replace(d.status(now));
+                next_status = now + every;
+            }
+            d.status_due = Some(next_status);
+        }
         if !setup_reported && d.setup_resolved() {
             setup_reported = true;
             let _ = setup_done.send(SetupDone {
@@ -133,6 +148,9 @@ struct Slot {
     seq: u64,
     /// The subscriber's IPv6 stack (with `reflector6`, once IPV6CP is open).
     v6: Option<V6Client>,
+    /// Probe spacing (`None`: this session sends no probes).
+    interval: Option<Duration>,
+    gap: DataGap,
 }
 
 /// Where teardown stands.
@@ -169,12 +187,26 @@ struct Driver {
     lost: Option<String>,
     started: Timestamp,
     out: Vec<(SocketAddr, Vec<u8>)>,
+    index: u32,
+    acks: AckGap,
+    /// When the next status is published (wakes the task).
+    status_due: Option<Timestamp>,
 }
 
 impl Driver {
     fn new(cfg: Arc<LacConfig>, index: u32, local: SocketAddr) -> Driver {
         let mut ec = EndpointConfig::new(Side::Lac, format!("lac-sim-{index}").as_bytes());
         ec.vendor_name = b"lnsd lac-sim".to_vec();
+        let timers = cfg.control;
+        if let Some(d) = timers.hello_interval {
+            ec.transport.hello_interval = d;
+        }
+        if let Some(d) = timers.retransmit_initial {
+            ec.transport.initial_timeout = d;
+        }
+        if let Some(n) = timers.max_retransmits {
+            ec.transport.max_retransmits = n;
+        }
         let n = cfg.sessions_per_tunnel;
         let slots = (0..n)
             .map(|i| {
@@ -193,6 +225,8 @@ impl Driver {
                     next_probe: None,
                     seq: 0,
                     v6: None,
+                    interval: cfg.probe_interval(i),
+                    gap: DataGap::default(),
                 }
             })
             .collect();
@@ -225,6 +259,9 @@ impl Driver {
             lost: None,
             started: now,
             out: Vec::new(),
+            index,
+            acks: AckGap::default(),
+            status_due: None,
         }
     }
 
@@ -313,6 +350,7 @@ impl Driver {
                     .is_some_and(|id| id.session == slot.report.index)
                 {
                     slot.report.received += 1;
+                    slot.gap.echo(now);
                 }
             }
             return;
@@ -355,6 +393,7 @@ impl Driver {
     fn on_stage(&mut self, now: Timestamp, stage: Stage) {
         self.stage = stage;
         if stage == Stage::Traffic {
+            self.acks.reset(now);
             self.schedule_probes(now);
         }
         if stage == Stage::Teardown && self.teardown == Teardown::NotStarted {
@@ -378,6 +417,7 @@ impl Driver {
             }
         }
         take(self.next_open_at);
+        take(self.status_due);
         match self.teardown {
             Teardown::Cdns { until } | Teardown::Stop { until } => {
                 // Re-check acknowledgements soon; give up at `until`.
@@ -563,29 +603,28 @@ impl Driver {
     }
 
     fn schedule_probes(&mut self, now: Timestamp) {
-        if self.cfg.traffic_pps <= 0.0 {
-            return;
-        }
-        let interval = Duration::from_secs_f64(1.0 / self.cfg.traffic_pps);
         let n = self.slots.len().max(1) as u32;
         for (k, s) in self.slots.iter_mut().enumerate() {
+            let Some(interval) = s.interval else { continue };
             if s.state == SlotState::Up {
                 // Spread first probes over one interval.
                 s.next_probe = Some(now + interval * (k as u32) / n);
+                s.gap.start(now);
             }
         }
     }
 
     fn probe_due(&mut self, now: Timestamp) {
-        if self.stage != Stage::Traffic || self.cfg.traffic_pps <= 0.0 {
+        if self.stage != Stage::Traffic {
             return;
         }
         let Some(SocketAddr::V4(dst)) = self.cfg.reflector else {
             return;
         };
-        let interval = Duration::from_secs_f64(1.0 / self.cfg.traffic_pps);
         for s in &mut self.slots {
-            let Some(at) = s.next_probe else { continue };
+            let (Some(at), Some(interval)) = (s.next_probe, s.interval) else {
+                continue;
+            };
             if at > now || s.state != SlotState::Up {
                 continue;
             }
@@ -720,6 +759,53 @@ impl Driver {
         }
     }
 
+    /// Feeds the control-channel wait meter with the retransmission queue.
+    fn observe_acks(&mut self, now: Timestamp) {
+        if let Some(t) = self.endpoint.tunnel(self.tunnel) {
+            self.acks.observe(
+                now,
+                t.reliable.queue.iter().map(|o| (o.ns, o.transmissions)),
+            );
+        }
+    }
+
+    /// The live status of this tunnel at `now`.
+    fn status(&self, now: Timestamp) -> TunnelStatus {
+        let ms = |t: Timestamp| t.unix_micros() / 1000;
+        let sessions = self
+            .slots
+            .iter()
+            .map(|s| SessionStatus {
+                index: s.report.index,
+                session: s.report.session,
+                state: match s.state {
+                    SlotState::Pending => SessionState::Pending,
+                    SlotState::Dialing => SessionState::Dialing,
+                    SlotState::Up => SessionState::Up,
+                    SlotState::Ended => SessionState::Ended,
+                },
+                ipv4: s.report.ipv4,
+                ended_by_lns: s.report.dropped_early,
+                interval_ms: s.interval.map_or(0.0, |d| d.as_secs_f64() * 1e3),
+                sent: s.report.sent,
+                received: s.report.received,
+                last_echo_ms: s.gap.last_echo().map(ms),
+                max_gap_ms: s
+                    .gap
+                    .max_until(now)
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            })
+            .collect();
+        TunnelStatus {
+            index: self.index,
+            tunnel: self.tunnel,
+            up: self.up,
+            lost: self.lost.clone(),
+            max_ack_ms: u64::try_from(self.acks.max_until(now).as_millis()).unwrap_or(u64::MAX),
+            sessions,
+        }
+    }
+
     fn report(self) -> TunnelReport {
         TunnelReport {
             tunnel: self.tunnel,
@@ -749,8 +835,9 @@ fn mark_up(cfg: &LacConfig, slot: &mut Slot, now: Timestamp, stage: Stage) {
     if v4 && v6 {
         slot.report.setup = slot.icrq_at.map(|t| now.saturating_since(t));
         slot.state = SlotState::Up;
-        if stage == Stage::Traffic {
+        if stage == Stage::Traffic && slot.interval.is_some() {
             slot.next_probe = Some(now);
+            slot.gap.start(now);
         }
     }
 }

@@ -1,12 +1,20 @@
-//! demo: lnsd serving lac-sim's subscribers in namespaces, narrated.
+//! demo: the product, live. By default a two-LNS-plus-witness lnsd
+//! cluster in network namespaces (the failover drills' bed, docs/drills.md):
+//! FreeRADIUS, a reflector in `core`, lac-sim holding sessions with probes
+//! both ways; after `--failover-after` seconds the active node is killed
+//! (SIGKILL) and the kill-active drill line is printed; the killed node is
+//! restarted and rejoins as the standby; the cluster then keeps running,
+//! narrated every few seconds, for the operator to explore (the commands
+//! are printed) until Ctrl-C / SIGTERM or `--duration` seconds. Cleanup:
+//! lac-sim tears down, logs are copied out, every process is killed by PID
+//! and the namespaces removed.
 //!
-//! Starts the lac/lns/core bed (`peers::lnsd`) with an lnsd config derived
-//! from `node/examples/lnsd.toml`, runs lac-sim in `lac` with traffic to
-//! the reflector in `core`, prints what is up and the TUN's packet
-//! counters every few seconds, and stops on Ctrl-C / SIGTERM or after
-//! `--duration` seconds: lac-sim tears down (CDN, StopCCN), lnsd gets
-//! SIGTERM, the logs are copied out and the namespaces removed. Needs
+//! `--single` keeps the previous demo: one lnsd (config derived from
+//! `node/examples/lnsd.toml`) in a lac/lns/core bed. The cluster demo falls
+//! back to it, saying why, when lnsd does not accept `[cluster]`. Needs
 //! root; `lac-sim`, `reflector` (and `lnsd`, else built) beside it.
+
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use lns_chaos_tests::drill::bed::detect_support;
+use lns_chaos_tests::drill::config::Mode;
 use lns_chaos_tests::harness::{require_root, Privilege, Signal};
 use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
 use lns_chaos_tests::peers::lnsd::{lnsd_binary, Aaa};
@@ -21,8 +31,14 @@ use lns_chaos_tests::peers::{LnsdBed, LnsdOptions};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(Debug, Parser)]
-#[command(about = "lnsd demo: lac-sim subscribers through lnsd in network namespaces")]
+#[command(about = "lnsd demo: a two-node lnsd cluster, lac-sim subscribers and a live failover")]
 struct Cli {
+    /// The single-node demo (one lnsd, no failover).
+    #[arg(long)]
+    single: bool,
+    /// Seconds of traffic before the active node is killed (cluster demo).
+    #[arg(long, default_value_t = 10.0)]
+    failover_after: f64,
     /// Run this many seconds, then clean up (default: until Ctrl-C / SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
@@ -47,6 +63,17 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     if require_root("demo") == Privilege::Unprivileged {
         bail!("the demo needs root (network namespaces, TUN)");
+    }
+    if !cli.single {
+        let lnsd = lnsd_binary()?;
+        let (support, why) = detect_support(&lnsd)?;
+        if support.0 == Mode::Cluster {
+            return cluster::run(&cli, lnsd, support);
+        }
+        println!(
+            "demo: this lnsd does not accept [cluster] ({}); running the single-node demo",
+            why.first().map_or("", String::as_str)
+        );
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
