@@ -10,8 +10,11 @@
 //! - [`lac`]: lac-sim's engine ([`lac::run`]) and its report.
 //! - [`peers`]: FreeRADIUS, l2tpns ([`peers::L2tpnsBed`]) and lnsd
 //!   ([`peers::LnsdBed`], same lac/lns/core bed) from generated configs.
+//! - [`load`] and [`bench`]: the forward benchmark's load generator
+//!   (`blast`) and the ceiling search `bench forward` runs.
 //! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench` (lnsd vs
-//!   l2tpns), `sccrq-flood` (half-open tunnels from many ports), `demo`.
+//!   l2tpns), `blast` (paced sendmmsg load through established sessions),
+//!   `sccrq-flood` (half-open tunnels from many ports), `demo`.
 //!
 //! ## Driving lac-sim from a drill
 //!
