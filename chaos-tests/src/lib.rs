@@ -13,8 +13,11 @@
 //! - [`drill`]: failover drills: the two-LNS-plus-witness bed
 //!   ([`drill::bed::ClusterBed`]), the rig that holds sessions through a
 //!   fault ([`drill::run::Rig`]) and the `drill=...` line (docs/drills.md).
+//! - [`load`] and [`bench`]: the forward benchmark's load generator
+//!   (`blast`) and the ceiling search `bench forward` runs.
 //! - Binaries: `lac-sim`, `reflector` (UDP echo), `bench` (lnsd vs
-//!   l2tpns, cluster vs single), `sccrq-flood` (half-open tunnels from many
+//!   l2tpns, cluster vs single), `blast` (paced sendmmsg load through
+//!   established sessions), `sccrq-flood` (half-open tunnels from many
 //!   ports), `drill`, `demo` (the cluster demo with a live failover).
 //!
 //! ## Driving lac-sim from a drill

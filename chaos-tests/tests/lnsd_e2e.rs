@@ -275,6 +275,8 @@ fn a_restarted_lac_gets_new_sessions() {
     let before = wait_metrics(&bed, Duration::from_secs(10), |m| {
         gauge(m, "lnsd_sessions") == 10.0 && gauge(m, "lnsd_tunnels") == 2.0
     });
+    assert_eq!(gauge(&before, "lnsd_sessions"), 10.0, "{before}");
+    assert_eq!(gauge(&before, "lnsd_tunnels"), 2.0, "{before}");
     assert_eq!(gauge(&before, "lnsd_pool_used"), 10.0, "{before}");
     sim.signal(Signal::Kill).expect("SIGKILL");
     sim.wait_exit(Duration::from_secs(10))

@@ -5,9 +5,15 @@
 //! step at [`Search::rate`], reports what the generator sent and what the
 //! far side received with [`Search::record`], and stops when it answers
 //! [`Next::Done`]. [`Search::ceiling`] is the step with the highest
-//! delivered rate. The search also stops when the generator itself cannot
+//! delivered rate. Once a step loses more than the threshold after one
+//! that did not, the search narrows the bracket between the two by
+//! geometric bisection (at most [`REFINE_STEPS`] steps), so the ceiling's
+//! resolution is finer than one growth factor. The search also stops when the generator itself cannot
 //! send the offered rate ([`Stop::GeneratorBound`]): the figure is then a
 //! lower bound of the LNS's ceiling and the caller must say so.
+
+/// Bisection steps after the first lossy step.
+pub const REFINE_STEPS: usize = 2;
 
 /// One measured step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,6 +70,9 @@ pub struct Search {
     min_gain: f64,
     max_steps: usize,
     steps: Vec<Step>,
+    /// Highest offered rate without excess loss, lowest with.
+    bracket: (Option<f64>, Option<f64>),
+    refined: usize,
 }
 
 impl Search {
@@ -78,6 +87,8 @@ impl Search {
             min_gain: 0.03,
             max_steps: 16,
             steps: Vec::new(),
+            bracket: (None, None),
+            refined: 0,
         }
     }
 
@@ -95,7 +106,26 @@ impl Search {
     pub fn record(&mut self, step: Step) -> Next {
         let best = self.best_delivered();
         self.steps.push(step);
-        if step.loss() > self.max_loss {
+        let lossy = step.loss() > self.max_loss;
+        let (ok, bad) = &mut self.bracket;
+        if lossy {
+            *bad = Some(bad.map_or(step.offered, |b: f64| b.min(step.offered)));
+        } else {
+            *ok = Some(ok.map_or(step.offered, |o: f64| o.max(step.offered)));
+        }
+        if self.steps.len() >= self.max_steps {
+            return Next::Done(Stop::Steps);
+        }
+        if let (Some(ok), Some(bad)) = self.bracket {
+            // Bisecting: between the best clean rate and the first lossy one.
+            if self.refined >= REFINE_STEPS || bad <= ok * 1.05 {
+                return Next::Done(if lossy { Stop::Loss } else { Stop::Plateau });
+            }
+            self.refined += 1;
+            self.rate = (ok * bad).sqrt();
+            return Next::Rate(self.rate);
+        }
+        if lossy {
             return Next::Done(Stop::Loss);
         }
         if self.steps.len() > 1 && step.delivered < best * (1.0 + self.min_gain) {
@@ -103,9 +133,6 @@ impl Search {
         }
         if step.sent < step.offered * 0.9 {
             return Next::Done(Stop::GeneratorBound);
-        }
-        if self.steps.len() >= self.max_steps {
-            return Next::Done(Stop::Steps);
         }
         self.rate = step.offered * self.growth;
         Next::Rate(self.rate)
@@ -143,13 +170,29 @@ mod tests {
         assert_eq!(s.rate(), 1000.0);
         assert_eq!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(2000.0));
         assert_eq!(s.record(step(2000.0, 2000.0, 1995.0)), Next::Rate(4000.0));
-        // 4000 offered, only 2010 delivered: the loss stops it first.
+        // 4000 offered, only 2010 delivered: too lossy; bisect 2000..4000.
+        let Next::Rate(r) = s.record(step(4000.0, 4000.0, 2010.0)) else {
+            panic!("refines");
+        };
+        assert!((r - 2828.4).abs() < 0.1, "{r}");
+        // Still lossy at 2828: between 2000 and 2828.
+        let Next::Rate(r) = s.record(step(r, r, 2500.0)) else {
+            panic!("refines");
+        };
+        assert!((r - 2378.4).abs() < 0.1, "{r}");
+        // Two refinements done: stop, the ceiling is the best delivery.
+        assert_eq!(s.record(step(r, r, r)), Next::Done(Stop::Plateau));
+        assert_eq!(s.ceiling().map(|c| c.delivered), Some(2500.0));
+        assert_eq!(s.steps().len(), 5);
+    }
+
+    #[test]
+    fn a_first_step_already_lossy_stops_at_once() {
+        let mut s = Search::new(1000.0, 2.0, 0.01);
         assert_eq!(
-            s.record(step(4000.0, 4000.0, 2010.0)),
+            s.record(step(1000.0, 1000.0, 500.0)),
             Next::Done(Stop::Loss)
         );
-        assert_eq!(s.ceiling().map(|c| c.delivered), Some(2010.0));
-        assert_eq!(s.steps().len(), 3);
     }
 
     #[test]

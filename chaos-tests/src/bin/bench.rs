@@ -209,7 +209,7 @@ fn main() -> Result<()> {
         "l2tpns" => &[Lns::L2tpns],
         other => bail!("--only {other}: expected both, lnsd or l2tpns"),
     };
-    let mut runs = vec![Vec::new(), Vec::new()];
+    let mut runs = [Vec::new(), Vec::new()];
     for &lns in which {
         let outcome = match &cli.bench {
             Bench::Setup(load) => setup(lns, aaa, load)?,
