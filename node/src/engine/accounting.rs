@@ -28,6 +28,8 @@
 //! what an earlier one said. Everything here is ordered data (BTreeMap,
 //! ids from a counter): the same inputs give the same records.
 
+mod snapshot;
+
 use super::session::Session;
 use super::types::{Level, Output, SessionKey};
 use super::Engine;
@@ -269,7 +271,7 @@ impl Engine {
     /// became due while no node was active are spread uniformly over
     /// `spread` from `now` (drawn from `entropy`, so every node computes
     /// the same times) instead of all going out at once.
-    pub fn rearm_accounting(
+    pub(super) fn rearm_accounting(
         &mut self,
         now: Timestamp,
         spread: Duration,

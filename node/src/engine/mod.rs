@@ -46,6 +46,7 @@ pub use accounting::{
 pub use authorize::Selector;
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
+pub use rearm::{ACCOUNTING_SPREAD, RETRANSMIT_SPREAD, TIMER_SPREAD};
 pub use snapshot::SnapshotError;
 pub use setup_failure::SetupFailures;
 pub use tally::Tally;
