@@ -11,7 +11,9 @@
 //! replicated (the next RA repairs a lost one; a client retransmits).
 
 use super::ipv6::{session_configs, PrefixSource, SessionIpv6};
-use super::snapshot::{key_from_pb, key_to_pb, v6_addr_from_pb, v6_prefix_from_pb, v6_prefix_to_pb, SnapshotError};
+use super::snapshot::{
+    key_from_pb, key_to_pb, v6_addr_from_pb, v6_prefix_from_pb, v6_prefix_to_pb, SnapshotError,
+};
 use super::types::SessionKey;
 use super::Engine;
 use lns_proto::dhcpv6::Dhcpv6Server;
@@ -127,10 +129,7 @@ impl Engine {
                     .advertiser
                     .clone()
                     .ok_or(SnapshotError::Missing("ipv6.advertiser"))?,
-                dhcp: r
-                    .dhcp
-                    .clone()
-                    .ok_or(SnapshotError::Missing("ipv6.dhcp"))?,
+                dhcp: r.dhcp.clone().ok_or(SnapshotError::Missing("ipv6.dhcp"))?,
             });
         }
         if records.is_empty() {

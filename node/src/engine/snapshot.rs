@@ -9,23 +9,23 @@
 //! are not replicated. [`input_to_pb`] / [`input_from_pb`] round-trip every
 //! [`Input`]; a malformed input is a typed [`SnapshotError`].
 
-use super::pool::Pools;
-use super::session::{AuthPhase, Ending, Session};
 use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
+use super::pool::Pools;
+use super::session::{AuthPhase, Ending, Session};
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
 use super::{flood::SetupLimiter, Engine, RunState};
+use crate::metrics::SessionSetupFailure;
 use lns_proto::l2tp::state::StateError;
 use lns_proto::l2tp::{Endpoint, SessionRoute};
 use lns_proto::pb::lnsd as pb;
 use lns_proto::ppp::Link;
+use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use lns_proto::radius::values::AcctAuthentic;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use crate::metrics::SessionSetupFailure;
 use std::time::Duration;
 
 /// The schema version written by this code.
@@ -364,10 +364,8 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
                 c.sessions
                     .iter()
                     .map(|c| {
-                        counters_from_pb(c).map(|(session, traffic)| SessionCounters {
-                            session,
-                            traffic,
-                        })
+                        counters_from_pb(c)
+                            .map(|(session, traffic)| SessionCounters { session, traffic })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -419,7 +417,9 @@ pub(super) fn counters_to_pb(k: SessionKey, c: &Traffic) -> pb::SessionCounters 
     }
 }
 
-pub(super) fn counters_from_pb(c: &pb::SessionCounters) -> Result<(SessionKey, Traffic), SnapshotError> {
+pub(super) fn counters_from_pb(
+    c: &pb::SessionCounters,
+) -> Result<(SessionKey, Traffic), SnapshotError> {
     Ok((
         key_from_pb(c.session.as_ref())?,
         Traffic {
@@ -484,7 +484,11 @@ fn ipv6_grant_to_pb(g: &Ipv6Grant) -> pb::Ipv6Grant {
 
 fn ipv6_grant_from_pb(g: &pb::Ipv6Grant) -> Result<Ipv6Grant, SnapshotError> {
     Ok(Ipv6Grant {
-        framed_prefix: g.framed_prefix.as_ref().map(v6_prefix_from_pb).transpose()?,
+        framed_prefix: g
+            .framed_prefix
+            .as_ref()
+            .map(v6_prefix_from_pb)
+            .transpose()?,
         delegated_prefix: g
             .delegated_prefix
             .as_ref()

@@ -4,19 +4,18 @@
 //! can be fed the same log (DESIGN.md D1).
 
 use super::*;
+use crate::engine::ipv6::{ppp_ipv6_frame, Ipv6Settings};
+use crate::engine::{AdminCommand, RecordKind, SessionCounters, Traffic};
 use crate::engine::{AuthOutcome, Grant, Input, PoolSpec, SecondLoginPolicy, SessionKey};
+use lns_proto::dhcpv6::{
+    emit_udp_packet, Dhcpv6Config, Dhcpv6Message, Dhcpv6Option, Dhcpv6Packet, Duid, Ia, MessageType,
+};
 use lns_proto::entropy::{Entropy, Seeded};
 use lns_proto::l2tp::{
     CallInfo, Endpoint, EndpointConfig, Event as L2tpEvent, PeerSettings, Side as L2tpSide,
 };
-use lns_proto::ppp::{AuthMethod, Link, LinkConfig, Side};
-use crate::engine::ipv6::{ppp_ipv6_frame, Ipv6Settings};
-use crate::engine::{AdminCommand, RecordKind, SessionCounters, Traffic};
-use lns_proto::dhcpv6::{
-    emit_udp_packet, Dhcpv6Config, Dhcpv6Message, Dhcpv6Option, Dhcpv6Packet, Duid, Ia,
-    MessageType,
-};
 use lns_proto::nd::{emit_nd_packet, NdMessage, RaConfig, RouterSolicitation, ALL_ROUTERS};
+use lns_proto::ppp::{AuthMethod, Link, LinkConfig, Side};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -288,8 +287,8 @@ impl Driver {
 /// `config()` with `[ipv6]` on: sticky link and delegation pools.
 fn config_v6() -> EngineConfig {
     let v6 = |s: &str| -> Ipv6Addr { s.parse().expect("literal") };
-    let mut ra = RaConfig::for_prefix(Ipv6Addr::UNSPECIFIED)
-        .with_max_interval(Duration::from_secs(600));
+    let mut ra =
+        RaConfig::for_prefix(Ipv6Addr::UNSPECIFIED).with_max_interval(Duration::from_secs(600));
     ra.managed = true;
     ra.other_config = true;
     let mut dhcpv6 = Dhcpv6Config::new(Duid::En {
@@ -604,7 +603,10 @@ fn with_accounting_and_ipv6_a_replica_restored_midway_equals_one_that_saw_everyt
     let snapshot = d.replica.snapshot_bytes();
     let stop_wait = d.replica.engine().snapshot();
     assert!(
-        stop_wait.accounting.as_ref().is_some_and(|s| s.live.len() == 2),
+        stop_wait
+            .accounting
+            .as_ref()
+            .is_some_and(|s| s.live.len() == 2),
         "two live sessions at the snapshot"
     );
     // After the snapshot: a third session, Interims, a Stop waiting for its
@@ -711,7 +713,9 @@ fn rearm_spreads_overdue_interims_instead_of_a_burst() {
         .filter_map(|l| l.next_interim_us.map(Timestamp::from_unix_micros))
         .collect();
     assert_eq!(due.len(), 2);
-    assert!(due.iter().all(|t| *t >= now && *t < now + crate::engine::ACCOUNTING_SPREAD));
+    assert!(due
+        .iter()
+        .all(|t| *t >= now && *t < now + crate::engine::ACCOUNTING_SPREAD));
     d.advance(Duration::from_secs(31));
     assert_eq!(interims(&d), 2, "one Interim each within the spread");
     assert!(d.replica.engine().session(a).is_some() && d.replica.engine().session(b).is_some());

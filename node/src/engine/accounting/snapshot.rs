@@ -11,8 +11,8 @@
 
 use super::{Accounting, AccountingRecord, Due, Live, RecordKind};
 use crate::engine::snapshot::{
-    counters_from_pb, counters_to_pb, key_from_pb, key_to_pb, v6_prefix_from_pb,
-    v6_prefix_to_pb, SnapshotError,
+    counters_from_pb, counters_to_pb, key_from_pb, key_to_pb, v6_prefix_from_pb, v6_prefix_to_pb,
+    SnapshotError,
 };
 use lns_proto::pb::lnsd as pb;
 use lns_proto::radius::values::AcctAuthentic;
