@@ -8,12 +8,12 @@
 //! L2TP, no TUN, no RADIUS) until SIGTERM/SIGINT. SIGUSR1 on the active
 //! node hands leadership to the next eligible member (docs/RUNBOOK.md).
 
+use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
 use crate::http::{Readiness, ServingRole};
 use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
-use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::replica::{Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
