@@ -720,3 +720,20 @@ fn rearm_spreads_overdue_interims_instead_of_a_burst() {
     assert_eq!(interims(&d), 2, "one Interim each within the spread");
     assert!(d.replica.engine().session(a).is_some() && d.replica.engine().session(b).is_some());
 }
+
+#[test]
+fn a_snapshot_written_before_the_accounting_and_ipv6_fields_still_loads() {
+    let mut d = Driver::with(config_v6());
+    let (a, _) = dual_stack_traffic(&mut d);
+    let mut old = d.replica.engine().snapshot();
+    old.accounting = None;
+    old.ipv6 = None;
+    old.setup_failures.clear();
+    let mut r = Replica::new(config_v6(), None);
+    r.restore_bytes(d.log.len() as u64, &old.encode_to_vec())
+        .expect("an older snapshot loads");
+    assert_eq!(r.engine().sessions().count(), 2);
+    assert!(r.engine().session(a).is_some_and(|s| s.ipv4.is_some()));
+    assert_eq!(r.engine().pending_accounting().count(), 0);
+    assert_eq!(r.engine().ipv6_pool_usage(), (0, 0));
+}
