@@ -6,7 +6,13 @@
 //! [`Engine::restore`] with the same configuration, gives an engine that
 //! answers every later input exactly as the original (same outputs, same
 //! next snapshot). Derived indexes (timers) are rebuilt; metrics tallies
-//! are not replicated. [`input_to_pb`] / [`input_from_pb`] round-trip every
+//! are not replicated. The snapshot carries the accounting state (queue,
+//! next id, live sessions, waiting Starts and Stops, timers, traffic,
+//! causes: `engine::accounting::snapshot`), the IPv6 state (prefix pools
+//! with their sticky memory, each session's RA sender and DHCPv6 server:
+//! `engine::ipv6_snapshot`) and the setup-failure notes. A version-1
+//! snapshot written before those fields existed still loads (they come
+//! back empty). [`input_to_pb`] / [`input_from_pb`] round-trip every
 //! [`Input`]; a malformed input is a typed [`SnapshotError`].
 
 use super::accounting::{SessionCounters, Traffic};
