@@ -28,6 +28,8 @@
 //! what an earlier one said. Everything here is ordered data (BTreeMap,
 //! ids from a counter): the same inputs give the same records.
 
+mod snapshot;
+
 use super::session::Session;
 use super::types::{Level, Output, SessionKey};
 use super::Engine;
@@ -269,7 +271,7 @@ impl Engine {
     /// became due while no node was active are spread uniformly over
     /// `spread` from `now` (drawn from `entropy`, so every node computes
     /// the same times) instead of all going out at once.
-    pub fn rearm_accounting(
+    pub(super) fn rearm_accounting(
         &mut self,
         now: Timestamp,
         spread: Duration,
@@ -603,11 +605,12 @@ pub fn down_cause(reason: &SessionDownReason) -> AcctTerminateCause {
     }
 }
 
+/// An IPv6 prefix and its length.
+type Prefix = (Ipv6Addr, u8);
+
 /// Framed-IPv6-Prefix (the link /64) and Delegated-IPv6-Prefix of a
 /// session, for its records (RFC 3162 §2.3, RFC 4818 §3).
-fn ipv6_of(
-    v6: Option<&super::SessionIpv6>,
-) -> (Vec<(Ipv6Addr, u8)>, Option<(Ipv6Addr, u8)>) {
+fn ipv6_of(v6: Option<&super::SessionIpv6>) -> (Vec<Prefix>, Option<Prefix>) {
     match v6 {
         Some(v) => (
             vec![(v.link_prefix, 64)],

@@ -11,6 +11,9 @@
 //! replicated (the next RA repairs a lost one; a client retransmits).
 
 use super::ipv6::{session_configs, PrefixSource, SessionIpv6};
+use super::snapshot::{
+    key_from_pb, key_to_pb, v6_addr_from_pb, v6_prefix_from_pb, v6_prefix_to_pb, SnapshotError,
+};
 use super::types::SessionKey;
 use super::Engine;
 use lns_proto::dhcpv6::Dhcpv6Server;
@@ -57,6 +60,84 @@ pub enum Ipv6RestoreError {
 }
 
 impl Engine {
+    /// The IPv6 part of [`Engine::snapshot`]: pools (with their sticky
+    /// memory) and every session's record.
+    pub(super) fn ipv6_to_pb(&self) -> pb::lnsd::Ipv6EngineState {
+        let source = |s: PrefixSource| match s {
+            PrefixSource::Pool => 0,
+            PrefixSource::Aaa => 1,
+        };
+        pb::lnsd::Ipv6EngineState {
+            link_pool: self.v6.link_pool.as_ref().map(|p| p.to_pb()),
+            pd_pool: self.v6.pd_pool.as_ref().map(|p| p.to_pb()),
+            sessions: self
+                .ipv6_records()
+                .into_iter()
+                .map(|r| pb::lnsd::Ipv6Session {
+                    key: Some(key_to_pb(r.key)),
+                    link_prefix: r.link_prefix.octets().to_vec(),
+                    link_source: source(r.link_source),
+                    delegated: r.delegated.map(|(p, l, _)| v6_prefix_to_pb((p, l))),
+                    delegated_source: r.delegated.map_or(0, |(_, _, s)| source(s)),
+                    link_local: r.link_local.octets().to_vec(),
+                    dns: r.dns.iter().map(|a| a.octets().to_vec()).collect(),
+                    advertiser: Some(r.advertiser),
+                    dhcp: Some(r.dhcp),
+                })
+                .collect(),
+        }
+    }
+
+    /// Loads [`Engine::ipv6_to_pb`] (IPv6 enabled with the same settings,
+    /// sessions restored): pools first, then the sessions.
+    pub(super) fn load_ipv6_pb(
+        &mut self,
+        s: &pb::lnsd::Ipv6EngineState,
+    ) -> Result<(), SnapshotError> {
+        let bad = SnapshotError::BadField;
+        if let (Some(pool), Some(state)) = (&mut self.v6.link_pool, &s.link_pool) {
+            pool.load_pb(state).ok_or(bad("ipv6.link_pool"))?;
+        }
+        if let (Some(pool), Some(state)) = (&mut self.v6.pd_pool, &s.pd_pool) {
+            pool.load_pb(state).ok_or(bad("ipv6.pd_pool"))?;
+        }
+        let source = |v: u32| match v {
+            0 => Ok(PrefixSource::Pool),
+            1 => Ok(PrefixSource::Aaa),
+            _ => Err(bad("ipv6 prefix source")),
+        };
+        let mut records = Vec::with_capacity(s.sessions.len());
+        for r in &s.sessions {
+            records.push(Ipv6Record {
+                key: key_from_pb(r.key.as_ref())?,
+                link_prefix: v6_addr_from_pb(&r.link_prefix, "ipv6.link_prefix")?,
+                link_source: source(r.link_source)?,
+                delegated: match &r.delegated {
+                    Some(d) => {
+                        let (p, l) = v6_prefix_from_pb(d)?;
+                        Some((p, l, source(r.delegated_source)?))
+                    }
+                    None => None,
+                },
+                link_local: v6_addr_from_pb(&r.link_local, "ipv6.link_local")?,
+                dns: r
+                    .dns
+                    .iter()
+                    .map(|b| v6_addr_from_pb(b, "ipv6.dns"))
+                    .collect::<Result<_, _>>()?,
+                advertiser: r
+                    .advertiser
+                    .clone()
+                    .ok_or(SnapshotError::Missing("ipv6.advertiser"))?,
+                dhcp: r.dhcp.clone().ok_or(SnapshotError::Missing("ipv6.dhcp"))?,
+            });
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        Ok(self.restore_ipv6(&records)?)
+    }
+
     /// Every session's IPv6 state, in key order.
     pub fn ipv6_records(&self) -> Vec<Ipv6Record> {
         self.v6

@@ -15,6 +15,8 @@
 //!   cause: the query died with the old active node and its proof (the
 //!   PAP password or CHAP response) is not replicated (item 8: none left
 //!   hanging; the subscriber redials).
+//! - Interim-Updates that fell due while no node was active are spread
+//!   over [`ACCOUNTING_SPREAD`] ([`Engine::rearm_accounting`]).
 
 use super::{Engine, Level, SessionKey};
 use crate::engine::session::AuthPhase;
@@ -28,6 +30,9 @@ use std::time::Duration;
 pub const RETRANSMIT_SPREAD: Duration = Duration::from_millis(100);
 /// PPP timers due soon are spread over this window.
 pub const TIMER_SPREAD: Duration = Duration::from_secs(1);
+/// Interim-Updates that fell due while no node was active are spread over
+/// this window.
+pub const ACCOUNTING_SPREAD: Duration = Duration::from_secs(30);
 
 impl Engine {
     pub(super) fn rearm(&mut self, now: Timestamp, entropy: &mut dyn Entropy) {
@@ -91,6 +96,9 @@ impl Engine {
                 "authentication interrupted by a failover",
             );
         }
+        // Overdue Interim-Updates: spread, not a burst (RFC 2869 §2.1
+        // leaves the cadence to the NAS).
+        self.rearm_accounting(now, ACCOUNTING_SPREAD, entropy);
         let keys: Vec<SessionKey> = self.sessions.keys().copied().collect();
         for key in keys {
             self.reindex(key);

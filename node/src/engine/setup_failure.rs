@@ -45,6 +45,11 @@ impl SetupFailures {
         self.first.len()
     }
 
+    /// The noted causes, in key order (replicated in the snapshot).
+    pub fn entries(&self) -> impl Iterator<Item = (SessionKey, SessionSetupFailure)> + '_ {
+        self.first.iter().map(|(k, c)| (*k, *c))
+    }
+
     /// Whether no cause is noted.
     pub fn is_empty(&self) -> bool {
         self.first.is_empty()

@@ -6,24 +6,31 @@
 //! [`Engine::restore`] with the same configuration, gives an engine that
 //! answers every later input exactly as the original (same outputs, same
 //! next snapshot). Derived indexes (timers) are rebuilt; metrics tallies
-//! are not replicated. [`input_to_pb`] / [`input_from_pb`] round-trip every
+//! are not replicated. The snapshot carries the accounting state (queue,
+//! next id, live sessions, waiting Starts and Stops, timers, traffic,
+//! causes: `engine::accounting::snapshot`), the IPv6 state (prefix pools
+//! with their sticky memory, each session's RA sender and DHCPv6 server:
+//! `engine::ipv6_snapshot`) and the setup-failure notes. A version-1
+//! snapshot written before those fields existed still loads (they come
+//! back empty). [`input_to_pb`] / [`input_from_pb`] round-trip every
 //! [`Input`]; a malformed input is a typed [`SnapshotError`].
 
-use super::pool::Pools;
-use super::session::{AuthPhase, Ending, Session};
 use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
+use super::pool::Pools;
+use super::session::{AuthPhase, Ending, Session};
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
 use super::{flood::SetupLimiter, Engine, RunState};
+use crate::metrics::SessionSetupFailure;
 use lns_proto::l2tp::state::StateError;
 use lns_proto::l2tp::{Endpoint, SessionRoute};
 use lns_proto::pb::lnsd as pb;
 use lns_proto::ppp::Link;
+use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use lns_proto::radius::values::AcctAuthentic;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -49,6 +56,9 @@ pub enum SnapshotError {
     /// A field holds a value out of range.
     #[error("bad value for {0}")]
     BadField(&'static str),
+    /// The IPv6 state does not load.
+    #[error("IPv6: {0}")]
+    Ipv6(#[from] super::ipv6_snapshot::Ipv6RestoreError),
     /// A session whose L2TP session is not in the endpoint state.
     #[error("session {0} has no L2TP session")]
     Orphan(SessionKey),
@@ -117,6 +127,20 @@ impl Engine {
                     count: *count,
                 })
                 .collect(),
+            accounting: Some(self.accounting.to_pb()),
+            ipv6: Some(self.ipv6_to_pb()),
+            setup_failures: self
+                .failures
+                .entries()
+                .map(|(k, cause)| pb::SetupFailureNote {
+                    key: Some(key_to_pb(k)),
+                    cause: SessionSetupFailure::ALL
+                        .iter()
+                        .position(|c| *c == cause)
+                        .and_then(|i| u32::try_from(i).ok())
+                        .unwrap_or(u32::MAX),
+                })
+                .collect(),
         }
     }
 
@@ -176,6 +200,19 @@ impl Engine {
             1 => RunState::ShuttingDown,
             _ => return Err(bad("run_state")),
         };
+        let mut failures = super::SetupFailures::default();
+        for n in &s.setup_failures {
+            let cause = usize::try_from(n.cause)
+                .ok()
+                .and_then(|i| SessionSetupFailure::ALL.get(i))
+                .ok_or(bad("setup_failures.cause"))?;
+            failures.note(key_from_pb(n.key.as_ref())?, *cause);
+        }
+        let mut accounting = super::Accounting::new(config.accounting.clone());
+        if let Some(a) = &s.accounting {
+            accounting.load_pb(a)?;
+        }
+        let ipv6 = config.ipv6.clone();
         let mut engine = Engine {
             endpoint,
             sessions,
@@ -189,11 +226,21 @@ impl Engine {
             early,
             outputs: VecDeque::new(),
             tally: super::Tally::default(),
-            failures: super::SetupFailures::default(),
-            accounting: super::Accounting::new(config.accounting.clone()),
+            failures,
+            accounting,
             v6: super::ipv6::Ipv6State::default(),
             config,
         };
+        // The same `[ipv6]` settings as the writer, then its pools and
+        // sessions (a snapshot without them reserves nothing).
+        if let Some(settings) = ipv6 {
+            engine
+                .enable_ipv6(settings)
+                .map_err(|_| bad("ipv6 settings"))?;
+            if let Some(v6) = &s.ipv6 {
+                engine.load_ipv6_pb(v6)?;
+            }
+        }
         let keys: Vec<SessionKey> = engine.sessions.keys().copied().collect();
         for k in keys {
             engine.reindex(k);
@@ -323,10 +370,8 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
                 c.sessions
                     .iter()
                     .map(|c| {
-                        counters_from_pb(c).map(|(session, traffic)| SessionCounters {
-                            session,
-                            traffic,
-                        })
+                        counters_from_pb(c)
+                            .map(|(session, traffic)| SessionCounters { session, traffic })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -352,14 +397,14 @@ fn addr(s: &str) -> Result<SocketAddr, SnapshotError> {
     s.parse().map_err(|_| bad("socket address"))
 }
 
-fn key_to_pb(k: SessionKey) -> pb::SessionKey {
+pub(super) fn key_to_pb(k: SessionKey) -> pb::SessionKey {
     pb::SessionKey {
         tunnel: u32::from(k.tunnel),
         session: u32::from(k.session),
     }
 }
 
-fn key_from_pb(k: Option<&pb::SessionKey>) -> Result<SessionKey, SnapshotError> {
+pub(super) fn key_from_pb(k: Option<&pb::SessionKey>) -> Result<SessionKey, SnapshotError> {
     let k = k.ok_or(SnapshotError::Missing("session key"))?;
     Ok(SessionKey {
         tunnel: u16::try_from(k.tunnel).map_err(|_| bad("session key tunnel"))?,
@@ -368,7 +413,7 @@ fn key_from_pb(k: Option<&pb::SessionKey>) -> Result<SessionKey, SnapshotError> 
 }
 
 // rx = from the subscriber (input), tx = to the subscriber (output).
-fn counters_to_pb(k: SessionKey, c: &Traffic) -> pb::SessionCounters {
+pub(super) fn counters_to_pb(k: SessionKey, c: &Traffic) -> pb::SessionCounters {
     pb::SessionCounters {
         session: Some(key_to_pb(k)),
         rx_packets: c.input_packets,
@@ -378,7 +423,9 @@ fn counters_to_pb(k: SessionKey, c: &Traffic) -> pb::SessionCounters {
     }
 }
 
-fn counters_from_pb(c: &pb::SessionCounters) -> Result<(SessionKey, Traffic), SnapshotError> {
+pub(super) fn counters_from_pb(
+    c: &pb::SessionCounters,
+) -> Result<(SessionKey, Traffic), SnapshotError> {
     Ok((
         key_from_pb(c.session.as_ref())?,
         Traffic {
@@ -411,19 +458,19 @@ fn grant_to_pb(g: &Grant) -> pb::Grant {
     }
 }
 
-fn v6_prefix_to_pb(p: (Ipv6Addr, u8)) -> pb::Ipv6Prefix {
+pub(super) fn v6_prefix_to_pb(p: (Ipv6Addr, u8)) -> pb::Ipv6Prefix {
     pb::Ipv6Prefix {
         address: p.0.octets().to_vec(),
         length: u32::from(p.1),
     }
 }
 
-fn v6_addr_from_pb(b: &[u8], what: &'static str) -> Result<Ipv6Addr, SnapshotError> {
+pub(super) fn v6_addr_from_pb(b: &[u8], what: &'static str) -> Result<Ipv6Addr, SnapshotError> {
     let octets: [u8; 16] = b.try_into().map_err(|_| bad(what))?;
     Ok(Ipv6Addr::from(octets))
 }
 
-fn v6_prefix_from_pb(p: &pb::Ipv6Prefix) -> Result<(Ipv6Addr, u8), SnapshotError> {
+pub(super) fn v6_prefix_from_pb(p: &pb::Ipv6Prefix) -> Result<(Ipv6Addr, u8), SnapshotError> {
     let len = u8::try_from(p.length)
         .ok()
         .filter(|l| *l <= 128)
@@ -443,7 +490,11 @@ fn ipv6_grant_to_pb(g: &Ipv6Grant) -> pb::Ipv6Grant {
 
 fn ipv6_grant_from_pb(g: &pb::Ipv6Grant) -> Result<Ipv6Grant, SnapshotError> {
     Ok(Ipv6Grant {
-        framed_prefix: g.framed_prefix.as_ref().map(v6_prefix_from_pb).transpose()?,
+        framed_prefix: g
+            .framed_prefix
+            .as_ref()
+            .map(v6_prefix_from_pb)
+            .transpose()?,
         delegated_prefix: g
             .delegated_prefix
             .as_ref()

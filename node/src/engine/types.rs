@@ -158,6 +158,8 @@ impl Grant {
 }
 
 /// The AAA verdict.
+// One per authentication, moved once: boxing the Grant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthOutcome {
     /// Accepted with these attributes.

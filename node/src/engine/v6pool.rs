@@ -11,6 +11,7 @@
 //! like the IPv4 [`super::Pools`].
 
 use super::pool::Owner;
+use lns_proto::pb::lnsd as pb;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
@@ -158,6 +159,65 @@ impl PrefixPool {
                 self.in_use.remove(&slot);
             }
         }
+    }
+
+    /// The replicated part: cursor, slots in use, sticky memory.
+    pub fn to_pb(&self) -> pb::PrefixPoolState {
+        pb::PrefixPoolState {
+            cursor: self.cursor,
+            in_use: self
+                .in_use
+                .iter()
+                .map(|(slot, (tunnel, session))| pb::PrefixSlot {
+                    slot: *slot,
+                    owner: Some(pb::SessionKey {
+                        tunnel: u32::from(*tunnel),
+                        session: u32::from(*session),
+                    }),
+                })
+                .collect(),
+            last: self
+                .last
+                .iter()
+                .flatten()
+                .map(|(user, slot)| pb::StickyPrefix {
+                    user: user.clone(),
+                    slot: *slot,
+                })
+                .collect(),
+        }
+    }
+
+    /// Loads [`PrefixPool::to_pb`] into a pool built with the same
+    /// settings; `None` when a slot, owner or cursor is out of range.
+    pub fn load_pb(&mut self, s: &pb::PrefixPoolState) -> Option<()> {
+        if s.cursor >= self.slots {
+            return None;
+        }
+        let mut in_use = BTreeMap::new();
+        for u in &s.in_use {
+            let o = u.owner.as_ref()?;
+            if u.slot >= self.slots {
+                return None;
+            }
+            let owner = (
+                u16::try_from(o.tunnel).ok()?,
+                u16::try_from(o.session).ok()?,
+            );
+            in_use.insert(u.slot, owner);
+        }
+        if let Some(last) = self.last.as_mut() {
+            last.clear();
+            for l in &s.last {
+                if l.slot >= self.slots {
+                    return None;
+                }
+                last.insert(l.user.clone(), l.slot);
+            }
+        }
+        self.cursor = s.cursor;
+        self.in_use = in_use;
+        Some(())
     }
 
     fn prefix_of(&self, slot: u64) -> Ipv6Addr {

@@ -4,14 +4,20 @@
 //! can be fed the same log (DESIGN.md D1).
 
 use super::*;
+use crate::engine::ipv6::{ppp_ipv6_frame, Ipv6Settings};
+use crate::engine::{AdminCommand, RecordKind, SessionCounters, Traffic};
 use crate::engine::{AuthOutcome, Grant, Input, PoolSpec, SecondLoginPolicy, SessionKey};
+use lns_proto::dhcpv6::{
+    emit_udp_packet, Dhcpv6Config, Dhcpv6Message, Dhcpv6Option, Dhcpv6Packet, Duid, Ia, MessageType,
+};
 use lns_proto::entropy::{Entropy, Seeded};
 use lns_proto::l2tp::{
     CallInfo, Endpoint, EndpointConfig, Event as L2tpEvent, PeerSettings, Side as L2tpSide,
 };
+use lns_proto::nd::{emit_nd_packet, NdMessage, RaConfig, RouterSolicitation, ALL_ROUTERS};
 use lns_proto::ppp::{AuthMethod, Link, LinkConfig, Side};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 const LAC: &str = "198.18.0.1:1701";
@@ -66,10 +72,14 @@ struct Driver {
 
 impl Driver {
     fn new() -> Driver {
+        Driver::with(config())
+    }
+
+    fn with(config: EngineConfig) -> Driver {
         Driver {
             now: Timestamp::from_unix_millis(1_700_000_000_000),
             rng: Seeded::new(11),
-            replica: Replica::new(config(), None),
+            replica: Replica::new(config, None),
             log: Vec::new(),
             lac: Endpoint::new(EndpointConfig::new(L2tpSide::Lac, b"lac1")),
             tunnel: None,
@@ -222,6 +232,80 @@ impl Driver {
         self.advance(Duration::from_secs(3));
         key
     }
+}
+
+impl Driver {
+    /// The subscriber of `key` sends an IPv6 packet (as the data plane's
+    /// link-scope divert delivers it).
+    fn send_v6(&mut self, key: SessionKey, packet: &[u8]) {
+        self.commit(vec![Input::PppFrame {
+            session: key,
+            bytes: ppp_ipv6_frame(packet),
+        }]);
+        self.pump();
+    }
+
+    /// A Router Solicitation, then a Rapid Commit Solicit for an address
+    /// and a prefix (RFC 4861 §6.3.7, RFC 8415 §18.2.1).
+    fn ipv6_exchanges(&mut self, key: SessionKey) {
+        let src: Ipv6Addr = "fe80::1234:5678:9abc:def0".parse().expect("literal");
+        let mut rs = Vec::new();
+        let msg = NdMessage::RouterSolicitation(RouterSolicitation {
+            options: Vec::new(),
+        });
+        emit_nd_packet(src, ALL_ROUTERS, &msg, &mut rs).expect("encodable");
+        self.send_v6(key, &rs);
+        let ia = |iaid| Ia {
+            iaid,
+            t1: 0,
+            t2: 0,
+            options: Vec::new(),
+        };
+        let mut payload = Vec::new();
+        Dhcpv6Packet::Message(Dhcpv6Message {
+            msg_type: MessageType::Solicit,
+            transaction_id: u32::from(key.session),
+            options: vec![
+                Dhcpv6Option::ClientId(Duid::Ll {
+                    hardware_type: 1,
+                    link_layer_address: vec![0x02, 0, 0, 0, 0, 0x07],
+                }),
+                Dhcpv6Option::RapidCommit,
+                Dhcpv6Option::IaNa(ia(1)),
+                Dhcpv6Option::IaPd(ia(2)),
+            ],
+        })
+        .emit(&mut payload)
+        .expect("encodable");
+        let mut packet = Vec::new();
+        let dst: Ipv6Addr = "ff02::1:2".parse().expect("literal");
+        emit_udp_packet(src, dst, 546, 547, &payload, &mut packet).expect("encodable");
+        self.send_v6(key, &packet);
+    }
+}
+
+/// `config()` with `[ipv6]` on: sticky link and delegation pools.
+fn config_v6() -> EngineConfig {
+    let v6 = |s: &str| -> Ipv6Addr { s.parse().expect("literal") };
+    let mut ra =
+        RaConfig::for_prefix(Ipv6Addr::UNSPECIFIED).with_max_interval(Duration::from_secs(600));
+    ra.managed = true;
+    ra.other_config = true;
+    let mut dhcpv6 = Dhcpv6Config::new(Duid::En {
+        enterprise_number: 32473,
+        identifier: b"lnsd".to_vec(),
+    });
+    dhcpv6.dns_servers = vec![v6("2001:db8::53")];
+    let mut c = config();
+    c.ipv6 = Some(Ipv6Settings {
+        link_pool: Some((v6("2001:db8:100::"), 56)),
+        pd_pool: Some((v6("2001:db8:200::"), 48)),
+        pd_length: 56,
+        sticky: true,
+        ra,
+        dhcpv6,
+    });
+    c
 }
 
 fn replay(log: &[Vec<u8>], from: usize, mut r: Replica) -> Replica {
@@ -454,4 +538,202 @@ fn rearm_keeps_established_sessions_and_ends_those_waiting_for_aaa_with_a_cause(
     // Its timers were spread: nothing of alice's link is overdue.
     let now = d.now;
     assert!(d.replica.engine().poll_timeout().is_none_or(|t| t > now));
+}
+
+/// Records of `kind` in the engine's unacknowledged queue, by session.
+fn queued(r: &Replica, kind: RecordKind) -> Vec<(SessionKey, String)> {
+    r.engine()
+        .pending_accounting()
+        .filter(|a| a.kind == kind)
+        .map(|a| (a.session, a.acct_session_id.clone()))
+        .collect()
+}
+
+/// Two sessions with IPv6 (RA, DHCPv6 bindings), accounting Starts,
+/// counters and a due Interim.
+fn dual_stack_traffic(d: &mut Driver) -> (SessionKey, SessionKey) {
+    let a = d.dial("alice");
+    d.ipv6_exchanges(a);
+    let b = d.dial("bob");
+    d.ipv6_exchanges(b);
+    d.commit(vec![Input::Counters(vec![SessionCounters {
+        session: a,
+        traffic: Traffic {
+            input_octets: 1500,
+            output_octets: 9000,
+            input_packets: 3,
+            output_packets: 7,
+        },
+    }])]);
+    (a, b)
+}
+
+#[test]
+fn with_accounting_and_ipv6_two_replicas_have_byte_identical_snapshots() {
+    let mut d = Driver::with(config_v6());
+    let (a, b) = dual_stack_traffic(&mut d);
+    d.advance(Duration::from_secs(310)); // an Interim each, RAs repeat
+    let snap = d.replica.engine().snapshot();
+    let acct = snap.accounting.as_ref().expect("accounting state");
+    assert_eq!(acct.live.len(), 2);
+    assert!(acct.queue.len() >= 4, "Starts and Interims queued");
+    let v6 = snap.ipv6.as_ref().expect("IPv6 state");
+    assert_eq!(v6.sessions.len(), 2);
+    assert_eq!(v6.link_pool.as_ref().map(|p| p.in_use.len()), Some(2));
+    assert_eq!(v6.pd_pool.as_ref().map(|p| p.last.len()), Some(2));
+    assert_eq!(queued(&d.replica, RecordKind::Start).len(), 2);
+    assert_eq!(queued(&d.replica, RecordKind::Interim).len(), 2);
+    assert!(d.replica.engine().ipv6_prefixes(a).len() == 2);
+    assert!(d.replica.engine().ipv6_prefixes(b).len() == 2);
+    let other = replay(&d.log, 0, Replica::new(config_v6(), None));
+    assert_eq!(other.snapshot_bytes(), d.replica.snapshot_bytes());
+    assert_eq!(
+        other.engine().ipv6_records(),
+        d.replica.engine().ipv6_records()
+    );
+}
+
+#[test]
+fn with_accounting_and_ipv6_a_replica_restored_midway_equals_one_that_saw_everything() {
+    let mut d = Driver::with(config_v6());
+    let (a, _) = dual_stack_traffic(&mut d);
+    d.advance(Duration::from_secs(1));
+    let midway = d.log.len();
+    let outputs_before = d.outputs.len();
+    let snapshot = d.replica.snapshot_bytes();
+    let stop_wait = d.replica.engine().snapshot();
+    assert!(
+        stop_wait
+            .accounting
+            .as_ref()
+            .is_some_and(|s| s.live.len() == 2),
+        "two live sessions at the snapshot"
+    );
+    // After the snapshot: a third session, Interims, a Stop waiting for its
+    // final counters, a failover, more Interims.
+    let c = d.dial("carol");
+    d.ipv6_exchanges(c);
+    d.advance(Duration::from_secs(301));
+    d.commit(vec![Input::Admin(AdminCommand::KillSession(a))]);
+    d.advance(Duration::from_millis(500));
+    d.commit(vec![Input::Rearm]);
+    d.advance(Duration::from_secs(400));
+    let mut restored = Replica::new(config_v6(), None);
+    restored
+        .restore_bytes(midway as u64, &snapshot)
+        .expect("restores");
+    assert_eq!(restored.snapshot_bytes(), snapshot, "restore is exact");
+    assert_eq!(
+        restored.engine().poll_timeout(),
+        replay(&d.log[..midway], 0, Replica::new(config_v6(), None))
+            .engine()
+            .poll_timeout(),
+        "same timers (RA, accounting) as a replica that saw everything"
+    );
+    let mut outputs = Vec::new();
+    for (i, cmd) in d.log.iter().enumerate().skip(midway) {
+        outputs.extend(restored.apply_command(i as u64 + 1, cmd).expect("applies"));
+    }
+    assert_eq!(outputs, d.outputs[outputs_before..], "same outputs");
+    assert_eq!(restored.snapshot_bytes(), d.replica.snapshot_bytes());
+    // No Start lost, none sent twice: one per session, all unacked.
+    let starts = queued(&restored, RecordKind::Start);
+    assert_eq!(starts.len(), 3);
+    let ids: std::collections::BTreeSet<&String> = starts.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), 3);
+    let sent_starts = outputs
+        .iter()
+        .filter(|o| matches!(o, Output::Account(r) if r.kind == RecordKind::Start))
+        .count();
+    assert_eq!(sent_starts, 1, "only carol's Start after the snapshot");
+    assert!(restored
+        .engine()
+        .pending_accounting()
+        .any(|r| r.session == a && matches!(r.kind, RecordKind::Stop(_))));
+    assert_eq!(
+        restored.engine().ipv6_records(),
+        d.replica.engine().ipv6_records()
+    );
+}
+
+#[test]
+fn a_restored_engine_hands_out_no_prefix_or_address_already_held() {
+    let mut d = Driver::with(config_v6());
+    let a = d.dial("alice");
+    d.ipv6_exchanges(a);
+    let mut restored = Replica::new(config_v6(), None);
+    restored
+        .restore_bytes(d.log.len() as u64, &d.replica.snapshot_bytes())
+        .expect("restores");
+    // The restored replica becomes the active one.
+    d.replica = restored;
+    d.commit(vec![Input::Rearm]);
+    let b = d.dial("bob");
+    d.ipv6_exchanges(b);
+    let e = d.replica.engine();
+    let v4 = |k| e.session(k).and_then(|s| s.ipv4);
+    assert!(v4(a).is_some() && v4(b).is_some());
+    assert_ne!(v4(a), v4(b));
+    let (pa, pb) = (e.ipv6_prefixes(a), e.ipv6_prefixes(b));
+    assert_eq!((pa.len(), pb.len()), (2, 2), "both have a /64 and a /56");
+    assert!(pa.iter().all(|p| !pb.contains(p)), "{pa:?} vs {pb:?}");
+    assert_eq!(e.ipv6_pool_usage(), (2, 2));
+}
+
+#[test]
+fn rearm_spreads_overdue_interims_instead_of_a_burst() {
+    let mut d = Driver::with(config_v6());
+    let (a, b) = dual_stack_traffic(&mut d);
+    let snapshot = d.replica.snapshot_bytes();
+    let index = d.log.len() as u64;
+    // The active node dies; nobody ticks for 10 minutes, then a standby
+    // restored from the snapshot takes over.
+    let mut standby = Replica::new(config_v6(), None);
+    standby.restore_bytes(index, &snapshot).expect("restores");
+    d.replica = standby;
+    d.now = d.now + Duration::from_secs(600);
+    d.outputs.clear();
+    d.commit(vec![Input::Rearm]);
+    let now = d.now;
+    let interims = |d: &Driver| {
+        d.outputs
+            .iter()
+            .filter(|o| matches!(o, Output::Account(r) if r.kind == RecordKind::Interim))
+            .count()
+    };
+    assert_eq!(interims(&d), 0, "no burst at the takeover");
+    let due: Vec<Timestamp> = d
+        .replica
+        .engine()
+        .snapshot()
+        .accounting
+        .expect("accounting state")
+        .live
+        .iter()
+        .filter_map(|l| l.next_interim_us.map(Timestamp::from_unix_micros))
+        .collect();
+    assert_eq!(due.len(), 2);
+    assert!(due
+        .iter()
+        .all(|t| *t >= now && *t < now + crate::engine::ACCOUNTING_SPREAD));
+    d.advance(Duration::from_secs(31));
+    assert_eq!(interims(&d), 2, "one Interim each within the spread");
+    assert!(d.replica.engine().session(a).is_some() && d.replica.engine().session(b).is_some());
+}
+
+#[test]
+fn a_snapshot_written_before_the_accounting_and_ipv6_fields_still_loads() {
+    let mut d = Driver::with(config_v6());
+    let (a, _) = dual_stack_traffic(&mut d);
+    let mut old = d.replica.engine().snapshot();
+    old.accounting = None;
+    old.ipv6 = None;
+    old.setup_failures.clear();
+    let mut r = Replica::new(config_v6(), None);
+    r.restore_bytes(d.log.len() as u64, &old.encode_to_vec())
+        .expect("an older snapshot loads");
+    assert_eq!(r.engine().sessions().count(), 2);
+    assert!(r.engine().session(a).is_some_and(|s| s.ipv4.is_some()));
+    assert_eq!(r.engine().pending_accounting().count(), 0);
+    assert_eq!(r.engine().ipv6_pool_usage(), (0, 0));
 }
