@@ -10,9 +10,9 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod acct;
 mod cluster;
 pub mod ipv6;
-mod acct;
 mod mgmt;
 mod runtime;
 mod sections;

@@ -334,9 +334,10 @@ fn check_tls(c: &ClusterSection, add: &mut impl FnMut(&str, String)) {
         if let Some(file) = value {
             match std::fs::read(file) {
                 Err(e) => add(path, format!("cannot read {}: {e}", file.display())),
-                Ok(b) if !b.windows(10).any(|w| w == b"-----BEGIN") => {
-                    add(path, format!("{} is not PEM (no -----BEGIN line)", file.display()))
-                }
+                Ok(b) if !b.windows(10).any(|w| w == b"-----BEGIN") => add(
+                    path,
+                    format!("{} is not PEM (no -----BEGIN line)", file.display()),
+                ),
                 Ok(_) => {}
             }
         }

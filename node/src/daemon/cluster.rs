@@ -8,17 +8,17 @@
 //! L2TP, no TUN, no RADIUS) until SIGTERM/SIGINT. SIGUSR1 on the active
 //! node hands leadership to the next eligible member (docs/RUNBOOK.md).
 
-use crate::mgmt::cluster_backend::ClusterBackend;
-use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
+use super::takeover::Takeover;
 use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
 use crate::http::{Readiness, ServingRole};
 use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
+use crate::mgmt::cluster_backend::ClusterBackend;
+use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::replica::{Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
-use super::takeover::Takeover;
 use lns_cluster::{Activity, ClusterStatus, Member, MemberId, Role, Secret};
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
@@ -46,14 +46,9 @@ pub async fn start_member(
     cluster_config.tls = section
         .tls_config()
         .map_err(|e| anyhow::anyhow!("cluster.tls_*: {e}"))?;
-    let member = Member::start(
-        cluster_config,
-        replica.clone(),
-        &section.data_dir,
-        secret,
-    )
-    .await
-    .context("cluster member")?;
+    let member = Member::start(cluster_config, replica.clone(), &section.data_dir, secret)
+        .await
+        .context("cluster member")?;
     tracing::info!(id = section.node_id, listen = %section.listen, role = ?section.role, "cluster member started");
     Ok((ClusterHandle::new(member, section), replica, rx))
 }
@@ -124,7 +119,8 @@ pub async fn run_lns<P: Plane>(
         .iter()
         .map(|t| t.address.addr)
         .collect();
-    let election_timeout = section.timing().tick * u32::try_from(section.election_ticks_min).unwrap_or(u32::MAX);
+    let election_timeout =
+        section.timing().tick * u32::try_from(section.election_ticks_min).unwrap_or(u32::MAX);
     let roles = tokio::spawn(follow_roles(
         handle.clone(),
         readiness,
@@ -182,7 +178,11 @@ async fn follow_roles(
             _ => None,
         };
         if let Some((kind, took)) = takeover.observe(&l, seen, age) {
-            tracing::info!(?kind, ms = took.as_millis(), "this node took over as the active LNS");
+            tracing::info!(
+                ?kind,
+                ms = took.as_millis(),
+                "this node took over as the active LNS"
+            );
             metrics.failover_completed(kind, took, crate::system::now().unix_micros() as f64 / 1e6);
         }
         if let Some(s) = status {

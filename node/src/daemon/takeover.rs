@@ -122,7 +122,11 @@ mod tests {
     fn first_leader_is_no_failover() {
         let t0 = Instant::now();
         let mut t = Takeover::new(1, TIMEOUT);
-        let c = t.observe(&view(1, Some(1), Role::Leader, Activity::Inactive), t0, None);
+        let c = t.observe(
+            &view(1, Some(1), Role::Leader, Activity::Inactive),
+            t0,
+            None,
+        );
         assert_eq!(c, None);
         let c = t.observe(
             &view(1, Some(1), Role::Leader, Activity::Active),
@@ -136,7 +140,11 @@ mod tests {
     fn a_silent_old_leader_is_an_unplanned_failover_timed_from_its_last_contact() {
         let t0 = Instant::now();
         let mut t = Takeover::new(2, TIMEOUT);
-        t.observe(&view(1, Some(1), Role::Follower, Activity::Inactive), t0, None);
+        t.observe(
+            &view(1, Some(1), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
         let lead = view(2, Some(2), Role::Leader, Activity::Inactive);
         assert!(t.needs_contact_age(&lead));
         assert_eq!(t.previous_leader(), Some(1));
@@ -158,7 +166,11 @@ mod tests {
     fn a_transfer_is_planned_and_timed_from_the_leadership_change() {
         let t0 = Instant::now();
         let mut t = Takeover::new(2, TIMEOUT);
-        t.observe(&view(1, Some(1), Role::Follower, Activity::Inactive), t0, None);
+        t.observe(
+            &view(1, Some(1), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
         let lead = view(2, Some(2), Role::Leader, Activity::Inactive);
         t.observe(&lead, t0, Some(Duration::from_millis(5)));
         let c = t.observe(
@@ -173,13 +185,21 @@ mod tests {
     fn losing_the_leadership_before_active_counts_no_takeover() {
         let t0 = Instant::now();
         let mut t = Takeover::new(2, TIMEOUT);
-        t.observe(&view(1, Some(1), Role::Follower, Activity::Inactive), t0, None);
+        t.observe(
+            &view(1, Some(1), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
         t.observe(
             &view(2, Some(2), Role::Leader, Activity::Inactive),
             t0,
             Some(Duration::from_secs(1)),
         );
-        let c = t.observe(&view(3, Some(1), Role::Follower, Activity::Inactive), t0, None);
+        let c = t.observe(
+            &view(3, Some(1), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
         assert_eq!(c, None);
         assert_eq!(t.previous_leader(), Some(1));
     }

@@ -605,9 +605,7 @@ pub fn down_cause(reason: &SessionDownReason) -> AcctTerminateCause {
 
 /// Framed-IPv6-Prefix (the link /64) and Delegated-IPv6-Prefix of a
 /// session, for its records (RFC 3162 §2.3, RFC 4818 §3).
-fn ipv6_of(
-    v6: Option<&super::SessionIpv6>,
-) -> (Vec<(Ipv6Addr, u8)>, Option<(Ipv6Addr, u8)>) {
+fn ipv6_of(v6: Option<&super::SessionIpv6>) -> (Vec<(Ipv6Addr, u8)>, Option<(Ipv6Addr, u8)>) {
     match v6 {
         Some(v) => (
             vec![(v.link_prefix, 64)],

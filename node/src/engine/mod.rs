@@ -21,9 +21,9 @@
 //!   -> Output::SessionDown, address released
 //! ```
 
+pub mod accounting;
 pub mod ipv6;
 mod ipv6_snapshot;
-pub mod accounting;
 pub mod pool;
 pub mod session;
 pub mod types;
@@ -33,21 +33,21 @@ mod authorize;
 mod flood;
 mod ppp_events;
 mod rearm;
-pub mod snapshot;
 pub mod setup_failure;
+pub mod snapshot;
 pub mod tally;
 
-pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
-pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use accounting::{
     Accounting, AccountingConfig, AccountingMode, AccountingRecord, RecordKind, SessionCounters,
     Traffic,
 };
 pub use authorize::Selector;
+pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
+pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use session::{AuthPhase, Ending, Session};
-pub use snapshot::SnapshotError;
 pub use setup_failure::SetupFailures;
+pub use snapshot::SnapshotError;
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,

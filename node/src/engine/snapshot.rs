@@ -9,10 +9,10 @@
 //! are not replicated. [`input_to_pb`] / [`input_from_pb`] round-trip every
 //! [`Input`]; a malformed input is a typed [`SnapshotError`].
 
-use super::pool::Pools;
-use super::session::{AuthPhase, Ending, Session};
 use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
+use super::pool::Pools;
+use super::session::{AuthPhase, Ending, Session};
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
@@ -21,9 +21,9 @@ use lns_proto::l2tp::state::StateError;
 use lns_proto::l2tp::{Endpoint, SessionRoute};
 use lns_proto::pb::lnsd as pb;
 use lns_proto::ppp::Link;
+use lns_proto::radius::values::AcctAuthentic;
 use lns_proto::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use lns_proto::radius::values::AcctAuthentic;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -323,10 +323,8 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
                 c.sessions
                     .iter()
                     .map(|c| {
-                        counters_from_pb(c).map(|(session, traffic)| SessionCounters {
-                            session,
-                            traffic,
-                        })
+                        counters_from_pb(c)
+                            .map(|(session, traffic)| SessionCounters { session, traffic })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -443,7 +441,11 @@ fn ipv6_grant_to_pb(g: &Ipv6Grant) -> pb::Ipv6Grant {
 
 fn ipv6_grant_from_pb(g: &pb::Ipv6Grant) -> Result<Ipv6Grant, SnapshotError> {
     Ok(Ipv6Grant {
-        framed_prefix: g.framed_prefix.as_ref().map(v6_prefix_from_pb).transpose()?,
+        framed_prefix: g
+            .framed_prefix
+            .as_ref()
+            .map(v6_prefix_from_pb)
+            .transpose()?,
         delegated_prefix: g
             .delegated_prefix
             .as_ref()

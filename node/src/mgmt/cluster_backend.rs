@@ -135,7 +135,10 @@ impl ClusterBackend {
             .map_err(|e| backend_error(e, &self.book))
     }
 
-    async fn drill(&self, request: pb::DrillSwitchoverRequest) -> BackendResult<pb::DrillSwitchoverReply> {
+    async fn drill(
+        &self,
+        request: pb::DrillSwitchoverRequest,
+    ) -> BackendResult<pb::DrillSwitchoverReply> {
         self.must_be_active()?;
         let sessions_before = self.sessions();
         let before = self
@@ -157,8 +160,8 @@ impl ClusterBackend {
                 )));
             }
             if let Ok(s) = self.handle.status().await {
-                let led = s.leadership.leader == Some(to)
-                    && s.leadership.term > before.leadership.term;
+                let led =
+                    s.leadership.leader == Some(to) && s.leadership.term > before.leadership.term;
                 match leading_at {
                     None if led => leading_at = Some(s.commit),
                     Some(mark) if s.applied > mark => break,
@@ -362,10 +365,14 @@ mod tests {
         AddressBook {
             me: 1,
             witness_self: false,
-            addresses: [(1, "10.0.0.1:7000"), (2, "10.0.0.2:7000"), (3, "10.0.0.3:7000")]
-                .into_iter()
-                .map(|(i, a)| (i, a.to_string()))
-                .collect(),
+            addresses: [
+                (1, "10.0.0.1:7000"),
+                (2, "10.0.0.2:7000"),
+                (3, "10.0.0.3:7000"),
+            ]
+            .into_iter()
+            .map(|(i, a)| (i, a.to_string()))
+            .collect(),
             witnesses: vec![3],
         }
     }
@@ -479,7 +486,13 @@ mod tests {
     fn members_are_named_by_nonzero_decimal_id() {
         assert_eq!(member_id("2"), Ok(2));
         assert_eq!(member_id(" 12 "), Ok(12));
-        assert!(matches!(member_id("0"), Err(BackendError::InvalidArgument(_))));
-        assert!(matches!(member_id("lns-b"), Err(BackendError::InvalidArgument(_))));
+        assert!(matches!(
+            member_id("0"),
+            Err(BackendError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            member_id("lns-b"),
+            Err(BackendError::InvalidArgument(_))
+        ));
     }
 }

@@ -141,7 +141,12 @@ impl ManagementBackend for DaemonBackend {
                 let v = c.node_view();
                 (v.role, v.term, v.active_node, v.active_address)
             }
-            None => (pb::Role::Single, 0, self.identity.name.clone(), String::new()),
+            None => (
+                pb::Role::Single,
+                0,
+                self.identity.name.clone(),
+                String::new(),
+            ),
         };
         Ok(pb::StatusReply {
             node: self.identity.name.clone(),

@@ -7,10 +7,10 @@
 
 use super::*;
 
+mod accounting;
 mod failures;
 mod host_name;
 mod ipv6;
-mod accounting;
 mod lifecycle;
 mod views;
 use lns_proto::entropy::Seeded;
