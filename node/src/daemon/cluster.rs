@@ -127,6 +127,12 @@ pub async fn run_lns<P: Plane>(
         metrics,
         addresses,
         election_timeout,
+        section
+            .members
+            .iter()
+            .filter(|m| m.role == crate::config::ClusterRole::Lns)
+            .map(|m| m.id)
+            .collect(),
     ));
     let usr1 = tokio::spawn(transfer_on_sigusr1(handle.clone()));
     let parts = ClusterParts {
@@ -152,10 +158,11 @@ async fn follow_roles(
     metrics: Arc<Metrics>,
     addresses: Vec<std::net::IpAddr>,
     election_timeout: std::time::Duration,
+    eligible: Vec<MemberId>,
 ) {
     let mut watch = handle.leadership();
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-    let mut takeover = Takeover::new(handle.member().id(), election_timeout);
+    let mut takeover = Takeover::new(handle.member().id(), election_timeout, eligible);
     loop {
         let l = *watch.borrow_and_update();
         let (role, node, holding) = match l.activity {
