@@ -272,13 +272,13 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
     let shown = ctl.json(&["tunnel", "show", &tunnel_b]);
     assert_eq!(shown["session_ids"].as_array().map(Vec::len), Some(3));
 
-    // pools: 198.19.0.1 - 198.19.31.254.
+    // pools: 198.19.0.1 - 198.19.255.254 (the bed's /16).
     let pools = ctl.json(&["pools"]);
     let pool = &pools["pools"][0];
     assert_eq!(field(pool, "name"), "subscribers");
     assert_eq!(
         (number(pool, "size"), number(pool, "used")),
-        (8190, 6),
+        (65534, 6),
         "{pools}"
     );
 

@@ -10,9 +10,9 @@
 //! logged whole. `node/examples/lnsd.toml` documents every key and is
 //! accepted by `lnsd check-config` (tested below).
 
+mod acct;
 mod cluster;
 pub mod ipv6;
-mod acct;
 mod mgmt;
 mod runtime;
 mod sections;
@@ -159,6 +159,7 @@ impl Config {
             if c.data_dir.is_relative() {
                 c.data_dir = base.join(&c.data_dir);
             }
+            c.resolve_tls(base);
         }
         if let Some(a) = &mut self.aaa.accounting {
             for s in a.servers.iter_mut().flatten() {

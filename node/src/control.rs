@@ -25,9 +25,9 @@
 //! session published or withdrawn, and samples the engine's tables and
 //! counts once per [`STATS_INTERVAL`] (see `control/observe.rs`).
 
-pub mod cluster;
 mod acct;
 pub(crate) mod capture;
+pub mod cluster;
 mod observe;
 mod query;
 

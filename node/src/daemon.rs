@@ -31,6 +31,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 mod cluster;
+mod takeover;
 
 /// How long shutdown waits for the LACs to acknowledge our StopCCNs.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -67,8 +68,17 @@ pub async fn run_with(
         None => (None, None),
     };
     if config.is_witness() {
-        let (_, signals) = stopping_on_shutdown(signals, readiness.clone());
-        let exit = cluster::run_witness(config, signals, readiness, metrics).await;
+        let (control_tx, signals) = stopping_on_shutdown(signals, readiness.clone());
+        // The witness serves the management API too (status, cluster
+        // status, reads from its replicated table); it has no data plane.
+        let backend = DaemonBackend::new(
+            &control_tx,
+            Arc::new(crate::mgmt::taps::CaptureTaps::new()),
+            Arc::clone(&metrics),
+            node_identity(&config),
+        );
+        drop(control_tx);
+        let exit = cluster::run_witness(config, signals, readiness, metrics, backend).await;
         if let (Some(stop), Some(task)) = (http_stop, http_task) {
             let _ = stop.send(());
             let _ = task.await;

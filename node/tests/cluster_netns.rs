@@ -13,7 +13,10 @@
 //!
 //! The drill: SIGKILL the active lnsd; the other must become active and hold
 //! the tunnel address; the killed one restarts and rejoins as a standby;
-//! SIGUSR1 on the active transfers leadership back. Through all of it the
+//! `lnsctl cluster transfer-leader` on the active transfers leadership
+//! back and `lnsctl drill switchover` moves it once more. The real
+//! `lnsctl` checks `cluster status` and `status` on every member (the
+//! witness included), and the survivor's /metrics counts the failover. Through all of it the
 //! LAC must see no CDN and no StopCCN (`tunnels_lost=0 dropped=0`), every
 //! session must keep carrying traffic, and the teardown must be clean.
 //!
@@ -240,6 +243,10 @@ users_file = "users"
 default_pool = "p"
 [tun]
 name = "lns0"
+[mgmt]
+socket = "{sock}"
+[http]
+listen = "198.18.1.1{id}:9701"
 [cluster]
 node_id = {id}
 role = "lns"
@@ -251,8 +258,62 @@ secret_file = "cluster.secret"
 address = "{VIP}/24"
 interface = "eth0"
 "#,
-        dir.join(format!("raft-{name}")).display()
+        dir.join(format!("raft-{name}")).display(),
+        sock = dir.join(format!("{name}.sock")).display(),
     )
+}
+
+/// Runs the real `lnsctl --json` against the management socket of `name`.
+fn lnsctl(dir: &Path, name: &str, args: &[&str]) -> Json {
+    let socket = dir.join(format!("{name}.sock"));
+    let out = Command::new(env!("CARGO_BIN_EXE_lnsctl"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("lnsctl runs");
+    assert!(
+        out.status.success(),
+        "lnsctl {args:?} on {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("lnsctl --json")
+}
+
+/// The roles `lnsctl cluster status` on `name` reports, by member id.
+fn cluster_roles(dir: &Path, name: &str) -> Vec<(u64, String)> {
+    let r = lnsctl(dir, name, &["cluster", "status"]);
+    r["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .map(|m| {
+                    (
+                        m["id"].as_u64().unwrap_or(0),
+                        m["role"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `lnsd_failovers_total{kind}` value on the /metrics of lns node `i`.
+fn failovers(tag: &str, i: usize, kind: &str) -> f64 {
+    let role = ["lnsa", "lnsb"][i];
+    let out = Command::new("ip")
+        .args(["netns", "exec", &format!("{tag}-{role}"), "curl", "-s"])
+        .arg(format!("http://198.18.1.1{}:9701/metrics", i + 1))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let prefix = format!("lnsd_failovers_total{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1.0)
 }
 
 fn build_bed() -> Bed {
@@ -321,8 +382,10 @@ fn build_bed() -> Bed {
     std::fs::write(dir.join("lnsb.toml"), node_config(&dir, "lnsb", 2)).expect("config");
     let witness = format!(
         "[node]\nhost_name = \"wit\"\n[cluster]\nnode_id = 3\nrole = \"witness\"\n\
-         listen = \"198.18.1.13:7400\"\ndata_dir = \"{}\"\nsecret_file = \"cluster.secret\"\n{MEMBERS}",
-        dir.join("raft-wit").display()
+         listen = \"198.18.1.13:7400\"\ndata_dir = \"{}\"\nsecret_file = \"cluster.secret\"\n\
+         [mgmt]\nsocket = \"{}\"\n{MEMBERS}",
+        dir.join("raft-wit").display(),
+        dir.join("wit.sock").display()
     );
     std::fs::write(dir.join("wit.toml"), witness).expect("config");
     let reflector = spawn(
@@ -403,6 +466,31 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
     }
     std::thread::sleep(Duration::from_secs(3));
 
+    // 0. lnsctl on every member: the witness lists all three, one active;
+    // `status` names the role on the active and the standby.
+    let names = ["lnsa", "lnsb"];
+    let roles = cluster_roles(&bed.dir, "wit");
+    let want_active = (first + 1) as u64;
+    assert_eq!(roles.len(), 3, "{roles:?}");
+    assert!(
+        roles.contains(&(want_active, "ROLE_ACTIVE".into())),
+        "{roles:?}"
+    );
+    assert!(roles.contains(&(3, "ROLE_WITNESS".into())), "{roles:?}");
+    assert_eq!(
+        roles.iter().filter(|(_, r)| r == "ROLE_ACTIVE").count(),
+        1,
+        "{roles:?}"
+    );
+    let s = lnsctl(&bed.dir, names[first], &["status"]);
+    assert_eq!(s["role"], "ROLE_ACTIVE", "{s}");
+    assert_eq!(s["active_node"], want_active.to_string(), "{s}");
+    let s = lnsctl(&bed.dir, names[other], &["status"]);
+    assert_eq!(s["role"], "ROLE_STANDBY", "{s}");
+    assert_eq!(s["sessions"], SESSIONS, "standby's replicated table: {s}");
+    let w = lnsctl(&bed.dir, "wit", &["status"]);
+    assert_eq!(w["role"], "ROLE_WITNESS", "{w}");
+
     // 1. SIGKILL the active node: the other takes the tunnel address.
     let killed_at = Instant::now();
     if let Some(p) = bed.nodes[first].as_mut() {
@@ -422,6 +510,17 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
     let took = killed_at.elapsed();
     println!("failover: node {} active after {took:?}", other + 1);
     assert!(took < Duration::from_secs(3), "takeover took {took:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let roles = cluster_roles(&bed.dir, names[other]);
+    assert!(
+        roles.contains(&((other + 1) as u64, "ROLE_ACTIVE".into())),
+        "survivor's cluster status: {roles:?}"
+    );
+    assert_eq!(
+        failovers(&bed.tag, other, "unplanned"),
+        1.0,
+        "lnsd_failovers_total on the survivor"
+    );
 
     // 2. The killed node restarts and rejoins as a standby.
     std::thread::sleep(Duration::from_secs(3));
@@ -434,16 +533,40 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
         bed.logs()
     );
 
-    // 3. SIGUSR1 on the active: leadership goes back.
-    if let Some(p) = bed.nodes[other].as_ref() {
-        p.signal("USR1");
-    }
+    // 3. `lnsctl cluster transfer-leader` on the active: leadership goes
+    // back; a standby refuses it.
+    let refused = Command::new(env!("CARGO_BIN_EXE_lnsctl"))
+        .arg("--socket")
+        .arg(bed.dir.join(format!("{}.sock", names[first])))
+        .args(["cluster", "transfer-leader"])
+        .output()
+        .expect("lnsctl runs");
+    assert!(!refused.status.success(), "a standby transferred");
+    lnsctl(&bed.dir, names[other], &["cluster", "transfer-leader"]);
     let back = bed.wait_holder(Some(first), Duration::from_secs(5));
     assert_eq!(
         back,
         Some(first),
         "the transfer did not happen\n{}",
         bed.logs()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // 3b. The drill: a planned switchover with its gap and session counts.
+    let d = lnsctl(&bed.dir, names[first], &["drill", "switchover"]);
+    println!("drill: {d}");
+    assert_eq!(d["to_node"], (other + 1).to_string(), "{d}");
+    let gap = d["gap_ms"].as_u64().unwrap_or(0);
+    assert!(gap > 0 && gap < 5_000, "{d}");
+    assert_eq!(d["sessions_before"], SESSIONS, "{d}");
+    assert_eq!(d["sessions_after"], SESSIONS, "{d}");
+    assert!(
+        bed.wait_holds(other, Duration::from_secs(5)),
+        "drill target not active\n{}",
+        bed.logs()
+    );
+    assert!(
+        failovers(&bed.tag, other, "planned") >= 1.0,
+        "planned failover not counted"
     );
 
     // 4. lac-sim ends its hold and tears down: its report is the verdict.

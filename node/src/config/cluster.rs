@@ -10,7 +10,7 @@
 //! runs single-node exactly as before.
 
 use super::validate::FieldError;
-use lns_cluster::{ClusterConfig, MemberKind, PeerSpec, Timing};
+use lns_cluster::{ClusterConfig, MemberKind, PeerSpec, Timing, TlsConfig};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -70,6 +70,17 @@ pub struct ClusterSection {
     /// Addresses that move to the active member.
     #[serde(default)]
     pub tunnel_addresses: Vec<TunnelAddress>,
+    /// Mutual TLS on the cluster transport: the CA that signed every
+    /// member's certificate (PEM, relative to the config file). With
+    /// `tls_cert` and `tls_key`: all three or none.
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    /// This member's certificate chain (PEM).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// This member's private key (PEM).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[[cluster.members]]`.
@@ -169,6 +180,31 @@ impl ClusterSection {
         c
     }
 
+    /// The mutual TLS material (`None` without `tls_*`; the paths are
+    /// absolute once [`super::Config::load`] resolved them).
+    pub fn tls_config(&self) -> Result<Option<TlsConfig>, String> {
+        match (&self.tls_ca, &self.tls_cert, &self.tls_key) {
+            (None, None, None) => Ok(None),
+            (Some(ca), Some(cert), Some(key)) => TlsConfig::from_pem_files(ca, cert, key)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            _ => Err("tls_ca, tls_cert and tls_key go together: set all three or none".into()),
+        }
+    }
+
+    /// Makes the `tls_*` paths relative to `base` (the config file's
+    /// directory).
+    pub fn resolve_tls(&mut self, base: &std::path::Path) {
+        for p in [&mut self.tls_ca, &mut self.tls_cert, &mut self.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
     /// The counters period.
     pub fn counters_interval(&self) -> Duration {
         Duration::from_secs(self.counters_interval_secs)
@@ -255,6 +291,7 @@ pub(super) fn check(c: &ClusterSection, errs: &mut Vec<FieldError>) {
             );
         }
     }
+    check_tls(c, &mut add);
     if c.role == ClusterRole::Lns && c.tunnel_addresses.is_empty() {
         add(
             "cluster.tunnel_addresses",
@@ -269,6 +306,40 @@ pub(super) fn check(c: &ClusterSection, errs: &mut Vec<FieldError>) {
                 _ => "cluster.members",
             };
             add(path, e.to_string());
+        }
+    }
+}
+
+/// `tls_ca`, `tls_cert`, `tls_key`: all three or none, each readable PEM.
+fn check_tls(c: &ClusterSection, add: &mut impl FnMut(&str, String)) {
+    let fields = [
+        ("cluster.tls_ca", &c.tls_ca),
+        ("cluster.tls_cert", &c.tls_cert),
+        ("cluster.tls_key", &c.tls_key),
+    ];
+    let set = fields.iter().filter(|(_, v)| v.is_some()).count();
+    if set == 0 {
+        return;
+    }
+    if set < fields.len() {
+        for (path, _) in fields.iter().filter(|(_, v)| v.is_none()) {
+            add(
+                path,
+                "missing: tls_ca, tls_cert and tls_key go together (all three or none)".into(),
+            );
+        }
+        return;
+    }
+    for (path, value) in fields {
+        if let Some(file) = value {
+            match std::fs::read(file) {
+                Err(e) => add(path, format!("cannot read {}: {e}", file.display())),
+                Ok(b) if !b.windows(10).any(|w| w == b"-----BEGIN") => add(
+                    path,
+                    format!("{} is not PEM (no -----BEGIN line)", file.display()),
+                ),
+                Ok(_) => {}
+            }
         }
     }
 }

@@ -351,3 +351,32 @@ fn a_witness_needs_only_node_and_cluster_and_an_lns_still_needs_ppp() {
         "{e:?}"
     );
 }
+
+#[test]
+fn cluster_tls_needs_all_three_files_and_names_the_missing_one() {
+    let e = errors(&cluster_text(
+        &format!("{MEMBER_1}{MEMBER_2}{WITNESS_3}"),
+        "tls_ca = \"/nonexistent/ca.pem\"\ntls_cert = \"/nonexistent/c.pem\"",
+    ));
+    assert!(
+        e.iter()
+            .any(|m| m
+                .starts_with("cluster.tls_key: missing: tls_ca, tls_cert and tls_key go together")),
+        "{e:?}"
+    );
+    assert!(!e.iter().any(|m| m.starts_with("cluster.tls_ca")), "{e:?}");
+    let e = errors(&cluster_text(
+        &format!("{MEMBER_1}{MEMBER_2}{WITNESS_3}"),
+        "tls_ca = \"/nonexistent/ca.pem\"\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"",
+    ));
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("cluster.tls_ca: cannot read /nonexistent/ca.pem")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("cluster.tls_key: cannot read")),
+        "{e:?}"
+    );
+}

@@ -334,7 +334,10 @@ impl<P: Plane> Task<P> {
             let pending: Vec<_> = engine.pending_accounting().cloned().collect();
             drop(replica);
             if !pending.is_empty() {
-                tracing::info!(records = pending.len(), "resending pending accounting records");
+                tracing::info!(
+                    records = pending.len(),
+                    "resending pending accounting records"
+                );
             }
             for r in pending {
                 self.accounts.send(r);
@@ -531,7 +534,9 @@ impl<P: Plane> Task<P> {
                         crate::dae::Action::Disconnect => {
                             Input::Admin(crate::engine::AdminCommand::KillSession(k))
                         }
-                        crate::dae::Action::Change(change) => Input::Reauthorize { session: k, change },
+                        crate::dae::Action::Change(change) => {
+                            Input::Reauthorize { session: k, change }
+                        }
                     };
                     tracing::info!(session = %k, action = ?req.action, "DAE request proposed");
                     self.input(input);

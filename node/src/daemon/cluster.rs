@@ -8,16 +8,18 @@
 //! L2TP, no TUN, no RADIUS) until SIGTERM/SIGINT. SIGUSR1 on the active
 //! node hands leadership to the next eligible member (docs/RUNBOOK.md).
 
-use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
+use super::takeover::Takeover;
 use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
 use crate::http::{Readiness, ServingRole};
 use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
+use crate::mgmt::cluster_backend::ClusterBackend;
+use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::replica::{Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
-use lns_cluster::{Activity, Member, Role, Secret};
+use lns_cluster::{Activity, ClusterStatus, Member, MemberId, Role, Secret};
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -40,33 +42,41 @@ pub async fn start_member(
     let replica = SharedReplica::new(Replica::new(config.engine_config(), Some(tx)));
     std::fs::create_dir_all(&section.data_dir)
         .with_context(|| format!("cluster.data_dir {}", section.data_dir.display()))?;
-    let member = Member::start(
-        section.cluster_config(),
-        replica.clone(),
-        &section.data_dir,
-        secret,
-    )
-    .await
-    .context("cluster member")?;
+    let mut cluster_config = section.cluster_config();
+    cluster_config.tls = section
+        .tls_config()
+        .map_err(|e| anyhow::anyhow!("cluster.tls_*: {e}"))?;
+    let member = Member::start(cluster_config, replica.clone(), &section.data_dir, secret)
+        .await
+        .context("cluster member")?;
     tracing::info!(id = section.node_id, listen = %section.listen, role = ?section.role, "cluster member started");
     Ok((ClusterHandle::new(member, section), replica, rx))
 }
 
-/// Runs a witness until SIGTERM/SIGINT.
+/// Runs a witness until SIGTERM/SIGINT. Its management API answers status,
+/// cluster status and reads from its replicated table.
 pub async fn run_witness(
     config: Config,
     mut signals: mpsc::Receiver<ControlSignal>,
     readiness: Readiness,
     metrics: Arc<Metrics>,
+    backend: DaemonBackend,
 ) -> anyhow::Result<Exit> {
     let section = config.cluster.clone().context("a witness has [cluster]")?;
-    let (handle, _replica, mut events) = start_member(&config, &section).await?;
+    let (handle, replica, mut events) = start_member(&config, &section).await?;
+    let ops = ClusterBackend::new(handle.clone(), replica.clone(), &section);
+    let mgmt = start_server(&config.mgmt, backend.with_cluster(Arc::new(ops)))?;
     readiness.set_role(ServingRole::Witness);
     metrics.observe_node_role(NodeRole::Witness);
+    let roles = tokio::spawn(follow_leadership(handle.clone(), Arc::clone(&metrics)));
     loop {
         tokio::select! {
             s = signals.recv() => match s {
                 Some(ControlSignal::Shutdown) | None => break,
+                Some(ControlSignal::Query(q)) => {
+                    let replica = replica.lock();
+                    q.answer(replica.engine(), &NoPlane);
+                }
                 Some(_) => {}
             },
             // A witness applies the log too (it may have to send a snapshot)
@@ -75,6 +85,8 @@ pub async fn run_witness(
         }
     }
     readiness.set_role(ServingRole::Stopping);
+    mgmt.stop().await;
+    roles.abort();
     handle.member().shutdown().await;
     Ok(Exit::Clean)
 }
@@ -98,7 +110,8 @@ pub async fn run_lns<P: Plane>(
     let vip = Vip::new(section.tunnel_addresses.clone());
     vip.release();
     let (handle, replica, events) = start_member(config, &section).await?;
-    let mgmt = start_server(&config.mgmt, backend)?;
+    let ops = ClusterBackend::new(handle.clone(), replica.clone(), &section);
+    let mgmt = start_server(&config.mgmt, backend.with_cluster(Arc::new(ops)))?;
     readiness.set_role(ServingRole::Standby);
     metrics.observe_node_role(NodeRole::Standby);
     let addresses: Vec<std::net::IpAddr> = section
@@ -106,7 +119,21 @@ pub async fn run_lns<P: Plane>(
         .iter()
         .map(|t| t.address.addr)
         .collect();
-    let roles = tokio::spawn(follow_roles(handle.clone(), readiness, metrics, addresses));
+    let election_timeout =
+        section.timing().tick * u32::try_from(section.election_ticks_min).unwrap_or(u32::MAX);
+    let roles = tokio::spawn(follow_roles(
+        handle.clone(),
+        readiness,
+        metrics,
+        addresses,
+        election_timeout,
+        section
+            .members
+            .iter()
+            .filter(|m| m.role == crate::config::ClusterRole::Lns)
+            .map(|m| m.id)
+            .collect(),
+    ));
     let usr1 = tokio::spawn(transfer_on_sigusr1(handle.clone()));
     let parts = ClusterParts {
         handle,
@@ -122,17 +149,20 @@ pub async fn run_lns<P: Plane>(
     Ok(exit?)
 }
 
-/// Readiness (`/readyz`), `lnsd_node_role`, `lnsd_tunnel_address_held`
-/// and the Raft gauges follow the leadership watch (and the status view,
-/// sampled every second).
+/// Readiness (`/readyz`), `lnsd_node_role`, `lnsd_tunnel_address_held`,
+/// the Raft gauges and the failover counters follow the leadership watch
+/// (and the status view, sampled every second).
 async fn follow_roles(
     handle: ClusterHandle,
     readiness: Readiness,
     metrics: Arc<Metrics>,
     addresses: Vec<std::net::IpAddr>,
+    election_timeout: std::time::Duration,
+    eligible: Vec<MemberId>,
 ) {
     let mut watch = handle.leadership();
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut takeover = Takeover::new(handle.member().id(), election_timeout, eligible);
     loop {
         let l = *watch.borrow_and_update();
         let (role, node, holding) = match l.activity {
@@ -148,29 +178,97 @@ async fn follow_roles(
         for a in &addresses {
             metrics.observe_tunnel_address(*a, holding);
         }
-        if let Ok(s) = handle.status().await {
-            metrics.observe_raft(&RaftSample {
-                term: s.leadership.term,
-                role: match s.leadership.role {
-                    Role::Leader => RaftRole::Leader,
-                    Role::Candidate => RaftRole::Candidate,
-                    Role::PreCandidate => RaftRole::PreCandidate,
-                    Role::Follower | Role::Learner => RaftRole::Follower,
-                },
-                leader_id: s.leadership.leader.unwrap_or(0),
-                commit_index: s.commit,
-                applied_index: s.applied,
-            });
-            for m in &s.members {
-                if let Some(lag) = m.lag {
-                    metrics.observe_follower_lag(m.id, lag);
-                }
-            }
+        let seen = std::time::Instant::now();
+        let status = handle.status().await.ok();
+        let age = match (&status, takeover.previous_leader()) {
+            (Some(s), Some(old)) if takeover.needs_contact_age(&l) => contact_age(s, old),
+            _ => None,
+        };
+        if let Some((kind, took)) = takeover.observe(&l, seen, age) {
+            tracing::info!(
+                ?kind,
+                ms = took.as_millis(),
+                "this node took over as the active LNS"
+            );
+            metrics.failover_completed(kind, took, crate::system::now().unix_micros() as f64 / 1e6);
+        }
+        if let Some(s) = status {
+            sample_raft(&metrics, &s);
         }
         tokio::select! {
             c = watch.changed() => if c.is_err() { return },
             _ = every.tick() => {}
         }
+    }
+}
+
+/// The Raft gauges of a witness (it never serves, so no role change).
+async fn follow_leadership(handle: ClusterHandle, metrics: Arc<Metrics>) {
+    let mut watch = handle.leadership();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        watch.borrow_and_update();
+        if let Ok(s) = handle.status().await {
+            sample_raft(&metrics, &s);
+        }
+        tokio::select! {
+            c = watch.changed() => if c.is_err() { return },
+            _ = every.tick() => {}
+        }
+    }
+}
+
+fn sample_raft(metrics: &Metrics, s: &ClusterStatus) {
+    metrics.observe_raft(&RaftSample {
+        term: s.leadership.term,
+        role: match s.leadership.role {
+            Role::Leader => RaftRole::Leader,
+            Role::Candidate => RaftRole::Candidate,
+            Role::PreCandidate => RaftRole::PreCandidate,
+            Role::Follower | Role::Learner => RaftRole::Follower,
+        },
+        leader_id: s.leadership.leader.unwrap_or(0),
+        commit_index: s.commit,
+        applied_index: s.applied,
+    });
+    for m in &s.members {
+        if let Some(lag) = m.lag {
+            metrics.observe_follower_lag(m.id, lag);
+        }
+    }
+}
+
+/// How long ago (by the member's clock) `old` was last heard from.
+fn contact_age(s: &ClusterStatus, old: MemberId) -> Option<std::time::Duration> {
+    let now = s.members.iter().find(|m| m.id == s.id)?.last_contact?;
+    let then = s.members.iter().find(|m| m.id == old)?.last_contact?;
+    Some(std::time::Duration::from_micros(now.saturating_sub(then)))
+}
+
+/// A witness has no data plane: reads answer from the replicated table
+/// without traffic counters, and nothing is ever sent.
+struct NoPlane;
+
+impl Plane for NoPlane {
+    fn upsert_session(&self, _entry: crate::dataplane::SessionEntry) {}
+    fn remove_session(&self, _tunnel_id: u16, _session_id: u16) {}
+    fn send_control(
+        &self,
+        _local: std::net::SocketAddr,
+        _peer: std::net::SocketAddr,
+        _datagram: &[u8],
+    ) {
+    }
+    fn send_ppp(&self, _tunnel_id: u16, _session_id: u16, _frame: &[u8]) {}
+    fn session_stats(
+        &self,
+        _tunnel_id: u16,
+        _session_id: u16,
+    ) -> Option<crate::dataplane::SessionStats> {
+        None
+    }
+    fn add_routes(&self, _routes: &[(std::net::IpAddr, u8)]) -> Result<(), String> {
+        Ok(())
     }
 }
 

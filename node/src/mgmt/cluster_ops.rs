@@ -34,4 +34,19 @@ pub trait ClusterOps: Send + Sync + 'static {
         &self,
         request: pb::DrillSwitchoverRequest,
     ) -> OpFuture<'_, pb::DrillSwitchoverReply>;
+    /// Role, term and active node of this member, for `lnsctl status`.
+    fn node_view(&self) -> NodeView;
+}
+
+/// This member's place in the cluster, as `lnsctl status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    /// Active, standby, candidate or witness.
+    pub role: pb::Role,
+    /// The Raft term.
+    pub term: u64,
+    /// The active node's id (empty while none is known).
+    pub active_node: String,
+    /// The active node's cluster address (empty while none is known).
+    pub active_address: String,
 }

@@ -136,12 +136,24 @@ impl ManagementBackend for DaemonBackend {
                 )
             })
             .await?;
+        let (role, term, active_node, active_address) = match &self.cluster {
+            Some(c) => {
+                let v = c.node_view();
+                (v.role, v.term, v.active_node, v.active_address)
+            }
+            None => (
+                pb::Role::Single,
+                0,
+                self.identity.name.clone(),
+                String::new(),
+            ),
+        };
         Ok(pb::StatusReply {
             node: self.identity.name.clone(),
-            role: pb::Role::Single as i32,
-            term: 0,
-            active_node: self.identity.name.clone(),
-            active_address: String::new(),
+            role: role as i32,
+            term,
+            active_node,
+            active_address,
             tunnel_addresses: self.identity.tunnel_addresses.clone(),
             uptime_seconds: self.started.elapsed().as_secs(),
             tunnels,

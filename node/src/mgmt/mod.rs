@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod capture;
 pub mod client;
+pub mod cluster_backend;
 pub mod cluster_ops;
 pub mod ctl;
 pub mod daemon_backend;

@@ -47,6 +47,7 @@ fn role(r: i32) -> String {
         Ok(pb::Role::Standby) => "standby".into(),
         Ok(pb::Role::Candidate) => "candidate".into(),
         Ok(pb::Role::Single) => "single".into(),
+        Ok(pb::Role::Witness) => "witness".into(),
         _ => "unknown".into(),
     }
 }
