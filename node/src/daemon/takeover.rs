@@ -96,8 +96,11 @@ impl Takeover {
                 silence,
             });
         }
-        if l.leader.is_some() {
-            self.leader = l.leader;
+        // Only an eligible member counts as the previous active one: a
+        // witness that wins an election after the active node died hands
+        // leadership on at once, and must not hide that node's loss.
+        if let Some(id) = l.leader.filter(|id| self.eligible.contains(id)) {
+            self.leader = Some(id);
         }
         match (l.role, l.activity, self.pending) {
             (Role::Leader, Activity::Active, Some(p)) if p.term == l.term => {
@@ -186,6 +189,29 @@ mod tests {
         t.observe(&lead, t0, Some(Duration::from_millis(2)));
         let c = t.observe(&view(3, Some(2), Role::Leader, Activity::Active), t0, None);
         assert_eq!(c, None);
+    }
+
+    #[test]
+    fn a_failover_through_an_interim_witness_leader_still_counts() {
+        let t0 = Instant::now();
+        let mut t = Takeover::new(2, TIMEOUT, vec![1, 2]);
+        t.observe(
+            &view(1, Some(1), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
+        // Member 1 dies; the witness (3) wins term 2 and hands over.
+        t.observe(
+            &view(2, Some(3), Role::Follower, Activity::Inactive),
+            t0,
+            None,
+        );
+        let lead = view(3, Some(2), Role::Leader, Activity::Inactive);
+        assert!(t.needs_contact_age(&lead));
+        assert_eq!(t.previous_leader(), Some(1));
+        t.observe(&lead, t0, Some(Duration::from_millis(700)));
+        let c = t.observe(&view(3, Some(2), Role::Leader, Activity::Active), t0, None);
+        assert_eq!(c.map(|(kind, _)| kind), Some(FailoverKind::Unplanned));
     }
 
     #[test]
