@@ -366,9 +366,9 @@ mod tests {
             me: 1,
             witness_self: false,
             addresses: [
-                (1, "10.0.0.1:7000"),
-                (2, "10.0.0.2:7000"),
-                (3, "10.0.0.3:7000"),
+                (1, "198.18.0.1:7000"),
+                (2, "198.18.0.2:7000"),
+                (3, "198.18.0.3:7000"),
             ]
             .into_iter()
             .map(|(i, a)| (i, a.to_string()))
@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(r.members[1].lag_entries, 5);
         assert_eq!(r.members[1].match_index, 45);
         assert_eq!(r.members[1].last_contact_ms, 250);
-        assert_eq!(r.members[1].address, "10.0.0.2:7000");
+        assert_eq!(r.members[1].address, "198.18.0.2:7000");
         assert_eq!(r.members[0].last_contact_ms, 0);
         assert_eq!(r.members[2].last_contact_ms, 9_000);
     }
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(active.active_node, "1");
         let standby = node_view(&leadership(Some(2), Role::Follower, Activity::Inactive), &b);
         assert_eq!(standby.role, pb::Role::Standby);
-        assert_eq!(standby.active_address, "10.0.0.2:7000");
+        assert_eq!(standby.active_address, "198.18.0.2:7000");
         assert_eq!(standby.term, 7);
         // A leader still waiting out the lease is not active yet.
         let waiting = node_view(&leadership(Some(1), Role::Leader, Activity::Inactive), &b);
@@ -463,7 +463,7 @@ mod tests {
             e,
             BackendError::NotActive {
                 active_node: "2".into(),
-                active_address: "10.0.0.2:7000".into()
+                active_address: "198.18.0.2:7000".into()
             }
         );
         let e = backend_error(ProposeError::NotLeader { leader: None }, &book());
