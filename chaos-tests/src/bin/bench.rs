@@ -24,7 +24,7 @@
 //!   against a single lnsd on the drill bed, same run
 //!   (`bench=setup-cluster lnsd_cluster=X lnsd_single=Y ratio=X/Y unit=sessions/s`).
 
-use std::path::PathBuf;
+use lns_chaos_tests::harness::sibling_binary;
 use std::process::Command;
 use std::time::Duration;
 
@@ -271,8 +271,8 @@ fn setup_cluster(load: &Load) -> Result<()> {
         tunnels: load.tunnels,
         setup_rate: load.setup_rate,
         lnsd_bin,
-        lac_sim_bin: sibling("lac-sim")?,
-        reflector_bin: sibling("reflector")?,
+        lac_sim_bin: sibling_binary("lac-sim")?,
+        reflector_bin: sibling_binary("reflector")?,
         mgmt,
     })?;
     eprintln!("cluster run: {}", cluster.summary);
@@ -328,8 +328,8 @@ fn forward_run(lns: Lns, aaa: Aaa, args: &ForwardArgs) -> Result<Outcome> {
         .collect::<Result<Vec<_>>>()?;
     let bed = start_bed(lns, aaa, &load)?;
     let opts = forward::Options {
-        lac_sim: sibling("lac-sim")?,
-        blast: sibling("blast")?,
+        lac_sim: sibling_binary("lac-sim")?,
+        blast: sibling_binary("blast")?,
         lac_addr: LAC_ADDR,
         sink: CORE_ADDR,
         tunnels: args.tunnels,
@@ -434,12 +434,16 @@ fn start_bed(lns: Lns, aaa: Aaa, load: &Load) -> Result<AnyBed> {
             user_template: "bench{n}".into(),
             password: "bench-pw".into(),
             tunnel_secret: None,
-            reflector_bin: sibling("reflector")?,
+            reflector_bin: sibling_binary("reflector")?,
             debug: 1,
         })?)),
         Lns::Lnsd => {
-            let mut opts =
-                LnsdOptions::new(load.sessions, "bench{n}", "bench-pw", sibling("reflector")?);
+            let mut opts = LnsdOptions::new(
+                load.sessions,
+                "bench{n}",
+                "bench-pw",
+                sibling_binary("reflector")?,
+            );
             opts.aaa = aaa;
             opts.lnsd_bin = lnsd_binary()?;
             opts.log_level = "warn".into();
@@ -449,7 +453,7 @@ fn start_bed(lns: Lns, aaa: Aaa, load: &Load) -> Result<AnyBed> {
 }
 
 fn lac_sim_command(bed: &AnyBed, load: &Load, extra: &[&str]) -> Result<Command> {
-    let mut cmd = Command::new(sibling("lac-sim")?);
+    let mut cmd = Command::new(sibling_binary("lac-sim")?);
     cmd.args([
         "--lns",
         &bed.lns().to_string(),
@@ -494,17 +498,4 @@ fn field(summary: &str, key: &str) -> Result<f64> {
         .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("no numeric {key} in: {summary}"))
-}
-
-/// A binary built beside this one.
-fn sibling(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("current exe")?;
-    let p = exe.with_file_name(name);
-    if !p.is_file() {
-        bail!(
-            "{} not found (cargo build -p lns-chaos-tests --bins)",
-            p.display()
-        );
-    }
-    Ok(p)
 }

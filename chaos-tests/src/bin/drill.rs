@@ -8,11 +8,12 @@
 //! not accept `[cluster]` (checked with `lnsd check-config`), the bed runs
 //! a single lnsd and the failover drills fail, saying so.
 
+use lns_chaos_tests::harness::sibling_binary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
 use lns_chaos_tests::drill::bed::detect_support;
 use lns_chaos_tests::drill::config::{Mgmt, Mode};
@@ -106,7 +107,11 @@ fn run(cli: Cli) -> Result<bool> {
     if support.0 == Mode::Single {
         eprintln!("drill: single lnsd (no [cluster]): failover drills are expected to fail");
     }
-    let mut opts = RigOptions::new(lnsd, sibling("lac-sim")?, sibling("reflector")?);
+    let mut opts = RigOptions::new(
+        lnsd,
+        sibling_binary("lac-sim")?,
+        sibling_binary("reflector")?,
+    );
     opts.sessions = cli.sessions;
     opts.tunnels = cli.tunnels;
     opts.pps = cli.pps;
@@ -163,17 +168,4 @@ fn secs(v: f64, flag: &str) -> Result<Duration> {
         bail!("{flag} must be a number of seconds >= 0");
     }
     Ok(Duration::from_secs_f64(v))
-}
-
-/// A binary built beside this one.
-fn sibling(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("current exe")?;
-    let p = exe.with_file_name(name);
-    if !p.is_file() {
-        bail!(
-            "{} not found (cargo build -p lns-chaos-tests --bins)",
-            p.display()
-        );
-    }
-    Ok(p)
 }

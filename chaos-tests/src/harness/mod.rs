@@ -9,7 +9,9 @@
 pub mod process;
 pub mod topology;
 
-pub use process::{send_signal, wait_for_file_line, wait_for_udp_port, Proc, Signal};
+pub use process::{
+    send_signal, sibling_binary, wait_for_file_line, wait_for_udp_port, Proc, Signal,
+};
 pub use topology::{Topology, TopologyBuilder};
 
 /// Whether the tests may create namespaces.

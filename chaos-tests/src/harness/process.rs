@@ -202,3 +202,16 @@ pub fn wait_for_udp_port(ns: &str, port: u16, timeout: Duration) -> Result<()> {
         std::thread::sleep(POLL);
     }
 }
+
+/// The binary `name` next to the running one (the chaos-tests binaries are
+/// built together), or an error saying how to build it.
+pub fn sibling_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| anyhow::anyhow!("current exe: {e}"))?;
+    let p = exe.with_file_name(name);
+    anyhow::ensure!(
+        p.is_file(),
+        "{} not found (cargo build -p lns-chaos-tests --bins)",
+        p.display()
+    );
+    Ok(p)
+}

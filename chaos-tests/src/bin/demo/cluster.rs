@@ -16,7 +16,8 @@ use lns_chaos_tests::drill::config::{Member, Mgmt, Mode, TUNNEL_ADDR};
 use lns_chaos_tests::drill::run::{Rig, RigOptions};
 use lns_chaos_tests::drill::DrillName;
 
-use super::{sibling, Cli};
+use super::Cli;
+use lns_chaos_tests::harness::sibling_binary as sibling;
 
 /// Runs the cluster demo to completion.
 pub fn run(cli: &Cli, lnsd: PathBuf, support: (Mode, Mgmt)) -> Result<()> {

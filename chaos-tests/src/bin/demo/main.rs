@@ -16,6 +16,7 @@
 
 mod cluster;
 
+use lns_chaos_tests::harness::sibling_binary;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -88,7 +89,7 @@ async fn run(cli: Cli) -> Result<()> {
         sessions,
         "demo{n}@example",
         "demo-pw",
-        sibling("reflector")?,
+        sibling_binary("reflector")?,
     );
     opts.aaa = Aaa::UsersFile;
     opts.lnsd_bin = lnsd_binary()?;
@@ -113,7 +114,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut sim = bed.topo.spawn_in(
         "lac",
         "lac-sim",
-        Command::new(sibling("lac-sim")?).args([
+        Command::new(sibling_binary("lac-sim")?).args([
             "--lns",
             &bed.lns().to_string(),
             "--local",
@@ -224,17 +225,4 @@ fn keep_logs(from: &Path, to: &Path) -> Result<()> {
     }
     std::fs::copy(from.join("lnsd/lnsd.toml"), to.join("lnsd.toml")).context("copy lnsd.toml")?;
     Ok(())
-}
-
-/// A binary built beside this one.
-fn sibling(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("current exe")?;
-    let p = exe.with_file_name(name);
-    if !p.is_file() {
-        bail!(
-            "{} not found (cargo build -p lns-chaos-tests --bins)",
-            p.display()
-        );
-    }
-    Ok(p)
 }
