@@ -190,9 +190,7 @@ async fn main() -> anyhow::Result<()> {
         None => println!("no in-flight level had p99 < {} ms", o.p99_target_ms),
     }
     if o.count == 0 {
-        for m in &handles {
-            m.shutdown().await;
-        }
+        stop(&handles).await;
         let _ = std::fs::remove_dir_all(&root);
         return Ok(());
     }
@@ -215,11 +213,19 @@ async fn main() -> anyhow::Result<()> {
         status.snapshot_index,
         status.applied
     );
-    for m in &handles {
-        m.shutdown().await;
-    }
+    stop(&handles).await;
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
+}
+
+/// Stops every member and waits until each task has ended (its leadership
+/// watch closes), so the directories are not removed under a member.
+async fn stop(members: &[Member]) {
+    for m in members {
+        let mut watch = m.leadership();
+        m.shutdown().await;
+        while watch.changed().await.is_ok() {}
+    }
 }
 
 fn command(id: u64) -> Vec<u8> {
