@@ -96,6 +96,6 @@ pub use crate::core::{
 };
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
-pub use crate::storage::{LogStore, StoreError};
+pub use crate::storage::{LogStore, StoreError, SyncWaker};
 pub use crate::tls::{TlsConfig, TlsError};
 pub use crate::transport::Credentials;

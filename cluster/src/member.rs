@@ -6,15 +6,21 @@
 //!   directory, binds the peer gRPC server on this member's address and
 //!   spawns the task. The task drains every queued command and peer message,
 //!   then flushes the core once: that is the batching point (one Ready, one
-//!   fsync, one `Deliver` per peer for the whole batch).
+//!   fsync, one `Deliver` per peer for the whole batch). The flush is split
+//!   around the fsync: a leader's appends and the replies to committed
+//!   proposals are routed before it, everything that must follow the fsync
+//!   after it.
 //! - [`Member::propose`] resolves when the command is committed and applied
 //!   locally, with the state machine's result, or with a [`ProposeError`].
 //! - [`Member::leadership`] is a watch of term, leader, role and activity;
 //!   activity changes are published at the instant the lease says so (the
 //!   task wakes at the core's `poll_timeout`).
-//! - The task runs on a thread of its own (a current-thread runtime): its
-//!   fsyncs block that thread only, never the runtime that serves gRPC and
-//!   runs the peer links, so heartbeats keep flowing under disk load.
+//! - The task runs on a thread of its own (a current-thread runtime), and
+//!   with fsync on the store syncs on threads of its own (raft-rs async
+//!   ready, see `storage::syncer`): the task keeps taking proposals and
+//!   acknowledgements while a batch reaches the disk, and the messages that
+//!   depend on a batch leave once the store reports it durable. Heartbeats
+//!   keep flowing under disk load.
 //! - A storage failure stops the member (it reports itself inactive first):
 //!   carrying on after a failed fsync could break Raft's promises.
 
@@ -93,7 +99,12 @@ impl Member {
             Bootstrap::Founding => config.members.keys().copied().collect(),
             Bootstrap::Joining => Vec::new(),
         };
-        let store = LogStore::open(data_dir, &voters, config.fsync)?;
+        let mut store = LogStore::open(data_dir, &voters, config.fsync)?;
+        // fsyncs on a thread of the store's: this task never waits for the
+        // disk; the store wakes it when a batch became durable.
+        let synced = std::sync::Arc::new(tokio::sync::Notify::new());
+        let waker = synced.clone();
+        store.start_background_sync(std::sync::Arc::new(move || waker.notify_one()))?;
         let origin = Instant::now();
         let core = MemberCore::new(
             &config,
@@ -168,6 +179,7 @@ impl Member {
             reads: BTreeMap::new(),
             next_token: 1,
             leadership: leadership_tx,
+            synced,
             rt,
             _stop_server: stop_tx,
         };
@@ -301,12 +313,16 @@ struct Task<S: StateMachine> {
     reads: BTreeMap<u64, Reply<Result<u64, ProposeError>>>,
     next_token: u64,
     leadership: watch::Sender<Leadership>,
+    /// Notified by the store's fsync thread when a batch became durable.
+    synced: std::sync::Arc<tokio::sync::Notify>,
     rt: tokio::runtime::Handle,
     _stop_server: oneshot::Sender<()>,
 }
 
 /// Upper bound of inputs drained into one batch.
 const MAX_DRAIN: usize = 8192;
+/// A flush (Ready, fsync, routing) at least this long is logged at debug.
+const SLOW_FLUSH: Duration = Duration::from_millis(10);
 
 impl<S: StateMachine> Task<S> {
     async fn run(
@@ -324,6 +340,7 @@ impl<S: StateMachine> Task<S> {
                 },
                 Some(m) = inbound.recv() => self.inbound(m),
                 Some(f) = feedback.recv() => self.feedback(f),
+                () = self.synced.notified() => {}
                 _ = tokio::time::sleep_until(wake) => {}
             }
             // Batch: take whatever else is already queued before the flush.
@@ -353,11 +370,28 @@ impl<S: StateMachine> Task<S> {
             if self.core.poll_timeout() <= now {
                 self.core.handle_timeout(now);
             }
-            if let Err(e) = self.core.flush(now) {
+            // The leader's appends and the replies to committed proposals
+            // leave before this member's fsync, so they overlap it.
+            let started = std::time::Instant::now();
+            if let Err(e) = self.core.begin_flush(now) {
                 tracing::error!(error = %e, "member stopping: storage or raft failure");
                 break;
             }
             self.route();
+            let begun = started.elapsed();
+            if let Err(e) = self.core.finish_flush() {
+                tracing::error!(error = %e, "member stopping: storage or raft failure");
+                break;
+            }
+            self.route();
+            let took = started.elapsed();
+            if took >= SLOW_FLUSH {
+                tracing::debug!(
+                    before_sync_us = begun.as_micros() as u64,
+                    total_us = took.as_micros() as u64,
+                    "slow flush"
+                );
+            }
         }
         let mut l = self.core.leadership();
         l.activity = Activity::Inactive;

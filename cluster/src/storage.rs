@@ -32,6 +32,11 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 use crate::config::Fsync;
 
+mod syncer;
+
+pub use syncer::SyncWaker;
+use syncer::Syncer;
+
 const FORMAT_KEY: &[u8] = b"format";
 const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
@@ -120,6 +125,8 @@ impl LogStore {
             dir: dir.to_path_buf(),
             guard: Guard::default(),
             segments: BTreeMap::new(),
+            writing: None,
+            syncer: None,
         };
         if fresh {
             let mut s = LogStore::in_memory(voters, &[]);
@@ -316,6 +323,11 @@ impl LogStore {
 
     /// Installs a snapshot received from the leader: the log is replaced.
     pub fn apply_snapshot(&mut self, snap: &Snapshot) -> Result<(), StoreError> {
+        // A background write of an older snapshot must not land after this
+        // one (its outcome no longer matters: this one replaces it).
+        if let Some(w) = self.disk.as_mut().and_then(|d| d.writing.take()) {
+            let _ = w.thread.join();
+        }
         let meta = snap.get_metadata();
         self.snapshot = snap.clone();
         self.entries.clear();
@@ -333,49 +345,135 @@ impl LogStore {
     }
 
     /// Records a state-machine snapshot taken at `index` (already applied)
-    /// and drops the log up to it.
+    /// and drops the log up to it, writing the snapshot file before it
+    /// returns.
     pub fn compact(
         &mut self,
         index: u64,
         conf_state: &ConfState,
         data: Vec<u8>,
     ) -> Result<(), StoreError> {
-        let snap_index = self.snapshot.get_metadata().index;
-        if index <= snap_index || index > self.last() {
+        self.wait_compaction()?;
+        let Some(snap) = self.snapshot_at(index, conf_state, data) else {
+            return Ok(());
+        };
+        if let Some(d) = &self.disk {
+            d.write_snapshot(&snap)?;
+        }
+        self.install(snap)
+    }
+
+    /// Like [`LogStore::compact`], but the snapshot file is written (and
+    /// fsynced) by a thread of its own, off the caller's path: the log is
+    /// dropped only once [`LogStore::finish_compaction`] sees the file
+    /// durable, so a crash at any point leaves a usable store. Until then
+    /// raft keeps serving the previous snapshot and the whole log. In memory
+    /// it completes at once. Does nothing while a compaction is running.
+    pub fn start_compaction(
+        &mut self,
+        index: u64,
+        conf_state: &ConfState,
+        data: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        if self.compaction_running() {
             return Ok(());
         }
-        let term = self.entries[(index - snap_index - 1) as usize].term;
-        let mut snap = Snapshot::default();
-        snap.set_data(data.into());
-        let mut meta = SnapshotMetadata {
-            index,
-            term,
-            ..Default::default()
+        let Some(snap) = self.snapshot_at(index, conf_state, data) else {
+            return Ok(());
         };
-        meta.set_conf_state(conf_state.clone());
-        snap.set_metadata(meta);
-        self.snapshot = snap;
-        self.entries.drain(..(index - snap_index) as usize);
-        if let Some(d) = &mut self.disk {
-            // Snapshot first: a crash before the removal only leaves entries
-            // below the snapshot, which `open` skips. A segment straddling
-            // the snapshot index stays until a later compaction.
-            d.write_snapshot(&self.snapshot)?;
-            let _ = snap_index;
-            let gone: Vec<u64> = d
-                .segments
-                .iter()
-                .filter(|(_, last)| **last <= index)
-                .map(|(a, _)| *a)
-                .collect();
-            let mut batch = sled::Batch::default();
-            for a in gone {
-                d.segments.remove(&a);
-                batch.remove(&a.to_be_bytes());
-            }
-            d.log.apply_batch(batch)?;
-        }
+        let Some(d) = &mut self.disk else {
+            return self.install(snap);
+        };
+        let (db, dir, fsync) = (d.db.clone(), d.dir.clone(), d.fsync);
+        let file = snap.clone();
+        let thread = std::thread::Builder::new()
+            .name("lns-cluster-snap".into())
+            .spawn(move || {
+                // The commit index (at or above `index`) must be durable
+                // before a snapshot that presumes it: `open` refuses a
+                // commit index below the snapshot.
+                if fsync == Fsync::Always {
+                    db.flush()?;
+                }
+                write_file(&dir, fsync, SNAPSHOT_FILE, &encode(&file))
+            })
+            .map_err(|e| StoreError::Damaged(format!("cannot start the snapshot writer: {e}")))?;
+        d.writing = Some(Writing { snap, thread });
         Ok(())
+    }
+
+    /// True while a snapshot file is being written in the background.
+    pub fn compaction_running(&self) -> bool {
+        self.disk.as_ref().is_some_and(|d| d.writing.is_some())
+    }
+
+    /// Completes a background compaction whose file is durable: installs
+    /// the snapshot and drops the log up to it. Returns the snapshot index
+    /// when it did; never blocks.
+    pub fn finish_compaction(&mut self) -> Result<Option<u64>, StoreError> {
+        let done = self
+            .disk
+            .as_ref()
+            .and_then(|d| d.writing.as_ref())
+            .is_some_and(|w| w.thread.is_finished());
+        if !done {
+            return Ok(None);
+        }
+        self.wait_compaction()
+    }
+
+    /// Waits for a background compaction and completes it (see
+    /// [`LogStore::finish_compaction`]).
+    pub fn wait_compaction(&mut self) -> Result<Option<u64>, StoreError> {
+        let Some(w) = self.disk.as_mut().and_then(|d| d.writing.take()) else {
+            return Ok(None);
+        };
+        w.thread
+            .join()
+            .map_err(|_| StoreError::Damaged("the snapshot writer panicked".into()))??;
+        let index = w.snap.get_metadata().index;
+        self.install(w.snap)?;
+        Ok(Some(index))
+    }
+
+    /// Moves the fsyncs and guard-file writes of a durable store (fsync on)
+    /// to threads of their own (see `syncer`); `wake` is called when
+    /// [`LogStore::synced`] moves. Returns false (and does nothing) in memory
+    /// or with fsync off: [`LogStore::sync`] stays the only way there.
+    pub fn start_background_sync(&mut self, wake: SyncWaker) -> Result<bool, StoreError> {
+        let Some(d) = &mut self.disk else {
+            return Ok(false);
+        };
+        if d.fsync != Fsync::Always || d.syncer.is_some() {
+            return Ok(d.syncer.is_some());
+        }
+        let syncer = Syncer::start(d.db.clone(), d.dir.clone(), d.guard, wake)
+            .map_err(|e| StoreError::Damaged(format!("cannot start the fsync thread: {e}")))?;
+        d.syncer = Some(syncer);
+        Ok(true)
+    }
+
+    /// True when background sync runs ([`LogStore::start_background_sync`]).
+    pub fn background_sync(&self) -> bool {
+        self.disk.as_ref().is_some_and(|d| d.syncer.is_some())
+    }
+
+    /// Background sync: the writes of Ready `number` are done; make them
+    /// (and everything before) durable. Without background sync: nothing.
+    pub fn request_sync(&mut self, number: u64) {
+        let floor = Guard::of(&self.hard_state);
+        if let Some(s) = self.disk.as_ref().and_then(|d| d.syncer.as_ref()) {
+            s.request(number, floor);
+        }
+    }
+
+    /// Background sync: the highest Ready number known durable, or the
+    /// failure that must stop the member (0 without background sync).
+    pub fn synced(&self) -> Result<u64, StoreError> {
+        match self.disk.as_ref().and_then(|d| d.syncer.as_ref()) {
+            Some(s) => s.synced(),
+            None => Ok(0),
+        }
     }
 
     /// Makes every write so far durable (fsync), unless fsync is disabled.
@@ -383,6 +481,11 @@ impl LogStore {
         if let Some(d) = &mut self.disk {
             if d.fsync == Fsync::Always {
                 d.db.flush()?;
+            }
+            if let Some(s) = &d.syncer {
+                // The guard thread is the only writer of the guard file.
+                s.durable(Guard::of(&self.hard_state));
+                return Ok(());
             }
             let hs = &self.hard_state;
             let g = &d.guard;
@@ -402,6 +505,58 @@ impl LogStore {
             .as_ref()
             .and_then(|d| d.db.size_on_disk().ok())
             .unwrap_or(0)
+    }
+
+    /// The snapshot at `index` (applied, within the log), or `None` when
+    /// the log does not reach past the current snapshot there.
+    fn snapshot_at(&self, index: u64, conf_state: &ConfState, data: Vec<u8>) -> Option<Snapshot> {
+        let snap_index = self.snapshot.get_metadata().index;
+        if index <= snap_index || index > self.last() {
+            return None;
+        }
+        let term = self.entries[(index - snap_index - 1) as usize].term;
+        let mut snap = Snapshot::default();
+        snap.set_data(data.into());
+        let mut meta = SnapshotMetadata {
+            index,
+            term,
+            ..Default::default()
+        };
+        meta.set_conf_state(conf_state.clone());
+        snap.set_metadata(meta);
+        Some(snap)
+    }
+
+    /// Makes `snap` (its file already durable) the latest snapshot and drops
+    /// the log up to it.
+    fn install(&mut self, snap: Snapshot) -> Result<(), StoreError> {
+        let snap_index = self.snapshot.get_metadata().index;
+        let index = snap.get_metadata().index;
+        if index <= snap_index {
+            return Ok(());
+        }
+        let drop = ((index - snap_index) as usize).min(self.entries.len());
+        self.snapshot = snap;
+        self.entries.drain(..drop);
+        if let Some(d) = &mut self.disk {
+            // The snapshot file is durable: a crash before the removal only
+            // leaves entries below the snapshot, which `open` skips. A
+            // segment straddling the snapshot index stays until a later
+            // compaction.
+            let gone: Vec<u64> = d
+                .segments
+                .iter()
+                .filter(|(_, last)| **last <= index)
+                .map(|(a, _)| *a)
+                .collect();
+            let mut batch = sled::Batch::default();
+            for a in gone {
+                d.segments.remove(&a);
+                batch.remove(&a.to_be_bytes());
+            }
+            d.log.apply_batch(batch)?;
+        }
+        Ok(())
     }
 
     fn empty() -> Self {
@@ -512,6 +667,26 @@ struct Disk {
     guard: Guard,
     /// Log segments on disk: first index -> last index.
     segments: BTreeMap<u64, u64>,
+    /// The snapshot file being written in the background, if any.
+    writing: Option<Writing>,
+    /// Background fsync and guard writes, when started.
+    syncer: Option<Syncer>,
+}
+
+/// A snapshot whose file a background thread is writing.
+struct Writing {
+    snap: Snapshot,
+    thread: std::thread::JoinHandle<Result<(), StoreError>>,
+}
+
+impl Drop for Disk {
+    /// A snapshot file must not be renamed into place after the store is
+    /// gone (a reopened store would see it change under it).
+    fn drop(&mut self) {
+        if let Some(w) = self.writing.take() {
+            let _ = w.thread.join();
+        }
+    }
 }
 
 /// The floor recorded in the guard file.
@@ -523,6 +698,14 @@ struct Guard {
 }
 
 impl Guard {
+    fn of(hs: &HardState) -> Guard {
+        Guard {
+            term: hs.term,
+            vote: hs.vote,
+            commit: hs.commit,
+        }
+    }
+
     /// `lns-cluster-guard-v1 <term> <vote> <commit> <crc32 of the first four fields>`
     fn render(&self) -> String {
         let body = format!(
@@ -591,23 +774,8 @@ impl Disk {
         decode(&bytes, "snapshot file")
     }
 
-    /// Temp file, fsync, rename, fsync of the directory.
     fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        use std::io::Write as _;
-        let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write {name}: {e}"));
-        let tmp = self.dir.join(format!("{name}.tmp"));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        if self.fsync == Fsync::Always {
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, self.dir.join(name)).map_err(io)?;
-        if self.fsync == Fsync::Always {
-            std::fs::File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-        }
-        Ok(())
+        write_file(&self.dir, self.fsync, name, bytes)
     }
 
     fn put_meta<M: protobuf::Message>(&self, key: &[u8], m: &M) -> Result<(), StoreError> {
@@ -622,6 +790,25 @@ impl Disk {
             None => Err(StoreError::Damaged(format!("{what} missing"))),
         }
     }
+}
+
+/// Temp file, fsync, rename, fsync of the directory.
+fn write_file(dir: &Path, fsync: Fsync, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write as _;
+    let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write {name}: {e}"));
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    if fsync == Fsync::Always {
+        f.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, dir.join(name)).map_err(io)?;
+    if fsync == Fsync::Always {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 fn conf_state(voters: &[u64], learners: &[u64]) -> ConfState {

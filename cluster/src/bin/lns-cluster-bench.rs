@@ -169,11 +169,12 @@ async fn main() -> anyhow::Result<()> {
     // (in flight, commands/s, p99) of the levels that met the p99 target.
     let mut best: Option<(usize, f64, f64)> = None;
     for &k in &o.inflight {
-        let (n, lat) = run(&leader, &next, k, Duration::from_secs(o.seconds)).await;
+        let (failed, lat) = run(&handles, &next, k, Duration::from_secs(o.seconds)).await;
+        let n = lat.len() as u64;
         let secs = o.seconds as f64;
         let p99 = pct(&lat, 99.0);
         println!(
-            "inflight {k:>5}: {:>8.0} commands/s, p50 {:.2} ms, p99 {:.2} ms ({n} commands)",
+            "inflight {k:>5}: {:>8.0} commands/s, p50 {:.2} ms, p99 {:.2} ms ({n} commands, {failed} failed)",
             n as f64 / secs,
             pct(&lat, 50.0),
             p99
@@ -190,9 +191,7 @@ async fn main() -> anyhow::Result<()> {
         None => println!("no in-flight level had p99 < {} ms", o.p99_target_ms),
     }
     if o.count == 0 {
-        for m in &handles {
-            m.shutdown().await;
-        }
+        stop(&handles).await;
         let _ = std::fs::remove_dir_all(&root);
         return Ok(());
     }
@@ -215,11 +214,19 @@ async fn main() -> anyhow::Result<()> {
         status.snapshot_index,
         status.applied
     );
-    for m in &handles {
-        m.shutdown().await;
-    }
+    stop(&handles).await;
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
+}
+
+/// Stops every member and waits until each task has ended (its leadership
+/// watch closes), so the directories are not removed under a member.
+async fn stop(members: &[Member]) {
+    for m in members {
+        let mut watch = m.leadership();
+        m.shutdown().await;
+        while watch.changed().await.is_ok() {}
+    }
 }
 
 fn command(id: u64) -> Vec<u8> {
@@ -228,30 +235,44 @@ fn command(id: u64) -> Vec<u8> {
     c
 }
 
-async fn run(leader: &Member, next: &Arc<AtomicU64>, k: usize, d: Duration) -> (u64, Vec<f64>) {
+/// Runs `k` closed-loop clients for `d` against whichever member is
+/// active (a leader change during the run is followed); returns the number
+/// of failed proposals and the sorted latencies of the others.
+async fn run(members: &[Member], next: &Arc<AtomicU64>, k: usize, d: Duration) -> (u64, Vec<f64>) {
     let end = Instant::now() + d;
     let mut tasks = Vec::new();
     for _ in 0..k {
-        let m = leader.clone();
+        let members = members.to_vec();
         let next = next.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
+            let mut failed = 0u64;
             while Instant::now() < end {
+                let m = members
+                    .iter()
+                    .find(|m| m.is_active())
+                    .unwrap_or(&members[0]);
                 let id = next.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
                 if m.propose(command(id)).await.is_ok() {
                     lat.push(t.elapsed().as_secs_f64() * 1e3);
+                } else {
+                    failed += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             }
-            lat
+            (failed, lat)
         }));
     }
     let mut all = Vec::new();
+    let mut failed = 0;
     for t in tasks {
-        all.extend(t.await.unwrap_or_default());
+        let (f, lat) = t.await.unwrap_or_default();
+        failed += f;
+        all.extend(lat);
     }
     all.sort_by(|a, b| a.total_cmp(b));
-    (all.len() as u64, all)
+    (failed, all)
 }
 
 /// Proposes `count` commands with `k` in flight through whichever member

@@ -86,6 +86,13 @@ pub struct MemberCore<S: StateMachine> {
     /// Leader side: when it steps down unless a quorum is heard from first
     /// (`Micros::MAX`: never, e.g. a single voter; 0: not leading).
     step_down_at: Micros,
+    /// A Ready between `begin_flush` and `finish_flush` (written, unsynced).
+    unsynced: Option<raft::Ready>,
+    /// Background sync: Readies written but not yet known durable, with the
+    /// messages that must wait for that (number, persisted messages).
+    awaiting: VecDeque<(u64, Vec<Message>)>,
+    /// The highest Ready number known durable.
+    persisted_ready: u64,
 }
 
 impl<S: StateMachine> std::fmt::Debug for MemberCore<S> {
@@ -173,6 +180,9 @@ impl<S: StateMachine> MemberCore<S> {
             applied: snap_index,
             deadline: 0,
             step_down_at: 0,
+            unsynced: None,
+            awaiting: VecDeque::new(),
+            persisted_ready: 0,
         })
     }
 
@@ -402,15 +412,45 @@ impl<S: StateMachine> MemberCore<S> {
     }
 
     /// Handles everything the inputs since the last call produced: one Ready.
+    /// Same as [`MemberCore::begin_flush`] then [`MemberCore::finish_flush`].
     pub fn flush(&mut self, now: Micros) -> Result<(), CoreError> {
+        self.begin_flush(now)?;
+        self.finish_flush()
+    }
+
+    /// The first half of [`MemberCore::flush`], up to the sync: takes the
+    /// Ready, queues the messages a leader may send before its own fsync
+    /// (raft thesis 10.2.1), applies what is committed (its results are
+    /// events at once) and writes the new entries and hard state, unsynced.
+    /// A driver drains `poll_event` and `poll_transmit` now, so replication
+    /// and the replies overlap this member's fsync, then calls
+    /// [`MemberCore::finish_flush`] before any other input.
+    pub fn begin_flush(&mut self, now: Micros) -> Result<(), CoreError> {
+        if self.unsynced.is_some() {
+            self.finish_flush()?;
+        }
         self.now = self.now.max(now);
+        self.collect_synced()?;
         self.submit_batch();
         self.witness_hand_off();
         self.abandon_failed_transfer();
         self.step_down_without_quorum();
         if self.raw.has_ready() {
-            self.handle_ready()?;
+            self.begin_ready()?;
         }
+        // Before the early messages leave: the watch must report a released
+        // lease before the MsgTimeoutNow that hands it over is sent.
+        self.update_leadership();
+        Ok(())
+    }
+
+    /// The second half of [`MemberCore::flush`]: the fsync, then the
+    /// messages that depend on it, `advance`, the light ready, compaction.
+    pub fn finish_flush(&mut self) -> Result<(), CoreError> {
+        if let Some(rd) = self.unsynced.take() {
+            self.finish_ready(rd)?;
+        }
+        self.install_compaction()?;
         self.update_leadership();
         Ok(())
     }
@@ -447,19 +487,21 @@ impl<S: StateMachine> MemberCore<S> {
         let mut m = Message::default();
         m.set_msg_type(MessageType::MsgPropose);
         m.from = self.id;
+        let mut tokens = Vec::with_capacity(batch.len());
         let entries: Vec<Entry> = batch
-            .iter()
-            .map(|(seq, _, cmd)| {
+            .into_iter()
+            .map(|(seq, token, cmd)| {
+                tokens.push((seq, token));
                 let mut e = Entry::default();
-                e.set_data(cmd.clone().into());
-                e.set_context(self.context(*seq).into());
+                e.set_data(cmd.into());
+                e.set_context(self.context(seq).into());
                 e
             })
             .collect();
         m.set_entries(entries.into());
         let accepted = self.raw.raft.state == StateRole::Leader && self.raw.step(m).is_ok();
         if !accepted {
-            for (_, token, _) in batch {
+            for (_, token) in tokens {
                 self.events.push_back(Event::Proposed {
                     token,
                     result: Err(ProposeError::Dropped),
@@ -468,8 +510,8 @@ impl<S: StateMachine> MemberCore<S> {
             return;
         }
         let last = self.raw.raft.raft_log.last_index();
-        let first = last + 1 - batch.len() as u64;
-        for (i, (seq, token, _)) in batch.into_iter().enumerate() {
+        let first = last + 1 - tokens.len() as u64;
+        for (i, (seq, token)) in tokens.into_iter().enumerate() {
             self.pending.insert(first + i as u64, (seq, token));
         }
     }
@@ -518,7 +560,7 @@ impl<S: StateMachine> MemberCore<S> {
         }
     }
 
-    fn handle_ready(&mut self) -> Result<(), CoreError> {
+    fn begin_ready(&mut self) -> Result<(), CoreError> {
         let mut rd = self.raw.ready();
         if let Some(ss) = rd.ss() {
             tracing::debug!(leader = ss.leader_id, role = ?ss.raft_state, "raft soft state");
@@ -566,7 +608,69 @@ impl<S: StateMachine> MemberCore<S> {
                 }
             }
         }
+        if self.raw.store().background_sync() && rd.snapshot().is_empty() {
+            return self.defer_sync(rd);
+        }
+        self.unsynced = Some(rd);
+        Ok(())
+    }
+
+    /// Background sync (raft-rs async ready): the fsync of this Ready runs
+    /// on the store's thread; its persisted messages wait in `awaiting`
+    /// until `collect_synced` sees it durable. Meanwhile this member keeps
+    /// taking inputs and handling Readies.
+    fn defer_sync(&mut self, mut rd: raft::Ready) -> Result<(), CoreError> {
+        let number = rd.number();
+        let wrote = !rd.entries().is_empty() || rd.hs().is_some();
+        let msgs = rd.take_persisted_messages();
+        self.raw.advance_append_async(rd);
+        if wrote || !self.awaiting.is_empty() {
+            // A message may acknowledge entries of an earlier Ready still
+            // in flight: it waits for that one too (syncs complete in order).
+            self.awaiting.push_back((number, msgs));
+            self.raw.mut_store().request_sync(number);
+        } else {
+            // Nothing written and nothing pending: all is durable already.
+            self.persisted_ready = number;
+            self.raw.on_persist_ready(number);
+            self.queue_messages(msgs);
+        }
+        self.raw.advance_apply();
+        self.serve_reads();
+        self.maybe_compact()
+    }
+
+    /// Background sync: hands raft every Ready made durable since the last
+    /// call and sends the messages that waited for it.
+    fn collect_synced(&mut self) -> Result<(), CoreError> {
+        if self.awaiting.is_empty() {
+            return Ok(());
+        }
+        let synced = self.raw.store().synced()?;
+        if synced <= self.persisted_ready {
+            return Ok(());
+        }
+        self.persisted_ready = synced;
+        self.raw.on_persist_ready(synced);
+        self.release_awaiting(synced);
+        Ok(())
+    }
+
+    /// Sends the persisted messages of every Ready up to `number`.
+    fn release_awaiting(&mut self, number: u64) {
+        while self.awaiting.front().is_some_and(|(n, _)| *n <= number) {
+            if let Some((_, msgs)) = self.awaiting.pop_front() {
+                self.queue_messages(msgs);
+            }
+        }
+    }
+
+    fn finish_ready(&mut self, mut rd: raft::Ready) -> Result<(), CoreError> {
         self.raw.mut_store().sync()?;
+        // Everything written so far is durable now, earlier Readies whose
+        // background sync is still running included.
+        self.persisted_ready = rd.number();
+        self.release_awaiting(rd.number());
         // 5. Messages that depend on what was just persisted.
         let msgs = rd.take_persisted_messages();
         self.queue_messages(msgs);
@@ -664,7 +768,12 @@ impl<S: StateMachine> MemberCore<S> {
         }
     }
 
+    /// Takes the state-machine snapshot when due; the store writes it in
+    /// the background (`install_compaction` completes it).
     fn maybe_compact(&mut self) -> Result<(), CoreError> {
+        if self.raw.store().compaction_running() {
+            return Ok(());
+        }
         let snap_index = self.raw.store().latest_snapshot().get_metadata().index;
         let wanted = self.raw.store().take_snapshot_request();
         let due = self.applied >= snap_index + self.compact_after;
@@ -675,9 +784,15 @@ impl<S: StateMachine> MemberCore<S> {
         data.extend_from_slice(&self.sm.snapshot());
         let cs = self.raw.raft.prs().conf().to_conf_state();
         let applied = self.applied;
-        self.raw.mut_store().compact(applied, &cs, data)?;
-        self.raw.mut_store().sync()?;
-        tracing::debug!(id = self.id, index = applied, "log compacted");
+        self.raw.mut_store().start_compaction(applied, &cs, data)?;
+        self.install_compaction()
+    }
+
+    /// Drops the log up to a snapshot the store finished writing.
+    fn install_compaction(&mut self) -> Result<(), CoreError> {
+        if let Some(index) = self.raw.mut_store().finish_compaction()? {
+            tracing::debug!(id = self.id, index, "log compacted");
+        }
         Ok(())
     }
 
