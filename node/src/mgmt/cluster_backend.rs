@@ -292,6 +292,7 @@ pub fn status_reply(s: &ClusterStatus, book: &AddressBook) -> pb::ClusterStatusR
                 // Never heard from: as old as our clock.
                 now.saturating_sub(m.last_contact.unwrap_or(0)) / 1000
             },
+            learner: m.membership == Membership::Learner,
         })
         .collect();
     pb::ClusterStatusReply {
@@ -473,6 +474,10 @@ mod tests {
         assert_eq!(r.members[1].address, "198.18.0.2:7000");
         assert_eq!(r.members[0].last_contact_ms, 0);
         assert_eq!(r.members[2].last_contact_ms, 9_000);
+        assert!(!r.members[1].learner);
+        let mut learning = s.clone();
+        learning.members[1].membership = Membership::Learner;
+        assert!(status_reply(&learning, &book()).members[1].learner);
     }
 
     #[test]
