@@ -20,6 +20,7 @@
 //! - [`storage`]: the raft log on sled, with corruption detection.
 //! - [`transport`]: tonic gRPC between members.
 //! - [`auth`]: both-way authentication with the shared secret (HMAC proofs).
+//! - [`forward`]: operator requests one member hands to another (opaque).
 //! - [`tls`]: optional mutual TLS (rustls) on the peer transport.
 //! - [`member`]: the tokio task that owns a `MemberCore` and its handle.
 //! - [`config`]: members, roles, failover mode and timers, validated.
@@ -67,6 +68,7 @@ pub mod auth;
 pub mod config;
 pub mod contract;
 pub mod core;
+pub mod forward;
 pub mod lease;
 pub mod log_bridge;
 pub mod member;
@@ -94,6 +96,7 @@ pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
     MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, StateMachine,
 };
+pub use crate::forward::{ForwardError, ForwardFuture, ForwardHandler};
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
 pub use crate::storage::{LogStore, StoreError, SyncWaker};

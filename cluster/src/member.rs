@@ -37,6 +37,7 @@ use crate::core::{
     Activity, ClusterStatus, CoreError, Event, Leadership, MemberCore, MembershipChange,
     ProposeError, Role, StateMachine,
 };
+use crate::forward::{ForwardError, ForwardHandler, ForwardSlot};
 use crate::lease::Micros;
 use crate::storage::{LogStore, StoreError};
 use crate::transport::{self, Credentials, Feedback, Inbound, PeerLink, Secret};
@@ -68,11 +69,22 @@ pub enum StartError {
 }
 
 /// The handle to a running member. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Member {
     id: MemberId,
     commands: mpsc::Sender<Command>,
     leadership: watch::Receiver<Leadership>,
+    credentials: Credentials,
+    forward: ForwardSlot,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("forwarding", &self.forward.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Member {
@@ -129,7 +141,14 @@ impl Member {
                 .tls_config(tls.server())
                 .map_err(|e| StartError::Tls(e.to_string()))?;
         }
-        let router = transport::router(&mut builder, me, secret.clone(), inbound_tx);
+        let forward = ForwardSlot::default();
+        let router = transport::router_with_forward(
+            &mut builder,
+            me,
+            secret.clone(),
+            inbound_tx,
+            forward.clone(),
+        );
         tracing::info!(
             %addr,
             security = if config.tls.is_some() {
@@ -167,6 +186,7 @@ impl Member {
             );
             links.insert(*id, link);
         }
+        let task_credentials = credentials.clone();
         let task = Task {
             me,
             core,
@@ -195,6 +215,8 @@ impl Member {
             id: me,
             commands,
             leadership,
+            credentials: task_credentials,
+            forward,
         })
     }
 
@@ -253,6 +275,23 @@ impl Member {
     pub async fn status(&self) -> Result<ClusterStatus, ProposeError> {
         let (reply, rx) = oneshot::channel();
         self.call(Command::Status { reply }, rx).await
+    }
+
+    /// Installs the handler that answers `Peer.Forward` on this member
+    /// (once; `false` if one was already installed).
+    pub fn serve_forwarded(&self, handler: ForwardHandler) -> bool {
+        self.forward.set(handler)
+    }
+
+    /// Hands an opaque `body` to member `to` at `address` over the
+    /// authenticated peer transport and returns its handler's answer.
+    pub async fn forward(
+        &self,
+        to: MemberId,
+        address: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, ForwardError> {
+        crate::forward::forward(self.id, to, address, &self.credentials, body).await
     }
 
     /// Stops the member task and its server.

@@ -35,7 +35,10 @@ use crate::core::{Outbound, Payload};
 use crate::pb::peer_auth_server::{PeerAuth, PeerAuthServer};
 use crate::pb::peer_client::PeerClient;
 use crate::pb::peer_server::{Peer, PeerServer};
-use crate::pb::{Ack, Batch, Envelope, HelloReply, HelloRequest, SnapshotChunk};
+use crate::forward::ForwardSlot;
+use crate::pb::{
+    Ack, Batch, Envelope, ForwardReply, ForwardRequest, HelloReply, HelloRequest, SnapshotChunk,
+};
 use crate::tls::TlsConfig;
 
 /// Wire schema version carried in every batch and chunk.
@@ -98,6 +101,18 @@ pub fn router(
     secret: Secret,
     inbound: mpsc::Sender<Inbound>,
 ) -> tonic::transport::server::Router {
+    router_with_forward(builder, me, secret, inbound, ForwardSlot::default())
+}
+
+/// [`router`], with `Peer.Forward` answered by the handler in `forward`
+/// once the application installs one (`forward` module).
+pub fn router_with_forward(
+    builder: &mut tonic::transport::Server,
+    me: MemberId,
+    secret: Secret,
+    inbound: mpsc::Sender<Inbound>,
+    forward: ForwardSlot,
+) -> tonic::transport::server::Router {
     let sessions = Arc::new(Sessions::new(me, secret));
     let auth = PeerAuthServer::new(AuthService {
         sessions: sessions.clone(),
@@ -112,6 +127,7 @@ pub fn router(
         me,
         inbound,
         sessions,
+        forward,
     })
     .max_decoding_message_size(64 * 1024 * 1024);
     builder
@@ -140,6 +156,7 @@ pub struct PeerService {
     me: MemberId,
     inbound: mpsc::Sender<Inbound>,
     sessions: Arc<Sessions>,
+    forward: ForwardSlot,
 }
 
 /// The session proof the interceptor verified for this call.
@@ -223,6 +240,21 @@ impl Peer for PeerService {
         let mut resp = Response::new(Ack {});
         self.sessions.acknowledge(&call, &mut resp);
         Ok(resp)
+    }
+
+    async fn forward(
+        &self,
+        request: Request<ForwardRequest>,
+    ) -> Result<Response<ForwardReply>, Status> {
+        let call = verified(&request)?;
+        crate::forward::serve(
+            self.me,
+            &self.forward,
+            &self.sessions,
+            call,
+            request.into_inner(),
+        )
+        .await
     }
 }
 
@@ -410,7 +442,7 @@ pub async fn open(
 
 /// An error and its sources on one line ("transport error: ... : invalid
 /// peer certificate: UnknownIssuer"): tonic's own message hides the cause.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -1,5 +1,6 @@
 //! lnsctl against the real tonic server over a temporary Unix socket (and
-//! TCP with a token), with an in-memory backend that exists only here.
+//! TCP with a token, or with mutual TLS), with an in-memory backend that
+//! exists only here.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -301,15 +302,23 @@ impl Running {
 }
 
 fn start(role: TestRole, token: Option<&str>) -> Running {
+    start_tcp(
+        role,
+        token.map(|t| TcpConfig {
+            listen: "127.0.0.1:0".parse().expect("literal"),
+            token: t.into(),
+            tls: None,
+        }),
+    )
+}
+
+fn start_tcp(role: TestRole, tcp: Option<TcpConfig>) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("mgmt.sock");
     let config = ServerConfig {
         socket_path: socket.clone(),
         socket_mode: 0o600,
-        tcp: token.map(|t| TcpConfig {
-            listen: "127.0.0.1:0".parse().expect("literal"),
-            token: t.into(),
-        }),
+        tcp,
     };
     let bound = server::bind(&config).expect("bind");
     let tcp = bound.tcp_addr();
@@ -471,6 +480,122 @@ async fn tcp_requires_the_right_token() {
     node.stop().await;
 }
 
+/// A test CA and certificates for 127.0.0.1 signed by it.
+struct Ca {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Ca { cert, key }
+    }
+
+    /// A certificate for 127.0.0.1 from this CA: (cert PEM, key PEM).
+    fn issue(&self) -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("signed");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+#[tokio::test]
+async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
+    use lns_cluster::TlsConfig;
+    use lns_node::mgmt::pb::management_client::ManagementClient;
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+
+    let ca = Ca::new("lnsd mgmt test CA");
+    let (server_cert, server_key) = ca.issue();
+    let server_tls =
+        TlsConfig::from_pem(ca.cert.pem(), server_cert, server_key).expect("server pem");
+    let node = start_tcp(
+        TestRole::Active,
+        Some(TcpConfig {
+            listen: "127.0.0.1:0".parse().expect("literal"),
+            token: String::new(),
+            tls: Some(server_tls),
+        }),
+    );
+    let addr = node.tcp.expect("tcp configured").to_string();
+    let files = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, pem: &str| {
+        let p = files.path().join(name);
+        std::fs::write(&p, pem).expect("write pem");
+        p.to_str().expect("utf-8 temp path").to_string()
+    };
+    let ca_file = write("ca.pem", &ca.cert.pem());
+    let (client_cert, client_key) = ca.issue();
+    let cert_file = write("client.pem", &client_cert);
+    let key_file = write("client.key", &client_key);
+    let foreign = Ca::new("another CA");
+    let (foreign_cert, foreign_key) = foreign.issue();
+    let foreign_cert_file = write("foreign.pem", &foreign_cert);
+    let foreign_key_file = write("foreign.key", &foreign_key);
+    let run = |cert: &str, key: &str| {
+        let argv = [
+            "lnsctl",
+            "--addr",
+            &addr,
+            "--tls-ca",
+            &ca_file,
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+            "status",
+        ]
+        .map(String::from);
+        async move {
+            let cli = Cli::try_parse_from(argv).expect("valid arguments");
+            let mut out = Vec::new();
+            ctl::run(cli, &mut out).await.map(|()| out)
+        }
+    };
+    // With a certificate from the CA: it works.
+    let ok = run(&cert_file, &key_file).await.expect("client certificate");
+    assert!(String::from_utf8_lossy(&ok).contains("lns-test"));
+    // A certificate from another CA: refused.
+    let refused = run(&foreign_cert_file, &foreign_key_file).await;
+    assert!(refused.is_err(), "a foreign certificate was accepted");
+    // TLS without a client certificate: refused.
+    let endpoint = Endpoint::from_shared(format!("https://{addr}"))
+        .expect("uri")
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.cert.pem())))
+        .expect("client tls");
+    let anonymous = match endpoint.connect().await {
+        Ok(channel) => ManagementClient::new(channel)
+            .status(pb::StatusRequest {})
+            .await
+            .map(|_| ()),
+        Err(e) => Err(tonic::Status::unavailable(e.to_string())),
+    };
+    assert!(anonymous.is_err(), "a client without a certificate was served");
+    // Plain HTTP/2 with a token instead of TLS: nothing answers.
+    let argv = ["lnsctl", "--addr", &addr, "--token", "0123456789abcdef", "status"];
+    let cli = Cli::try_parse_from(argv).expect("valid arguments");
+    let mut out = Vec::new();
+    assert!(ctl::run(cli, &mut out).await.is_err(), "plain HTTP/2 was served");
+    // Half the TLS flags is a usage error that names them.
+    let argv = ["lnsctl", "--addr", &addr, "--tls-ca", &ca_file, "status"];
+    let cli = Cli::try_parse_from(argv).expect("valid arguments");
+    match ctl::run(cli, &mut Vec::new()).await {
+        Err(CtlError::Usage(m)) => assert!(m.contains("--tls-cert"), "{m}"),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn tcp_without_token_is_refused_at_bind() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -480,6 +605,7 @@ async fn tcp_without_token_is_refused_at_bind() {
         tcp: Some(TcpConfig {
             listen: "127.0.0.1:0".parse().expect("literal"),
             token: String::new(),
+            tls: None,
         }),
     };
     assert!(matches!(

@@ -10,7 +10,7 @@
 //! runs single-node exactly as before.
 
 use super::validate::FieldError;
-use lns_cluster::{ClusterConfig, MemberKind, PeerSpec, Timing, TlsConfig};
+use lns_cluster::{Bootstrap, ClusterConfig, MemberKind, PeerSpec, Timing, TlsConfig};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -27,6 +27,21 @@ pub enum ClusterRole {
     Lns,
     /// A Raft voter only: no L2TP, no TUN, no RADIUS.
     Witness,
+}
+
+/// How a member with an empty `data_dir` starts (`[cluster] bootstrap`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterBootstrap {
+    /// One of the founding members: with an empty `data_dir`, every member
+    /// of `members` is a voter of the new cluster.
+    #[default]
+    Found,
+    /// A new or replacement member: with an empty `data_dir` it forms no
+    /// cluster and waits until the active node adds it (`lnsctl cluster
+    /// add ID --learner`, then `lnsctl cluster promote ID`); it receives
+    /// the state from the leader. Ignored once `data_dir` holds a store.
+    Join,
 }
 
 /// `[cluster]`.
@@ -81,6 +96,10 @@ pub struct ClusterSection {
     /// This member's private key (PEM).
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// `found` (default) or `join`: what a member does with an empty
+    /// `data_dir` (docs/RUNBOOK.md, "Replacing a dead node").
+    #[serde(default)]
+    pub bootstrap: ClusterBootstrap,
 }
 
 /// `[[cluster.members]]`.
@@ -177,6 +196,10 @@ impl ClusterSection {
             .collect();
         let mut c = ClusterConfig::new(self.node_id, members);
         c.timing = self.timing();
+        c.bootstrap = match self.bootstrap {
+            ClusterBootstrap::Found => Bootstrap::Founding,
+            ClusterBootstrap::Join => Bootstrap::Joining,
+        };
         c
     }
 

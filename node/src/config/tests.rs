@@ -380,3 +380,19 @@ fn cluster_tls_needs_all_three_files_and_names_the_missing_one() {
         "{e:?}"
     );
 }
+
+#[test]
+fn bootstrap_join_makes_a_member_that_waits_to_be_added() {
+    let members = format!("{MEMBER_1}{MEMBER_2}{WITNESS_3}");
+    let founding = Config::from_toml(&cluster_text(&members, "")).expect("valid");
+    let c = founding.cluster.expect("[cluster]");
+    assert_eq!(c.bootstrap, super::cluster::ClusterBootstrap::Found);
+    assert_eq!(c.cluster_config().bootstrap, lns_cluster::Bootstrap::Founding);
+    let joining =
+        Config::from_toml(&cluster_text(&members, "bootstrap = \"join\"")).expect("valid");
+    let c = joining.cluster.expect("[cluster]");
+    assert_eq!(c.cluster_config().bootstrap, lns_cluster::Bootstrap::Joining);
+    let bad = Config::from_toml(&cluster_text(&members, "bootstrap = \"wait\""))
+        .expect_err("unknown bootstrap refused");
+    assert!(bad.to_string().contains("join"), "{bad}");
+}

@@ -14,7 +14,8 @@ use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterPar
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
 use crate::http::{Readiness, ServingRole};
 use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
-use crate::mgmt::cluster_backend::ClusterBackend;
+use crate::mgmt::cluster_backend::{AddressBook, ClusterBackend};
+use crate::mgmt::forwarding::Forwarding;
 use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::replica::{Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
@@ -53,6 +54,21 @@ pub async fn start_member(
     Ok((ClusterHandle::new(member, section), replica, rx))
 }
 
+/// The management backend of a member: its own, with writes forwarded to
+/// the active member while this one is not active (`mgmt::forwarding`).
+fn forwarding(
+    backend: DaemonBackend,
+    ops: ClusterBackend,
+    handle: &ClusterHandle,
+    section: &ClusterSection,
+) -> Forwarding<DaemonBackend> {
+    Forwarding::install(
+        backend.with_cluster(Arc::new(ops)),
+        handle.member().clone(),
+        AddressBook::from_section(section),
+    )
+}
+
 /// Runs a witness until SIGTERM/SIGINT. Its management API answers status,
 /// cluster status and reads from its replicated table.
 pub async fn run_witness(
@@ -65,7 +81,7 @@ pub async fn run_witness(
     let section = config.cluster.clone().context("a witness has [cluster]")?;
     let (handle, replica, mut events) = start_member(&config, &section).await?;
     let ops = ClusterBackend::new(handle.clone(), replica.clone(), &section);
-    let mgmt = start_server(&config.mgmt, backend.with_cluster(Arc::new(ops)))?;
+    let mgmt = start_server(&config.mgmt, forwarding(backend, ops, &handle, &section))?;
     readiness.set_role(ServingRole::Witness);
     metrics.observe_node_role(NodeRole::Witness);
     let roles = tokio::spawn(follow_leadership(handle.clone(), Arc::clone(&metrics)));
@@ -111,7 +127,7 @@ pub async fn run_lns<P: Plane>(
     vip.release();
     let (handle, replica, events) = start_member(config, &section).await?;
     let ops = ClusterBackend::new(handle.clone(), replica.clone(), &section);
-    let mgmt = start_server(&config.mgmt, backend.with_cluster(Arc::new(ops)))?;
+    let mgmt = start_server(&config.mgmt, forwarding(backend, ops, &handle, &section))?;
     readiness.set_role(ServingRole::Standby);
     metrics.observe_node_role(NodeRole::Standby);
     let addresses: Vec<std::net::IpAddr> = section

@@ -1,7 +1,8 @@
 //! Management API client (used by lnsctl and tests).
 //!
 //! Contract: connects over the Unix socket, or over TCP with a bearer token,
-//! and turns transport failures and gRPC statuses into messages that tell the
+//! mutual TLS (a client certificate, the server checked against the given
+//! CA for the host dialled), or both, and turns transport failures and gRPC statuses into messages that tell the
 //! operator what to do next.
 
 use std::path::{Path, PathBuf};
@@ -25,12 +26,15 @@ pub type Client = ManagementClient<InterceptedService<Channel, BearerToken>>;
 pub enum Target {
     /// The local Unix socket.
     Unix(PathBuf),
-    /// A remote node over TCP (`host:port`), with its token.
+    /// A remote node over TCP (`host:port`), with its token and/or mutual TLS.
     Tcp {
         /// `host:port`.
         addr: String,
-        /// Bearer token.
+        /// Bearer token (empty: none).
         token: String,
+        /// Mutual TLS: the CA that signed the server's certificate, our
+        /// certificate and key.
+        tls: Option<lns_cluster::TlsConfig>,
     },
 }
 
@@ -77,7 +81,7 @@ impl tonic::service::Interceptor for BearerToken {
 pub async fn connect(target: &Target) -> Result<Client, ClientError> {
     match target {
         Target::Unix(path) => connect_unix(path).await,
-        Target::Tcp { addr, token } => connect_tcp(addr, token).await,
+        Target::Tcp { addr, token, tls } => connect_tcp(addr, token, tls.as_ref()).await,
     }
 }
 
@@ -104,10 +108,20 @@ async fn connect_unix(path: &Path) -> Result<Client, ClientError> {
     ))
 }
 
-async fn connect_tcp(addr: &str, token: &str) -> Result<Client, ClientError> {
-    let value: MetadataValue<Ascii> = format!("Bearer {token}")
-        .parse()
-        .map_err(|_| ClientError::BadToken)?;
+async fn connect_tcp(
+    addr: &str,
+    token: &str,
+    tls: Option<&lns_cluster::TlsConfig>,
+) -> Result<Client, ClientError> {
+    let value: Option<MetadataValue<Ascii>> = if token.is_empty() {
+        None
+    } else {
+        Some(
+            format!("Bearer {token}")
+                .parse()
+                .map_err(|_| ClientError::BadToken)?,
+        )
+    };
     let unreachable = |cause: String| {
         ClientError::Unreachable {
         target: addr.to_string(),
@@ -115,15 +129,21 @@ async fn connect_tcp(addr: &str, token: &str) -> Result<Client, ClientError> {
         hint: "is lnsd listening on TCP there (mgmt tcp_listen in its config)? is the address right (--addr)?",
     }
     };
-    let endpoint =
-        Endpoint::try_from(format!("http://{addr}")).map_err(|e| unreachable(e.to_string()))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint =
+        Endpoint::try_from(format!("{scheme}://{addr}")).map_err(|e| unreachable(e.to_string()))?;
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls.client())
+            .map_err(|e| unreachable(source_chain(&e)))?;
+    }
     let channel = endpoint
         .connect()
         .await
         .map_err(|e| unreachable(source_chain(&e)))?;
     Ok(ManagementClient::with_interceptor(
         channel,
-        BearerToken(Some(value)),
+        BearerToken(value),
     ))
 }
 

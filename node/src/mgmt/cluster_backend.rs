@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use lns_cluster::{
-    Activity, ClusterStatus, Leadership, MemberId, MembershipChange, ProposeError, Role,
+    Activity, ClusterStatus, Leadership, MemberId, Membership, MembershipChange, ProposeError,
+    Role,
 };
 
 use super::backend::{BackendError, BackendResult};
@@ -209,15 +210,22 @@ impl ClusterOps for ClusterBackend {
         Box::pin(async move {
             self.must_be_active()?;
             let id = member_id(&change.node)?;
-            if change.address.is_empty() {
-                return Err(BackendError::InvalidArgument(
-                    "cluster add needs the member's cluster ADDRESS".into(),
-                ));
-            }
-            let change = MembershipChange::AddVoter {
-                id,
-                address: change.address,
-            };
+            let status = self
+                .handle
+                .status()
+                .await
+                .map_err(|e| backend_error(e, &self.book))?;
+            let current = status.members.iter().find(|m| m.id == id).map(|m| m.membership);
+            let address = Some(change.address)
+                .filter(|a| !a.is_empty())
+                .or_else(|| self.book.addresses.get(&id).cloned())
+                .ok_or_else(|| {
+                    BackendError::InvalidArgument(format!(
+                        "member {id} is not in [[cluster.members]]: give its cluster ADDRESS \
+                         (lnsctl cluster add {id} HOST:PORT)"
+                    ))
+                })?;
+            let (change, done) = membership_change(id, address, change.learner, current)?;
             self.handle
                 .member()
                 .change_membership(change)
@@ -226,7 +234,7 @@ impl ClusterOps for ClusterBackend {
             Ok(pb::WriteOutcome {
                 affected: 1,
                 forwarded_to: String::new(),
-                message: format!("member {id} added as a voter"),
+                message: done,
             })
         })
     }
@@ -284,6 +292,7 @@ pub fn status_reply(s: &ClusterStatus, book: &AddressBook) -> pb::ClusterStatusR
                 // Never heard from: as old as our clock.
                 now.saturating_sub(m.last_contact.unwrap_or(0)) / 1000
             },
+            learner: m.membership == Membership::Learner,
         })
         .collect();
     pb::ClusterStatusReply {
@@ -309,6 +318,42 @@ pub fn node_view(l: &Leadership, book: &AddressBook) -> NodeView {
         term: l.term,
         active_node: l.leader.map(|id| id.to_string()).unwrap_or_default(),
         active_address: l.leader.map(|id| book.address(id)).unwrap_or_default(),
+    }
+}
+
+/// The membership change `lnsctl cluster add|promote` asks for, given the
+/// member's `current` membership, and what to tell the operator once done.
+/// Adding an existing learner as a voter promotes it; anything that would
+/// change nothing (or demote a voter) is refused with what to do instead.
+pub fn membership_change(
+    id: MemberId,
+    address: String,
+    learner: bool,
+    current: Option<Membership>,
+) -> BackendResult<(MembershipChange, String)> {
+    match (learner, current) {
+        (true, None) => Ok((
+            MembershipChange::AddLearner { id, address },
+            format!(
+                "member {id} added as a learner: it receives the log but does not vote; \
+                 once `lnsctl cluster status` shows its lag near 0, run `lnsctl cluster \
+                 promote {id}`"
+            ),
+        )),
+        (false, None) => Ok((
+            MembershipChange::AddVoter { id, address },
+            format!("member {id} added as a voter"),
+        )),
+        (false, Some(Membership::Learner)) => Ok((
+            MembershipChange::AddVoter { id, address },
+            format!("member {id} promoted from learner to voter"),
+        )),
+        (true, Some(Membership::Learner)) => Err(BackendError::Precondition(format!(
+            "member {id} is already a learner: promote it with `lnsctl cluster promote {id}`"
+        ))),
+        (_, Some(Membership::Voter)) => Err(BackendError::Precondition(format!(
+            "member {id} is already a voter: to replace it, `lnsctl cluster remove {id}` first"
+        ))),
     }
 }
 
@@ -359,7 +404,7 @@ fn member_role(id: MemberId, l: &Leadership, book: &AddressBook) -> pb::Role {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lns_cluster::{MemberStatus, Membership, MembershipRefusal};
+    use lns_cluster::{MemberStatus, MembershipRefusal};
 
     fn book() -> AddressBook {
         AddressBook {
@@ -429,6 +474,10 @@ mod tests {
         assert_eq!(r.members[1].address, "198.18.0.2:7000");
         assert_eq!(r.members[0].last_contact_ms, 0);
         assert_eq!(r.members[2].last_contact_ms, 9_000);
+        assert!(!r.members[1].learner);
+        let mut learning = s.clone();
+        learning.members[1].membership = Membership::Learner;
+        assert!(status_reply(&learning, &book()).members[1].learner);
     }
 
     #[test]
@@ -480,6 +529,24 @@ mod tests {
         assert!(msg.contains("add a witness"), "{msg}");
         let e = backend_error(ProposeError::TimedOut, &book());
         assert!(matches!(e, BackendError::Unavailable(_)), "{e:?}");
+    }
+
+    #[test]
+    fn add_adds_a_learner_or_a_voter_and_promotes_a_learner() {
+        let addr = || "198.18.0.2:7000".to_string();
+        let (c, m) = membership_change(2, addr(), true, None).expect("new learner");
+        assert_eq!(c, MembershipChange::AddLearner { id: 2, address: addr() });
+        assert!(m.contains("cluster promote 2"), "{m}");
+        let (c, _) = membership_change(2, addr(), false, None).expect("new voter");
+        assert_eq!(c, MembershipChange::AddVoter { id: 2, address: addr() });
+        let (c, m) = membership_change(2, addr(), false, Some(Membership::Learner))
+            .expect("promotion");
+        assert_eq!(c, MembershipChange::AddVoter { id: 2, address: addr() });
+        assert!(m.contains("promoted"), "{m}");
+        let e = membership_change(2, addr(), true, Some(Membership::Learner)).expect_err("again");
+        assert!(matches!(e, BackendError::Precondition(ref m) if m.contains("promote")), "{e:?}");
+        let e = membership_change(2, addr(), true, Some(Membership::Voter)).expect_err("demote");
+        assert!(matches!(e, BackendError::Precondition(ref m) if m.contains("remove")), "{e:?}");
     }
 
     #[test]

@@ -23,12 +23,24 @@ pub struct Cli {
     /// Unix socket of the local lnsd.
     #[arg(long, global = true, default_value = DEFAULT_SOCKET_PATH)]
     pub socket: PathBuf,
-    /// Talk to lnsd over TCP instead (HOST:PORT); needs --token.
+    /// Talk to lnsd over TCP instead (HOST:PORT); needs --token, or
+    /// --tls-ca/--tls-cert/--tls-key when lnsd runs mutual TLS ([mgmt]
+    /// tls_*), or both.
     #[arg(long, global = true)]
     pub addr: Option<String>,
     /// Bearer token for --addr.
     #[arg(long, global = true, env = "LNSCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Mutual TLS for --addr: the CA that signed lnsd's certificate (PEM).
+    #[arg(long, global = true, env = "LNSCTL_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Mutual TLS for --addr: this client's certificate (PEM), signed by
+    /// the CA in lnsd's [mgmt] tls_ca.
+    #[arg(long, global = true, env = "LNSCTL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Mutual TLS for --addr: this client's private key (PEM).
+    #[arg(long, global = true, env = "LNSCTL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -150,16 +162,29 @@ pub enum ClusterCommand {
         /// Target node name.
         node: Option<String>,
     },
-    /// Add a member.
+    /// Add a member (a voter, or with --learner a learner that receives the
+    /// log without voting; promote it once its lag is near 0). Start the new
+    /// node first with `bootstrap = "join"` in its [cluster] and an empty
+    /// data_dir (docs/RUNBOOK.md, "Replacing a dead node").
     Add {
-        /// Node name.
+        /// Member id (its node_id).
         node: String,
-        /// Its cluster address (HOST:PORT).
-        address: String,
+        /// Its cluster address (HOST:PORT); may be left out when the
+        /// member is in [[cluster.members]] of the active node's config.
+        address: Option<String>,
+        /// Add it as a learner (then `lnsctl cluster promote NODE`).
+        #[arg(long)]
+        learner: bool,
     },
-    /// Remove a member.
+    /// Promote a learner to a voter.
+    Promote {
+        /// Member id of the learner.
+        node: String,
+    },
+    /// Remove a member (a dead one included: the remaining voters must be
+    /// a majority of the current ones).
     Remove {
-        /// Node name.
+        /// Member id.
         node: String,
     },
 }
@@ -270,18 +295,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
     if let Command::Config(ConfigCommand::Check { file }) = &cli.command {
         return config_check(file, cli.json, out);
     }
-    let target = match (&cli.addr, &cli.token) {
-        (Some(addr), Some(token)) => Target::Tcp {
-            addr: addr.clone(),
-            token: token.clone(),
-        },
-        (Some(_), None) => {
-            return Err(CtlError::Usage(
-                "--addr needs a token: pass --token or set LNSCTL_TOKEN".into(),
-            ))
-        }
-        (None, _) => Target::Unix(cli.socket.clone()),
-    };
+    let target = target(&cli)?;
     let mut c = client::connect(&target).await?;
     let json = cli.json;
     match cli.command {
@@ -374,17 +388,33 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
                 .into_inner();
             emit(out, json, &r, || render::write_outcome("transferred", &r))
         }
-        Command::Cluster(ClusterCommand::Add { node, address }) => {
-            let r = c
-                .add_member(pb::MemberChange { node, address })
-                .await?
-                .into_inner();
+        Command::Cluster(ClusterCommand::Add {
+            node,
+            address,
+            learner,
+        }) => {
+            let change = pb::MemberChange {
+                node,
+                address: address.unwrap_or_default(),
+                learner,
+            };
+            let r = c.add_member(change).await?.into_inner();
             emit(out, json, &r, || render::write_outcome("added", &r))
+        }
+        Command::Cluster(ClusterCommand::Promote { node }) => {
+            let change = pb::MemberChange {
+                node,
+                address: String::new(),
+                learner: false,
+            };
+            let r = c.add_member(change).await?.into_inner();
+            emit(out, json, &r, || render::write_outcome("promoted", &r))
         }
         Command::Cluster(ClusterCommand::Remove { node }) => {
             let change = pb::MemberChange {
                 node,
                 address: String::new(),
+                learner: false,
             };
             let r = c.remove_member(change).await?.into_inner();
             emit(out, json, &r, || render::write_outcome("removed", &r))
@@ -557,6 +587,38 @@ fn state_to_pb(s: StateArg) -> pb::SessionState {
     }
 }
 
+/// Where `cli` says to connect: the Unix socket, or `--addr` with a token
+/// and/or mutual TLS.
+fn target(cli: &Cli) -> Result<Target, CtlError> {
+    let Some(addr) = &cli.addr else {
+        return Ok(Target::Unix(cli.socket.clone()));
+    };
+    let tls = match (&cli.tls_ca, &cli.tls_cert, &cli.tls_key) {
+        (None, None, None) => None,
+        (Some(ca), Some(cert), Some(key)) => Some(
+            lns_cluster::TlsConfig::from_pem_files(ca, cert, key)
+                .map_err(|e| CtlError::Usage(format!("--tls-ca/--tls-cert/--tls-key: {e}")))?,
+        ),
+        _ => {
+            return Err(CtlError::Usage(
+                "--tls-ca, --tls-cert and --tls-key go together: pass all three".into(),
+            ))
+        }
+    };
+    if cli.token.is_none() && tls.is_none() {
+        return Err(CtlError::Usage(
+            "--addr needs a token (--token or LNSCTL_TOKEN) or a client certificate \
+             (--tls-ca, --tls-cert, --tls-key)"
+                .into(),
+        ));
+    }
+    Ok(Target::Tcp {
+        addr: addr.clone(),
+        token: cli.token.clone().unwrap_or_default(),
+        tls,
+    })
+}
+
 fn kind_to_pb(k: KindArg) -> pb::CaptureKind {
     match k {
         KindArg::Control => pb::CaptureKind::Control,
@@ -591,6 +653,9 @@ mod tests {
             "lnsctl cluster transfer-leader",
             "lnsctl cluster transfer-leader lns-b",
             "lnsctl cluster add lns-c 198.18.0.3:7000",
+            "lnsctl cluster add 2 --learner",
+            "lnsctl cluster promote 2",
+            "lnsctl --addr 198.18.0.1:7402 --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem status",
             "lnsctl cluster remove lns-c",
             "lnsctl drill switchover",
             "lnsctl counters",

@@ -349,9 +349,9 @@ pub struct MgmtServer {
 /// with its token) and starts serving `backend`. Refuses to take over a
 /// socket another process still answers on (a second lnsd with the same
 /// `[mgmt] socket`); a stale file left by a crash is replaced.
-pub fn start_server(
+pub fn start_server<B: ManagementBackend>(
     config: &crate::config::MgmtConfig,
-    backend: DaemonBackend,
+    backend: B,
 ) -> Result<MgmtServer, super::server::ServerError> {
     if std::os::unix::net::UnixStream::connect(&config.socket).is_ok() {
         return Err(super::server::ServerError::Config(format!(
@@ -365,7 +365,7 @@ pub fn start_server(
             source,
         })?;
     }
-    let bound = super::server::bind(&config.server_config())?;
+    let bound = super::server::bind(&config.server_config()?)?;
     tracing::info!(
         socket = %config.socket.display(),
         tcp = ?bound.tcp_addr(),

@@ -14,6 +14,7 @@ pub mod cluster_ops;
 pub mod ctl;
 pub mod daemon_backend;
 pub mod exposition;
+pub mod forwarding;
 pub mod json;
 pub mod pcap;
 pub mod server;

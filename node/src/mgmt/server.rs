@@ -1,8 +1,9 @@
 //! The management gRPC server.
 //!
 //! Contract: serves [`ManagementBackend`] over a Unix socket (always) and over
-//! TCP (only when a bearer token is configured; TCP without a token is a
-//! configuration error). The Unix socket is bound under a temporary name,
+//! TCP (only with a bearer token, mutual TLS, or both; TCP with neither is a
+//! configuration error). With mutual TLS the TCP listener completes no
+//! handshake without a client certificate signed by the configured CA. The Unix socket is bound under a temporary name,
 //! given its mode, then renamed into place, so it is never reachable with the
 //! umask's permissions; it is removed on shutdown. The token is compared in
 //! constant time and never logged.
@@ -48,8 +49,12 @@ pub struct ServerConfig {
 pub struct TcpConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Bearer token clients must send (`authorization: Bearer TOKEN`).
+    /// Bearer token clients must send (`authorization: Bearer TOKEN`);
+    /// empty: none (then `tls` is required).
     pub token: String,
+    /// Mutual TLS: the server's identity and the CA of the client
+    /// certificates (required).
+    pub tls: Option<lns_cluster::TlsConfig>,
 }
 
 impl std::fmt::Debug for TcpConfig {
@@ -57,6 +62,7 @@ impl std::fmt::Debug for TcpConfig {
         f.debug_struct("TcpConfig")
             .field("listen", &self.listen)
             .field("token", &"<redacted>")
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -86,13 +92,13 @@ pub enum ServerError {
 pub struct BoundServer {
     unix: UnixListener,
     socket_path: PathBuf,
-    tcp: Option<(TcpListener, String)>,
+    tcp: Option<(TcpListener, String, Option<lns_cluster::TlsConfig>)>,
 }
 
 impl BoundServer {
     /// The bound TCP address, if TCP is configured.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp.as_ref().and_then(|(l, _)| l.local_addr().ok())
+        self.tcp.as_ref().and_then(|(l, _, _)| l.local_addr().ok())
     }
 }
 
@@ -107,9 +113,10 @@ pub fn bind(config: &ServerConfig) -> Result<BoundServer, ServerError> {
     let unix = bind_unix(&config.socket_path, config.socket_mode)?;
     let tcp = match &config.tcp {
         None => None,
-        Some(tcp) if tcp.token.is_empty() => {
+        Some(tcp) if tcp.token.is_empty() && tcp.tls.is_none() => {
             return Err(ServerError::Config(
-                "TCP listener configured without a token; set a token or use the Unix socket"
+                "TCP listener configured without a token or mutual TLS; set token_file or \
+                 tls_ca/tls_cert/tls_key, or use the Unix socket"
                     .into(),
             ))
         }
@@ -130,7 +137,7 @@ pub fn bind(config: &ServerConfig) -> Result<BoundServer, ServerError> {
                     path: tcp.listen.to_string(),
                     source,
                 })?;
-            Some((listener, tcp.token.clone()))
+            Some((listener, tcp.token.clone(), tcp.tls.clone()))
         }
     };
     Ok(BoundServer {
@@ -163,11 +170,15 @@ pub async fn serve<B: ManagementBackend>(
         );
     let result = match bound.tcp {
         None => unix_server.await,
-        Some((listener, token)) => {
+        Some((listener, token, tls)) => {
             let check = TokenCheck {
                 token: Arc::from(token.into_bytes()),
             };
-            let tcp_server = tonic::transport::Server::builder()
+            let mut builder = tonic::transport::Server::builder();
+            if let Some(tls) = &tls {
+                builder = builder.tls_config(tls.server())?;
+            }
+            let tcp_server = builder
                 .add_service(ManagementServer::with_interceptor(service, check))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx));
             let (u, t) = tokio::join!(unix_server, tcp_server);
@@ -203,7 +214,8 @@ pub fn status_from(error: BackendError) -> Status {
     }
 }
 
-/// Checks `authorization: Bearer TOKEN` in constant time.
+/// Checks `authorization: Bearer TOKEN` in constant time (an empty token:
+/// no check, the listener runs mutual TLS alone).
 #[derive(Clone)]
 struct TokenCheck {
     token: Arc<[u8]>,
@@ -211,6 +223,9 @@ struct TokenCheck {
 
 impl tonic::service::Interceptor for TokenCheck {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        if self.token.is_empty() {
+            return Ok(request);
+        }
         let presented = request
             .metadata()
             .get("authorization")
@@ -326,9 +341,9 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
     }
     async fn add_member(&self, r: Request<pb::MemberChange>) -> Reply<pb::WriteOutcome> {
         let change = r.into_inner();
-        if change.node.is_empty() || change.address.is_empty() {
+        if change.node.is_empty() {
             return Err(Status::invalid_argument(
-                "cluster add needs NODE and ADDRESS",
+                "cluster add needs NODE (and ADDRESS unless NODE is in [[cluster.members]])",
             ));
         }
         reply(self.backend.add_member(change).await)

@@ -274,7 +274,11 @@ pub(super) fn cluster(r: &pb::ClusterStatusReply) -> String {
                 m.id.to_string(),
                 m.name.clone(),
                 m.address.clone(),
-                role(m.role),
+                if m.learner {
+                    format!("{} (learner)", role(m.role))
+                } else {
+                    role(m.role)
+                },
                 m.lag_entries.to_string(),
                 format!("{} ms ago", m.last_contact_ms),
             ]
