@@ -225,11 +225,12 @@ impl ManagementBackend for DaemonBackend {
     }
 
     async fn list_tunnels(&self) -> BackendResult<pb::TunnelList> {
-        self.ask(|engine, _| views::list_tunnels(engine)).await
+        self.ask(|engine, _| views::list_tunnels(engine, now()))
+            .await
     }
 
     async fn show_tunnel(&self, tunnel_id: u32) -> BackendResult<pb::TunnelDetail> {
-        self.ask(move |engine, _| views::tunnel_detail(engine, tunnel_id))
+        self.ask(move |engine, _| views::tunnel_detail(engine, now(), tunnel_id))
             .await?
     }
 
