@@ -29,6 +29,7 @@ mod acct;
 pub(crate) mod capture;
 pub mod cluster;
 mod observe;
+pub(crate) mod plane_input;
 mod query;
 
 pub use acct::{AccountingChannels, COUNTERS_INTERVAL};
@@ -290,34 +291,12 @@ impl<P: Plane> Task<P> {
     /// Established-tunnel traffic first, then new-tunnel requests.
     fn apply_batch(&mut self, batch: &mut Vec<ControlInput>) {
         for input in established_first(batch) {
-            let input = match input {
-                ControlInput::L2tpControl {
-                    local,
-                    peer,
-                    datagram,
-                } => {
-                    self.observer.traffic().received(datagram.len());
-                    if let Some(taps) = self.plane.captures().and_then(CaptureTaps::current) {
-                        capture::control_in(&taps, &self.engine, now(), local, peer, &datagram);
-                    }
-                    Input::L2tpDatagram {
-                        local,
-                        peer,
-                        bytes: datagram,
-                    }
-                }
-                ControlInput::PppControl {
-                    tunnel_id,
-                    session_id,
-                    frame,
-                } => Input::PppFrame {
-                    session: SessionKey {
-                        tunnel: tunnel_id,
-                        session: session_id,
-                    },
-                    bytes: frame,
-                },
-            };
+            let taps = self.plane.captures().and_then(CaptureTaps::current);
+            let shown = taps.as_deref().map(|taps| plane_input::Shown {
+                taps,
+                engine: &self.engine,
+            });
+            let input = plane_input::data_plane_input(&mut self.observer, shown, now(), input);
             self.apply(input);
         }
     }
@@ -333,18 +312,7 @@ impl<P: Plane> Task<P> {
             {
                 self.observer.answered(*session, *request, outcome);
             }
-            // A PPP frame is shown to captures after the engine read it,
-            // so a PAP/CHAP request already names its user.
-            let shown = match &input {
-                Input::PppFrame { session, bytes } if self.capturing() => {
-                    Some((*session, bytes.clone()))
-                }
-                _ => None,
-            };
             self.engine.apply(now(), input, &mut self.entropy);
-            if let Some((session, frame)) = shown {
-                self.show_ppp(session, Direction::FromLac, &frame);
-            }
             while let Some(out) = self.engine.poll_output() {
                 if let Some(follow_up) = self.route(out) {
                     pending.push(follow_up);

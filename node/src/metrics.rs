@@ -144,6 +144,9 @@ pub struct Metrics {
     last_failover_timestamp: Gauge,
     tunnel_address_held: IntGaugeVec,
     build_info: IntGaugeVec,
+    /// Not a metric: the RADIUS clients' own view of their servers, kept
+    /// beside the RADIUS metrics they report with (`lnsctl radius`).
+    radius_board: crate::aaa::board::RadiusBoard,
 }
 
 impl Metrics {
@@ -330,6 +333,7 @@ impl Metrics {
                 "Always 1; the labels tell which lnsd build runs on the node.",
                 &["version", "commit"],
             )?,
+            radius_board: crate::aaa::board::RadiusBoard::new(),
             registry,
         };
         m.build_info.with_label_values(&[version, commit]).set(1);
@@ -406,6 +410,12 @@ impl Metrics {
         self.authentications
             .with_label_values(&[method.label(), outcome.label()])
             .inc();
+    }
+
+    /// The RADIUS clients' view of their servers (state, totals, latency),
+    /// published by the AAA and accounting tasks with their reports.
+    pub fn radius_board(&self) -> &crate::aaa::board::RadiusBoard {
+        &self.radius_board
     }
 
     /// Creates the series of a configured RADIUS server (call at start and

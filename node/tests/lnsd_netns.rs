@@ -187,7 +187,16 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
     assert_eq!(exit, Exit::Clean);
 }
 
-mod radius_support;
+use lns_chaos_tests::peers::freeradius::{freeradius_binary, LocalRadius};
+
+const RADIUS_SECRET: &str = "s3cr3t-lnsd";
+
+/// FreeRADIUS on the loopback knowing `users`, requiring signed requests.
+fn start_radius(bin: &std::path::Path, users: &str) -> (LocalRadius, std::net::SocketAddr) {
+    let server = LocalRadius::loopback(bin, RADIUS_SECRET, users).expect("start freeradius");
+    let auth = server.auth();
+    (server, auth)
+}
 
 const CAROL: &str = r#"carol Cleartext-Password := "secret-carol"
 	Framed-IP-Address = 198.19.1.15,
@@ -204,7 +213,7 @@ fn chap_login_through_freeradius_end_to_end() {
     if !can_run() {
         return;
     }
-    let Some(bin) = radius_support::freeradius_binary() else {
+    let Some(bin) = freeradius_binary() else {
         eprintln!("freeradius not installed: skipping");
         return;
     };
@@ -218,7 +227,7 @@ fn chap_login_through_freeradius_end_to_end() {
     let rad_ns = ns.clone();
     let (_radius, auth) = std::thread::spawn(move || {
         enter(&rad_ns);
-        radius_support::start(&bin, CAROL)
+        start_radius(&bin, CAROL)
     })
     .join()
     .expect("FreeRADIUS started");
@@ -246,7 +255,7 @@ tries = 10
 [tun]
 name = "lnsrad{n}"
 "#,
-        secret = radius_support::SECRET,
+        secret = RADIUS_SECRET,
         n = pid % 10_000,
     );
     let mut cfg = Config::from_toml(&text).expect("parses");

@@ -11,6 +11,7 @@
 //! is ever logged.
 
 pub mod accounting;
+pub mod board;
 pub mod radius;
 pub mod report;
 pub mod users;

@@ -69,6 +69,7 @@ impl RadiusReport {
             Kind::Auth => RadiusKind::Auth,
             Kind::Accounting => RadiusKind::Accounting,
         };
+        metrics.radius_board().publish(kind, client);
         for (server, stats) in client.all_stats() {
             let now = Seen::of(stats);
             let before = self.last.insert(*server, now).unwrap_or_default();

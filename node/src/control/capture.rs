@@ -7,14 +7,18 @@
 //! IPV6CP) without their L2TP data header; those get the RFC 2661 §3.1 data
 //! header the wire carries (no Length, no Sequence: what lnsd sends) rebuilt
 //! around them, with the session's real addresses and IDs. Frames from the
-//! subscriber are offered after the engine applied them, so a PAP or CHAP
-//! request already carries its user into the capture's user scope. Every
-//! datagram is attributed to the *local* tunnel and session IDs.
+//! subscriber are offered as received (see `control/plane_input.rs`); a PAP
+//! or CHAP request carries its own user name into the capture's user scope
+//! ([`login_name`]), before the engine has read it. Every datagram is
+//! attributed to the *local* tunnel and session IDs.
 
 use crate::engine::{Engine, SessionKey};
 use crate::mgmt::capture::Direction;
 use crate::mgmt::taps::{ActiveCaptures, Seen};
 use lns_proto::l2tp::header::HeaderView;
+use lns_proto::ppp::chap::ChapView;
+use lns_proto::ppp::pap::PapView;
+use lns_proto::ppp::{Frame, Protocol};
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -103,7 +107,10 @@ pub(crate) fn ppp(
     datagram.extend_from_slice(&ids.0.to_be_bytes());
     datagram.extend_from_slice(&ids.1.to_be_bytes());
     datagram.extend_from_slice(frame);
-    let user = (!s.user.is_empty()).then(|| s.user_text());
+    // A login names its user before the engine has read it.
+    let user = (!s.user.is_empty())
+        .then(|| s.user_text())
+        .or_else(|| login_name(frame));
     taps.offer(Seen {
         at,
         direction,
@@ -123,6 +130,24 @@ pub(crate) fn users(engine: &Engine) -> BTreeMap<(u16, u16), String> {
         .filter(|s| !s.user.is_empty())
         .map(|s| ((s.key.tunnel, s.key.session), s.user_text()))
         .collect()
+}
+
+/// The user a PAP Authenticate-Request (RFC 1334 §2.2.1) or a CHAP
+/// Response (RFC 1994 §4.1) names; `None` for any other frame.
+pub(crate) fn login_name(frame: &[u8]) -> Option<String> {
+    let f = Frame::new_checked(frame).ok()?;
+    let name = match f.protocol() {
+        Protocol::Pap => match PapView::new_checked(f.payload()).ok()? {
+            PapView::Request { peer_id, .. } => peer_id,
+            _ => return None,
+        },
+        Protocol::Chap => match ChapView::new_checked(f.payload()).ok()? {
+            ChapView::Response { name, .. } => name,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
 }
 
 fn user_of(engine: &Engine, tunnel: u16, session: u16) -> Option<String> {

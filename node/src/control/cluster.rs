@@ -19,6 +19,11 @@
 //! Losing it: the queued inputs are dropped and the addresses removed at
 //! once; outputs applied afterwards are not emitted.
 //!
+//! Live capture (`lnsctl capture`) works on the active node: data-plane
+//! inputs are shown as received (`control/plane_input.rs`, shared with the
+//! single node), and what the node sends when it performs an applied
+//! output; a standby shows nothing of the control traffic.
+//!
 //! Accounting (issue 9) rides the same path: records are engine state, so
 //! the active node sends what the applied commands queued
 //! (`Output::Account`) and, on becoming active, every record still
@@ -29,10 +34,16 @@
 //! the cluster): an active node first hands leadership to another
 //! eligible member, then the task returns.
 
+use super::capture;
+use super::plane_input::{data_plane_input, Shown};
 use super::{established_first, Channels, ControlSignal, Exit, Observer, Plane};
 use crate::config::{ClusterRole, ClusterSection};
 use crate::dataplane::ControlInput;
-use crate::engine::{AuthOutcome, Input, Level, Output, SessionCounters, SessionKey, Traffic};
+use crate::engine::{
+    AuthOutcome, Engine, Input, Level, Output, SessionCounters, SessionKey, Traffic,
+};
+use crate::mgmt::capture::Direction;
+use crate::mgmt::taps::{ActiveCaptures, CaptureTaps};
 use crate::replica::{Command, ReplicaEvent, SharedReplica};
 use crate::system::{now, OsEntropy};
 use crate::vip::Vip;
@@ -220,10 +231,7 @@ pub async fn run<P: Plane>(
                 if n == 0 {
                     plane_open = false;
                 }
-                for i in established_first(&mut batch) {
-                    let input = data_plane_input(&mut t.observer, i);
-                    t.input(input);
-                }
+                t.from_plane(&mut batch);
             }
             () = sleep => {
                 let n = now();
@@ -269,6 +277,47 @@ struct Task<P: Plane> {
 }
 
 impl<P: Plane> Task<P> {
+    /// Data-plane inputs, established tunnels first, queued for the next
+    /// proposal and shown to running captures (active node only: a
+    /// standby's inputs are dropped).
+    fn from_plane(&mut self, batch: &mut Vec<ControlInput>) {
+        let inputs = established_first(batch);
+        let taps = self
+            .plane
+            .captures()
+            .and_then(CaptureTaps::current)
+            .filter(|_| self.active);
+        let replica = taps.as_ref().map(|_| self.replica.lock());
+        for i in inputs {
+            let shown = taps
+                .as_deref()
+                .zip(replica.as_deref())
+                .map(|(taps, r)| Shown {
+                    taps,
+                    engine: r.engine(),
+                });
+            let input = data_plane_input(&mut self.observer, shown, now(), i);
+            if self.active {
+                self.queue.push(input);
+            }
+        }
+    }
+
+    /// Shows what this node emits to running captures (the outputs of
+    /// committed commands, on the active node).
+    fn show(&self, offer: impl FnOnce(&ActiveCaptures, &Engine)) {
+        if let Some(taps) = self.plane.captures().and_then(CaptureTaps::current) {
+            offer(&taps, self.replica.lock().engine());
+        }
+    }
+
+    /// Tells the data plane's captures who each session's user is.
+    fn publish_capture_users(&self) {
+        if let Some(taps) = self.plane.captures().filter(|t| t.is_active()) {
+            taps.set_users(capture::users(self.replica.lock().engine()));
+        }
+    }
+
     /// Queues an input for the next proposal (active node only).
     fn input(&mut self, input: Input) {
         if self.active {
@@ -437,6 +486,7 @@ impl<P: Plane> Task<P> {
                 self.last_rx.entry(key).or_insert(0);
                 self.observer.published(key, entry.ipv4.is_some());
                 self.plane.upsert_session(entry);
+                self.publish_capture_users();
             }
             Output::SessionDown {
                 session,
@@ -448,15 +498,22 @@ impl<P: Plane> Task<P> {
                 self.last_rx.remove(&session);
                 self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
+                self.publish_capture_users();
                 if emit {
                     tracing::info!(%session, ?user, %acct_session_id, "session ended");
                 }
             }
             Output::SendL2tp(t) if emit => {
                 self.observer.traffic().sent(t.payload.len());
+                self.show(|taps, engine| {
+                    capture::control_out(taps, engine, now(), t.local, t.peer, &t.payload)
+                });
                 self.plane.send_control(t.local, t.peer, &t.payload)
             }
             Output::SendPpp { session, frame } if emit => {
+                self.show(|taps, engine| {
+                    capture::ppp(taps, engine, now(), session, Direction::ToLac, &frame)
+                });
                 self.plane.send_ppp(session.tunnel, session.session, &frame)
             }
             Output::Authenticate(q) if emit => {
@@ -495,6 +552,9 @@ impl<P: Plane> Task<P> {
     /// keepalive) on the active node.
     fn poll_stats(&mut self) {
         self.observer.sample(self.replica.lock().engine());
+        if let Some(taps) = self.plane.captures() {
+            taps.prune();
+        }
         if !self.active {
             return;
         }
@@ -603,34 +663,6 @@ fn plus(a: Traffic, b: Traffic) -> Traffic {
         output_octets: a.output_octets.saturating_add(b.output_octets),
         input_packets: a.input_packets.saturating_add(b.input_packets),
         output_packets: a.output_packets.saturating_add(b.output_packets),
-    }
-}
-
-fn data_plane_input(observer: &mut Observer, i: ControlInput) -> Input {
-    match i {
-        ControlInput::L2tpControl {
-            local,
-            peer,
-            datagram,
-        } => {
-            observer.traffic().received(datagram.len());
-            Input::L2tpDatagram {
-                local,
-                peer,
-                bytes: datagram,
-            }
-        }
-        ControlInput::PppControl {
-            tunnel_id,
-            session_id,
-            frame,
-        } => Input::PppFrame {
-            session: SessionKey {
-                tunnel: tunnel_id,
-                session: session_id,
-            },
-            bytes: frame,
-        },
     }
 }
 

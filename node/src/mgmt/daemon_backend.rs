@@ -225,11 +225,12 @@ impl ManagementBackend for DaemonBackend {
     }
 
     async fn list_tunnels(&self) -> BackendResult<pb::TunnelList> {
-        self.ask(|engine, _| views::list_tunnels(engine)).await
+        self.ask(|engine, _| views::list_tunnels(engine, now()))
+            .await
     }
 
     async fn show_tunnel(&self, tunnel_id: u32) -> BackendResult<pb::TunnelDetail> {
-        self.ask(move |engine, _| views::tunnel_detail(engine, tunnel_id))
+        self.ask(move |engine, _| views::tunnel_detail(engine, now(), tunnel_id))
             .await?
     }
 
@@ -257,7 +258,9 @@ impl ManagementBackend for DaemonBackend {
     }
 
     async fn radius_status(&self) -> BackendResult<pb::RadiusStatusReply> {
-        Ok(exposition::radius(&self.exposition()?))
+        Ok(pb::RadiusStatusReply {
+            servers: self.metrics.radius_board().servers(now()),
+        })
     }
 
     async fn cluster_status(&self) -> BackendResult<pb::ClusterStatusReply> {
@@ -506,11 +509,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn radius_and_counters_read_the_metrics() {
+    async fn radius_reads_the_client_board_and_counters_the_metrics() {
+        use lns_proto::radius::{Client, ClientConfig, Secret, ServerConfig};
         let (tx, _rx) = mpsc::channel(1);
         let b = backend(&tx);
         b.metrics.radius_server("198.18.0.9:1812");
-        let r = b.radius_status().await.expect("from metrics");
+        let client = Client::new(ClientConfig {
+            auth_servers: vec![ServerConfig {
+                addr: "198.18.0.9:1812".parse().expect("literal"),
+                secret: Secret::new("s"),
+                timeout: std::time::Duration::from_secs(1),
+                tries: 3,
+            }],
+            ..ClientConfig::default()
+        });
+        b.metrics
+            .radius_board()
+            .publish(crate::metrics::RadiusKind::Auth, &client);
+        let r = b.radius_status().await.expect("from the board");
         assert!(r
             .servers
             .iter()

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use lns_proto::l2tp::tunnel::{Phase as TunnelPhase, Tunnel};
-use lns_proto::ppp::Phase;
+use lns_proto::ppp::{AuthMethod, Phase};
 use lns_proto::time::Timestamp;
 
 use super::backend::{BackendError, BackendResult};
@@ -47,7 +47,12 @@ pub fn state(s: &Session) -> pb::SessionState {
 }
 
 /// One session's line.
-pub fn summary(s: &Session, now: Timestamp, plane: &dyn Plane) -> pb::SessionSummary {
+pub fn summary(
+    engine: &Engine,
+    s: &Session,
+    now: Timestamp,
+    plane: &dyn Plane,
+) -> pb::SessionSummary {
     let stats = plane
         .session_stats(s.key.tunnel, s.key.session)
         .unwrap_or_default();
@@ -57,7 +62,11 @@ pub fn summary(s: &Session, now: Timestamp, plane: &dyn Plane) -> pb::SessionSum
         user: s.user_text(),
         state: state(s) as i32,
         ipv4: s.ipv4.map(|a| a.to_string()).unwrap_or_default(),
-        ipv6_prefixes: Vec::new(),
+        ipv6_prefixes: engine
+            .ipv6_prefixes(s.key)
+            .into_iter()
+            .map(|(addr, len)| format!("{addr}/{len}"))
+            .collect(),
         uptime_seconds: now.saturating_since(s.started).as_secs(),
         rx_bytes: stats.rx_bytes,
         tx_bytes: stats.tx_bytes,
@@ -74,7 +83,7 @@ pub fn list_sessions(
     let ip = IpFilter::parse(&filter.ip)?;
     let sessions = engine
         .sessions()
-        .map(|s| summary(s, now, plane))
+        .map(|s| summary(engine, s, now, plane))
         .filter(|s| filter.user.is_empty() || s.user == filter.user)
         .filter(|s| filter.tunnel_id.is_none_or(|t| s.tunnel_id == t))
         .filter(|s| filter.state == pb::SessionState::Unspecified as i32 || s.state == filter.state)
@@ -116,12 +125,16 @@ pub fn session_detail(
         })
         .unwrap_or_default();
     Ok(pb::SessionDetail {
-        summary: Some(summary(s, now, plane)),
+        summary: Some(summary(engine, s, now, plane)),
         calling_number: text(&s.call.calling_number),
         called_number: text(&s.call.called_number),
-        auth_protocol: String::new(),
+        auth_protocol: auth_protocol(s.link.auth_method()).into(),
         mru: u32::from(s.mru),
-        ipv6_interface_id: String::new(),
+        ipv6_interface_id: s
+            .link
+            .peer_interface_id()
+            .map(interface_id)
+            .unwrap_or_default(),
         radius_class: class,
         rx_packets: stats.rx_packets,
         tx_packets: stats.tx_packets,
@@ -129,8 +142,9 @@ pub fn session_detail(
     })
 }
 
-/// One tunnel's line (lnsd keeps no tunnel start time yet: uptime is 0).
-pub fn tunnel_summary(t: &Tunnel) -> pb::TunnelSummary {
+/// One tunnel's line; `now` gives its uptime (0 for a tunnel restored
+/// from a snapshot older than the start time it carries).
+pub fn tunnel_summary(t: &Tunnel, now: Timestamp) -> pb::TunnelSummary {
     let state = match t.phase {
         TunnelPhase::WaitCtlReply => "wait-ctl-reply",
         TunnelPhase::WaitCtlConn => "wait-ctl-conn",
@@ -145,31 +159,38 @@ pub fn tunnel_summary(t: &Tunnel) -> pb::TunnelSummary {
         host_name: String::from_utf8_lossy(&t.peer_host_name).into_owned(),
         state: state.into(),
         sessions: t.sessions.len() as u32,
-        uptime_seconds: 0,
+        uptime_seconds: match t.started {
+            Timestamp::EPOCH => 0,
+            started => now.saturating_since(started).as_secs(),
+        },
     }
 }
 
 /// `lnsctl tunnels`.
-pub fn list_tunnels(engine: &Engine) -> pb::TunnelList {
+pub fn list_tunnels(engine: &Engine, now: Timestamp) -> pb::TunnelList {
     pb::TunnelList {
-        tunnels: engine.endpoint().tunnels().map(tunnel_summary).collect(),
+        tunnels: engine
+            .endpoint()
+            .tunnels()
+            .map(|t| tunnel_summary(t, now))
+            .collect(),
         origin: pb::ReplyOrigin::Live as i32,
     }
 }
 
 /// `lnsctl tunnel show ID`.
-pub fn tunnel_detail(engine: &Engine, id: u32) -> BackendResult<pb::TunnelDetail> {
+pub fn tunnel_detail(engine: &Engine, now: Timestamp, id: u32) -> BackendResult<pb::TunnelDetail> {
     let t = u16::try_from(id)
         .ok()
         .and_then(|id| engine.endpoint().tunnel(id))
         .ok_or_else(|| BackendError::NotFound(format!("tunnel {id}")))?;
     Ok(pb::TunnelDetail {
-        summary: Some(tunnel_summary(t)),
-        vendor_name: String::new(),
+        summary: Some(tunnel_summary(t, now)),
+        vendor_name: String::from_utf8_lossy(&t.peer_vendor_name).into_owned(),
         receive_window: u32::from(t.reliable.peer_window),
         ns: u32::from(t.reliable.ns_next),
         nr: u32::from(t.reliable.nr),
-        retransmits: 0,
+        retransmits: u32::try_from(t.retransmits).unwrap_or(u32::MAX),
         session_ids: t
             .sessions
             .keys()
@@ -202,6 +223,21 @@ pub fn list_pools(engine: &Engine, ranges: &BTreeMap<String, String>) -> pb::Poo
         pools,
         origin: pb::ReplyOrigin::Live as i32,
     }
+}
+
+/// The `auth_protocol` column: the method LCP negotiated.
+pub fn auth_protocol(method: Option<AuthMethod>) -> &'static str {
+    match method {
+        Some(AuthMethod::Pap) => "PAP",
+        Some(AuthMethod::ChapMd5) => "CHAP",
+        None => "",
+    }
+}
+
+/// An IPv6 interface identifier as the low 64 bits of an address
+/// (`::1a2b:3c4d:5e6f:7081`).
+fn interface_id(id: u64) -> String {
+    std::net::Ipv6Addr::from(u128::from(id)).to_string()
 }
 
 /// `--ip`: an address or a prefix.

@@ -219,6 +219,13 @@ impl Message {
             _ => None,
         })
     }
+    /// Vendor Name AVP (RFC 2661 §4.4.3).
+    pub fn vendor_name(&self) -> Option<&[u8]> {
+        self.avps.iter().find_map(|a| match &a.value {
+            AvpValue::VendorName(x) => Some(x.as_slice()),
+            _ => None,
+        })
+    }
     /// Challenge AVP.
     pub fn challenge(&self) -> Option<&[u8]> {
         self.avps.iter().find_map(|a| match &a.value {

@@ -145,6 +145,9 @@ fn tunnel_to_pb(t: &Tunnel) -> pb::TunnelState {
         our_challenge: t.our_challenge.clone(),
         peer_host_name: t.peer_host_name.clone(),
         next_call_serial: t.next_call_serial,
+        started_us: t.started.unix_micros(),
+        retransmits: t.retransmits,
+        peer_vendor_name: t.peer_vendor_name.clone(),
         sessions: t
             .sessions
             .values()
@@ -252,6 +255,9 @@ fn tunnel_from_pb(p: &pb::TunnelState) -> Result<Tunnel, StateError> {
         our_challenge: p.our_challenge.clone(),
         peer_host_name: p.peer_host_name.clone(),
         next_call_serial: p.next_call_serial,
+        started: Timestamp::from_unix_micros(p.started_us),
+        retransmits: p.retransmits,
+        peer_vendor_name: p.peer_vendor_name.clone(),
     })
 }
 

@@ -85,6 +85,12 @@ pub struct Tunnel {
     pub peer_host_name: Vec<u8>,
     /// Last Call Serial Number used (LAC).
     pub next_call_serial: u32,
+    /// When the tunnel was created (SCCRQ received or sent).
+    pub started: Timestamp,
+    /// Control messages retransmitted on this tunnel (§5.8).
+    pub retransmits: u64,
+    /// The peer's Vendor Name (§4.4.3), empty when it sent none.
+    pub peer_vendor_name: Vec<u8>,
 }
 
 impl Tunnel {
@@ -114,6 +120,9 @@ impl Tunnel {
             our_challenge: None,
             peer_host_name: sccrq.host_name().unwrap_or_default().to_vec(),
             next_call_serial: 0,
+            started: ctx.now,
+            retransmits: 0,
+            peer_vendor_name: sccrq.vendor_name().unwrap_or_default().to_vec(),
         };
         if ctx.config.deliveries == super::config::DeliveryReports::On {
             ctx.events.push_back(Event::Delivered {
@@ -155,6 +164,9 @@ impl Tunnel {
             our_challenge: None,
             peer_host_name: Vec::new(),
             next_call_serial: 0,
+            started: ctx.now,
+            retransmits: 0,
+            peer_vendor_name: Vec::new(),
         };
         let sccrq = t.identity(ctx, MessageType::Sccrq);
         let sccrq = t.maybe_challenge(ctx, sccrq);
@@ -282,6 +294,7 @@ impl Tunnel {
             .transmit(ctx.now, self.peer_id, &ctx.config.transport, &mut out);
         if let Ok(retransmitted) = result {
             ctx.counters.retransmits += retransmitted;
+            self.retransmits += retransmitted;
         }
         for payload in out {
             ctx.transmits.push_back(Transmit {

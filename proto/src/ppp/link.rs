@@ -412,6 +412,18 @@ impl Link {
         self.lcp_neg.peer_mru
     }
 
+    /// The authentication method negotiated by LCP (`None` until LCP
+    /// negotiated one, or when none was demanded).
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        self.auth.method
+    }
+
+    /// The peer's IPV6CP interface identifier as we acked it (RFC 5072
+    /// §4.1), `None` before.
+    pub fn peer_interface_id(&self) -> Option<u64> {
+        Some(self.ipv6cp_neg.peer_id).filter(|id| *id != 0)
+    }
+
     /// The user name the peer authenticated with (LNS) or ours (subscriber).
     pub fn user_name(&self) -> &[u8] {
         &self.auth.peer_name

@@ -421,6 +421,14 @@ impl Client {
         self.dead_until.get(&server).is_some_and(|t| *t > now)
     }
 
+    /// Until when new requests skip `server`: set when it exhausted a
+    /// request's tries, cleared by its next authenticated reply. A time in
+    /// the past means the dead time is over and the server is being tried
+    /// again without having answered yet.
+    pub fn dead_until(&self, server: SocketAddr) -> Option<Timestamp> {
+        self.dead_until.get(&server).copied()
+    }
+
     /// Requests not yet answered or given up.
     pub fn in_flight(&self) -> usize {
         self.requests.len()

@@ -121,26 +121,81 @@ fn session_show_names_one_session_and_unknown_ids_are_not_found() {
 #[test]
 fn tunnels_and_pools_reflect_the_engine() {
     let (sim, alice, bob) = two_sessions();
-    let tunnels = views::list_tunnels(&sim.engine).tunnels;
+    let tunnels = views::list_tunnels(&sim.engine, sim.now).tunnels;
     assert_eq!(tunnels.len(), 1);
     let t = &tunnels[0];
     assert_eq!(t.state, "established");
     assert_eq!(t.sessions, 2);
     assert_eq!(t.peer_address, LAC);
     assert_eq!(t.local_address, LNS);
-    let d = views::tunnel_detail(&sim.engine, t.tunnel_id).expect("exists");
+    let d = views::tunnel_detail(&sim.engine, sim.now, t.tunnel_id).expect("exists");
     let mut ids = d.session_ids.clone();
     ids.sort_unstable();
     let mut want = vec![views::session_ref(alice), views::session_ref(bob)];
     want.sort_unstable();
     assert_eq!(ids, want);
-    assert!(views::tunnel_detail(&sim.engine, 70_000).is_err());
+    assert!(views::tunnel_detail(&sim.engine, sim.now, 70_000).is_err());
     let ranges = BTreeMap::from([("p".to_owned(), "100.64.0.1-100.64.0.3".to_owned())]);
     let pools = views::list_pools(&sim.engine, &ranges).pools;
     assert_eq!(pools.len(), 1);
     assert_eq!(
         (pools[0].size, pools[0].used, pools[0].range.as_str()),
         (3, 2, "100.64.0.1-100.64.0.3")
+    );
+}
+
+#[test]
+fn session_show_names_the_negotiated_auth_protocol() {
+    let (sim, alice, bob) = two_sessions();
+    let protocol = |key| {
+        views::session_detail(
+            &sim.engine,
+            &CountingPlane,
+            sim.now,
+            views::session_ref(key),
+        )
+        .expect("exists")
+        .auth_protocol
+    };
+    assert_eq!(protocol(alice), "PAP");
+    assert_eq!(protocol(bob), "CHAP");
+}
+
+#[test]
+fn tunnels_show_uptime_vendor_and_their_own_retransmits() {
+    let (mut sim, alice, _) = two_sessions();
+    let started = sim
+        .engine
+        .endpoint()
+        .tunnel(alice.tunnel)
+        .expect("up")
+        .started;
+    sim.advance(Duration::from_secs(30));
+    let line = views::list_tunnels(&sim.engine, sim.now).tunnels[0].clone();
+    assert_eq!(
+        line.uptime_seconds,
+        sim.now.saturating_since(started).as_secs()
+    );
+    assert!(line.uptime_seconds >= 30, "{}", line.uptime_seconds);
+    let before = views::tunnel_detail(&sim.engine, sim.now, line.tunnel_id).expect("exists");
+    assert_eq!(before.retransmits, 0, "the LAC acked everything");
+    assert_eq!(before.vendor_name, "lnsd", "the test LAC's Vendor Name AVP");
+    // The LAC goes silent: the CDN of a killed session is never acked, so
+    // the LNS retransmits it (RFC 2661 §5.8).
+    sim.apply(Input::Admin(AdminCommand::KillSession(alice)));
+    let end = sim.now + Duration::from_secs(20);
+    while let Some(at) = sim.engine.poll_timeout().filter(|t| *t <= end) {
+        sim.now = sim.now.max(at);
+        sim.apply(Input::Tick);
+        while sim.engine.poll_output().is_some() {}
+    }
+    let after = views::tunnel_detail(&sim.engine, sim.now, line.tunnel_id).expect("exists");
+    let total = sim.engine.endpoint().counters().retransmits;
+    assert!(total > 0, "nothing was retransmitted");
+    assert_eq!(
+        u64::from(after.retransmits),
+        total,
+        "one tunnel holds them all"
     );
 }
 
@@ -207,6 +262,50 @@ mod capture {
         assert_eq!(inbound.datagram[2..4], alice.tunnel.to_be_bytes());
         assert_eq!(inbound.datagram[4..6], alice.session.to_be_bytes());
         assert!(reader.packets.try_recv().is_err(), "bob is not in scope");
+    }
+
+    /// PAP Authenticate-Request (RFC 1334 §2.2.1): id 1, Peer-ID "carol",
+    /// empty password; in a PPP frame (0xff03, protocol 0xc023).
+    const CAROL_PAP: [u8; 15] = [
+        0xff, 0x03, 0xc0, 0x23, 0x01, 0x01, 0x00, 0x0b, 0x05, b'c', b'a', b'r', b'o', b'l', 0x00,
+    ];
+
+    #[test]
+    fn a_received_login_is_captured_in_its_user_scope_before_the_engine_reads_it() {
+        use crate::control::plane_input::{data_plane_input, Shown};
+        use crate::control::{ControlTraffic, Observer};
+        use crate::dataplane::ControlInput;
+        let mut sim = Sim::new(config());
+        // The subscriber's frames are lost: the session exists, no user yet.
+        sim.cut = true;
+        let carol = sim.dial("carol", "", vec![AuthMethod::Pap]);
+        assert!(sim.engine.session(carol).is_some_and(|s| s.user.is_empty()));
+        let (taps, mut reader) = tapped(CaptureScope::User("carol".into()));
+        let active = taps.current().expect("installed");
+        let metrics =
+            std::sync::Arc::new(crate::metrics::Metrics::for_this_build().expect("registry"));
+        let mut observer = Observer::new(metrics, std::sync::Arc::new(ControlTraffic::default()));
+        let shown = Shown {
+            taps: &active,
+            engine: &sim.engine,
+        };
+        let input = data_plane_input(
+            &mut observer,
+            Some(shown),
+            sim.now,
+            ControlInput::PppControl {
+                tunnel_id: carol.tunnel,
+                session_id: carol.session,
+                frame: CAROL_PAP.to_vec(),
+            },
+        );
+        assert!(
+            matches!(input, Input::PppFrame { session, ref bytes } if session == carol && bytes[..] == CAROL_PAP)
+        );
+        let got = reader.packets.try_recv().expect("carol's login captured");
+        assert_eq!(got.datagram[6..], CAROL_PAP);
+        assert_eq!(capture::login_name(&CAROL_PAP).as_deref(), Some("carol"));
+        assert_eq!(capture::login_name(&ECHO), None, "not a login");
     }
 
     #[test]

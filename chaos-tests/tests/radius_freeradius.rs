@@ -1,7 +1,8 @@
-//! Interop with a real FreeRADIUS: the sans-IO `Client` driven over real
-//! UDP sockets against `freeradius -f` started from a config this test
-//! writes into a temporary directory (REFERENCE.md "Running FreeRADIUS in
-//! a test"). Checks PAP accept and reject, CHAP accept and reject, the
+//! Interop with a real FreeRADIUS: the sans-IO `Client` of lns-proto driven
+//! over real UDP sockets against `freeradius -f` started from the config
+//! `lns_chaos_tests::peers::freeradius` writes into a temporary directory
+//! (REFERENCE.md "Running FreeRADIUS in a test"; moved here from proto's
+//! tests so the workspace has one generator). Checks PAP accept and reject, CHAP accept and reject, the
 //! Access-Accept read into `Authorization`, failover from a dead server,
 //! and accounting Start/Stop acknowledged and present in the detail file.
 //!
@@ -20,9 +21,10 @@
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lns_chaos_tests::peers::freeradius::{free_udp_port, freeradius_binary, LocalRadius};
 use lns_proto::entropy::Seeded;
 use lns_proto::radius::attribute::Ipv6Prefix;
 use lns_proto::radius::crypto::chap_response;
@@ -39,33 +41,6 @@ use lns_proto::time::Timestamp;
 
 const SECRET: &str = "s3cr3t-lnsd";
 
-/// Kills the server by PID when the test ends, however it ends.
-struct FreeRadius {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for FreeRadius {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn freeradius_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
-        .map(|d| d.join("freeradius"))
-        .find(|p| p.is_file())
-}
-
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    s.local_addr().expect("local addr").port()
-}
-
 fn now() -> Timestamp {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -73,120 +48,9 @@ fn now() -> Timestamp {
     Timestamp::from_unix_micros(u64::try_from(d.as_micros()).expect("fits u64"))
 }
 
-fn write_config(dir: &Path, auth_port: u16, acct_port: u16) {
-    let d = dir.display();
-    let conf = format!(
-        r#"prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = {d}
-sbindir = /usr/sbin
-logdir = {d}/log
-raddbdir = {d}
-radacctdir = {d}/acct
-name = freeradius
-confdir = {d}
-modconfdir = {d}
-certdir = {d}
-cadir = {d}
-run_dir = {d}/run
-db_dir = {d}
-libdir = /usr/lib/freeradius
-pidfile = {d}/run/radiusd.pid
-dictdir = /usr/share/freeradius
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {{
-  destination = files
-  file = {d}/log/radius.log
-  auth = yes
-}}
-security {{
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = yes
-}}
-client lnsd {{
-  ipaddr = 127.0.0.1
-  secret = {SECRET}
-  require_message_authenticator = yes
-}}
-thread pool {{
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-  max_requests_per_server = 0
-}}
-modules {{
-  always ok {{
-    rcode = ok
-  }}
-  pap {{
-  }}
-  chap {{
-  }}
-  files {{
-    filename = {d}/users
-  }}
-  detail {{
-    filename = {d}/acct/detail
-    permissions = 0600
-    header = "%t"
-  }}
-}}
-server default {{
-  listen {{
-    type = auth
-    ipaddr = 127.0.0.1
-    port = {auth_port}
-  }}
-  listen {{
-    type = acct
-    ipaddr = 127.0.0.1
-    port = {acct_port}
-  }}
-  authorize {{
-    Autz-Type Status-Server {{
-      update reply {{
-        Message-Authenticator := 0x00
-      }}
-      ok
-    }}
-    chap
-    files
-    pap
-  }}
-  authenticate {{
-    Auth-Type PAP {{
-      pap
-    }}
-    Auth-Type CHAP {{
-      chap
-    }}
-  }}
-  preacct {{
-  }}
-  accounting {{
-    detail
-  }}
-  post-auth {{
-    update reply {{
-      Message-Authenticator := 0x00
-    }}
-    Post-Auth-Type REJECT {{
-      update reply {{
-        Message-Authenticator := 0x00
-      }}
-    }}
-  }}
-}}
-"#
-    );
-    let users = r#"alice Cleartext-Password := "wonderland"
+/// The users FreeRADIUS knows: alice with every reply attribute the
+/// `Authorization` reads.
+const USERS: &str = r#"alice Cleartext-Password := "wonderland"
 	Service-Type = Framed-User,
 	Framed-Protocol = PPP,
 	Framed-IP-Address = 198.18.64.7,
@@ -199,32 +63,12 @@ server default {{
 	MS-Secondary-DNS-Server = 192.0.2.54,
 	DNS-Server-IPv6-Address = 2001:db8::53
 "#;
-    for sub in ["log", "run", "acct"] {
-        fs::create_dir_all(dir.join(sub)).expect("create config subdirectory");
-    }
-    fs::write(dir.join("radiusd.conf"), conf).expect("write radiusd.conf");
-    fs::write(dir.join("users"), users).expect("write users");
-}
 
-fn start(bin: &Path) -> (FreeRadius, SocketAddr, SocketAddr) {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("lnsd-radius-{}-{nanos}", std::process::id()));
-    let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
-    write_config(&dir, auth_port, acct_port);
-    let log = fs::File::create(dir.join("stdout.log")).expect("create log");
-    let child = Command::new(bin)
-        .args(["-f", "-l", "stdout", "-d"])
-        .arg(&dir)
-        .stdout(Stdio::from(log.try_clone().expect("dup log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("spawn freeradius");
-    let server = FreeRadius { child, dir };
-    let auth = SocketAddr::from((Ipv4Addr::LOCALHOST, auth_port));
-    let acct = SocketAddr::from((Ipv4Addr::LOCALHOST, acct_port));
+/// FreeRADIUS on the loopback (config from `peers::freeradius`): auth and
+/// accounting listeners.
+fn start(bin: &Path) -> (LocalRadius, SocketAddr, SocketAddr) {
+    let server = LocalRadius::loopback(bin, SECRET, USERS).expect("start freeradius");
+    let (auth, acct) = (server.auth(), server.acct());
     (server, auth, acct)
 }
 
@@ -356,7 +200,7 @@ fn freeradius_pap_chap_and_accounting() {
         acct_servers: vec![server(acct, 300, 30)],
         dead_time: Duration::ZERO,
     });
-    let log = || fs::read_to_string(fr.dir.join("stdout.log")).unwrap_or_default();
+    let log = || fs::read_to_string(fr.dir().join("stdout.log")).unwrap_or_default();
 
     // PAP, right password: Access-Accept, read into an Authorization.
     client
@@ -447,7 +291,7 @@ fn freeradius_pap_chap_and_accounting() {
         let ack = reply(run_until_event(&mut client, &sock, &mut entropy));
         assert_eq!(ack.code, Code::AccountingResponse);
     }
-    let detail = fs::read_to_string(fr.dir.join("acct/detail")).expect("detail file written");
+    let detail = fs::read_to_string(fr.dir().join("acct/detail")).expect("detail file written");
     let records: Vec<&str> = detail
         .split("\n\n")
         .filter(|r| r.contains(&session_id))
@@ -474,7 +318,10 @@ fn freeradius_pap_chap_and_accounting() {
     assert_eq!(client.stats(acct).map(|s| s.replies), Some(4));
 
     // Failover: the first server is a port nobody listens on.
-    let dead = SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port()));
+    let dead = SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        free_udp_port(Ipv4Addr::LOCALHOST.into()),
+    ));
     let mut failover = Client::new(ClientConfig {
         auth_servers: vec![server(dead, 200, 2), server(auth, 300, 30)],
         acct_servers: vec![],
