@@ -36,6 +36,11 @@ fn runnable(test: &str) -> bool {
 /// A bed with FreeRADIUS (auth + accounting with `detail`), short
 /// counters and interim periods, and the DAE server on 127.0.0.1:3799.
 fn bed(users: u32) -> LnsdBed {
+    bed_with_interim(users, 3)
+}
+
+/// [`bed`] with Interim-Updates every `interim_secs`.
+fn bed_with_interim(users: u32, interim_secs: u64) -> LnsdBed {
     let mut opts = LnsdOptions::new(
         users,
         TEMPLATE,
@@ -47,7 +52,7 @@ fn bed(users: u32) -> LnsdBed {
     opts.extra_toml = format!(
         r#"
 [aaa.accounting]
-interim_interval_secs = 3
+interim_interval_secs = {interim_secs}
 counters_interval_secs = 1
 
 [dae]
@@ -142,6 +147,14 @@ fn wait_records(bed: &LnsdBed, status: &str, count: usize, timeout: Duration) ->
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The Acct-Status-Type of every record but the Interim-Updates, in order.
+fn statuses(all: &[Record]) -> Vec<&str> {
+    all.iter()
+        .map(|r| r.get("Acct-Status-Type").map_or("", String::as_str))
+        .filter(|s| *s != "Interim-Update")
+        .collect()
 }
 
 fn num(r: &Record, k: &str) -> u64 {
@@ -265,12 +278,14 @@ fn start_interim_and_stop_per_session_with_counters_matching_the_traffic() {
             assert!(num(r, "Acct-Input-Octets") <= num(stop, "Acct-Input-Octets"));
         }
     }
-    // Three sessions, three Acct-Session-Ids.
+    // Three sessions, three Acct-Session-Ids (Accounting-On has its own).
     let ids: std::collections::BTreeSet<&String> = all
         .iter()
+        .filter(|r| r.contains_key("User-Name"))
         .filter_map(|r| r.get("Acct-Session-Id"))
         .collect();
     assert_eq!(ids.len(), 3, "{all:?}");
+    assert_eq!(statuses(&all)[0], "Accounting-On", "{all:?}");
 }
 
 #[test]
@@ -402,13 +417,33 @@ fn sigterm_sends_a_stop_for_every_session_before_exiting() {
     let mut lac = lac;
     lac.wait_for_log("setup done", Duration::from_secs(40))
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", lac.log(), bed.log()));
-    let starts = wait_records(&bed, "Start", 3, Duration::from_secs(10));
-    assert_eq!(starts.len(), 3, "{starts:?}");
+    let all = wait_records(&bed, "Start", 3, Duration::from_secs(10));
+    // RFC 2866 §5.1: one Accounting-On, before every Start.
+    assert_eq!(
+        statuses(&all),
+        ["Accounting-On", "Start", "Start", "Start"],
+        "{all:?}"
+    );
     // lnsd waits for the Acct-Stops to be answered, then exits 0.
     let code = bed.stop_lnsd(Duration::from_secs(20)).expect("lnsd exits");
     assert_eq!(code, Some(0), "{}", bed.log());
     assert!(bed.log().contains("Clean"), "{}", bed.log());
     let all = detail(&detail_path(&bed));
+    // Accounting-Off once, after the three Stops, answered before the exit.
+    assert_eq!(
+        statuses(&all),
+        [
+            "Accounting-On",
+            "Start",
+            "Start",
+            "Start",
+            "Stop",
+            "Stop",
+            "Stop",
+            "Accounting-Off"
+        ],
+        "{all:?}"
+    );
     let stops: Vec<&Record> = all
         .iter()
         .filter(|r| r.get("Acct-Status-Type").map(String::as_str) == Some("Stop"))
@@ -422,4 +457,82 @@ fn sigterm_sends_a_stop_for_every_session_before_exiting() {
         );
     }
     let _ = lac.signal(Signal::Int);
+}
+
+#[test]
+fn radclient_coa_changes_the_interim_interval_and_the_class() {
+    let test = "radclient_coa_changes_the_interim_interval_and_the_class";
+    if !runnable(test) {
+        return;
+    }
+    // Interims every 10 minutes: none during the test unless a CoA says so.
+    let bed = bed_with_interim(1, 600);
+    let mut lac = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut lac_sim(&bed, 1, None))
+        .expect("lac-sim starts");
+    lac.wait_for_log("setup done", Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", lac.log(), bed.log()));
+    let user = TEMPLATE.replace("{n}", "1");
+    let all = wait_records(&bed, "Start", 1, Duration::from_secs(10));
+    let interims = |all: &[Record]| {
+        all.iter()
+            .filter(|r| r.get("Acct-Status-Type").map(String::as_str) == Some("Interim-Update"))
+            .cloned()
+            .collect::<Vec<Record>>()
+    };
+    assert!(interims(&all).is_empty(), "{all:?}");
+    // RFC 5176 §3.2: Acct-Interim-Interval 2 s and a new Class ("coa-plan").
+    let out = radclient(
+        &bed,
+        "coa",
+        DAE_SECRET,
+        &format!(
+            "User-Name = \"{user}\"\nAcct-Interim-Interval = 2\nClass = 0x636f612d706c616e\n"
+        ),
+    );
+    assert!(out.contains("Received CoA-ACK"), "{out}\n{}", bed.log());
+    // Interims now come: wait for two (bounded; the old interval would
+    // give none for 10 minutes).
+    let all = wait_records(&bed, "Interim-Update", 2, Duration::from_secs(30));
+    let got = interims(&all);
+    assert!(got.len() >= 2, "no Interims after the CoA: {all:?}\n{}", bed.log());
+    // Each echoes the new Class (FreeRADIUS writes octets in hex).
+    for r in &got {
+        assert_eq!(
+            r.get("Class").map(String::as_str),
+            Some("0x636f612d706c616e"),
+            "{r:?}"
+        );
+        assert_eq!(r.get("User-Name"), Some(&user), "{r:?}");
+    }
+    assert!(
+        bed.log().contains("interim interval Some(2s)"),
+        "{}",
+        bed.log()
+    );
+    // An attribute that cannot change on a live session: NAK 401, named in the log.
+    let out = radclient(
+        &bed,
+        "coa",
+        DAE_SECRET,
+        &format!("User-Name = \"{user}\"\nFramed-MTU = 1400\n"),
+    );
+    assert!(out.contains("Received CoA-NAK"), "{out}");
+    assert!(
+        out.contains("Unsupported-Attribute") || out.contains("401"),
+        "{out}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bed.log().contains("attributes lnsd cannot change") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = bed.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("attributes lnsd cannot change"))
+        .unwrap_or_else(|| panic!("no refusal line:\n{log}"));
+    assert!(line.contains("FramedMtu"), "{line}");
+    let _ = lac.signal(Signal::Int);
+    let _ = lac.wait_exit(Duration::from_secs(20));
 }

@@ -196,10 +196,16 @@ pub async fn run_observed<P: Plane>(
     let mut next_stats = now() + STATS_INTERVAL;
     let mut batch: Vec<ControlInput> = Vec::with_capacity(BATCH);
     let (mut plane_open, mut signals_open) = (true, true);
+    // A lone node starts accounting now: its Accounting-On goes before
+    // anything else (engine::accounting::nas).
+    task.apply(Input::Tick);
     loop {
         if let Some(deadline) = shutdown_by {
             let pending = task.engine.pending_accounting().count();
-            if task.engine.quiescent() && !task.accounts.delivering(pending) {
+            if task.engine.quiescent()
+                && task.engine.accounting_settled()
+                && !task.accounts.delivering(pending)
+            {
                 return Ok(Exit::Clean);
             }
             if now() >= deadline {

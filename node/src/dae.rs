@@ -8,12 +8,15 @@
 //! outside: dropped), then the semantic checks that end in a NAK with an
 //! Error-Cause (RFC 5176 §3.5): an attribute we do not act on (401), NAS
 //! identification that is not ours (403), no session identification (402),
-//! a CoA that changes nothing (404). What passes is a [`DaeRequest`] for
+//! a CoA that changes nothing (404); refused attributes are named in a log
+//! line. What passes is a [`DaeRequest`] for
 //! the control task, which resolves the sessions in the engine
 //! ([`crate::engine::Engine::select_sessions`]; none: 503) and answers
 //! with the outcome: Disconnect ends them (`AdminCommand::KillSession`,
-//! Acct-Terminate-Cause Admin-Reset), CoA changes Session-Timeout /
-//! Idle-Timeout (`Input::Reauthorize`). [`spawn`] runs one socket task per
+//! Acct-Terminate-Cause Admin-Reset), CoA changes Session-Timeout,
+//! Idle-Timeout, Acct-Interim-Interval and Class (`Input::Reauthorize`);
+//! any other attribute in a CoA (DNS, addresses, filters: fixed for the
+//! life of the session) gets NAK 401 Unsupported-Attribute (§3.6). [`spawn`] runs one socket task per
 //! listen address; each answer is signed with the client's secret and
 //! echoes Proxy-State. Secrets never reach a log.
 
@@ -69,7 +72,7 @@ pub struct DaeSettings {
 }
 
 /// What a verified request asks of the sessions it names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Disconnect-Request: end them.
     Disconnect,
@@ -139,6 +142,10 @@ pub fn examine(settings: &DaeSettings, source: IpAddr, datagram: &[u8], now: Tim
         secret: secret.clone(),
     };
     if let Some(cause) = unsupported(&request) {
+        // RFC 5176 §3.6: the operator learns which attributes were refused.
+        let names = refused(&request);
+        tracing::warn!(client = %source, attributes = %names.join(", "), ?cause,
+            "DAE request refused: attributes lnsd cannot change on a live session");
         return nak(request, cause);
     }
     if let Err(cause) = check_nas_identity(&request, &settings.nas) {
@@ -162,6 +169,10 @@ pub fn examine(settings: &DaeSettings, source: IpAddr, datagram: &[u8], now: Tim
                 match a {
                     Attribute::SessionTimeout(v) => change.session_timeout = Some(secs(*v)),
                     Attribute::IdleTimeout(v) => change.idle_timeout = Some(secs(*v)),
+                    Attribute::AcctInterimInterval(v) => {
+                        change.acct_interim_interval = Some(secs(*v))
+                    }
+                    Attribute::Class(v) => change.class.push(v.clone()),
                     _ => {}
                 }
             }
@@ -186,7 +197,12 @@ pub fn examine(settings: &DaeSettings, source: IpAddr, datagram: &[u8], now: Tim
 /// Only semantics we do not offer).
 fn unsupported(request: &Packet) -> Option<ErrorCause> {
     let coa = request.code == Code::CoaRequest;
-    request.attributes.iter().find_map(|a| match a {
+    request.attributes.iter().find_map(|a| refusal(a, coa))
+}
+
+/// Why one attribute of a request is refused, if it is.
+fn refusal(a: &Attribute, coa: bool) -> Option<ErrorCause> {
+    match a {
         // Session and NAS identification (RFC 5176 §3).
         Attribute::UserName(_)
         | Attribute::AcctSessionId(_)
@@ -200,11 +216,30 @@ fn unsupported(request: &Packet) -> Option<ErrorCause> {
         | Attribute::EventTimestamp(_)
         | Attribute::MessageAuthenticator(_)
         | Attribute::ProxyState(_) => None,
-        // What a CoA may change here.
-        Attribute::SessionTimeout(_) | Attribute::IdleTimeout(_) if coa => None,
+        // What a CoA may change here: what an Access-Accept sets that can
+        // change on a live session.
+        Attribute::SessionTimeout(_)
+        | Attribute::IdleTimeout(_)
+        | Attribute::AcctInterimInterval(_)
+        | Attribute::Class(_)
+            if coa =>
+        {
+            None
+        }
         Attribute::ServiceType(_) => Some(ErrorCause::UnsupportedService),
         _ => Some(ErrorCause::UnsupportedAttribute),
-    })
+    }
+}
+
+/// The names of every attribute [`unsupported`] refuses, for the log line.
+fn refused(request: &Packet) -> Vec<String> {
+    let coa = request.code == Code::CoaRequest;
+    request
+        .attributes
+        .iter()
+        .filter(|a| refusal(a, coa).is_some())
+        .map(|a| format!("{:?}", a.kind()))
+        .collect()
 }
 
 /// Binds every listen address and serves until `to_control` closes.
@@ -513,10 +548,62 @@ mod tests {
                 Action::Change(Reauthorization {
                     session_timeout: Some(Duration::from_secs(30)),
                     idle_timeout: Some(Duration::ZERO),
+                    ..Reauthorization::default()
                 })
             ),
             other => panic!("not asked: {other:?}"),
         }
+    }
+
+    #[test]
+    fn rfc5176_coa_interim_interval_and_class_become_a_reauthorization() {
+        let d = packet(
+            Code::CoaRequest,
+            vec![
+                Attribute::UserName("alice".into()),
+                Attribute::AcctInterimInterval(60),
+                Attribute::Class(b"gold".to_vec()),
+                Attribute::Class(b"v2".to_vec()),
+            ],
+            SECRET,
+        );
+        match examine(&settings(), client(), &d, t0()) {
+            Verdict::Ask { action, .. } => assert_eq!(
+                action,
+                Action::Change(Reauthorization {
+                    acct_interim_interval: Some(Duration::from_secs(60)),
+                    class: vec![b"gold".to_vec(), b"v2".to_vec()],
+                    ..Reauthorization::default()
+                })
+            ),
+            other => panic!("not asked: {other:?}"),
+        }
+        // RFC 5176 §3.6: what cannot change live is refused by name, and
+        // Class or Acct-Interim-Interval in a Disconnect-Request too.
+        let dns = packet(
+            Code::CoaRequest,
+            vec![
+                Attribute::UserName("alice".into()),
+                Attribute::AcctInterimInterval(60),
+                Attribute::FilterId("gold".into()),
+                Attribute::FramedMtu(1400),
+            ],
+            SECRET,
+        );
+        let v = examine(&settings(), client(), &dns, t0());
+        assert_eq!(nak_of(&v), Some(ErrorCause::UnsupportedAttribute));
+        if let Verdict::Answer { request, .. } = v {
+            assert_eq!(refused(&request), ["FilterId", "FramedMtu"]);
+        }
+        let disc = packet(
+            Code::DisconnectRequest,
+            vec![Attribute::UserName("alice".into()), Attribute::Class(b"x".to_vec())],
+            SECRET,
+        );
+        assert_eq!(
+            nak_of(&examine(&settings(), client(), &disc, t0())),
+            Some(ErrorCause::UnsupportedAttribute)
+        );
     }
 
     proptest::proptest! {

@@ -1,7 +1,8 @@
 //! drill: one failover drill (or `all`) against an lnsd cluster in network
 //! namespaces, printing
-//! `drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N result=pass|fail`
-//! per drill; exit status 1 if any failed. See docs/drills.md.
+//! `drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N acct_lost=N acct_dup_start=N acct_dup_stop=N result=pass|fail`
+//! per drill; exit status 1 if any failed. After each drill the sessions
+//! are ended cleanly and the accounting records checked. See docs/drills.md.
 //!
 //! Needs root; `lac-sim` and `reflector` beside this binary, `lnsd` from
 //! `LNSD_BIN` or beside it (built with cargo when missing). When lnsd does
@@ -68,6 +69,9 @@ struct Cli {
     /// Lines of each member's log printed when a drill fails.
     #[arg(long, default_value_t = 40)]
     log_lines: usize,
+    /// Seconds to wait for every session's Acct-Stop after the LAC hung up.
+    #[arg(long, default_value_t = 60)]
+    acct_wait_secs: u64,
     /// Where a failed drill's logs, configs and LAC status are copied
     /// (`<DIR>/<drill>/`); the bed's own directory is removed with it.
     #[arg(long, default_value = "/tmp/lnsd-drill-logs")]
@@ -136,7 +140,9 @@ fn run(cli: Cli) -> Result<bool> {
             }
         };
         eprintln!("drill: {name}: {}", rig.summary());
-        let report = rig.run(name)?;
+        let mut report = rig.run(name)?;
+        // Ends the sessions cleanly (their Stops) and checks the records.
+        rig.check_accounting(&mut report, Duration::from_secs(cli.acct_wait_secs));
         for n in &report.notes {
             eprintln!("drill: {name}: {n}");
         }

@@ -400,7 +400,8 @@ impl ClusterBed {
         self.topo.dir()
     }
 
-    /// Copies every log, the status files and each member's config to `to`.
+    /// Copies every log, the status files, FreeRADIUS's accounting detail
+    /// file (`radius-detail`) and each member's config to `to`.
     pub fn copy_logs(&self, to: &Path) -> Result<()> {
         std::fs::create_dir_all(to).with_context(|| format!("create {}", to.display()))?;
         for entry in std::fs::read_dir(self.dir()).context("read the bed directory")? {
@@ -410,6 +411,10 @@ impl ClusterBed {
                     std::fs::copy(&path, to.join(name)).context("copy a log")?;
                 }
             }
+        }
+        let detail = self.dir().join("radius/acct/detail");
+        if detail.exists() {
+            std::fs::copy(&detail, to.join("radius-detail")).context("copy the detail file")?;
         }
         for node in &self.nodes {
             let from = self.member_dir(node.member).join("lnsd.toml");

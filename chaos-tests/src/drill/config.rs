@@ -38,6 +38,9 @@ pub const IPCP_LOCAL: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
 pub const REFLECTOR_PORT: u16 = 7;
 /// The RADIUS shared secret.
 pub const RADIUS_SECRET: &str = "lnsd-drill-radius";
+/// The Interim-Update period of the drills' lnsd (accounting goes to
+/// FreeRADIUS's port 1813, written to its detail file).
+pub const ACCT_INTERIM_SECS: u64 = 10;
 /// The interface of every member namespace on the bridge.
 pub const IFACE: &str = "eth0";
 
@@ -199,6 +202,12 @@ secret = "{RADIUS_SECRET}"
 timeout_ms = 2000
 tries = 3
 
+# Issue 9: the drills check that no record is lost or doubled; a few
+# Interims happen during a drill.
+[aaa.accounting]
+interim_interval_secs = {ACCT_INTERIM_SECS}
+counters_interval_secs = 2
+
 [tun]
 name = "lns0"
 mtu = 1500
@@ -309,6 +318,10 @@ mod tests {
             Some("198.18.1.100:1701")
         );
         assert_eq!(t["aaa"]["radius"]["bind"].as_str(), Some("198.18.1.12:0"));
+        assert_eq!(
+            t["aaa"]["accounting"]["interim_interval_secs"].as_integer(),
+            Some(10)
+        );
         assert_eq!(
             t["mgmt"]["socket"].as_str(),
             Some("/tmp/drill-unit/lns-b/mgmt.sock")

@@ -8,8 +8,12 @@
 //! [`DrillName`], returning a [`DrillLine`]:
 //!
 //! ```text
-//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N result=pass|fail
+//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N [acct_lost=N acct_dup_start=N acct_dup_stop=N] result=pass|fail
 //! ```
+//!
+//! The `acct_*` fields appear once [`run::Rig::check_accounting`] ran (the
+//! `drill` binary runs it after every drill): the sessions were ended
+//! cleanly and FreeRADIUS's detail file checked ([`acct_check`]).
 //!
 //! A drill passes when every session carrying traffic before the fault
 //! carries traffic after it with the same address, no tunnel was torn
@@ -18,6 +22,7 @@
 //! (100 ms for `transfer`, 1 000 ms otherwise), plus the checks a drill
 //! adds (e.g. a frozen node stays silent); see docs/drills.md.
 
+pub mod acct_check;
 pub mod bed;
 pub mod bench;
 pub mod config;
@@ -129,15 +134,28 @@ pub struct DrillLine {
     pub data_gap_ms: u64,
     /// The longest wait for the LNS to acknowledge a control message, in ms.
     pub control_gap_ms: u64,
+    /// The accounting figures, once checked.
+    pub accounting: Option<AcctFigures>,
     /// Pass or fail.
     pub result: Verdict,
+}
+
+/// What the accounting check found (issue 9: none may be lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AcctFigures {
+    /// Missing Starts plus missing Stops.
+    pub lost: usize,
+    /// Starts beyond the first per Acct-Session-Id.
+    pub dup_start: usize,
+    /// Stops beyond the first per Acct-Session-Id.
+    pub dup_stop: usize,
 }
 
 impl fmt::Display for DrillLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "drill={} sessions_before={} sessions_after={} tunnels_torn_down={} duplicate_addresses={} data_gap_ms={} control_gap_ms={} result={}",
+            "drill={} sessions_before={} sessions_after={} tunnels_torn_down={} duplicate_addresses={} data_gap_ms={} control_gap_ms={} ",
             self.drill,
             self.sessions_before,
             self.sessions_after,
@@ -145,6 +163,17 @@ impl fmt::Display for DrillLine {
             self.duplicate_addresses,
             self.data_gap_ms,
             self.control_gap_ms,
+        )?;
+        if let Some(a) = self.accounting {
+            write!(
+                f,
+                "acct_lost={} acct_dup_start={} acct_dup_stop={} ",
+                a.lost, a.dup_start, a.dup_stop
+            )?;
+        }
+        write!(
+            f,
+            "result={}",
             match self.result {
                 Verdict::Pass => "pass",
                 Verdict::Fail => "fail",
@@ -180,6 +209,15 @@ impl FromStr for DrillLine {
             "fail" => Verdict::Fail,
             other => bail!("result={other} is neither pass nor fail"),
         };
+        let accounting = if fields.contains_key("acct_lost") {
+            Some(AcctFigures {
+                lost: num("acct_lost")? as usize,
+                dup_start: num("acct_dup_start")? as usize,
+                dup_stop: num("acct_dup_stop")? as usize,
+            })
+        } else {
+            None
+        };
         Ok(DrillLine {
             drill: get("drill")?.parse()?,
             sessions_before: num("sessions_before")? as usize,
@@ -188,6 +226,7 @@ impl FromStr for DrillLine {
             duplicate_addresses: num("duplicate_addresses")? as usize,
             data_gap_ms: num("data_gap_ms")?,
             control_gap_ms: num("control_gap_ms")?,
+            accounting,
             result,
         })
     }
@@ -207,6 +246,7 @@ mod tests {
             duplicate_addresses: 0,
             data_gap_ms: 612,
             control_gap_ms: 880,
+            accounting: None,
             result: Verdict::Pass,
         };
         let text = l.to_string();
@@ -216,6 +256,28 @@ mod tests {
         );
         assert_eq!(text.parse::<DrillLine>().expect("parses"), l);
         assert!("drill=kill-active result=maybe"
+            .parse::<DrillLine>()
+            .is_err());
+        let checked = DrillLine {
+            accounting: Some(AcctFigures {
+                lost: 2,
+                dup_start: 1,
+                dup_stop: 0,
+            }),
+            result: Verdict::Fail,
+            ..l
+        };
+        let text = checked.to_string();
+        assert!(
+            text.ends_with(
+                "control_gap_ms=880 acct_lost=2 acct_dup_start=1 acct_dup_stop=0 result=fail"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.parse::<DrillLine>().expect("parses"), checked);
+        // All three or none.
+        assert!(text
+            .replace(" acct_dup_stop=0", "")
             .parse::<DrillLine>()
             .is_err());
     }

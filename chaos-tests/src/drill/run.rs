@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use super::bed::{BedOptions, ClusterBed, Restart};
 use super::config::{Member, Mgmt, Mode, CORE_ADDR, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR};
 use super::watch::AddressWatch;
-use super::{DrillLine, DrillName, Verdict};
+use super::{acct_check, AcctFigures, DrillLine, DrillName, Verdict};
 use crate::harness::{Proc, Signal};
 use crate::lac::status::duplicate_addresses;
 use crate::lac::{wall_clock, Status};
@@ -281,6 +281,7 @@ impl Rig {
             duplicate_addresses: m.duplicates + holdings.double_polls,
             data_gap_ms: data_gap,
             control_gap_ms: fin.control_gap_ms(),
+            accounting: None,
             result: Verdict::Fail,
         };
         let (result, why) = judge(&line, self.opts.total() as usize, &m.problems);
@@ -295,6 +296,49 @@ impl Rig {
             line: DrillLine { result, ..line },
             notes,
         })
+    }
+
+    /// Ends every session cleanly ([`Rig::stop_lac`]), waits up to
+    /// `timeout` for their Stops in FreeRADIUS's detail file, checks every
+    /// record ([`acct_check`]) and puts the figures on the report's line
+    /// (a fail when a record is lost or a Start or Stop doubled).
+    pub fn check_accounting(&mut self, report: &mut DrillReport, timeout: Duration) {
+        let mut users = self
+            .status()
+            .map(|s| acct_check::users_up(&s, USERS))
+            .unwrap_or_default();
+        if let Some(s) = self.storm_status() {
+            users.extend(acct_check::users_up(&s, STORM_USERS));
+        }
+        self.stop_lac(Duration::from_secs(20));
+        let detail = self.bed.dir().join("radius/acct/detail");
+        let records = acct_check::wait_for_stops(&detail, &users, timeout);
+        let c = acct_check::check(&records, &users);
+        report.notes.push(format!(
+            "accounting: {} sessions, {} records, {} Accounting-On, {} duplicated Interims (allowed)",
+            c.sessions,
+            records.len(),
+            c.accounting_on,
+            c.dup_interim
+        ));
+        report.line.accounting = Some(AcctFigures {
+            lost: c.lost,
+            dup_start: c.dup_start,
+            dup_stop: c.dup_stop,
+        });
+        if !c.passed() {
+            report.line.result = Verdict::Fail;
+            let shown = 20;
+            for p in c.problems.iter().take(shown) {
+                report.notes.push(format!("FAIL: accounting: {p}"));
+            }
+            if c.problems.len() > shown {
+                report.notes.push(format!(
+                    "FAIL: accounting: {} more problems",
+                    c.problems.len() - shown
+                ));
+            }
+        }
     }
 
     /// Stops lac-sim cleanly (CDN, StopCCN), up to `timeout`; returns its summary line.
@@ -658,6 +702,7 @@ mod tests {
             duplicate_addresses: 0,
             data_gap_ms: gap,
             control_gap_ms: 300,
+            accounting: None,
             result: Verdict::Fail,
         }
     }

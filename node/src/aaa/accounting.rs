@@ -15,6 +15,9 @@
 //! control task feeds to the engine as `Input::AccountingAcked`. A record
 //! already known (the same id sent again after a failover) is not doubled;
 //! a newer Interim of a session replaces its older unacknowledged one.
+//! Accounting-On and -Off (RFC 2866 §5.1) keep their order with the
+//! sessions' records: nothing else goes out while an Accounting-On is
+//! unacknowledged, and an Accounting-Off goes out last.
 //!
 //! [`spawn`] runs it as a tokio task over one UDP socket. Secrets never
 //! reach a log (`Secret`'s `Debug` hides them).
@@ -25,7 +28,7 @@ use crate::metrics::{Metrics, RadiusKind};
 use crate::system::{now, OsEntropy};
 use lns_proto::entropy::Entropy;
 use lns_proto::radius::{
-    accounting_request, AccountingKind, AccountingParams, Attribute, Client, ClientConfig, Code,
+    accounting_nas_event, accounting_request, AccountingKind, NasEvent, AccountingParams, Attribute, Client, ClientConfig, Code,
     Counters, Event, Handle, Ipv6Prefix, Nas, Port, Request,
 };
 use lns_proto::time::Timestamp;
@@ -118,6 +121,7 @@ impl Sender {
             }
         }
         let id = record.id;
+        let go = self.startable(&record);
         self.records.insert(
             id,
             Pending {
@@ -127,13 +131,18 @@ impl Sender {
                 retry_at: None,
             },
         );
-        self.start(now, id);
+        if go {
+            self.start(now, id);
+        }
+        // An Accounting-Off may have been waiting for nothing but this.
+        self.release(now);
     }
 
     /// A datagram from a server.
     pub fn handle_datagram(&mut self, now: Timestamp, from: SocketAddr, bytes: &[u8]) {
         self.client.handle_datagram(now, from, bytes);
         self.drain(now);
+        self.release(now);
     }
 
     /// Timers: the client's retransmissions and the backoff rounds.
@@ -149,8 +158,13 @@ impl Sender {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            self.start(now, id);
+            if self.records.get(&id).is_some_and(|p| self.startable(&p.record)) {
+                self.start(now, id);
+            } else if let Some(p) = self.records.get_mut(&id) {
+                p.retry_at = None; // held until `release`
+            }
         }
+        self.release(now);
     }
 
     /// The next instant [`Sender::handle_timeout`] has work.
@@ -180,6 +194,38 @@ impl Sender {
     /// Per-server statistics.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// RFC 2866 §5.1 order: a session's record waits while an
+    /// Accounting-On is unacknowledged (the server would close what it
+    /// opens), and an Accounting-Off waits until it is the last record.
+    fn startable(&self, r: &AccountingRecord) -> bool {
+        match r.kind {
+            RecordKind::AccountingOn => true,
+            RecordKind::AccountingOff => self
+                .records
+                .values()
+                .all(|p| p.record.kind == RecordKind::AccountingOff),
+            _ => !self
+                .records
+                .values()
+                .any(|p| p.record.kind == RecordKind::AccountingOn),
+        }
+    }
+
+    /// Starts the held records (neither in flight nor waiting for a
+    /// backoff round) that may go now.
+    fn release(&mut self, now: Timestamp) {
+        let held: Vec<u64> = self
+            .records
+            .iter()
+            .filter(|(_, p)| p.handle.is_none() && p.retry_at.is_none())
+            .filter(|(_, p)| self.startable(&p.record))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in held {
+            self.start(now, id);
+        }
     }
 
     fn start(&mut self, now: Timestamp, id: u64) {
@@ -243,14 +289,33 @@ impl Sender {
 /// The Accounting-Request for `r` sent at `now` (Acct-Delay-Time counts
 /// from the event, RFC 2866 §5.2).
 pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
+    let mut req = match r.kind {
+        // RFC 2866 §5.1: NAS-wide, no session attributes.
+        RecordKind::AccountingOn => {
+            accounting_nas_event(NasEvent::On, nas, &r.acct_session_id, r.event_time)
+        }
+        RecordKind::AccountingOff => {
+            accounting_nas_event(NasEvent::Off, nas, &r.acct_session_id, r.event_time)
+        }
+        RecordKind::Start => session_request(r, nas, AccountingKind::Start),
+        RecordKind::Interim => session_request(r, nas, AccountingKind::Interim),
+        RecordKind::Stop(c) => session_request(r, nas, AccountingKind::Stop(c)),
+    };
+    let delay = u32::try_from(now.saturating_since(r.event_time).as_secs()).unwrap_or(u32::MAX);
+    for a in &mut req.attributes {
+        if let Attribute::AcctDelayTime(d) = a {
+            *d = delay;
+        }
+    }
+    req
+}
+
+/// The Start, Interim-Update or Stop of a session (before Acct-Delay-Time).
+fn session_request(r: &AccountingRecord, nas: &Nas, kind: AccountingKind) -> Request {
     let text = |v: &Option<Vec<u8>>| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
     let prefix = |(a, l): (std::net::Ipv6Addr, u8)| Ipv6Prefix::new(a, l);
     let params = AccountingParams {
-        kind: match r.kind {
-            RecordKind::Start => AccountingKind::Start,
-            RecordKind::Interim => AccountingKind::Interim,
-            RecordKind::Stop(c) => AccountingKind::Stop(c),
-        },
+        kind,
         session_id: r.acct_session_id.clone(),
         user_name: r.user.clone(),
         nas: nas.clone(),
@@ -283,14 +348,7 @@ pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
         event_time: r.event_time,
         tunnel: None,
     };
-    let mut req = accounting_request(&params);
-    let delay = u32::try_from(now.saturating_since(r.event_time).as_secs()).unwrap_or(u32::MAX);
-    for a in &mut req.attributes {
-        if let Attribute::AcctDelayTime(d) = a {
-            *d = delay;
-        }
-    }
-    req
+    accounting_request(&params)
 }
 
 /// Starts the accounting task: records in, acknowledged record ids out;
@@ -561,5 +619,43 @@ mod tests {
         assert_eq!(backoff(1), BACKOFF_FIRST);
         assert_eq!(backoff(2), Duration::from_secs(10));
         assert_eq!(backoff(40), BACKOFF_MAX);
+    }
+
+    fn status(b: &[u8]) -> Option<lns_proto::radius::AcctStatusType> {
+        Packet::parse(b).expect("parses").attributes.iter().find_map(|a| match a {
+            Attribute::AcctStatusType(t) => Some(*t),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn rfc2866_5_1_accounting_on_goes_first_and_off_last() {
+        use lns_proto::radius::AcctStatusType;
+        let mut s = Sender::new(&settings());
+        let mut on = record(1, RecordKind::AccountingOn);
+        on.acct_session_id = "nas-00000000000000aa".into();
+        s.submit(t0(), on);
+        s.submit(t0(), record(2, RecordKind::Start));
+        // The Start waits for the Accounting-On's answer.
+        let (to, b) = s.poll_transmit().expect("on sent");
+        assert_eq!(status(&b), Some(AcctStatusType::AccountingOn));
+        let p = Packet::parse(&b).expect("parses");
+        assert!(p
+            .attributes
+            .contains(&Attribute::AcctSessionId("nas-00000000000000aa".into())));
+        assert!(!p.attributes.iter().any(|a| matches!(a, Attribute::UserName(_))));
+        assert!(s.poll_transmit().is_none(), "the Start is held");
+        s.handle_datagram(t0(), to, &response(&b));
+        let (to, start) = s.poll_transmit().expect("start released");
+        assert_eq!(status(&start), Some(AcctStatusType::Start));
+        // The Off waits for the Start's answer, then goes.
+        s.submit(t0(), record(3, RecordKind::AccountingOff));
+        assert!(s.poll_transmit().is_none(), "the Off is held");
+        s.handle_datagram(t0(), to, &response(&start));
+        let (to, off) = s.poll_transmit().expect("off released");
+        assert_eq!(status(&off), Some(AcctStatusType::AccountingOff));
+        s.handle_datagram(t0(), to, &response(&off));
+        assert_eq!(s.poll_acks(), vec![1, 2, 3]);
+        assert_eq!(s.pending(), 0);
     }
 }

@@ -142,9 +142,12 @@ impl<P: Plane> Task<P> {
             Outcome::Nak(ErrorCause::SessionContextNotFound)
         } else {
             for k in keys {
-                let input = match req.action {
+                let input = match &req.action {
                     Action::Disconnect => Input::Admin(AdminCommand::KillSession(k)),
-                    Action::Change(change) => Input::Reauthorize { session: k, change },
+                    Action::Change(change) => Input::Reauthorize {
+                        session: k,
+                        change: change.clone(),
+                    },
                 };
                 tracing::info!(session = %k, action = ?req.action, "DAE request applied");
                 self.apply(input);

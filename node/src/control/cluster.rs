@@ -590,13 +590,14 @@ impl<P: Plane> Task<P> {
                 Outcome::Nak(ErrorCause::SessionContextNotFound)
             } else {
                 for k in keys {
-                    let input = match req.action {
+                    let input = match &req.action {
                         crate::dae::Action::Disconnect => {
                             Input::Admin(crate::engine::AdminCommand::KillSession(k))
                         }
-                        crate::dae::Action::Change(change) => {
-                            Input::Reauthorize { session: k, change }
-                        }
+                        crate::dae::Action::Change(change) => Input::Reauthorize {
+                            session: k,
+                            change: change.clone(),
+                        },
                     };
                     tracing::info!(session = %k, action = ?req.action, "DAE request proposed");
                     self.input(input);

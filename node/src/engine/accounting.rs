@@ -22,13 +22,20 @@
 //! Interim of a session replaces its older unacknowledged one (counters
 //! are totals, the newer says everything the older did).
 //!
+//! Accounting-On and Accounting-Off (NAS-wide, no session) are queued by
+//! the rules of [`nas`] (once per cluster lifetime and on a lone node's
+//! clean shutdown).
+//!
 //! Counters reach the engine as totals per session ([`Input::Counters`],
 //! read from the data plane every `counters_interval`); they only move
 //! forward, so a late or repeated batch cannot make a record under-count
 //! what an earlier one said. Everything here is ordered data (BTreeMap,
 //! ids from a counter): the same inputs give the same records.
 
+mod nas;
 mod snapshot;
+
+pub use nas::{NasAnnounce, NO_SESSION};
 
 use super::session::Session;
 use super::types::{Level, Output, SessionKey};
@@ -128,6 +135,11 @@ pub enum RecordKind {
     Interim,
     /// Stop, with why the session ended (RFC 2866 §5.10).
     Stop(AcctTerminateCause),
+    /// Accounting-On: the NAS starts accounting, no earlier session of it
+    /// lives on (no session: see `nas`).
+    AccountingOn,
+    /// Accounting-Off: the NAS stops cleanly, after every Stop.
+    AccountingOff,
 }
 
 /// One queued accounting record: everything the Accounting-Request says.
@@ -189,6 +201,8 @@ pub struct Accounting {
     causes: BTreeMap<SessionKey, AcctTerminateCause>,
     /// Interims dropped because the queue was full.
     dropped: u64,
+    /// Accounting-On / Accounting-Off progress (replicated).
+    nas: NasAnnounce,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,7 +233,13 @@ impl Accounting {
             traffic: BTreeMap::new(),
             causes: BTreeMap::new(),
             dropped: 0,
+            nas: NasAnnounce::Unannounced,
         }
+    }
+
+    /// Where the NAS-wide records (Accounting-On / -Off) stand.
+    pub fn nas_announce(&self) -> NasAnnounce {
+        self.nas
     }
 
     /// Unacknowledged records, oldest first.
@@ -294,6 +314,25 @@ impl Engine {
             if let Some(l) = a.live.get_mut(&key) {
                 l.next_interim = Some(at);
             }
+        }
+    }
+
+    /// A CoA's Acct-Interim-Interval (RFC 2869 §5.16): the session's next
+    /// Interim one `interval` from `now`, then on that cadence; zero stops
+    /// the Interims. A session without a Start yet takes it from its grant.
+    pub(super) fn accounting_reschedule(&mut self, now: Timestamp, key: SessionKey, interval: Duration) {
+        let a = &mut self.accounting;
+        let Some(live) = a.live.get_mut(&key) else {
+            return;
+        };
+        if let Some(t) = live.next_interim.take() {
+            a.timers.remove(&(t, key, Due::Interim));
+        }
+        live.interval = (!interval.is_zero()).then_some(interval);
+        if let Some(i) = live.interval {
+            let next = now + i;
+            live.next_interim = Some(next);
+            a.timers.insert((next, key, Due::Interim));
         }
     }
 

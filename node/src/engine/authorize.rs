@@ -4,7 +4,7 @@
 //! the running sessions a Disconnect-Request or CoA-Request names (every
 //! given attribute must match: RFC 5176 §3 session identification);
 //! [`Input::Reauthorize`](super::Input::Reauthorize) applies a CoA's new
-//! Session-Timeout / Idle-Timeout. A Disconnect is an ordinary
+//! Session-Timeout, Idle-Timeout, Acct-Interim-Interval and Class. A Disconnect is an ordinary
 //! `AdminCommand::KillSession` (Acct-Terminate-Cause Admin-Reset). Same
 //! determinism as the rest of the engine: sessions are scanned in key order.
 
@@ -12,6 +12,7 @@ use super::accounting::nas_port;
 use super::session::{AuthPhase, Ending, Session};
 use super::types::{Level, Reauthorization, SessionKey};
 use super::Engine;
+use lns_proto::time::Timestamp;
 use std::net::Ipv4Addr;
 
 /// The session identification attributes of a request (RFC 5176 §3).
@@ -65,10 +66,14 @@ impl Engine {
             .collect()
     }
 
-    /// RFC 5176 §3.2 CoA: new Session-Timeout (from authentication, as in
-    /// an Access-Accept, RFC 2865 §5.27) and Idle-Timeout; zero removes
-    /// the limit. A deadline already past ends the session at the next tick.
-    pub(super) fn reauthorize(&mut self, key: SessionKey, change: Reauthorization) {
+    /// RFC 5176 §3.2 CoA: what an Access-Accept sets that can change on a
+    /// live session. Session-Timeout counts from authentication (RFC 2865
+    /// §5.27) and Idle-Timeout from the last traffic (§5.28); zero removes
+    /// the limit, and a deadline already past ends the session at the next
+    /// tick. Acct-Interim-Interval (RFC 2869 §5.16) re-schedules the
+    /// Interims: the next one an interval from `now` (zero: none any more).
+    /// Class (RFC 2865 §5.25) replaces the values later records echo.
+    pub(super) fn reauthorize(&mut self, now: Timestamp, key: SessionKey, change: Reauthorization) {
         let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
@@ -79,10 +84,29 @@ impl Engine {
         if let Some(t) = change.idle_timeout {
             s.idle_timeout = (!t.is_zero()).then_some(t);
         }
+        if let Some(grant) = s.grant.as_mut() {
+            if let Some(i) = change.acct_interim_interval {
+                grant.acct_interim_interval = Some(i);
+            }
+            if !change.class.is_empty() {
+                grant.class = change.class.clone();
+            }
+        }
+        if let Some(i) = change.acct_interim_interval {
+            self.accounting_reschedule(now, key, i);
+        }
         self.dirty.insert(key);
         let text = format!(
-            "limits changed by CoA: session timeout {:?}, idle timeout {:?}",
-            change.session_timeout, change.idle_timeout
+            "limits changed by CoA: session timeout {:?}, idle timeout {:?}, \
+             interim interval {:?}, class {}",
+            change.session_timeout,
+            change.idle_timeout,
+            change.acct_interim_interval,
+            if change.class.is_empty() {
+                "unchanged"
+            } else {
+                "replaced"
+            }
         );
         self.notice(Level::Info, Some(key), text);
     }

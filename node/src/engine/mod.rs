@@ -38,8 +38,8 @@ pub mod snapshot;
 pub mod tally;
 
 pub use accounting::{
-    Accounting, AccountingConfig, AccountingMode, AccountingRecord, RecordKind, SessionCounters,
-    Traffic,
+    Accounting, AccountingConfig, AccountingMode, AccountingRecord, NasAnnounce, RecordKind,
+    SessionCounters, Traffic,
 };
 pub use authorize::Selector;
 pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
@@ -159,6 +159,7 @@ impl Engine {
 
     /// Applies one input at `now`.
     pub fn apply(&mut self, now: Timestamp, input: Input, entropy: &mut dyn Entropy) {
+        self.accounting_announce(now, entropy);
         match input {
             Input::L2tpDatagram { local, peer, bytes } => {
                 self.on_datagram(now, local, peer, &bytes, entropy)
@@ -190,7 +191,7 @@ impl Engine {
                 self.accounting_counters(batch)
             }
             Input::AccountingAcked { record } => self.accounting_acked(record),
-            Input::Reauthorize { session, change } => self.reauthorize(session, change),
+            Input::Reauthorize { session, change } => self.reauthorize(now, session, change),
             Input::TrafficSeen { session, at } => {
                 if let Some(s) = self.sessions.get_mut(&session) {
                     if at > s.last_traffic {
@@ -203,6 +204,7 @@ impl Engine {
             Input::Rearm => self.rearm(now, entropy),
         }
         self.pump(now, entropy);
+        self.accounting_sign_off(now, entropy);
     }
 
     /// The next output.

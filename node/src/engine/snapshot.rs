@@ -315,6 +315,8 @@ pub fn input_to_pb(input: &Input) -> pb::Input {
             session: Some(key_to_pb(*session)),
             session_timeout_ms: change.session_timeout.map(ms),
             idle_timeout_ms: change.idle_timeout.map(ms),
+            acct_interim_interval_ms: change.acct_interim_interval.map(ms),
+            class: change.class.clone(),
         }),
     };
     pb::Input { kind: Some(kind) }
@@ -381,6 +383,10 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
                 change: Reauthorization {
                     session_timeout: r.session_timeout_ms.map(Duration::from_millis),
                     idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
+                    acct_interim_interval: r
+                        .acct_interim_interval_ms
+                        .map(Duration::from_millis),
+                    class: r.class.clone(),
                 },
             },
         },

@@ -274,14 +274,20 @@ pub enum Input {
     Rearm,
 }
 
-/// What a CoA-Request changes (RFC 5176 §3.2). `None`: unchanged; a
-/// zero duration: no limit any more.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a CoA-Request changes (RFC 5176 §3.2): what an Access-Accept
+/// sets that can change on a live session. `None` (or no Class): unchanged;
+/// a zero duration: no limit (no Interim-Update) any more.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reauthorization {
     /// Session-Timeout, counted from authentication (RFC 2865 §5.27).
     pub session_timeout: Option<Duration>,
     /// Idle-Timeout (RFC 2865 §5.28).
     pub idle_timeout: Option<Duration>,
+    /// Acct-Interim-Interval (RFC 2869 §5.16): re-schedules the Interims.
+    pub acct_interim_interval: Option<Duration>,
+    /// Class values (RFC 2865 §5.25): replace those echoed in later
+    /// accounting records; empty: unchanged.
+    pub class: Vec<Vec<u8>>,
 }
 
 /// How loud a notice is.

@@ -491,6 +491,8 @@ fn every_input_round_trips_through_its_encoding() {
             change: crate::engine::Reauthorization {
                 session_timeout: Some(std::time::Duration::from_secs(60)),
                 idle_timeout: None,
+                acct_interim_interval: Some(std::time::Duration::from_secs(600)),
+                class: vec![b"gold".to_vec()],
             },
         },
     ];

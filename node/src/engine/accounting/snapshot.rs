@@ -83,6 +83,7 @@ impl Accounting {
                 })
                 .collect(),
             dropped: self.dropped,
+            nas_announce: self.nas.to_pb(),
         }
     }
 
@@ -163,6 +164,7 @@ impl Accounting {
         self.traffic = traffic;
         self.causes = causes;
         self.dropped = s.dropped;
+        self.nas = super::NasAnnounce::from_pb(s.nas_announce);
         Ok(())
     }
 }
@@ -181,6 +183,8 @@ fn record_to_pb(r: &AccountingRecord) -> pb::AccountingRecord {
         RecordKind::Start => (0x01, 0),
         RecordKind::Stop(c) => (0x02, u32::from(c)),
         RecordKind::Interim => (0x03, 0),
+        RecordKind::AccountingOn => (0x07, 0),
+        RecordKind::AccountingOff => (0x08, 0),
     };
     pb::AccountingRecord {
         id: r.id,
@@ -213,6 +217,8 @@ fn record_from_pb(r: &pb::AccountingRecord) -> Result<AccountingRecord, Snapshot
         0x01 => RecordKind::Start,
         0x02 => RecordKind::Stop(AcctTerminateCause::from(r.terminate_cause)),
         0x03 => RecordKind::Interim,
+        0x07 => RecordKind::AccountingOn,
+        0x08 => RecordKind::AccountingOff,
         _ => return Err(SnapshotError::BadField("accounting.record.kind")),
     };
     let traffic = match &r.traffic {

@@ -5,7 +5,15 @@ use super::*;
 use crate::engine::accounting::FINAL_COUNTERS_WAIT;
 use lns_proto::radius::AcctTerminateCause;
 
+/// The sessions' records (Accounting-On/-Off have their own tests).
 fn records(sim: &Sim) -> Vec<AccountingRecord> {
+    all_records(sim)
+        .into_iter()
+        .filter(|r| !is_nas(r))
+        .collect()
+}
+
+fn all_records(sim: &Sim) -> Vec<AccountingRecord> {
     sim.outputs
         .iter()
         .filter_map(|o| match o {
@@ -13,6 +21,31 @@ fn records(sim: &Sim) -> Vec<AccountingRecord> {
             _ => None,
         })
         .collect()
+}
+
+fn is_nas(r: &AccountingRecord) -> bool {
+    matches!(r.kind, RecordKind::AccountingOn | RecordKind::AccountingOff)
+}
+
+/// The queued records of sessions.
+fn pending_sessions(sim: &Sim) -> Vec<AccountingRecord> {
+    sim.engine
+        .pending_accounting()
+        .filter(|r| !is_nas(r))
+        .cloned()
+        .collect()
+}
+
+/// The server answers the Accounting-On (queued by the first input).
+fn ack_accounting_on(sim: &mut Sim) {
+    sim.apply(Input::Tick);
+    let on = sim
+        .engine
+        .pending_accounting()
+        .find(|r| r.kind == RecordKind::AccountingOn)
+        .map(|r| r.id)
+        .expect("an Accounting-On is queued");
+    sim.apply(Input::AccountingAcked { record: on });
 }
 
 fn kinds(sim: &Sim, key: SessionKey) -> Vec<RecordKind> {
@@ -107,7 +140,7 @@ fn rfc2866_start_once_when_ipcp_opens_then_stop_user_request_with_final_counters
     assert!(stop.session_time >= Duration::from_secs(100));
     assert!(stop.id > all[0].id, "record ids grow");
     // Nothing was acknowledged: both wait.
-    assert_eq!(sim.engine.pending_accounting().count(), 2);
+    assert_eq!(pending_sessions(&sim).len(), 2);
 }
 
 #[test]
@@ -154,7 +187,7 @@ fn rfc2869_interims_follow_the_grant_interval_with_the_latest_counters() {
     let t = interims[1].session_time.as_secs();
     assert!((119..=121).contains(&t), "{t}");
     // A newer Interim replaces an unacknowledged older one: Start + last.
-    let pending: Vec<RecordKind> = sim.engine.pending_accounting().map(|r| r.kind).collect();
+    let pending: Vec<RecordKind> = pending_sessions(&sim).iter().map(|r| r.kind).collect();
     assert_eq!(pending, vec![RecordKind::Start, RecordKind::Interim]);
     assert_eq!(kinds(&sim, key).first(), Some(&RecordKind::Start));
 }
@@ -174,7 +207,7 @@ fn acked_records_leave_the_queue_and_pending_lists_the_rest() {
     // Acking twice, or an unknown id, is harmless.
     sim.apply(Input::AccountingAcked { record: start_a.id });
     sim.apply(Input::AccountingAcked { record: 9_999 });
-    let pending: Vec<SessionKey> = sim.engine.pending_accounting().map(|r| r.session).collect();
+    let pending: Vec<SessionKey> = pending_sessions(&sim).iter().map(|r| r.session).collect();
     assert_eq!(pending, vec![b]);
 }
 
@@ -184,6 +217,7 @@ fn a_full_queue_drops_the_oldest_interim_never_a_start_or_stop() {
     cfg.accounting.interim_interval = Some(Duration::from_secs(60));
     cfg.accounting.max_queued = 3;
     let mut sim = Sim::new(cfg);
+    ack_accounting_on(&mut sim);
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
     // Two Starts, then an Interim each: 4 > 3, the oldest Interim goes.
@@ -434,7 +468,7 @@ fn rfc5176_coa_session_timeout_ends_the_session_at_the_new_time() {
         session: key,
         change: Reauthorization {
             session_timeout: Some(Duration::from_secs(20)),
-            idle_timeout: None,
+            ..Reauthorization::default()
         },
     });
     assert_eq!(
@@ -459,9 +493,221 @@ fn rfc5176_coa_session_timeout_ends_the_session_at_the_new_time() {
         session: key,
         change: Reauthorization {
             session_timeout: Some(Duration::ZERO),
-            idle_timeout: None,
+            ..Reauthorization::default()
         },
     });
     sim.advance(Duration::from_secs(60));
     assert!(!sim.session_down(key));
+}
+
+#[test]
+fn rfc5176_coa_acct_interim_interval_reschedules_the_interims() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(600));
+    let mut sim = Sim::new(cfg);
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let interims = |sim: &Sim| {
+        records(sim)
+            .into_iter()
+            .filter(|r| r.session == key && r.kind == RecordKind::Interim)
+            .collect::<Vec<_>>()
+    };
+    sim.advance(Duration::from_secs(100));
+    assert!(interims(&sim).is_empty());
+    // RFC 2869 §5.16 via RFC 5176 §3.2: every 30 s from now on.
+    let asked = sim.now;
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            acct_interim_interval: Some(Duration::from_secs(30)),
+            ..Reauthorization::default()
+        },
+    });
+    sim.pump();
+    assert!(sim.logged("interim interval Some(30s)"));
+    sim.advance(Duration::from_secs(29));
+    assert!(interims(&sim).is_empty(), "not before the new interval");
+    sim.advance(Duration::from_secs(62));
+    let got = interims(&sim);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].event_time, asked + Duration::from_secs(30));
+    assert_eq!(got[2].event_time, asked + Duration::from_secs(90));
+    // The grant follows (what a snapshot or a later Start would use).
+    let grant = sim.engine.session(key).and_then(|s| s.grant.clone());
+    assert_eq!(
+        grant.and_then(|g| g.acct_interim_interval),
+        Some(Duration::from_secs(30))
+    );
+    // Zero: no Interim any more.
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            acct_interim_interval: Some(Duration::ZERO),
+            ..Reauthorization::default()
+        },
+    });
+    sim.advance(Duration::from_secs(300));
+    assert_eq!(interims(&sim).len(), 3);
+    assert!(sim.engine.accounting().next_deadline().is_none());
+}
+
+#[test]
+fn rfc5176_coa_class_replaces_the_class_of_later_records() {
+    let mut cfg = config();
+    cfg.accounting.interim_interval = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(cfg);
+    sim.grant.class = vec![b"bronze".to_vec()];
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            class: vec![b"gold".to_vec(), b"plan-7".to_vec()],
+            ..Reauthorization::default()
+        },
+    });
+    sim.advance(Duration::from_secs(61));
+    hang_up(&mut sim, key);
+    sim.advance(FINAL_COUNTERS_WAIT);
+    let all: Vec<AccountingRecord> = records(&sim)
+        .into_iter()
+        .filter(|r| r.session == key)
+        .collect();
+    let classes: Vec<(RecordKind, Vec<Vec<u8>>)> =
+        all.iter().map(|r| (r.kind, r.class.clone())).collect();
+    let new = vec![b"gold".to_vec(), b"plan-7".to_vec()];
+    assert_eq!(classes.len(), 3, "{classes:?}");
+    assert_eq!(classes[0], (RecordKind::Start, vec![b"bronze".to_vec()]));
+    assert_eq!(classes[1], (RecordKind::Interim, new.clone()));
+    assert_eq!(classes[2].1, new);
+    // An empty Class list leaves the Class alone.
+    let mut sim = Sim::new(config());
+    sim.grant.class = vec![b"bronze".to_vec()];
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Reauthorize {
+        session: key,
+        change: Reauthorization {
+            idle_timeout: Some(Duration::from_secs(600)),
+            ..Reauthorization::default()
+        },
+    });
+    let grant = sim.engine.session(key).and_then(|s| s.grant.clone());
+    assert_eq!(grant.map(|g| g.class), Some(vec![b"bronze".to_vec()]));
+}
+
+#[test]
+fn rfc2866_5_1_accounting_on_before_the_first_start_and_never_again() {
+    let mut sim = Sim::new(config());
+    // The first input (a lone node's start-up tick) queues it.
+    sim.apply(Input::Tick);
+    sim.pump();
+    let first = all_records(&sim);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].kind, RecordKind::AccountingOn);
+    assert_eq!(first[0].session, crate::engine::accounting::NO_SESSION);
+    assert!(first[0].acct_session_id.starts_with("nas-"));
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let kinds_all: Vec<RecordKind> = all_records(&sim).iter().map(|r| r.kind).collect();
+    assert_eq!(kinds_all, vec![RecordKind::AccountingOn, RecordKind::Start]);
+    // A node that takes over from the replicated state (a failover) sends
+    // none: the state says it was announced.
+    sim.outputs.clear();
+    let snap = sim.engine.snapshot();
+    let mut taken_over = Engine::restore(config(), &snap).expect("restores");
+    assert_eq!(
+        taken_over.accounting().nas_announce(),
+        crate::engine::NasAnnounce::Announced
+    );
+    taken_over.apply(sim.now, Input::Rearm, &mut sim.e);
+    let mut out = Vec::new();
+    while let Some(o) = taken_over.poll_output() {
+        out.push(o);
+    }
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Account(r) if r.kind == RecordKind::AccountingOn)),
+        "{out:?}"
+    );
+    // The unacknowledged On is still queued, to be sent again.
+    assert_eq!(
+        taken_over
+            .pending_accounting()
+            .filter(|r| r.kind == RecordKind::AccountingOn)
+            .count(),
+        1
+    );
+    // A snapshot from before the state existed (no field: 0) with live
+    // sessions never announces: the server would close them all.
+    let mut old = snap.clone();
+    if let Some(a) = old.accounting.as_mut() {
+        a.nas_announce = 0;
+    }
+    let mut upgraded = Engine::restore(config(), &old).expect("restores");
+    upgraded.apply(sim.now, Input::Tick, &mut sim.e);
+    let mut out = Vec::new();
+    while let Some(o) = upgraded.poll_output() {
+        out.push(o);
+    }
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Account(r) if r.kind == RecordKind::AccountingOn)),
+        "{out:?}"
+    );
+    assert!(sim.engine.session(key).is_some());
+}
+
+#[test]
+fn rfc2866_5_1_accounting_off_after_every_stop_on_shutdown_only() {
+    let mut sim = Sim::new(config());
+    let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
+    // Killing sessions is no shutdown: no Off.
+    sim.apply(Input::Admin(AdminCommand::KillSession(a)));
+    sim.advance(Duration::from_secs(10));
+    assert!(!all_records(&sim)
+        .iter()
+        .any(|r| r.kind == RecordKind::AccountingOff));
+    assert!(sim.session_down(a));
+    sim.apply(Input::Admin(AdminCommand::Shutdown));
+    sim.advance(Duration::from_secs(10));
+    assert!(sim.session_down(b));
+    sim.advance(FINAL_COUNTERS_WAIT);
+    let kinds_all: Vec<RecordKind> = all_records(&sim).iter().map(|r| r.kind).collect();
+    assert_eq!(kinds_all.first(), Some(&RecordKind::AccountingOn));
+    assert_eq!(kinds_all.last(), Some(&RecordKind::AccountingOff), "{kinds_all:?}");
+    assert_eq!(
+        kinds_all
+            .iter()
+            .filter(|k| matches!(k, RecordKind::Stop(_)))
+            .count(),
+        2
+    );
+    assert_eq!(
+        kinds_all
+            .iter()
+            .filter(|k| **k == RecordKind::AccountingOff)
+            .count(),
+        1
+    );
+    assert!(sim.engine.accounting_settled());
+    // More inputs do not send a second one.
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(
+        all_records(&sim)
+            .iter()
+            .filter(|r| r.kind == RecordKind::AccountingOff)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn no_accounting_no_nas_records() {
+    let mut cfg = config();
+    cfg.accounting = AccountingConfig::off();
+    let mut sim = Sim::new(cfg);
+    sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    sim.apply(Input::Admin(AdminCommand::Shutdown));
+    sim.advance(Duration::from_secs(10));
+    assert!(all_records(&sim).is_empty());
+    assert!(sim.engine.accounting_settled());
 }
