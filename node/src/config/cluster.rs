@@ -65,6 +65,11 @@ pub struct ClusterSection {
     /// Period of the replicated traffic counters (issue 6 item 5).
     #[serde(default = "default_counters_secs")]
     pub counters_interval_secs: u64,
+    /// Applied entries between two snapshots (log compaction); a member
+    /// further behind than the leader's compacted log catches up by
+    /// snapshot.
+    #[serde(default = "default_compact_after")]
+    pub compact_after: u64,
     /// Every member, this one included.
     pub members: Vec<ClusterMember>,
     /// Addresses that move to the active member.
@@ -177,6 +182,7 @@ impl ClusterSection {
             .collect();
         let mut c = ClusterConfig::new(self.node_id, members);
         c.timing = self.timing();
+        c.compact_after = self.compact_after;
         c
     }
 
@@ -361,4 +367,8 @@ fn default_lease_wait_ms() -> u64 {
 }
 fn default_counters_secs() -> u64 {
     5
+}
+
+fn default_compact_after() -> u64 {
+    10_000
 }

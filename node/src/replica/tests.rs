@@ -98,6 +98,7 @@ impl Driver {
             now: self.now,
             seed,
             inputs,
+            fingerprint: None,
         }
         .encode();
         let index = self.log.len() as u64 + 1;
@@ -370,6 +371,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
         inputs: vec![pb::Input {
             kind: Some(pb::input::Kind::Tick(pb::Tick {})),
         }],
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -381,6 +383,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
         now_us: 0,
         seed: vec![0; 8],
         inputs: Vec::new(),
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -402,6 +405,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
             },
             pb::Input { kind: None },
         ],
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert!(matches!(
@@ -498,6 +502,7 @@ fn every_input_round_trips_through_its_encoding() {
         now: Timestamp::from_unix_micros(1),
         seed: [7; 32],
         inputs,
+        fingerprint: None,
     };
     assert_eq!(Command::decode(&c.encode()), Ok(c));
 }
