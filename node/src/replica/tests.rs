@@ -742,3 +742,52 @@ fn a_snapshot_written_before_the_accounting_and_ipv6_fields_still_loads() {
     assert_eq!(r.engine().pending_accounting().count(), 0);
     assert_eq!(r.engine().ipv6_pool_usage(), (0, 0));
 }
+
+/// Issue 6: the active node's fingerprint in a command tells every member
+/// whether it builds the same engine; the snapshot carries it to a member
+/// that catches up, and a restore after start-up counts as an install.
+#[test]
+fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
+    let active = config();
+    let mut other_pool = config();
+    other_pool.pools[0].ranges[0].1 = Ipv4Addr::new(198, 19, 0, 100);
+    let command = |fingerprint: Option<ConfigFingerprint>| {
+        Command {
+            now: Timestamp::from_unix_micros(1_800_000_000_000_000),
+            seed: [3; 32],
+            inputs: Vec::new(),
+            fingerprint,
+        }
+        .encode()
+    };
+    let announce = command(Some(ConfigFingerprint::of(&active)));
+    let mut same = Replica::new(config(), None);
+    let mut differs = Replica::new(other_pool.clone(), None);
+    assert_eq!(same.consistency(), Consistency::Unknown);
+    same.apply_command(1, &announce).expect("applies");
+    differs.apply_command(1, &announce).expect("applies");
+    assert_eq!(same.consistency(), Consistency::Matches);
+    assert_eq!(
+        differs.consistency(),
+        Consistency::Differs(vec!["pools".into()])
+    );
+    // A later command without a fingerprint keeps the reference.
+    differs.apply_command(2, &command(None)).expect("applies");
+    assert!(differs.consistency().differs());
+
+    // A member restoring the snapshot learns the reference from it; only a
+    // restore after start-up is an install.
+    let snapshot = same.snapshot_bytes();
+    let mut joiner = Replica::new(other_pool, None);
+    joiner.restore_bytes(1, &snapshot).expect("restores");
+    assert_eq!(joiner.snapshots_installed(), 0, "start-up restore");
+    assert!(joiner.consistency().differs());
+    joiner.mark_started();
+    joiner.restore_bytes(1, &snapshot).expect("restores");
+    assert_eq!(joiner.snapshots_installed(), 1);
+
+    // SIGHUP with the active node's pools: the mismatch clears.
+    let peers = joiner.config.endpoint.peers.clone();
+    joiner.reconfigure(peers, config().pools);
+    assert_eq!(joiner.consistency(), Consistency::Matches);
+}
