@@ -57,6 +57,7 @@
 //! | witness  | log caught up          | 200     |
 //! | witness  | log behind             | 503     |
 //! | stopping | —                      | 503     |
+//! | any      | configuration differs from the active node's | 503 |
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -128,6 +129,10 @@ pub enum LogState {
     Behind,
     /// Applied index within the daemon's threshold of the commit index.
     CaughtUp,
+    /// This node's engine configuration differs from the active node's
+    /// (`replica::fingerprint`): it cannot derive the same state from the
+    /// log, so it must not serve or take over until it is fixed.
+    Diverged,
 }
 
 /// What `/readyz` answers, with the reason shown in the body.
@@ -156,6 +161,9 @@ impl ReadinessState {
         match (self.role, self.data_plane, self.log) {
             (ServingRole::Starting, _, _) => Verdict::NotReady("starting"),
             (ServingRole::Stopping, _, _) => Verdict::NotReady("stopping"),
+            (_, _, LogState::Diverged) => {
+                Verdict::NotReady("configuration differs from the active node's")
+            }
             (ServingRole::Active, DataPlaneState::Up, _) => Verdict::Ready("active, data plane up"),
             (ServingRole::Active, DataPlaneState::Down, _) => {
                 Verdict::NotReady("active but the data plane is down")
@@ -398,6 +406,12 @@ mod tests {
         assert!(!ready(state(Standby, Up, Behind)));
         assert!(ready(state(Witness, Down, CaughtUp)));
         assert!(!ready(state(Witness, Down, Behind)));
+        for role in [Active, Standby, Witness] {
+            assert_eq!(
+                state(role, Up, LogState::Diverged).verdict(),
+                Verdict::NotReady("configuration differs from the active node's")
+            );
+        }
     }
 
     #[test]

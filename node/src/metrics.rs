@@ -31,6 +31,7 @@
 //! | control task, every few seconds | [`Metrics::observe_sessions`], [`Metrics::observe_tunnels`], [`Metrics::observe_pool`] |
 //! | RADIUS client | `radius_request_sent`, `radius_timeout`, `radius_answered` |
 //! | Raft task, on each `Ready` with a soft state and periodically | [`Metrics::observe_raft`], and on the leader [`Metrics::observe_follower_lag`] |
+//! | cluster member, every second | [`Metrics::observe_replication`] (snapshots installed, configuration mismatch) |
 //! | takeover / step-down | [`Metrics::failover_completed`], [`Metrics::observe_tunnel_address`], [`Metrics::observe_node_role`] |
 
 pub mod dataplane;
@@ -137,6 +138,8 @@ pub struct Metrics {
     raft_apply_lag: IntGauge,
     raft_follower_lag: IntGaugeVec,
     raft_leader_changes: IntCounter,
+    raft_snapshots_installed: IntCounter,
+    config_mismatch: IntGaugeVec,
     last_leader: Mutex<Option<u64>>,
     node_role: IntGaugeVec,
     failovers: IntCounterVec,
@@ -292,6 +295,20 @@ impl Metrics {
                 "Times this node saw a new Raft leader replace the one it knew. An election \
                  that re-elects the same leader is not a change; the first leader seen after \
                  start is not counted.",
+            )?,
+            raft_snapshots_installed: counter(
+                &registry,
+                "lnsd_raft_snapshots_installed_total",
+                "Snapshots this member installed from a leader after start-up: it was behind \
+                 the leader's compacted log and caught up by snapshot, then by the log.",
+            )?,
+            config_mismatch: gauge_vec(
+                &registry,
+                "lnsd_config_mismatch",
+                "1 for each engine configuration section (pools, lac, ppp, ...) that differs \
+                 from the active node's: this member cannot derive the same state from the \
+                 log, reports not ready and refuses to become active until it matches.",
+                &["section"],
             )?,
             last_leader: Mutex::new(None),
             node_role: gauge_vec(
@@ -536,6 +553,31 @@ impl Metrics {
                 self.raft_leader_changes.inc();
             }
             *last = Some(sample.leader_id);
+        }
+    }
+
+    /// Sets the snapshot-install counter to the replica's total (it only
+    /// grows) and the configuration mismatch gauges: 1 for each section in
+    /// `differing`, 0 for every other section of `known`.
+    pub fn observe_replication(
+        &self,
+        snapshots_installed: u64,
+        known: &[&str],
+        differing: &[String],
+    ) {
+        let seen = self.raft_snapshots_installed.get();
+        if snapshots_installed > seen {
+            self.raft_snapshots_installed
+                .inc_by(snapshots_installed - seen);
+        }
+        for section in known {
+            let bad = differing.iter().any(|d| d == section);
+            self.config_mismatch
+                .with_label_values(&[section])
+                .set(i64::from(bad));
+        }
+        for d in differing {
+            self.config_mismatch.with_label_values(&[d]).set(1);
         }
     }
 

@@ -2,22 +2,27 @@
 //! item 4).
 //!
 //! Contract: [`Vip::claim`] adds every configured address to its interface
-//! and announces it: three gratuitous ARP requests (IPv4, RFC 5227 §3
-//! "ARP Announcement": sender and target protocol address both the
-//! address) spaced [`ANNOUNCE_SPACING`] apart, sent on a packet socket
-//! (`pnet_datalink`, no unsafe code); for IPv6 the kernel sends the
-//! unsolicited neighbour advertisement itself (`ndisc_notify` is set on
-//! the interface before the address is added, RFC 4861 §7.2.6).
+//! and announces it [`ANNOUNCEMENTS`] times, [`ANNOUNCE_SPACING`] apart,
+//! on a packet socket (`pnet_datalink`, no unsafe code): a gratuitous ARP
+//! for an IPv4 address (RFC 5227 §3 "ARP Announcement") and an
+//! unsolicited Neighbor Advertisement with the Override flag and the
+//! Target Link-Layer Address option for an IPv6 one (RFC 4861 §7.2.6).
+//! Both frames are built by `lns_proto` (`ip::arp`, `nd::neighbor`). An
+//! IPv6 address is added without duplicate address detection (`nodad`):
+//! it moves from a node that gave it up, and must serve at once.
 //! [`Vip::release`] removes the addresses at once. Addresses are managed
 //! with iproute2's `ip` (present on every system lnsd targets); an address
 //! already present (claim) or already gone (release) is not an error.
 
 use crate::config::TunnelAddress;
-use std::net::{IpAddr, Ipv4Addr};
+use lns_proto::ip::arp::gratuitous_arp_frame;
+use lns_proto::nd::neighbor::unsolicited_na_frame;
+use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
-/// Gratuitous ARPs sent on claim.
+/// Announcements (gratuitous ARP / unsolicited NA) sent per address on
+/// claim.
 pub const ANNOUNCEMENTS: usize = 3;
 /// Time between two of them.
 pub const ANNOUNCE_SPACING: Duration = Duration::from_millis(100);
@@ -39,19 +44,12 @@ impl Vip {
     pub fn add_all(&self) -> Vec<String> {
         let mut errors = Vec::new();
         for t in &self.addresses {
+            let prefix = t.address.to_string();
+            let mut args = vec!["addr", "replace", &prefix, "dev", &t.interface];
             if t.address.addr.is_ipv6() {
-                let knob = format!("/proc/sys/net/ipv6/conf/{}/ndisc_notify", t.interface);
-                if let Err(e) = std::fs::write(&knob, "1") {
-                    errors.push(format!("{knob}: {e}"));
-                }
+                args.push("nodad");
             }
-            let r = ip(&[
-                "addr",
-                "replace",
-                &t.address.to_string(),
-                "dev",
-                &t.interface,
-            ]);
+            let r = ip(&args);
             if let Err(e) = r {
                 errors.push(format!("add {} to {}: {e}", t.address, t.interface));
             }
@@ -74,9 +72,9 @@ impl Vip {
         }
     }
 
-    /// Adds the addresses, then announces the IPv4 ones
-    /// [`ANNOUNCEMENTS`] times, [`ANNOUNCE_SPACING`] apart (async: the
-    /// caller keeps serving meanwhile).
+    /// Adds the addresses, then announces each [`ANNOUNCEMENTS`] times,
+    /// [`ANNOUNCE_SPACING`] apart (async: the caller keeps serving
+    /// meanwhile).
     pub async fn claim(&self) {
         for e in self.add_all() {
             tracing::error!("tunnel address: {e}");
@@ -89,10 +87,8 @@ impl Vip {
                 tokio::time::sleep(ANNOUNCE_SPACING).await;
             }
             for t in &self.addresses {
-                if let IpAddr::V4(a) = t.address.addr {
-                    if let Err(e) = announce_v4(&t.interface, a) {
-                        tracing::warn!(address = %a, interface = %t.interface, "gratuitous ARP not sent: {e}");
-                    }
+                if let Err(e) = announce(&t.interface, t.address.addr) {
+                    tracing::warn!(address = %t.address.addr, interface = %t.interface, "announcement not sent: {e}");
                 }
             }
         }
@@ -112,8 +108,9 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// Sends one gratuitous ARP request for `addr` on `interface`.
-fn announce_v4(interface: &str, addr: Ipv4Addr) -> Result<(), String> {
+/// Sends one announcement of `addr` on `interface`: a gratuitous ARP
+/// (IPv4) or an unsolicited Neighbor Advertisement (IPv6).
+fn announce(interface: &str, addr: IpAddr) -> Result<(), String> {
     let iface = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == interface)
@@ -122,7 +119,7 @@ fn announce_v4(interface: &str, addr: Ipv4Addr) -> Result<(), String> {
         .mac
         .ok_or_else(|| format!("{interface} has no hardware address"))?
         .octets();
-    let frame = gratuitous_arp(mac, addr);
+    let frame = announcement(mac, addr);
     let channel = pnet_datalink::channel(&iface, pnet_datalink::Config::default())
         .map_err(|e| format!("packet socket: {e}"))?;
     let pnet_datalink::Channel::Ethernet(mut tx, _rx) = channel else {
@@ -135,40 +132,30 @@ fn announce_v4(interface: &str, addr: Ipv4Addr) -> Result<(), String> {
     }
 }
 
-/// An Ethernet broadcast frame carrying an ARP request announcing `addr`
-/// at `mac` (RFC 826 layout; RFC 5227 §3 announcement: sender and target
-/// protocol addresses are both `addr`, target hardware address zero).
-pub fn gratuitous_arp(mac: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
-    let mut f = Vec::with_capacity(42);
-    f.extend_from_slice(&[0xff; 6]); // destination: broadcast
-    f.extend_from_slice(&mac); // source
-    f.extend_from_slice(&[0x08, 0x06]); // EtherType ARP
-    f.extend_from_slice(&[0x00, 0x01]); // hardware type Ethernet
-    f.extend_from_slice(&[0x08, 0x00]); // protocol type IPv4
-    f.extend_from_slice(&[0x06, 0x04]); // hardware and protocol lengths
-    f.extend_from_slice(&[0x00, 0x01]); // opcode request
-    f.extend_from_slice(&mac); // sender hardware address
-    f.extend_from_slice(&addr.octets()); // sender protocol address
-    f.extend_from_slice(&[0x00; 6]); // target hardware address
-    f.extend_from_slice(&addr.octets()); // target protocol address
-    f
+/// The Ethernet frame announcing `addr` at `mac`.
+pub fn announcement(mac: [u8; 6], addr: IpAddr) -> Vec<u8> {
+    match addr {
+        IpAddr::V4(a) => gratuitous_arp_frame(mac, a),
+        IpAddr::V6(a) => unsolicited_na_frame(mac, a),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The frames come from lns-proto: ARP (EtherType 0x0806, broadcast)
+    /// for IPv4, an ICMPv6 NA (EtherType 0x86dd, to 33:33:00:00:00:01)
+    /// for IPv6.
     #[test]
-    fn gratuitous_arp_is_an_rfc_5227_announcement() {
+    fn each_family_gets_its_announcement() {
         let mac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
-        let f = gratuitous_arp(mac, Ipv4Addr::new(198, 18, 1, 100));
-        assert_eq!(
-            f,
-            vec![
-                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x08, 0x06,
-                0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
-                0xc6, 0x12, 0x01, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc6, 0x12, 0x01, 0x64,
-            ]
-        );
+        let v4 = announcement(mac, "198.18.1.100".parse().expect("literal"));
+        assert_eq!(&v4[..6], &[0xff; 6]);
+        assert_eq!(&v4[12..14], &[0x08, 0x06]);
+        let v6 = announcement(mac, "2001:db8:1::64".parse().expect("literal"));
+        assert_eq!(&v6[..6], &[0x33, 0x33, 0, 0, 0, 0x01]);
+        assert_eq!(&v6[12..14], &[0x86, 0xdd]);
+        assert_eq!(v6[14 + 40], 0x88, "ICMPv6 Neighbor Advertisement");
     }
 }

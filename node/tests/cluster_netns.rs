@@ -224,6 +224,19 @@ fn chaos_bin(name: &str, var: &str) -> PathBuf {
     path
 }
 
+/// The engine sections every member carries (the witness too).
+const ENGINE: &str = r#"[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "198.18.2.1"
+[[pools]]
+name = "p"
+ranges = [{ start = "198.19.0.1", end = "198.19.0.254" }]
+[aaa]
+users_file = "users"
+default_pool = "p"
+"#;
+
 fn node_config(dir: &Path, name: &str, id: u32) -> String {
     format!(
         r#"
@@ -231,17 +244,7 @@ fn node_config(dir: &Path, name: &str, id: u32) -> String {
 host_name = "{name}"
 [[listen]]
 address = "{VIP}:1701"
-[limits]
-accept_unknown_lacs = true
-[ppp]
-ipcp_local = "198.18.2.1"
-[[pools]]
-name = "p"
-ranges = [{{ start = "198.19.0.1", end = "198.19.0.254" }}]
-[aaa]
-users_file = "users"
-default_pool = "p"
-[tun]
+{ENGINE}[tun]
 name = "lns0"
 [mgmt]
 socket = "{sock}"
@@ -300,24 +303,49 @@ fn cluster_roles(dir: &Path, name: &str) -> Vec<(u64, String)> {
         .unwrap_or_default()
 }
 
-/// The `lnsd_failovers_total{kind}` value on the /metrics of lns node `i`.
-fn failovers(tag: &str, i: usize, kind: &str) -> f64 {
+/// GET `path` on the operations endpoint of lns node `i`: (status, body).
+fn http_get(tag: &str, i: usize, path: &str) -> (String, String) {
     let role = ["lnsa", "lnsb"][i];
     let out = Command::new("ip")
         .args(["netns", "exec", &format!("{tag}-{role}"), "curl", "-s"])
-        .arg(format!("http://198.18.1.1{}:9701/metrics", i + 1))
+        .args(["-w", "\n%{http_code}"])
+        .arg(format!("http://198.18.1.1{}:9701{path}", i + 1))
         .output()
         .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let prefix = format!("lnsd_failovers_total{{kind=\"{kind}\"}} ");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    match text.rsplit_once('\n') {
+        Some((body, code)) => (code.to_owned(), body.to_owned()),
+        None => (text, String::new()),
+    }
+}
+
+/// The value of the series `series` (name and labels) on the /metrics of
+/// lns node `i` (-1 when absent).
+fn metric(tag: &str, i: usize, series: &str) -> f64 {
+    let (_, text) = http_get(tag, i, "/metrics");
+    let prefix = format!("{series} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(-1.0)
 }
 
+/// The `lnsd_failovers_total{kind}` value on the /metrics of lns node `i`.
+fn failovers(tag: &str, i: usize, kind: &str) -> f64 {
+    metric(tag, i, &format!("lnsd_failovers_total{{kind=\"{kind}\"}}"))
+}
+
 fn build_bed() -> Bed {
-    let tag = format!("fo{}", std::process::id() % 100_000);
+    let mut bed = build_bed_with("k", &|_, c| c);
+    bed.start_node(0);
+    bed.start_node(1);
+    bed
+}
+
+/// The bed with each lns node's config passed through `edit(name,
+/// config)` and no lns node started yet.
+fn build_bed_with(suffix: &str, edit: &dyn Fn(&str, String) -> String) -> Bed {
+    let tag = format!("fo{}{suffix}", std::process::id() % 100_000);
     let dir = std::env::temp_dir().join(format!("lnsd-cluster-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp");
@@ -378,10 +406,13 @@ fn build_bed() -> Bed {
         .map(|n| format!("user{n} password\n"))
         .collect();
     std::fs::write(dir.join("users"), users).expect("users");
-    std::fs::write(dir.join("lnsa.toml"), node_config(&dir, "lnsa", 1)).expect("config");
-    std::fs::write(dir.join("lnsb.toml"), node_config(&dir, "lnsb", 2)).expect("config");
+    for (name, id) in [("lnsa", 1), ("lnsb", 2)] {
+        let config = edit(name, node_config(&dir, name, id));
+        std::fs::write(dir.join(format!("{name}.toml")), config).expect("config");
+    }
+    // The witness applies the same log: it carries the engine sections.
     let witness = format!(
-        "[node]\nhost_name = \"wit\"\n[cluster]\nnode_id = 3\nrole = \"witness\"\n\
+        "[node]\nhost_name = \"wit\"\n{ENGINE}[cluster]\nnode_id = 3\nrole = \"witness\"\n\
          listen = \"198.18.1.13:7400\"\ndata_dir = \"{}\"\nsecret_file = \"cluster.secret\"\n\
          [mgmt]\nsocket = \"{}\"\n{MEMBERS}",
         dir.join("raft-wit").display(),
@@ -400,17 +431,14 @@ fn build_bed() -> Bed {
         &["--config", &dir.join("wit.toml").to_string_lossy()],
         &dir.join("wit.log"),
     );
-    let mut bed = Bed {
+    Bed {
         nodes: vec![None, None],
         _witness: witness,
         _reflector: reflector,
         dir,
         tag,
         _ns: ns,
-    };
-    bed.start_node(0);
-    bed.start_node(1);
-    bed
+    }
 }
 
 type Json = serde_json::Value;
@@ -633,4 +661,182 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
     let sent = report["sent"].as_u64().unwrap_or(0);
     let losses = report["losses"].as_u64().unwrap_or(u64::MAX);
     println!("probes sent={sent} lost={losses}");
+}
+
+/// Issue 6 (same state on every member): lns-b's pool differs from the
+/// active lns-a's. lns-b must say so (log, `lnsd_config_mismatch`,
+/// `/readyz` 503) and must not take over when lns-a dies, while lns-a and
+/// the witness (same engine sections) report no mismatch.
+#[test]
+fn a_member_whose_pool_differs_is_refused() {
+    if !can_run() {
+        return;
+    }
+    let mut bed = build_bed_with("m", &|name, c| {
+        if name == "lnsb" {
+            c.replace("198.19.0.254", "198.19.0.200")
+        } else {
+            c
+        }
+    });
+    bed.start_node(0);
+    assert_eq!(
+        bed.wait_holder(Some(0), Duration::from_secs(15)),
+        Some(0),
+        "lns-a did not become active\n{}",
+        bed.logs()
+    );
+    bed.start_node(1);
+    let pools = "lnsd_config_mismatch{section=\"pools\"}";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&bed.tag, 1, pools) != 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "lns-b never reported its pool mismatch\n{}",
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, body) = http_get(&bed.tag, 1, "/readyz");
+    assert_eq!(code, "503", "lns-b ready with a different pool: {body}");
+    assert!(body.contains("configuration differs"), "{body}");
+    let log = std::fs::read_to_string(bed.dir.join("lnsb.log")).unwrap_or_default();
+    assert!(
+        log.contains("differs from the active node") && log.contains("pools"),
+        "lns-b did not log the mismatch\n{}",
+        bed.logs()
+    );
+    assert_eq!(metric(&bed.tag, 0, pools), 0.0, "lns-a flagged itself");
+    let (code, body) = http_get(&bed.tag, 0, "/readyz");
+    assert_eq!(code, "200", "the active lns-a is not ready: {body}");
+    let wit = lnsctl(&bed.dir, "wit", &["cluster", "status"]);
+    assert!(wit["members"].is_array(), "{wit}");
+
+    // lns-a dies: lns-b (which may win the election) must not serve.
+    if let Some(p) = bed.nodes[0].as_mut() {
+        p.kill();
+    }
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        assert!(
+            !bed.holds(1),
+            "lns-b took the tunnel address with a different pool\n{}",
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(bed.dir.join("lnsb.log")).unwrap_or_default();
+    assert!(
+        log.contains("refusing to become active"),
+        "lns-b was never elected, so the refusal was not exercised\n{}",
+        bed.logs()
+    );
+}
+
+const VIP6: &str = "2001:db8:1::64";
+
+/// Issue 6 item 4: the node that becomes active announces its tunnel
+/// addresses on the LAN with frames lnsd builds itself (lns_proto): three
+/// gratuitous ARPs for the IPv4 address and three unsolicited Neighbor
+/// Advertisements (Override set, Solicited clear, target link-layer address
+/// = its MAC) for the IPv6 one, captured on the bridge and decoded by
+/// tshark without a malformed or erroneous packet.
+#[test]
+fn becoming_active_announces_the_tunnel_addresses_on_the_lan() {
+    if !can_run() {
+        return;
+    }
+    let mut bed = build_bed_with("a", &|name, c| {
+        if name == "lnsa" {
+            format!("{c}\n[[cluster.tunnel_addresses]]\naddress = \"{VIP6}/64\"\ninterface = \"eth0\"\n")
+        } else {
+            c
+        }
+    });
+    let pcap = bed.dir.join("announce.pcap");
+    let dump_log = bed.dir.join("tcpdump.log");
+    let _dump = spawn(
+        &bed.ns("br"),
+        Path::new("tcpdump"),
+        &[
+            "-i",
+            "br0",
+            "-U",
+            "-w",
+            &pcap.to_string_lossy(),
+            "arp or icmp6",
+        ],
+        &dump_log,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&dump_log)
+        .unwrap_or_default()
+        .contains("listening on")
+    {
+        assert!(Instant::now() < deadline, "tcpdump did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bed.start_node(0);
+    assert_eq!(
+        bed.wait_holder(Some(0), Duration::from_secs(15)),
+        Some(0),
+        "lns-a did not become active\n{}",
+        bed.logs()
+    );
+    let mac = mac_of(&bed.ns("lnsa"));
+    let garp = format!("arp.opcode == 1 && arp.src.proto_ipv4 == {VIP} && arp.dst.proto_ipv4 == {VIP} && arp.src.hw_mac == {mac}");
+    let na = format!(
+        "icmpv6.type == 136 && ipv6.dst == ff02::1 && icmpv6.nd.na.target_address == {VIP6} \
+         && icmpv6.nd.na.flag.o == 1 && icmpv6.nd.na.flag.s == 0 && icmpv6.opt.linkaddr == {mac}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (g, n) = (tshark_count(&pcap, &garp), tshark_count(&pcap, &na));
+        if g >= 3 && n >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "announcements seen: {g} gratuitous ARP, {n} unsolicited NA (want 3 each)\n{}\n{}",
+            tshark_all(&pcap),
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let bad = tshark_count(&pcap, "_ws.malformed || _ws.expert.severity >= error");
+    assert_eq!(bad, 0, "malformed frames:\n{}", tshark_all(&pcap));
+}
+
+/// The MAC of eth0 in namespace `ns`, as tshark prints it.
+fn mac_of(ns: &str) -> String {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-br", "link", "show", "eth0"])
+        .output()
+        .expect("ip link");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .find(|w| w.len() == 17 && w.matches(':').count() == 5)
+        .unwrap_or_else(|| panic!("no MAC in {text:?}"))
+        .to_owned()
+}
+
+/// Frames of `pcap` matching the display filter `filter`.
+fn tshark_count(pcap: &Path, filter: &str) -> usize {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(["-Y", filter])
+        .output()
+        .expect("tshark runs");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// Every frame of `pcap`, one line each (for failure messages).
+fn tshark_all(pcap: &Path) -> String {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .output()
+        .expect("tshark runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -80,6 +80,11 @@ pub struct ClusterSection {
     /// Period of the replicated traffic counters (issue 6 item 5).
     #[serde(default = "default_counters_secs")]
     pub counters_interval_secs: u64,
+    /// Applied entries between two snapshots (log compaction); a member
+    /// further behind than the leader's compacted log catches up by
+    /// snapshot.
+    #[serde(default = "default_compact_after")]
+    pub compact_after: u64,
     /// Every member, this one included.
     pub members: Vec<ClusterMember>,
     /// Addresses that move to the active member.
@@ -200,6 +205,7 @@ impl ClusterSection {
             ClusterBootstrap::Found => Bootstrap::Founding,
             ClusterBootstrap::Join => Bootstrap::Joining,
         };
+        c.compact_after = self.compact_after;
         c
     }
 
@@ -384,4 +390,8 @@ fn default_lease_wait_ms() -> u64 {
 }
 fn default_counters_secs() -> u64 {
     5
+}
+
+fn default_compact_after() -> u64 {
+    10_000
 }

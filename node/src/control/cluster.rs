@@ -166,6 +166,7 @@ pub async fn run<P: Plane>(
         counter_offset: BTreeMap::new(),
         proposed_tx,
         accounts: super::acct::Accounts::new(records),
+        announce: None,
     };
     let mut next_stats = now() + super::STATS_INTERVAL;
     let mut next_counters = now() + counters_interval;
@@ -194,6 +195,7 @@ pub async fn run<P: Plane>(
                         }
                     }
                     t.replica.lock().reconfigure(r.peers, r.pools);
+                    t.announce_fingerprint();
                     let _ = t.to_aaa.send(crate::aaa::AaaCommand::Reload(r.aaa)).await;
                     tracing::info!("configuration reloaded (every member must load the same LAC table and pools)");
                 }
@@ -217,6 +219,9 @@ pub async fn run<P: Plane>(
             Some(r) = proposed.recv() => {
                 t.in_flight = false;
                 t.tick_queued = t.queue.iter().any(|i| matches!(i, Input::Tick));
+                if r.is_ok() {
+                    t.announce = None;
+                }
                 if let Err(e) = r {
                     tracing::warn!("proposal not committed: {e} (the peers retransmit)");
                 }
@@ -274,6 +279,9 @@ struct Task<P: Plane> {
     proposed_tx: mpsc::UnboundedSender<Result<Vec<u8>, ProposeError>>,
     /// Records on their way to the accounting task (active node only).
     accounts: super::acct::Accounts,
+    /// This node's configuration fingerprint, written into every proposal
+    /// until one commits (after becoming active or a reload).
+    announce: Option<crate::replica::ConfigFingerprint>,
 }
 
 impl<P: Plane> Task<P> {
@@ -336,6 +344,7 @@ impl<P: Plane> Task<P> {
             now: now(),
             seed,
             inputs: std::mem::take(&mut self.queue),
+            fingerprint: self.announce.clone(),
         };
         self.in_flight = true;
         let member = self.handle.member().clone();
@@ -353,8 +362,25 @@ impl<P: Plane> Task<P> {
             return;
         }
         if active {
+            if let crate::replica::Consistency::Differs(sections) =
+                self.replica.lock().consistency()
+            {
+                tracing::error!(
+                    ?sections,
+                    "refusing to become active: this node's configuration differs from the \
+                     one in the log; handing leadership on"
+                );
+                let handle = self.handle.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = handle.transfer_leader(None).await {
+                        tracing::error!("leadership not handed on: {e}");
+                    }
+                });
+                return;
+            }
             self.active = true;
             tracing::info!("this node is now ACTIVE: claiming the tunnel addresses");
+            self.announce_fingerprint();
             let vip = self.vip.clone();
             tokio::spawn(async move { vip.claim().await });
             // Rearm goes first: the inherited timers restart before anything else.
@@ -393,6 +419,14 @@ impl<P: Plane> Task<P> {
             }
         } else {
             self.set_inactive();
+        }
+    }
+
+    /// Writes this node's configuration fingerprint into the next
+    /// proposals (active node only).
+    fn announce_fingerprint(&mut self) {
+        if self.active {
+            self.announce = Some(self.replica.lock().fingerprint().clone());
         }
     }
 

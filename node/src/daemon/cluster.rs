@@ -12,12 +12,13 @@ use super::takeover::Takeover;
 use crate::config::{ClusterSection, Config};
 use crate::control::cluster::{self as cluster_control, ClusterHandle, ClusterParts};
 use crate::control::{Channels, ControlSignal, Exit, Observer, Plane};
-use crate::http::{Readiness, ServingRole};
+use crate::http::{LogState, Readiness, ServingRole};
 use crate::metrics::{AddressHolding, Metrics, NodeRole, RaftRole, RaftSample};
 use crate::mgmt::cluster_backend::{AddressBook, ClusterBackend};
 use crate::mgmt::forwarding::Forwarding;
 use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
-use crate::replica::{Replica, ReplicaEvent, SharedReplica};
+use crate::replica::fingerprint::SECTIONS;
+use crate::replica::{Consistency, Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
 use lns_cluster::{Activity, ClusterStatus, Member, MemberId, Role, Secret};
@@ -50,6 +51,9 @@ pub async fn start_member(
     let member = Member::start(cluster_config, replica.clone(), &section.data_dir, secret)
         .await
         .context("cluster member")?;
+    // The local snapshot (if any) is restored: a restore from now on is a
+    // snapshot installed from a leader.
+    replica.lock().mark_started();
     tracing::info!(id = section.node_id, listen = %section.listen, role = ?section.role, "cluster member started");
     Ok((ClusterHandle::new(member, section), replica, rx))
 }
@@ -84,7 +88,12 @@ pub async fn run_witness(
     let mgmt = start_server(&config.mgmt, forwarding(backend, ops, &handle, &section))?;
     readiness.set_role(ServingRole::Witness);
     metrics.observe_node_role(NodeRole::Witness);
-    let roles = tokio::spawn(follow_leadership(handle.clone(), Arc::clone(&metrics)));
+    let roles = tokio::spawn(follow_leadership(
+        handle.clone(),
+        replica.clone(),
+        readiness.clone(),
+        Arc::clone(&metrics),
+    ));
     loop {
         tokio::select! {
             s = signals.recv() => match s {
@@ -139,6 +148,7 @@ pub async fn run_lns<P: Plane>(
         section.timing().tick * u32::try_from(section.election_ticks_min).unwrap_or(u32::MAX);
     let roles = tokio::spawn(follow_roles(
         handle.clone(),
+        replica.clone(),
         readiness,
         metrics,
         addresses,
@@ -170,6 +180,7 @@ pub async fn run_lns<P: Plane>(
 /// (and the status view, sampled every second).
 async fn follow_roles(
     handle: ClusterHandle,
+    replica: SharedReplica,
     readiness: Readiness,
     metrics: Arc<Metrics>,
     addresses: Vec<std::net::IpAddr>,
@@ -181,9 +192,14 @@ async fn follow_roles(
     let mut takeover = Takeover::new(handle.member().id(), election_timeout, eligible);
     loop {
         let l = *watch.borrow_and_update();
+        // A member whose configuration differs never serves (the control
+        // task refuses to become active and hands leadership on).
+        let refused = replica.lock().consistency().differs();
         let (role, node, holding) = match l.activity {
-            Activity::Active => (ServingRole::Active, NodeRole::Active, AddressHolding::Held),
-            Activity::Inactive => (
+            Activity::Active if !refused => {
+                (ServingRole::Active, NodeRole::Active, AddressHolding::Held)
+            }
+            Activity::Active | Activity::Inactive => (
                 ServingRole::Standby,
                 NodeRole::Standby,
                 AddressHolding::Released,
@@ -210,6 +226,7 @@ async fn follow_roles(
         }
         if let Some(s) = status {
             sample_raft(&metrics, &s);
+            sample_replica(&replica, &readiness, &metrics, &s);
         }
         tokio::select! {
             c = watch.changed() => if c.is_err() { return },
@@ -219,13 +236,19 @@ async fn follow_roles(
 }
 
 /// The Raft gauges of a witness (it never serves, so no role change).
-async fn follow_leadership(handle: ClusterHandle, metrics: Arc<Metrics>) {
+async fn follow_leadership(
+    handle: ClusterHandle,
+    replica: SharedReplica,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+) {
     let mut watch = handle.leadership();
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         watch.borrow_and_update();
         if let Ok(s) = handle.status().await {
             sample_raft(&metrics, &s);
+            sample_replica(&replica, &readiness, &metrics, &s);
         }
         tokio::select! {
             c = watch.changed() => if c.is_err() { return },
@@ -252,6 +275,37 @@ fn sample_raft(metrics: &Metrics, s: &ClusterStatus) {
             metrics.observe_follower_lag(m.id, lag);
         }
     }
+}
+
+/// Applied entries a member may lag behind the commit index and still be
+/// ready to take over.
+const READY_LAG_ENTRIES: u64 = 1_000;
+
+/// The log state for `/readyz` (behind, caught up, or diverged: this
+/// member's configuration differs from the active node's) and the
+/// replication metrics.
+fn sample_replica(
+    replica: &SharedReplica,
+    readiness: &Readiness,
+    metrics: &Metrics,
+    s: &ClusterStatus,
+) {
+    let (consistency, installed) = {
+        let r = replica.lock();
+        (r.consistency(), r.snapshots_installed())
+    };
+    let differing = match &consistency {
+        Consistency::Differs(d) => d.clone(),
+        Consistency::Matches | Consistency::Unknown => Vec::new(),
+    };
+    metrics.observe_replication(installed, SECTIONS, &differing);
+    readiness.set_log(if consistency.differs() {
+        LogState::Diverged
+    } else if s.commit.saturating_sub(s.applied) <= READY_LAG_ENTRIES {
+        LogState::CaughtUp
+    } else {
+        LogState::Behind
+    });
 }
 
 /// How long ago (by the member's clock) `old` was last heard from.

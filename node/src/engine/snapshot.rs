@@ -70,6 +70,8 @@ impl Engine {
     pub fn snapshot(&self) -> pb::EngineSnapshot {
         pb::EngineSnapshot {
             version: SNAPSHOT_VERSION,
+            // Set by the replica (replica::fingerprint), not engine state.
+            config_fingerprint: None,
             endpoint: Some(self.endpoint.snapshot()),
             sessions: self.sessions.values().map(session_to_pb).collect(),
             early: self

@@ -45,6 +45,9 @@ pub struct Command {
     pub seed: [u8; 32],
     /// Applied in order.
     pub inputs: Vec<Input>,
+    /// The active node's engine configuration fingerprint (written when it
+    /// becomes active; every member compares it with its own).
+    pub fingerprint: Option<super::ConfigFingerprint>,
 }
 
 impl Command {
@@ -55,6 +58,7 @@ impl Command {
             now_us: self.now.unix_micros(),
             seed: self.seed.to_vec(),
             inputs: self.inputs.iter().map(input_to_pb).collect(),
+            config_fingerprint: self.fingerprint.as_ref().map(|f| f.to_pb()),
         }
         .encode_to_vec()
     }
@@ -79,6 +83,10 @@ impl Command {
             now: Timestamp::from_unix_micros(c.now_us),
             seed,
             inputs,
+            fingerprint: c
+                .config_fingerprint
+                .as_ref()
+                .map(super::ConfigFingerprint::from_pb),
         })
     }
 }

@@ -11,13 +11,20 @@
 //! unbounded channel ([`ReplicaEvent`]): the active node performs them,
 //! standbys only apply the data-plane table updates.
 //!
+//! The replica also keeps, outside the engine, the engine configuration
+//! fingerprint the log last carried and this member's [`Consistency`]
+//! with it ([`fingerprint`]), and counts the snapshots installed from a
+//! leader after start-up (catch-up of a member behind the compacted log).
+//!
 //! [`SharedReplica`] is the handle given to the Raft member (whose thread
 //! applies) and kept by the control task for reads (status views, the
 //! next timer); the lock is held for one command at a time.
 
 pub mod command;
+pub mod fingerprint;
 
 pub use command::{Command, CommandError, SeedEntropy, COMMAND_VERSION};
+pub use fingerprint::{ConfigFingerprint, Consistency};
 
 use crate::dataplane::SessionEntry;
 use crate::engine::snapshot::SnapshotError;
@@ -60,6 +67,13 @@ pub struct Replica {
     config: EngineConfig,
     applied: u64,
     events: Option<mpsc::UnboundedSender<ReplicaEvent>>,
+    /// This member's fingerprint of `config`.
+    own: ConfigFingerprint,
+    /// The fingerprint the log (or the last snapshot) last carried.
+    reference: Option<ConfigFingerprint>,
+    /// Set once the member has started: later restores are installs.
+    started: bool,
+    snapshots_installed: u64,
 }
 
 impl Replica {
@@ -70,9 +84,13 @@ impl Replica {
     ) -> Replica {
         Replica {
             engine: Engine::new(config.clone()),
+            own: ConfigFingerprint::of(&config),
             config,
             applied: 0,
             events,
+            reference: None,
+            started: false,
+            snapshots_installed: 0,
         }
     }
 
@@ -80,6 +98,9 @@ impl Replica {
     /// nothing was applied.
     pub fn apply_command(&mut self, index: u64, bytes: &[u8]) -> Result<Vec<Output>, CommandError> {
         let command = Command::decode(bytes)?;
+        if let Some(f) = command.fingerprint {
+            self.adopt_reference(f);
+        }
         let mut entropy = SeedEntropy::new(command.seed);
         let mut outputs = Vec::new();
         for input in command.inputs {
@@ -102,6 +123,53 @@ impl Replica {
         self.config.endpoint.peers = peers.clone();
         self.config.pools = pools.clone();
         self.engine.reconfigure(peers, pools);
+        self.own = ConfigFingerprint::of(&self.config);
+        self.log_consistency();
+    }
+
+    /// This member's engine configuration fingerprint.
+    pub fn fingerprint(&self) -> &ConfigFingerprint {
+        &self.own
+    }
+
+    /// Whether this member's configuration is the one the log carries.
+    pub fn consistency(&self) -> Consistency {
+        self.own.check(self.reference.as_ref())
+    }
+
+    /// Marks the end of start-up: a snapshot restored from now on came
+    /// from a leader (catch-up).
+    pub fn mark_started(&mut self) {
+        self.started = true;
+    }
+
+    /// Snapshots installed from a leader since start-up.
+    pub fn snapshots_installed(&self) -> u64 {
+        self.snapshots_installed
+    }
+
+    /// The log carried `reference`: compare and say so when it differs.
+    fn adopt_reference(&mut self, reference: ConfigFingerprint) {
+        let changed = self.reference.as_ref() != Some(&reference);
+        self.reference = Some(reference);
+        if changed {
+            self.log_consistency();
+        }
+    }
+
+    fn log_consistency(&self) {
+        match self.consistency() {
+            Consistency::Differs(sections) => tracing::error!(
+                ?sections,
+                "this member's configuration differs from the active node's: it cannot \
+                 derive the same state from the log and will not serve until its \
+                 configuration matches (RUNBOOK: the configuration must match)"
+            ),
+            Consistency::Matches => {
+                tracing::info!("configuration fingerprint matches the active node's")
+            }
+            Consistency::Unknown => {}
+        }
     }
 
     /// The engine (read only).
@@ -116,7 +184,9 @@ impl Replica {
 
     /// The engine state in its versioned encoding.
     pub fn snapshot_bytes(&self) -> Vec<u8> {
-        self.engine.snapshot().encode_to_vec()
+        let mut s = self.engine.snapshot();
+        s.config_fingerprint = self.reference.as_ref().map(ConfigFingerprint::to_pb);
+        s.encode_to_vec()
     }
 
     /// Replaces the state by a snapshot; on error the state is unchanged.
@@ -125,6 +195,12 @@ impl Replica {
             .map_err(|_| SnapshotError::BadField("snapshot encoding"))?;
         self.engine = Engine::restore(self.config.clone(), &s)?;
         self.applied = index;
+        if self.started {
+            self.snapshots_installed += 1;
+        }
+        if let Some(f) = &s.config_fingerprint {
+            self.adopt_reference(ConfigFingerprint::from_pb(f));
+        }
         Ok(())
     }
 

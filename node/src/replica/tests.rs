@@ -98,6 +98,7 @@ impl Driver {
             now: self.now,
             seed,
             inputs,
+            fingerprint: None,
         }
         .encode();
         let index = self.log.len() as u64 + 1;
@@ -370,6 +371,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
         inputs: vec![pb::Input {
             kind: Some(pb::input::Kind::Tick(pb::Tick {})),
         }],
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -381,6 +383,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
         now_us: 0,
         seed: vec![0; 8],
         inputs: Vec::new(),
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -402,6 +405,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
             },
             pb::Input { kind: None },
         ],
+        config_fingerprint: None,
     }
     .encode_to_vec();
     assert!(matches!(
@@ -500,6 +504,7 @@ fn every_input_round_trips_through_its_encoding() {
         now: Timestamp::from_unix_micros(1),
         seed: [7; 32],
         inputs,
+        fingerprint: None,
     };
     assert_eq!(Command::decode(&c.encode()), Ok(c));
 }
@@ -738,4 +743,53 @@ fn a_snapshot_written_before_the_accounting_and_ipv6_fields_still_loads() {
     assert!(r.engine().session(a).is_some_and(|s| s.ipv4.is_some()));
     assert_eq!(r.engine().pending_accounting().count(), 0);
     assert_eq!(r.engine().ipv6_pool_usage(), (0, 0));
+}
+
+/// Issue 6: the active node's fingerprint in a command tells every member
+/// whether it builds the same engine; the snapshot carries it to a member
+/// that catches up, and a restore after start-up counts as an install.
+#[test]
+fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
+    let active = config();
+    let mut other_pool = config();
+    other_pool.pools[0].ranges[0].1 = Ipv4Addr::new(198, 19, 0, 100);
+    let command = |fingerprint: Option<ConfigFingerprint>| {
+        Command {
+            now: Timestamp::from_unix_micros(1_800_000_000_000_000),
+            seed: [3; 32],
+            inputs: Vec::new(),
+            fingerprint,
+        }
+        .encode()
+    };
+    let announce = command(Some(ConfigFingerprint::of(&active)));
+    let mut same = Replica::new(config(), None);
+    let mut differs = Replica::new(other_pool.clone(), None);
+    assert_eq!(same.consistency(), Consistency::Unknown);
+    same.apply_command(1, &announce).expect("applies");
+    differs.apply_command(1, &announce).expect("applies");
+    assert_eq!(same.consistency(), Consistency::Matches);
+    assert_eq!(
+        differs.consistency(),
+        Consistency::Differs(vec!["pools".into()])
+    );
+    // A later command without a fingerprint keeps the reference.
+    differs.apply_command(2, &command(None)).expect("applies");
+    assert!(differs.consistency().differs());
+
+    // A member restoring the snapshot learns the reference from it; only a
+    // restore after start-up is an install.
+    let snapshot = same.snapshot_bytes();
+    let mut joiner = Replica::new(other_pool, None);
+    joiner.restore_bytes(1, &snapshot).expect("restores");
+    assert_eq!(joiner.snapshots_installed(), 0, "start-up restore");
+    assert!(joiner.consistency().differs());
+    joiner.mark_started();
+    joiner.restore_bytes(1, &snapshot).expect("restores");
+    assert_eq!(joiner.snapshots_installed(), 1);
+
+    // SIGHUP with the active node's pools: the mismatch clears.
+    let peers = joiner.config.endpoint.peers.clone();
+    joiner.reconfigure(peers, config().pools);
+    assert_eq!(joiner.consistency(), Consistency::Matches);
 }

@@ -18,9 +18,13 @@
 //!   link-scoped traffic never forwarded.
 //! - [`IcmpRateLimit`]: the token bucket RFC 4443 §2.4 (f) requires in front
 //!   of the ICMP error builders.
+//! - [`ethernet`] and [`arp`]: the LAN frames a node sends when a tunnel
+//!   address moves to it (gratuitous ARP, RFC 5227 §3).
 
+pub mod arp;
 pub mod checksum;
 mod classify;
+pub mod ethernet;
 mod icmp_error;
 mod ipv4;
 mod ipv6;

@@ -1,6 +1,7 @@
 //! IPv6 Neighbor Discovery for the PPP link: Router Solicitation and Router
 //! Advertisement (RFC 4861) with the DNS options of RFC 8106, and the
-//! sans-IO per-link [`RouterAdvertiser`].
+//! sans-IO per-link [`RouterAdvertiser`]; on the LAN, the unsolicited
+//! Neighbor Advertisement of a tunnel address that moved ([`neighbor`]).
 //!
 //! Contract: no IO, no clock, no global randomness. Received packets are
 //! validated as RFC 4861 §6.1 requires and any failure is an [`NdError`]
@@ -10,6 +11,7 @@
 
 mod advertiser;
 mod message;
+pub mod neighbor;
 pub mod option;
 
 use core::net::Ipv6Addr;
@@ -71,6 +73,13 @@ pub enum NdError {
     /// An RA from an address that is not link-local (RFC 4861 §6.1.2).
     #[error("RA source is not link-local")]
     SourceNotLinkLocal,
+    /// An NA whose target is a multicast address (RFC 4861 §7.1.2).
+    #[error("NA target is multicast")]
+    MulticastTarget,
+    /// An NA to a multicast address with the Solicited flag (RFC 4861
+    /// §7.1.2).
+    #[error("solicited NA sent to a multicast address")]
+    SolicitedToMulticast,
 }
 
 /// Our link-local address on a PPP link: fe80::/64 plus the 64-bit

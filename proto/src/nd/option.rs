@@ -14,6 +14,8 @@ use super::NdError;
 pub mod kind {
     /// Source Link-Layer Address (RFC 4861 §4.6.1).
     pub const SOURCE_LINK_LAYER_ADDRESS: u8 = 0x01;
+    /// Target Link-Layer Address (RFC 4861 §4.6.1).
+    pub const TARGET_LINK_LAYER_ADDRESS: u8 = 0x02;
     /// Prefix Information (RFC 4861 §4.6.2).
     pub const PREFIX_INFORMATION: u8 = 0x03;
     /// MTU (RFC 4861 §4.6.4).
