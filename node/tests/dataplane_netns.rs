@@ -168,6 +168,7 @@ fn config() -> DataPlaneConfig {
         workers: 1,
         control_queue: 16,
         bind: lns_node::dataplane::BindMode::Local,
+        socket_buffer: lns_node::dataplane::DEFAULT_SOCKET_BUFFER,
     }
 }
 

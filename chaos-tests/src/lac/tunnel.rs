@@ -9,8 +9,16 @@
 //! reports on `setup_done` once every session is up or has failed. All
 //! protocol work is the sans-IO cores'; this file only moves bytes and
 //! reads the wall clock.
+//!
+//! Cost: a datagram costs O(log sessions) of the tunnel, never a pass over
+//! every session: only the sessions touched since the last flush (`active`)
+//! are pumped and flushed, the sessions' next deadlines are kept in an
+//! ordered index (`timers`), the sessions whose PPP gate is still closed in
+//! a set of their own, and the count of sessions still setting up is kept
+//! as they resolve. Passes over every session remain only where the whole
+//! tunnel changes (stage changes, tunnel loss, status snapshots, report).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,6 +159,8 @@ struct Slot {
     /// Probe spacing (`None`: this session sends no probes).
     interval: Option<Duration>,
     gap: DataGap,
+    /// This slot's entry in `Driver::timers`.
+    due: Option<Timestamp>,
 }
 
 /// Where teardown stands.
@@ -191,6 +201,15 @@ struct Driver {
     acks: AckGap,
     /// When the next status is published (wakes the task).
     status_due: Option<Timestamp>,
+    /// Slots touched since the last flush: their links may have events or
+    /// frames queued, and their deadlines may have moved.
+    active: BTreeSet<usize>,
+    /// Each slot's next deadline (link, IPv6 client, probe), by time.
+    timers: BTreeSet<(Timestamp, usize)>,
+    /// Slots with a route whose PPP gate is still closed.
+    closed: BTreeSet<usize>,
+    /// Slots still `Pending` or `Dialing`.
+    unresolved: usize,
 }
 
 impl Driver {
@@ -227,6 +246,7 @@ impl Driver {
                     v6: None,
                     interval: cfg.probe_interval(i),
                     gap: DataGap::default(),
+                    due: None,
                 }
             })
             .collect();
@@ -262,6 +282,10 @@ impl Driver {
             index,
             acks: AckGap::default(),
             status_due: None,
+            active: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            closed: BTreeSet::new(),
+            unresolved: n as usize,
         }
     }
 
@@ -284,10 +308,7 @@ impl Driver {
     /// Every session is up or failed, or setup timed out, or the tunnel is gone.
     fn setup_resolved(&self) -> bool {
         self.gone
-            || self
-                .slots
-                .iter()
-                .all(|s| matches!(s.state, SlotState::Up | SlotState::Ended))
+            || self.unresolved == 0
             || wall_clock().saturating_since(self.started) >= self.cfg.setup_timeout
     }
 
@@ -340,6 +361,7 @@ impl Driver {
     }
 
     fn on_frame(&mut self, now: Timestamp, i: usize, frame: &[u8]) {
+        self.active.insert(i);
         let slot = &mut self.slots[i];
         let Ok(f) = Frame::new_checked(frame) else {
             return;
@@ -359,7 +381,7 @@ impl Driver {
             if let Some(v6) = slot.v6.as_mut() {
                 v6.handle(f.payload());
             }
-            mark_up(&self.cfg, slot, now, self.stage);
+            mark_up(&self.cfg, slot, now, self.stage, &mut self.unresolved);
             return;
         }
         if f.protocol() == Protocol::Ipcp && self.cfg.ipv6_only(slot.report.index) {
@@ -368,13 +390,21 @@ impl Driver {
         if let Some(link) = slot.link.as_mut() {
             // The LNS speaks PPP only once it has the ICCN.
             slot.gate = Gate::Open;
+            self.closed.remove(&i);
             link.handle_frame(now, frame, &mut self.entropy);
         }
     }
 
     fn on_timeout(&mut self, now: Timestamp) {
         self.endpoint.handle_timeout(now, &mut self.entropy);
-        for slot in &mut self.slots {
+        // Only the slots whose deadline has come (the index is by time).
+        while let Some(&(at, i)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let slot = &mut self.slots[i];
+            slot.due = None;
             if let Some(link) = slot.link.as_mut() {
                 if link.poll_timeout().is_some_and(|t| t <= now) {
                     link.handle_timeout(now, &mut self.entropy);
@@ -383,9 +413,10 @@ impl Driver {
             if let Some(v6) = slot.v6.as_mut() {
                 v6.handle_timeout(now);
             }
+            self.probe_due(now, i);
+            self.active.insert(i);
         }
         self.open_due(now);
-        self.probe_due(now);
         self.teardown_step(now);
         self.pump(now);
     }
@@ -396,6 +427,9 @@ impl Driver {
             self.acks.reset(now);
             self.schedule_probes(now);
         }
+        // Probe deadlines count only in Traffic: re-index every slot
+        // (once per stage change).
+        self.active.extend(0..self.slots.len());
         if stage == Stage::Teardown && self.teardown == Teardown::NotStarted {
             self.start_teardown(now);
         }
@@ -409,13 +443,7 @@ impl Driver {
                 d = Some(d.map_or(t, |x| x.min(t)));
             }
         };
-        for s in &self.slots {
-            take(s.link.as_ref().and_then(Link::poll_timeout));
-            take(s.v6.as_ref().and_then(V6Client::poll_timeout));
-            if self.stage == Stage::Traffic {
-                take(s.next_probe);
-            }
-        }
+        take(self.timers.first().map(|&(t, _)| t));
         take(self.next_open_at);
         take(self.status_due);
         match self.teardown {
@@ -440,7 +468,8 @@ impl Driver {
                 progressed = true;
                 self.on_event(now, ev);
             }
-            for i in 0..self.slots.len() {
+            let touched: Vec<usize> = self.active.iter().copied().collect();
+            for i in touched {
                 while let Some(ev) = self.slots[i].link.as_mut().and_then(Link::poll_event) {
                     progressed = true;
                     self.on_link_event(now, i, ev);
@@ -469,7 +498,7 @@ impl Driver {
                 for s in &mut self.slots {
                     if matches!(s.state, SlotState::Dialing | SlotState::Up) {
                         s.report.dropped_early = self.teardown == Teardown::NotStarted;
-                        s.state = SlotState::Ended;
+                        settle(s, SlotState::Ended, &mut self.unresolved);
                         s.link = None;
                     }
                 }
@@ -488,15 +517,20 @@ impl Driver {
                 let mut link = Link::new(lns_proto::ppp::Side::Subscriber, lc);
                 link.open(now, &mut self.entropy);
                 slot.link = Some(link);
+                if slot.gate == Gate::Closed {
+                    self.closed.insert(i);
+                }
+                self.active.insert(i);
             }
             Event::SessionDown { session, .. } => {
                 if let Some(&i) = self.by_sid.get(&session) {
                     let s = &mut self.slots[i];
                     if s.state != SlotState::Ended {
                         s.report.dropped_early = self.teardown == Teardown::NotStarted;
-                        s.state = SlotState::Ended;
+                        settle(s, SlotState::Ended, &mut self.unresolved);
                         s.link = None;
                     }
+                    self.closed.remove(&i);
                 }
             }
             _ => {}
@@ -508,7 +542,7 @@ impl Driver {
         match ev {
             LinkEvent::Ipv4Up { local, .. } => {
                 slot.report.ipv4 = Some(local);
-                mark_up(&self.cfg, slot, now, self.stage);
+                mark_up(&self.cfg, slot, now, self.stage, &mut self.unresolved);
             }
             LinkEvent::Ipv6Up { local_id, peer_id } => {
                 slot.report.ipv6_ids = Some((local_id, peer_id));
@@ -519,7 +553,7 @@ impl Driver {
             LinkEvent::LinkDown { cause } => {
                 slot.link = None;
                 if slot.state != SlotState::Ended {
-                    slot.state = SlotState::Ended;
+                    settle(slot, SlotState::Ended, &mut self.unresolved);
                     slot.report.dropped_early = self.teardown == Teardown::NotStarted;
                     let sid = slot.report.session;
                     let _ = self.endpoint.close_session(
@@ -543,23 +577,27 @@ impl Driver {
     /// Configure-Request for a session it has no ICCN for, and the link then
     /// waits for a 3 s restart timer.
     fn open_gates(&mut self) {
+        if self.closed.is_empty() {
+            return;
+        }
         let Some(t) = self.endpoint.tunnel(self.tunnel) else {
             return;
         };
-        for s in &mut self.slots {
-            let Some(route) = s.route else { continue };
-            if s.gate == Gate::Open {
-                continue;
-            }
-            let unacked = t
-                .reliable
-                .queue
-                .iter()
-                .any(|o| o.session_id == route.peer_session_id);
-            if !unacked {
+        // The retransmission queue is bounded by the control window.
+        let unacked: BTreeSet<u16> = t.reliable.queue.iter().map(|o| o.session_id).collect();
+        let slots = &mut self.slots;
+        let active = &mut self.active;
+        self.closed.retain(|&i| {
+            let s = &mut slots[i];
+            let Some(route) = s.route else { return false };
+            if s.gate == Gate::Open || !unacked.contains(&route.peer_session_id) {
                 s.gate = Gate::Open;
+                // Its frames waited in the link: flush them now.
+                active.insert(i);
+                return false;
             }
-        }
+            true
+        });
     }
 
     fn open_due(&mut self, now: Timestamp) {
@@ -589,11 +627,11 @@ impl Driver {
                     let s = &mut self.slots[i];
                     s.report.session = sid;
                     s.report.tunnel = self.tunnel;
-                    s.state = SlotState::Dialing;
+                    settle(s, SlotState::Dialing, &mut self.unresolved);
                     s.icrq_at = Some(now);
                     self.by_sid.insert(sid, i);
                 }
-                Err(_) => self.slots[i].state = SlotState::Ended,
+                Err(_) => settle(&mut self.slots[i], SlotState::Ended, &mut self.unresolved),
             }
             self.next_open_at = Some(at + self.open_interval);
         }
@@ -614,46 +652,46 @@ impl Driver {
         }
     }
 
-    fn probe_due(&mut self, now: Timestamp) {
+    /// Sends slot `i`'s probe if it is due.
+    fn probe_due(&mut self, now: Timestamp, i: usize) {
         if self.stage != Stage::Traffic {
             return;
         }
         let Some(SocketAddr::V4(dst)) = self.cfg.reflector else {
             return;
         };
-        for s in &mut self.slots {
-            let (Some(at), Some(interval)) = (s.next_probe, s.interval) else {
-                continue;
-            };
-            if at > now || s.state != SlotState::Up {
-                continue;
-            }
-            // Catch up at most one interval late, never in a burst.
-            s.next_probe = Some((at + interval).max(now));
-            if let (Some(v6), Some(SocketAddr::V6(r6))) = (s.v6.as_mut(), self.cfg.reflector6) {
-                v6.probe(r6);
-            }
-            let Some(ip) = s.report.ipv4 else { continue };
-            let mut packet = Vec::with_capacity(self.cfg.packet_size);
-            let id = ProbeId {
-                session: s.report.index,
-                seq: s.seq,
-            };
-            probe::build(ip, dst, id, self.cfg.packet_size, &mut packet);
-            s.seq += 1;
-            s.report.sent += 1;
-            if let Some(route) = s.route {
-                let mut frame = Vec::with_capacity(packet.len() + 4);
-                emit_frame(Protocol::Ipv4, &packet, Compression::default(), &mut frame);
-                queue_data(&mut self.out, route, &frame);
-            }
+        let s = &mut self.slots[i];
+        let (Some(at), Some(interval)) = (s.next_probe, s.interval) else {
+            return;
+        };
+        if at > now || s.state != SlotState::Up {
+            return;
+        }
+        // Catch up at most one interval late, never in a burst.
+        s.next_probe = Some((at + interval).max(now));
+        if let (Some(v6), Some(SocketAddr::V6(r6))) = (s.v6.as_mut(), self.cfg.reflector6) {
+            v6.probe(r6);
+        }
+        let Some(ip) = s.report.ipv4 else { return };
+        let mut packet = Vec::with_capacity(self.cfg.packet_size);
+        let id = ProbeId {
+            session: s.report.index,
+            seq: s.seq,
+        };
+        probe::build(ip, dst, id, self.cfg.packet_size, &mut packet);
+        s.seq += 1;
+        s.report.sent += 1;
+        if let Some(route) = s.route {
+            let mut frame = Vec::with_capacity(packet.len() + 4);
+            emit_frame(Protocol::Ipv4, &packet, Compression::default(), &mut frame);
+            queue_data(&mut self.out, route, &frame);
         }
     }
 
     fn start_teardown(&mut self, now: Timestamp) {
         for s in &mut self.slots {
             if matches!(s.state, SlotState::Dialing | SlotState::Up) && s.report.session != 0 {
-                s.state = SlotState::Ended;
+                settle(s, SlotState::Ended, &mut self.unresolved);
                 s.link = None;
                 let _ = self.endpoint.close_session(
                     now,
@@ -736,7 +774,9 @@ impl Driver {
         while let Some(t) = self.endpoint.poll_transmit() {
             let _ = sock.send_to(&t.payload, t.peer);
         }
-        for s in &mut self.slots {
+        let touched = std::mem::take(&mut self.active);
+        for &i in &touched {
+            let s = &mut self.slots[i];
             let (Some(link), Some(route), Gate::Open) = (s.link.as_mut(), s.route, s.gate) else {
                 continue;
             };
@@ -756,6 +796,31 @@ impl Driver {
         }
         for (peer, d) in self.out.drain(..) {
             let _ = sock.send_to(&d, peer);
+        }
+        for i in touched {
+            self.reindex(i);
+        }
+    }
+
+    /// Puts slot `i`'s next deadline (link, IPv6 client, probe in Traffic)
+    /// back in the timer index.
+    fn reindex(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        if let Some(old) = s.due.take() {
+            self.timers.remove(&(old, i));
+        }
+        let probe = s.next_probe.filter(|_| self.stage == Stage::Traffic);
+        let due = [
+            s.link.as_ref().and_then(Link::poll_timeout),
+            s.v6.as_ref().and_then(V6Client::poll_timeout),
+            probe,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(at) = due {
+            s.due = Some(at);
+            self.timers.insert((at, i));
         }
     }
 
@@ -826,7 +891,7 @@ impl Driver {
 
 /// Marks a dialling session up once it has what it asked for: IPv4 (unless
 /// IPv6-only) and, with an IPv6 reflector, SLAAC plus DHCPv6 IA_NA/IA_PD.
-fn mark_up(cfg: &LacConfig, slot: &mut Slot, now: Timestamp, stage: Stage) {
+fn mark_up(cfg: &LacConfig, slot: &mut Slot, now: Timestamp, stage: Stage, unresolved: &mut usize) {
     if slot.state != SlotState::Dialing {
         return;
     }
@@ -834,12 +899,22 @@ fn mark_up(cfg: &LacConfig, slot: &mut Slot, now: Timestamp, stage: Stage) {
     let v6 = cfg.reflector6.is_none() || slot.v6.as_ref().is_some_and(V6Client::ready);
     if v4 && v6 {
         slot.report.setup = slot.icrq_at.map(|t| now.saturating_since(t));
-        slot.state = SlotState::Up;
+        settle(slot, SlotState::Up, unresolved);
         if stage == Stage::Traffic && slot.interval.is_some() {
             slot.next_probe = Some(now);
             slot.gap.start(now);
         }
     }
+}
+
+/// Moves `slot` to `to`, keeping the count of slots still setting up
+/// (`Pending` or `Dialing`).
+fn settle(slot: &mut Slot, to: SlotState, unresolved: &mut usize) {
+    let open = |s: SlotState| matches!(s, SlotState::Pending | SlotState::Dialing);
+    if open(slot.state) && !open(to) {
+        *unresolved = unresolved.saturating_sub(1);
+    }
+    slot.state = to;
 }
 
 /// Queues one L2TP data datagram carrying `frame` for the session at `route`.

@@ -196,6 +196,7 @@ impl Config {
             } else {
                 crate::dataplane::BindMode::Local
             },
+            socket_buffer: self.tun.socket_buffer,
         }
     }
 

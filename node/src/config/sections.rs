@@ -381,6 +381,9 @@ pub struct TunConfig {
     pub ipv4: Option<Ipv4Addr>,
     /// Upstream worker threads of the data plane.
     pub workers: usize,
+    /// Receive/send buffer of each L2TP socket in bytes (also sizes the
+    /// TUN transmit queue); 0 keeps the kernel's defaults.
+    pub socket_buffer: usize,
 }
 
 impl Default for TunConfig {
@@ -390,6 +393,7 @@ impl Default for TunConfig {
             mtu: 1500,
             ipv4: None,
             workers: 1,
+            socket_buffer: crate::dataplane::DEFAULT_SOCKET_BUFFER,
         }
     }
 }

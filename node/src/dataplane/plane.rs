@@ -158,7 +158,8 @@ impl DataPlane {
         let mut sockets = Vec::with_capacity(config.listen.len());
         let mut receivers = Vec::with_capacity(config.listen.len() * config.workers);
         for (index, &addr) in config.listen.iter().enumerate() {
-            let group = socket::bind_group(addr, config.workers, config.bind)
+            let group =
+                socket::bind_group_buffered(addr, config.workers, config.bind, config.socket_buffer)
                 .map_err(|source| DataPlaneError::Bind { addr, source })?;
             let sender = group[0]
                 .try_clone()
@@ -459,6 +460,7 @@ mod tests {
             workers: 1,
             control_queue: 4,
             bind: super::super::BindMode::Local,
+            socket_buffer: super::super::DEFAULT_SOCKET_BUFFER,
         }
     }
 

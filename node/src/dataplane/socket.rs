@@ -12,7 +12,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use super::BindMode;
+use super::{BindMode, DEFAULT_SOCKET_BUFFER};
 
 use nix::sys::socket::{
     recvmmsg, sendmmsg, setsockopt, sockopt, AddressFamily, ControlMessage, MsgFlags, MultiHeaders,
@@ -40,6 +40,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
 /// active; nothing arrives or leaves before that).
 pub fn bind_with(addr: SocketAddr, mode: BindMode) -> io::Result<UdpSocket> {
     let socket = UdpSocket::from(new_socket(addr, Reuse::No, mode)?);
+    set_buffers(&socket, DEFAULT_SOCKET_BUFFER);
     socket.set_read_timeout(Some(POLL_INTERVAL))?;
     Ok(socket)
 }
@@ -82,8 +83,22 @@ fn new_socket(at: SocketAddr, reuse: Reuse, mode: BindMode) -> io::Result<std::o
 /// user silently share the port, this makes it fail with EADDRINUSE
 /// instead (short of a start race between the two).
 pub fn bind_group(addr: SocketAddr, n: usize, mode: BindMode) -> io::Result<Vec<UdpSocket>> {
+    bind_group_buffered(addr, n, mode, DEFAULT_SOCKET_BUFFER)
+}
+
+/// [`bind_group`] with each socket's receive and send buffers set to
+/// `buffer` bytes (see [`set_buffers`]).
+pub fn bind_group_buffered(
+    addr: SocketAddr,
+    n: usize,
+    mode: BindMode,
+    buffer: usize,
+) -> io::Result<Vec<UdpSocket>> {
     if n <= 1 {
-        return Ok(vec![bind_with(addr, mode)?]);
+        let socket = UdpSocket::from(new_socket(addr, Reuse::No, mode)?);
+        socket.set_read_timeout(Some(POLL_INTERVAL))?;
+        set_buffers(&socket, buffer);
+        return Ok(vec![socket]);
     }
     if addr.port() != 0 {
         drop(new_socket(addr, Reuse::No, mode)?);
@@ -93,10 +108,30 @@ pub fn bind_group(addr: SocketAddr, n: usize, mode: BindMode) -> io::Result<Vec<
     for _ in 0..n {
         let socket = UdpSocket::from(new_socket(at, Reuse::Port, mode)?);
         socket.set_read_timeout(Some(POLL_INTERVAL))?;
+        set_buffers(&socket, buffer);
         at = socket.local_addr()?;
         group.push(socket);
     }
     Ok(group)
+}
+
+/// Sets the socket's receive and send buffers to `bytes`: with
+/// SO_RCVBUFFORCE/SO_SNDBUFFORCE (root, or CAP_NET_ADMIN) past the
+/// `net.core.rmem_max`/`wmem_max` caps, else with SO_RCVBUF/SO_SNDBUF
+/// (silently capped). Best effort: a failure leaves the kernel default and
+/// is logged, never fatal. The kernel doubles the value for its own
+/// bookkeeping; what it reports back is what it granted.
+pub fn set_buffers(socket: &UdpSocket, bytes: usize) {
+    if bytes == 0 {
+        return;
+    }
+    let forced = setsockopt(socket, sockopt::RcvBufForce, &bytes)
+        .or_else(|_| setsockopt(socket, sockopt::RcvBuf, &bytes));
+    let sent = setsockopt(socket, sockopt::SndBufForce, &bytes)
+        .or_else(|_| setsockopt(socket, sockopt::SndBuf, &bytes));
+    if let Err(e) = forced.and(sent) {
+        tracing::warn!(bytes, error = %e, "cannot size the L2TP socket buffers");
+    }
 }
 
 /// One received datagram's metadata.
@@ -346,6 +381,27 @@ mod tests {
             .collect();
         let busy: Vec<&Vec<u8>> = per_member.iter().filter(|g| !g.is_empty()).collect();
         assert_eq!(busy, vec![&(0..8u8).collect::<Vec<u8>>()]);
+    }
+
+    #[test]
+    fn sockets_get_the_buffer_asked_for() {
+        let group = bind_group_buffered(
+            "127.0.0.1:0".parse().expect("literal"),
+            2,
+            BindMode::Local,
+            4 << 20,
+        )
+        .expect("bind");
+        for s in &group {
+            let rcv = nix::sys::socket::getsockopt(s, sockopt::RcvBuf).expect("SO_RCVBUF");
+            // As root (FORCE) the kernel grants the whole request (doubled);
+            // otherwise at least its own default of about 208 KiB.
+            let root = nix::unistd::Uid::effective().is_root();
+            assert!(
+                if root { rcv >= 4 << 20 } else { rcv > 0 },
+                "SO_RCVBUF {rcv}"
+            );
+        }
     }
 
     #[test]

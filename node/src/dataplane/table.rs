@@ -53,8 +53,14 @@ impl SessionCounters {
     pub fn count_rx(&self, bytes: usize, now_unix_micros: u64) {
         self.rx_packets.fetch_add(1, Ordering::Relaxed);
         self.rx_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.last_rx_unix_micros
-            .fetch_max(now_unix_micros, Ordering::Relaxed);
+        // A plain load and store, not `fetch_max` (a locked compare-and-swap
+        // loop on every packet): a session's datagrams all arrive on one
+        // upstream worker (the socket group hashes the LAC's address and
+        // port), so there is one writer and nothing to lose.
+        if self.last_rx_unix_micros.load(Ordering::Relaxed) < now_unix_micros {
+            self.last_rx_unix_micros
+                .store(now_unix_micros, Ordering::Relaxed);
+        }
     }
 
     /// Counts one packet to the subscriber of `bytes` IP bytes.

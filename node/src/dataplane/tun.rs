@@ -9,6 +9,9 @@
 //! source, which Linux otherwise drops as a martian. The device disappears
 //! when the last handle is dropped (not persistent), and its routes with it.
 //!
+//! The transmit queue length follows the socket buffer
+//! ([`super::DataPlaneConfig::socket_buffer`]).
+//!
 //! Routes are added with `ip route replace` (iproute2): simple and
 //! auditable; a netlink client is a later improvement.
 
@@ -60,6 +63,7 @@ pub fn open(config: &DataPlaneConfig, queues: usize) -> Result<Vec<SyncDevice>, 
         .ipv4(config.tun_ipv4, 32u8, None)
         .packet_information(false)
         .multi_queue(queues > 1)
+        .tx_queue_len(tx_queue_len(config.socket_buffer))
         .enable(true);
     if let Some(v6) = config.tun_ipv6 {
         builder = builder.ipv6(v6, 128u8);
@@ -84,6 +88,16 @@ pub fn open(config: &DataPlaneConfig, queues: usize) -> Result<Vec<SyncDevice>, 
         add_route(&config.tun_name, prefix, len)?;
     }
     Ok(devices)
+}
+
+/// The TUN device's transmit queue (packets the kernel routes into the
+/// device wait there for a downstream worker): one packet per 2 KiB of the
+/// socket buffer, so both absorb bursts of the same length; at least the
+/// usual 1 000 (tun's own default is 500).
+fn tx_queue_len(socket_buffer: usize) -> u32 {
+    u32::try_from(socket_buffer / 2048)
+        .unwrap_or(u32::MAX)
+        .max(1_000)
 }
 
 /// `ip route replace PREFIX/LEN dev NAME` (IPv4 or IPv6).

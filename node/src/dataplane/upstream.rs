@@ -49,9 +49,13 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
         let link_sink = shared.ipv6_link.load();
         let taps = shared.captures.current();
         let now = now_unix_micros();
+        // Totals are added once per batch (this worker is their only
+        // writer): two atomic adds per batch instead of four per packet.
+        let mut rx_bytes = 0u64;
+        let (mut tun_packets, mut tun_bytes) = (0u64, 0u64);
         for i in 0..n {
             let (meta, bytes) = batch.datagram_mut(i);
-            counters.traffic(Traffic::L2tpRx, 1, meta.len as u64);
+            rx_bytes += meta.len as u64;
             let Some(peer) = meta.peer.filter(|_| !meta.truncated) else {
                 counters.drop_one(DropReason::Malformed);
                 continue;
@@ -97,13 +101,18 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
                     match tun.send(ip) {
                         Ok(_) => {
                             slot.counters.count_rx(ip.len(), now);
-                            counters.traffic(Traffic::TunTx, 1, ip.len() as u64);
+                            tun_packets += 1;
+                            tun_bytes += ip.len() as u64;
                         }
                         Err(_) => counters.drop_one(DropReason::IoError),
                     }
                 }
                 Upstream::Drop(reason) => counters.drop_one(reason),
             }
+        }
+        counters.traffic(Traffic::L2tpRx, n as u64, rx_bytes);
+        if tun_packets > 0 {
+            counters.traffic(Traffic::TunTx, tun_packets, tun_bytes);
         }
     }
 }

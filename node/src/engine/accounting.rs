@@ -484,7 +484,7 @@ impl Engine {
         // its Start (and so its Stop).
         if let Some((since, deadline)) = self.accounting.starting.remove(&key) {
             self.accounting.timers.remove(&(deadline, key, Due::Start));
-            self.sessions.insert(key, s.clone());
+            self.sessions.insert(key, Box::new(s.clone()));
             self.account_start(now, since, key);
             self.sessions.remove(&key);
         }

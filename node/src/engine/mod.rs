@@ -64,11 +64,12 @@ use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::{
     CdnResult, Endpoint, ErrorCode, Event, PeerTable, SessionDownReason, StopCcnResult,
 };
-use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, Side};
+use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, LinkConfig, Side};
 use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
 pub use ppp_events::data_plane_entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// PPP frames kept per call that arrive before its ICCN is processed.
 pub const EARLY_FRAMES: usize = 4;
@@ -86,8 +87,13 @@ pub enum RunState {
 /// hold their secrets).
 pub struct Engine {
     config: EngineConfig,
+    /// `config.link`, shared by every session's PPP link.
+    link_config: Arc<LinkConfig>,
     endpoint: Endpoint,
-    sessions: BTreeMap<SessionKey, Session>,
+    /// Boxed: a `BTreeMap` node holds 11 values inline and is about half
+    /// full after in-order inserts, so a 1.4 KB `Session` inline would
+    /// cost about twice its size; boxed, the slack is 8-byte pointers.
+    sessions: BTreeMap<SessionKey, Box<Session>>,
     pools: Pools,
     limiter: SetupLimiter,
     next_request: u64,
@@ -145,6 +151,7 @@ impl Engine {
             failures: SetupFailures::default(),
             v6: ipv6::Ipv6State::default(),
             accounting: Accounting::new(config.accounting.clone()),
+            link_config: Arc::new(config.link.clone()),
             config,
         };
         if let Some(settings) = ipv6 {
@@ -217,7 +224,7 @@ impl Engine {
         let sessions = self
             .sessions
             .values()
-            .filter_map(Session::next_deadline)
+            .filter_map(|s| s.next_deadline())
             .min();
         [
             self.endpoint.poll_timeout(),
@@ -252,12 +259,12 @@ impl Engine {
 
     /// The session table.
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.values()
+        self.sessions.values().map(|s| &**s)
     }
 
     /// One session.
     pub fn session(&self, key: SessionKey) -> Option<&Session> {
-        self.sessions.get(&key)
+        self.sessions.get(&key).map(|s| &**s)
     }
 
     /// The L2TP endpoint (tunnels, for status views).
@@ -658,7 +665,7 @@ impl Engine {
         }
         let mut acct = [0u8; 8];
         entropy.fill(&mut acct);
-        let mut link = Link::new(Side::Lns, self.config.link.clone());
+        let mut link = Link::new(Side::Lns, Arc::clone(&self.link_config));
         match session::ppp_proxy(&call) {
             Some(proxy) => link.open_with_proxy(now, &proxy, entropy),
             None => link.open(now, entropy),
@@ -690,7 +697,7 @@ impl Engine {
         // carries our LCP frames and hands the subscriber's to us).
         self.outputs
             .push_back(Output::SessionUp(data_plane_entry(&s)));
-        self.sessions.insert(key, s);
+        self.sessions.insert(key, Box::new(s));
         self.dirty.insert(key);
     }
 
@@ -739,7 +746,7 @@ impl Engine {
         if let Some(t) = self.deadline_of.remove(&key) {
             self.timers.remove(&(t, key));
         }
-        let own = self.sessions.get(&key).and_then(Session::next_deadline);
+        let own = self.sessions.get(&key).and_then(|s| s.next_deadline());
         let next = [own, self.ipv6_deadline(key)].into_iter().flatten().min();
         if let Some(t) = next {
             self.deadline_of.insert(key, t);
@@ -786,7 +793,7 @@ impl Engine {
         let sessions = self
             .sessions
             .values()
-            .filter_map(Session::next_deadline)
+            .filter_map(|s| s.next_deadline())
             .min();
         [
             self.endpoint.poll_timeout(),

@@ -78,7 +78,7 @@ impl Engine {
                 spread(&mut a.deadline_us, entropy);
             }
             spread(&mut l.echo_next_at_us, entropy);
-            if let Ok(link) = Link::restore(self.config.link.clone(), &l) {
+            if let Ok(link) = Link::restore(std::sync::Arc::clone(&self.link_config), &l) {
                 s.link = link;
             }
             self.dirty.insert(key);

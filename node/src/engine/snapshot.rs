@@ -73,7 +73,7 @@ impl Engine {
             // Set by the replica (replica::fingerprint), not engine state.
             config_fingerprint: None,
             endpoint: Some(self.endpoint.snapshot()),
-            sessions: self.sessions.values().map(session_to_pb).collect(),
+            sessions: self.sessions.values().map(|s| session_to_pb(s)).collect(),
             early: self
                 .early
                 .iter()
@@ -189,9 +189,10 @@ impl Engine {
             limiter.windows.insert(ip, (w.second, w.count));
         }
         let mut sessions = BTreeMap::new();
+        let link_config = std::sync::Arc::new(config.link.clone());
         for r in &s.sessions {
-            let session = session_from_pb(&config, &endpoint, r)?;
-            sessions.insert(session.key, session);
+            let session = session_from_pb(&link_config, &endpoint, r)?;
+            sessions.insert(session.key, Box::new(session));
         }
         let mut early = BTreeMap::new();
         for c in &s.early {
@@ -231,6 +232,7 @@ impl Engine {
             failures,
             accounting,
             v6: super::ipv6::Ipv6State::default(),
+            link_config,
             config,
         };
         // The same `[ipv6]` settings as the writer, then its pools and
@@ -587,7 +589,7 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
 }
 
 fn session_from_pb(
-    config: &super::EngineConfig,
+    link_config: &std::sync::Arc<lns_proto::ppp::LinkConfig>,
     endpoint: &Endpoint,
     r: &pb::SessionRecord,
 ) -> Result<Session, SnapshotError> {
@@ -604,7 +606,7 @@ fn session_from_pb(
         .as_ref()
         .ok_or(SnapshotError::Missing("session.link"))?;
     let link =
-        Link::restore(config.link.clone(), link_state).map_err(|e| SnapshotError::Ppp(key, e))?;
+        Link::restore(std::sync::Arc::clone(link_config), link_state).map_err(|e| SnapshotError::Ppp(key, e))?;
     let u16_of = |v: u32, f| u16::try_from(v).map_err(|_| bad(f));
     Ok(Session {
         key,

@@ -20,6 +20,7 @@ mod ncp;
 mod proxy;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::net::Ipv4Addr;
 
 use super::cause::{Direction, DisconnectCause, DisconnectCode};
@@ -175,7 +176,10 @@ pub struct Keepalive {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     pub(super) side: Side,
-    pub(super) config: LinkConfig,
+    /// Shared: every session of an LNS has the same configuration, so one
+    /// copy serves them all (an `Arc` clone per link, not ~200 bytes plus
+    /// the heap copies of the auth order and the CHAP name).
+    pub(super) config: Arc<LinkConfig>,
     pub(super) phase: Phase,
     pub(super) lcp: Automaton,
     pub(super) lcp_neg: LcpNegotiation,
@@ -194,8 +198,10 @@ pub struct Link {
 }
 
 impl Link {
-    /// A link in the Dead phase.
-    pub fn new(side: Side, config: LinkConfig) -> Link {
+    /// A link in the Dead phase. `config` is a [`LinkConfig`] or an
+    /// `Arc<LinkConfig>` shared with other links.
+    pub fn new(side: Side, config: impl Into<Arc<LinkConfig>>) -> Link {
+        let config: Arc<LinkConfig> = config.into();
         let (role, accm) = match side {
             Side::Lns => (AuthRole::Authenticator, None),
             // pppd asks ACCM 0 (REFERENCE.md).

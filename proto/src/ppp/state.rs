@@ -132,7 +132,10 @@ impl Link {
     }
 
     /// Rebuilds a link from a snapshot, with the daemon's `config`.
-    pub fn restore(config: LinkConfig, s: &pb::LinkState) -> Result<Link, RestoreError> {
+    pub fn restore(
+        config: impl Into<std::sync::Arc<LinkConfig>>,
+        s: &pb::LinkState,
+    ) -> Result<Link, RestoreError> {
         if s.version != STATE_VERSION {
             return Err(RestoreError::UnknownVersion(s.version));
         }
