@@ -5,12 +5,18 @@
 //! and announces it: three gratuitous ARP requests (IPv4, RFC 5227 §3
 //! "ARP Announcement": sender and target protocol address both the
 //! address) spaced [`ANNOUNCE_SPACING`] apart, sent on a packet socket
-//! (`pnet_datalink`, no unsafe code); for IPv6 the kernel sends the
-//! unsolicited neighbour advertisement itself (`ndisc_notify` is set on
-//! the interface before the address is added, RFC 4861 §7.2.6).
+//! (`pnet_datalink`, no unsafe code); IPv6 addresses are added without
+//! Duplicate Address Detection (`nodad`: the cluster guarantees one holder,
+//! and DAD would fail while a crashed node's kernel still holds the
+//! address) and announced the same way with unsolicited neighbour
+//! advertisements ([`na`], RFC 4861 §7.2.6).
 //! [`Vip::release`] removes the addresses at once. Addresses are managed
 //! with iproute2's `ip` (present on every system lnsd targets); an address
 //! already present (claim) or already gone (release) is not an error.
+
+mod na;
+
+pub use na::unsolicited_na;
 
 use crate::config::TunnelAddress;
 use std::net::{IpAddr, Ipv4Addr};
@@ -45,13 +51,12 @@ impl Vip {
                     errors.push(format!("{knob}: {e}"));
                 }
             }
-            let r = ip(&[
-                "addr",
-                "replace",
-                &t.address.to_string(),
-                "dev",
-                &t.interface,
-            ]);
+            let address = t.address.to_string();
+            let mut args = vec!["addr", "replace", &address, "dev", &t.interface];
+            if t.address.addr.is_ipv6() {
+                args.push("nodad");
+            }
+            let r = ip(&args);
             if let Err(e) = r {
                 errors.push(format!("add {} to {}: {e}", t.address, t.interface));
             }
@@ -89,9 +94,16 @@ impl Vip {
                 tokio::time::sleep(ANNOUNCE_SPACING).await;
             }
             for t in &self.addresses {
-                if let IpAddr::V4(a) = t.address.addr {
-                    if let Err(e) = announce_v4(&t.interface, a) {
-                        tracing::warn!(address = %a, interface = %t.interface, "gratuitous ARP not sent: {e}");
+                match t.address.addr {
+                    IpAddr::V4(a) => {
+                        if let Err(e) = announce_v4(&t.interface, a) {
+                            tracing::warn!(address = %a, interface = %t.interface, "gratuitous ARP not sent: {e}");
+                        }
+                    }
+                    IpAddr::V6(a) => {
+                        if let Err(e) = na::announce_v6(&t.interface, a) {
+                            tracing::warn!(address = %a, interface = %t.interface, "unsolicited NA not sent: {e}");
+                        }
                     }
                 }
             }
@@ -114,6 +126,19 @@ fn ip(args: &[&str]) -> Result<(), String> {
 
 /// Sends one gratuitous ARP request for `addr` on `interface`.
 fn announce_v4(interface: &str, addr: Ipv4Addr) -> Result<(), String> {
+    let (mac, mut tx) = ethernet_tx(interface)?;
+    let frame = gratuitous_arp(mac, addr);
+    match tx.send_to(&frame, None) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("frame not sent".into()),
+    }
+}
+
+/// `interface`'s hardware address and a packet socket sending on it.
+fn ethernet_tx(
+    interface: &str,
+) -> Result<([u8; 6], Box<dyn pnet_datalink::DataLinkSender>), String> {
     let iface = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == interface)
@@ -122,17 +147,12 @@ fn announce_v4(interface: &str, addr: Ipv4Addr) -> Result<(), String> {
         .mac
         .ok_or_else(|| format!("{interface} has no hardware address"))?
         .octets();
-    let frame = gratuitous_arp(mac, addr);
     let channel = pnet_datalink::channel(&iface, pnet_datalink::Config::default())
         .map_err(|e| format!("packet socket: {e}"))?;
-    let pnet_datalink::Channel::Ethernet(mut tx, _rx) = channel else {
+    let pnet_datalink::Channel::Ethernet(tx, _rx) = channel else {
         return Err("not an Ethernet channel".into());
     };
-    match tx.send_to(&frame, None) {
-        Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err("frame not sent".into()),
-    }
+    Ok((mac, tx))
 }
 
 /// An Ethernet broadcast frame carrying an ARP request announcing `addr`

@@ -8,21 +8,28 @@
 //! [`DrillName`], returning a [`DrillLine`]:
 //!
 //! ```text
-//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N result=pass|fail
+//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N [v6_sessions=N v6_lost=N] result=pass|fail
 //! ```
+//!
+//! (the IPv6 figures when the drill checks IPv6, [`v6_check`]).
 //!
 //! A drill passes when every session carrying traffic before the fault
 //! carries traffic after it with the same address, no tunnel was torn
 //! down, no address was ever held twice (by two sessions, or the tunnel
 //! address by two nodes), and the data gap is under the drill's target
 //! (100 ms for `transfer`, 1 000 ms otherwise), plus the checks a drill
-//! adds (e.g. a frozen node stays silent); see docs/drills.md.
+//! adds (e.g. a frozen node stays silent), and, when IPv6 is checked,
+//! every session kept its /64, IA_NA address, delegated prefix, routes and
+//! IPv6 traffic (`v6_lost=0`); see docs/drills.md.
 
 pub mod bed;
 pub mod bench;
 pub mod config;
 pub mod run;
+pub mod v6_check;
 pub mod watch;
+
+pub use v6_check::V6Figures;
 
 use std::fmt;
 use std::str::FromStr;
@@ -129,6 +136,8 @@ pub struct DrillLine {
     pub data_gap_ms: u64,
     /// The longest wait for the LNS to acknowledge a control message, in ms.
     pub control_gap_ms: u64,
+    /// IPv6 sessions checked and lost, when the drill checks IPv6.
+    pub v6: Option<V6Figures>,
     /// Pass or fail.
     pub result: Verdict,
 }
@@ -137,7 +146,7 @@ impl fmt::Display for DrillLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "drill={} sessions_before={} sessions_after={} tunnels_torn_down={} duplicate_addresses={} data_gap_ms={} control_gap_ms={} result={}",
+            "drill={} sessions_before={} sessions_after={} tunnels_torn_down={} duplicate_addresses={} data_gap_ms={} control_gap_ms={} {}result={}",
             self.drill,
             self.sessions_before,
             self.sessions_after,
@@ -145,6 +154,10 @@ impl fmt::Display for DrillLine {
             self.duplicate_addresses,
             self.data_gap_ms,
             self.control_gap_ms,
+            self.v6.map_or_else(String::new, |v| format!(
+                "v6_sessions={} v6_lost={} ",
+                v.sessions, v.lost
+            )),
             match self.result {
                 Verdict::Pass => "pass",
                 Verdict::Fail => "fail",
@@ -188,6 +201,13 @@ impl FromStr for DrillLine {
             duplicate_addresses: num("duplicate_addresses")? as usize,
             data_gap_ms: num("data_gap_ms")?,
             control_gap_ms: num("control_gap_ms")?,
+            v6: match fields.contains_key("v6_lost") {
+                true => Some(V6Figures {
+                    sessions: num("v6_sessions")? as usize,
+                    lost: num("v6_lost")? as usize,
+                }),
+                false => None,
+            },
             result,
         })
     }
@@ -207,6 +227,7 @@ mod tests {
             duplicate_addresses: 0,
             data_gap_ms: 612,
             control_gap_ms: 880,
+            v6: None,
             result: Verdict::Pass,
         };
         let text = l.to_string();
@@ -215,6 +236,20 @@ mod tests {
             "drill=kill-active sessions_before=1000 sessions_after=1000 tunnels_torn_down=0 duplicate_addresses=0 data_gap_ms=612 control_gap_ms=880 result=pass"
         );
         assert_eq!(text.parse::<DrillLine>().expect("parses"), l);
+        let with_v6 = DrillLine {
+            v6: Some(V6Figures {
+                sessions: 1000,
+                lost: 3,
+            }),
+            result: Verdict::Fail,
+            ..l
+        };
+        let text = with_v6.to_string();
+        assert!(
+            text.ends_with(" control_gap_ms=880 v6_sessions=1000 v6_lost=3 result=fail"),
+            "{text}"
+        );
+        assert_eq!(text.parse::<DrillLine>().expect("parses"), with_v6);
         assert!("drill=kill-active result=maybe"
             .parse::<DrillLine>()
             .is_err());

@@ -12,8 +12,9 @@
 //! (the data plane diverts link-scope destinations: RS to ff02::2, DHCPv6
 //! to ff02::1:2); replies leave as [`super::Output::SendPpp`] frames of
 //! protocol 0x0057. Messages that get no answer are counted by reason
-//! ([`Engine::ipv6_tally`]) and logged at debug level, never answered
-//! (RFC 4861 §6.1, RFC 8415 §16). Without [`Engine::enable_ipv6`] nothing
+//! ([`Engine::ipv6_ignored`], one of [`IGNORED_REASONS`], exported as
+//! `lnsd_ipv6_ignored_total{reason}`) and logged at debug level, never
+//! answered (RFC 4861 §6.1, RFC 8415 §16). Without [`Engine::enable_ipv6`] nothing
 //! changes: IPV6CP still opens, no RA, no DHCPv6, no prefixes.
 
 use super::types::{Level, Output, SessionKey};
@@ -31,6 +32,30 @@ use std::net::Ipv6Addr;
 
 /// PPP protocol number of IPv6 datagrams (RFC 5072 §2).
 pub const PPP_IPV6: u16 = 0x0057;
+
+/// Every reason a subscriber's link-scope IPv6 message is ignored (the
+/// closed set of `reason` values of `lnsd_ipv6_ignored_total`).
+pub const IGNORED_REASONS: [&str; 19] = [
+    "no IPv6 service on the session",
+    "malformed IPv6",
+    "icmpv6 not RS",
+    "RS while not advertising",
+    "invalid RS",
+    "udp not dhcpv6",
+    "other link-scope IPv6",
+    "dhcpv6 bad source",
+    "dhcpv6 malformed",
+    "dhcpv6 server message",
+    "dhcpv6 relayed",
+    "dhcpv6 unknown type",
+    "dhcpv6 missing client id",
+    "dhcpv6 unexpected server id",
+    "dhcpv6 missing server id",
+    "dhcpv6 wrong server id",
+    "dhcpv6 IA in information-request",
+    "dhcpv6 nothing to confirm",
+    "dhcpv6 reply too large",
+];
 
 /// The node's IPv6 settings (daemon configuration, the same on every node).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,8 +85,9 @@ pub struct Ipv6Grant {
     /// Framed-IPv6-Address: without Framed-IPv6-Prefix, its /64 is the
     /// link prefix.
     pub framed_address: Option<Ipv6Addr>,
-    /// Framed-Interface-Id (recorded and logged; IPV6CP keeps the
-    /// identifier the subscriber proposed).
+    /// Framed-Interface-Id: the identifier IPV6CP Naks the subscriber to
+    /// (RFC 3162 §2.2, RFC 5072 §4.1), so its link-local and SLAAC
+    /// addresses use it.
     pub interface_id: Option<[u8; 8]>,
     /// DNS-Server-IPv6-Address values: override the configured servers in
     /// RA RDNSS and DHCPv6.
@@ -121,6 +147,7 @@ pub struct Ipv6State {
     pub(super) pd_pool: Option<PrefixPool>,
     pub(super) sessions: BTreeMap<SessionKey, SessionIpv6>,
     tally: BTreeMap<&'static str, u64>,
+    ignored: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
@@ -165,6 +192,12 @@ impl Engine {
         self.v6.tally.iter().map(|(k, v)| (*k, *v))
     }
 
+    /// IPv6 messages received and ignored since the engine started, by
+    /// reason (each one of [`IGNORED_REASONS`]; only reasons seen).
+    pub fn ipv6_ignored(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.v6.ignored.iter().map(|(k, v)| (*k, *v))
+    }
+
     /// Prefix pool usage: (link /64s in use, delegated prefixes in use).
     pub fn ipv6_pool_usage(&self) -> (usize, usize) {
         (
@@ -198,10 +231,6 @@ impl Engine {
         let user = s.user_text();
         let name = s.user.clone();
         let mru = s.mru;
-        if let Some(id) = grant.interface_id {
-            let text = format!("Framed-Interface-Id {id:02x?} not applied (IPV6CP keeps the subscriber's identifier)");
-            self.notice(Level::Debug, Some(key), text);
-        }
         let link = match self.link_prefix(&grant, owner, &name) {
             Ok(l) => l,
             Err(e) => {
@@ -513,6 +542,7 @@ impl Engine {
 
     fn ignored(&mut self, key: SessionKey, why: &'static str, detail: Option<String>) {
         self.count(why);
+        *self.v6.ignored.entry(why).or_default() += 1;
         let text = match detail {
             Some(d) => format!("IPv6 packet ignored: {why}: {d}"),
             None => format!("IPv6 packet ignored: {why}"),
