@@ -82,8 +82,8 @@ pub struct Ipv6Grant {
     pub framed_prefix: Option<(Ipv6Addr, u8)>,
     /// Delegated-IPv6-Prefix: the prefix delegated by DHCPv6 IA_PD.
     pub delegated_prefix: Option<(Ipv6Addr, u8)>,
-    /// Framed-IPv6-Address: without Framed-IPv6-Prefix, its /64 is the
-    /// link prefix.
+    /// Framed-IPv6-Address (RFC 6911): the IA_NA address; without
+    /// Framed-IPv6-Prefix, its /64 is the link prefix.
     pub framed_address: Option<Ipv6Addr>,
     /// Framed-Interface-Id: the identifier IPV6CP Naks the subscriber to
     /// (RFC 3162 §2.2, RFC 5072 §4.1), so its link-local and SLAAC
@@ -249,7 +249,7 @@ impl Engine {
             }
         };
         let link_local = link_local_address(local_id.to_be_bytes());
-        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns, mru);
+        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns, mru, grant.framed_address);
         let built = RouterAdvertiser::new(ra, link_local)
             .map_err(|e| e.to_string())
             .and_then(|a| {
@@ -554,12 +554,15 @@ impl Engine {
 /// The RA and DHCPv6 configurations of a session whose /64 is `link`;
 /// `dns` (from AAA), when not empty, replaces the configured servers; the
 /// advertised MTU is at most the subscriber's MRU `mru` (RFC 4861 §4.6.4:
-/// the link MTU; never below the IPv6 minimum 1280).
+/// the link MTU; never below the IPv6 minimum 1280); `framed_address`
+/// (RADIUS Framed-IPv6-Address, RFC 6911), when inside `link`, is the
+/// IA_NA address.
 pub(super) fn session_configs(
     settings: &Ipv6Settings,
     link: Ipv6Addr,
     dns: &[Ipv6Addr],
     mru: u16,
+    framed_address: Option<Ipv6Addr>,
 ) -> (RaConfig, Dhcpv6Config) {
     let mut ra = settings.ra.clone();
     ra.mtu = ra.mtu.map(|m| m.min(u32::from(mru)).max(1280));
@@ -568,6 +571,10 @@ pub(super) fn session_configs(
         p.prefix_len = 64;
     }
     let mut dhcp = settings.dhcpv6.clone();
+    let on_link = |a: &Ipv6Addr| mask(u128::from(*a), 64) == mask(u128::from(link), 64);
+    if let Some(a) = framed_address.filter(on_link) {
+        dhcp.address_choice = lns_proto::dhcpv6::AddressChoice::Fixed(a);
+    }
     if !dns.is_empty() {
         ra.dns_servers = dns.to_vec();
         dhcp.dns_servers = dns.to_vec();

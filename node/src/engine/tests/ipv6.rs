@@ -350,6 +350,30 @@ fn dhcpv6_solicit_request_renew_rebind_release() {
 }
 
 #[test]
+fn framed_ipv6_address_is_the_ia_na_address_and_its_64_the_link() {
+    // RFC 6911 §3.1: Framed-IPv6-Address, given by DHCPv6 IA_NA.
+    let mut sim = sim();
+    sim.grant.ipv6 = Ipv6Grant {
+        framed_address: Some(v6("2001:db8:100:7::99")),
+        ..Ipv6Grant::default()
+    };
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert_eq!(published(&sim, key)[0], (v6("2001:db8:100:7::"), 64));
+    let solicit = dhcp(
+        MessageType::Solicit,
+        7,
+        vec![
+            Dhcpv6Option::ClientId(client_duid()),
+            Dhcpv6Option::RapidCommit,
+            Dhcpv6Option::IaNa(ia(1)),
+        ],
+    );
+    send(&mut sim, key, &solicit);
+    let (_, _, reply) = last_reply(&sim, key);
+    assert_eq!(ia_contents(&reply).0, Some(v6("2001:db8:100:7::99")));
+}
+
+#[test]
 fn rapid_commit_and_information_request_are_answered_with_reply() {
     let mut sim = sim();
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
