@@ -1,7 +1,9 @@
 //! The failover drills CI runs (issue 6): `kill-active`, `partition-active`
 //! and `transfer` with a smaller but real load (200 sessions over 20
 //! tunnels, probes both ways), each through the `drill` binary, asserting
-//! its printed line field by field. On failure the assertion message holds
+//! its printed line field by field. `kill-active` runs with IPv6 (issue 8):
+//! every session's /64, IA_NA address, delegated prefix, TUN routes and
+//! IPv6 traffic must survive (`v6_sessions=200 v6_lost=0`). On failure the assertion message holds
 //! the drill's line, its notes (why, where the tunnel address went) and the
 //! tail of every lnsd's log. Skips when not root.
 //!
@@ -11,7 +13,7 @@
 use std::process::Command;
 use std::sync::Mutex;
 
-use lns_chaos_tests::drill::{DrillLine, DrillName, Verdict};
+use lns_chaos_tests::drill::{DrillLine, DrillName, V6Figures, Verdict};
 use lns_chaos_tests::harness::{have_program, require_root, Privilege};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -73,6 +75,14 @@ fn assert_survived(line: &DrillLine, text: &str) {
 #[test]
 fn kill_active_keeps_every_session() {
     if let Some((line, text)) = drill(DrillName::KillActive) {
+        assert_eq!(
+            line.v6,
+            Some(V6Figures {
+                sessions: SESSIONS,
+                lost: 0
+            }),
+            "IPv6 leases, prefixes, routes and traffic through the failover\n{text}"
+        );
         assert_survived(&line, &text);
     }
 }

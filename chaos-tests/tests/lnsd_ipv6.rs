@@ -4,8 +4,13 @@
 //! probes through lnsd's TUN to the reflector in `core` from its SLAAC
 //! address and from inside its delegated prefix; replies come back through
 //! lnsd's downstream lookup of both prefixes. One subscriber never opens
-//! IPCP (IPv6 only). The PPP link traffic is captured on the LAC side veth
-//! and decoded by tshark: RA and DHCPv6 present, nothing malformed.
+//! IPCP (IPv6 only) and holds no IPv4 address: while the sessions are
+//! held, `lnsd_pool_used{pool="subscribers"}` is 10 for 11 sessions. Every
+//! subscriber also sends one malformed DHCPv6
+//! message, which lnsd ignores and counts in
+//! `lnsd_ipv6_ignored_total{reason="dhcpv6_malformed"}`. The PPP link
+//! traffic is captured on the LAC side veth and decoded by tshark: RA and
+//! DHCPv6 present (the deliberately malformed messages filtered out).
 //! Skips when not root.
 
 use std::collections::BTreeSet;
@@ -84,20 +89,40 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
         &bed.reflector6().to_string(),
         "--ipv6-only-sessions",
         "1",
+        "--v6-malformed-dhcp",
         "--traffic-pps",
         "10",
         "--setup-timeout",
         "30",
         "--hold",
-        "2",
+        "4",
         "--user-template",
         TEMPLATE,
         "--password",
         PASSWORD,
         "--json",
     ]);
-    let out = bed.topo.run_in("lac", &mut cmd).expect("lac-sim runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lac = bed.topo.spawn_in("lac", "lac-sim", &mut cmd).expect("lac-sim runs");
+    lac.wait_for_log("lac-sim: setup done", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e:#}\n{}\n{}", lac.log(), bed.log()));
+    // During the hold: 10 IPv4 addresses in use for 11 sessions (the
+    // IPv6-only one never asked for one); sampled every second by lnsd.
+    let pool = "lnsd_pool_used{pool=\"subscribers\"}";
+    let pool_used = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(pool)?.trim().parse::<f64>().ok())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let used = loop {
+        let v = pool_used(&bed.metrics().expect("scrape /metrics"));
+        if v == Some(10.0) || std::time::Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(used, Some(10.0), "{pool} while 11 sessions (1 IPv6-only) are held");
+    lac.wait_exit(Duration::from_secs(60)).expect("lac-sim ends");
+    let stdout = lac.log();
     let summary = stdout
         .lines()
         .find(|l| l.starts_with("lac-sim tunnels="))
@@ -151,6 +176,23 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
     assert_eq!(report["clean_teardown"], true, "{summary}\n{}", log());
     assert!(log().contains("IPv6 up: 2001:db8:100:"), "{}", log());
 
+    // The malformed DHCPv6 messages were ignored and counted, no more and
+    // no less (the control task samples the engine every few seconds).
+    let series = "lnsd_ipv6_ignored_total{reason=\"dhcpv6_malformed\"}";
+    let value = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let counted = loop {
+        let v = value(&bed.metrics().expect("scrape /metrics"));
+        if v == Some(11.0) || std::time::Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(counted, Some(11.0), "{series}");
+
     // tshark: RA and DHCPv6 inside L2TP/PPP, nothing malformed.
     let Some(capture) = capture else {
         eprintln!("SKIPPED capture decode: tcpdump not installed");
@@ -166,7 +208,7 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
     let out = Command::new("tshark")
         .args(["-n", "-V", "-r"])
         .arg(&pcap)
-        .args(["-Y", "icmpv6.type == 134 || dhcpv6"])
+        .args(["-Y", "icmpv6.type == 134 || (dhcpv6 && !(udp.length == 18))"])
         .output()
         .expect("tshark runs");
     assert!(

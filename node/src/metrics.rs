@@ -128,6 +128,7 @@ pub struct Metrics {
     radius_duration: HistogramVec,
     control_retransmits: IntCounter,
     control_dropped: IntCounterVec,
+    ipv6_ignored: IntCounterVec,
     pool_size: IntGaugeVec,
     pool_used: IntGaugeVec,
     raft_term: IntGauge,
@@ -235,6 +236,14 @@ impl Metrics {
                 &registry,
                 "lnsd_l2tp_control_dropped_total",
                 "L2TP control messages discarded by the control plane, by reason.",
+                &["reason"],
+            )?,
+            ipv6_ignored: counter_vec(
+                &registry,
+                "lnsd_ipv6_ignored_total",
+                "Link-scope IPv6 messages from subscribers (Router Solicitations, DHCPv6, other) \
+                 ignored without an answer (RFC 4861 section 6.1, RFC 8415 section 16), by reason. \
+                 Growth of one reason usually means one misbehaving CPE.",
                 &["reason"],
             )?,
             pool_size: gauge_vec(
@@ -479,6 +488,14 @@ impl Metrics {
             .inc();
     }
 
+    /// `n` more subscriber IPv6 messages ignored for engine reason `reason`
+    /// (one of [`crate::engine::ipv6::IGNORED_REASONS`]).
+    pub fn ipv6_ignored(&self, reason: &str, n: u64) {
+        self.ipv6_ignored
+            .with_label_values(&[&ipv6_reason_label(reason)])
+            .inc_by(n);
+    }
+
     /// This node finished taking over as the active LNS; `duration` runs from
     /// becoming Raft leader to forwarding traffic, `at_unix_seconds` is the
     /// wall-clock time of completion.
@@ -631,6 +648,10 @@ impl Metrics {
         for kind in FailoverKind::ALL {
             self.failovers.with_label_values(&[kind.label()]);
         }
+        for reason in crate::engine::ipv6::IGNORED_REASONS {
+            self.ipv6_ignored
+                .with_label_values(&[&ipv6_reason_label(reason)]);
+        }
         for role in RaftRole::ALL {
             self.raft_role.with_label_values(&[role.label()]);
         }
@@ -638,6 +659,19 @@ impl Metrics {
         // must never claim to be active before it is.
         self.observe_node_role(NodeRole::Standby);
     }
+}
+
+/// The label value of an engine reason: lower case, `_` for spaces and
+/// dashes (`"dhcpv6 IA in information-request"` ->
+/// `dhcpv6_ia_in_information_request`).
+pub fn ipv6_reason_label(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// Gauges are i64; counts beyond i64::MAX (never reached) are clamped.
@@ -702,6 +736,29 @@ mod tests {
     fn sample_value(text: &str, series: &str) -> Option<f64> {
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn ignored_ipv6_messages_are_counted_by_a_closed_reason_label() {
+        let m = metrics();
+        let series = "lnsd_ipv6_ignored_total{reason=\"dhcpv6_malformed\"}";
+        assert_eq!(sample_value(&m.encode().expect("encodes"), series), Some(0.0));
+        m.ipv6_ignored("dhcpv6 malformed", 2);
+        m.ipv6_ignored("dhcpv6 malformed", 1);
+        let text = m.encode().expect("encodes");
+        assert_eq!(sample_value(&text, series), Some(3.0));
+        assert_eq!(
+            sample_value(
+                &text,
+                "lnsd_ipv6_ignored_total{reason=\"dhcpv6_ia_in_information_request\"}"
+            ),
+            Some(0.0)
+        );
+        let series_count = text
+            .lines()
+            .filter(|l| l.starts_with("lnsd_ipv6_ignored_total{"))
+            .count();
+        assert_eq!(series_count, crate::engine::ipv6::IGNORED_REASONS.len());
     }
 
     #[test]

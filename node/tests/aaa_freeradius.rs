@@ -3,7 +3,9 @@
 //! `lns_chaos_tests::peers::freeradius`, which adds the Message-Authenticator
 //! FreeRADIUS 3.2.1 does not send by itself). Checks PAP and
 //! CHAP accept and reject, the grant read from the Access-Accept
-//! (Framed-IP-Address, Session-Timeout, Class, DNS), failover from a dead
+//! (Framed-IP-Address, Session-Timeout, Class, DNS, and the IPv6 items:
+//! Framed-IPv6-Prefix, Delegated-IPv6-Prefix, Framed-IPv6-Address,
+//! Framed-Interface-Id, DNS-Server-IPv6-Address), failover from a dead
 //! first server, and that the local users file is asked first.
 //! Skipped (with a message) when FreeRADIUS is not installed.
 
@@ -36,6 +38,8 @@ const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
 	Class = "plan-gold",
 	Framed-IPv6-Prefix = "2001:db8:1:2::/64",
 	Delegated-IPv6-Prefix = "2001:db8:100::/56",
+	Framed-IPv6-Address = 2001:db8:1:2::99,
+	Framed-Interface-Id = 0211:22ff:fe33:4455,
 	MS-Primary-DNS-Server = 192.0.2.53,
 	MS-Secondary-DNS-Server = 192.0.2.54,
 	DNS-Server-IPv6-Address = 2001:db8::53
@@ -141,6 +145,16 @@ async fn radius_pap_chap_failover_and_local_users_first() {
     );
     assert_eq!(g.session_timeout, Some(Duration::from_secs(3600)));
     assert_eq!(g.class, vec![b"plan-gold".to_vec()]);
+    // RFC 3162 / 4818 / 6911: what IPv6CP and the IPv6 engine apply.
+    let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().expect("literal");
+    assert_eq!(g.ipv6.framed_prefix, Some((v6("2001:db8:1:2::"), 64)));
+    assert_eq!(g.ipv6.delegated_prefix, Some((v6("2001:db8:100::"), 56)));
+    assert_eq!(g.ipv6.framed_address, Some(v6("2001:db8:1:2::99")));
+    assert_eq!(
+        g.ipv6.interface_id,
+        Some([0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55])
+    );
+    assert_eq!(g.ipv6.dns, vec![v6("2001:db8::53")]);
     assert_eq!(
         g.dns,
         [

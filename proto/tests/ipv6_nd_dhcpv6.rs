@@ -388,6 +388,42 @@ fn rapid_commit_solicit_gets_a_committed_reply() {
 }
 
 #[test]
+fn a_fixed_address_is_offered_ahead_of_the_clients_hint() {
+    // RFC 6911 §3.1 (Framed-IPv6-Address) given by IA_NA, RFC 8415 §18.3.1.
+    let fixed = a("2001:db8:aa:1::99");
+    let mut s = server(AddressChoice::Fixed(fixed));
+    let mut e = Seeded::new(5);
+    let hint = Dhcpv6Option::IaAddr {
+        address: a("2001:db8:aa:1::7"),
+        preferred_lifetime: 0,
+        valid_lifetime: 0,
+        options: vec![],
+    };
+    let solicit = msg(
+        MessageType::Solicit,
+        0x21,
+        vec![
+            Dhcpv6Option::ClientId(client_duid()),
+            Dhcpv6Option::RapidCommit,
+            Dhcpv6Option::IaNa(ia(7, vec![hint])),
+        ],
+    );
+    let now = Timestamp::from_unix_millis(5);
+    assert_eq!(
+        s.handle(now, &from_client(&solicit), &mut e),
+        Ok(MessageType::Reply)
+    );
+    assert_eq!(ia_na_address(&reply_of(&mut s)), Some(fixed));
+    // Off the link, the fixed address is unusable: the hint is taken.
+    let mut off = server(AddressChoice::Fixed(a("2001:db8:ff::1")));
+    assert_eq!(
+        off.handle(now, &from_client(&solicit), &mut e),
+        Ok(MessageType::Reply)
+    );
+    assert_eq!(ia_na_address(&reply_of(&mut off)), Some(a("2001:db8:aa:1::7")));
+}
+
+#[test]
 fn information_request_gets_configuration_only() {
     // RFC 8415 §18.3.6.
     let mut s = server(AddressChoice::FromClientId);

@@ -1,8 +1,10 @@
 //! drill: one failover drill (or `all`) against an lnsd cluster in network
 //! namespaces, printing
-//! `drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N acct_lost=N acct_dup_start=N acct_dup_stop=N result=pass|fail`
-//! per drill; exit status 1 if any failed. After each drill the sessions
-//! are ended cleanly and the accounting records checked. See docs/drills.md.
+//! `drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N [v6_sessions=N v6_lost=N] acct_lost=N acct_dup_start=N acct_dup_stop=N result=pass|fail`
+//! per drill (the IPv6 figures when IPv6 is checked: by default in
+//! `kill-active`, `--ipv6 on|off` for any drill); exit status 1 if any
+//! failed. After each drill the sessions are ended cleanly and the
+//! accounting records checked. See docs/drills.md.
 //!
 //! Needs root; `lac-sim` and `reflector` beside this binary, `lnsd` from
 //! `LNSD_BIN` or beside it (built with cargo when missing). When lnsd does
@@ -18,7 +20,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
 use lns_chaos_tests::drill::bed::detect_support;
 use lns_chaos_tests::drill::config::{Mgmt, Mode};
-use lns_chaos_tests::drill::run::{Rig, RigOptions};
+use lns_chaos_tests::drill::run::{Ipv6Check, Rig, RigOptions};
 use lns_chaos_tests::drill::{DrillName, Verdict, ALL};
 use lns_chaos_tests::harness::{require_root, Privilege};
 use lns_chaos_tests::peers::lnsd::lnsd_binary;
@@ -31,6 +33,25 @@ enum ModeArg {
     Cluster,
     /// One lnsd without `[cluster]`.
     Single,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Ipv6Arg {
+    /// On for kill-active (issue 8's proof), off for the others.
+    Auto,
+    /// Every held subscriber runs IPv6; the drill checks it survives.
+    On,
+    /// IPv4 only.
+    Off,
+}
+
+impl Ipv6Arg {
+    fn for_drill(self, name: DrillName) -> Ipv6Check {
+        match (self, name) {
+            (Ipv6Arg::On, _) | (Ipv6Arg::Auto, DrillName::KillActive) => Ipv6Check::On,
+            _ => Ipv6Check::Off,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -66,6 +87,14 @@ struct Cli {
     /// lnsd's log filter.
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// IPv6 subscribers (RS/SLAAC, DHCPv6 IA_NA + IA_PD, IPv6 probes) and
+    /// the check that their prefixes, leases, routes and traffic survive.
+    #[arg(long, value_enum, default_value_t = Ipv6Arg::Auto)]
+    ipv6: Ipv6Arg,
+    /// Milliseconds between two RA solicitations + DHCPv6 Renews of each
+    /// IPv6 subscriber.
+    #[arg(long, default_value_t = 3000)]
+    v6_refresh_ms: u64,
     /// Lines of each member's log printed when a drill fails.
     #[arg(long, default_value_t = 40)]
     log_lines: usize,
@@ -125,8 +154,10 @@ fn run(cli: Cli) -> Result<bool> {
     opts.rejoin_wait = secs(cli.rejoin_secs, "--rejoin-secs")?;
     opts.support = support;
     opts.log_level = cli.log_level.clone();
+    opts.v6_refresh = Duration::from_millis(cli.v6_refresh_ms.max(100));
     let mut all_passed = true;
     for name in names {
+        opts.ipv6 = cli.ipv6.for_drill(name);
         eprintln!(
             "drill: {name}: starting the bed ({:?}, {} sessions / {} tunnels)",
             support.0, opts.sessions, opts.tunnels

@@ -68,6 +68,14 @@ struct Args {
     /// The first N sessions do not open IPCP (IPv6 only; needs --reflector6).
     #[arg(long, default_value_t = 0)]
     ipv6_only_sessions: u32,
+    /// With --reflector6: every N ms each bound subscriber sends a Router
+    /// Solicitation and a DHCPv6 Renew (recorded in the status file).
+    #[arg(long)]
+    v6_refresh_ms: Option<u64>,
+    /// With --reflector6: each subscriber also sends one malformed DHCPv6
+    /// message (lnsd must ignore and count it).
+    #[arg(long)]
+    v6_malformed_dhcp: bool,
     /// Seconds to hold sessions after setup (absent: until SIGINT/SIGTERM).
     #[arg(long)]
     hold: Option<f64>,
@@ -120,6 +128,8 @@ fn main() -> Result<()> {
     cfg.reflector = a.reflector;
     cfg.reflector6 = a.reflector6;
     cfg.ipv6_only_sessions = a.ipv6_only_sessions;
+    cfg.v6_refresh = a.v6_refresh_ms.map(Duration::from_millis);
+    cfg.v6_malformed = a.v6_malformed_dhcp;
     cfg.hold = match a.hold {
         Some(s) if s.is_finite() && s >= 0.0 => Hold::For(Duration::from_secs_f64(s)),
         Some(_) => anyhow::bail!("--hold must be a number of seconds >= 0"),

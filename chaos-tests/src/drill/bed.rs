@@ -10,6 +10,9 @@
 //!  .11        .12        .13         .14        .2 (reflector :7)
 //!  + 198.18.1.100/24 on the active lns member only (added by lnsd)
 //!  core: 198.19.0.0/16 via 198.18.1.100      lns-a/b: ip_forward=1
+//!  IPv6: lns-a/b 2001:db8:1::11/::12, core 2001:db8:1::2 (reflector6 :7),
+//!  + 2001:db8:1::100/64 on the active lns member only (added by lnsd);
+//!  core: 2001:db8:100::/48 and 2001:db8:200::/40 via 2001:db8:1::100
 //! ```
 //!
 //! (`eth0` in every member namespace, its peer enslaved to `br0`), writes
@@ -30,8 +33,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::config::{
-    self, Member, Mgmt, Mode, CORE_ADDR, IFACE, LAC_ADDR, LNS_MEMBERS, POOL_ROUTE, PREFIX_LEN,
-    RADIUS_ADDR, RADIUS_SECRET, REFLECTOR_PORT, TUNNEL_ADDR,
+    self, Member, Mgmt, Mode, CORE_ADDR, CORE_ADDR6, IFACE, LAC_ADDR, LNS_MEMBERS, POOL_ROUTE,
+    PREFIX_LEN, PREFIX_LEN6, RADIUS_ADDR, RADIUS_SECRET, REFLECTOR_PORT, TUNNEL_ADDR,
+    TUNNEL_ADDR6, V6_LINK_POOL, V6_PD_POOL,
 };
 use super::watch::{Liveness, Pids};
 use crate::harness::{wait_for_udp_port, Proc, Signal, Topology};
@@ -99,6 +103,7 @@ pub struct ClusterBed {
     nodes: Vec<Node>,
     radius: Proc,
     reflector: Proc,
+    reflector6: Proc,
     /// Namespaces `lac`, `lns-a`, `lns-b`, `witness`, `radius`, `core`.
     pub topo: Topology,
     opts: BedOptions,
@@ -119,6 +124,13 @@ impl ClusterBed {
         )?;
         wait_for_udp_port(&topo.ns("core"), REFLECTOR_PORT, Duration::from_secs(10))
             .with_context(|| format!("reflector did not start:\n{}", reflector.log()))?;
+        let reflector6 = topo.spawn_in(
+            "core",
+            "reflector6",
+            Command::new(&opts.reflector_bin)
+                .arg("--bind")
+                .arg(format!("[{CORE_ADDR6}]:{REFLECTOR_PORT}")),
+        )?;
         let members: &[Member] = match opts.mode {
             Mode::Cluster => &[Member::LnsA, Member::LnsB, Member::Witness],
             Mode::Single => &[Member::LnsA],
@@ -127,6 +139,7 @@ impl ClusterBed {
             nodes: Vec::new(),
             radius,
             reflector,
+            reflector6,
             topo,
             opts: opts.clone(),
             pids: Pids::default(),
@@ -353,6 +366,16 @@ impl ClusterBed {
         }
     }
 
+    /// The IPv6 routes into lnsd's TUN device in `member`'s namespace
+    /// (`ip -6 route show dev lns0`).
+    pub fn tun_routes6(&self, member: Member) -> Result<String> {
+        let out = self.topo.run_in(
+            member.role(),
+            Command::new("ip").args(["-6", "route", "show", "dev", config::TUN]),
+        )?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Everything `member` logged, every run of it in order.
     pub fn log(&self, member: Member) -> String {
         let mut all = String::new();
@@ -391,6 +414,10 @@ impl ClusterBed {
         out.push_str(&format!(
             "=== reflector ===\n{}",
             tail(&self.reflector.log(), 5)
+        ));
+        out.push_str(&format!(
+            "=== reflector6 ===\n{}",
+            tail(&self.reflector6.log(), 5)
         ));
         out
     }
@@ -521,26 +548,36 @@ fn log_name(member: Member, start: u32) -> String {
 
 fn build_topology() -> Result<Topology> {
     let mut b = Topology::builder().namespace("lac");
-    let members: [(&str, String); 5] = [
-        ("lns-a", format!("{}/{PREFIX_LEN}", Member::LnsA.address())),
-        ("lns-b", format!("{}/{PREFIX_LEN}", Member::LnsB.address())),
+    let v4 = |a: std::net::Ipv4Addr| format!("{a}/{PREFIX_LEN}");
+    let v6 = |a: std::net::Ipv6Addr| format!("{a}/{PREFIX_LEN6}");
+    let members: [(&str, Vec<String>); 5] = [
         (
-            "witness",
-            format!("{}/{PREFIX_LEN}", Member::Witness.address()),
+            "lns-a",
+            vec![v4(Member::LnsA.address()), v6(Member::LnsA.address6())],
         ),
-        ("radius", format!("{RADIUS_ADDR}/{PREFIX_LEN}")),
-        ("core", format!("{CORE_ADDR}/{PREFIX_LEN}")),
+        (
+            "lns-b",
+            vec![v4(Member::LnsB.address()), v6(Member::LnsB.address6())],
+        ),
+        ("witness", vec![v4(Member::Witness.address())]),
+        ("radius", vec![v4(RADIUS_ADDR)]),
+        ("core", vec![v4(CORE_ADDR), v6(CORE_ADDR6)]),
     ];
-    for (role, cidr) in &members {
-        b = b.namespace(role).veth(
-            ("lac", &format!("p-{role}"), &[]),
-            (role, IFACE, &[cidr.as_str()]),
-        );
+    for (role, cidrs) in &members {
+        let cidrs: Vec<&str> = cidrs.iter().map(String::as_str).collect();
+        b = b
+            .namespace(role)
+            .veth(("lac", &format!("p-{role}"), &[]), (role, IFACE, &cidrs));
     }
+    let gw6 = TUNNEL_ADDR6.to_string();
     let topo = b
         .sysctl("lns-a", "net.ipv4.ip_forward", "1")
         .sysctl("lns-b", "net.ipv4.ip_forward", "1")
+        .sysctl("lns-a", "net.ipv6.conf.all.forwarding", "1")
+        .sysctl("lns-b", "net.ipv6.conf.all.forwarding", "1")
         .route("core", POOL_ROUTE, &TUNNEL_ADDR.to_string())
+        .route("core", V6_LINK_POOL, &gw6)
+        .route("core", V6_PD_POOL, &gw6)
         .build()?;
     let ip = |args: &[&str]| {
         topo.run_in("lac", Command::new("ip").args(args))

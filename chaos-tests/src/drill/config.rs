@@ -6,11 +6,15 @@
 //! the moving tunnel address only; lnsd itself adds and removes that
 //! address on `eth0` when it becomes or stops being active (the bed never
 //! touches it, except in [`Mode::Single`], where it plays the part of the
-//! missing cluster and puts it on `lns-a` once). The configs are pure
-//! functions of their inputs, tested below by parsing them back.
+//! missing cluster and puts it on `lns-a` once). IPv6 lives in
+//! 2001:db8::/32: the bridge is 2001:db8:1::/64, the IPv6 tunnel address
+//! [`TUNNEL_ADDR6`] moves with the IPv4 one, and every lns config has an
+//! `[ipv6]` section with the link and delegation pools the core routes via
+//! it. The configs are pure functions of their inputs, tested below by
+//! parsing them back.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 /// The LAC's address on the bridge (the bridge itself lives in `lac`).
@@ -43,6 +47,23 @@ pub const RADIUS_SECRET: &str = "lnsd-drill-radius";
 pub const ACCT_INTERIM_SECS: u64 = 10;
 /// The interface of every member namespace on the bridge.
 pub const IFACE: &str = "eth0";
+/// The LAC's IPv6 address on the bridge (the bridge's /64).
+pub const LAC_ADDR6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x0db8, 1, 0, 0, 0, 0, 1);
+/// The core's IPv6 address (the IPv6 reflector).
+pub const CORE_ADDR6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x0db8, 1, 0, 0, 0, 0, 2);
+/// The IPv6 tunnel address: moves to the active node with [`TUNNEL_ADDR`];
+/// the core routes the IPv6 pools via it.
+pub const TUNNEL_ADDR6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x0db8, 1, 0, 0, 0, 0, 0x100);
+/// Prefix length of the bridge's IPv6 network.
+pub const PREFIX_LEN6: u8 = 64;
+/// The pool of subscriber link /64s.
+pub const V6_LINK_POOL: &str = "2001:db8:100::/48";
+/// The pool of delegated prefixes.
+pub const V6_PD_POOL: &str = "2001:db8:200::/40";
+/// The length of the delegated prefixes.
+pub const V6_PD_LENGTH: u8 = 56;
+/// The TUN device of every lns member (its routes are checked by drills).
+pub const TUN: &str = "lns0";
 
 /// A member of the drill cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +101,11 @@ impl Member {
     /// Its own address on the bridge (the cluster address).
     pub fn address(self) -> Ipv4Addr {
         Ipv4Addr::new(198, 18, 1, 10 + self.id() as u8)
+    }
+
+    /// Its own IPv6 address on the bridge.
+    pub fn address6(self) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0x0db8, 1, 0, 0, 0, 0, 0x10 + self.id() as u16)
     }
 
     /// The other lns member (the witness has none).
@@ -214,8 +240,16 @@ interim_interval_secs = {ACCT_INTERIM_SECS}
 counters_interval_secs = 2
 
 [tun]
-name = "lns0"
+name = "{TUN}"
 mtu = 1500
+
+[ipv6]
+link_pool = "{V6_LINK_POOL}"
+pd_pool = "{V6_PD_POOL}"
+pd_length = {V6_PD_LENGTH}
+mtu = 1460
+dns = ["2001:db8:1::53"]
+domains = ["drill.example"]
 
 [log]
 level = "{log_level}"
@@ -276,6 +310,10 @@ fn cluster_section(dir: &Path, member: Member) -> String {
             c,
             "\n[[cluster.tunnel_addresses]]\naddress = \"{TUNNEL_ADDR}/{PREFIX_LEN}\"\ninterface = \"{IFACE}\"\n"
         );
+        let _ = write!(
+            c,
+            "\n[[cluster.tunnel_addresses]]\naddress = \"{TUNNEL_ADDR6}/{PREFIX_LEN6}\"\ninterface = \"{IFACE}\"\n"
+        );
     }
     c
 }
@@ -317,9 +355,12 @@ mod tests {
         assert_eq!(members[2]["role"].as_str(), Some("witness"));
         assert_eq!(members[0]["address"].as_str(), Some("198.18.1.11:7400"));
         let vip = c["tunnel_addresses"].as_array().expect("tunnel addresses");
-        assert_eq!(vip.len(), 1);
+        assert_eq!(vip.len(), 2);
         assert_eq!(vip[0]["address"].as_str(), Some("198.18.1.100/24"));
         assert_eq!(vip[0]["interface"].as_str(), Some("eth0"));
+        assert_eq!(vip[1]["address"].as_str(), Some("2001:db8:1::100/64"));
+        assert_eq!(t["ipv6"]["link_pool"].as_str(), Some("2001:db8:100::/48"));
+        assert_eq!(t["ipv6"]["pd_length"].as_integer(), Some(56));
         assert_eq!(
             t["listen"][0]["address"].as_str(),
             Some("198.18.1.100:1701")

@@ -8,10 +8,11 @@
 //! [`DrillName`], returning a [`DrillLine`]:
 //!
 //! ```text
-//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N [acct_lost=N acct_dup_start=N acct_dup_stop=N] result=pass|fail
+//! drill=NAME sessions_before=N sessions_after=N tunnels_torn_down=N duplicate_addresses=N data_gap_ms=N control_gap_ms=N [v6_sessions=N v6_lost=N] [acct_lost=N acct_dup_start=N acct_dup_stop=N] result=pass|fail
 //! ```
 //!
-//! The `acct_*` fields appear once [`run::Rig::check_accounting`] ran (the
+//! The IPv6 figures appear when the drill checks IPv6 ([`v6_check`]). The
+//! `acct_*` fields appear once [`run::Rig::check_accounting`] ran (the
 //! `drill` binary runs it after every drill): the sessions were ended
 //! cleanly and FreeRADIUS's detail file checked ([`acct_check`]).
 //!
@@ -20,14 +21,19 @@
 //! down, no address was ever held twice (by two sessions, or the tunnel
 //! address by two nodes), and the data gap is under the drill's target
 //! (100 ms for `transfer`, 1 000 ms otherwise), plus the checks a drill
-//! adds (e.g. a frozen node stays silent); see docs/drills.md.
+//! adds (e.g. a frozen node stays silent), and, when IPv6 is checked,
+//! every session kept its /64, IA_NA address, delegated prefix, routes and
+//! IPv6 traffic (`v6_lost=0`); see docs/drills.md.
 
 pub mod acct_check;
 pub mod bed;
 pub mod bench;
 pub mod config;
 pub mod run;
+pub mod v6_check;
 pub mod watch;
+
+pub use v6_check::V6Figures;
 
 use std::fmt;
 use std::str::FromStr;
@@ -134,6 +140,8 @@ pub struct DrillLine {
     pub data_gap_ms: u64,
     /// The longest wait for the LNS to acknowledge a control message, in ms.
     pub control_gap_ms: u64,
+    /// IPv6 sessions checked and lost, when the drill checks IPv6.
+    pub v6: Option<V6Figures>,
     /// The accounting figures, once checked.
     pub accounting: Option<AcctFigures>,
     /// Pass or fail.
@@ -164,6 +172,9 @@ impl fmt::Display for DrillLine {
             self.data_gap_ms,
             self.control_gap_ms,
         )?;
+        if let Some(v) = self.v6 {
+            write!(f, "v6_sessions={} v6_lost={} ", v.sessions, v.lost)?;
+        }
         if let Some(a) = self.accounting {
             write!(
                 f,
@@ -226,6 +237,13 @@ impl FromStr for DrillLine {
             duplicate_addresses: num("duplicate_addresses")? as usize,
             data_gap_ms: num("data_gap_ms")?,
             control_gap_ms: num("control_gap_ms")?,
+            v6: match fields.contains_key("v6_lost") {
+                true => Some(V6Figures {
+                    sessions: num("v6_sessions")? as usize,
+                    lost: num("v6_lost")? as usize,
+                }),
+                false => None,
+            },
             accounting,
             result,
         })
@@ -246,6 +264,7 @@ mod tests {
             duplicate_addresses: 0,
             data_gap_ms: 612,
             control_gap_ms: 880,
+            v6: None,
             accounting: None,
             result: Verdict::Pass,
         };
@@ -255,6 +274,20 @@ mod tests {
             "drill=kill-active sessions_before=1000 sessions_after=1000 tunnels_torn_down=0 duplicate_addresses=0 data_gap_ms=612 control_gap_ms=880 result=pass"
         );
         assert_eq!(text.parse::<DrillLine>().expect("parses"), l);
+        let with_v6 = DrillLine {
+            v6: Some(V6Figures {
+                sessions: 1000,
+                lost: 3,
+            }),
+            result: Verdict::Fail,
+            ..l
+        };
+        let text = with_v6.to_string();
+        assert!(
+            text.ends_with(" control_gap_ms=880 v6_sessions=1000 v6_lost=3 result=fail"),
+            "{text}"
+        );
+        assert_eq!(text.parse::<DrillLine>().expect("parses"), with_v6);
         assert!("drill=kill-active result=maybe"
             .parse::<DrillLine>()
             .is_err());

@@ -7,7 +7,9 @@
 //! status and an [`AddressWatch`], what [`DrillLine`] reports; it returns
 //! a line (pass or fail) whenever it could measure, and an error only when
 //! the bed itself broke. Notes explain a failure (which check, which node
-//! held the address when). The rig stays usable after a drill (the demo
+//! held the address when). With [`Ipv6Check::On`] every subscriber also
+//! runs IPv6 (RS/SLAAC, DHCPv6 IA_NA + IA_PD, refreshed every few seconds,
+//! probes from both prefixes) and [`super::v6_check`] judges it. The rig stays usable after a drill (the demo
 //! runs a kill-active and keeps going); drop it to clean up.
 
 use std::net::Ipv4Addr;
@@ -18,7 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::bed::{BedOptions, ClusterBed, Restart};
-use super::config::{Member, Mgmt, Mode, CORE_ADDR, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR};
+use super::config::{
+    Member, Mgmt, Mode, CORE_ADDR, CORE_ADDR6, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR,
+};
+use super::v6_check::{uncovered, V6Baseline, V6Figures, V6Loss};
 use super::watch::AddressWatch;
 use super::{acct_check, AcctFigures, DrillLine, DrillName, Verdict};
 use crate::harness::{Proc, Signal};
@@ -26,6 +31,15 @@ use crate::lac::status::duplicate_addresses;
 use crate::lac::{wall_clock, Status};
 
 mod rejoin;
+
+/// Whether the held subscribers run IPv6 and the drill checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6Check {
+    /// RS/SLAAC, DHCPv6 IA_NA + IA_PD and IPv6 probes; `v6_lost` reported.
+    On,
+    /// IPv4 only.
+    Off,
+}
 
 /// How a rig is built.
 #[derive(Debug, Clone)]
@@ -52,6 +66,10 @@ pub struct RigOptions {
     pub support: (Mode, Mgmt),
     /// lnsd's log filter.
     pub log_level: String,
+    /// IPv6 subscribers and the IPv6 check.
+    pub ipv6: Ipv6Check,
+    /// How often each IPv6 subscriber solicits an RA and renews its leases.
+    pub v6_refresh: Duration,
     /// lnsd.
     pub lnsd_bin: PathBuf,
     /// lac-sim.
@@ -75,6 +93,8 @@ impl RigOptions {
             rejoin_wait: Duration::from_secs(5),
             support: (Mode::Cluster, Mgmt::Served),
             log_level: "info".into(),
+            ipv6: Ipv6Check::Off,
+            v6_refresh: Duration::from_secs(3),
             lnsd_bin,
             lac_sim_bin,
             reflector_bin,
@@ -147,6 +167,10 @@ impl Rig {
         let mut cmd = lac_sim(&opts, opts.tunnels, opts.per_tunnel(), USERS, &status_path);
         cmd.args(["--traffic-pps", &opts.pps.to_string()])
             .args(["--sentinel-pps", &opts.sentinel_pps.to_string()]);
+        if opts.ipv6 == Ipv6Check::On {
+            cmd.args(["--reflector6", &format!("[{CORE_ADDR6}]:{REFLECTOR_PORT}")])
+                .args(["--v6-refresh-ms", &opts.v6_refresh.as_millis().to_string()]);
+        }
         let mut lac = bed.topo.spawn_in("lac", "lac-sim", &mut cmd)?;
         let setup = lac.wait_for_log("lac-sim: setup done", Duration::from_secs(240));
         let rig = Rig {
@@ -233,11 +257,15 @@ impl Rig {
             expected: before.len(),
             ..Measure::default()
         };
+        let v6_base = (self.opts.ipv6 == Ipv6Check::On)
+            .then(|| V6Baseline::take(&steady, before.keys().copied()));
         let outcome = self.inject(name, active, &mut m);
         if let Err(e) = outcome {
             m.problems.push(format!("{name}: {e:#}"));
         }
+        let settled_ms = now_ms();
         self.observe(self.opts.observe, &mut m);
+        let v6 = v6_base.map(|b| self.check_v6(&b, settled_ms, &mut m.notes));
         let holdings = watch.finish();
         match self.bed.active() {
             Some(_) => {}
@@ -293,6 +321,7 @@ impl Rig {
             duplicate_addresses: m.duplicates + holdings.double_polls,
             data_gap_ms: data_gap,
             control_gap_ms: fin.control_gap_ms(),
+            v6,
             accounting: None,
             result: Verdict::Fail,
         };
@@ -351,6 +380,55 @@ impl Rig {
                 ));
             }
         }
+    }
+
+    /// The IPv6 check (see [`super::v6_check`]): waits, up to two refresh
+    /// intervals and a bit, for every session to show its /64, leases and
+    /// IPv6 echoes again since `settled_ms`, then checks the active node's
+    /// TUN routes. Notes say what was lost, a few sessions by name.
+    fn check_v6(&self, base: &V6Baseline, settled_ms: u64, notes: &mut Vec<String>) -> V6Figures {
+        let deadline = Instant::now() + self.opts.v6_refresh * 2 + Duration::from_secs(3);
+        let mut losses = loop {
+            let losses = match self.status() {
+                Ok(s) => base.losses(&s, settled_ms),
+                Err(_) => base.leases.keys().map(|i| (*i, V6Loss::NoState)).collect(),
+            };
+            if losses.is_empty() || Instant::now() >= deadline {
+                break losses;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        match self.bed.active() {
+            Some(active) => match self.bed.tun_routes6(active) {
+                Ok(routes) => {
+                    for i in uncovered(&routes, &base.leases) {
+                        losses.entry(i).or_insert(V6Loss::NoRoute);
+                    }
+                }
+                Err(e) => {
+                    notes.push(format!("IPv6 routes of {}: {e:#}", active.role()));
+                    for i in base.leases.keys() {
+                        losses.entry(*i).or_insert(V6Loss::NoRoute);
+                    }
+                }
+            },
+            None => notes.push("IPv6 routes not checked: no single active node".into()),
+        }
+        let figures = base.figures(losses.len());
+        notes.push(format!(
+            "IPv6: {} sessions with /64, IA_NA and IA_PD before the fault, {} without; {} lost since",
+            base.leases.len(),
+            base.missing.len(),
+            losses.len()
+        ));
+        for (i, why) in losses.iter().take(5) {
+            let lease = base.leases.get(i);
+            notes.push(format!("IPv6 session {i} ({lease:?}): {why}"));
+        }
+        if let Some(i) = base.missing.first() {
+            notes.push(format!("IPv6: session {i} had no complete IPv6 lease before the fault"));
+        }
+        figures
     }
 
     /// Stops lac-sim cleanly (CDN, StopCCN), up to `timeout`; returns its summary line.
@@ -654,6 +732,12 @@ pub fn judge(line: &DrillLine, expected: usize, problems: &[String]) -> (Verdict
             line.data_gap_ms
         ));
     }
+    if let Some(v6) = line.v6.filter(|v| v.lost > 0) {
+        why.push(format!(
+            "FAIL: {} sessions lost their IPv6 prefixes, leases, routes or traffic",
+            v6.lost
+        ));
+    }
     let verdict = if why.is_empty() {
         Verdict::Pass
     } else {
@@ -709,6 +793,7 @@ mod tests {
             duplicate_addresses: 0,
             data_gap_ms: gap,
             control_gap_ms: 300,
+            v6: None,
             accounting: None,
             result: Verdict::Fail,
         }
@@ -730,6 +815,22 @@ mod tests {
         let (v, why) = judge(&line(200, 200, 40), 200, &["lns-a sent 3 datagrams".into()]);
         assert_eq!(v, Verdict::Fail);
         assert_eq!(why, ["FAIL: lns-a sent 3 datagrams"]);
+        let mut v6 = line(200, 200, 40);
+        v6.v6 = Some(V6Figures {
+            sessions: 200,
+            lost: 0,
+        });
+        assert_eq!(judge(&v6, 200, &[]).0, Verdict::Pass);
+        v6.v6 = Some(V6Figures {
+            sessions: 199,
+            lost: 1,
+        });
+        let (v, why) = judge(&v6, 200, &[]);
+        assert_eq!(v, Verdict::Fail);
+        assert_eq!(
+            why,
+            ["FAIL: 1 sessions lost their IPv6 prefixes, leases, routes or traffic"]
+        );
     }
 
     #[test]

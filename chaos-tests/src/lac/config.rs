@@ -73,6 +73,13 @@ pub struct LacConfig {
     /// The first this many sessions never open IPCP (IPv6-only subscribers;
     /// needs `reflector6`).
     pub ipv6_only_sessions: u32,
+    /// With `reflector6`: every bound subscriber solicits an RA and renews
+    /// its DHCPv6 leases this often (first refreshes spread over one
+    /// interval); the status file records the answers (failover drills).
+    pub v6_refresh: Option<Duration>,
+    /// With `reflector6`: every subscriber also sends one malformed DHCPv6
+    /// message when its IPv6 starts (the LNS must ignore and count it).
+    pub v6_malformed: bool,
     /// Probes per second of each tunnel's first session (a "sentinel" that
     /// measures outages finely); 0: it probes at `traffic_pps` like the rest.
     pub sentinel_pps: f64,
@@ -126,6 +133,8 @@ impl LacConfig {
             routes_file: None,
             reflector6: None,
             ipv6_only_sessions: 0,
+            v6_refresh: None,
+            v6_malformed: false,
             sentinel_pps: 0.0,
             control: ControlTimers::default(),
             status: None,

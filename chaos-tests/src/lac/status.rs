@@ -8,7 +8,7 @@
 //! Gaps are measured from the start of the hold (see [`super::observe`]).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -52,6 +52,47 @@ pub struct SessionStatus {
     /// The longest time without an echo since the hold started, the open
     /// interval included.
     pub max_gap_ms: Option<u64>,
+    /// Its IPv6 stack (lac-sim with `--reflector6`), once IPV6CP opened.
+    #[serde(default)]
+    pub v6: Option<V6Status>,
+}
+
+/// One subscriber's IPv6 state as the LAC sees it (see `lac::ipv6`).
+/// Times are Unix ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct V6Status {
+    /// The /64 of the first Router Advertisement.
+    pub prefix: Option<Ipv6Addr>,
+    /// The SLAAC address.
+    pub slaac: Option<Ipv6Addr>,
+    /// The IA_NA address of the Request's Reply.
+    pub ia_na: Option<Ipv6Addr>,
+    /// The IA_PD prefix and length of the Request's Reply.
+    pub ia_pd: Option<(Ipv6Addr, u8)>,
+    /// The last Router Advertisement: when, and its /64.
+    pub last_ra: Option<(u64, Ipv6Addr)>,
+    /// The last Reply to a Renew: when, and the leases it extended.
+    pub last_renew: Option<(u64, Option<Ipv6Addr>, Option<(Ipv6Addr, u8)>)>,
+    /// The last echoed probe from the SLAAC address.
+    pub last_echo_ms: Option<u64>,
+    /// The last echoed probe from inside the delegated prefix.
+    pub last_echo_pd_ms: Option<u64>,
+}
+
+impl From<&super::ipv6::V6Outcome> for V6Status {
+    fn from(o: &super::ipv6::V6Outcome) -> Self {
+        let ms = |t: lns_proto::time::Timestamp| t.unix_micros() / 1000;
+        V6Status {
+            prefix: o.prefix,
+            slaac: o.slaac,
+            ia_na: o.ia_na,
+            ia_pd: o.ia_pd,
+            last_ra: o.last_ra.map(|(t, p)| (ms(t), p)),
+            last_renew: o.last_renew.map(|r| (ms(r.at), r.ia_na, r.ia_pd)),
+            last_echo_ms: o.last_echo.map(ms),
+            last_echo_pd_ms: o.last_echo_pd.map(ms),
+        }
+    }
 }
 
 /// One tunnel.
@@ -196,6 +237,7 @@ mod tests {
             received: 9,
             last_echo_ms: Some(last),
             max_gap_ms: Some(gap),
+            v6: None,
         }
     }
 

@@ -44,7 +44,7 @@ use super::ipv6::V6Client;
 use super::observe::{AckGap, DataGap};
 use super::probe::{self, ProbeId};
 use super::report::{SessionReport, TunnelReport};
-use super::status::{SessionState, SessionStatus, TunnelStatus};
+use super::status::{SessionState, SessionStatus, TunnelStatus, V6Status};
 use super::{wall_clock, SetupDone, Stage};
 use crate::load::Route;
 
@@ -379,7 +379,7 @@ impl Driver {
         }
         if f.protocol() == Protocol::Ipv6 {
             if let Some(v6) = slot.v6.as_mut() {
-                v6.handle(f.payload());
+                v6.handle(now, f.payload());
             }
             mark_up(&self.cfg, slot, now, self.stage, &mut self.unresolved);
             return;
@@ -547,7 +547,17 @@ impl Driver {
             LinkEvent::Ipv6Up { local_id, peer_id } => {
                 slot.report.ipv6_ids = Some((local_id, peer_id));
                 if self.cfg.reflector6.is_some() && slot.v6.is_none() {
-                    slot.v6 = Some(V6Client::start(slot.report.index, local_id, now));
+                    let mut c = V6Client::start(slot.report.index, local_id, now);
+                    if let Some(every) = self.cfg.v6_refresh {
+                        // Spread the refreshes of all sessions over one interval.
+                        let spread = self.slots.len().max(1) as u32;
+                        let first = every + every * (i as u32 % spread) / spread;
+                        c = c.with_refresh(every, first, now);
+                    }
+                    if self.cfg.v6_malformed {
+                        c.send_malformed_dhcp();
+                    }
+                    self.slots[i].v6 = Some(c);
                 }
             }
             LinkEvent::LinkDown { cause } => {
@@ -859,6 +869,7 @@ impl Driver {
                     .gap
                     .max_until(now)
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                v6: s.v6.as_ref().map(|v| V6Status::from(&v.outcome)),
             })
             .collect();
         TunnelStatus {

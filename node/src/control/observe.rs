@@ -10,7 +10,7 @@
 //!   PPP phase and tunnels by state from the engine's tables, pool size and
 //!   use, and the increases of the engine's monotonic counts (retransmits,
 //!   tunnels established, tunnel setup failures and control drops by
-//!   reason);
+//!   reason, ignored subscriber IPv6 messages by reason);
 //! - [`ControlTraffic`]: control datagrams in and out, shared with the
 //!   data-plane collector to split L2TP traffic into control and data.
 //!
@@ -88,6 +88,7 @@ struct Totals {
     tunnels_up: u64,
     drops: Vec<(ControlDrop, u64)>,
     tunnel_failures: Vec<(TunnelSetupFailure, u64)>,
+    v6_ignored: BTreeMap<&'static str, u64>,
 }
 
 impl Observer {
@@ -174,6 +175,7 @@ impl Observer {
             tunnels_up: counters.tunnels_up,
             drops: tally.control_drops().collect(),
             tunnel_failures: tally.tunnel_setup_failures().collect(),
+            v6_ignored: engine.ipv6_ignored().collect(),
         };
         let last = std::mem::replace(&mut self.last, now);
         let now = &self.last;
@@ -186,6 +188,12 @@ impl Observer {
             let before = last.drops.get(i).map_or(0, |d| d.1);
             for _ in before..n {
                 self.metrics.control_dropped(reason);
+            }
+        }
+        for (reason, &n) in &now.v6_ignored {
+            let before = last.v6_ignored.get(reason).copied().unwrap_or(0);
+            if n > before {
+                self.metrics.ipv6_ignored(reason, n - before);
             }
         }
         for (i, &(reason, n)) in now.tunnel_failures.iter().enumerate() {

@@ -12,8 +12,9 @@
 //! (the data plane diverts link-scope destinations: RS to ff02::2, DHCPv6
 //! to ff02::1:2); replies leave as [`super::Output::SendPpp`] frames of
 //! protocol 0x0057. Messages that get no answer are counted by reason
-//! ([`Engine::ipv6_tally`]) and logged at debug level, never answered
-//! (RFC 4861 §6.1, RFC 8415 §16). Without [`Engine::enable_ipv6`] nothing
+//! ([`Engine::ipv6_ignored`], one of [`IGNORED_REASONS`], exported as
+//! `lnsd_ipv6_ignored_total{reason}`) and logged at debug level, never
+//! answered (RFC 4861 §6.1, RFC 8415 §16). Without [`Engine::enable_ipv6`] nothing
 //! changes: IPV6CP still opens, no RA, no DHCPv6, no prefixes.
 
 use super::types::{Level, Output, SessionKey};
@@ -31,6 +32,30 @@ use std::net::Ipv6Addr;
 
 /// PPP protocol number of IPv6 datagrams (RFC 5072 §2).
 pub const PPP_IPV6: u16 = 0x0057;
+
+/// Every reason a subscriber's link-scope IPv6 message is ignored (the
+/// closed set of `reason` values of `lnsd_ipv6_ignored_total`).
+pub const IGNORED_REASONS: [&str; 19] = [
+    "no IPv6 service on the session",
+    "malformed IPv6",
+    "icmpv6 not RS",
+    "RS while not advertising",
+    "invalid RS",
+    "udp not dhcpv6",
+    "other link-scope IPv6",
+    "dhcpv6 bad source",
+    "dhcpv6 malformed",
+    "dhcpv6 server message",
+    "dhcpv6 relayed",
+    "dhcpv6 unknown type",
+    "dhcpv6 missing client id",
+    "dhcpv6 unexpected server id",
+    "dhcpv6 missing server id",
+    "dhcpv6 wrong server id",
+    "dhcpv6 IA in information-request",
+    "dhcpv6 nothing to confirm",
+    "dhcpv6 reply too large",
+];
 
 /// The node's IPv6 settings (daemon configuration, the same on every node).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,11 +82,12 @@ pub struct Ipv6Grant {
     pub framed_prefix: Option<(Ipv6Addr, u8)>,
     /// Delegated-IPv6-Prefix: the prefix delegated by DHCPv6 IA_PD.
     pub delegated_prefix: Option<(Ipv6Addr, u8)>,
-    /// Framed-IPv6-Address: without Framed-IPv6-Prefix, its /64 is the
-    /// link prefix.
+    /// Framed-IPv6-Address (RFC 6911): the IA_NA address; without
+    /// Framed-IPv6-Prefix, its /64 is the link prefix.
     pub framed_address: Option<Ipv6Addr>,
-    /// Framed-Interface-Id (recorded and logged; IPV6CP keeps the
-    /// identifier the subscriber proposed).
+    /// Framed-Interface-Id: the identifier IPV6CP Naks the subscriber to
+    /// (RFC 3162 §2.2, RFC 5072 §4.1), so its link-local and SLAAC
+    /// addresses use it.
     pub interface_id: Option<[u8; 8]>,
     /// DNS-Server-IPv6-Address values: override the configured servers in
     /// RA RDNSS and DHCPv6.
@@ -121,6 +147,7 @@ pub struct Ipv6State {
     pub(super) pd_pool: Option<PrefixPool>,
     pub(super) sessions: BTreeMap<SessionKey, SessionIpv6>,
     tally: BTreeMap<&'static str, u64>,
+    ignored: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
@@ -165,6 +192,12 @@ impl Engine {
         self.v6.tally.iter().map(|(k, v)| (*k, *v))
     }
 
+    /// IPv6 messages received and ignored since the engine started, by
+    /// reason (each one of [`IGNORED_REASONS`]; only reasons seen).
+    pub fn ipv6_ignored(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.v6.ignored.iter().map(|(k, v)| (*k, *v))
+    }
+
     /// Prefix pool usage: (link /64s in use, delegated prefixes in use).
     pub fn ipv6_pool_usage(&self) -> (usize, usize) {
         (
@@ -198,10 +231,6 @@ impl Engine {
         let user = s.user_text();
         let name = s.user.clone();
         let mru = s.mru;
-        if let Some(id) = grant.interface_id {
-            let text = format!("Framed-Interface-Id {id:02x?} not applied (IPV6CP keeps the subscriber's identifier)");
-            self.notice(Level::Debug, Some(key), text);
-        }
         let link = match self.link_prefix(&grant, owner, &name) {
             Ok(l) => l,
             Err(e) => {
@@ -220,7 +249,7 @@ impl Engine {
             }
         };
         let link_local = link_local_address(local_id.to_be_bytes());
-        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns, mru);
+        let (ra, dhcp) = session_configs(&settings, link.0, &grant.dns, mru, grant.framed_address);
         let built = RouterAdvertiser::new(ra, link_local)
             .map_err(|e| e.to_string())
             .and_then(|a| {
@@ -513,6 +542,7 @@ impl Engine {
 
     fn ignored(&mut self, key: SessionKey, why: &'static str, detail: Option<String>) {
         self.count(why);
+        *self.v6.ignored.entry(why).or_default() += 1;
         let text = match detail {
             Some(d) => format!("IPv6 packet ignored: {why}: {d}"),
             None => format!("IPv6 packet ignored: {why}"),
@@ -524,12 +554,15 @@ impl Engine {
 /// The RA and DHCPv6 configurations of a session whose /64 is `link`;
 /// `dns` (from AAA), when not empty, replaces the configured servers; the
 /// advertised MTU is at most the subscriber's MRU `mru` (RFC 4861 §4.6.4:
-/// the link MTU; never below the IPv6 minimum 1280).
+/// the link MTU; never below the IPv6 minimum 1280); `framed_address`
+/// (RADIUS Framed-IPv6-Address, RFC 6911), when inside `link`, is the
+/// IA_NA address.
 pub(super) fn session_configs(
     settings: &Ipv6Settings,
     link: Ipv6Addr,
     dns: &[Ipv6Addr],
     mru: u16,
+    framed_address: Option<Ipv6Addr>,
 ) -> (RaConfig, Dhcpv6Config) {
     let mut ra = settings.ra.clone();
     ra.mtu = ra.mtu.map(|m| m.min(u32::from(mru)).max(1280));
@@ -538,6 +571,10 @@ pub(super) fn session_configs(
         p.prefix_len = 64;
     }
     let mut dhcp = settings.dhcpv6.clone();
+    let on_link = |a: &Ipv6Addr| mask(u128::from(*a), 64) == mask(u128::from(link), 64);
+    if let Some(a) = framed_address.filter(on_link) {
+        dhcp.address_choice = lns_proto::dhcpv6::AddressChoice::Fixed(a);
+    }
     if !dns.is_empty() {
         ra.dns_servers = dns.to_vec();
         dhcp.dns_servers = dns.to_vec();

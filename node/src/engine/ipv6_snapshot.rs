@@ -167,9 +167,11 @@ impl Engine {
             .clone()
             .ok_or(Ipv6RestoreError::NotEnabled)?;
         for r in records {
-            let Some(mru) = self.sessions.get(&r.key).map(|s| s.mru) else {
+            let Some(s) = self.sessions.get(&r.key) else {
                 return Err(Ipv6RestoreError::UnknownSession(r.key));
             };
+            let mru = s.mru;
+            let fixed = s.grant.as_ref().and_then(|g| g.ipv6.framed_address);
             let owner = (r.key.tunnel, r.key.session);
             let prefix_err = |e: super::V6PoolError| Ipv6RestoreError::Prefix(r.key, e.to_string());
             if let Some(pool) = &mut self.v6.link_pool {
@@ -180,7 +182,7 @@ impl Engine {
                     pool.reserve(p, owner).map_err(prefix_err)?;
                 }
             }
-            let (ra, dhcp) = session_configs(&settings, r.link_prefix, &r.dns, mru);
+            let (ra, dhcp) = session_configs(&settings, r.link_prefix, &r.dns, mru, fixed);
             let state_err = |e: String| Ipv6RestoreError::State(r.key, e);
             let advertiser = RouterAdvertiser::from_pb(ra, r.link_local, &r.advertiser)
                 .map_err(|e| state_err(e.to_string()))?;

@@ -380,6 +380,11 @@ impl Engine {
                 let timeout = grant.session_timeout.or(self.config.session_timeout);
                 s.session_deadline = timeout.map(|t| now + t);
                 s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout);
+                // RFC 3162 §2.2: Framed-Interface-Id is the identifier the
+                // subscriber's IPV6CP must settle on (Nak'd to it otherwise).
+                if let Some(id) = grant.ipv6.interface_id {
+                    s.link.assign_peer_interface_id(u64::from_be_bytes(id));
+                }
                 s.grant = Some(grant);
                 s.link.auth_accepted(now, "Welcome");
                 let user = s.user.clone();

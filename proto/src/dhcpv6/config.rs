@@ -26,6 +26,11 @@ pub enum AddressChoice {
     FromClientId,
     /// Random interface identifiers drawn from the entropy input.
     FromEntropy,
+    /// The address AAA assigned (RADIUS Framed-IPv6-Address, RFC 6911),
+    /// given to every IA_NA ahead of the client's hint while it is usable
+    /// (on the link, not declined, not bound to another IA); otherwise as
+    /// `FromClientId`.
+    Fixed(Ipv6Addr),
 }
 
 /// The server's configuration (from the node config and the session).

@@ -538,7 +538,13 @@ impl Dhcpv6Server {
         ia: &Ia,
         entropy: &mut dyn Entropy,
     ) -> Option<Ipv6Addr> {
-        // The client's hint first (RFC 8415 §18.3.1: the server may use it).
+        // RFC 6911 §3.1: the address AAA assigned comes first.
+        if let AddressChoice::Fixed(a) = self.config.address_choice {
+            if self.usable(a) {
+                return Some(a);
+            }
+        }
+        // The client's hint next (RFC 8415 §18.3.1: the server may use it).
         if let Some((hint, _)) = ia_addresses(ia).into_iter().next() {
             if self.usable(hint) {
                 return Some(hint);
@@ -547,7 +553,7 @@ impl Dhcpv6Server {
         (0..MAX_ADDRESS_ATTEMPTS)
             .map(|attempt| {
                 let iid = match self.config.address_choice {
-                    AddressChoice::FromClientId => fnv1a64(
+                    AddressChoice::FromClientId | AddressChoice::Fixed(_) => fnv1a64(
                         client
                             .iter()
                             .copied()

@@ -84,10 +84,13 @@ pub struct NeighborAdvertisement {
 
 impl NeighborAdvertisement {
     /// The unsolicited advertisement of `target` at `mac` (RFC 4861
-    /// §7.2.6: Solicited clear, Override set, TLLA option present).
+    /// §7.2.6: Solicited clear, Override set, TLLA option present; Router
+    /// set because an LNS node forwards packets, and §7.2.5 makes a
+    /// neighbour drop a router from its default router list when an NA
+    /// clears the flag).
     pub fn unsolicited(target: Ipv6Addr, mac: [u8; 6]) -> Self {
         NeighborAdvertisement {
-            flags: NA_OVERRIDE,
+            flags: NA_ROUTER | NA_OVERRIDE,
             target,
             target_link_layer: Some(mac),
         }
@@ -246,14 +249,14 @@ mod tests {
         assert_eq!(&f[38..54], &ALL_NODES.octets());
         let icmp = &f[54..];
         assert_eq!(&icmp[..2], &[0x88, 0x00]);
-        assert_eq!(&icmp[4..8], &[0x20, 0, 0, 0], "Override only");
+        assert_eq!(&icmp[4..8], &[0xa0, 0, 0, 0], "Router and Override");
         assert_eq!(&icmp[8..24], &target().octets());
         assert_eq!(&icmp[24..], &[0x02, 0x01, 0x02, 0, 0, 0, 0, 0x0a]);
         // Pseudo-header words: the source 2001 0db8 0001 0064, the
         // destination ff02 0001, length 0020, next header 003a; then the
-        // message: 8800 2000, the target again, 0201 0200 0000 000a. The
-        // one's-complement sum folds to 0x07a6; the checksum is ~ = 0xf859.
-        assert_eq!(&icmp[2..4], &[0xf8, 0x59]);
+        // message: 8800 a000, the target again, 0201 0200 0000 000a. The
+        // one's-complement sum folds to 0x87a6; the checksum is ~ = 0x7859.
+        assert_eq!(&icmp[2..4], &[0x78, 0x59]);
         let eth = EthernetFrame::new_checked(&f[..]).expect("frame");
         let na = parse_na_packet(eth.payload()).expect("valid NA");
         assert_eq!(na.src, target());

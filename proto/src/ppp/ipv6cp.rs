@@ -3,7 +3,10 @@
 //!
 //! Contract: we request our Interface-Identifier; the peer's is acked when
 //! non-zero and different from ours, otherwise Nak'd to the value the caller
-//! provided or to one drawn from the entropy input (RFC 5072 §4.1).
+//! provided or to one drawn from the entropy input (RFC 5072 §4.1). When the
+//! caller assigned the peer an identifier (`assigned_peer`, RADIUS
+//! Framed-Interface-Id, RFC 3162 §2.2), only that one is acked and any other
+//! is Nak'd with it.
 //! IPv6-Compression-Protocol and unknown options are rejected.
 
 use super::fsm::{Negotiation, Verdict};
@@ -55,6 +58,8 @@ pub struct Ipv6cpNegotiation {
     pub suggestion: u64,
     /// The peer's identifier as acked by us (0 until then).
     pub peer_id: u64,
+    /// The identifier the peer must use (RFC 3162 §2.2), if assigned.
+    pub assigned_peer: Option<u64>,
 }
 
 impl Ipv6cpNegotiation {
@@ -64,6 +69,7 @@ impl Ipv6cpNegotiation {
             request_id: Some(ours),
             suggestion,
             peer_id: 0,
+            assigned_peer: None,
         }
     }
 
@@ -90,8 +96,15 @@ impl Negotiation for Ipv6cpNegotiation {
 
     fn review(&mut self, peer: &[RawOption], entropy: &mut dyn Entropy) -> Vec<Verdict> {
         let ours = self.local_id();
+        let assigned = self.assigned_peer.filter(|a| *a != 0 && *a != ours);
         peer.iter()
             .map(|raw| match Ipv6cpOption::parse(raw) {
+                // RFC 3162 §2.2 + RFC 5072 §4.1: the assigned identifier is
+                // the only acceptable one; Nak anything else with it.
+                Ipv6cpOption::InterfaceId(v) if assigned.is_some_and(|a| a != v) => {
+                    let a = assigned.unwrap_or(v);
+                    Verdict::Nak(Ipv6cpOption::InterfaceId(a).to_raw())
+                }
                 // RFC 5072 §4.1: a non-zero identifier different from ours.
                 Ipv6cpOption::InterfaceId(v) if v != 0 && v != ours => Verdict::Ack,
                 // RFC 5072 §4.1: both identifiers zero (ours was rejected):
@@ -194,6 +207,41 @@ mod tests {
         );
         let comp = [RawOption::new(kind::COMPRESSION, &[0x00, 0x4f])];
         assert_eq!(n.review(&comp, e), vec![Verdict::Reject]);
+    }
+
+    #[test]
+    fn an_assigned_peer_identifier_is_naked_until_the_peer_uses_it() {
+        // RFC 3162 §2.2 (Framed-Interface-Id) with RFC 5072 §4.1.
+        let e = &mut Seeded::new(4);
+        let mut n = Ipv6cpNegotiation::new(0x0200_0000_0000_0001, 0);
+        n.assigned_peer = Some(0x0211_22ff_fe33_4455);
+        // Another identifier: Configure-Nak option 01 len 0a with ours.
+        let other = [RawOption::new(
+            kind::INTERFACE_ID,
+            &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+        )];
+        let Verdict::Nak(nak) = &n.review(&other, e)[0] else {
+            panic!("expected a Nak")
+        };
+        let mut bytes = Vec::new();
+        nak.emit(&mut bytes);
+        assert_eq!(
+            bytes,
+            [0x01, 0x0a, 0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55]
+        );
+        // Zero is Nak'd the same way; the assigned identifier is acked.
+        let zero = [Ipv6cpOption::InterfaceId(0).to_raw()];
+        assert_eq!(n.review(&zero, e)[0], Verdict::Nak(nak.clone()));
+        let good = [RawOption::new(
+            kind::INTERFACE_ID,
+            &[0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55],
+        )];
+        assert_eq!(n.review(&good, e), vec![Verdict::Ack]);
+        n.peer_acked(&good);
+        assert_eq!(n.peer_id, 0x0211_22ff_fe33_4455);
+        // An assignment equal to our own identifier cannot be used.
+        n.assigned_peer = Some(0x0200_0000_0000_0001);
+        assert_eq!(n.review(&other, e), vec![Verdict::Ack]);
     }
 
     #[test]

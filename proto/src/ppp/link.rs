@@ -105,7 +105,9 @@ pub enum LinkEvent {
         /// The method used (`None`: no authentication was negotiated).
         method: Option<AuthMethod>,
     },
-    /// LNS: assign with [`Link::ipv4_assigned`] or refuse with [`Link::ipv4_refused`].
+    /// LNS: the peer's first IPCP Configure-Request arrived (it wants IPv4;
+    /// an IPv6-only peer never asks, so no address is held for it): assign
+    /// with [`Link::ipv4_assigned`] or refuse with [`Link::ipv4_refused`].
     Ipv4AddressRequest,
     /// IPCP opened.
     Ipv4Up {
@@ -563,10 +565,8 @@ impl Link {
         }
         self.phase = Phase::Network;
         self.events.push_back(LinkEvent::Authenticated { method });
-        if self.side == Side::Lns && self.ipv4_request == AddressRequest::NotAsked {
-            self.ipv4_request = AddressRequest::Asked;
-            self.events.push_back(LinkEvent::Ipv4AddressRequest);
-        }
+        // The IPv4 address is asked for when the peer's IPCP asks for one
+        // (`receive_ipcp`), not here: an IPv6-only peer holds none.
         for p in [Protocol::Ipcp, Protocol::Ipv6cp] {
             if p == Protocol::Ipcp && self.ipv4_request == AddressRequest::Refused {
                 continue;

@@ -93,6 +93,7 @@ impl Link {
                 request_id: self.ipv6cp_neg.request_id,
                 suggestion: self.ipv6cp_neg.suggestion,
                 peer_id: self.ipv6cp_neg.peer_id,
+                assigned_peer: self.ipv6cp_neg.assigned_peer,
             }),
             auth: Some(pb::Auth {
                 method: method_to_pb(self.auth.method),
@@ -207,6 +208,7 @@ impl Link {
         link.ipv6cp_neg.request_id = v.request_id;
         link.ipv6cp_neg.suggestion = v.suggestion;
         link.ipv6cp_neg.peer_id = v.peer_id;
+        link.ipv6cp_neg.assigned_peer = v.assigned_peer;
 
         let a = s.auth.as_ref().ok_or(RestoreError::BadField("auth"))?;
         link.auth = AuthState {

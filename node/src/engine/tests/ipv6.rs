@@ -350,6 +350,30 @@ fn dhcpv6_solicit_request_renew_rebind_release() {
 }
 
 #[test]
+fn framed_ipv6_address_is_the_ia_na_address_and_its_64_the_link() {
+    // RFC 6911 §3.1: Framed-IPv6-Address, given by DHCPv6 IA_NA.
+    let mut sim = sim();
+    sim.grant.ipv6 = Ipv6Grant {
+        framed_address: Some(v6("2001:db8:100:7::99")),
+        ..Ipv6Grant::default()
+    };
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert_eq!(published(&sim, key)[0], (v6("2001:db8:100:7::"), 64));
+    let solicit = dhcp(
+        MessageType::Solicit,
+        7,
+        vec![
+            Dhcpv6Option::ClientId(client_duid()),
+            Dhcpv6Option::RapidCommit,
+            Dhcpv6Option::IaNa(ia(1)),
+        ],
+    );
+    send(&mut sim, key, &solicit);
+    let (_, _, reply) = last_reply(&sim, key);
+    assert_eq!(ia_contents(&reply).0, Some(v6("2001:db8:100:7::99")));
+}
+
+#[test]
 fn rapid_commit_and_information_request_are_answered_with_reply() {
     let mut sim = sim();
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
@@ -416,17 +440,34 @@ fn bad_and_unknown_messages_are_ignored_and_counted() {
     emit_nd_packet(v6(SUB_LL), ALL_ROUTERS, &msg, &mut rs).expect("encodable");
     rs[42] ^= 0xff;
     send(&mut sim, key, &rs);
+    // RFC 8415 §16: a DHCPv6 message whose options overrun it is malformed
+    // (Solicit, xid 3, an option claiming 0x40 bytes with 2 present).
+    let mut bad = Vec::new();
+    let garbage = [0x01, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x40, 0xaa, 0xbb];
+    emit_udp_packet(v6(SUB_LL), v6("ff02::1:2"), 546, 547, &garbage, &mut bad).expect("ok");
+    send(&mut sim, key, &bad);
     assert_eq!(sent_ipv6(&sim, key).len(), sent, "nothing answered");
-    for reason in [
+    let reasons = [
         "dhcpv6 missing client id",
         "dhcpv6 server message",
         "malformed IPv6",
         "udp not dhcpv6",
         "invalid RS",
-    ] {
+        "dhcpv6 malformed",
+    ];
+    for reason in reasons {
         assert_eq!(tally(&sim, reason), 1, "{reason}");
     }
     assert!(sim.logged("IPv6 packet ignored: dhcpv6 missing client id"));
+    // The ignored counts (exported as lnsd_ipv6_ignored_total) hold exactly
+    // these, each a member of the closed set of reasons; answers are not in.
+    let ignored: Vec<(&str, u64)> = sim.engine.ipv6_ignored().collect();
+    let mut expected: Vec<(&str, u64)> = reasons.iter().map(|r| (*r, 1)).collect();
+    expected.sort();
+    assert_eq!(ignored, expected);
+    assert!(ignored
+        .iter()
+        .all(|(r, _)| crate::engine::ipv6::IGNORED_REASONS.contains(r)));
 }
 
 #[test]
@@ -534,14 +575,51 @@ fn without_ipv6_settings_ipv6cp_opens_and_nothing_else_happens() {
 }
 
 #[test]
+fn a_dual_stack_session_holds_its_ipv4_address_once_ipcp_asks() {
+    let mut sim = sim();
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    assert!(sim.engine.session(key).expect("session").ipv4.is_some());
+    let used: u64 = sim.engine.pools().usage().iter().map(|(_, u, _)| u).sum();
+    assert_eq!(used, 1);
+}
+
+#[test]
+fn framed_interface_id_is_naked_to_the_subscriber_and_adopted() {
+    // RFC 3162 §2.2 through RFC 5072 §4.1: the subscriber's IPV6CP ends
+    // with the RADIUS identifier, so its link-local and SLAAC use it.
+    let mut sim = sim();
+    sim.grant.ipv6 = Ipv6Grant {
+        interface_id: Some([0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55]),
+        ..Ipv6Grant::default()
+    };
+    let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
+    let ids: Vec<(u64, u64)> = sim
+        .sub_events
+        .iter()
+        .filter(|(k, _)| *k == key)
+        .filter_map(|(_, e)| match e {
+            SubEvent::Ipv6Up { local_id, peer_id } => Some((*local_id, *peer_id)),
+            _ => None,
+        })
+        .collect();
+    let ours = sim.engine.session_ipv6(key).expect("IPv6 up").link_local;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids[0].0, 0x0211_22ff_fe33_4455, "the subscriber adopted it");
+    assert_eq!(u128::from(ours) as u64, ids[0].1, "our side unchanged");
+}
+
+#[test]
 fn an_ipv6_only_session_comes_up_and_counts_as_established() {
     let mut sim = sim();
     sim.drop_ipcp = true;
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     sim.advance(Duration::from_secs(5));
-    // The engine reserves an IPv4 address when the Network phase starts
-    // (IPCP may still open later), but never publishes it.
-    assert!(sim.engine.session(key).is_some());
+    // No IPCP Configure-Request from the subscriber: no IPv4 address is
+    // reserved (the pool shows none in use) and none is published.
+    let s = sim.engine.session(key).expect("session");
+    assert_eq!(s.ipv4, None);
+    let used: u64 = sim.engine.pools().usage().iter().map(|(_, u, _)| u).sum();
+    assert_eq!(used, 0, "an IPv6-only session holds no IPv4 address");
     assert_eq!(sim.session_up(key), None, "no IPv4 published");
     assert_eq!(published(&sim, key).len(), 2, "both prefixes published");
     let counts = crate::control::session_counts(&sim.engine);

@@ -1,9 +1,12 @@
 //! The Network phase: IPCP and IPV6CP on top of the shared automaton, and
 //! the caller's IPv4 assignment.
 //!
-//! Contract: on the LNS, the peer's IPCP Configure-Request waits until the
-//! caller answers [`LinkEvent::Ipv4AddressRequest`]; both NCPs use LCP codes
-//! 1-7 (RFC 1332 §2, RFC 5072 §3) and Code-Reject anything else.
+//! Contract: on the LNS, the peer's first IPCP Configure-Request raises
+//! [`LinkEvent::Ipv4AddressRequest`] and waits until the caller answers
+//! (a peer that never opens IPCP, e.g. IPv6-only, is never given an IPv4
+//! address); both NCPs use LCP codes 1-7 (RFC 1332 §2, RFC 5072 §3) and
+//! Code-Reject anything else. The caller may fix the peer's IPV6CP
+//! Interface-Identifier ([`Link::assign_peer_interface_id`]).
 
 use std::net::Ipv4Addr;
 
@@ -49,6 +52,17 @@ impl Link {
         self.apply_ncp(Protocol::Ipcp, out);
     }
 
+    /// LNS: the peer's IPV6CP Interface-Identifier must be `id` (RADIUS
+    /// Framed-Interface-Id, RFC 3162 §2.2): a Configure-Request with
+    /// another one is Nak'd with `id` (RFC 5072 §4.1). Call it before IPV6CP
+    /// negotiates (at authentication); 0 or our own identifier is ignored.
+    pub fn assign_peer_interface_id(&mut self, id: u64) {
+        if self.side != Side::Lns {
+            return;
+        }
+        self.ipv6cp_neg.assigned_peer = (id != 0).then_some(id);
+    }
+
     pub(super) fn ncp_event(&mut self, now: Timestamp, protocol: Protocol, event: Event) {
         let cfg = self.config.fsm;
         let mut out = Vec::new();
@@ -69,10 +83,19 @@ impl Link {
         payload: &[u8],
         entropy: &mut dyn Entropy,
     ) {
-        if self.side == Side::Lns && self.ipv4_request == AddressRequest::Asked {
+        let waiting = matches!(
+            self.ipv4_request,
+            AddressRequest::NotAsked | AddressRequest::Asked
+        );
+        if self.side == Side::Lns && waiting {
             if let Ok(p) = Packet::new_checked(payload) {
                 if p.code() == Code::ConfigureRequest {
-                    // Answered once the caller assigns an address.
+                    // RFC 1332 §3.3: the peer wants an address; answered
+                    // once the caller assigns one.
+                    if self.ipv4_request == AddressRequest::NotAsked {
+                        self.ipv4_request = AddressRequest::Asked;
+                        self.events.push_back(LinkEvent::Ipv4AddressRequest);
+                    }
                     self.pending_ipcp = Some(p.bytes().to_vec());
                     return;
                 }

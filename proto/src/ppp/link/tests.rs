@@ -428,6 +428,50 @@ fn ipcp_request_without_address_gets_it_appended_to_a_nak() {
 }
 
 #[test]
+fn only_the_peers_ipcp_request_asks_for_an_ipv4_address() {
+    // RFC 1332 §3.3: the peer asks for its address in its IPCP
+    // Configure-Request; a peer that never does (IPv6 only) is never given
+    // one, so the caller holds no IPv4 address for it.
+    let (mut l, mut e) = lns_in_network();
+    let asked = |ev: &[LinkEvent]| {
+        ev.iter()
+            .filter(|x| matches!(x, LinkEvent::Ipv4AddressRequest))
+            .count()
+    };
+    let v6 = frame(
+        0x8057,
+        &packet(0x01, 1, &[0x01, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]),
+    );
+    l.handle_frame(T0, &v6, &mut e);
+    assert_eq!(asked(&events(&mut l)), 0, "IPV6CP alone asks nothing");
+    let ipcp = frame(0x8021, &packet(0x01, 1, &[0x03, 0x06, 0, 0, 0, 0]));
+    l.handle_frame(T0, &ipcp, &mut e);
+    assert_eq!(asked(&events(&mut l)), 1);
+    // A retransmission while the caller decides asks nothing more.
+    l.handle_frame(T0, &ipcp, &mut e);
+    assert_eq!(asked(&events(&mut l)), 0);
+    drain(&mut l);
+    l.ipv4_assigned(T0, Ipv4Addr::new(100, 64, 1, 2), [None, None]);
+    let nak = frame(0x8021, &packet(0x03, 1, &[0x03, 0x06, 100, 64, 1, 2]));
+    assert_eq!(drain(&mut l), vec![nak]);
+}
+
+#[test]
+fn an_assigned_interface_id_is_naked_to_the_peer_then_acked() {
+    // RFC 3162 §2.2 Framed-Interface-Id applied through RFC 5072 §4.1.
+    let (mut l, mut e) = lns_in_network();
+    l.assign_peer_interface_id(0x0211_22ff_fe33_4455);
+    let other = [0x01, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+    l.handle_frame(T0, &frame(0x8057, &packet(0x01, 1, &other)), &mut e);
+    let ours = [0x01, 0x0a, 0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55];
+    let nak = frame(0x8057, &packet(0x03, 1, &ours));
+    assert_eq!(drain(&mut l), vec![nak]);
+    l.handle_frame(T0, &frame(0x8057, &packet(0x01, 2, &ours)), &mut e);
+    let ack = frame(0x8057, &packet(0x02, 2, &ours));
+    assert_eq!(drain(&mut l), vec![ack]);
+}
+
+#[test]
 fn ipv4_refused_closes_ipcp_only() {
     let (mut l, _e) = lns_in_network();
     l.ipv4_refused(T0);
