@@ -13,7 +13,17 @@
 //!   call `handle_timeout` next.
 //! - `Ready` is handled in the order raft-rs 0.7 documents: leader messages,
 //!   snapshot, committed entries, append entries + hard state, sync, then the
-//!   persisted messages, then `advance` and the light ready.
+//!   persisted messages, then `advance` and the light ready. A driver may
+//!   split `flush` around the sync ([`MemberCore::begin_flush`],
+//!   [`MemberCore::finish_flush`]) to route the leader messages and replies
+//!   first.
+//! - When the store syncs in the background (`LogStore::start_background_sync`)
+//!   a Ready without a snapshot is handed to raft with `advance_append_async`:
+//!   its persisted messages wait until the store reports it (and every
+//!   earlier Ready) durable, then `on_persist_ready`. Only a follower's
+//!   heartbeat responses may leave earlier, once the term and vote are
+//!   durable. The simulator's in-memory store always takes the synchronous
+//!   path.
 //! - The tokio member (`member`) and the simulator drive this same struct.
 
 use std::collections::{BTreeMap, VecDeque};
