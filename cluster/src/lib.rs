@@ -17,7 +17,8 @@
 //!   batching, proposals, witness, compaction). The simulator drives it.
 //! - [`contract`]: the types exchanged with callers and drivers.
 //! - [`lease`]: when a leader is *active*; the safety and timing argument.
-//! - [`storage`]: the raft log on sled, with corruption detection.
+//! - [`storage`]: the raft log on sled, with corruption detection; its
+//!   fsyncs, guard file and snapshot files are written off the member thread.
 //! - [`transport`]: tonic gRPC between members.
 //! - [`auth`]: both-way authentication with the shared secret (HMAC proofs).
 //! - [`forward`]: operator requests one member hands to another (opaque).

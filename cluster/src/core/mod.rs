@@ -13,7 +13,17 @@
 //!   call `handle_timeout` next.
 //! - `Ready` is handled in the order raft-rs 0.7 documents: leader messages,
 //!   snapshot, committed entries, append entries + hard state, sync, then the
-//!   persisted messages, then `advance` and the light ready.
+//!   persisted messages, then `advance` and the light ready. A driver may
+//!   split `flush` around the sync ([`MemberCore::begin_flush`],
+//!   [`MemberCore::finish_flush`]) to route the leader messages and replies
+//!   first.
+//! - When the store syncs in the background (`LogStore::start_background_sync`)
+//!   a Ready without a snapshot is handed to raft with `advance_append_async`:
+//!   its persisted messages wait until the store reports it (and every
+//!   earlier Ready) durable, then `on_persist_ready`. Only a follower's
+//!   heartbeat responses may leave earlier, once the term and vote are
+//!   durable. The simulator's in-memory store always takes the synchronous
+//!   path.
 //! - The tokio member (`member`) and the simulator drive this same struct.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -93,6 +103,8 @@ pub struct MemberCore<S: StateMachine> {
     awaiting: VecDeque<(u64, Vec<Message>)>,
     /// The highest Ready number known durable.
     persisted_ready: u64,
+    /// The latest Ready that changed the term or the vote.
+    term_vote_in: u64,
 }
 
 impl<S: StateMachine> std::fmt::Debug for MemberCore<S> {
@@ -183,6 +195,7 @@ impl<S: StateMachine> MemberCore<S> {
             unsynced: None,
             awaiting: VecDeque::new(),
             persisted_ready: 0,
+            term_vote_in: 0,
         })
     }
 
@@ -599,6 +612,10 @@ impl<S: StateMachine> MemberCore<S> {
             self.raw.mut_store().append(rd.entries())?;
         }
         if let Some(hs) = rd.hs() {
+            let old = self.raw.store().hard_state();
+            if hs.term != old.term || hs.vote != old.vote {
+                self.term_vote_in = rd.number();
+            }
             self.raw.mut_store().set_hard_state(hs)?;
         }
         for rs in rd.take_read_states() {
@@ -622,7 +639,18 @@ impl<S: StateMachine> MemberCore<S> {
     fn defer_sync(&mut self, mut rd: raft::Ready) -> Result<(), CoreError> {
         let number = rd.number();
         let wrote = !rd.entries().is_empty() || rd.hs().is_some();
-        let msgs = rd.take_persisted_messages();
+        let mut msgs = rd.take_persisted_messages();
+        if self.term_vote_in <= self.persisted_ready {
+            // A heartbeat response acknowledges the term and the commit
+            // index, nothing stored in the log: once the term and vote are
+            // durable it need not wait behind the entries' fsync, so a slow
+            // disk does not silence this member towards its leader.
+            let (now, later) = std::mem::take(&mut msgs)
+                .into_iter()
+                .partition(|m| m.get_msg_type() == MessageType::MsgHeartbeatResponse);
+            self.queue_messages(now);
+            msgs = later;
+        }
         self.raw.advance_append_async(rd);
         if wrote || !self.awaiting.is_empty() {
             // A message may acknowledge entries of an earlier Ready still
