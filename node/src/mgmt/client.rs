@@ -159,7 +159,10 @@ pub fn explain(status: &Status) -> String {
             _ => format!("refused: {}", status.message()),
         },
         tonic::Code::Unauthenticated => status.message().to_string(),
-        tonic::Code::NotFound => format!("{} (list them with lnsctl sessions / lnsctl tunnels)", status.message()),
+        tonic::Code::NotFound => format!(
+            "{} (list them with lnsctl sessions / lnsctl tunnels)",
+            status.message()
+        ),
         tonic::Code::Unavailable => format!(
             "lnsd is unavailable: {} (is it running and reachable?)",
             status.message()
