@@ -32,10 +32,10 @@ pub use crate::auth::{AuthError, Secret, SecretError, Session};
 use crate::auth::{Sessions, Verified};
 use crate::config::MemberId;
 use crate::core::{Outbound, Payload};
+use crate::forward::ForwardSlot;
 use crate::pb::peer_auth_server::{PeerAuth, PeerAuthServer};
 use crate::pb::peer_client::PeerClient;
 use crate::pb::peer_server::{Peer, PeerServer};
-use crate::forward::ForwardSlot;
 use crate::pb::{
     Ack, Batch, Envelope, ForwardReply, ForwardRequest, HelloReply, HelloRequest, SnapshotChunk,
 };

@@ -72,5 +72,8 @@ async fn the_wrong_secret_gets_no_answer() {
     let e = forward::forward(1, 2, &addr, &wrong, b"abc".to_vec())
         .await
         .expect_err("wrong secret");
-    assert!(matches!(e, ForwardError::Unreachable { to: 2, .. }), "{e:?}");
+    assert!(
+        matches!(e, ForwardError::Unreachable { to: 2, .. }),
+        "{e:?}"
+    );
 }

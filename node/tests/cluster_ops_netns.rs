@@ -92,7 +92,15 @@ impl Bed {
 
     fn holds(&self, i: usize) -> bool {
         let out = Command::new("ip")
-            .args(["-n", &self.ns(NAMES[i]), "-4", "addr", "show", "dev", "eth0"])
+            .args([
+                "-n",
+                &self.ns(NAMES[i]),
+                "-4",
+                "addr",
+                "show",
+                "dev",
+                "eth0",
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
@@ -400,12 +408,13 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
     });
 
     // 1. A kill given to the standby runs on the active node.
-    let k = bed.ctl(
-        NAMES[standby],
-        &["session", "kill", "--user", "user5"],
-    );
+    let k = bed.ctl(NAMES[standby], &["session", "kill", "--user", "user5"]);
     assert_eq!(k["affected"], 1, "{k}");
-    assert_eq!(k["forwarded_to"], format!("198.18.1.1{}:7400", active + 1), "{k}");
+    assert_eq!(
+        k["forwarded_to"],
+        format!("198.18.1.1{}:7400", active + 1),
+        "{k}"
+    );
     bed.wait_ctl(NAMES[active], &["status"], "kill on the active", |s| {
         s["sessions"] == SESSIONS - 1
     });
@@ -457,15 +466,19 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
             .is_some_and(|a| !a.is_empty()),
         "the witness ran `cluster add` itself: {added}"
     );
-    bed.wait_ctl(NAMES[active], &["cluster", "status"], "learner caught up", |s| {
-        member(s, standby_id).is_some_and(|m| {
-            m["learner"] == true && m["lag_entries"] == 0 && m["match_index"].as_u64() > Some(0)
-        })
-    });
+    bed.wait_ctl(
+        NAMES[active],
+        &["cluster", "status"],
+        "learner caught up",
+        |s| {
+            member(s, standby_id).is_some_and(|m| {
+                m["learner"] == true && m["lag_entries"] == 0 && m["match_index"].as_u64() > Some(0)
+            })
+        },
+    );
     bed.ctl(NAMES[active], &["cluster", "promote", &id]);
     bed.wait_ctl(NAMES[active], &["cluster", "status"], "promoted", |s| {
-        member(s, standby_id)
-            .is_some_and(|m| m["learner"] == false && m["lag_entries"] == 0)
+        member(s, standby_id).is_some_and(|m| m["learner"] == false && m["lag_entries"] == 0)
     });
     bed.wait_ctl(NAMES[standby], &["status"], "caught-up standby", |s| {
         s["role"] == "ROLE_STANDBY" && s["sessions"] == SESSIONS - 1
@@ -493,7 +506,11 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         if let Some(s) = sim.0.try_wait().expect("wait") {
             break s;
         }
-        assert!(Instant::now() < deadline, "lac-sim did not finish\n{}", bed.logs());
+        assert!(
+            Instant::now() < deadline,
+            "lac-sim did not finish\n{}",
+            bed.logs()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let stdout = std::fs::read_to_string(&sim_out).unwrap_or_default();
@@ -502,13 +519,19 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
             .expect("lac-sim JSON");
     assert_eq!(report["tunnels_up"], 2, "{}", ctx());
-    assert_eq!(report["tunnels_lost"], 0, "a StopCCN or a dead tunnel\n{}", ctx());
+    assert_eq!(
+        report["tunnels_lost"],
+        0,
+        "a StopCCN or a dead tunnel\n{}",
+        ctx()
+    );
     let list = report["session_list"].as_array().expect("session_list");
     assert_eq!(list.len() as u64, SESSIONS, "{}", ctx());
     for s in list {
         let killed = s["user"] == "user5";
         assert_eq!(
-            s["dropped_early"], killed,
+            s["dropped_early"],
+            killed,
             "only user5 was killed (CDN): {s}\n{}",
             ctx()
         );

@@ -563,7 +563,9 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
         }
     };
     // With a certificate from the CA: it works.
-    let ok = run(&cert_file, &key_file).await.expect("client certificate");
+    let ok = run(&cert_file, &key_file)
+        .await
+        .expect("client certificate");
     assert!(String::from_utf8_lossy(&ok).contains("lns-test"));
     // A certificate from another CA: refused.
     let refused = run(&foreign_cert_file, &foreign_key_file).await;
@@ -580,12 +582,25 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
             .map(|_| ()),
         Err(e) => Err(tonic::Status::unavailable(e.to_string())),
     };
-    assert!(anonymous.is_err(), "a client without a certificate was served");
+    assert!(
+        anonymous.is_err(),
+        "a client without a certificate was served"
+    );
     // Plain HTTP/2 with a token instead of TLS: nothing answers.
-    let argv = ["lnsctl", "--addr", &addr, "--token", "0123456789abcdef", "status"];
+    let argv = [
+        "lnsctl",
+        "--addr",
+        &addr,
+        "--token",
+        "0123456789abcdef",
+        "status",
+    ];
     let cli = Cli::try_parse_from(argv).expect("valid arguments");
     let mut out = Vec::new();
-    assert!(ctl::run(cli, &mut out).await.is_err(), "plain HTTP/2 was served");
+    assert!(
+        ctl::run(cli, &mut out).await.is_err(),
+        "plain HTTP/2 was served"
+    );
     // Half the TLS flags is a usage error that names them.
     let argv = ["lnsctl", "--addr", &addr, "--tls-ca", &ca_file, "status"];
     let cli = Cli::try_parse_from(argv).expect("valid arguments");

@@ -234,12 +234,10 @@ mod tests {
     #[test]
     fn tls_needs_all_three_files_and_tcp_and_replaces_the_token() {
         assert_eq!(
-            paths(&parse("tcp = \"127.0.0.1:7402\"\ntls_ca = \"/nonexistent/ca.pem\"")),
-            [
-                "mgmt.tls_cert",
-                "mgmt.tls_key",
-                "mgmt.tls_ca",
-            ]
+            paths(&parse(
+                "tcp = \"127.0.0.1:7402\"\ntls_ca = \"/nonexistent/ca.pem\""
+            )),
+            ["mgmt.tls_cert", "mgmt.tls_key", "mgmt.tls_ca",]
         );
         let dir = std::env::temp_dir().join(format!("lnsd-mgmt-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("tmp");

@@ -387,11 +387,17 @@ fn bootstrap_join_makes_a_member_that_waits_to_be_added() {
     let founding = Config::from_toml(&cluster_text(&members, "")).expect("valid");
     let c = founding.cluster.expect("[cluster]");
     assert_eq!(c.bootstrap, super::cluster::ClusterBootstrap::Found);
-    assert_eq!(c.cluster_config().bootstrap, lns_cluster::Bootstrap::Founding);
+    assert_eq!(
+        c.cluster_config().bootstrap,
+        lns_cluster::Bootstrap::Founding
+    );
     let joining =
         Config::from_toml(&cluster_text(&members, "bootstrap = \"join\"")).expect("valid");
     let c = joining.cluster.expect("[cluster]");
-    assert_eq!(c.cluster_config().bootstrap, lns_cluster::Bootstrap::Joining);
+    assert_eq!(
+        c.cluster_config().bootstrap,
+        lns_cluster::Bootstrap::Joining
+    );
     let bad = Config::from_toml(&cluster_text(&members, "bootstrap = \"wait\""))
         .expect_err("unknown bootstrap refused");
     assert!(bad.to_string().contains("join"), "{bad}");

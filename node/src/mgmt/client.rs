@@ -152,13 +152,17 @@ pub fn explain(status: &Status) -> String {
     match status.code() {
         tonic::Code::FailedPrecondition => match pb::NotActive::decode(status.details()) {
             Ok(not_active) if !not_active.active_address.is_empty() => format!(
-                "this node is a standby and does not forward this command; run it on the active node: lnsctl --addr {} ...",
-                not_active.active_address
+                "this node is a standby and the command runs only on the active node \
+                 (member {} at cluster address {}): run lnsctl on that node",
+                not_active.active_node, not_active.active_address
             ),
             _ => format!("refused: {}", status.message()),
         },
         tonic::Code::Unauthenticated => status.message().to_string(),
-        tonic::Code::NotFound => format!("{} (list them with lnsctl sessions / lnsctl tunnels)", status.message()),
+        tonic::Code::NotFound => format!(
+            "{} (list them with lnsctl sessions / lnsctl tunnels)",
+            status.message()
+        ),
         tonic::Code::Unavailable => format!(
             "lnsd is unavailable: {} (is it running and reachable?)",
             status.message()

@@ -22,8 +22,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use lns_cluster::{
-    Activity, ClusterStatus, Leadership, MemberId, Membership, MembershipChange, ProposeError,
-    Role,
+    Activity, ClusterStatus, Leadership, MemberId, Membership, MembershipChange, ProposeError, Role,
 };
 
 use super::backend::{BackendError, BackendResult};
@@ -215,7 +214,11 @@ impl ClusterOps for ClusterBackend {
                 .status()
                 .await
                 .map_err(|e| backend_error(e, &self.book))?;
-            let current = status.members.iter().find(|m| m.id == id).map(|m| m.membership);
+            let current = status
+                .members
+                .iter()
+                .find(|m| m.id == id)
+                .map(|m| m.membership);
             let address = Some(change.address)
                 .filter(|a| !a.is_empty())
                 .or_else(|| self.book.addresses.get(&id).cloned())
@@ -535,18 +538,42 @@ mod tests {
     fn add_adds_a_learner_or_a_voter_and_promotes_a_learner() {
         let addr = || "198.18.0.2:7000".to_string();
         let (c, m) = membership_change(2, addr(), true, None).expect("new learner");
-        assert_eq!(c, MembershipChange::AddLearner { id: 2, address: addr() });
+        assert_eq!(
+            c,
+            MembershipChange::AddLearner {
+                id: 2,
+                address: addr()
+            }
+        );
         assert!(m.contains("cluster promote 2"), "{m}");
         let (c, _) = membership_change(2, addr(), false, None).expect("new voter");
-        assert_eq!(c, MembershipChange::AddVoter { id: 2, address: addr() });
-        let (c, m) = membership_change(2, addr(), false, Some(Membership::Learner))
-            .expect("promotion");
-        assert_eq!(c, MembershipChange::AddVoter { id: 2, address: addr() });
+        assert_eq!(
+            c,
+            MembershipChange::AddVoter {
+                id: 2,
+                address: addr()
+            }
+        );
+        let (c, m) =
+            membership_change(2, addr(), false, Some(Membership::Learner)).expect("promotion");
+        assert_eq!(
+            c,
+            MembershipChange::AddVoter {
+                id: 2,
+                address: addr()
+            }
+        );
         assert!(m.contains("promoted"), "{m}");
         let e = membership_change(2, addr(), true, Some(Membership::Learner)).expect_err("again");
-        assert!(matches!(e, BackendError::Precondition(ref m) if m.contains("promote")), "{e:?}");
+        assert!(
+            matches!(e, BackendError::Precondition(ref m) if m.contains("promote")),
+            "{e:?}"
+        );
         let e = membership_change(2, addr(), true, Some(Membership::Voter)).expect_err("demote");
-        assert!(matches!(e, BackendError::Precondition(ref m) if m.contains("remove")), "{e:?}");
+        assert!(
+            matches!(e, BackendError::Precondition(ref m) if m.contains("remove")),
+            "{e:?}"
+        );
     }
 
     #[test]

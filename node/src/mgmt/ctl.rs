@@ -68,10 +68,11 @@ pub enum Command {
     Pools,
     /// RADIUS servers: state, latency, timeouts.
     Radius,
-    /// Cluster membership and leadership.
+    /// Cluster membership and leadership (writes given to a standby or
+    /// the witness are forwarded to the active node).
     #[command(subcommand)]
     Cluster(ClusterCommand),
-    /// Drills.
+    /// Drills (forwarded to the active node like every write).
     #[command(subcommand)]
     Drill(DrillCommand),
     /// Node counters.
@@ -123,7 +124,8 @@ pub enum SessionCommand {
         /// Session ID (from `lnsctl sessions`).
         id: u32,
     },
-    /// Disconnect one session, or every session of a user.
+    /// Disconnect one session, or every session of a user (on a standby:
+    /// forwarded to the active node).
     Kill {
         /// Session ID.
         #[arg(required_unless_present = "user", conflicts_with = "user")]
@@ -145,7 +147,8 @@ pub enum TunnelCommand {
         /// Local tunnel ID.
         id: u32,
     },
-    /// Close a tunnel and all its sessions (StopCCN).
+    /// Close a tunnel and all its sessions (StopCCN; on a standby:
+    /// forwarded to the active node).
     Kill {
         /// Local tunnel ID.
         id: u32,

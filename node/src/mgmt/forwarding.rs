@@ -166,7 +166,11 @@ pub async fn answer_forwarded<B: ManagementBackend>(
             "forwarded request names no call".into(),
         ));
     };
-    tracing::info!(from, call = call_name(&call), "running a write forwarded by a standby");
+    tracing::info!(
+        from,
+        call = call_name(&call),
+        "running a write forwarded by a standby"
+    );
     let result = match call {
         Call::KillSessions(r) => backend.kill_sessions(r).await.map(R::Outcome),
         Call::KillTunnel(r) => backend.kill_tunnel(r.tunnel_id).await.map(R::Outcome),
@@ -238,15 +242,17 @@ impl<B: ManagementBackend> ManagementBackend for Forwarding<B> {
         request: pb::DrillSwitchoverRequest,
     ) -> BackendResult<pb::DrillSwitchoverReply> {
         let call = Call::DrillSwitchover(request.clone());
-        self.write(call, self.inner.drill_switchover(request), |r, address| {
-            match r {
+        self.write(
+            call,
+            self.inner.drill_switchover(request),
+            |r, address| match r {
                 pb::forwarded_answer::Result::Drill(mut d) => {
                     d.forwarded_to = address.to_string();
                     Some(d)
                 }
                 _ => None,
-            }
-        })
+            },
+        )
         .await
     }
     async fn counters(&self) -> BackendResult<pb::CountersReply> {
@@ -391,6 +397,9 @@ mod tests {
             not_active(Some(1), &book),
             BackendError::Unavailable(_)
         ));
-        assert!(matches!(not_active(None, &book), BackendError::Unavailable(_)));
+        assert!(matches!(
+            not_active(None, &book),
+            BackendError::Unavailable(_)
+        ));
     }
 }
