@@ -1,7 +1,8 @@
 //! The failover drills CI runs (issue 6): `kill-active`, `partition-active`
 //! and `transfer` with a smaller but real load (200 sessions over 20
 //! tunnels, probes both ways), each through the `drill` binary, asserting
-//! its printed line field by field. `kill-active` runs with IPv6 (issue 8):
+//! its printed line field by field, the accounting check included: no
+//! record lost or doubled (issue 9). `kill-active` runs with IPv6 (issue 8):
 //! every session's /64, IA_NA address, delegated prefix, TUN routes and
 //! IPv6 traffic must survive (`v6_sessions=200 v6_lost=0`). On failure the assertion message holds
 //! the drill's line, its notes (why, where the tunnel address went) and the
@@ -13,7 +14,7 @@
 use std::process::Command;
 use std::sync::Mutex;
 
-use lns_chaos_tests::drill::{DrillLine, DrillName, V6Figures, Verdict};
+use lns_chaos_tests::drill::{AcctFigures, DrillLine, DrillName, V6Figures, Verdict};
 use lns_chaos_tests::harness::{have_program, require_root, Privilege};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -64,6 +65,12 @@ fn assert_survived(line: &DrillLine, text: &str) {
     assert_eq!(line.sessions_after, SESSIONS, "sessions lost\n{text}");
     assert_eq!(line.tunnels_torn_down, 0, "tunnels torn down\n{text}");
     assert_eq!(line.duplicate_addresses, 0, "duplicate addresses\n{text}");
+    // Issue 9: the records of every session checked, none lost or doubled.
+    assert_eq!(
+        line.accounting,
+        Some(AcctFigures::default()),
+        "accounting records lost or doubled\n{text}"
+    );
     let target = line.drill.data_gap_target_ms();
     assert!(
         line.data_gap_ms < target,

@@ -487,16 +487,18 @@ fn radclient_coa_changes_the_interim_interval_and_the_class() {
         &bed,
         "coa",
         DAE_SECRET,
-        &format!(
-            "User-Name = \"{user}\"\nAcct-Interim-Interval = 2\nClass = 0x636f612d706c616e\n"
-        ),
+        &format!("User-Name = \"{user}\"\nAcct-Interim-Interval = 2\nClass = 0x636f612d706c616e\n"),
     );
     assert!(out.contains("Received CoA-ACK"), "{out}\n{}", bed.log());
     // Interims now come: wait for two (bounded; the old interval would
     // give none for 10 minutes).
     let all = wait_records(&bed, "Interim-Update", 2, Duration::from_secs(30));
     let got = interims(&all);
-    assert!(got.len() >= 2, "no Interims after the CoA: {all:?}\n{}", bed.log());
+    assert!(
+        got.len() >= 2,
+        "no Interims after the CoA: {all:?}\n{}",
+        bed.log()
+    );
     // Each echoes the new Class (FreeRADIUS writes octets in hex).
     for r in &got {
         assert_eq!(

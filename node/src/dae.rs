@@ -597,7 +597,10 @@ mod tests {
         }
         let disc = packet(
             Code::DisconnectRequest,
-            vec![Attribute::UserName("alice".into()), Attribute::Class(b"x".to_vec())],
+            vec![
+                Attribute::UserName("alice".into()),
+                Attribute::Class(b"x".to_vec()),
+            ],
             SECRET,
         );
         assert_eq!(

@@ -15,8 +15,9 @@
 //!   user per Acct-Session-Id (unique per session);
 //! - ordered by Acct-Session-Time, the octet and packet counters never go
 //!   back and no Interim outlives the Stop;
-//! - at most one Accounting-On, before any Start, and no Accounting-Off
-//!   (the cluster is still running when the check runs).
+//! - exactly one Accounting-On, before any Start (a failover must not send
+//!   another), and no Accounting-Off (the cluster is still running when the
+//!   check runs).
 //!
 //! Duplicated Interim-Updates are allowed (the issue forbids only a
 //! duplicated Start and a missing Start or Stop); they are counted for the
@@ -169,9 +170,10 @@ pub fn check(records: &[Record], users_up: &BTreeSet<String>) -> AcctCheck {
                 .push(format!("a record with Acct-Status-Type {other:?}")),
         }
     }
-    if c.accounting_on > 1 {
-        c.problems
-            .push(format!("{} Accounting-On records", c.accounting_on));
+    match c.accounting_on {
+        0 => c.problems.push("no Accounting-On".into()),
+        1 => {}
+        n => c.problems.push(format!("{n} Accounting-On records")),
     }
     c.sessions = by_id.len();
     let mut ids_of_user: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -230,7 +232,8 @@ fn session(id: &str, recs: &[&Record], c: &mut AcctCheck) {
     }
     if stops > 1 {
         c.dup_stop += stops - 1;
-        c.problems.push(format!("Acct-Session-Id {id}: {stops} Stops"));
+        c.problems
+            .push(format!("Acct-Session-Id {id}: {stops} Stops"));
     }
     // By Session-Time (Start first, Stop last at equal times): counters
     // never go back.
@@ -293,8 +296,7 @@ impl Counters {
     fn of(r: &Record) -> Counters {
         Counters {
             input_octets: (num(r, "Acct-Input-Gigawords") << 32) + num(r, "Acct-Input-Octets"),
-            output_octets: (num(r, "Acct-Output-Gigawords") << 32)
-                + num(r, "Acct-Output-Octets"),
+            output_octets: (num(r, "Acct-Output-Gigawords") << 32) + num(r, "Acct-Output-Octets"),
             input_packets: num(r, "Acct-Input-Packets"),
             output_packets: num(r, "Acct-Output-Packets"),
         }
@@ -414,7 +416,10 @@ mod tests {
             .split_inclusive("\n\n")
             .filter(|r| !(r.contains("= Start") && r.contains("aa01")))
             .collect();
-        let c = check(&parse_detail(&text), &users(&["drill1", "drill2", "drill3"]));
+        let c = check(
+            &parse_detail(&text),
+            &users(&["drill1", "drill2", "drill3"]),
+        );
         // aa01's Start, and drill3's Start and Stop.
         assert_eq!(c.lost, 3);
         assert!(c.problems.iter().any(|p| p.contains("drill3")));
@@ -422,9 +427,8 @@ mod tests {
 
     #[test]
     fn a_changed_session_id_and_a_shared_one_fail() {
-        let text = good()
-            + &rec("Start", "bb01", "drill1", 0, 0)
-            + &rec("Stop", "bb01", "drill1", 3, 10);
+        let text =
+            good() + &rec("Start", "bb01", "drill1", 0, 0) + &rec("Stop", "bb01", "drill1", 3, 10);
         let c = check(&parse_detail(&text), &users(&["drill1", "drill2"]));
         assert!(c.problems.iter().any(|p| p.contains("2 Acct-Session-Ids")));
         let shared = rec("Start", "cc01", "drill5", 0, 0) + &rec("Stop", "cc01", "drill6", 3, 10);
@@ -457,5 +461,8 @@ mod tests {
         let c = check(&parse_detail(&off), &users(&["drill1", "drill2"]));
         assert_eq!(c.accounting_off, 1);
         assert!(!c.passed());
+        let none = good().replacen(&on(), "", 1);
+        let c = check(&parse_detail(&none), &users(&["drill1", "drill2"]));
+        assert_eq!(c.problems, ["no Accounting-On"]);
     }
 }

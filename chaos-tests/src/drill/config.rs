@@ -44,7 +44,7 @@ pub const REFLECTOR_PORT: u16 = 7;
 pub const RADIUS_SECRET: &str = "lnsd-drill-radius";
 /// The Interim-Update period of the drills' lnsd (accounting goes to
 /// FreeRADIUS's port 1813, written to its detail file).
-pub const ACCT_INTERIM_SECS: u64 = 10;
+pub const ACCT_INTERIM_SECS: u64 = 3;
 /// The interface of every member namespace on the bridge.
 pub const IFACE: &str = "eth0";
 /// The LAC's IPv6 address on the bridge (the bridge's /64).
@@ -368,7 +368,7 @@ mod tests {
         assert_eq!(t["aaa"]["radius"]["bind"].as_str(), Some("198.18.1.12:0"));
         assert_eq!(
             t["aaa"]["accounting"]["interim_interval_secs"].as_integer(),
-            Some(10)
+            Some(3)
         );
         assert_eq!(
             t["mgmt"]["socket"].as_str(),

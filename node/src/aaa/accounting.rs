@@ -28,8 +28,8 @@ use crate::metrics::{Metrics, RadiusKind};
 use crate::system::{now, OsEntropy};
 use lns_proto::entropy::Entropy;
 use lns_proto::radius::{
-    accounting_nas_event, accounting_request, AccountingKind, NasEvent, AccountingParams, Attribute, Client, ClientConfig, Code,
-    Counters, Event, Handle, Ipv6Prefix, Nas, Port, Request,
+    accounting_nas_event, accounting_request, AccountingKind, AccountingParams, Attribute, Client,
+    ClientConfig, Code, Counters, Event, Handle, Ipv6Prefix, Nas, NasEvent, Port, Request,
 };
 use lns_proto::time::Timestamp;
 use std::collections::BTreeMap;
@@ -158,7 +158,11 @@ impl Sender {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            if self.records.get(&id).is_some_and(|p| self.startable(&p.record)) {
+            if self
+                .records
+                .get(&id)
+                .is_some_and(|p| self.startable(&p.record))
+            {
                 self.start(now, id);
             } else if let Some(p) = self.records.get_mut(&id) {
                 p.retry_at = None; // held until `release`
@@ -622,10 +626,14 @@ mod tests {
     }
 
     fn status(b: &[u8]) -> Option<lns_proto::radius::AcctStatusType> {
-        Packet::parse(b).expect("parses").attributes.iter().find_map(|a| match a {
-            Attribute::AcctStatusType(t) => Some(*t),
-            _ => None,
-        })
+        Packet::parse(b)
+            .expect("parses")
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                Attribute::AcctStatusType(t) => Some(*t),
+                _ => None,
+            })
     }
 
     #[test]
@@ -643,7 +651,10 @@ mod tests {
         assert!(p
             .attributes
             .contains(&Attribute::AcctSessionId("nas-00000000000000aa".into())));
-        assert!(!p.attributes.iter().any(|a| matches!(a, Attribute::UserName(_))));
+        assert!(!p
+            .attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::UserName(_))));
         assert!(s.poll_transmit().is_none(), "the Start is held");
         s.handle_datagram(t0(), to, &response(&b));
         let (to, start) = s.poll_transmit().expect("start released");

@@ -320,7 +320,12 @@ impl Engine {
     /// A CoA's Acct-Interim-Interval (RFC 2869 §5.16): the session's next
     /// Interim one `interval` from `now`, then on that cadence; zero stops
     /// the Interims. A session without a Start yet takes it from its grant.
-    pub(super) fn accounting_reschedule(&mut self, now: Timestamp, key: SessionKey, interval: Duration) {
+    pub(super) fn accounting_reschedule(
+        &mut self,
+        now: Timestamp,
+        key: SessionKey,
+        interval: Duration,
+    ) {
         let a = &mut self.accounting;
         let Some(live) = a.live.get_mut(&key) else {
             return;

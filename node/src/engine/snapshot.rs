@@ -387,9 +387,7 @@ pub fn input_from_pb(p: &pb::Input) -> Result<Input, SnapshotError> {
                 change: Reauthorization {
                     session_timeout: r.session_timeout_ms.map(Duration::from_millis),
                     idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
-                    acct_interim_interval: r
-                        .acct_interim_interval_ms
-                        .map(Duration::from_millis),
+                    acct_interim_interval: r.acct_interim_interval_ms.map(Duration::from_millis),
                     class: r.class.clone(),
                 },
             },

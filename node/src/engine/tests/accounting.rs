@@ -673,7 +673,11 @@ fn rfc2866_5_1_accounting_off_after_every_stop_on_shutdown_only() {
     sim.advance(FINAL_COUNTERS_WAIT);
     let kinds_all: Vec<RecordKind> = all_records(&sim).iter().map(|r| r.kind).collect();
     assert_eq!(kinds_all.first(), Some(&RecordKind::AccountingOn));
-    assert_eq!(kinds_all.last(), Some(&RecordKind::AccountingOff), "{kinds_all:?}");
+    assert_eq!(
+        kinds_all.last(),
+        Some(&RecordKind::AccountingOff),
+        "{kinds_all:?}"
+    );
     assert_eq!(
         kinds_all
             .iter()
