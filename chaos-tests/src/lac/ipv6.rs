@@ -416,14 +416,13 @@ impl V6Client {
             Dhcp::Renewing(server) => {
                 options.push(Dhcpv6Option::ServerId(server.clone()));
                 let mut na = ia(IAID_NA);
-                na.options.extend(self.outcome.ia_na.map(|address| {
-                    Dhcpv6Option::IaAddr {
+                na.options
+                    .extend(self.outcome.ia_na.map(|address| Dhcpv6Option::IaAddr {
                         address,
                         preferred_lifetime: 0,
                         valid_lifetime: 0,
                         options: Vec::new(),
-                    }
-                }));
+                    }));
                 let mut pd = ia(IAID_PD);
                 pd.options
                     .extend(self.outcome.ia_pd.map(|(prefix, prefix_len)| {
@@ -533,7 +532,10 @@ mod tests {
         }
         assert_eq!((c.outcome.sent, c.outcome.received), (1, 1));
         assert_eq!((c.outcome.sent_pd, c.outcome.received_pd), (1, 1));
-        assert_eq!((c.outcome.last_echo, c.outcome.last_echo_pd), (Some(now), Some(now)));
+        assert_eq!(
+            (c.outcome.last_echo, c.outcome.last_echo_pd),
+            (Some(now), Some(now))
+        );
         assert_eq!(
             c.pd_host(),
             Some("2001:db8:200:500::1".parse().expect("literal"))
