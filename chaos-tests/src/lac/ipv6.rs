@@ -591,6 +591,10 @@ mod tests {
         exchange(&mut c, &mut ra, &mut dhcp, t0, &mut e);
         assert!(c.ready(), "{:?}", c.outcome);
         assert_eq!(c.outcome.last_renew, None);
+        // The retransmission timer of the setup fires once, finds nothing
+        // unanswered and stops; then only the refresh is scheduled.
+        c.handle_timeout(t0 + RETRANSMIT);
+        assert!(c.poll_transmit().is_none());
         let due = c.poll_timeout().expect("a refresh is scheduled");
         assert_eq!(due, t0 + Duration::from_secs(5));
         c.handle_timeout(due);
