@@ -102,7 +102,10 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
         PASSWORD,
         "--json",
     ]);
-    let mut lac = bed.topo.spawn_in("lac", "lac-sim", &mut cmd).expect("lac-sim runs");
+    let mut lac = bed
+        .topo
+        .spawn_in("lac", "lac-sim", &mut cmd)
+        .expect("lac-sim runs");
     lac.wait_for_log("lac-sim: setup done", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e:#}\n{}\n{}", lac.log(), bed.log()));
     // During the hold: 10 IPv4 addresses in use for 11 sessions (the
@@ -120,8 +123,13 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(used, Some(10.0), "{pool} while 11 sessions (1 IPv6-only) are held");
-    lac.wait_exit(Duration::from_secs(60)).expect("lac-sim ends");
+    assert_eq!(
+        used,
+        Some(10.0),
+        "{pool} while 11 sessions (1 IPv6-only) are held"
+    );
+    lac.wait_exit(Duration::from_secs(60))
+        .expect("lac-sim ends");
     let stdout = lac.log();
     let summary = stdout
         .lines()
@@ -208,7 +216,10 @@ fn slaac_dhcpv6_and_traffic_through_both_prefixes_with_an_ipv6_only_session() {
     let out = Command::new("tshark")
         .args(["-n", "-V", "-r"])
         .arg(&pcap)
-        .args(["-Y", "icmpv6.type == 134 || (dhcpv6 && !(udp.length == 18))"])
+        .args([
+            "-Y",
+            "icmpv6.type == 134 || (dhcpv6 && !(udp.length == 18))",
+        ])
         .output()
         .expect("tshark runs");
     assert!(

@@ -742,7 +742,10 @@ mod tests {
     fn ignored_ipv6_messages_are_counted_by_a_closed_reason_label() {
         let m = metrics();
         let series = "lnsd_ipv6_ignored_total{reason=\"dhcpv6_malformed\"}";
-        assert_eq!(sample_value(&m.encode().expect("encodes"), series), Some(0.0));
+        assert_eq!(
+            sample_value(&m.encode().expect("encodes"), series),
+            Some(0.0)
+        );
         m.ipv6_ignored("dhcpv6 malformed", 2);
         m.ipv6_ignored("dhcpv6 malformed", 1);
         let text = m.encode().expect("encodes");

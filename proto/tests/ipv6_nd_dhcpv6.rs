@@ -420,7 +420,10 @@ fn a_fixed_address_is_offered_ahead_of_the_clients_hint() {
         off.handle(now, &from_client(&solicit), &mut e),
         Ok(MessageType::Reply)
     );
-    assert_eq!(ia_na_address(&reply_of(&mut off)), Some(a("2001:db8:aa:1::7")));
+    assert_eq!(
+        ia_na_address(&reply_of(&mut off)),
+        Some(a("2001:db8:aa:1::7"))
+    );
 }
 
 #[test]

@@ -34,8 +34,8 @@ use anyhow::{bail, Context, Result};
 
 use super::config::{
     self, Member, Mgmt, Mode, CORE_ADDR, CORE_ADDR6, IFACE, LAC_ADDR, LNS_MEMBERS, POOL_ROUTE,
-    PREFIX_LEN, PREFIX_LEN6, RADIUS_ADDR, RADIUS_SECRET, REFLECTOR_PORT, TUNNEL_ADDR,
-    TUNNEL_ADDR6, V6_LINK_POOL, V6_PD_POOL,
+    PREFIX_LEN, PREFIX_LEN6, RADIUS_ADDR, RADIUS_SECRET, REFLECTOR_PORT, TUNNEL_ADDR, TUNNEL_ADDR6,
+    V6_LINK_POOL, V6_PD_POOL,
 };
 use super::watch::{Liveness, Pids};
 use crate::harness::{wait_for_udp_port, Proc, Signal, Topology};

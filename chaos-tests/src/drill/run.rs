@@ -426,7 +426,9 @@ impl Rig {
             notes.push(format!("IPv6 session {i} ({lease:?}): {why}"));
         }
         if let Some(i) = base.missing.first() {
-            notes.push(format!("IPv6: session {i} had no complete IPv6 lease before the fault"));
+            notes.push(format!(
+                "IPv6: session {i} had no complete IPv6 lease before the fault"
+            ));
         }
         figures
     }

@@ -289,7 +289,13 @@ mod tests {
         assert_eq!(b.missing, [1], "no IPv6 before the fault counts as lost");
         let after = status(vec![(0, Some(v6(5_000)))]);
         assert!(b.losses(&after, 4_000).is_empty());
-        assert_eq!(b.figures(0), V6Figures { sessions: 1, lost: 1 });
+        assert_eq!(
+            b.figures(0),
+            V6Figures {
+                sessions: 1,
+                lost: 1
+            }
+        );
     }
 
     #[test]

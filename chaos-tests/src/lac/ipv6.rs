@@ -416,14 +416,13 @@ impl V6Client {
             Dhcp::Renewing(server) => {
                 options.push(Dhcpv6Option::ServerId(server.clone()));
                 let mut na = ia(IAID_NA);
-                na.options.extend(self.outcome.ia_na.map(|address| {
-                    Dhcpv6Option::IaAddr {
+                na.options
+                    .extend(self.outcome.ia_na.map(|address| Dhcpv6Option::IaAddr {
                         address,
                         preferred_lifetime: 0,
                         valid_lifetime: 0,
                         options: Vec::new(),
-                    }
-                }));
+                    }));
                 let mut pd = ia(IAID_PD);
                 pd.options
                     .extend(self.outcome.ia_pd.map(|(prefix, prefix_len)| {
@@ -533,7 +532,10 @@ mod tests {
         }
         assert_eq!((c.outcome.sent, c.outcome.received), (1, 1));
         assert_eq!((c.outcome.sent_pd, c.outcome.received_pd), (1, 1));
-        assert_eq!((c.outcome.last_echo, c.outcome.last_echo_pd), (Some(now), Some(now)));
+        assert_eq!(
+            (c.outcome.last_echo, c.outcome.last_echo_pd),
+            (Some(now), Some(now))
+        );
         assert_eq!(
             c.pd_host(),
             Some("2001:db8:200:500::1".parse().expect("literal"))
@@ -589,6 +591,10 @@ mod tests {
         exchange(&mut c, &mut ra, &mut dhcp, t0, &mut e);
         assert!(c.ready(), "{:?}", c.outcome);
         assert_eq!(c.outcome.last_renew, None);
+        // The retransmission timer of the setup fires once, finds nothing
+        // unanswered and stops; then only the refresh is scheduled.
+        c.handle_timeout(t0 + RETRANSMIT);
+        assert!(c.poll_transmit().is_none());
         let due = c.poll_timeout().expect("a refresh is scheduled");
         assert_eq!(due, t0 + Duration::from_secs(5));
         c.handle_timeout(due);

@@ -72,12 +72,16 @@ pub struct V6Status {
     /// The last Router Advertisement: when, and its /64.
     pub last_ra: Option<(u64, Ipv6Addr)>,
     /// The last Reply to a Renew: when, and the leases it extended.
-    pub last_renew: Option<(u64, Option<Ipv6Addr>, Option<(Ipv6Addr, u8)>)>,
+    pub last_renew: Option<RenewSeen>,
     /// The last echoed probe from the SLAAC address.
     pub last_echo_ms: Option<u64>,
     /// The last echoed probe from inside the delegated prefix.
     pub last_echo_pd_ms: Option<u64>,
 }
+
+/// A Reply to a Renew: (Unix ms, the IA_NA address, the IA_PD prefix it
+/// extended).
+pub type RenewSeen = (u64, Option<Ipv6Addr>, Option<(Ipv6Addr, u8)>);
 
 impl From<&super::ipv6::V6Outcome> for V6Status {
     fn from(o: &super::ipv6::V6Outcome) -> Self {

@@ -440,7 +440,11 @@ fn only_the_peers_ipcp_request_asks_for_an_ipv4_address() {
     };
     let v6 = frame(
         0x8057,
-        &packet(0x01, 1, &[0x01, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]),
+        &packet(
+            0x01,
+            1,
+            &[0x01, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+        ),
     );
     l.handle_frame(T0, &v6, &mut e);
     assert_eq!(asked(&events(&mut l)), 0, "IPV6CP alone asks nothing");
