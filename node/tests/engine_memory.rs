@@ -64,12 +64,20 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn live() -> (i64, i64) {
-    (BYTES.load(Ordering::Relaxed), BLOCKS.load(Ordering::Relaxed))
+    (
+        BYTES.load(Ordering::Relaxed),
+        BLOCKS.load(Ordering::Relaxed),
+    )
 }
 
 const LNS: &str = "198.18.0.1:1701";
 const SESSIONS: usize = 2_000;
 const TUNNELS: usize = 4;
+/// Engine heap bytes per established session allowed (exact counts: the
+/// same on every run).
+const ENGINE_CEILING: f64 = 2_800.0;
+/// Data-plane table bytes per session allowed.
+const TABLE_CEILING: f64 = 256.0;
 
 fn config(ipv4_sessions: usize) -> EngineConfig {
     let mut link = LinkConfig::lns(Ipv4Addr::new(198, 18, 255, 254));
@@ -117,7 +125,11 @@ impl Bed {
     /// Moves datagrams and frames between the three until nothing moves.
     fn pump(&mut self, mut sub: Option<(SessionKey, &mut Link)>) {
         if let Some((key, link)) = sub.as_mut() {
-            for (_, frame) in self.held.extract_if(.., |(k, _)| k == key) {
+            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(k, _)| k == key);
+            self.held = others;
+            for (_, frame) in mine {
                 link.handle_frame(self.now, &frame, &mut self.e);
             }
         }
@@ -242,7 +254,7 @@ fn bring_up(config: EngineConfig, n: usize, tunnels: usize) -> Bed {
 }
 
 #[test]
-fn an_established_idle_session_costs_under_a_kibibyte_of_engine_heap() {
+fn engine_heap_per_established_session_stays_under_its_ceiling() {
     let (base_bytes, base_blocks) = live();
     let bed = bring_up(config(SESSIONS), SESSIONS, TUNNELS);
     let Bed {
@@ -281,5 +293,12 @@ fn an_established_idle_session_costs_under_a_kibibyte_of_engine_heap() {
     drop((endpoint, sessions, links));
     assert_eq!(engine.sessions().count(), SESSIONS);
     assert_eq!(table.len(), SESSIONS);
-    assert!(engine_per > 0.0, "the engine holds its sessions");
+    // A ceiling, not the 1 KiB target (not reached yet, see
+    // docs/benchmarks.md): 2 525 bytes when written; an inline (unboxed)
+    // session map or a `LinkConfig` copy per link goes over it.
+    assert!(
+        engine_per < ENGINE_CEILING,
+        "{engine_per:.0} bytes per session"
+    );
+    assert!(per(all_bytes, engine_bytes) < TABLE_CEILING);
 }

@@ -158,9 +158,13 @@ impl DataPlane {
         let mut sockets = Vec::with_capacity(config.listen.len());
         let mut receivers = Vec::with_capacity(config.listen.len() * config.workers);
         for (index, &addr) in config.listen.iter().enumerate() {
-            let group =
-                socket::bind_group_buffered(addr, config.workers, config.bind, config.socket_buffer)
-                .map_err(|source| DataPlaneError::Bind { addr, source })?;
+            let group = socket::bind_group_buffered(
+                addr,
+                config.workers,
+                config.bind,
+                config.socket_buffer,
+            )
+            .map_err(|source| DataPlaneError::Bind { addr, source })?;
             let sender = group[0]
                 .try_clone()
                 .map_err(|source| DataPlaneError::Bind { addr, source })?;

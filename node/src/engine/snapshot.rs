@@ -603,8 +603,8 @@ fn session_from_pb(
         .link
         .as_ref()
         .ok_or(SnapshotError::Missing("session.link"))?;
-    let link =
-        Link::restore(std::sync::Arc::clone(link_config), link_state).map_err(|e| SnapshotError::Ppp(key, e))?;
+    let link = Link::restore(std::sync::Arc::clone(link_config), link_state)
+        .map_err(|e| SnapshotError::Ppp(key, e))?;
     let u16_of = |v: u32, f| u16::try_from(v).map_err(|_| bad(f));
     Ok(Session {
         key,

@@ -20,8 +20,8 @@ mod ncp;
 mod proxy;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use super::cause::{Direction, DisconnectCause, DisconnectCode};
 use super::frame::{emit_frame, Compression, Frame};
