@@ -16,7 +16,9 @@ use lns_chaos_tests::drill::bed::{BedOptions, ClusterBed};
 use lns_chaos_tests::drill::config::{
     Mgmt, Mode, CORE_ADDR, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR,
 };
-use lns_chaos_tests::harness::{have_program, require_root, Privilege, Proc, Signal};
+use lns_chaos_tests::harness::{
+    have_program, require_root, wait_for_file_size, Privilege, Proc, Signal,
+};
 use lns_chaos_tests::peers::lnsd::{lnsctl_binary, lnsd_binary};
 
 const TEMPLATE: &str = "capt{n}";
@@ -70,7 +72,7 @@ fn capture_of_one_users_login_on_the_active_cluster_member_decodes_with_tshark()
     cmd.arg(&pcap);
     let mut capture = Proc::spawn(cmd, bed.dir().join("lnsctl-capture.log")).expect("spawn lnsctl");
     // The pcap header arrives once the tap is installed.
-    wait_for_size(&pcap, 24, Duration::from_secs(10))
+    wait_for_file_size(&pcap, 24, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lac-sim"));
     cmd.args(["--lns", &format!("{TUNNEL_ADDR}:1701")])
@@ -167,15 +169,4 @@ fn tshark_count(pcap: &Path, filter: &str) -> usize {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).lines().count()
-}
-
-fn wait_for_size(path: &Path, size: u64, timeout: Duration) -> Option<()> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() >= size) {
-            return Some(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }
