@@ -61,7 +61,7 @@ pub const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
 	MS-Primary-DNS-Server = 192.0.2.53,
 	MS-Secondary-DNS-Server = 192.0.2.54,
 	DNS-Server-IPv6-Address = 2001:db8::53
-"##;
+"#;
 
 /// Whether the server requires a Message-Authenticator in requests
 /// (`require_message_authenticator`, RFC 3579 §3.2).
