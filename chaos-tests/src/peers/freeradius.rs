@@ -149,6 +149,9 @@ security {{
   max_requests_per_server = 0
 }}
 modules {{
+  always ok {{
+    rcode = ok
+  }}
   pap {{
   }}
   chap {{
@@ -393,6 +396,20 @@ mod tests {
         let conf = std::fs::read_to_string(dir.join("radiusd.conf")).expect("read");
         assert!(conf.contains("require_message_authenticator = yes"));
         assert!(conf.contains("Post-Auth-Type REJECT"));
+        // FreeRADIUS itself accepts it (`-C`: check the config and exit).
+        if let Some(bin) = freeradius_binary() {
+            let out = Command::new(bin)
+                .arg("-C")
+                .arg("-d")
+                .arg(&dir)
+                .output()
+                .expect("freeradius runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
