@@ -162,7 +162,10 @@ fn capture_of_one_users_login_on_the_active_cluster_member_decodes_with_tshark()
     let count = |filter: &str| tshark_count(&pcap, filter);
     assert_eq!(count("_ws.malformed"), 0, "malformed packets in the pcap");
     // The kill's LCP Terminate-Request (RFC 1661 §5.5) to capt2.
-    assert!(count("lcp && ppp.code == 5") > 0, "no LCP Terminate-Request");
+    assert!(
+        count("lcp && ppp.code == 5") > 0,
+        "no LCP Terminate-Request"
+    );
     // RFC 1994 §4: capt2's Response and our Success, nobody else's.
     assert_eq!(count("chap.code == 2 && chap.name == \"capt2\""), 1);
     assert_eq!(count("chap.code == 3"), 1);
