@@ -3,10 +3,12 @@
 //! namespaces, FreeRADIUS), a capture of one user started on the active
 //! member's management socket before lac-sim dials, lac-sim bringing two
 //! users up with CHAP, and the operator killing the user's session; tshark
-//! then decodes the pcap: the user's L2TP control messages (the CDN the
-//! active node sent once the kill was committed), its CHAP exchange and
-//! its IPCP negotiation are there, the other user's are not, and nothing is
-//! malformed. Skips when not root or without tshark/freeradius.
+//! then decodes the pcap: the user's CHAP exchange, its IPCP negotiation and
+//! the kill's LCP Terminate are there, the other user's login is not, and
+//! nothing is malformed. A second capture (`--all --kind control`) holds
+//! L2TP control messages both received and sent by the active member. (The
+//! CDN ending a session is not in a `--user` capture: it is emitted once the
+//! session is gone from the tables, so its user is no longer known.) Skips when not root or without tshark/freeradius.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +18,9 @@ use lns_chaos_tests::drill::bed::{BedOptions, ClusterBed};
 use lns_chaos_tests::drill::config::{
     Mgmt, Mode, CORE_ADDR, LAC_ADDR, REFLECTOR_PORT, TUNNEL_ADDR,
 };
-use lns_chaos_tests::harness::{have_program, require_root, Privilege, Proc, Signal};
+use lns_chaos_tests::harness::{
+    have_program, require_root, wait_for_file_size, Privilege, Proc, Signal,
+};
 use lns_chaos_tests::peers::lnsd::{lnsctl_binary, lnsd_binary};
 
 const TEMPLATE: &str = "capt{n}";
@@ -70,8 +74,24 @@ fn capture_of_one_users_login_on_the_active_cluster_member_decodes_with_tshark()
     cmd.arg(&pcap);
     let mut capture = Proc::spawn(cmd, bed.dir().join("lnsctl-capture.log")).expect("spawn lnsctl");
     // The pcap header arrives once the tap is installed.
-    wait_for_size(&pcap, 24, Duration::from_secs(10))
+    wait_for_file_size(&pcap, 24, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
+    // Every L2TP control message the active member receives and sends.
+    let all_pcap = bed.dir().join("cluster-control.pcap");
+    let mut cmd = Command::new(lnsctl_binary().expect("lnsctl binary"));
+    cmd.arg("--socket").arg(&socket).args([
+        "capture",
+        "--all",
+        "--kind",
+        "control",
+        "--duration",
+        "25",
+        "-w",
+    ]);
+    cmd.arg(&all_pcap);
+    let mut all = Proc::spawn(cmd, bed.dir().join("lnsctl-capture-all.log")).expect("spawn lnsctl");
+    wait_for_file_size(&all_pcap, 24, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("capture did not start: {}", all.log()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lac-sim"));
     cmd.args(["--lns", &format!("{TUNNEL_ADDR}:1701")])
         .args(["--local", &LAC_ADDR.to_string()])
@@ -122,12 +142,29 @@ fn capture_of_one_users_login_on_the_active_cluster_member_decodes_with_tshark()
         .wait_exit(Duration::from_secs(40))
         .unwrap_or_else(|e| panic!("capture did not end: {e}\n{}", capture.log()));
     assert!(status.success(), "{status}\n{}", capture.log());
+    let status = all
+        .wait_exit(Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("capture did not end: {e}\n{}", all.log()));
+    assert!(status.success(), "{status}\n{}", all.log());
+    // Control messages both ways: received from the LAC, and sent (once
+    // committed) from the tunnel address the active member holds.
+    let control = |filter: &str| tshark_count(&all_pcap, filter);
+    assert_eq!(control("_ws.malformed"), 0, "malformed packets");
+    let tunnel = TUNNEL_ADDR.to_string();
+    assert!(
+        control(&format!("l2tp.type == 1 && ip.dst == {tunnel}")) > 0,
+        "none received"
+    );
+    assert!(
+        control(&format!("l2tp.type == 1 && ip.src == {tunnel}")) > 0,
+        "none sent"
+    );
     let count = |filter: &str| tshark_count(&pcap, filter);
     assert_eq!(count("_ws.malformed"), 0, "malformed packets in the pcap");
-    assert!(count("l2tp.type == 1") > 0, "no L2TP control message");
+    // The kill's LCP Terminate-Request (RFC 1661 §5.5) to capt2.
     assert!(
-        count("l2tp.avp.type == 0 && l2tp.avp.message_type == 14") > 0,
-        "no CDN"
+        count("lcp && ppp.code == 5") > 0,
+        "no LCP Terminate-Request"
     );
     // RFC 1994 §4: capt2's Response and our Success, nobody else's.
     assert_eq!(count("chap.code == 2 && chap.name == \"capt2\""), 1);
@@ -167,15 +204,4 @@ fn tshark_count(pcap: &Path, filter: &str) -> usize {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).lines().count()
-}
-
-fn wait_for_size(path: &Path, size: u64, timeout: Duration) -> Option<()> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() >= size) {
-            return Some(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }

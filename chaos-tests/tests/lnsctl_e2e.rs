@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use lns_chaos_tests::harness::{have_program, require_root, Privilege, Proc, Signal};
+use lns_chaos_tests::harness::{
+    have_program, require_root, wait_for_file_size, Privilege, Proc, Signal,
+};
 use lns_chaos_tests::peers::l2tpns::LAC_ADDR;
 use lns_chaos_tests::peers::lnsd::{lnsctl_binary, lnsd_binary, Aaa, HTTP_ADDR};
 use lns_chaos_tests::peers::{LnsdBed, LnsdOptions};
@@ -318,7 +320,7 @@ fn lnsctl_reads_filters_and_kills_on_a_running_lnsd() {
         .arg(&ctl_pcap);
     let mut capture =
         Proc::spawn(cmd, bed.topo.dir().join("lnsctl-control.log")).expect("spawn lnsctl");
-    wait_for_size(&ctl_pcap, 24, Duration::from_secs(10))
+    wait_for_file_size(&ctl_pcap, 24, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
     let killed = ctl.json(&["session", "kill", &victim_id]);
     assert_eq!(number(&killed, "affected"), 1, "{killed}");
@@ -408,7 +410,7 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
     let mut capture =
         Proc::spawn(cmd, bed.topo.dir().join("lnsctl-capture.log")).expect("spawn lnsctl");
     // The pcap header arrives once the tap is installed.
-    wait_for_size(&pcap, 24, Duration::from_secs(10))
+    wait_for_file_size(&pcap, 24, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
     // Two sessions log in; only sub2's PAP exchange is captured.
     let sim = hold_sessions(&bed, 1, 2);
@@ -520,7 +522,7 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
     .arg(&chap_pcap);
     let mut capture =
         Proc::spawn(cmd, bed.topo.dir().join("lnsctl-chap.log")).expect("spawn lnsctl");
-    wait_for_size(&chap_pcap, 24, Duration::from_secs(10))
+    wait_for_file_size(&chap_pcap, 24, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
     let sim = hold_sessions_with(&bed, 1, 3, "chap");
     let status = capture
@@ -614,17 +616,6 @@ fn prometheus_scrapes_lnsd_and_counts_the_sessions() {
     let up = curl_query(&bed, "up{job=\"lnsd\"}");
     assert!(up.contains("\"1\""), "lnsd target not up: {up}");
     finish(sim);
-}
-
-fn wait_for_size(path: &Path, size: u64, timeout: Duration) -> Option<()> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() >= size) {
-            return Some(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }
 
 /// `curl URL` inside `lns`.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lns_chaos_tests::peers::freeradius::{free_udp_port, freeradius_binary, LocalRadius};
+use lns_chaos_tests::peers::freeradius::{free_udp_port, freeradius_binary, LocalRadius, ALICE};
 use lns_proto::entropy::Seeded;
 use lns_proto::radius::attribute::Ipv6Prefix;
 use lns_proto::radius::crypto::chap_response;
@@ -48,26 +48,10 @@ fn now() -> Timestamp {
     Timestamp::from_unix_micros(u64::try_from(d.as_micros()).expect("fits u64"))
 }
 
-/// The users FreeRADIUS knows: alice with every reply attribute the
-/// `Authorization` reads.
-const USERS: &str = r#"alice Cleartext-Password := "wonderland"
-	Service-Type = Framed-User,
-	Framed-Protocol = PPP,
-	Framed-IP-Address = 198.18.64.7,
-	Session-Timeout = 3600,
-	Acct-Interim-Interval = 300,
-	Class = "plan-gold",
-	Framed-IPv6-Prefix = "2001:db8:1:2::/64",
-	Delegated-IPv6-Prefix = "2001:db8:100::/56",
-	MS-Primary-DNS-Server = 192.0.2.53,
-	MS-Secondary-DNS-Server = 192.0.2.54,
-	DNS-Server-IPv6-Address = 2001:db8::53
-"#;
-
 /// FreeRADIUS on the loopback (config from `peers::freeradius`): auth and
 /// accounting listeners.
 fn start(bin: &Path) -> (LocalRadius, SocketAddr, SocketAddr) {
-    let server = LocalRadius::loopback(bin, SECRET, USERS).expect("start freeradius");
+    let server = LocalRadius::loopback(bin, SECRET, ALICE).expect("start freeradius");
     let (auth, acct) = (server.auth(), server.acct());
     (server, auth, acct)
 }

@@ -18,7 +18,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use lns_chaos_tests::peers::freeradius::{free_udp_port, freeradius_binary, LocalRadius};
+use lns_chaos_tests::peers::freeradius::{free_udp_port, freeradius_binary, LocalRadius, ALICE};
 
 const SECRET: &str = "s3cr3t-lnsd";
 
@@ -28,22 +28,6 @@ fn start(bin: &std::path::Path, users: &str) -> (LocalRadius, std::net::SocketAd
     let auth = server.auth();
     (server, auth)
 }
-
-const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
-	Service-Type = Framed-User,
-	Framed-Protocol = PPP,
-	Framed-IP-Address = 198.18.64.7,
-	Session-Timeout = 3600,
-	Acct-Interim-Interval = 300,
-	Class = "plan-gold",
-	Framed-IPv6-Prefix = "2001:db8:1:2::/64",
-	Delegated-IPv6-Prefix = "2001:db8:100::/56",
-	Framed-IPv6-Address = 2001:db8:1:2::99,
-	Framed-Interface-Id = 0211:22ff:fe33:4455,
-	MS-Primary-DNS-Server = 192.0.2.53,
-	MS-Secondary-DNS-Server = 192.0.2.54,
-	DNS-Server-IPv6-Address = 2001:db8::53
-"#;
 
 fn server(addr: SocketAddr, timeout_ms: u64, tries: u8) -> ServerConfig {
     ServerConfig {

@@ -10,7 +10,8 @@ pub mod process;
 pub mod topology;
 
 pub use process::{
-    send_signal, sibling_binary, wait_for_file_line, wait_for_udp_port, Proc, Signal,
+    send_signal, sibling_binary, wait_for_file_line, wait_for_file_size, wait_for_udp_port, Proc,
+    Signal,
 };
 pub use topology::{Topology, TopologyBuilder};
 

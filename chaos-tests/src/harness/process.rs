@@ -203,6 +203,19 @@ pub fn wait_for_udp_port(ns: &str, port: u16, timeout: Duration) -> Result<()> {
     }
 }
 
+/// Waits until `path` holds at least `size` bytes (a capture's pcap
+/// header); `None` on timeout.
+pub fn wait_for_file_size(path: &Path, size: u64, timeout: Duration) -> Option<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() >= size) {
+            return Some(());
+        }
+        std::thread::sleep(POLL);
+    }
+    None
+}
+
 /// The binary `name` next to the running one (the chaos-tests binaries are
 /// built together), or an error saying how to build it.
 pub fn sibling_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {

@@ -46,6 +46,25 @@ pub struct RadiusConfig {
     pub password: String,
 }
 
+/// A `users` entry (for [`ServerOptions::extra_users`]): alice, password
+/// `wonderland`, with every reply attribute lnsd and proto's
+/// `Authorization` read (address, timeouts, Class, IPv6 prefixes, DNS).
+pub const ALICE: &str = r#"alice Cleartext-Password := "wonderland"
+	Service-Type = Framed-User,
+	Framed-Protocol = PPP,
+	Framed-IP-Address = 198.18.64.7,
+	Session-Timeout = 3600,
+	Acct-Interim-Interval = 300,
+	Class = "plan-gold",
+	Framed-IPv6-Prefix = "2001:db8:1:2::/64",
+	Delegated-IPv6-Prefix = "2001:db8:100::/56",
+	Framed-IPv6-Address = 2001:db8:1:2::99,
+	Framed-Interface-Id = 0211:22ff:fe33:4455,
+	MS-Primary-DNS-Server = 192.0.2.53,
+	MS-Secondary-DNS-Server = 192.0.2.54,
+	DNS-Server-IPv6-Address = 2001:db8::53
+"#;
+
 /// Whether the server requires a Message-Authenticator in requests
 /// (`require_message_authenticator`, RFC 3579 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,6 +151,9 @@ security {{
   max_requests_per_server = 0
 }}
 modules {{
+  always ok {{
+    rcode = ok
+  }}
   pap {{
   }}
   chap {{
@@ -376,6 +398,20 @@ mod tests {
         let conf = std::fs::read_to_string(dir.join("radiusd.conf")).expect("read");
         assert!(conf.contains("require_message_authenticator = yes"));
         assert!(conf.contains("Post-Auth-Type REJECT"));
+        // FreeRADIUS itself accepts it (`-C`: check the config and exit).
+        if let Some(bin) = freeradius_binary() {
+            let out = Command::new(bin)
+                .arg("-C")
+                .arg("-d")
+                .arg(&dir)
+                .output()
+                .expect("freeradius runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

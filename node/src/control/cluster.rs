@@ -236,7 +236,7 @@ pub async fn run<P: Plane>(
                 if n == 0 {
                     plane_open = false;
                 }
-                t.from_plane(&mut batch);
+                t.take_plane_inputs(&mut batch);
             }
             () = sleep => {
                 let n = now();
@@ -288,7 +288,7 @@ impl<P: Plane> Task<P> {
     /// Data-plane inputs, established tunnels first, queued for the next
     /// proposal and shown to running captures (active node only: a
     /// standby's inputs are dropped).
-    fn from_plane(&mut self, batch: &mut Vec<ControlInput>) {
+    fn take_plane_inputs(&mut self, batch: &mut Vec<ControlInput>) {
         let inputs = established_first(batch);
         let taps = self
             .plane
