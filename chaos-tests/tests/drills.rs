@@ -1,5 +1,5 @@
-//! The failover drills CI runs (issue 6): `kill-active`, `partition-active`
-//! and `transfer` with a smaller but real load (200 sessions over 20
+//! The failover drills CI runs (issue 6): `kill-active`, `partition-active`,
+//! `transfer` and `restart-rejoin` with a smaller but real load (200 sessions over 20
 //! tunnels, probes both ways), each through the `drill` binary, asserting
 //! its printed line field by field, the accounting check included: no
 //! record lost or doubled (issue 9). `kill-active` runs with IPv6 (issue 8):
@@ -105,5 +105,23 @@ fn partition_active_keeps_every_session_and_never_two_active() {
 fn transfer_keeps_every_session_with_a_data_gap_under_100_ms() {
     if let Some((line, text)) = drill(DrillName::Transfer) {
         assert_survived(&line, &text);
+    }
+}
+
+/// Issue 6 item 6: the standby, down while the active node commits past
+/// the compacted log, catches up by snapshot (the drill's note), its lag
+/// reaches 0 and a transfer to it keeps every session.
+#[test]
+fn restart_rejoin_catches_up_by_snapshot_and_takes_a_transfer() {
+    if let Some((line, text)) = drill(DrillName::RestartRejoin) {
+        assert_survived(&line, &text);
+        assert!(
+            text.contains("snapshot(s) from the leader") && text.contains("lag 0"),
+            "no catch-up by snapshot reported\n{text}"
+        );
+        assert!(
+            text.contains("transferred to the rejoined"),
+            "no transfer to the rejoined node\n{text}"
+        );
     }
 }

@@ -52,6 +52,12 @@ pub async fn run_with(
     config: Config,
     signals: mpsc::Receiver<ControlSignal>,
 ) -> anyhow::Result<Exit> {
+    // A cluster member killed while active left its tunnel addresses on
+    // the interface: remove them first thing, before anything slower (a
+    // restarted standby must not look like a second holder).
+    if let Some(c) = config.cluster.as_ref().filter(|_| !config.is_witness()) {
+        crate::vip::Vip::new(c.tunnel_addresses.clone()).release();
+    }
     let metrics = Arc::new(Metrics::for_this_build()?);
     let readiness = Readiness::new();
     let (http_stop, http_task) = match &config.http {

@@ -626,6 +626,9 @@ impl Metrics {
     }
 
     fn initialise_known_series(&self) {
+        for section in crate::replica::fingerprint::SECTIONS {
+            self.config_mismatch.with_label_values(&[section]).set(0);
+        }
         self.observe_sessions(&SessionCounts::default());
         self.observe_tunnels(&TunnelCounts::default());
         for reason in SessionSetupFailure::ALL {

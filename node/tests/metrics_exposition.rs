@@ -28,6 +28,8 @@ use tokio::net::TcpStream;
 const ALLOWED_LABELS: &[&str] = &[
     "state", "reason", "method", "outcome", "server", "kind", "channel", "pool", "role", "peer",
     "address", "version", "commit", "le",
+    // lnsd_config_mismatch: the engine configuration sections (a closed set).
+    "section",
 ];
 
 fn populated_metrics() -> Arc<Metrics> {

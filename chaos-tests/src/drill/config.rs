@@ -397,6 +397,9 @@ mod tests {
         for section in ["node", "limits", "ppp", "pools", "aaa", "l2tp"] {
             assert_eq!(t.get(section), a.get(section), "[{section}]");
         }
+        // [aaa] differs only by the RADIUS bind address (not engine state).
+        assert_eq!(t["aaa"]["default_pool"], a["aaa"]["default_pool"]);
+        assert_eq!(t["aaa"]["radius"]["servers"], a["aaa"]["radius"]["servers"]);
         assert_eq!(t["cluster"]["role"].as_str(), Some("witness"));
         assert_eq!(t["cluster"]["node_id"].as_integer(), Some(3));
         assert!(!t["cluster"]

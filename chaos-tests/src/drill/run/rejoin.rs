@@ -34,7 +34,7 @@ impl Rig {
         standby: Member,
         m: &mut Measure,
     ) -> Result<()> {
-        let lnsctl = Lnsctl::beside(&self.opts.lnsd_bin);
+        let lnsctl = Lnsctl::find(&self.opts.lnsd_bin)?;
         let socket = self
             .bed
             .mgmt_socket(active)
@@ -119,17 +119,23 @@ impl Rig {
     }
 }
 
-/// The `lnsctl` binary beside lnsd.
+/// The `lnsctl` binary.
 #[derive(Debug)]
 struct Lnsctl {
     bin: PathBuf,
 }
 
 impl Lnsctl {
-    fn beside(lnsd: &Path) -> Lnsctl {
-        Lnsctl {
-            bin: lnsd.with_file_name("lnsctl"),
-        }
+    /// The one beside lnsd (same build), else `LNSCTL_BIN` or the one
+    /// beside the drill (built when missing).
+    fn find(lnsd: &Path) -> Result<Lnsctl> {
+        let beside = lnsd.with_file_name("lnsctl");
+        let bin = if beside.is_file() {
+            beside
+        } else {
+            crate::peers::lnsd::lnsctl_binary()?
+        };
+        Ok(Lnsctl { bin })
     }
 
     /// `lnsctl --json cluster status` on `socket`.
