@@ -392,7 +392,10 @@ mod tests {
         let mut a = a;
         for c in [&mut t, &mut a] {
             let radius = c["aaa"]["radius"].as_table_mut().expect("[aaa.radius]");
-            assert!(radius.remove("bind").is_some(), "each member binds its own address");
+            assert!(
+                radius.remove("bind").is_some(),
+                "each member binds its own address"
+            );
         }
         for section in ["node", "limits", "ppp", "pools", "aaa", "l2tp"] {
             assert_eq!(t.get(section), a.get(section), "[{section}]");
