@@ -69,6 +69,7 @@ pub mod auth;
 pub mod config;
 pub mod contract;
 pub mod core;
+pub mod fence;
 pub mod forward;
 pub mod lease;
 pub mod log_bridge;
@@ -97,6 +98,7 @@ pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
     MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, StateMachine,
 };
+pub use crate::fence::LeaseFence;
 pub use crate::forward::{ForwardError, ForwardFuture, ForwardHandler};
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};

@@ -37,6 +37,7 @@ use crate::core::{
     Activity, ClusterStatus, CoreError, Event, Leadership, MemberCore, MembershipChange,
     ProposeError, Role, StateMachine,
 };
+use crate::fence::LeaseFence;
 use crate::forward::{ForwardError, ForwardHandler, ForwardSlot};
 use crate::lease::Micros;
 use crate::storage::{LogStore, StoreError};
@@ -76,6 +77,7 @@ pub struct Member {
     leadership: watch::Receiver<Leadership>,
     credentials: Credentials,
     forward: ForwardSlot,
+    fence: std::sync::Arc<LeaseFence>,
 }
 
 impl std::fmt::Debug for Member {
@@ -118,6 +120,7 @@ impl Member {
         let waker = synced.clone();
         store.start_background_sync(std::sync::Arc::new(move || waker.notify_one()))?;
         let origin = Instant::now();
+        let fence = std::sync::Arc::new(LeaseFence::closed(origin.into_std()));
         let core = MemberCore::new(
             &config,
             store,
@@ -199,6 +202,7 @@ impl Member {
             reads: BTreeMap::new(),
             next_token: 1,
             leadership: leadership_tx,
+            fence: fence.clone(),
             synced,
             rt,
             _stop_server: stop_tx,
@@ -217,6 +221,7 @@ impl Member {
             leadership,
             credentials: task_credentials,
             forward,
+            fence,
         })
     }
 
@@ -228,6 +233,12 @@ impl Member {
     pub async fn propose(&self, command: Vec<u8>) -> Result<Vec<u8>, ProposeError> {
         let (reply, rx) = oneshot::channel();
         self.call(Command::Propose { command, reply }, rx).await?
+    }
+
+    /// The lease fence: other threads (a data plane) read it to stop
+    /// emitting by their own clock the instant the lease runs out.
+    pub fn lease_fence(&self) -> std::sync::Arc<LeaseFence> {
+        self.fence.clone()
     }
 
     /// A watch of the leadership view (term, leader, role, activity).
@@ -352,6 +363,8 @@ struct Task<S: StateMachine> {
     reads: BTreeMap<u64, Reply<Result<u64, ProposeError>>>,
     next_token: u64,
     leadership: watch::Sender<Leadership>,
+    /// The lease deadline for other threads, stored after every step.
+    fence: std::sync::Arc<LeaseFence>,
     /// Notified by the store's fsync thread when a batch became durable.
     synced: std::sync::Arc<tokio::sync::Notify>,
     rt: tokio::runtime::Handle,
@@ -423,6 +436,7 @@ impl<S: StateMachine> Task<S> {
                 break;
             }
             self.route();
+            self.fence.set_until(self.core.active_until(self.now()));
             let took = started.elapsed();
             if took >= SLOW_FLUSH {
                 tracing::debug!(
@@ -432,6 +446,7 @@ impl<S: StateMachine> Task<S> {
                 );
             }
         }
+        self.fence.set_until(0);
         let mut l = self.core.leadership();
         l.activity = Activity::Inactive;
         l.role = Role::Follower;

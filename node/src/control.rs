@@ -79,6 +79,10 @@ pub trait Plane: Send {
     fn captures(&self) -> Option<&CaptureTaps> {
         None
     }
+    /// Makes the plane emit (L2TP out, TUN writes) only while `fence`
+    /// allows, judged by its own clock once per batch (a cluster member:
+    /// the lease fence). Default: no fence (a plane that never emits).
+    fn fence(&self, _fence: Arc<lns_cluster::LeaseFence>) {}
 }
 
 impl Plane for DataPlane {
@@ -102,6 +106,9 @@ impl Plane for DataPlane {
     }
     fn captures(&self) -> Option<&CaptureTaps> {
         Some(DataPlane::captures(self))
+    }
+    fn fence(&self, fence: Arc<lns_cluster::LeaseFence>) {
+        DataPlane::fence(self, fence)
     }
 }
 

@@ -377,6 +377,11 @@ impl control::Plane for PlaneOwner {
     fn captures(&self) -> Option<&crate::mgmt::taps::CaptureTaps> {
         self.0.as_ref().map(|p| &**p.captures())
     }
+    fn fence(&self, fence: Arc<lns_cluster::LeaseFence>) {
+        if let Some(p) = &self.0 {
+            p.fence(fence);
+        }
+    }
 }
 
 async fn watch_signals(path: PathBuf, mut current: Config, tx: mpsc::Sender<ControlSignal>) {

@@ -361,6 +361,16 @@ impl<S: StateMachine> MemberCore<S> {
     }
 
     /// The current leadership view.
+    /// The instant (same clock as `now`) until which this member is active
+    /// by its lease, or 0 when it is not active at `now`: what
+    /// [`crate::LeaseFence`] publishes to other threads.
+    pub fn active_until(&self, now: Micros) -> Micros {
+        match self.activity(now) {
+            Activity::Active => self.deadline,
+            Activity::Inactive => 0,
+        }
+    }
+
     pub fn leadership(&self) -> Leadership {
         let r = &self.raw.raft;
         let role = match r.state {

@@ -30,7 +30,7 @@ pub struct TrafficTotals {
 }
 
 /// Every reason, in counter order.
-pub const DROP_REASONS: [DropReason; 9] = [
+pub const DROP_REASONS: [DropReason; 10] = [
     DropReason::Malformed,
     DropReason::WrongVersion,
     DropReason::UnknownSession,
@@ -40,6 +40,7 @@ pub const DROP_REASONS: [DropReason; 9] = [
     DropReason::TooBig,
     DropReason::ControlQueueFull,
     DropReason::IoError,
+    DropReason::NotActive,
 ];
 
 /// One worker's counters, aligned to keep workers off each other's lines.
@@ -124,6 +125,7 @@ fn index(reason: DropReason) -> usize {
         DropReason::TooBig => 6,
         DropReason::ControlQueueFull => 7,
         DropReason::IoError => 8,
+        DropReason::NotActive => 9,
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
         }
         let table = shared.table.load();
         let taps = shared.captures.current();
+        // Once per batch, by this thread's clock: a cluster member that
+        // lost its lease (or was frozen past it) drains the TUN, sends nothing.
+        let emit = shared.may_emit();
         for _ in 0..BATCH {
             let slot = batch.slot_mut();
             let n = match tun.recv(&mut slot[HEADROOM..]) {
@@ -61,6 +64,10 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
                 }
             };
             counters.traffic(Traffic::TunRx, 1, n as u64);
+            if !emit {
+                counters.drop_one(DropReason::NotActive);
+                continue;
+            }
             let packet = &slot[HEADROOM..HEADROOM + n];
             let (session, len, protocol) = match classify_downstream(&table, packet) {
                 Downstream::Forward {

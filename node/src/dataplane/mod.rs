@@ -212,6 +212,9 @@ pub enum DropReason {
     ControlQueueFull,
     /// A send or a TUN write failed.
     IoError,
+    /// Not emitted: this cluster member does not hold its lease (a standby,
+    /// or an active node frozen past its lease and resumed).
+    NotActive,
 }
 
 /// Per-session traffic counters kept by the data plane.

@@ -117,6 +117,9 @@ pub(crate) struct Shared {
     pub(crate) ipv6_link: ArcSwapOption<Sender<Ipv6LinkPacket>>,
     /// Running `lnsctl capture`s (one load per batch; empty: no cost).
     pub(crate) captures: Arc<CaptureTaps>,
+    /// On a cluster member, the lease fence: nothing is emitted while it
+    /// is closed (read once per batch). None: a single node, always open.
+    pub(crate) fence: ArcSwapOption<lns_cluster::LeaseFence>,
     /// Index 0: the handle's own sends; then one per worker thread.
     counters: Vec<WorkerCounters>,
 }
@@ -132,6 +135,13 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Whether this node may emit now: always on a single node; on a
+    /// cluster member only while its lease fence is open, judged by this
+    /// thread's own read of the clock.
+    pub(crate) fn may_emit(&self) -> bool {
+        self.fence.load().as_ref().is_none_or(|f| f.allows())
+    }
+
     pub(crate) fn counters(&self, index: usize) -> &WorkerCounters {
         &self.counters[index % self.counters.len()]
     }
@@ -194,6 +204,7 @@ impl DataPlane {
             to_control,
             ipv6_link: ArcSwapOption::empty(),
             captures: Arc::new(CaptureTaps::new()),
+            fence: ArcSwapOption::empty(),
             counters: (0..1 + upstream_threads + queues)
                 .map(|_| WorkerCounters::default())
                 .collect(),
@@ -275,6 +286,10 @@ impl DataPlane {
     /// An unknown `local` or a failed send is counted as [`DropReason::IoError`].
     pub fn send_control(&self, local: SocketAddr, peer: SocketAddr, datagram: &[u8]) {
         let counters = self.shared.counters(0);
+        if !self.shared.may_emit() {
+            counters.drop_one(DropReason::NotActive);
+            return;
+        }
         let sent = self
             .shared
             .socket_index(local)
@@ -297,6 +312,10 @@ impl DataPlane {
     /// counted as [`DropReason::UnknownSession`].
     pub fn send_ppp(&self, tunnel_id: u16, session_id: u16, frame: &[u8]) {
         let counters = self.shared.counters(0);
+        if !self.shared.may_emit() {
+            counters.drop_one(DropReason::NotActive);
+            return;
+        }
         let table = self.shared.table.load();
         let Some(slot) = table.session(tunnel_id, session_id) else {
             counters.drop_one(DropReason::UnknownSession);
@@ -354,6 +373,12 @@ impl DataPlane {
             tun::add_route(&self.shared.tun_name, prefix, len)?;
         }
         Ok(())
+    }
+
+    /// Emits only while `fence` allows from now on (a cluster member's
+    /// lease fence; see [`Shared::may_emit`]).
+    pub fn fence(&self, fence: Arc<lns_cluster::LeaseFence>) {
+        self.shared.fence.store(Some(fence));
     }
 
     /// The running captures: the management backend installs taps here,

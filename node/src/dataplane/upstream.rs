@@ -48,6 +48,10 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
         let table = shared.table.load();
         let link_sink = shared.ipv6_link.load();
         let taps = shared.captures.current();
+        // Once per batch, by this thread's clock: a cluster member without
+        // its lease writes nothing to the TUN (datagrams queued while it
+        // was frozen must not reach the core after the failover).
+        let emit = shared.may_emit();
         let now = now_unix_micros();
         // Totals are added once per batch (this worker is their only
         // writer): two atomic adds per batch instead of four per packet.
@@ -91,6 +95,9 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
                     if !matches!(sent, Some(Ok(()))) {
                         counters.drop_one(DropReason::ControlQueueFull);
                     }
+                }
+                Upstream::Ip { .. } | Upstream::Ipv6Link { .. } if !emit => {
+                    counters.drop_one(DropReason::NotActive);
                 }
                 Upstream::Ip { slot, packet } | Upstream::Ipv6Link { slot, packet } => {
                     show(taps.as_deref(), Direction::FromLac, &slot.entry, bytes);

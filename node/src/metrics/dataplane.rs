@@ -56,11 +56,12 @@ pub fn drop_reason_label(reason: DropReason) -> &'static str {
         DropReason::TooBig => "too_big",
         DropReason::ControlQueueFull => "control_queue_full",
         DropReason::IoError => "io_error",
+        DropReason::NotActive => "not_active",
     }
 }
 
 /// Every drop reason, so each series exists from the first scrape.
-pub const ALL_DROP_REASONS: [DropReason; 9] = [
+pub const ALL_DROP_REASONS: [DropReason; 10] = [
     DropReason::Malformed,
     DropReason::WrongVersion,
     DropReason::UnknownSession,
@@ -70,6 +71,7 @@ pub const ALL_DROP_REASONS: [DropReason; 9] = [
     DropReason::TooBig,
     DropReason::ControlQueueFull,
     DropReason::IoError,
+    DropReason::NotActive,
 ];
 
 /// The closure the collector calls on each scrape.
