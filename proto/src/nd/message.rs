@@ -199,28 +199,7 @@ pub struct ReceivedNd {
 
 /// Parses and validates a whole IPv6 packet carrying an RS or an RA.
 pub fn parse_nd_packet(packet: &[u8]) -> Result<ReceivedNd, NdError> {
-    let ip = Ipv6Packet::new_checked(packet).map_err(NdError::Ip)?;
-    let offset = match ip.upper_layer().map_err(NdError::Ip)? {
-        UpperLayer::At {
-            protocol: IpProtocol::Icmpv6,
-            offset,
-        } => offset,
-        _ => return Err(NdError::NotIcmpv6),
-    };
-    // RFC 4861 §6.1.1 / §6.1.2: Hop Limit 255 proves the sender is on-link.
-    if ip.hop_limit() != ND_HOP_LIMIT {
-        return Err(NdError::BadHopLimit(ip.hop_limit()));
-    }
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    let body = &ip.packet()[offset..];
-    let icmp_len = u32::try_from(body.len()).map_err(|_| NdError::Truncated)?;
-    if !Accumulator::new()
-        .add_ipv6_pseudo_header(src, dst, u8::from(IpProtocol::Icmpv6), icmp_len)
-        .add_bytes(body)
-        .verifies()
-    {
-        return Err(NdError::BadChecksum);
-    }
+    let (src, dst, body) = checked_nd_body(packet)?;
     let view = NdMessageView::new_checked(body)?;
     let message = NdMessage::parse(&view)?;
     match &message {
@@ -276,6 +255,37 @@ pub fn emit_nd_packet(
 /// fe80::/10.
 pub(crate) fn is_link_local(a: Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// The checks every ND message shares (RFC 4861 §6.1.1, §6.1.2, §7.1.1,
+/// §7.1.2): an IPv6 packet carrying ICMPv6, Hop Limit 255 (which proves
+/// the sender is on-link) and a valid checksum over the pseudo-header.
+/// Returns the addresses and the ICMPv6 message.
+pub(crate) fn checked_nd_body(packet: &[u8]) -> Result<(Ipv6Addr, Ipv6Addr, &[u8]), NdError> {
+    let ip = Ipv6Packet::new_checked(packet).map_err(NdError::Ip)?;
+    let offset = match ip.upper_layer().map_err(NdError::Ip)? {
+        UpperLayer::At {
+            protocol: IpProtocol::Icmpv6,
+            offset,
+        } => offset,
+        _ => return Err(NdError::NotIcmpv6),
+    };
+    if ip.hop_limit() != ND_HOP_LIMIT {
+        return Err(NdError::BadHopLimit(ip.hop_limit()));
+    }
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    // Up to the Payload Length (no link padding), borrowed from `packet`.
+    let end = ip.packet().len();
+    let body = packet.get(offset..end).ok_or(NdError::Truncated)?;
+    let len = u32::try_from(body.len()).map_err(|_| NdError::Truncated)?;
+    if !Accumulator::new()
+        .add_ipv6_pseudo_header(src, dst, u8::from(IpProtocol::Icmpv6), len)
+        .add_bytes(body)
+        .verifies()
+    {
+        return Err(NdError::BadChecksum);
+    }
+    Ok((src, dst, body))
 }
 
 #[cfg(test)]

@@ -14,12 +14,12 @@
 
 use core::net::Ipv6Addr;
 
-use super::message::ND_HOP_LIMIT;
+use super::message::{checked_nd_body, ND_HOP_LIMIT};
 use super::option::kind;
 use super::{NdError, NdOption, ALL_NODES};
 use crate::ip::checksum::Accumulator;
 use crate::ip::ethernet::{ipv6_multicast_mac, EtherType, EthernetRepr};
-use crate::ip::{IpProtocol, Ipv6Packet, Ipv6Repr, UpperLayer, IPV6_HEADER_LEN};
+use crate::ip::{IpProtocol, Ipv6Repr, IPV6_HEADER_LEN};
 
 /// ICMPv6 type of a Neighbor Advertisement.
 pub const NEIGHBOR_ADVERTISEMENT: u8 = 0x88;
@@ -145,27 +145,7 @@ pub struct ReceivedNa {
 /// Parses and validates a whole IPv6 packet carrying an NA (RFC 4861
 /// §7.1.2).
 pub fn parse_na_packet(packet: &[u8]) -> Result<ReceivedNa, NdError> {
-    let ip = Ipv6Packet::new_checked(packet).map_err(NdError::Ip)?;
-    let offset = match ip.upper_layer().map_err(NdError::Ip)? {
-        UpperLayer::At {
-            protocol: IpProtocol::Icmpv6,
-            offset,
-        } => offset,
-        _ => return Err(NdError::NotIcmpv6),
-    };
-    if ip.hop_limit() != ND_HOP_LIMIT {
-        return Err(NdError::BadHopLimit(ip.hop_limit()));
-    }
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    let body = &ip.packet()[offset..];
-    let len = u32::try_from(body.len()).map_err(|_| NdError::Truncated)?;
-    if !Accumulator::new()
-        .add_ipv6_pseudo_header(src, dst, u8::from(IpProtocol::Icmpv6), len)
-        .add_bytes(body)
-        .verifies()
-    {
-        return Err(NdError::BadChecksum);
-    }
+    let (src, dst, body) = checked_nd_body(packet)?;
     let view = NeighborAdvertisementView::new_checked(body)?;
     let message = NeighborAdvertisement::parse(&view)?;
     // RFC 4861 §7.1.2: the target is not multicast; an NA to a multicast
