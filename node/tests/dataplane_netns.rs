@@ -659,3 +659,65 @@ fn a_closed_lease_fence_stops_every_emission() {
         "the LAC got a fenced datagram"
     );
 }
+
+/// The routes of the TUN device in namespace `ns` (`ip -4/-6 route show dev dptest0`).
+fn tun_routes(ns: &str, family: &str) -> String {
+    let out = Command::new("ip")
+        .args([
+            "netns", "exec", ns, "ip", family, "route", "show", "dev", "dptest0",
+        ])
+        .output()
+        .expect("ip route show");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 8 item 3 (and RADIUS Framed-IP-Address outside the pools): a
+/// session whose address or prefixes lie outside every pool route gets its
+/// own routes into the TUN while it exists, and loses them when it ends;
+/// pool prefixes add nothing.
+#[test]
+fn prefixes_outside_the_pools_are_routed_while_their_session_lives() {
+    if !can_run() {
+        return;
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let Rig {
+        plane,
+        lac: _lac,
+        _guard: guard,
+        ..
+    } = rig("routes", 1, tx);
+    let ns = guard.0[0].clone();
+    // The test session's /64 and 2001:db8:180::/48 lie inside the
+    // 2001:db8:100::/40 pool: nothing extra.
+    assert!(!tun_routes(&ns, "-6").contains("2001:db8:180::/48"));
+    let mut radius = session();
+    radius.session_id = 0x0030;
+    radius.ipv4 = Some(Ipv4Addr::new(198, 18, 200, 7));
+    radius.ipv6_prefixes = vec![
+        ("2001:db8:4242:1::".parse().expect("literal"), 64),
+        ("2001:db8:4300::".parse().expect("literal"), 56),
+    ];
+    // `ip` runs in the caller's namespace: publish from inside it, as
+    // lnsd's control task does.
+    let plane = in_netns(&ns, move || {
+        plane.upsert_session(radius);
+        plane
+    });
+    let v6 = tun_routes(&ns, "-6");
+    assert!(v6.contains("2001:db8:4242:1::/64"), "{v6}");
+    assert!(v6.contains("2001:db8:4300::/56"), "{v6}");
+    let v4 = tun_routes(&ns, "-4");
+    assert!(v4.contains("198.18.200.7"), "{v4}");
+    let plane = in_netns(&ns, move || {
+        plane.remove_session(0x0011, 0x0030);
+        plane
+    });
+    let v6 = tun_routes(&ns, "-6");
+    assert!(!v6.contains("2001:db8:4242:1::/64"), "{v6}");
+    assert!(!v6.contains("2001:db8:4300::/56"), "{v6}");
+    assert!(!tun_routes(&ns, "-4").contains("198.18.200.7"));
+    // The pool routes stay.
+    assert!(tun_routes(&ns, "-6").contains("2001:db8:100::/40"));
+    plane.shutdown();
+}

@@ -76,6 +76,7 @@ mod downstream;
 pub mod framing;
 pub mod icmp_budget;
 mod plane;
+mod session_routes;
 pub mod socket;
 pub mod table;
 pub mod tun;

@@ -43,6 +43,7 @@ use tun_rs::SyncDevice;
 
 use super::counters::{sum_drops, sum_traffic, Traffic, TrafficTotals, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
+use super::session_routes::{RouteChanges, SessionRoutes};
 use super::table::SessionTable;
 use super::tun::{self, TunError};
 use super::{downstream, socket, upstream};
@@ -100,8 +101,9 @@ impl StatsReader {
 /// What the handle and every worker share.
 pub(crate) struct Shared {
     pub(crate) table: ArcSwap<SessionTable>,
-    /// Serialises writers of `table` (never taken on the packet path).
-    publish: Mutex<()>,
+    /// Serialises writers of `table` (never taken on the packet path), and
+    /// holds the routes of session prefixes outside the pools.
+    publish: Mutex<SessionRoutes>,
     pub(crate) sockets: Vec<UdpSocket>,
     pub(crate) locals: Vec<SocketAddr>,
     /// The TUN queues (one per downstream worker).
@@ -135,6 +137,26 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Adds and removes the TUN routes of session prefixes outside the
+    /// pools (`session_routes`); a failure is logged, the session kept.
+    fn apply_routes(&self, changes: RouteChanges) {
+        for (prefix, len) in changes.remove {
+            if let Err(e) = tun::del_route(&self.tun_name, prefix, len) {
+                tracing::warn!(%prefix, len, error = %e, "session route not removed");
+            }
+        }
+        for (prefix, len) in changes.add {
+            match tun::add_route(&self.tun_name, prefix, len) {
+                Ok(()) => {
+                    tracing::info!(%prefix, len, "route added for a session prefix outside the pools")
+                }
+                Err(e) => {
+                    tracing::warn!(%prefix, len, error = %e, "session route not added: its traffic cannot reach the TUN")
+                }
+            }
+        }
+    }
+
     /// Whether this node may emit now: always on a single node; on a
     /// cluster member only while its lease fence is open, judged by this
     /// thread's own read of the clock.
@@ -192,7 +214,7 @@ impl DataPlane {
         let devices = tun::open(&config, queues)?;
         let shared = Arc::new(Shared {
             table: ArcSwap::from_pointee(SessionTable::new()),
-            publish: Mutex::new(()),
+            publish: Mutex::new(SessionRoutes::new(&config.routes)),
             sockets,
             locals,
             tun: devices,
@@ -240,11 +262,13 @@ impl DataPlane {
 
     /// Adds or replaces a session (keeps its counters when replaced).
     pub fn upsert_session(&self, entry: SessionEntry) {
-        let _writer = self
+        let mut writer = self
             .shared
             .publish
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let changes = writer.upsert(&entry);
+        self.shared.apply_routes(changes);
         let next = self.shared.table.load().with_upsert(entry);
         self.shared.table.store(Arc::new(next));
     }
@@ -253,11 +277,15 @@ impl DataPlane {
     /// when this node takes over a failed node's sessions): O(sessions)
     /// for the batch instead of a shard copy per session.
     pub fn upsert_sessions(&self, entries: Vec<SessionEntry>) {
-        let _writer = self
+        let mut writer = self
             .shared
             .publish
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        for e in &entries {
+            let changes = writer.upsert(e);
+            self.shared.apply_routes(changes);
+        }
         let next = self.shared.table.load().with_upserts(entries);
         self.shared.table.store(Arc::new(next));
     }
@@ -273,11 +301,13 @@ impl DataPlane {
 
     /// Removes a session; its packets are dropped from now on.
     pub fn remove_session(&self, tunnel_id: u16, session_id: u16) {
-        let _writer = self
+        let mut writer = self
             .shared
             .publish
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let changes = writer.remove(tunnel_id, session_id);
+        self.shared.apply_routes(changes);
         let next = self.shared.table.load().with_removed(tunnel_id, session_id);
         self.shared.table.store(Arc::new(next));
     }
@@ -372,6 +402,11 @@ impl DataPlane {
         for &(prefix, len) in routes {
             tun::add_route(&self.shared.tun_name, prefix, len)?;
         }
+        self.shared
+            .publish
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .cover(routes);
         Ok(())
     }
 

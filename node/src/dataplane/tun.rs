@@ -123,3 +123,31 @@ pub(crate) fn add_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunEr
         detail,
     })
 }
+
+/// `ip route del PREFIX/LEN dev NAME` (a session's own route, when its last
+/// user ended). An already absent route is not an error.
+pub(crate) fn del_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
+    let family = match prefix {
+        IpAddr::V4(_) => "-4",
+        IpAddr::V6(_) => "-6",
+    };
+    let output = Command::new("ip")
+        .args([family, "route", "del"])
+        .arg(format!("{prefix}/{len}"))
+        .args(["dev", name])
+        .output();
+    let detail = match output {
+        Ok(o) if o.status.success() => return Ok(()),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+        Err(e) => e.to_string(),
+    };
+    if detail.contains("No such process") {
+        return Ok(());
+    }
+    Err(TunError::Route {
+        prefix,
+        len,
+        name: name.to_owned(),
+        detail,
+    })
+}
