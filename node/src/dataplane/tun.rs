@@ -102,37 +102,26 @@ fn tx_queue_len(socket_buffer: usize) -> u32 {
 
 /// `ip route replace PREFIX/LEN dev NAME` (IPv4 or IPv6).
 pub(crate) fn add_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
-    let family = match prefix {
-        IpAddr::V4(_) => "-4",
-        IpAddr::V6(_) => "-6",
-    };
-    let output = Command::new("ip")
-        .args([family, "route", "replace"])
-        .arg(format!("{prefix}/{len}"))
-        .args(["dev", name])
-        .output();
-    let detail = match output {
-        Ok(o) if o.status.success() => return Ok(()),
-        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-        Err(e) => e.to_string(),
-    };
-    Err(TunError::Route {
-        prefix,
-        len,
-        name: name.to_owned(),
-        detail,
-    })
+    route(name, "replace", prefix, len)
 }
 
 /// `ip route del PREFIX/LEN dev NAME` (a session's own route, when its last
 /// user ended). An already absent route is not an error.
 pub(crate) fn del_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
+    match route(name, "del", prefix, len) {
+        Err(TunError::Route { detail, .. }) if detail.contains("No such process") => Ok(()),
+        other => other,
+    }
+}
+
+/// Runs `ip -4|-6 route VERB PREFIX/LEN dev NAME`.
+fn route(name: &str, verb: &str, prefix: IpAddr, len: u8) -> Result<(), TunError> {
     let family = match prefix {
         IpAddr::V4(_) => "-4",
         IpAddr::V6(_) => "-6",
     };
     let output = Command::new("ip")
-        .args([family, "route", "del"])
+        .args([family, "route", verb])
         .arg(format!("{prefix}/{len}"))
         .args(["dev", name])
         .output();
@@ -141,9 +130,6 @@ pub(crate) fn del_route(name: &str, prefix: IpAddr, len: u8) -> Result<(), TunEr
         Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
         Err(e) => e.to_string(),
     };
-    if detail.contains("No such process") {
-        return Ok(());
-    }
     Err(TunError::Route {
         prefix,
         len,
