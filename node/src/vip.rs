@@ -13,12 +13,26 @@
 //! [`Vip::release`] removes the addresses at once. Addresses are managed
 //! with iproute2's `ip` (present on every system lnsd targets); an address
 //! already present (claim) or already gone (release) is not an error.
+//!
+//! [`Vip::guard`] ties the addresses to the life of lnsd: an
+//! [`AddressGuard`] is a small `sh` child in its own process group that
+//! waits for the end of a pipe lnsd holds, then removes every address. A
+//! lnsd that is SIGKILLed, aborts or is killed by the OOM killer closes the
+//! pipe as it dies, so its kernel stops answering ARP and Neighbor
+//! Solicitations for an address the new active node now serves (a dead
+//! node still answering a multicast NS won the core's neighbour entry and
+//! black-holed IPv6 in the kill-active drill). The guard ignores SIGTERM,
+//! SIGINT and SIGHUP: a service manager stopping lnsd gracefully must not
+//! remove the addresses before lnsd hands over. A frozen (SIGSTOPped) lnsd
+//! keeps its pipe open: that case is the lease fence's.
 
 use crate::config::TunnelAddress;
 use lns_proto::ip::arp::gratuitous_arp_frame;
 use lns_proto::nd::neighbor::unsolicited_na_frame;
+use std::io::Write;
 use std::net::IpAddr;
-use std::process::Command;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 /// Announcements (gratuitous ARP / unsolicited NA) sent per address on
@@ -57,6 +71,12 @@ impl Vip {
         errors
     }
 
+    /// Starts the guard that removes every address when this process (or
+    /// the returned guard) ends.
+    pub fn guard(&self) -> std::io::Result<AddressGuard> {
+        AddressGuard::start(&self.addresses)
+    }
+
     /// Removes every address (errors are logged, never fatal).
     pub fn release(&self) {
         for t in &self.addresses {
@@ -93,6 +113,94 @@ impl Vip {
             }
         }
     }
+}
+
+/// Removes the tunnel addresses when lnsd dies (see the module contract).
+/// Dropping it closes the pipe: the addresses are removed then too.
+#[derive(Debug)]
+pub struct AddressGuard {
+    child: Option<Child>,
+    pipe: Option<ChildStdin>,
+}
+
+impl AddressGuard {
+    fn start(addresses: &[TunnelAddress]) -> std::io::Result<AddressGuard> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(guard_script(addresses))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            // Its own process group: a signal to lnsd's group (Ctrl-C in
+            // a terminal) does not reach it.
+            .process_group(0)
+            .spawn()?;
+        let pipe = child.stdin.take();
+        // The guard says `ready` once it ignores the stop signals: a
+        // SIGTERM sent to the service right after start-up must not kill
+        // it first.
+        let mut ready = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut ready)?;
+        }
+        if ready.trim() != "ready" {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other("the address guard did not start"));
+        }
+        tracing::debug!(pid = child.id(), "tunnel address guard started");
+        Ok(AddressGuard {
+            child: Some(child),
+            pipe,
+        })
+    }
+
+    /// The guard's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Closes the pipe (the guard removes the addresses and exits) and
+    /// waits for it on a thread of its own, so no zombie is left behind.
+    fn close(&mut self) {
+        if let Some(mut pipe) = self.pipe.take() {
+            // Nothing is ever written; a flush failing only means the
+            // guard is already gone.
+            let _ = pipe.flush();
+        }
+        if let Some(mut child) = self.child.take() {
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+    }
+}
+
+impl Drop for AddressGuard {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The guard's shell script: ignore the stop signals, say so, wait for the
+/// pipe to close, remove each address. Interface names and prefixes come from the
+/// validated config; they are single-quoted all the same.
+fn guard_script(addresses: &[TunnelAddress]) -> String {
+    let mut script = String::from("trap '' TERM INT HUP; echo ready; exec >/dev/null; cat;");
+    for t in addresses {
+        script.push_str(&format!(
+            " ip addr del {} dev {};",
+            quote(&t.address.to_string()),
+            quote(&t.interface)
+        ));
+    }
+    script.push_str(" exit 0");
+    script
+}
+
+/// `s` single-quoted for `sh`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Runs `ip ARGS`; the error is its stderr.
@@ -143,6 +251,29 @@ pub fn announcement(mac: [u8; 6], addr: IpAddr) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The guard removes exactly the configured addresses, each quoted for
+    /// `sh` (a quote in a name cannot end the argument).
+    #[test]
+    fn the_guard_script_removes_each_address_quoted() {
+        let t = |a: &str, len: u8, i: &str| TunnelAddress {
+            address: crate::config::IpPrefix {
+                addr: a.parse().expect("literal"),
+                len,
+            },
+            interface: i.into(),
+        };
+        let script = guard_script(&[
+            t("198.18.1.100", 24, "eth0"),
+            t("2001:db8:1::100", 64, "a'b"),
+        ]);
+        assert_eq!(
+            script,
+            "trap '' TERM INT HUP; echo ready; exec >/dev/null; cat; \
+             ip addr del '198.18.1.100/24' dev 'eth0'; \
+             ip addr del '2001:db8:1::100/64' dev 'a'\\''b'; exit 0"
+        );
+    }
 
     /// The frames come from lns-proto: ARP (EtherType 0x0806, broadcast)
     /// for IPv4, an ICMPv6 NA (EtherType 0x86dd, to 33:33:00:00:00:01)

@@ -292,9 +292,19 @@ impl Rig {
             ));
         }
         for stale in self.bed.holders() {
-            if !self.bed.live_holders().contains(&stale) {
+            if self.bed.live_holders().contains(&stale) {
+                continue;
+            }
+            if self.bed.pids().exited(stale) {
+                // Its address guard must have removed it (vip.rs): a dead
+                // node's kernel answering ARP/NS steals the address.
+                m.problems.push(format!(
+                    "the tunnel address stays on {}'s eth0 after its lnsd died (the address guard did not remove it)",
+                    stale.role()
+                ));
+            } else {
                 m.notes.push(format!(
-                    "the tunnel address stays on {}'s eth0: its lnsd was killed before it could remove it (not counted as a second active node)",
+                    "the tunnel address stays on {}'s eth0: its lnsd is stopped (not counted as a second active node)",
                     stale.role()
                 ));
             }

@@ -60,6 +60,22 @@ impl Pids {
     }
 }
 
+impl Pids {
+    /// Whether `member`'s lnsd has exited (no process, or a zombie): its
+    /// file descriptors are closed, so its address guard has fired.
+    pub fn exited(&self, member: Member) -> bool {
+        let pid = self.0.lock().ok().and_then(|m| m.get(&member).copied());
+        let Some(pid) = pid else {
+            return false;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        matches!(state, None | Some('Z' | 'X'))
+    }
+}
+
 /// What the watch saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holdings {

@@ -134,6 +134,15 @@ pub async fn run_lns<P: Plane>(
     // member starts as a standby and must not hold them.
     let vip = Vip::new(section.tunnel_addresses.clone());
     vip.release();
+    // Held until this function returns; if lnsd dies instead, the guard
+    // removes the addresses (vip.rs).
+    let _address_guard = match vip.guard() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::error!("tunnel address guard not started ({e}): if lnsd dies while active, its tunnel addresses stay on the interface (RUNBOOK: ExecStopPost)");
+            None
+        }
+    };
     let (handle, replica, events) = start_member(config, &section).await?;
     // Not installed: `plane.fence(handle.member().lease_fence())` would stop
     // a resumed frozen node by its own clock (freeze-active), but it widened
