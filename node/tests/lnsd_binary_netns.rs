@@ -6,7 +6,7 @@
 
 mod netns_support;
 
-use lns_proto::l2tp::{CallInfo, Event, PeerSettings};
+use lns_proto::l2tp::{CallInfo, Event};
 use lns_proto::ppp::LinkEvent;
 use netns_support::*;
 use std::process::{Command, Stdio};
@@ -61,21 +61,18 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
     if !can_run() {
         return;
     }
-    let pid = std::process::id();
-    let ns = format!("lnsd-bin-{pid}");
-    ip(&["netns", "add", &ns]);
-    let _guard = Namespace(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
-    let dir = std::env::temp_dir().join(format!("lnsd-bin-{pid}"));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let tun = format!("lnsbin{}", pid % 10_000);
+    let (ns, dir, tun) = lo_bed("lnsd-bin", "lnsbin");
     std::fs::write(dir.join("users"), "alice wonderland\n").expect("users");
     std::fs::write(dir.join("lnsd.toml"), config_text(&dir, &tun, 1460)).expect("config");
     let log = std::fs::File::create(dir.join("lnsd.log")).expect("log");
     let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_lnsd"), "--config"])
+        .args([
+            "netns",
+            "exec",
+            &ns.0,
+            env!("CARGO_BIN_EXE_lnsd"),
+            "--config",
+        ])
         .arg(dir.join("lnsd.toml"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::from(log.try_clone().expect("dup")))
@@ -84,20 +81,12 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
         .expect("spawn lnsd");
     let lnsd = child.id();
 
-    let lac_ns = ns.clone();
+    let lac_ns = ns.0.clone();
     let lac_dir = dir.clone();
     let outcome = std::thread::spawn(move || {
         enter(&lac_ns);
         let mut lac = Lac::new();
-        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
-        let tunnel = lac
-            .ep
-            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
-            .expect("open tunnel");
-        let up = lac.drive(Duration::from_secs(15), |l| {
-            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
-        });
-        assert!(up, "tunnel up");
+        let tunnel = lac.tunnel_up();
         lac.ep
             .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
             .expect("call");

@@ -18,14 +18,13 @@ mod netns_support;
 
 use lns_node::config::Config;
 use lns_node::control::{ControlSignal, Exit};
-use lns_proto::l2tp::{Event, PeerSettings};
+use lns_proto::l2tp::Event;
 use lns_proto::ppp::LinkEvent;
 use netns_support::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 const HTTP: &str = "198.18.0.1:9701";
 
@@ -115,42 +114,16 @@ fn metrics_and_readiness_of_a_live_session() {
     if !can_run() {
         return;
     }
-    let pid = std::process::id();
-    let ns = format!("lnsd-met-{pid}");
-    ip(&["netns", "add", &ns]);
-    let _guard = Namespace(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
-    let dir = std::env::temp_dir().join(format!("lnsd-met-{pid}"));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let cfg = config(&dir, &format!("lnsmet{}", pid % 10_000));
+    let (ns, dir, tun) = lo_bed("lnsd-met", "lnsmet");
+    let cfg = config(&dir, &tun);
 
-    let (signals, signals_rx) = mpsc::channel(4);
-    let daemon_ns = ns.clone();
-    let daemon = std::thread::spawn(move || {
-        enter(&daemon_ns);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
-    });
+    let (signals, daemon) = spawn_daemon(&ns.0, cfg);
 
-    let lac_ns = ns.clone();
+    let lac_ns = ns.0.clone();
     let scraped = std::thread::spawn(move || {
         enter(&lac_ns);
         let mut lac = Lac::new();
-        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
-        let tunnel = lac
-            .ep
-            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
-            .expect("open tunnel");
-        let up = lac.drive(Duration::from_secs(15), |l| {
-            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
-        });
-        assert!(up, "tunnel up: {:?}", lac.events);
+        let tunnel = lac.tunnel_up();
         lac.ep
             .open_session(now(), tunnel, Default::default(), &mut lac.e)
             .expect("open session");

@@ -20,12 +20,11 @@ mod netns_support;
 
 use lns_node::config::Config;
 use lns_node::control::{ControlSignal, Exit};
-use lns_proto::l2tp::{CallInfo, Event, PeerSettings, SessionDownReason};
+use lns_proto::l2tp::{CallInfo, Event, SessionDownReason};
 use lns_proto::ppp::LinkEvent;
 use netns_support::*;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 fn config(dir: &std::path::Path, tun: &str) -> Config {
     std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
@@ -63,30 +62,12 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
     if !can_run() {
         return;
     }
-    let pid = std::process::id();
-    let ns = format!("lnsd-e2e-{pid}");
-    ip(&["netns", "add", &ns]);
-    let _guard = Namespace(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
-    let dir = std::env::temp_dir().join(format!("lnsd-e2e-{pid}"));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let cfg = config(&dir, &format!("lnse2e{}", pid % 10_000));
+    let (ns, dir, tun) = lo_bed("lnsd-e2e", "lnse2e");
+    let cfg = config(&dir, &tun);
 
-    let (signals, signals_rx) = mpsc::channel(4);
-    let daemon_ns = ns.clone();
-    let daemon = std::thread::spawn(move || {
-        enter(&daemon_ns);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
-    });
+    let (signals, daemon) = spawn_daemon(&ns.0, cfg);
 
-    let lac_ns = ns.clone();
+    let lac_ns = ns.0.clone();
     let lac = std::thread::spawn(move || {
         enter(&lac_ns);
         let internet = UdpSocket::bind("0.0.0.0:7000").expect("bind :7000");
@@ -94,15 +75,7 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         let mut lac = Lac::new();
-        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
-        let tunnel = lac
-            .ep
-            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
-            .expect("open tunnel");
-        let up = lac.drive(Duration::from_secs(15), |l| {
-            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
-        });
-        assert!(up, "tunnel up: {:?}", lac.events);
+        let tunnel = lac.tunnel_up();
         let call = CallInfo {
             calling_number: Some(b"0102030405".to_vec()),
             ..CallInfo::default()
@@ -217,14 +190,8 @@ fn chap_login_through_freeradius_end_to_end() {
         eprintln!("freeradius not installed: skipping");
         return;
     };
-    let pid = std::process::id();
-    let ns = format!("lnsd-rad-{pid}");
-    ip(&["netns", "add", &ns]);
-    let _guard = Namespace(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
-    let rad_ns = ns.clone();
+    let (ns, dir, tun) = lo_bed("lnsd-rad", "lnsrad");
+    let rad_ns = ns.0.clone();
     let (_radius, auth) = std::thread::spawn(move || {
         enter(&rad_ns);
         start_radius(&bin, CAROL)
@@ -253,40 +220,21 @@ secret = "{secret}"
 timeout_ms = 500
 tries = 10
 [tun]
-name = "lnsrad{n}"
+name = "{tun}"
 "#,
         secret = RADIUS_SECRET,
-        n = pid % 10_000,
     );
     let mut cfg = Config::from_toml(&text).expect("parses");
-    cfg.mgmt.socket = std::env::temp_dir().join(format!("lnsd-rad-{pid}.sock"));
+    cfg.mgmt.socket = dir.join("mgmt.sock");
     cfg.validate().expect("valid");
-    let (signals, signals_rx) = mpsc::channel(4);
-    let daemon_ns = ns.clone();
-    let daemon = std::thread::spawn(move || {
-        enter(&daemon_ns);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
-    });
-    let lac_ns = ns.clone();
+    let (signals, daemon) = spawn_daemon(&ns.0, cfg);
+    let lac_ns = ns.0.clone();
     let (up, cause) = std::thread::spawn(move || {
         enter(&lac_ns);
         let mut lac = Lac::new();
         lac.user = (b"carol".to_vec(), b"secret-carol".to_vec());
         lac.methods = vec![lns_proto::ppp::AuthMethod::ChapMd5];
-        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
-        let tunnel = lac
-            .ep
-            .open_tunnel(now(), lac_addr, lns_addr, PeerSettings::open(), &mut lac.e)
-            .expect("open tunnel");
-        let t = lac.drive(Duration::from_secs(15), |l| {
-            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
-        });
-        assert!(t, "tunnel up");
+        let tunnel = lac.tunnel_up();
         lac.ep
             .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
             .expect("call");

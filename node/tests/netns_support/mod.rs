@@ -3,6 +3,8 @@
 //! time over a real UDP socket.
 #![allow(dead_code)]
 
+use lns_node::config::Config;
+use lns_node::control::{ControlSignal, Exit};
 use lns_proto::entropy::Seeded;
 use lns_proto::ip::{IpProtocol, Ipv4Repr};
 use lns_proto::l2tp::data::{parse_data, write_data_header, DataOptions};
@@ -13,8 +15,10 @@ use lns_proto::time::Timestamp;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
 
 pub const LNS: &str = "198.18.0.1:1701";
 pub const LAC: &str = "198.18.0.2:1701";
@@ -49,6 +53,42 @@ pub fn enter(ns: &str) {
     let file = File::open(format!("/run/netns/{ns}")).expect("namespace file");
     setns(file, CloneFlags::CLONE_NEWNET).expect("setns");
 }
+
+/// A namespace `TAG-PID` with `lo` up holding [`LNS`] and [`LAC`]'s
+/// addresses, its scratch directory (same name, under the temp dir) and a
+/// TUN name unique to this test process (`SHORTPID`).
+pub fn lo_bed(tag: &str, short: &str) -> (Namespace, PathBuf, String) {
+    let pid = std::process::id();
+    let ns = Namespace(format!("{tag}-{pid}"));
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns.0, "addr", "add", "198.18.0.1/32", "dev", "lo"]);
+    ip(&["-n", &ns.0, "addr", "add", "198.18.0.2/32", "dev", "lo"]);
+    let dir = std::env::temp_dir().join(&ns.0);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let tun = format!("{short}{}", pid % 10_000);
+    (ns, dir, tun)
+}
+
+/// The whole daemon (`daemon::run_with`) on a runtime of its own in
+/// `ns`: its signal sender and its thread.
+pub fn spawn_daemon(ns: &str, cfg: Config) -> (mpsc::Sender<ControlSignal>, Daemon) {
+    let (signals, signals_rx) = mpsc::channel(4);
+    let ns = ns.to_owned();
+    let daemon = std::thread::spawn(move || {
+        enter(&ns);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(lns_node::daemon::run_with(cfg, signals_rx))
+    });
+    (signals, daemon)
+}
+
+/// The daemon thread of [`spawn_daemon`].
+pub type Daemon = std::thread::JoinHandle<anyhow::Result<Exit>>;
 
 pub fn now() -> Timestamp {
     let d = SystemTime::now()
@@ -85,6 +125,27 @@ impl Lac {
             user: (b"alice".to_vec(), b"wonderland".to_vec()),
             methods: vec![AuthMethod::Pap],
         }
+    }
+
+    /// Opens the tunnel from [`LAC`] to [`LNS`] and waits (15 s) until it
+    /// is up; panics with the events otherwise.
+    pub fn tunnel_up(&mut self) -> u16 {
+        let (lac_addr, lns_addr) = (LAC.parse().expect("l"), LNS.parse().expect("l"));
+        let tunnel = self
+            .ep
+            .open_tunnel(
+                now(),
+                lac_addr,
+                lns_addr,
+                lns_proto::l2tp::PeerSettings::open(),
+                &mut self.e,
+            )
+            .expect("open tunnel");
+        let up = self.drive(Duration::from_secs(15), |l| {
+            l.events.iter().any(|e| matches!(e, Event::TunnelUp { .. }))
+        });
+        assert!(up, "tunnel up: {:?}", self.events);
+        tunnel
     }
 
     pub fn send_frame(&self, route: &SessionRoute, frame: &[u8]) {
