@@ -23,7 +23,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::freeradius::{self, RadiusConfig};
-use crate::harness::{wait_for_file_line, wait_for_udp_port, Proc, Signal, Topology};
+use crate::harness::{
+    wait_for_file_line, wait_for_udp_port, Proc, Signal, Topology, TopologyBuilder,
+};
 
 /// The LAC's address.
 pub const LAC_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -72,26 +74,33 @@ pub struct L2tpnsBed {
     pub topo: Topology,
 }
 
+/// The bed both LNSes under test sit in: `lac` -- `lns` -- `core`, the LAC
+/// at [`LAC_ADDR`], the LNS at [`LNS_ADDR`], the core at 198.18.1.2 (and
+/// 2001:db8:1::2) routing the subscribers' 198.19.0.0/16 back through the
+/// LNS, which forwards IPv4. Callers add what their LNS needs.
+pub fn lac_lns_core() -> TopologyBuilder {
+    let lac_cidr = format!("{LAC_ADDR}/24");
+    let lns_cidr = format!("{LNS_ADDR}/24");
+    Topology::builder()
+        .namespace("lac")
+        .namespace("lns")
+        .namespace("core")
+        .veth(
+            ("lac", "to-lns", &[&lac_cidr]),
+            ("lns", "to-lac", &[&lns_cidr]),
+        )
+        .veth(
+            ("lns", "to-core", &["198.18.1.1/24", "2001:db8:1::1/64"]),
+            ("core", "to-lns", &["198.18.1.2/24", "2001:db8:1::2/64"]),
+        )
+        .sysctl("lns", "net.ipv4.ip_forward", "1")
+        .route("core", "198.19.0.0/16", "198.18.1.1")
+}
+
 impl L2tpnsBed {
     /// Builds the topology and starts FreeRADIUS, l2tpns and the reflector.
     pub fn start(opts: &BedOptions) -> Result<L2tpnsBed> {
-        let lac_cidr = format!("{LAC_ADDR}/24");
-        let lns_cidr = format!("{LNS_ADDR}/24");
-        let topo = Topology::builder()
-            .namespace("lac")
-            .namespace("lns")
-            .namespace("core")
-            .veth(
-                ("lac", "to-lns", &[&lac_cidr]),
-                ("lns", "to-lac", &[&lns_cidr]),
-            )
-            .veth(
-                ("lns", "to-core", &["198.18.1.1/24", "2001:db8:1::1/64"]),
-                ("core", "to-lns", &["198.18.1.2/24", "2001:db8:1::2/64"]),
-            )
-            .sysctl("lns", "net.ipv4.ip_forward", "1")
-            .route("core", "198.19.0.0/16", "198.18.1.1")
-            .build()?;
+        let topo = lac_lns_core().build()?;
         let radius = freeradius::spawn(
             &topo,
             "lns",

@@ -37,7 +37,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::freeradius::{self, RadiusConfig};
-use super::l2tpns::{CORE_ADDR, LAC_ADDR, LNS_ADDR, PEER_ADDRESS, RADIUS_SECRET, REFLECTOR_PORT};
+use super::l2tpns::{CORE_ADDR, LNS_ADDR, PEER_ADDRESS, RADIUS_SECRET, REFLECTOR_PORT};
 use crate::harness::{wait_for_udp_port, Proc, Signal, Topology};
 use crate::lac::user_name;
 
@@ -132,23 +132,8 @@ pub struct LnsdBed {
 impl LnsdBed {
     /// Builds the topology and starts (FreeRADIUS,) the reflector and lnsd.
     pub fn start(opts: &LnsdOptions) -> Result<LnsdBed> {
-        let lac_cidr = format!("{LAC_ADDR}/24");
-        let lns_cidr = format!("{LNS_ADDR}/24");
-        let topo = Topology::builder()
-            .namespace("lac")
-            .namespace("lns")
-            .namespace("core")
-            .veth(
-                ("lac", "to-lns", &[&lac_cidr]),
-                ("lns", "to-lac", &[&lns_cidr]),
-            )
-            .veth(
-                ("lns", "to-core", &["198.18.1.1/24", "2001:db8:1::1/64"]),
-                ("core", "to-lns", &["198.18.1.2/24", "2001:db8:1::2/64"]),
-            )
-            .sysctl("lns", "net.ipv4.ip_forward", "1")
+        let topo = super::l2tpns::lac_lns_core()
             .sysctl("lns", "net.ipv6.conf.all.forwarding", "1")
-            .route("core", "198.19.0.0/16", "198.18.1.1")
             .route("core", V6_LINK_POOL, "2001:db8:1::1")
             .route("core", V6_PD_POOL, "2001:db8:1::1")
             .build()?;
