@@ -429,6 +429,7 @@ impl<S: StateMachine> Task<S> {
                 tracing::error!(error = %e, "member stopping: storage or raft failure");
                 break;
             }
+            let t_core = started.elapsed();
             self.route();
             let begun = started.elapsed();
             if let Err(e) = self.core.finish_flush() {
@@ -440,6 +441,7 @@ impl<S: StateMachine> Task<S> {
             let took = started.elapsed();
             if took >= SLOW_FLUSH {
                 tracing::debug!(
+                    core_us = t_core.as_micros() as u64,
                     before_sync_us = begun.as_micros() as u64,
                     total_us = took.as_micros() as u64,
                     "slow flush"
