@@ -103,6 +103,6 @@ pub use crate::fence::LeaseFence;
 pub use crate::forward::{ForwardError, ForwardFuture, ForwardHandler};
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
-pub use crate::storage::{LogStore, SnapshotData, StoreError, SyncWaker};
+pub use crate::storage::{LogStore, SimulatedDisk, SnapshotData, StoreError, SyncWaker};
 pub use crate::tls::{TlsConfig, TlsError};
 pub use crate::transport::Credentials;

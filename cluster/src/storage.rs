@@ -32,8 +32,11 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 use crate::config::Fsync;
 
+mod simulated;
 mod syncer;
 
+use simulated::Image;
+pub use simulated::SimulatedDisk;
 pub use syncer::SyncWaker;
 use syncer::{Syncer, Write};
 
@@ -55,6 +58,8 @@ pub struct LogStore {
     snapshot: Snapshot,
     entries: Vec<Entry>,
     disk: Option<Disk>,
+    /// The simulator's disk, when the store runs on one (no sled then).
+    sim: Option<SimulatedDisk>,
     /// Set when raft asked for a snapshot we could not give (it predates the
     /// member it is for); the core then takes a fresh one.
     snapshot_wanted: std::cell::Cell<bool>,
@@ -95,6 +100,16 @@ impl LogStore {
             meta.term = 1;
             s.hard_state.commit = 1;
         }
+        s
+    }
+
+    /// Like [`LogStore::in_memory`], on a simulated disk that loses the
+    /// writes not yet synced when the member crashes (see
+    /// [`SimulatedDisk`]); the core then takes the background-sync path.
+    pub fn on_simulated_disk(voters: &[u64], learners: &[u64], disk: &SimulatedDisk) -> Self {
+        let mut s = LogStore::in_memory(voters, learners);
+        disk.start(s.image());
+        s.sim = Some(disk.clone());
         s
     }
 
@@ -215,6 +230,7 @@ impl LogStore {
             snapshot,
             entries,
             disk: Some(disk),
+            sim: None,
             snapshot_wanted: std::cell::Cell::new(false),
         })
     }
@@ -478,14 +494,19 @@ impl LogStore {
         Ok(true)
     }
 
-    /// True when background sync runs ([`LogStore::start_background_sync`]).
+    /// True when background sync runs ([`LogStore::start_background_sync`],
+    /// or a simulated disk).
     pub fn background_sync(&self) -> bool {
-        self.disk.as_ref().is_some_and(|d| d.syncer.is_some())
+        self.sim.is_some() || self.disk.as_ref().is_some_and(|d| d.syncer.is_some())
     }
 
     /// Background sync: the writes of Ready `number` are done; make them
     /// (and everything before) durable. Without background sync: nothing.
     pub fn request_sync(&mut self, number: u64) {
+        if let Some(sim) = &self.sim {
+            sim.request(number, self.image());
+            return;
+        }
         let floor = Guard::of(&self.hard_state);
         if let Some(s) = self.disk.as_ref().and_then(|d| d.syncer.as_ref()) {
             s.request(number, floor);
@@ -495,6 +516,9 @@ impl LogStore {
     /// Background sync: the highest Ready number known durable, or the
     /// failure that must stop the member (0 without background sync).
     pub fn synced(&self) -> Result<u64, StoreError> {
+        if let Some(sim) = &self.sim {
+            return Ok(sim.synced());
+        }
         match self.disk.as_ref().and_then(|d| d.syncer.as_ref()) {
             Some(s) => s.synced(),
             None => Ok(0),
@@ -503,6 +527,9 @@ impl LogStore {
 
     /// Makes every write so far durable (fsync), unless fsync is disabled.
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        if let Some(sim) = &self.sim {
+            sim.sync_all(self.image());
+        }
         if let Some(d) = &mut self.disk {
             d.drain()?;
             if d.fsync == Fsync::Always {
@@ -585,6 +612,27 @@ impl LogStore {
         Ok(())
     }
 
+    /// Everything this store persists, as it is now (simulated disk).
+    fn image(&self) -> Image {
+        Image {
+            hard_state: self.hard_state.clone(),
+            conf_state: self.conf_state.clone(),
+            snapshot: self.snapshot.clone(),
+            entries: self.entries.clone(),
+        }
+    }
+
+    fn from_image(image: Image, sim: Option<SimulatedDisk>) -> Self {
+        LogStore {
+            hard_state: image.hard_state,
+            conf_state: image.conf_state,
+            snapshot: image.snapshot,
+            entries: image.entries,
+            sim,
+            ..LogStore::empty()
+        }
+    }
+
     fn empty() -> Self {
         LogStore {
             hard_state: HardState::default(),
@@ -592,6 +640,7 @@ impl LogStore {
             snapshot: Snapshot::default(),
             entries: Vec::new(),
             disk: None,
+            sim: None,
             snapshot_wanted: std::cell::Cell::new(false),
         }
     }
