@@ -16,8 +16,9 @@
 //!   activity changes are published at the instant the lease says so (the
 //!   task wakes at the core's `poll_timeout`).
 //! - The task runs on a thread of its own (a current-thread runtime), and
-//!   with fsync on the store syncs on threads of its own (raft-rs async
-//!   ready, see `storage::syncer`): the task keeps taking proposals and
+//!   with fsync on the store writes sled and syncs on threads of its own
+//!   (raft-rs async ready, see `storage::syncer`; compaction serialises the
+//!   state's frozen view there too): the task keeps taking proposals and
 //!   acknowledgements while a batch reaches the disk, and the messages that
 //!   depend on a batch leave once the store reports it durable. Heartbeats
 //!   keep flowing under disk load.

@@ -4,9 +4,15 @@
 //! Contract:
 //! - Holds the entries after the latest snapshot, the hard state, the conf
 //!   state and the latest state-machine snapshot (metadata and data).
-//! - Every mutation is written to sled as it happens; [`LogStore::sync`] makes
-//!   them durable (fsync) and is called before any message that depends on
-//!   them leaves the member (see `core`).
+//! - Every mutation is written to sled as it happens (with background sync:
+//!   queued, in order, to the store's writer thread, which applies it before
+//!   the next flush); [`LogStore::sync`] makes them durable (fsync) and is
+//!   called before any message that depends on them leaves the member (see
+//!   `core`). Raft reads only the in-memory image, never sled.
+//! - Compaction ([`LogStore::start_compaction_with`]) produces the snapshot's
+//!   bytes and writes its file on a thread of its own.
+//! - On a [`SimulatedDisk`] (the simulator) the store behaves as with
+//!   background sync, and a crash keeps only what a completed sync covered.
 //! - [`LogStore::open`] recovers everything after a restart and refuses a
 //!   damaged or truncated directory with a [`StoreError`]: every stored value
 //!   carries a CRC-32, the log must be contiguous from the snapshot, the commit
