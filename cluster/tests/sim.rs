@@ -105,7 +105,7 @@ fn random_faults_keep_every_property() {
 fn crashes_lose_unsynced_writes_but_never_an_acknowledged_command() {
     let topologies: [&[MemberKind]; 2] = [&[E, E, W], &[E, E, E, E, W]];
     let (mut acked_total, mut lost_total, mut lossy_crashes) = (0, 0, 0);
-    for seed in seeds(30) {
+    for seed in seeds(20) {
         let all = members(topologies[(seed % 2) as usize]);
         let voters: Vec<u64> = all.keys().copied().collect();
         let mut sim = Sim::with_lossy_disks(seed, &all, &voters);
