@@ -15,9 +15,22 @@ pub trait StateMachine {
     fn apply(&mut self, index: u64, command: &[u8]) -> Vec<u8>;
     /// A serialisation of the whole state (taken after the last apply).
     fn snapshot(&self) -> Vec<u8>;
+    /// A frozen view of the state as of the last apply, serialised later on
+    /// another thread: compaction calls this on the member thread and runs
+    /// the returned closure (which must yield what `snapshot` would have)
+    /// on the snapshot writer's thread. Override it when the state can be
+    /// frozen cheaply (shared immutable values, a persistent map): the
+    /// default serialises at once, on the member thread.
+    fn snapshot_view(&self) -> SnapshotView {
+        let bytes = self.snapshot();
+        Box::new(move || bytes)
+    }
     /// Replaces the state with a snapshot taken at `index`.
     fn restore(&mut self, index: u64, snapshot: &[u8]) -> Result<(), RestoreError>;
 }
+
+/// A frozen state, serialised when called (see [`StateMachine::snapshot_view`]).
+pub type SnapshotView = Box<dyn FnOnce() -> Vec<u8> + Send>;
 
 /// A snapshot the state machine could not load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

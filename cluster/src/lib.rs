@@ -96,12 +96,13 @@ pub use crate::config::{
 };
 pub use crate::core::{
     Activity, ClusterStatus, Event, Leadership, MemberCore, MemberStatus, Membership,
-    MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, StateMachine,
+    MembershipChange, MembershipRefusal, ProposeError, RestoreError, Role, SnapshotView,
+    StateMachine,
 };
 pub use crate::fence::LeaseFence;
 pub use crate::forward::{ForwardError, ForwardFuture, ForwardHandler};
 pub use crate::lease::Micros;
 pub use crate::member::{Member, StartError, PROPOSE_TIMEOUT};
-pub use crate::storage::{LogStore, StoreError, SyncWaker};
+pub use crate::storage::{LogStore, SimulatedDisk, SnapshotData, StoreError, SyncWaker};
 pub use crate::tls::{TlsConfig, TlsError};
 pub use crate::transport::Credentials;

@@ -16,8 +16,9 @@
 //!   activity changes are published at the instant the lease says so (the
 //!   task wakes at the core's `poll_timeout`).
 //! - The task runs on a thread of its own (a current-thread runtime), and
-//!   with fsync on the store syncs on threads of its own (raft-rs async
-//!   ready, see `storage::syncer`): the task keeps taking proposals and
+//!   with fsync on the store writes sled and syncs on threads of its own
+//!   (raft-rs async ready, see `storage::syncer`; compaction serialises the
+//!   state's frozen view there too): the task keeps taking proposals and
 //!   acknowledgements while a batch reaches the disk, and the messages that
 //!   depend on a batch leave once the store reports it durable. Heartbeats
 //!   keep flowing under disk load.
@@ -429,6 +430,7 @@ impl<S: StateMachine> Task<S> {
                 tracing::error!(error = %e, "member stopping: storage or raft failure");
                 break;
             }
+            let t_core = started.elapsed();
             self.route();
             let begun = started.elapsed();
             if let Err(e) = self.core.finish_flush() {
@@ -440,6 +442,7 @@ impl<S: StateMachine> Task<S> {
             let took = started.elapsed();
             if took >= SLOW_FLUSH {
                 tracing::debug!(
+                    core_us = t_core.as_micros() as u64,
                     before_sync_us = begun.as_micros() as u64,
                     total_us = took.as_micros() as u64,
                     "slow flush"

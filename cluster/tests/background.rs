@@ -166,3 +166,44 @@ fn compaction_in_memory_completes_at_once() {
     assert_eq!(s.latest_snapshot().get_metadata().index, 5);
     assert_eq!(s.first_index().expect("first"), 6);
 }
+
+/// With the writer thread on, the caller's writes are only queued; a
+/// compaction then produces the snapshot's bytes on the snapshot writer's
+/// thread (never the caller's) after those writes reached sled, and a
+/// restart finds both the snapshot and the log after it.
+#[test]
+fn background_compaction_serialises_off_the_caller_thread_after_queued_writes() {
+    let dir = TempDir::new("compact-bg");
+    let mut cs = ConfState::default();
+    cs.set_voters(vec![1, 2, 3]);
+    let caller = std::thread::current().id();
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("fresh store");
+        let (wake, woken) = waker();
+        assert!(s.start_background_sync(wake).expect("start"));
+        s.append(&entries(1, 20, 2)).expect("append");
+        s.set_hard_state(&hard_state(2, 1, 15)).expect("hard state");
+        let (tx, ran_on) = mpsc::channel();
+        let data: lns_cluster::SnapshotData = Box::new(move || {
+            let _ = tx.send(std::thread::current().id());
+            b"state-at-10".to_vec()
+        });
+        s.start_compaction_with(10, &cs, data).expect("start");
+        assert_eq!(s.wait_compaction().expect("completes"), Some(10));
+        let thread = ran_on.recv().expect("the data closure ran");
+        assert_ne!(
+            thread, caller,
+            "the state was serialised on the caller's thread"
+        );
+        assert_eq!(s.latest_snapshot().get_data(), b"state-at-10");
+        assert_eq!(s.first_index().expect("first"), 11);
+        s.request_sync(1);
+        wait_synced(&s, &woken, 1);
+    }
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(s.latest_snapshot().get_metadata().index, 10);
+    assert_eq!(s.latest_snapshot().get_data(), b"state-at-10");
+    assert_eq!(s.first_index().expect("first"), 11);
+    assert_eq!(s.last_index().expect("last"), 20);
+    assert_eq!(s.initial_state().expect("state").hard_state.commit, 15);
+}

@@ -263,3 +263,33 @@ fn founding_store_starts_from_a_bootstrap_snapshot_holding_the_voters() {
         "initial voters only used once"
     );
 }
+
+/// The simulator's disk: a crash keeps exactly the writes of the Readies
+/// whose sync completed, and loses the rest (raft-rs async ready).
+#[test]
+fn simulated_disk_keeps_only_synced_readies_across_a_crash() {
+    let disk = lns_cluster::SimulatedDisk::new();
+    let mut s = LogStore::on_simulated_disk(&[], &[], &disk);
+    assert!(s.background_sync(), "the core must take the async path");
+    s.append(&[entry(1, 2), entry(2, 2)]).expect("append");
+    s.request_sync(1);
+    s.append(&[entry(3, 2)]).expect("append");
+    s.request_sync(2);
+    assert_eq!(disk.pending(), Some(2));
+    assert_eq!(s.synced().expect("no failure"), 0);
+    disk.complete(1);
+    assert_eq!(s.synced().expect("no failure"), 1);
+    assert_eq!(disk.pending(), Some(2));
+    let after = disk.after_crash();
+    assert_eq!(
+        after.last_index().expect("last"),
+        2,
+        "Ready 2 was not synced"
+    );
+    assert_eq!(disk.pending(), None, "a crash forgets the syncs in flight");
+    // A synchronous sync makes everything durable at once.
+    let mut s = after;
+    s.append(&[entry(3, 3), entry(4, 3)]).expect("append");
+    s.sync().expect("sync");
+    assert_eq!(disk.after_crash().last_index().expect("last"), 4);
+}

@@ -43,7 +43,8 @@ mod rules;
 
 pub use crate::contract::{
     Activity, ClusterStatus, Event, Leadership, MemberStatus, Membership, MembershipChange,
-    MembershipRefusal, Outbound, Payload, ProposeError, RestoreError, Role, StateMachine,
+    MembershipRefusal, Outbound, Payload, ProposeError, RestoreError, Role, SnapshotView,
+    StateMachine,
 };
 
 /// Why the core could not start or continue.
@@ -818,11 +819,21 @@ impl<S: StateMachine> MemberCore<S> {
         if !(due || wanted && self.applied > snap_index) {
             return Ok(());
         }
-        let mut data = vec![SNAPSHOT_V1];
-        data.extend_from_slice(&self.sm.snapshot());
+        // Only the frozen view is taken here (it must match `applied`); the
+        // bytes are produced and written on the snapshot writer's thread.
+        let view = self.sm.snapshot_view();
+        let data: crate::storage::SnapshotData = Box::new(move || {
+            let state = view();
+            let mut data = Vec::with_capacity(state.len() + 1);
+            data.push(SNAPSHOT_V1);
+            data.extend_from_slice(&state);
+            data
+        });
         let cs = self.raw.raft.prs().conf().to_conf_state();
         let applied = self.applied;
-        self.raw.mut_store().start_compaction(applied, &cs, data)?;
+        self.raw
+            .mut_store()
+            .start_compaction_with(applied, &cs, data)?;
         self.install_compaction()
     }
 

@@ -1,14 +1,22 @@
-//! Background persistence of a sled store: the fsyncs and the guard file
-//! leave the member thread, so it keeps taking proposals, acknowledgements
-//! and appends while a batch reaches the disk (raft-rs "async ready").
+//! Background persistence of a sled store: the sled writes, the fsyncs and
+//! the guard file leave the member thread, so it keeps taking proposals,
+//! acknowledgements and appends while a batch reaches the disk (raft-rs
+//! "async ready").
 //!
 //! Contract:
-//! - [`Syncer::request`] is called after the writes of Ready `number` went
-//!   into sled. The fsync thread then flushes sled (group commit: every
-//!   request queued meanwhile shares one flush), and only after that flush
-//!   reports `number` in [`Syncer::synced`] and calls the waker. A flush
-//!   covers every write made before it started, so a reported number means
-//!   that Ready and every earlier one are durable.
+//! - [`Syncer::write`] queues a write (log segments, metadata values); the
+//!   writer thread applies the queued writes to sled in the order they were
+//!   queued. Nothing on the member thread touches sled while it runs.
+//! - [`Syncer::request`] is queued after the writes of Ready `number`. The
+//!   writer thread then flushes sled (group commit: every request queued
+//!   meanwhile shares one flush), and only after that flush reports
+//!   `number` in [`Syncer::synced`] and calls the waker. A flush covers
+//!   every write applied before it started, so a reported number means that
+//!   Ready and every earlier one are durable.
+//! - [`Syncer::applied_mark`] returns a receiver that fires once every
+//!   write queued before it is in sled (not necessarily durable): a caller
+//!   that then flushes sled itself (the snapshot writer) or writes sled
+//!   directly (a snapshot from the leader) sees them all.
 //! - The guard file is written by a thread of its own, only ever from a
 //!   floor (term, vote, commit) that a completed flush made durable, and
 //!   only when the term or vote changed or the commit index moved by
@@ -32,7 +40,7 @@ pub type SyncWaker = Arc<dyn Fn() + Send + Sync>;
 
 /// The fsync thread and the guard thread of one store.
 pub(super) struct Syncer {
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<mpsc::Sender<Job>>,
     guards: Option<mpsc::Sender<Guard>>,
     progress: Arc<Mutex<Progress>>,
     threads: Vec<JoinHandle<()>>,
@@ -51,16 +59,32 @@ struct Request {
     floor: Guard,
 }
 
+/// One write to apply to sled, in queue order.
+pub(super) struct Write {
+    pub(super) log: Option<sled::Batch>,
+    pub(super) meta: Vec<(&'static [u8], Vec<u8>)>,
+}
+
+/// What the writer thread is asked to do, in order.
+enum Job {
+    Write(Write),
+    Sync(Request),
+    /// Signals once every earlier job's writes are in sled.
+    Mark(mpsc::Sender<()>),
+}
+
 impl Syncer {
-    /// Starts both threads over `db`; `written` is the guard file's floor.
+    /// Starts both threads over `db` (its `log` and `meta` trees); `written`
+    /// is the guard file's floor.
     pub(super) fn start(
         db: sled::Db,
+        trees: (sled::Tree, sled::Tree),
         dir: PathBuf,
         written: Guard,
         wake: SyncWaker,
     ) -> std::io::Result<Syncer> {
         let progress = Arc::new(Mutex::new(Progress::default()));
-        let (requests, rx) = mpsc::channel::<Request>();
+        let (requests, rx) = mpsc::channel::<Job>();
         let (guards, guard_rx) = mpsc::channel::<Guard>();
         let guard_thread = {
             let progress = progress.clone();
@@ -74,7 +98,7 @@ impl Syncer {
             let guards = guards.clone();
             std::thread::Builder::new()
                 .name("lns-cluster-fsync".into())
-                .spawn(move || flush_loop(&db, &rx, &guards, &progress, &wake))?
+                .spawn(move || flush_loop(&db, &trees, &rx, &guards, &progress, &wake))?
         };
         Ok(Syncer {
             requests: Some(requests),
@@ -88,10 +112,24 @@ impl Syncer {
     /// Asks for Ready `number` (and everything before it) to be made
     /// durable; `floor` is the hard state it carries.
     pub(super) fn request(&self, number: u64, floor: Guard) {
-        let sent = self
-            .requests
-            .as_ref()
-            .is_some_and(|r| r.send(Request { number, floor }).is_ok());
+        self.queue(Job::Sync(Request { number, floor }));
+    }
+
+    /// Queues a write; the writer thread applies it after every earlier one.
+    pub(super) fn write(&self, w: Write) {
+        self.queue(Job::Write(w));
+    }
+
+    /// A receiver that fires once every write queued so far is in sled
+    /// (it disconnects instead if the writer stopped).
+    pub(super) fn applied_mark(&self) -> mpsc::Receiver<()> {
+        let (tx, rx) = mpsc::channel();
+        self.queue(Job::Mark(tx));
+        rx
+    }
+
+    fn queue(&self, job: Job) {
+        let sent = self.requests.as_ref().is_some_and(|r| r.send(job).is_ok());
         if !sent {
             self.fail("the fsync thread stopped".into());
         }
@@ -141,24 +179,43 @@ impl std::fmt::Debug for Syncer {
     }
 }
 
-/// The fsync thread: one flush for everything queued, then report.
+/// The writer thread: applies every queued write in order, then one flush
+/// for every sync request among them, then reports.
 fn flush_loop(
     db: &sled::Db,
-    rx: &mpsc::Receiver<Request>,
+    (log, meta): &(sled::Tree, sled::Tree),
+    rx: &mpsc::Receiver<Job>,
     guards: &mpsc::Sender<Guard>,
     progress: &Mutex<Progress>,
     wake: &SyncWaker,
 ) {
-    while let Ok(mut last) = rx.recv() {
-        while let Ok(r) = rx.try_recv() {
-            last = r;
+    while let Ok(first) = rx.recv() {
+        let mut last: Option<Request> = None;
+        let mut written = Ok(());
+        for job in std::iter::once(first).chain(rx.try_iter()) {
+            match job {
+                Job::Write(w) if written.is_ok() => written = apply(log, meta, w),
+                Job::Write(_) => {}
+                Job::Sync(r) => last = Some(r),
+                // Dropping the sender on failure disconnects the waiter.
+                Job::Mark(tx) if written.is_ok() => {
+                    let _ = tx.send(());
+                }
+                Job::Mark(_) => {}
+            }
         }
-        let outcome = db.flush();
+        let outcome = match (written, &last) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(_)) => db.flush().map(|_| ()),
+            (Ok(()), None) => continue,
+        };
         if let Ok(mut p) = progress.lock() {
-            match outcome {
-                Ok(_) => p.synced = p.synced.max(last.number),
-                Err(ref e) => {
-                    p.failure.get_or_insert(format!("fsync failed: {e}"));
+            match (&outcome, &last) {
+                (Ok(()), Some(r)) => p.synced = p.synced.max(r.number),
+                (Ok(()), None) => {}
+                (Err(e), _) => {
+                    p.failure
+                        .get_or_insert(format!("write or fsync failed: {e}"));
                 }
             }
         }
@@ -166,8 +223,20 @@ fn flush_loop(
         if outcome.is_err() {
             return;
         }
-        let _ = guards.send(last.floor);
+        if let Some(r) = last {
+            let _ = guards.send(r.floor);
+        }
     }
+}
+
+fn apply(log: &sled::Tree, meta: &sled::Tree, w: Write) -> sled::Result<()> {
+    if let Some(batch) = w.log {
+        log.apply_batch(batch)?;
+    }
+    for (key, value) in w.meta {
+        meta.insert(key, value)?;
+    }
+    Ok(())
 }
 
 /// The guard thread: writes the latest durable floor when it is due.

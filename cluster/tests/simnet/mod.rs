@@ -17,8 +17,9 @@ use std::time::Duration;
 use lns_cluster::core::{Outbound, Payload};
 use lns_cluster::{
     ClusterConfig, Event, LogStore, MemberCore, MemberId, MemberKind, MembershipChange, PeerSpec,
-    RestoreError, Role, StateMachine,
+    RestoreError, Role, SimulatedDisk, StateMachine,
 };
+use raft::Storage as _;
 
 pub const MS: u64 = 1_000;
 
@@ -193,6 +194,10 @@ pub struct Node {
     pub core: Option<MemberCore<ChainSm>>,
     /// The "disk" of a crashed member.
     pub disk: Option<LogStore>,
+    /// A disk that loses unsynced writes on a crash (`Sim::with_lossy_disks`).
+    pub lossy: Option<SimulatedDisk>,
+    /// The pending sync being flushed: (completes at, up to Ready number).
+    pub sync_at: Option<(u64, u64)>,
     pub snapshots_installed: u64,
     pub became_leader_at: Option<u64>,
 }
@@ -221,6 +226,10 @@ pub struct Sim {
     pub reads: BTreeMap<u64, (MemberId, u64)>,
     /// Number of steps where exactly one member was active.
     pub active_steps: u64,
+    /// Log entries that crashes threw away (written, never synced).
+    pub lost_on_crash: u64,
+    /// Lossy disks: one sync (flush) takes this long, min and max (micros).
+    pub sync_delay: (u64, u64),
 }
 
 /// Member ids and kinds, e.g. `&[Eligible, Eligible, Witness]` -> 1, 2, 3.
@@ -254,6 +263,28 @@ impl Sim {
         voters: &[MemberId],
         tweak: impl Fn(&mut ClusterConfig),
     ) -> Self {
+        Sim::build(seed, all, voters, tweak, Disks::Synchronous)
+    }
+
+    /// Like `new`, with every member on a [`SimulatedDisk`]: the core takes
+    /// the background-sync path (persisted messages wait for the sync), a
+    /// sync completes after a seeded delay, and a crash loses every write
+    /// not yet synced.
+    pub fn with_lossy_disks(
+        seed: u64,
+        all: &BTreeMap<MemberId, PeerSpec>,
+        voters: &[MemberId],
+    ) -> Self {
+        Sim::build(seed, all, voters, |_| {}, Disks::Lossy)
+    }
+
+    fn build(
+        seed: u64,
+        all: &BTreeMap<MemberId, PeerSpec>,
+        voters: &[MemberId],
+        tweak: impl Fn(&mut ClusterConfig),
+        disks: Disks,
+    ) -> Self {
         let mut rng = Rng::new(seed);
         let checker = Rc::new(RefCell::new(Checker::default()));
         let mut nodes = BTreeMap::new();
@@ -271,10 +302,11 @@ impl Sim {
             config.max_batch_bytes = 64 * 1024;
             config.failover = lns_cluster::FailoverMode::Automatic;
             tweak(&mut config);
-            let store = if voters.contains(id) {
-                LogStore::in_memory(voters, &[])
-            } else {
-                LogStore::in_memory(&[], &[])
+            let initial: &[MemberId] = if voters.contains(id) { voters } else { &[] };
+            let lossy = (disks == Disks::Lossy).then(SimulatedDisk::new);
+            let store = match &lossy {
+                Some(d) => LogStore::on_simulated_disk(initial, &[], d),
+                None => LogStore::in_memory(initial, &[]),
             };
             let start = rng.below(50 * MS);
             let sm = ChainSm::new(*id, checker.clone());
@@ -286,6 +318,8 @@ impl Sim {
                     config,
                     core: Some(core),
                     disk: None,
+                    lossy,
+                    sync_at: None,
                     snapshots_installed: 0,
                     became_leader_at: None,
                 },
@@ -308,6 +342,8 @@ impl Sim {
             admin_results: BTreeMap::new(),
             reads: BTreeMap::new(),
             active_steps: 0,
+            lost_on_crash: 0,
+            sync_delay: (100, 4 * MS),
         }
     }
 
@@ -366,7 +402,16 @@ impl Sim {
     pub fn crash(&mut self, id: MemberId) {
         if let Some(node) = self.nodes.get_mut(&id) {
             if let Some(core) = node.core.take() {
-                node.disk = Some(core.into_store());
+                let store = core.into_store();
+                node.disk = Some(match &node.lossy {
+                    Some(d) => {
+                        let written = store.last_index().unwrap_or(0);
+                        self.lost_on_crash += written.saturating_sub(d.durable_last_index());
+                        d.after_crash()
+                    }
+                    None => store,
+                });
+                node.sync_at = None;
                 node.became_leader_at = None;
             }
         }
@@ -465,6 +510,9 @@ impl Sim {
             if let Some(c) = &n.core {
                 t = t.min(c.poll_timeout());
             }
+            if let Some((at, _)) = n.sync_at {
+                t = t.min(at);
+            }
         }
         if self.load_every > 0 {
             t = t.min(self.next_load);
@@ -492,6 +540,7 @@ impl Sim {
         // Timers and one flush per member.
         let ids: Vec<MemberId> = self.nodes.keys().copied().collect();
         for id in &ids {
+            self.advance_disk(*id);
             if let Some(c) = self.core_mut(*id) {
                 if c.poll_timeout() <= now {
                     c.handle_timeout(now);
@@ -505,6 +554,7 @@ impl Sim {
                 }
             }
             self.drain(*id);
+            self.advance_disk(*id);
         }
         // At most one active member at any instant; a witness never.
         let active = self.active();
@@ -523,6 +573,36 @@ impl Sim {
                     .borrow_mut()
                     .violations
                     .push(format!("witness {id} active at t={}us", self.now));
+            }
+        }
+    }
+
+    /// Lossy disks: completes the sync in flight when it is due, and starts
+    /// one (covering every Ready written so far) when some are waiting.
+    fn advance_disk(&mut self, id: MemberId) {
+        let now = self.now;
+        let alive = self.alive(id);
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let Some(disk) = node.lossy.clone() else {
+            return;
+        };
+        if !alive {
+            return;
+        }
+        if let Some((at, number)) = node.sync_at {
+            if at > now {
+                return;
+            }
+            disk.complete(number);
+            node.sync_at = None;
+        }
+        if let Some(number) = disk.pending() {
+            let (lo, hi) = self.sync_delay;
+            let delay = lo + self.rng.below(hi - lo + 1);
+            if let Some(node) = self.nodes.get_mut(&id) {
+                node.sync_at = Some((now + delay, number));
             }
         }
     }
@@ -633,6 +713,14 @@ impl Sim {
             );
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disks {
+    /// `LogStore::in_memory`: every write durable at once.
+    Synchronous,
+    /// `LogStore::on_simulated_disk`.
+    Lossy,
 }
 
 /// raft-rs logs into tracing when `LNS_SIM_TRACE` is set, else nowhere.
