@@ -345,6 +345,10 @@ impl<P: Plane> Task<P> {
             seed,
             inputs: std::mem::take(&mut self.queue),
             fingerprint: self.announce.clone(),
+            settings: self
+                .announce
+                .as_ref()
+                .map(|_| self.replica.lock().settings().clone()),
         };
         self.in_flight = true;
         let member = self.handle.member().clone();

@@ -3,39 +3,39 @@
 //! Contract: the replicated engine is deterministic only if every member
 //! builds it from the same [`EngineConfig`] (pools, LAC table, limits,
 //! timers, PPP, IPv6, accounting). [`ConfigFingerprint::of`] digests that
-//! configuration per section (MD5 of the section's canonical `Debug`
-//! text: a check against accidental differences, not a security digest;
-//! `Debug` of these types holds no hash map, so the text is stable for a
-//! given lnsd build). The active node writes its fingerprint into the log
-//! when it becomes active (`Command` field 50) and into every snapshot
-//! (`EngineSnapshot` field 50); every member compares it with its own
-//! ([`ConfigFingerprint::differences`] names the sections that differ) and
-//! reports a [`Consistency`]. A member whose configuration differs must
-//! not serve: it is not ready, exports `lnsd_config_mismatch 1`, logs the
-//! sections at error level and refuses to become active (DESIGN.md D1,
-//! RUNBOOK "The configuration must match"). The node's own names
-//! (`node.host_name`, `listen.host_name`, `ppp.chap_name`) are left out:
-//! they identify a member and may differ.
+//! configuration per section: MD5 of the section's canonical entries
+//! ([`super::settings`], one `key=value\n` line per entry in key order), a
+//! check against accidental differences, not a security digest. The
+//! entries encode the *effective* values in a form defined by lnsd (not
+//! `Debug`), so a rolling upgrade to a version that changes formatting or
+//! adds a setting left at its default keeps the digest. Each fingerprint
+//! says which encoding it digests ([`ENCODING`]; 0 was the `Debug` text
+//! of earlier versions): fingerprints of different encodings are not
+//! compared ([`Consistency::Unknown`], logged), so a cluster upgrading
+//! from such a version is not refused. The active node writes its
+//! fingerprint into the log when it becomes active (`Command` field 50)
+//! and into every snapshot (`EngineSnapshot` field 50); every member
+//! compares it with its own ([`ConfigFingerprint::differences`] names the
+//! sections that differ) and reports a [`Consistency`]. A member whose
+//! configuration differs must not serve: it is not ready, exports
+//! `lnsd_config_mismatch 1`, logs the sections at error level and refuses
+//! to become active (DESIGN.md D1, RUNBOOK "The configuration must
+//! match"). The node's own names (`node.host_name`, `listen.host_name`,
+//! `ppp.chap_name`) are left out: they identify a member and may differ.
 
+use super::settings::{EngineSettings, ENCODING};
 use crate::engine::EngineConfig;
 use lns_proto::pb::lnsd as pb;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 
-/// The sections a fingerprint digests, in name order.
-pub const SECTIONS: &[&str] = &[
-    "accounting",
-    "ipv6",
-    "l2tp",
-    "lac",
-    "limits",
-    "pools",
-    "ppp",
-];
+pub use super::settings::SECTIONS;
 
 /// One digest per engine-relevant configuration section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigFingerprint {
+    /// The encoding the digests are over (0: the legacy `Debug` text).
+    encoding: u32,
     sections: BTreeMap<String, [u8; 16]>,
 }
 
@@ -60,41 +60,34 @@ impl Consistency {
 impl ConfigFingerprint {
     /// The fingerprint of `c`.
     pub fn of(c: &EngineConfig) -> ConfigFingerprint {
-        let e = &c.endpoint;
-        let mut sections = BTreeMap::new();
-        let mut add = |name: &str, text: String| {
-            sections.insert(name.to_owned(), Md5::digest(text.as_bytes()).into());
-        };
-        add(
-            "l2tp",
-            format!(
-                "{:?} {:?} {:?}",
-                e.transport, e.vendor_name, e.firmware_revision
-            ),
-        );
-        add(
-            "limits",
-            format!(
-                "{:?} {} {}",
-                e.limits, c.max_sessions, c.setups_per_second_per_source
-            ),
-        );
-        add("lac", format!("{:?}", e.peers));
-        // The node's own names (Host Name AVP, CHAP name) may differ: they
-        // only label what a node sends and identify it to the LACs.
-        let mut link = c.link.clone();
-        link.chap_name.clear();
-        add(
-            "ppp",
-            format!(
-                "{:?} {:?} {:?} {:?} {:?}",
-                link, c.dns, c.session_timeout, c.idle_timeout, c.second_login
-            ),
-        );
-        add("pools", format!("{:?} {:?}", c.pools, c.default_pool));
-        add("ipv6", format!("{:?}", c.ipv6));
-        add("accounting", format!("{:?}", c.accounting));
-        ConfigFingerprint { sections }
+        ConfigFingerprint::of_settings(&EngineSettings::of(c))
+    }
+
+    /// The fingerprint of settings in the canonical encoding.
+    pub fn of_settings(s: &EngineSettings) -> ConfigFingerprint {
+        let sections = s
+            .sections()
+            .iter()
+            .map(|(name, entries)| {
+                let mut md5 = Md5::new();
+                for (k, v) in entries {
+                    md5.update(k.as_bytes());
+                    md5.update(b"=");
+                    md5.update(v.as_bytes());
+                    md5.update(b"\n");
+                }
+                (name.clone(), md5.finalize().into())
+            })
+            .collect();
+        ConfigFingerprint {
+            encoding: ENCODING,
+            sections,
+        }
+    }
+
+    /// The encoding the digests are over.
+    pub fn encoding(&self) -> u32 {
+        self.encoding
     }
 
     /// The sections of `self` that differ from `reference` (or that only
@@ -118,6 +111,9 @@ impl ConfigFingerprint {
     pub fn check(&self, reference: Option<&ConfigFingerprint>) -> Consistency {
         match reference {
             None => Consistency::Unknown,
+            // Digests of another encoding cannot be compared (an upgrade
+            // from or to another lnsd version is under way).
+            Some(r) if r.encoding != self.encoding => Consistency::Unknown,
             Some(r) => {
                 let d = self.differences(r);
                 if d.is_empty() {
@@ -132,6 +128,7 @@ impl ConfigFingerprint {
     /// The protobuf form.
     pub fn to_pb(&self) -> pb::ConfigFingerprint {
         pb::ConfigFingerprint {
+            encoding: self.encoding,
             sections: self
                 .sections
                 .iter()
@@ -154,7 +151,10 @@ impl ConfigFingerprint {
                 (s.name.clone(), digest)
             })
             .collect();
-        ConfigFingerprint { sections }
+        ConfigFingerprint {
+            encoding: p.encoding,
+            sections,
+        }
     }
 }
 
