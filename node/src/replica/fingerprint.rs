@@ -247,4 +247,128 @@ ranges = [{ start = "198.19.0.10", end = "198.19.0.200" }]
         let name = p.sections[0].name.clone();
         assert_eq!(ConfigFingerprint::from_pb(&p).differences(&a), vec![name]);
     }
+
+    #[test]
+    fn field_order_and_formatting_do_not_matter() {
+        // The same effective values: tables and keys in another order, other
+        // spacing, a default spelled out.
+        let other = r#"
+[[pools]]
+ranges = [ {   end = "198.19.0.200", start = "198.19.0.10" } ]
+name   = "subscribers"
+[ppp]
+ipcp_local = "198.19.0.1"
+[[listen]]
+address = "198.18.1.100:1701"
+[node]
+host_name = "lns"
+[l2tp]
+hello_interval_secs = 60
+"#;
+        assert_eq!(fingerprint(other), fingerprint(BASE));
+    }
+
+    #[test]
+    fn a_changed_value_changes_exactly_its_section() {
+        let base = Config::from_toml(BASE).expect("parses").engine_config();
+        let ipv6 = Config::from_toml(include_str!("../../examples/lnsd.toml"))
+            .expect("the example parses")
+            .engine_config()
+            .ipv6;
+        type Change = fn(&mut EngineConfig);
+        let cases: Vec<(&str, Change)> = vec![
+            ("l2tp", |c| c.endpoint.transport.ack_delay *= 2),
+            ("l2tp", |c| c.endpoint.vendor_name.push(b'x')),
+            ("limits", |c| c.endpoint.limits.max_half_open += 1),
+            ("limits", |c| c.max_sessions += 1),
+            ("lac", |c| {
+                let open = lns_proto::l2tp::PeerSettings::open();
+                c.endpoint.peers.default = match c.endpoint.peers.default.take() {
+                    Some(_) => None,
+                    None => Some(open),
+                }
+            }),
+            ("lac", |c| {
+                let mut secret = lns_proto::l2tp::PeerSettings::open();
+                secret.secret = Some(b"k".to_vec());
+                c.endpoint
+                    .peers
+                    .entries
+                    .push(lns_proto::l2tp::config::PeerEntry {
+                        host_name: None,
+                        address: None,
+                        settings: secret,
+                    })
+            }),
+            ("ppp", |c| c.link.mru -= 1),
+            ("ppp", |c| c.link.fsm.max_configure += 1),
+            ("ppp", |c| {
+                c.dns[1] = Some(std::net::Ipv4Addr::new(198, 18, 0, 53))
+            }),
+            ("ppp", |c| {
+                c.second_login = crate::engine::SecondLoginPolicy::ReplaceOlder
+            }),
+            ("pools", |c| c.pools[0].sticky = !c.pools[0].sticky),
+            ("pools", |c| c.default_pool = Some("other".into())),
+            ("accounting", |c| c.accounting.max_queued += 1),
+        ];
+        let f = ConfigFingerprint::of(&base);
+        for (section, change) in cases {
+            let mut c = base.clone();
+            change(&mut c);
+            assert_eq!(
+                ConfigFingerprint::of(&c).differences(&f),
+                vec![section.to_owned()]
+            );
+        }
+        let mut c = base.clone();
+        c.ipv6 = ipv6;
+        assert_eq!(
+            ConfigFingerprint::of(&c).differences(&f),
+            vec!["ipv6".to_owned()]
+        );
+        // The node's own names are in no section.
+        let mut c = base.clone();
+        c.endpoint.host_name = b"lns-b".to_vec();
+        c.link.chap_name = b"lns-b".to_vec();
+        assert_eq!(ConfigFingerprint::of(&c), f);
+    }
+
+    #[test]
+    fn the_digests_are_pinned() {
+        // Encoding 1 of BASE. A change here means every running cluster
+        // would see a mismatch on upgrade: bump the encoding instead.
+        let hex: Vec<(String, String)> = fingerprint(BASE)
+            .sections
+            .iter()
+            .map(|(n, d)| (n.clone(), d.iter().map(|b| format!("{b:02x}")).collect()))
+            .collect();
+        let want = [
+            ("accounting", "20f81779f88dba2ad1e5d7925dab9bdc"),
+            ("ipv6", "fbe103f5b5b7c477625368ab0af8adca"),
+            ("l2tp", "5179fbdf3059b306b77e72614b07807a"),
+            ("lac", "9186a75468b3921bbc6eefeabf694e73"),
+            ("limits", "6938b3c4cb23ea0df499e89d646f71e8"),
+            ("pools", "0c502ac02b5484770872ab7941dbc389"),
+            ("ppp", "0c2bb4b3c3ae8a58ede178008b64a2d2"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
+            .collect();
+        assert_eq!(hex, want);
+    }
+
+    #[test]
+    fn fingerprints_of_another_encoding_are_not_compared() {
+        let ours = fingerprint(BASE);
+        let mut legacy = fingerprint(&BASE.replace("198.19.0.200", "198.19.0.201")).to_pb();
+        legacy.encoding = 0;
+        let legacy = ConfigFingerprint::from_pb(&legacy);
+        assert_eq!(legacy.encoding(), 0);
+        assert_eq!(ours.check(Some(&legacy)), Consistency::Unknown);
+        // The same digests in our encoding do differ.
+        let other = fingerprint(&BASE.replace("198.19.0.200", "198.19.0.201"));
+        assert!(ours.check(Some(&other)).differs());
+    }
 }

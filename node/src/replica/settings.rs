@@ -446,3 +446,111 @@ canon_struct!(AccountingConfig {
     max_queued
 });
 canon_enum!(AccountingMode { Off = "off", On = "on" });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The commented example: every section set, IPv6 and accounting on,
+    /// LACs with a secret.
+    fn example() -> EngineConfig {
+        Config::from_toml(include_str!("../../examples/lnsd.toml"))
+            .expect("the example parses")
+            .engine_config()
+    }
+
+    /// A witness's file: no engine section at all.
+    fn witness() -> EngineConfig {
+        Config::from_toml("[node]\nhost_name = \"witness\"\n")
+            .expect("parses")
+            .engine_config()
+    }
+
+    #[test]
+    fn the_settings_rebuild_the_same_engine_configuration() {
+        let c = example();
+        assert!(c.ipv6.is_some(), "the example has [ipv6]");
+        assert!(c
+            .endpoint
+            .peers
+            .entries
+            .iter()
+            .any(|e| e.settings.secret.is_some()));
+        let s = EngineSettings::of(&c);
+        let rebuilt = s.apply(&witness()).expect("applies");
+        assert_eq!(EngineSettings::of(&rebuilt), s);
+        assert_eq!(rebuilt.endpoint.peers, c.endpoint.peers);
+        assert_eq!(rebuilt.endpoint.transport, c.endpoint.transport);
+        assert_eq!(rebuilt.pools, c.pools);
+        assert_eq!(rebuilt.ipv6, c.ipv6);
+        assert_eq!(rebuilt.accounting, c.accounting);
+        assert_eq!(rebuilt.link.fsm, c.link.fsm);
+        assert_eq!(rebuilt.link.ipv4_local, c.link.ipv4_local);
+        // The witness keeps its own names.
+        assert_eq!(rebuilt.endpoint.host_name, b"witness");
+        // Through protobuf too.
+        assert_eq!(EngineSettings::from_pb(&s.to_pb()), s);
+    }
+
+    #[test]
+    fn settings_this_version_cannot_read_are_refused_by_name() {
+        let mut p = EngineSettings::of(&example()).to_pb();
+        p.encoding = ENCODING + 1;
+        assert_eq!(
+            EngineSettings::from_pb(&p).apply(&witness()).err(),
+            Some(SettingsError::Encoding(ENCODING + 1))
+        );
+        let mut p = EngineSettings::of(&example()).to_pb();
+        let limits = p
+            .sections
+            .iter_mut()
+            .find(|s| s.name == "limits")
+            .expect("limits section");
+        limits.entries.push(pb::CfgEntry {
+            key: "tunnels.max_idle".into(),
+            value: "3".into(),
+        });
+        assert_eq!(
+            EngineSettings::from_pb(&p).apply(&witness()).err(),
+            Some(SettingsError::Section {
+                section: "limits".into(),
+                error: CanonError::Unknown("tunnels.max_idle".into())
+            })
+        );
+        let mut p = EngineSettings::of(&example()).to_pb();
+        p.sections.retain(|s| s.name != "ppp");
+        assert_eq!(
+            EngineSettings::from_pb(&p).apply(&witness()).err(),
+            Some(SettingsError::MissingSection("ppp".into()))
+        );
+    }
+
+    #[test]
+    fn the_accounting_section_text_is_pinned() {
+        // Encoding 1, as documented in canon.rs: changing this text breaks
+        // rolling upgrades (a new encoding number is needed instead).
+        let s = EngineSettings::of(&witness());
+        let text: Vec<String> = s.sections()["accounting"]
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "accounting.interim_interval=~",
+                "accounting.max_queued=100000",
+                "accounting.mode=off",
+            ]
+        );
+        let pools: Vec<String> = EngineSettings::of(&example()).sections()["pools"]
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert!(
+            pools.contains(&"pools.0.name=subscribers".to_owned()),
+            "{pools:?}"
+        );
+        assert!(pools.contains(&"pools.len=2".to_owned()), "{pools:?}");
+    }
+}

@@ -799,3 +799,5 @@ fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
     joiner.reconfigure(peers, config().pools);
     assert_eq!(joiner.consistency(), Consistency::Matches);
 }
+
+mod witness;
