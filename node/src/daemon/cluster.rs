@@ -217,6 +217,7 @@ async fn follow_roles(
         };
         readiness.set_role(role);
         metrics.observe_node_role(node);
+        metrics.observe_active_refused(l.activity == Activity::Active && refused);
         for a in &addresses {
             metrics.observe_tunnel_address(*a, holding);
         }
