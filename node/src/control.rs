@@ -28,6 +28,7 @@
 mod acct;
 pub(crate) mod capture;
 pub mod cluster;
+pub mod handoff;
 mod observe;
 pub(crate) mod plane_input;
 mod query;

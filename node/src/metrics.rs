@@ -141,6 +141,7 @@ pub struct Metrics {
     raft_leader_changes: IntCounter,
     raft_snapshots_installed: IntCounter,
     config_mismatch: IntGaugeVec,
+    active_refused: IntGauge,
     last_leader: Mutex<Option<u64>>,
     node_role: IntGaugeVec,
     failovers: IntCounterVec,
@@ -318,6 +319,14 @@ impl Metrics {
                  from the active node's: this member cannot derive the same state from the \
                  log, reports not ready and refuses to become active until it matches.",
                 &["section"],
+            )?,
+            active_refused: int_gauge(
+                &registry,
+                "lnsd_active_refused",
+                "1 while this member leads the Raft group but refuses to become active because \
+                 its engine configuration differs from the log's: it keeps handing leadership \
+                 to another lns member; if it stays 1, no member with the log's configuration \
+                 is reachable and the cluster has no active node.",
             )?,
             last_leader: Mutex::new(None),
             node_role: gauge_vec(
@@ -603,6 +612,12 @@ impl Metrics {
         self.raft_follower_lag
             .with_label_values(&[&peer.to_string()])
             .set(saturate(lag_entries));
+    }
+
+    /// Whether this member leads but refuses to serve (configuration
+    /// mismatch).
+    pub fn observe_active_refused(&self, refused: bool) {
+        self.active_refused.set(i64::from(refused));
     }
 
     /// Sets this node's LNS role (one of the three series is 1).

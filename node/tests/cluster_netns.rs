@@ -665,7 +665,8 @@ fn kill_active_then_rejoin_and_transfer_back_keep_every_session() {
 /// Issue 6 (same state on every member): lns-b's pool differs from the
 /// active lns-a's. lns-b must say so (log, `lnsd_config_mismatch`,
 /// `/readyz` 503) and must not take over when lns-a dies, while lns-a and
-/// the witness (same engine sections) report no mismatch.
+/// the witness (same engine sections) report no mismatch; when lns-a comes
+/// back, lns-b hands the leadership it refuses to it (retried hand-off).
 #[test]
 fn a_member_whose_pool_differs_is_refused() {
     if !can_run() {
@@ -730,6 +731,24 @@ fn a_member_whose_pool_differs_is_refused() {
         "lns-b was never elected, so the refusal was not exercised\n{}",
         bed.logs()
     );
+
+    // lns-a comes back as a follower of the refusing lns-b: lns-b keeps
+    // handing leadership on (a single try went to the dead lns-a and was
+    // lost), so lns-a becomes active again without any operator action.
+    bed.start_node(0);
+    assert_eq!(
+        bed.wait_holder(Some(0), Duration::from_secs(30)),
+        Some(0),
+        "the cluster stayed without an active node while lns-a could serve\n{}",
+        bed.logs()
+    );
+    let log = std::fs::read_to_string(bed.dir.join("lnsb.log")).unwrap_or_default();
+    assert!(
+        log.contains("handing leadership to member 1"),
+        "lns-b did not hand leadership on\n{}",
+        bed.logs()
+    );
+    assert!(!bed.holds(1), "lns-b holds the tunnel address too");
 }
 
 const VIP6: &str = "2001:db8:1::64";

@@ -110,6 +110,11 @@ impl ClusterHandle {
     pub fn member(&self) -> &Member {
         &self.member
     }
+
+    /// The members that may become active, in id order.
+    pub fn eligible(&self) -> &[MemberId] {
+        &self.eligible
+    }
 }
 
 /// Everything the cluster control task runs with.
@@ -149,7 +154,9 @@ pub async fn run<P: Plane>(
         ..
     } = std::mem::replace(&mut ch.accounting, super::AccountingChannels::none());
     let mut leadership = handle.leadership();
+    let handoff = super::handoff::Handoff::new(handle.member().id(), handle.eligible());
     let mut t = Task {
+        handoff,
         handle,
         replica,
         plane,
@@ -180,6 +187,9 @@ pub async fn run<P: Plane>(
         if let Some(d) = t.next_timeout.filter(|_| t.active && !t.tick_queued) {
             wake = wake.min(d);
         }
+        if let Some(d) = t.handoff.due() {
+            wake = wake.min(d);
+        }
         let sleep = tokio::time::sleep(wake.saturating_since(now()));
         tokio::select! {
             biased;
@@ -196,6 +206,7 @@ pub async fn run<P: Plane>(
                     }
                     t.replica.lock().reconfigure(r.peers, r.pools);
                     t.announce_fingerprint();
+                    t.serve_if_matching(now());
                     let _ = t.to_aaa.send(crate::aaa::AaaCommand::Reload(r.aaa)).await;
                     tracing::info!("configuration reloaded (every member must load the same LAC table and pools)");
                 }
@@ -240,6 +251,7 @@ pub async fn run<P: Plane>(
             }
             () = sleep => {
                 let n = now();
+                t.retry_handoff(n);
                 if t.active && !t.tick_queued && t.next_timeout.is_some_and(|d| d <= n) {
                     t.tick_queued = true;
                     t.input(Input::Tick);
@@ -282,6 +294,8 @@ struct Task<P: Plane> {
     /// This node's configuration fingerprint, written into every proposal
     /// until one commits (after becoming active or a reload).
     announce: Option<crate::replica::ConfigFingerprint>,
+    /// Leadership refused (configuration mismatch) and handed on.
+    handoff: super::handoff::Handoff,
 }
 
 impl<P: Plane> Task<P> {
@@ -345,6 +359,10 @@ impl<P: Plane> Task<P> {
             seed,
             inputs: std::mem::take(&mut self.queue),
             fingerprint: self.announce.clone(),
+            settings: self
+                .announce
+                .as_ref()
+                .map(|_| self.replica.lock().settings().clone()),
         };
         self.in_flight = true;
         let member = self.handle.member().clone();
@@ -358,6 +376,9 @@ impl<P: Plane> Task<P> {
     fn leadership_changed(&mut self, l: Leadership) {
         let active = l.activity == Activity::Active;
         tracing::info!(term = l.term, leader = ?l.leader, role = ?l.role, ?active, "cluster leadership");
+        if !active {
+            self.handoff.stop(now());
+        }
         if active == self.active {
             return;
         }
@@ -370,14 +391,11 @@ impl<P: Plane> Task<P> {
                     "refusing to become active: this node's configuration differs from the \
                      one in the log; handing leadership on"
                 );
-                let handle = self.handle.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = handle.transfer_leader(None).await {
-                        tracing::error!("leadership not handed on: {e}");
-                    }
-                });
+                // Handed on by `retry_handoff` until another member leads.
+                self.handoff.refuse(now());
                 return;
             }
+            self.handoff.stop(now());
             self.active = true;
             tracing::info!("this node is now ACTIVE: claiming the tunnel addresses");
             self.announce_fingerprint();
@@ -420,6 +438,47 @@ impl<P: Plane> Task<P> {
         } else {
             self.set_inactive();
         }
+    }
+
+    /// While leadership is refused: the due hand-off attempt; or, if the
+    /// configuration now matches (a reload), this node becomes active.
+    fn retry_handoff(&mut self, n: Timestamp) {
+        if self.handoff.due().is_none_or(|d| d > n) || self.serve_if_matching(n) {
+            return;
+        }
+        match self.handoff.poll(n) {
+            Some(super::handoff::Attempt::Transfer(target)) => {
+                tracing::warn!(
+                    target,
+                    "configuration mismatch: handing leadership to member {target}"
+                );
+                let handle = self.handle.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = handle.transfer_leader(Some(target)).await {
+                        tracing::warn!(target, "leadership not handed on (retrying): {e}");
+                    }
+                });
+            }
+            Some(super::handoff::Attempt::NobodyEligible) => tracing::error!(
+                "configuration mismatch and no other lns member to hand leadership to: the \
+                 cluster has NO active node until a member runs the log's configuration \
+                 (fix this node's configuration and reload, or start a matching member)"
+            ),
+            None => {}
+        }
+    }
+
+    /// A refusing leader whose configuration now matches the log's (a
+    /// reload) becomes active; true if it was refusing and no longer is.
+    fn serve_if_matching(&mut self, n: Timestamp) -> bool {
+        if !self.handoff.is_refusing() || self.replica.lock().consistency().differs() {
+            return false;
+        }
+        tracing::info!("the configuration now matches the log's: this node may serve");
+        self.handoff.stop(n);
+        let l = *self.handle.leadership().borrow();
+        self.leadership_changed(l);
+        true
     }
 
     /// Writes this node's configuration fingerprint into the next

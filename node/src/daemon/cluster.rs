@@ -18,7 +18,7 @@ use crate::mgmt::cluster_backend::{AddressBook, ClusterBackend};
 use crate::mgmt::daemon_backend::{start_server, DaemonBackend};
 use crate::mgmt::forwarding::Forwarding;
 use crate::replica::fingerprint::SECTIONS;
-use crate::replica::{Consistency, Replica, ReplicaEvent, SharedReplica};
+use crate::replica::{ConfigSource, Consistency, Replica, ReplicaEvent, SharedReplica};
 use crate::vip::Vip;
 use anyhow::Context;
 use lns_cluster::{Activity, ClusterStatus, Member, MemberId, Role, Secret};
@@ -41,7 +41,14 @@ pub async fn start_member(
         .context("cluster.secret_file was not read")?;
     let secret = Secret::new(secret.expose()).context("cluster.secret_file")?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let replica = SharedReplica::new(Replica::new(config.engine_config(), Some(tx)));
+    // A witness runs the engine settings the log carries (RUNBOOK "The
+    // witness"); an lns member its own, checked against the log's.
+    let source = match section.role {
+        crate::config::ClusterRole::Witness => ConfigSource::Log,
+        crate::config::ClusterRole::Lns => ConfigSource::Own,
+    };
+    let replica =
+        SharedReplica::new(Replica::new(config.engine_config(), Some(tx)).with_source(source));
     std::fs::create_dir_all(&section.data_dir)
         .with_context(|| format!("cluster.data_dir {}", section.data_dir.display()))?;
     let mut cluster_config = section.cluster_config();
@@ -219,6 +226,7 @@ async fn follow_roles(
         };
         readiness.set_role(role);
         metrics.observe_node_role(node);
+        metrics.observe_active_refused(l.activity == Activity::Active && refused);
         for a in &addresses {
             metrics.observe_tunnel_address(*a, holding);
         }

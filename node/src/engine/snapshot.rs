@@ -72,6 +72,7 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             // Set by the replica (replica::fingerprint), not engine state.
             config_fingerprint: None,
+            cfg_settings: None,
             endpoint: Some(self.endpoint.snapshot()),
             sessions: self.sessions.values().map(|s| session_to_pb(s)).collect(),
             early: self

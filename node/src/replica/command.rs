@@ -48,6 +48,9 @@ pub struct Command {
     /// The active node's engine configuration fingerprint (written when it
     /// becomes active; every member compares it with its own).
     pub fingerprint: Option<super::ConfigFingerprint>,
+    /// The active node's engine settings, written with the fingerprint
+    /// (a witness builds its engine from them).
+    pub settings: Option<super::EngineSettings>,
 }
 
 impl Command {
@@ -59,6 +62,7 @@ impl Command {
             seed: self.seed.to_vec(),
             inputs: self.inputs.iter().map(input_to_pb).collect(),
             config_fingerprint: self.fingerprint.as_ref().map(|f| f.to_pb()),
+            cfg_settings: self.settings.as_ref().map(|s| s.to_pb()),
         }
         .encode_to_vec()
     }
@@ -87,6 +91,7 @@ impl Command {
                 .config_fingerprint
                 .as_ref()
                 .map(super::ConfigFingerprint::from_pb),
+            settings: c.cfg_settings.as_ref().map(super::EngineSettings::from_pb),
         })
     }
 }

@@ -12,19 +12,29 @@
 //! standbys only apply the data-plane table updates.
 //!
 //! The replica also keeps, outside the engine, the engine configuration
-//! fingerprint the log last carried and this member's [`Consistency`]
-//! with it ([`fingerprint`]), and counts the snapshots installed from a
-//! leader after start-up (catch-up of a member behind the compacted log).
+//! fingerprint and settings the log last carried and this member's
+//! [`Consistency`] with them ([`fingerprint`], [`settings`]), and counts
+//! the snapshots installed from a leader after start-up (catch-up of a
+//! member behind the compacted log). An `lns` member runs its own
+//! configuration and only compares ([`ConfigSource::Own`]); a witness
+//! runs the engine settings the log carries ([`ConfigSource::Log`]):
+//! when a command or a snapshot carries settings that differ from the
+//! ones it runs, it rebuilds its engine with them at that point of the
+//! log, so its state (and the snapshots it sends) are the active node's
+//! whatever engine sections its own file holds.
 //!
 //! [`SharedReplica`] is the handle given to the Raft member (whose thread
 //! applies) and kept by the control task for reads (status views, the
 //! next timer); the lock is held for one command at a time.
 
+pub mod canon;
 pub mod command;
 pub mod fingerprint;
+pub mod settings;
 
 pub use command::{Command, CommandError, SeedEntropy, COMMAND_VERSION};
 pub use fingerprint::{ConfigFingerprint, Consistency};
+pub use settings::{EngineSettings, SettingsError};
 
 use crate::dataplane::SessionEntry;
 use crate::engine::snapshot::SnapshotError;
@@ -60,11 +70,26 @@ pub enum ReplicaEvent {
     },
 }
 
+/// Where a member's engine configuration comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Its own file (an `lns` member): compared with the log's, never
+    /// replaced.
+    Own,
+    /// The settings the log carries (a witness), over its own file's.
+    Log,
+}
+
 /// The replicated engine.
 #[derive(Debug)]
 pub struct Replica {
     engine: Engine,
     config: EngineConfig,
+    source: ConfigSource,
+    /// `config`'s settings.
+    own_settings: EngineSettings,
+    /// The settings the log (or the last snapshot) last carried.
+    log_settings: Option<EngineSettings>,
     applied: u64,
     events: Option<mpsc::UnboundedSender<ReplicaEvent>>,
     /// This member's fingerprint of `config`.
@@ -82,9 +107,13 @@ impl Replica {
         config: EngineConfig,
         events: Option<mpsc::UnboundedSender<ReplicaEvent>>,
     ) -> Replica {
+        let own_settings = EngineSettings::of(&config);
         Replica {
             engine: Engine::new(config.clone()),
-            own: ConfigFingerprint::of(&config),
+            own: ConfigFingerprint::of_settings(&own_settings),
+            own_settings,
+            log_settings: None,
+            source: ConfigSource::Own,
             config,
             applied: 0,
             events,
@@ -94,10 +123,29 @@ impl Replica {
         }
     }
 
+    /// The same replica taking its engine settings from `source`.
+    pub fn with_source(mut self, source: ConfigSource) -> Replica {
+        self.source = source;
+        self
+    }
+
     /// Decodes and applies one command; returns the outputs. On error
     /// nothing was applied.
     pub fn apply_command(&mut self, index: u64, bytes: &[u8]) -> Result<Vec<Output>, CommandError> {
         let command = Command::decode(bytes)?;
+        if let Some(s) = command.settings {
+            if let Some(config) = self.adopt_settings(s) {
+                match Engine::restore(config.clone(), &self.engine.snapshot()) {
+                    Ok(engine) => {
+                        self.engine = engine;
+                        self.run_config(config);
+                    }
+                    Err(e) => tracing::error!(
+                        "cannot rebuild the engine with the active node's settings: {e}"
+                    ),
+                }
+            }
+        }
         if let Some(f) = command.fingerprint {
             self.adopt_reference(f);
         }
@@ -123,8 +171,44 @@ impl Replica {
         self.config.endpoint.peers = peers.clone();
         self.config.pools = pools.clone();
         self.engine.reconfigure(peers, pools);
-        self.own = ConfigFingerprint::of(&self.config);
+        self.own_settings = EngineSettings::of(&self.config);
+        self.own = ConfigFingerprint::of_settings(&self.own_settings);
         self.log_consistency();
+    }
+
+    /// This member's engine settings (what the active node announces).
+    pub fn settings(&self) -> &EngineSettings {
+        &self.own_settings
+    }
+
+    /// Keeps `s` as the log's settings; for a witness, the configuration
+    /// to rebuild the engine with when it differs from the one it runs.
+    fn adopt_settings(&mut self, s: EngineSettings) -> Option<EngineConfig> {
+        if self.log_settings.as_ref() == Some(&s) {
+            return None;
+        }
+        self.log_settings = Some(s.clone());
+        if self.source == ConfigSource::Own || s == self.own_settings {
+            return None;
+        }
+        match s.apply(&self.config) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                tracing::error!(
+                    "cannot run the active node's engine settings ({e}): this witness keeps its \
+                     own, and its state may differ (upgrade it to the active node's version)"
+                );
+                None
+            }
+        }
+    }
+
+    /// Runs `config` from now on (a witness adopting the log's settings).
+    fn run_config(&mut self, config: EngineConfig) {
+        self.own_settings = EngineSettings::of(&config);
+        self.own = ConfigFingerprint::of_settings(&self.own_settings);
+        self.config = config;
+        tracing::info!("this witness now runs the active node's engine settings");
     }
 
     /// This member's engine configuration fingerprint.
@@ -186,6 +270,7 @@ impl Replica {
     pub fn snapshot_bytes(&self) -> Vec<u8> {
         let mut s = self.engine.snapshot();
         s.config_fingerprint = self.reference.as_ref().map(ConfigFingerprint::to_pb);
+        s.cfg_settings = self.log_settings.as_ref().map(EngineSettings::to_pb);
         s.encode_to_vec()
     }
 
@@ -193,7 +278,24 @@ impl Replica {
     pub fn restore_bytes(&mut self, index: u64, bytes: &[u8]) -> Result<(), SnapshotError> {
         let s = pb::EngineSnapshot::decode(bytes)
             .map_err(|_| SnapshotError::BadField("snapshot encoding"))?;
-        self.engine = Engine::restore(self.config.clone(), &s)?;
+        // The snapshot's settings come before its state: a witness builds
+        // the restored engine with them.
+        let previous = self.log_settings.clone();
+        let adopted = s
+            .cfg_settings
+            .as_ref()
+            .and_then(|p| self.adopt_settings(EngineSettings::from_pb(p)));
+        let config = adopted.clone().unwrap_or_else(|| self.config.clone());
+        self.engine = match Engine::restore(config, &s) {
+            Ok(engine) => engine,
+            Err(e) => {
+                self.log_settings = previous;
+                return Err(e);
+            }
+        };
+        if let Some(config) = adopted {
+            self.run_config(config);
+        }
         self.applied = index;
         if self.started {
             self.snapshots_installed += 1;

@@ -99,6 +99,7 @@ impl Driver {
             seed,
             inputs,
             fingerprint: None,
+            settings: None,
         }
         .encode();
         let index = self.log.len() as u64 + 1;
@@ -372,6 +373,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
             kind: Some(pb::input::Kind::Tick(pb::Tick {})),
         }],
         config_fingerprint: None,
+        cfg_settings: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -384,6 +386,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
         seed: vec![0; 8],
         inputs: Vec::new(),
         config_fingerprint: None,
+        cfg_settings: None,
     }
     .encode_to_vec();
     assert_eq!(
@@ -406,6 +409,7 @@ fn malformed_or_future_commands_are_refused_and_change_nothing() {
             pb::Input { kind: None },
         ],
         config_fingerprint: None,
+        cfg_settings: None,
     }
     .encode_to_vec();
     assert!(matches!(
@@ -505,6 +509,7 @@ fn every_input_round_trips_through_its_encoding() {
         seed: [7; 32],
         inputs,
         fingerprint: None,
+        settings: None,
     };
     assert_eq!(Command::decode(&c.encode()), Ok(c));
 }
@@ -759,6 +764,7 @@ fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
             seed: [3; 32],
             inputs: Vec::new(),
             fingerprint,
+            settings: None,
         }
         .encode()
     };
@@ -793,3 +799,5 @@ fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
     joiner.reconfigure(peers, config().pools);
     assert_eq!(joiner.consistency(), Consistency::Matches);
 }
+
+mod witness;
