@@ -23,7 +23,7 @@ use lns_node::dataplane::table::SessionTable;
 use lns_node::dataplane::SessionEntry;
 use lns_node::engine::{
     AccountingConfig, AccountingMode, AuthOutcome, Engine, EngineConfig, Grant, Input, Output,
-    PoolSpec, SecondLoginPolicy, Session, SessionKey,
+    PoolSpec, SecondLoginPolicy, Session, SessionKey, Stations,
 };
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{CallInfo, Endpoint, EndpointConfig, Event, PeerSettings, Side as L2tpSide};
@@ -253,8 +253,37 @@ fn bring_up(config: EngineConfig, n: usize, tunnels: usize) -> Bed {
     bed
 }
 
+/// Inline sizes of the per-session structures (x86_64), printed for
+/// docs/benchmarks.md.
+fn print_sizes() {
+    use std::mem::size_of;
+    let rows: [(&str, usize); 17] = [
+        ("engine Session", size_of::<Session>()),
+        ("  ppp Link", size_of::<Link>()),
+        ("    fsm Automaton (x3)", size_of::<lns_proto::ppp::fsm::Automaton>()),
+        ("    LcpNegotiation", size_of::<lns_proto::ppp::lcp::LcpNegotiation>()),
+        ("    IpcpNegotiation", size_of::<lns_proto::ppp::ipcp::IpcpNegotiation>()),
+        ("    Ipv6cpNegotiation", size_of::<lns_proto::ppp::ipv6cp::Ipv6cpNegotiation>()),
+        ("    AuthState", size_of::<lns_proto::ppp::link::AuthState>()),
+        ("    Option<DisconnectCause>", size_of::<Option<lns_proto::ppp::DisconnectCause>>()),
+        ("  Option<Grant>", size_of::<Option<Grant>>()),
+        ("  SessionRoute", size_of::<lns_proto::l2tp::SessionRoute>()),
+        ("  Stations", size_of::<Stations>()),
+        ("  Traffic", size_of::<lns_node::engine::Traffic>()),
+        ("l2tp Session", size_of::<lns_proto::l2tp::session::Session>()),
+        ("  CallInfo", size_of::<CallInfo>()),
+        ("  ProxyInfo (boxed, when sent)", size_of::<lns_proto::l2tp::ProxyInfo>()),
+        ("data-plane SessionEntry", size_of::<SessionEntry>()),
+        ("ppp LinkEvent (queue slot)", size_of::<lns_proto::ppp::LinkEvent>()),
+    ];
+    for (name, bytes) in rows {
+        println!("size_of {name}: {bytes}");
+    }
+}
+
 #[test]
 fn engine_heap_per_established_session_stays_under_its_ceiling() {
+    print_sizes();
     let (base_bytes, base_blocks) = live();
     let bed = bring_up(config(SESSIONS), SESSIONS, TUNNELS);
     let Bed {
