@@ -257,25 +257,34 @@ fn bring_up(config: EngineConfig, n: usize, tunnels: usize) -> Bed {
 /// Inline sizes of the per-session structures (x86_64), printed for
 /// docs/benchmarks.md.
 fn print_sizes() {
+    use lns_node::engine::Traffic;
+    use lns_proto::l2tp::{session::Session as L2tpSession, ProxyInfo, SessionRoute};
+    use lns_proto::ppp::{
+        fsm::Automaton, ipcp::IpcpNegotiation, ipv6cp::Ipv6cpNegotiation, lcp::LcpNegotiation,
+        link::AuthState, DisconnectCause, LinkEvent,
+    };
     use std::mem::size_of;
     let rows: [(&str, usize); 17] = [
         ("engine Session", size_of::<Session>()),
         ("  ppp Link", size_of::<Link>()),
-        ("    fsm Automaton (x3)", size_of::<lns_proto::ppp::fsm::Automaton>()),
-        ("    LcpNegotiation", size_of::<lns_proto::ppp::lcp::LcpNegotiation>()),
-        ("    IpcpNegotiation", size_of::<lns_proto::ppp::ipcp::IpcpNegotiation>()),
-        ("    Ipv6cpNegotiation", size_of::<lns_proto::ppp::ipv6cp::Ipv6cpNegotiation>()),
-        ("    AuthState", size_of::<lns_proto::ppp::link::AuthState>()),
-        ("    Option<DisconnectCause>", size_of::<Option<lns_proto::ppp::DisconnectCause>>()),
+        ("    fsm Automaton (x3)", size_of::<Automaton>()),
+        ("    LcpNegotiation", size_of::<LcpNegotiation>()),
+        ("    IpcpNegotiation", size_of::<IpcpNegotiation>()),
+        ("    Ipv6cpNegotiation", size_of::<Ipv6cpNegotiation>()),
+        ("    AuthState", size_of::<AuthState>()),
+        (
+            "    Option<DisconnectCause>",
+            size_of::<Option<DisconnectCause>>(),
+        ),
         ("  Option<Grant>", size_of::<Option<Grant>>()),
-        ("  SessionRoute", size_of::<lns_proto::l2tp::SessionRoute>()),
+        ("  SessionRoute", size_of::<SessionRoute>()),
         ("  Stations", size_of::<Stations>()),
-        ("  Traffic", size_of::<lns_node::engine::Traffic>()),
-        ("l2tp Session", size_of::<lns_proto::l2tp::session::Session>()),
+        ("  Traffic", size_of::<Traffic>()),
+        ("l2tp Session", size_of::<L2tpSession>()),
         ("  CallInfo", size_of::<CallInfo>()),
-        ("  ProxyInfo (boxed, when sent)", size_of::<lns_proto::l2tp::ProxyInfo>()),
+        ("  ProxyInfo (boxed, when sent)", size_of::<ProxyInfo>()),
         ("data-plane SessionEntry", size_of::<SessionEntry>()),
-        ("ppp LinkEvent (queue slot)", size_of::<lns_proto::ppp::LinkEvent>()),
+        ("ppp LinkEvent (queue slot)", size_of::<LinkEvent>()),
     ];
     for (name, bytes) in rows {
         println!("size_of {name}: {bytes}");
