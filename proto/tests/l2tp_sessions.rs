@@ -128,7 +128,7 @@ fn hidden_avps_end_to_end_and_call_info() {
         called_number: Some(b"3615".to_vec()),
         tx_connect_speed: Some(1_000_000),
         framing_type: Some(1),
-        proxy: ProxyInfo {
+        proxy: Some(Box::new(ProxyInfo {
             authen_type: Some(ProxyAuthType::Chap),
             authen_name: Some(b"alice@isp".to_vec()),
             authen_challenge: Some(vec![0x11; 16]),
@@ -136,7 +136,7 @@ fn hidden_avps_end_to_end_and_call_info() {
             authen_response: Some(vec![0x22; 16]),
             initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),
             ..ProxyInfo::default()
-        },
+        })),
         ..CallInfo::default()
     };
     for _ in 0..2 {

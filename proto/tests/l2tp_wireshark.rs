@@ -132,7 +132,7 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
         tx_connect_speed: Some(100_000_000),
         rx_connect_speed: Some(100_000_000),
         framing_type: Some(1),
-        proxy: ProxyInfo {
+        proxy: Some(Box::new(ProxyInfo {
             initial_received_lcp_confreq: Some(vec![
                 0x01, 0x01, 0x00, 0x0a, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78,
             ]),
@@ -145,7 +145,7 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
             authen_challenge: Some(vec![0x5a; 16]),
             authen_id: Some(0x01),
             authen_response: Some(vec![0xa5; 16]),
-        },
+        })),
         ..CallInfo::default()
     };
     // ICRQ / ICRP / ICCN with hidden AVPs, then the ZLB ack.

@@ -107,5 +107,9 @@ fn xl2tpd_session_setup() {
     assert_eq!(call.tx_connect_speed, Some(10_000_000));
     assert_eq!(call.rx_connect_speed, Some(10_000_000));
     assert_eq!(call.framing_type, Some(1));
-    assert_eq!(call.proxy.authen_type, None, "xl2tpd sends no proxy AVPs");
+    assert_eq!(
+        call.proxy_info().authen_type,
+        None,
+        "xl2tpd sends no proxy AVPs"
+    );
 }

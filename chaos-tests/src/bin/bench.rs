@@ -412,6 +412,9 @@ fn memory(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
     }
     let per_session =
         (routes > 0).then(|| rss.saturating_sub(base) as f64 * 1024.0 / routes as f64);
+    if routes < load.sessions as usize {
+        explain_missing_sessions(&bed, &sim);
+    }
     drop(sim);
     Ok(Outcome {
         figures: vec![
@@ -422,6 +425,51 @@ fn memory(lns: Lns, aaa: Aaa, load: &Load) -> Result<Outcome> {
         ],
         summary,
     })
+}
+
+/// Why sessions did not come up, as each side saw it: lnsd's setup
+/// failure reasons, drop and queue counters (non-zero samples of its
+/// /metrics), and the end of lac-sim's log.
+fn explain_missing_sessions(bed: &AnyBed, sim: &lns_chaos_tests::harness::Proc) {
+    if let AnyBed::Lnsd(b) = bed {
+        match b.metrics() {
+            Ok(text) => {
+                for line in text.lines().filter(|l| is_setup_diagnostic(l)) {
+                    println!("note: lnsd: {line}");
+                }
+            }
+            Err(e) => println!("note: lnsd: no metrics: {e:#}"),
+        }
+    }
+    let log = sim.log();
+    let lost: Vec<&str> = log.lines().filter(|l| l.contains(" lost: ")).collect();
+    println!("note: lac-sim: {} tunnels lost", lost.len());
+    for line in lost.iter().take(20) {
+        println!("note: lac-sim: {line}");
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    for line in &lines[lines.len().saturating_sub(4)..] {
+        println!("note: lac-sim: {line}");
+    }
+}
+
+/// A non-zero metric sample that explains lost setups.
+fn is_setup_diagnostic(line: &str) -> bool {
+    let wanted = [
+        "lnsd_session_setup_failures_total",
+        "lnsd_dataplane_dropped",
+        "lnsd_control_",
+        "lnsd_sessions",
+        "lnsd_l2tp_",
+        "lnsd_setup",
+    ];
+    !line.starts_with('#')
+        && wanted.iter().any(|w| line.starts_with(w))
+        && line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| v != 0.0)
 }
 
 fn start_bed(lns: Lns, aaa: Aaa, load: &Load) -> Result<AnyBed> {

@@ -695,8 +695,8 @@ fn build_record(
             .grant
             .as_ref()
             .map_or(AcctAuthentic::Local, |g| g.authentic),
-        calling_station: s.call.calling_number.clone(),
-        called_station: s.call.called_number.clone(),
+        calling_station: s.stations.calling_vec(),
+        called_station: s.stations.called_vec(),
         traffic,
         session_time,
         event_time: now,

@@ -51,7 +51,7 @@ impl Selector {
             && self
                 .calling_station_id
                 .as_ref()
-                .is_none_or(|c| s.call.calling_number.as_deref() == Some(c.as_bytes()))
+                .is_none_or(|c| s.stations.calling.as_deref() == Some(c.as_bytes()))
     }
 }
 

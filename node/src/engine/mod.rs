@@ -46,7 +46,7 @@ pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
 pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use rearm::{ACCOUNTING_SPREAD, RETRANSMIT_SPREAD, TIMER_SPREAD};
-pub use session::{AuthPhase, Ending, Session};
+pub use session::{AuthPhase, Ending, Session, Stations};
 pub use setup_failure::SetupFailures;
 pub use snapshot::SnapshotError;
 pub use tally::Tally;
@@ -678,7 +678,7 @@ impl Engine {
         let s = Session {
             key,
             route,
-            call,
+            stations: session::Stations::of(&call),
             link,
             auth: AuthPhase::Waiting,
             user: Vec::new(),

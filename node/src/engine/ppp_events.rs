@@ -35,8 +35,8 @@ impl Engine {
                     session: key,
                     request,
                     nas_port: (u32::from(key.tunnel) << 16) | u32::from(key.session),
-                    calling_station: s.call.calling_number.clone(),
-                    called_station: s.call.called_number.clone(),
+                    calling_station: s.stations.calling_vec(),
+                    called_station: s.stations.called_vec(),
                     proof,
                 };
                 s.user = query.user().to_vec();

@@ -36,6 +36,37 @@ pub enum Ending {
     With(CdnResult, ErrorCode),
 }
 
+/// The Calling and Called Number AVPs of a call (RFC 2661 §4.4.5), for
+/// RADIUS Calling-/Called-Station-Id, accounting and the management API.
+/// Boxed slices: 32 bytes inline instead of a whole `CallInfo` (296).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stations {
+    /// Calling Number (the subscriber's line).
+    pub calling: Option<Box<[u8]>>,
+    /// Called Number.
+    pub called: Option<Box<[u8]>>,
+}
+
+impl Stations {
+    /// The two numbers of `call`.
+    pub fn of(call: &CallInfo) -> Stations {
+        Stations {
+            calling: call.calling_number.as_deref().map(Box::from),
+            called: call.called_number.as_deref().map(Box::from),
+        }
+    }
+
+    /// Calling Number as an owned value (RADIUS and accounting records).
+    pub fn calling_vec(&self) -> Option<Vec<u8>> {
+        self.calling.as_deref().map(<[u8]>::to_vec)
+    }
+
+    /// Called Number as an owned value.
+    pub fn called_vec(&self) -> Option<Vec<u8>> {
+        self.called.as_deref().map(<[u8]>::to_vec)
+    }
+}
+
 /// One session.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -43,8 +74,9 @@ pub struct Session {
     pub key: SessionKey,
     /// Where frames go.
     pub route: SessionRoute,
-    /// ICRQ/ICCN call information (Calling/Called Number).
-    pub call: CallInfo,
+    /// Calling/Called Number from the ICRQ: all the engine keeps of the
+    /// call (the L2TP core's session holds the whole `CallInfo`).
+    pub stations: Stations,
     /// The PPP link.
     pub link: Link,
     /// Authentication state.
@@ -131,7 +163,7 @@ pub fn cdn_codes(cause: &DisconnectCause) -> (CdnResult, ErrorCode) {
 
 /// The ICCN proxy AVPs as the PPP core takes them.
 pub fn ppp_proxy(call: &CallInfo) -> Option<ProxyInfo> {
-    let p = &call.proxy;
+    let p = call.proxy.as_deref()?;
     if p.last_sent_lcp_confreq.is_none() && p.authen_type.is_none() {
         return None;
     }

@@ -18,7 +18,7 @@
 use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
 use super::pool::Pools;
-use super::session::{AuthPhase, Ending, Session};
+use super::session::{AuthPhase, Ending, Session, Stations};
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
@@ -615,7 +615,7 @@ fn session_from_pb(
             peer_tunnel_id: tunnel.peer_id,
             peer_session_id: l2tp.peer_id,
         },
-        call: l2tp.call.clone(),
+        stations: Stations::of(&l2tp.call),
         link,
         auth: match r.auth_phase {
             0 => AuthPhase::Waiting,

@@ -108,9 +108,8 @@ pub fn session_detail(
     let stats = plane
         .session_stats(s.key.tunnel, s.key.session)
         .unwrap_or_default();
-    let text = |v: &Option<Vec<u8>>| {
-        v.as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+    let text = |v: Option<&[u8]>| {
+        v.map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default()
     };
     let class = s
@@ -126,8 +125,8 @@ pub fn session_detail(
         .unwrap_or_default();
     Ok(pb::SessionDetail {
         summary: Some(summary(engine, s, now, plane)),
-        calling_number: text(&s.call.calling_number),
-        called_number: text(&s.call.called_number),
+        calling_number: text(s.stations.calling.as_deref()),
+        called_number: text(s.stations.called.as_deref()),
         auth_protocol: auth_protocol(s.link.auth_method()).into(),
         mru: u32::from(s.mru),
         ipv6_interface_id: s

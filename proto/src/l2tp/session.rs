@@ -103,14 +103,31 @@ pub struct CallInfo {
     pub private_group_id: Option<Vec<u8>>,
     /// Sequencing Required AVP (§4.4.6) present in ICCN or not.
     pub sequencing: Sequencing,
-    pub proxy: ProxyInfo,
+    /// Proxy LCP/authentication AVPs, boxed and present only when the LAC
+    /// sent one: most calls carry none, and every established call keeps
+    /// its `CallInfo` (issue 5: ~150 bytes inline per session).
+    pub proxy: Option<Box<ProxyInfo>>,
 }
+
+/// The proxy information of a call that has none.
+static NO_PROXY: ProxyInfo = ProxyInfo {
+    initial_received_lcp_confreq: None,
+    last_sent_lcp_confreq: None,
+    last_received_lcp_confreq: None,
+    authen_type: None,
+    authen_name: None,
+    authen_challenge: None,
+    authen_id: None,
+    authen_response: None,
+};
 
 impl CallInfo {
     /// Copies every call AVP of `msg` into `self`.
     pub fn absorb(&mut self, msg: &Message) {
         for a in &msg.avps {
-            let p = &mut self.proxy;
+            if self.absorb_proxy(&a.value) {
+                continue;
+            }
             match &a.value {
                 AvpValue::CallSerialNumber(x) => self.call_serial = *x,
                 AvpValue::BearerType(x) => self.bearer_type = Some(*x),
@@ -123,21 +140,47 @@ impl CallInfo {
                 AvpValue::FramingType(x) => self.framing_type = Some(*x),
                 AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.clone()),
                 AvpValue::SequencingRequired => self.sequencing = Sequencing::Required,
-                AvpValue::InitialReceivedLcpConfReq(x) => {
-                    p.initial_received_lcp_confreq = Some(x.clone())
-                }
-                AvpValue::LastSentLcpConfReq(x) => p.last_sent_lcp_confreq = Some(x.clone()),
-                AvpValue::LastReceivedLcpConfReq(x) => {
-                    p.last_received_lcp_confreq = Some(x.clone())
-                }
-                AvpValue::ProxyAuthenType(x) => p.authen_type = Some(ProxyAuthType::from(*x)),
-                AvpValue::ProxyAuthenName(x) => p.authen_name = Some(x.clone()),
-                AvpValue::ProxyAuthenChallenge(x) => p.authen_challenge = Some(x.clone()),
-                AvpValue::ProxyAuthenId(x) => p.authen_id = Some(*x),
-                AvpValue::ProxyAuthenResponse(x) => p.authen_response = Some(x.clone()),
                 _ => {}
             }
         }
+    }
+
+    /// The proxy AVPs of this call (all absent when the LAC sent none).
+    pub fn proxy_info(&self) -> &ProxyInfo {
+        self.proxy.as_deref().unwrap_or(&NO_PROXY)
+    }
+
+    /// Copies `value` into the proxy information if it is a proxy AVP.
+    fn absorb_proxy(&mut self, value: &AvpValue) -> bool {
+        let is_proxy = matches!(
+            value,
+            AvpValue::InitialReceivedLcpConfReq(_)
+                | AvpValue::LastSentLcpConfReq(_)
+                | AvpValue::LastReceivedLcpConfReq(_)
+                | AvpValue::ProxyAuthenType(_)
+                | AvpValue::ProxyAuthenName(_)
+                | AvpValue::ProxyAuthenChallenge(_)
+                | AvpValue::ProxyAuthenId(_)
+                | AvpValue::ProxyAuthenResponse(_)
+        );
+        if !is_proxy {
+            return false;
+        }
+        let p = self.proxy.get_or_insert_with(Box::default);
+        match value {
+            AvpValue::InitialReceivedLcpConfReq(x) => {
+                p.initial_received_lcp_confreq = Some(x.clone())
+            }
+            AvpValue::LastSentLcpConfReq(x) => p.last_sent_lcp_confreq = Some(x.clone()),
+            AvpValue::LastReceivedLcpConfReq(x) => p.last_received_lcp_confreq = Some(x.clone()),
+            AvpValue::ProxyAuthenType(x) => p.authen_type = Some(ProxyAuthType::from(*x)),
+            AvpValue::ProxyAuthenName(x) => p.authen_name = Some(x.clone()),
+            AvpValue::ProxyAuthenChallenge(x) => p.authen_challenge = Some(x.clone()),
+            AvpValue::ProxyAuthenId(x) => p.authen_id = Some(*x),
+            AvpValue::ProxyAuthenResponse(x) => p.authen_response = Some(x.clone()),
+            _ => {}
+        }
+        true
     }
 
     /// The ICRQ AVPs for this call (after Assigned Session ID).
@@ -153,7 +196,7 @@ impl CallInfo {
 
     /// The ICCN AVPs for this call.
     pub fn iccn_avps(&self) -> Vec<AvpValue> {
-        let p = &self.proxy;
+        let p = self.proxy_info();
         let mut v = vec![
             AvpValue::TxConnectSpeed(self.tx_connect_speed.unwrap_or(0)),
             AvpValue::FramingType(self.framing_type.unwrap_or(0x0000_0001)),

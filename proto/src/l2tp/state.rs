@@ -274,7 +274,7 @@ fn call_to_bytes(c: &CallInfo) -> Vec<u8> {
     let mut values = vec![AvpValue::CallSerialNumber(c.call_serial)];
     let icrq = c.icrq_avps();
     values.extend(icrq.into_iter().skip(1));
-    let p = &c.proxy;
+    let p = c.proxy_info();
     values.extend(c.tx_connect_speed.map(AvpValue::TxConnectSpeed));
     values.extend(c.framing_type.map(AvpValue::FramingType));
     values.extend(c.rx_connect_speed.map(AvpValue::RxConnectSpeed));
@@ -345,7 +345,7 @@ mod tests {
             framing_type: Some(1),
             private_group_id: Some(b"g".to_vec()),
             sequencing: crate::l2tp::session::Sequencing::Required,
-            proxy: ProxyInfo {
+            proxy: Some(Box::new(ProxyInfo {
                 initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),
                 last_sent_lcp_confreq: Some(vec![0x03, 0x04, 0xc0, 0x23]),
                 last_received_lcp_confreq: Some(vec![0x05, 0x06, 0, 0, 0, 1]),
@@ -354,7 +354,7 @@ mod tests {
                 authen_challenge: Some(vec![9; 16]),
                 authen_id: Some(4),
                 authen_response: Some(vec![8; 16]),
-            },
+            })),
         };
         for c in [full, CallInfo::default()] {
             assert_eq!(call_from_bytes(&call_to_bytes(&c)), Ok(c));

@@ -194,7 +194,8 @@ pub struct Link {
     pub(super) ipv4_request: AddressRequest,
     pub(super) pending_ipcp: Option<Vec<u8>>,
     pub(super) peer_heard: PeerHeard,
-    pub(super) closing: Option<DisconnectCause>,
+    /// Boxed: set only while the link terminates (~40 bytes otherwise).
+    pub(super) closing: Option<Box<DisconnectCause>>,
     pub(super) transmit: VecDeque<Vec<u8>>,
     pub(super) events: VecDeque<LinkEvent>,
 }
@@ -350,12 +351,20 @@ impl Link {
 
     /// The next PPP frame to send.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.transmit.pop_front()
+        let frame = self.transmit.pop_front();
+        if frame.is_none() {
+            release(&mut self.transmit);
+        }
+        frame
     }
 
     /// The next event for the caller.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() {
+            release(&mut self.events);
+        }
+        event
     }
 
     /// Closes the link: LCP Terminate-Request (RFC 1661 §4.1 Close); the
@@ -364,7 +373,7 @@ impl Link {
         if self.phase == Phase::Dead {
             return;
         }
-        self.closing.get_or_insert(reason);
+        self.closing.get_or_insert_with(|| Box::new(reason));
         self.lcp_event(now, Event::Close, &mut NoEntropy);
         if self.phase != Phase::Dead {
             self.phase = Phase::Terminate;
@@ -535,6 +544,7 @@ impl Link {
         let cause = self
             .closing
             .take()
+            .map(|c| *c)
             .unwrap_or_else(|| match self.peer_heard {
                 PeerHeard::Silent => {
                     DisconnectCause::new(DisconnectCode::NoPppPackets, Direction::Global)
@@ -552,7 +562,7 @@ impl Link {
     /// Closes at once: one Terminate-Request for a peer that might still
     /// listen, then Link Dead without waiting (echo timeout, loopback).
     pub(super) fn fail_now(&mut self, now: Timestamp, cause: DisconnectCause) {
-        self.closing.get_or_insert(cause);
+        self.closing.get_or_insert_with(|| Box::new(cause));
         self.lcp_event(now, Event::Close, &mut NoEntropy);
         self.lcp_event(now, Event::Down, &mut NoEntropy);
         self.finish();
@@ -574,6 +584,16 @@ impl Link {
             self.ncp_event(now, p, Event::Open);
             self.ncp_event(now, p, Event::Up);
         }
+    }
+}
+
+/// Frees a drained output queue's buffer. An idle link emits a frame and
+/// an event or two per echo interval; kept, the buffers would hold 4
+/// slots each (~400 bytes per session, issue 5) between bursts. Capacity
+/// is not state: snapshots and equality never see it.
+fn release<T>(queue: &mut VecDeque<T>) {
+    if queue.capacity() != 0 {
+        *queue = VecDeque::new();
     }
 }
 

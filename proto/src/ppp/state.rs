@@ -250,13 +250,13 @@ impl Link {
         link.closing = s
             .closing
             .as_ref()
-            .map(|c| -> Result<DisconnectCause, RestoreError> {
-                Ok(DisconnectCause {
+            .map(|c| -> Result<Box<DisconnectCause>, RestoreError> {
+                Ok(Box::new(DisconnectCause {
                     code: DisconnectCode::from(u16_field(c.code, "closing.code")?),
                     protocol: u16_field(c.protocol, "closing.protocol")?,
                     direction: Direction::from(u8_field(c.direction, "closing.direction")?),
                     message: c.message.clone(),
-                })
+                }))
             })
             .transpose()?;
         link.transmit = VecDeque::new();

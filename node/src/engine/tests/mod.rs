@@ -540,7 +540,7 @@ fn proxy_lcp_and_pap_from_the_lac_skip_renegotiation() {
     let mut sim = Sim::new(config());
     let t = sim.tunnel();
     let mut call = CallInfo::default();
-    let p = &mut call.proxy;
+    let p = call.proxy.get_or_insert_with(Box::default);
     // RFC 2661 §4.4.5: what the LAC sent (Auth-Protocol PAP, Magic) and
     // what the subscriber sent (Magic), options only; PAP already done.
     p.last_sent_lcp_confreq = Some(vec![

@@ -44,10 +44,10 @@ impl Link {
             | Code::TerminateAck => {
                 if repr.code == Code::TerminateRequest && self.closing.is_none() {
                     // RFC 3145 code 3: the peer asked to terminate.
-                    self.closing = Some(
+                    self.closing = Some(Box::new(
                         DisconnectCause::new(DisconnectCode::Normal, Direction::Peer)
                             .with_message("peer sent LCP Terminate-Request"),
-                    );
+                    ));
                 }
                 self.lcp
                     .receive(now, &cfg, &repr, raw, &mut self.lcp_neg, entropy, &mut out);

@@ -896,3 +896,33 @@ fn subscriber_authenticates_with_pap_and_adopts_ipcp_naks() {
         ],
     }));
 }
+
+#[test]
+fn drained_output_queues_hold_no_buffer() {
+    // Issue 5 (memory per session): an established link between bursts
+    // keeps no queue buffer; what was queued is still delivered in order.
+    let (mut l, _) = lns_in_network();
+    assert_eq!((l.transmit.capacity(), l.events.capacity()), (0, 0));
+    l.handle_frame(T0, &lcp(0x09, 7, &PEER_MAGIC), &mut Seeded::new(2));
+    assert!(l.transmit.capacity() > 0);
+    let replies = drain(&mut l);
+    assert_eq!(replies.len(), 1, "one Echo-Reply");
+    assert_eq!(replies[0][4..6], [0x0a, 7]);
+    assert_eq!(l.transmit.capacity(), 0);
+}
+
+#[test]
+fn a_closing_cause_survives_until_link_down() {
+    // RFC 1661 §4.1 Close: the cause given to close() is the one
+    // LinkDown carries (it is kept boxed while LCP terminates).
+    let (mut l, _) = lns_in_network();
+    let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
+        .with_message("admin");
+    l.close(T0, cause.clone());
+    l.handle_frame(T0, &lcp(0x06, l.lcp.terminate_id, &[]), &mut Seeded::new(3));
+    let down = events(&mut l).into_iter().find_map(|e| match e {
+        LinkEvent::LinkDown { cause } => Some(cause),
+        _ => None,
+    });
+    assert_eq!(down, Some(cause));
+}
