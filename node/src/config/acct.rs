@@ -449,6 +449,59 @@ servers = [{ address = "192.0.2.10:1812", secret = "s" }]
         }
     }
 
+    /// lns-a of the cluster examples with `extra` appended.
+    fn cluster_member(extra: &str) -> Config {
+        let text = include_str!("../../examples/cluster/lns-a.toml");
+        Config::from_toml(&format!(
+            "{text}\n[aaa.radius]\nservers = [{{ address = \"198.18.1.10:1812\", secret = \"s\" }}]\n\
+             bind = \"198.18.1.11:0\"\n{extra}"
+        ))
+        .expect("parses")
+    }
+
+    fn source_errors(c: &Config) -> Vec<String> {
+        c.validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.path == "aaa.accounting.source")
+            .map(|e| e.message)
+            .collect()
+    }
+
+    #[test]
+    fn rfc5080_a_cluster_sends_accounting_from_the_tunnel_address_on_a_fixed_port() {
+        // Default: the address that moves, port 1814, bound before held.
+        let c = cluster_member("[aaa.accounting]\n");
+        assert_eq!(
+            c.accounting_source(),
+            Some("198.18.1.100:1814".parse().expect("literal"))
+        );
+        let s = c.accounting_settings().expect("on");
+        assert_eq!(s.bind, c.accounting_source());
+        assert_eq!(s.bind_mode, crate::dataplane::BindMode::Freebind);
+        assert!(source_errors(&c).is_empty());
+        // A lone node keeps [aaa.radius] bind.
+        let lone = Config::from_toml(&format!("{BASE}bind = \"192.0.2.2:0\"\n[aaa.accounting]\n"))
+            .expect("parses");
+        assert_eq!(
+            lone.accounting_source(),
+            Some("192.0.2.2:0".parse().expect("literal"))
+        );
+        assert_eq!(
+            lone.accounting_settings().map(|s| s.bind_mode),
+            Some(crate::dataplane::BindMode::Local)
+        );
+        // A member's own address, or no fixed port, defeats the point.
+        let own = cluster_member("[aaa.accounting]\nsource = \"198.18.1.11:1814\"\n");
+        assert_eq!(source_errors(&own).len(), 1, "{:?}", own.validate());
+        let any_port = cluster_member("[aaa.accounting]\nsource = \"198.18.1.100:0\"\n");
+        assert_eq!(source_errors(&any_port).len(), 1);
+        let good = cluster_member("[aaa.accounting]\nsource = \"198.18.1.100:1900\"\n");
+        assert!(source_errors(&good).is_empty());
+        assert_eq!(good.accounting_source().map(|a| a.port()), Some(1900));
+    }
+
     #[test]
     fn dae_section_becomes_settings() {
         let text = format!(
