@@ -434,6 +434,8 @@ async fn run(
         None => UdpSocket::bind(bind).await?,
     };
     let mut unsent: VecDeque<(SocketAddr, Vec<u8>)> = VecDeque::new();
+    // Whether the kernel refuses our datagrams (logged once per spell).
+    let mut refused = false;
     let mut entropy = OsEntropy::open()?;
     let mut sender = Sender::new(&settings);
     let mut buf = [0u8; 4096];
@@ -448,10 +450,12 @@ async fn run(
             report.report(sender.client(), m);
         }
         let retry = std::mem::take(&mut unsent);
+        let was_refused = refused;
         let fresh = std::iter::from_fn(|| sender.poll_transmit());
         for (to, bytes) in retry.into_iter().chain(fresh) {
             if let Err(e) = socket.send_to(&bytes, to).await {
-                if unsent.is_empty() {
+                if !refused {
+                    refused = true;
                     tracing::info!(server = %to, "accounting send failed, retried: {e}");
                 }
                 if unsent.len() == UNSENT_MAX {
@@ -459,6 +463,10 @@ async fn run(
                 }
                 unsent.push_back((to, bytes));
             }
+        }
+        if was_refused && unsent.is_empty() {
+            refused = false;
+            tracing::info!("accounting datagrams go out again");
         }
         for id in sender.poll_acks() {
             if acks.send(id).await.is_err() {
