@@ -332,6 +332,70 @@ fn accounting_retransmissions_grow_acct_delay_time_and_are_re_signed() {
 }
 
 #[test]
+fn rfc5080_2_2_1_identical_accounting_requests_are_the_same_bytes_everywhere() {
+    let (a, b) = (addr(1, 1813), addr(2, 1813));
+    let config = || ClientConfig {
+        auth_servers: vec![],
+        acct_servers: vec![server(a, "sa", 5, 2), server(b, "sb", 5, 1)],
+        dead_time: Duration::ZERO,
+    };
+    let mut req = acct_request();
+    req.attributes.push(Attribute::AcctDelayTime(0));
+    let mut old = Client::new(config());
+    let mut e = Seeded::new(5);
+    old.send_accounting_identical(T0, req.clone(), 0x2a)
+        .expect("encodable");
+    let t1 = drain(&mut old).remove(0);
+    assert_eq!((t1.server, t1.payload[1]), (a, 0x2a));
+    // RFC 5080 §2.2.1: the retransmission is the same packet; RFC 2866
+    // §5.2: Acct-Delay-Time is not updated, or it would be a new one.
+    old.handle_timeout(secs(5), &mut e);
+    let t2 = drain(&mut old).remove(0);
+    assert_eq!(t2, t1);
+    // Another client (the new active node) sending the same request under
+    // the same Identifier, later, emits the very same bytes.
+    let mut new = Client::new(config());
+    new.send_accounting_identical(secs(40), req.clone(), 0x2a)
+        .expect("encodable");
+    assert_eq!(drain(&mut new).remove(0), t1);
+    // Failing over to the next server keeps the Identifier, signed anew.
+    old.handle_timeout(secs(10), &mut e);
+    let t3 = drain(&mut old).remove(0);
+    assert_eq!((t3.server, t3.payload[1]), (b, 0x2a));
+    assert_eq!(delay_of(&t3.payload), Some(0));
+    let v = PacketView::new_checked(&t3.payload).expect("valid");
+    let ok = verify_request(&v, &Secret::new("sb"), MessageAuthenticatorPolicy::Required);
+    assert_eq!(ok, Ok(()));
+    // A second request under the same Identifier waits for the first.
+    let mut other = acct_request();
+    other.attributes[0] = Attribute::AcctSessionId("s2".into());
+    let mut c = Client::new(config());
+    let first = c.send_accounting_identical(T0, req, 0x07).expect("ok");
+    let second = c.send_accounting_identical(T0, other, 0x07).expect("ok");
+    let sent = drain(&mut c);
+    assert_eq!(sent.len(), 1, "one Identifier, one request in flight");
+    c.handle_datagram(
+        secs(1),
+        a,
+        &answer(&sent[0].payload, Code::AccountingResponse, "sa"),
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Reply { handle, .. }) if handle == first));
+    let next = drain(&mut c);
+    assert_eq!(
+        next.len(),
+        1,
+        "the waiting request goes once the Identifier is free"
+    );
+    assert_eq!(next[0].payload[1], 0x07);
+    c.handle_datagram(
+        secs(2),
+        a,
+        &answer(&next[0].payload, Code::AccountingResponse, "sa"),
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Reply { handle, .. }) if handle == second));
+}
+
+#[test]
 fn replacing_the_server_list_moves_requests_off_removed_servers() {
     let (a, b) = (addr(1, 1812), addr(2, 1812));
     let mut c = Client::new(auth_only(vec![server(a, "sa", 3, 3)]));

@@ -6,11 +6,24 @@
 //! NAS-Identifier, NAS-Port, Class, Framed-IP-Address, IPv6 prefixes,
 //! octets with Gigawords (RFC 2869 §5.1), packets, Session-Time,
 //! Terminate-Cause, Event-Timestamp (RFC 2869 §5.3)) and sends it through
-//! `lns_proto::radius::Client`, which retransmits with Acct-Delay-Time
-//! growing (RFC 2866 §5.2) and fails over along the server list. When every
-//! server gave up, the record is tried again after a backoff
-//! ([`backoff`]: 5 s doubling to 5 min), with Acct-Delay-Time counted from
-//! the event: a record is never abandoned, only acknowledged. Each
+//! `lns_proto::radius::Client` and fails over along the server list. When
+//! every server gave up, the record is tried again after a backoff
+//! ([`backoff`]: 5 s doubling to 5 min): a record is never abandoned, only
+//! acknowledged.
+//!
+//! Every transmission of a record to a server is the same datagram, on any
+//! node (RFC 5080 §2.2.1, RFC 2866 §4.1): everything in it comes from the
+//! replicated record (committed before it is emitted). The Identifier is
+//! the low octet of the record's id ([`identifier`]), Acct-Delay-Time is
+//! 0 and never updated (RFC 2866 §5.2: updating it makes a new packet; the
+//! Event-Timestamp says when the event was), so the Request Authenticator
+//! is the same too. A record the old active node sent, whose
+//! acknowledgement it did not commit before it died, is sent again by the
+//! new active node as a true retransmission: same bytes, and from the same
+//! (tunnel address, port) when [`AccountingSettings::bind`] is one, so the
+//! server's duplicate detection answers it without logging it twice. Two
+//! records 256 ids apart share an Identifier: the later one waits while
+//! the earlier is in flight. Each
 //! Accounting-Response becomes an ack ([`Sender::poll_ack`]) that the
 //! control task feeds to the engine as `Input::AccountingAcked`. A record
 //! already known (the same id sent again after a failover) is not doubled;
@@ -19,10 +32,13 @@
 //! sessions' records: nothing else goes out while an Accounting-On is
 //! unacknowledged, and an Accounting-Off goes out last.
 //!
-//! [`spawn`] runs it as a tokio task over one UDP socket. Secrets never
+//! [`spawn`] runs it as a tokio task over one UDP socket. A datagram the
+//! kernel refuses (the tunnel address is not ours yet, right after this
+//! node became active) is tried again every [`UNSENT_RETRY`]. Secrets never
 //! reach a log (`Secret`'s `Debug` hides them).
 
 use super::report::RadiusReport;
+use crate::dataplane::BindMode;
 use crate::engine::{AccountingRecord, RecordKind};
 use crate::metrics::{Metrics, RadiusKind};
 use crate::system::{now, OsEntropy};
@@ -32,7 +48,7 @@ use lns_proto::radius::{
     ClientConfig, Code, Counters, Event, Handle, Ipv6Prefix, Nas, NasEvent, Port, Request,
 };
 use lns_proto::time::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +59,11 @@ use tokio::sync::mpsc;
 pub const BACKOFF_FIRST: Duration = Duration::from_secs(5);
 /// Longest wait between rounds.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// How often a datagram the kernel refused is tried again.
+pub const UNSENT_RETRY: Duration = Duration::from_millis(100);
+/// Refused datagrams kept for [`UNSENT_RETRY`] (the client retransmits
+/// the same bytes anyway).
+const UNSENT_MAX: usize = 4096;
 
 /// Accounting configuration.
 #[derive(Clone, Debug)]
@@ -51,8 +72,13 @@ pub struct AccountingSettings {
     pub client: ClientConfig,
     /// How we name ourselves.
     pub nas: Nas,
-    /// Local address to send from.
+    /// Local address to send from; in a cluster, a tunnel address and a
+    /// fixed port, so that every node sends a record from the same
+    /// (address, port) (RFC 5080 §2.2.1).
     pub bind: Option<SocketAddr>,
+    /// [`BindMode::Freebind`] in a cluster: the tunnel address is bound
+    /// before the node holds it (sends fail until it does).
+    pub bind_mode: BindMode,
 }
 
 /// The wait before round `n` (1 = after the first round failed).
@@ -237,8 +263,11 @@ impl Sender {
             return;
         };
         p.retry_at = None;
-        let request = request(&p.record, &self.nas, now);
-        match self.client.send_accounting(now, request) {
+        let request = request(&p.record, &self.nas);
+        match self
+            .client
+            .send_accounting_identical(now, request, identifier(&p.record))
+        {
             Ok(h) => {
                 p.handle = Some(h);
                 self.in_flight.insert(h, id);
@@ -290,9 +319,15 @@ impl Sender {
     }
 }
 
-/// The Accounting-Request for `r` sent at `now` (Acct-Delay-Time counts
-/// from the event, RFC 2866 §5.2).
-pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
+/// The RADIUS Identifier of every transmission of `r`: the low octet of
+/// its replicated id, so every node uses the same one.
+pub fn identifier(r: &AccountingRecord) -> u8 {
+    r.id.to_be_bytes()[7]
+}
+
+/// The Accounting-Request for `r`: a function of the record alone, so every
+/// node builds the same one (Acct-Delay-Time 0, see the module doc).
+pub fn request(r: &AccountingRecord, nas: &Nas) -> Request {
     let mut req = match r.kind {
         // RFC 2866 §5.1: NAS-wide, no session attributes.
         RecordKind::AccountingOn => {
@@ -305,10 +340,9 @@ pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
         RecordKind::Interim => session_request(r, nas, AccountingKind::Interim),
         RecordKind::Stop(c) => session_request(r, nas, AccountingKind::Stop(c)),
     };
-    let delay = u32::try_from(now.saturating_since(r.event_time).as_secs()).unwrap_or(u32::MAX);
     for a in &mut req.attributes {
         if let Attribute::AcctDelayTime(d) = a {
-            *d = delay;
+            *d = 0;
         }
     }
     req
@@ -390,7 +424,18 @@ async fn run(
             "0.0.0.0:0".parse().expect("literal")
         }
     });
-    let socket = UdpSocket::bind(bind).await?;
+    let socket = match settings.bind {
+        // A cluster's tunnel address, bound before this node holds it.
+        Some(at) => {
+            let s = crate::dataplane::socket::bind_with(at, settings.bind_mode)?;
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s)?
+        }
+        None => UdpSocket::bind(bind).await?,
+    };
+    let mut unsent: VecDeque<(SocketAddr, Vec<u8>)> = VecDeque::new();
+    // Whether the kernel refuses our datagrams (logged once per spell).
+    let mut refused = false;
     let mut entropy = OsEntropy::open()?;
     let mut sender = Sender::new(&settings);
     let mut buf = [0u8; 4096];
@@ -404,17 +449,36 @@ async fn run(
         if let Some(m) = &metrics {
             report.report(sender.client(), m);
         }
-        while let Some((to, bytes)) = sender.poll_transmit() {
+        let retry = std::mem::take(&mut unsent);
+        let was_refused = refused;
+        let fresh = std::iter::from_fn(|| sender.poll_transmit());
+        for (to, bytes) in retry.into_iter().chain(fresh) {
             if let Err(e) = socket.send_to(&bytes, to).await {
-                tracing::warn!(server = %to, "accounting send failed: {e}");
+                if !refused {
+                    refused = true;
+                    tracing::info!(server = %to, "accounting send failed, retried: {e}");
+                }
+                if unsent.len() == UNSENT_MAX {
+                    unsent.pop_front();
+                }
+                unsent.push_back((to, bytes));
             }
+        }
+        if was_refused && unsent.is_empty() {
+            refused = false;
+            tracing::info!("accounting datagrams go out again");
         }
         for id in sender.poll_acks() {
             if acks.send(id).await.is_err() {
                 return Ok(()); // The control task is gone.
             }
         }
-        let deadline = sender.poll_timeout();
+        let deadline = if unsent.is_empty() {
+            sender.poll_timeout()
+        } else {
+            let soon = now() + UNSENT_RETRY;
+            Some(sender.poll_timeout().map_or(soon, |t| t.min(soon)))
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep(d.saturating_since(now())).await,
@@ -471,6 +535,7 @@ mod tests {
                 identifier: Some("lns1".into()),
             },
             bind: None,
+            bind_mode: BindMode::Local,
         }
     }
 
@@ -523,17 +588,11 @@ mod tests {
         out
     }
 
-    fn attr(packet: &[u8], pick: impl Fn(&Attribute) -> Option<u32>) -> Option<u32> {
-        let p = Packet::parse(packet).expect("parses");
-        p.attributes.iter().find_map(pick)
-    }
-
     #[test]
     fn rfc2866_stop_carries_counters_with_gigawords_cause_and_class() {
         let r = request(
             &record(1, RecordKind::Stop(AcctTerminateCause::UserRequest)),
             &settings().nas,
-            t0() + Duration::from_secs(4),
         );
         let has = |a: Attribute| r.attributes.contains(&a);
         assert!(has(Attribute::AcctStatusType(
@@ -551,8 +610,9 @@ mod tests {
         assert!(has(Attribute::NasIdentifier("lns1".into())));
         assert!(has(Attribute::FramedIpAddress([198, 18, 0, 9].into())));
         assert!(has(Attribute::EventTimestamp(1_700_000_000)));
-        // RFC 2866 §5.2: sent 4 s after the event.
-        assert!(has(Attribute::AcctDelayTime(4)));
+        // RFC 2866 §5.2 / RFC 5080 §2.2.1: never updated, so that every
+        // transmission is the same packet.
+        assert!(has(Attribute::AcctDelayTime(0)));
         assert!(has(Attribute::AcctAuthentic(AcctAuthentic::Radius)));
         assert!(r
             .attributes
@@ -574,33 +634,29 @@ mod tests {
     }
 
     #[test]
-    fn retransmissions_grow_the_delay_fail_over_then_back_off_and_retry() {
+    fn rfc5080_retransmissions_are_the_same_datagram_across_servers_rounds_and_nodes() {
         let mut s = Sender::new(&settings());
         let mut e = Seeded::new(3);
-        s.submit(t0(), record(1, RecordKind::Start));
-        let delay = |b: &[u8]| {
-            attr(b, |a| match a {
-                Attribute::AcctDelayTime(d) => Some(*d),
-                _ => None,
-            })
-        };
+        let r = record(0x1_2345, RecordKind::Start);
+        s.submit(t0(), r.clone());
         let (first, b1) = s.poll_transmit().expect("sent");
-        assert_eq!(delay(&b1), Some(0));
+        assert_eq!(b1[1], 0x45, "the Identifier is the record id's low octet");
         let mut now;
-        let mut sent = vec![(first, delay(&b1))];
+        let mut sent = vec![(first, b1.clone())];
         // Two tries on each of the two servers.
         for _ in 0..3 {
             now = s.poll_timeout().expect("armed");
             s.handle_timeout(now, &mut e);
-            let (to, b) = s.poll_transmit().expect("retransmitted");
-            sent.push((to, delay(&b)));
+            sent.push(s.poll_transmit().expect("retransmitted"));
         }
         assert_eq!(
             sent.iter().map(|(a, _)| a.port()).collect::<Vec<_>>(),
             vec![1813, 1813, 1814, 1814]
         );
-        assert_eq!(sent[1].1, Some(3), "RFC 2866 §5.2: delay grows");
-        // Every server gave up: backoff, then a new round from the first.
+        assert_eq!(sent[1].1, b1, "RFC 5080 §2.2.1: the same packet");
+        assert_eq!(sent[3].1, sent[2].1);
+        // Every server gave up: backoff, then a new round from the first,
+        // still the same packet (Acct-Delay-Time is not updated).
         now = s.poll_timeout().expect("armed");
         s.handle_timeout(now, &mut e);
         assert!(s.poll_transmit().is_none());
@@ -608,10 +664,14 @@ mod tests {
         assert_eq!(retry, now + BACKOFF_FIRST);
         s.handle_timeout(retry, &mut e);
         let (to, b) = s.poll_transmit().expect("new round");
-        assert_eq!(to.port(), 1813);
-        assert_eq!(delay(&b), Some(17));
+        assert_eq!((to.port(), &b), (1813, &b1));
         assert!(s.poll_acks().is_empty());
         assert_eq!(s.pending(), 1);
+        // Another node's sender, given the replicated record much later
+        // (after a failover), emits the very same datagram.
+        let mut other = Sender::new(&settings());
+        other.submit(t0() + Duration::from_secs(90), r);
+        assert_eq!(other.poll_transmit(), Some((first, b1)));
     }
 
     #[test]

@@ -10,6 +10,13 @@
 //! `[aaa.radius]` servers on port 1813 (`servers = []`, or no section: no
 //! accounting, so a configuration written before accounting existed does
 //! not start sending records to servers that may not expect them).
+//!
+//! Records leave from [`Config::accounting_source`]: `source` if given,
+//! else in a cluster the first tunnel address (of the servers' family) on
+//! [`CLUSTER_SOURCE_PORT`], so that a record the new active node sends
+//! again after a failover comes from the same (address, port) as the old
+//! node's copy and a server's duplicate detection recognises it (RFC 5080
+//! §2.2.1); else `[aaa.radius] bind`, else any address.
 
 use super::sections::{RadiusServerConfig, SecretString};
 use super::validate::FieldError;
@@ -26,6 +33,10 @@ use std::time::Duration;
 
 /// The accounting port used with the `[aaa.radius]` servers' addresses.
 pub const ACCOUNTING_PORT: u16 = 1813;
+
+/// The source port of accounting requests on a cluster's tunnel address
+/// when `[aaa.accounting] source` is not given.
+pub const CLUSTER_SOURCE_PORT: u16 = 1814;
 
 /// `[aaa.accounting]`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -48,6 +59,10 @@ pub struct AccountingSection {
     /// Skip an accounting server that just timed out for this long.
     #[serde(default = "default_dead_time")]
     pub dead_time_secs: u64,
+    /// Address and port accounting requests leave from. In a cluster it
+    /// must be a tunnel address with a fixed port (see the module doc).
+    #[serde(default)]
+    pub source: Option<SocketAddr>,
 }
 
 impl Default for AccountingSection {
@@ -58,6 +73,7 @@ impl Default for AccountingSection {
             counters_interval_secs: default_counters_interval(),
             max_queued: default_max_queued(),
             dead_time_secs: default_dead_time(),
+            source: None,
         }
     }
 }
@@ -178,8 +194,35 @@ impl Config {
                 ipv6: None,
                 identifier: Some(self.node.host_name.clone()),
             },
-            bind: self.aaa.radius.as_ref().and_then(|r| r.bind),
+            bind: self.accounting_source(),
+            bind_mode: if self.cluster.is_some() {
+                crate::dataplane::BindMode::Freebind
+            } else {
+                crate::dataplane::BindMode::Local
+            },
         })
+    }
+
+    /// Where accounting requests leave from (see the module doc).
+    pub fn accounting_source(&self) -> Option<SocketAddr> {
+        if let Some(s) = self.aaa.accounting.as_ref().and_then(|a| a.source) {
+            return Some(s);
+        }
+        if let Some(c) = &self.cluster {
+            let v6 = self
+                .accounting_servers()
+                .first()
+                .is_some_and(|s| s.addr.is_ipv6());
+            let vip = c
+                .tunnel_addresses
+                .iter()
+                .map(|t| t.address.addr)
+                .find(|a| a.is_ipv6() == v6);
+            if let Some(a) = vip {
+                return Some(SocketAddr::new(a, CLUSTER_SOURCE_PORT));
+            }
+        }
+        self.aaa.radius.as_ref().and_then(|r| r.bind)
     }
 
     /// How often the control task reads the data plane's counters.
@@ -260,6 +303,28 @@ pub(super) fn check(c: &Config, errs: &mut Vec<FieldError>) {
         }
         if a.max_queued == 0 {
             add("aaa.accounting.max_queued".into(), "must be at least 1");
+        }
+        if let (Some(src), Some(cluster)) = (a.source, &c.cluster) {
+            // RFC 5080 §2.2.1: a retransmission is recognised only if it
+            // comes from the same address and port.
+            if src.port() == 0 {
+                add(
+                    "aaa.accounting.source".into(),
+                    "needs a fixed port in a cluster: a record re-sent after a failover must \
+                     leave from the same port",
+                );
+            }
+            if !cluster
+                .tunnel_addresses
+                .iter()
+                .any(|t| t.address.addr == src.ip())
+            {
+                add(
+                    "aaa.accounting.source".into(),
+                    "must be one of [[cluster.tunnel_addresses]]: a record re-sent after a \
+                     failover must leave from the address that moves",
+                );
+            }
         }
     }
     let Some(d) = &c.dae else {
@@ -382,6 +447,59 @@ servers = [{ address = "192.0.2.10:1812", secret = "s" }]
         ] {
             assert!(paths.contains(&p), "{p} missing from {paths:?}");
         }
+    }
+
+    /// lns-a of the cluster examples with `extra` appended.
+    fn cluster_member(extra: &str) -> Config {
+        let text = include_str!("../../examples/cluster/lns-a.toml");
+        Config::from_toml(&format!(
+            "{text}\n[aaa.radius]\nservers = [{{ address = \"198.18.1.10:1812\", secret = \"s\" }}]\n\
+             bind = \"198.18.1.11:0\"\n{extra}"
+        ))
+        .expect("parses")
+    }
+
+    fn source_errors(c: &Config) -> Vec<String> {
+        c.validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.path == "aaa.accounting.source")
+            .map(|e| e.message)
+            .collect()
+    }
+
+    #[test]
+    fn rfc5080_a_cluster_sends_accounting_from_the_tunnel_address_on_a_fixed_port() {
+        // Default: the address that moves, port 1814, bound before held.
+        let c = cluster_member("[aaa.accounting]\n");
+        assert_eq!(
+            c.accounting_source(),
+            Some("198.18.1.100:1814".parse().expect("literal"))
+        );
+        let s = c.accounting_settings().expect("on");
+        assert_eq!(s.bind, c.accounting_source());
+        assert_eq!(s.bind_mode, crate::dataplane::BindMode::Freebind);
+        assert!(source_errors(&c).is_empty());
+        // A lone node keeps [aaa.radius] bind.
+        let lone = Config::from_toml(&format!("{BASE}bind = \"192.0.2.2:0\"\n[aaa.accounting]\n"))
+            .expect("parses");
+        assert_eq!(
+            lone.accounting_source(),
+            Some("192.0.2.2:0".parse().expect("literal"))
+        );
+        assert_eq!(
+            lone.accounting_settings().map(|s| s.bind_mode),
+            Some(crate::dataplane::BindMode::Local)
+        );
+        // A member's own address, or no fixed port, defeats the point.
+        let own = cluster_member("[aaa.accounting]\nsource = \"198.18.1.11:1814\"\n");
+        assert_eq!(source_errors(&own).len(), 1, "{:?}", own.validate());
+        let any_port = cluster_member("[aaa.accounting]\nsource = \"198.18.1.100:0\"\n");
+        assert_eq!(source_errors(&any_port).len(), 1);
+        let good = cluster_member("[aaa.accounting]\nsource = \"198.18.1.100:1900\"\n");
+        assert!(source_errors(&good).is_empty());
+        assert_eq!(good.accounting_source().map(|a| a.port()), Some(1900));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use super::*;
 
 mod accounting;
+mod acct_failover;
 mod failures;
 mod host_name;
 mod ipv6;
