@@ -19,6 +19,15 @@
 //!   another), and no Accounting-Off (the cluster is still running when the
 //!   check runs).
 //!
+//! A retransmission is not a duplicate: a Start or Stop the old active node
+//! sent, whose acknowledgement it did not commit before it died, is sent
+//! again by the new one as the same record, every attribute equal but the
+//! per-transmission ones ([`TRANSMISSION_KEYS`]: Acct-Delay-Time, which
+//! grows with the wait, RFC 2866 §5.2, and what the server adds on
+//! receipt). Such copies are counted in `resent`; two Starts (or Stops) of
+//! one session that differ in anything else (an Event-Timestamp, an
+//! address, a counter) are a duplicate.
+//!
 //! Duplicated Interim-Updates are allowed (the issue forbids only a
 //! duplicated Start and a missing Start or Stop); they are counted for the
 //! notes. Everything is ordered (BTreeMap) so the notes are stable.
@@ -117,6 +126,9 @@ pub struct AcctCheck {
     pub dup_start: usize,
     /// Stops beyond the first, summed over sessions.
     pub dup_stop: usize,
+    /// Starts and Stops received again as retransmissions of the same
+    /// record (see the module doc); allowed.
+    pub resent: usize,
     /// Interim-Updates received twice (same Session-Time); allowed.
     pub dup_interim: usize,
     /// Accounting-On records.
@@ -215,8 +227,14 @@ pub fn check(records: &[Record], users_up: &BTreeSet<String>) -> AcctCheck {
 
 /// The checks of one Acct-Session-Id.
 fn session(id: &str, recs: &[&Record], c: &mut AcctCheck) {
-    let count = |s: &str| recs.iter().filter(|r| status(r) == s).count();
-    let (starts, stops) = (count("Start"), count("Stop"));
+    // Distinct records per status; the copies beyond them are resends.
+    let count = |s: &str| {
+        let all: Vec<&&Record> = recs.iter().filter(|r| status(r) == s).collect();
+        let distinct: BTreeSet<Vec<(&String, &String)>> = all.iter().map(|r| content(r)).collect();
+        (distinct.len(), all.len() - distinct.len())
+    };
+    let ((starts, resent_starts), (stops, resent_stops)) = (count("Start"), count("Stop"));
+    c.resent += resent_starts + resent_stops;
     if starts == 0 {
         c.lost += 1;
         c.problems.push(format!("Acct-Session-Id {id}: no Start"));
@@ -281,6 +299,28 @@ fn session(id: &str, recs: &[&Record], c: &mut AcctCheck) {
             ));
         }
     }
+}
+
+/// What a server adds to a record on receipt, and what changes between two
+/// transmissions of one record (Acct-Delay-Time, RFC 2866 §5.2).
+pub const TRANSMISSION_KEYS: [&str; 9] = [
+    "Acct-Delay-Time",
+    "Message-Authenticator",
+    "Timestamp",
+    "Packet-Src-IP-Address",
+    "Packet-Src-Port",
+    "Packet-Dst-IP-Address",
+    "Packet-Dst-Port",
+    "Packet-Original-Timestamp",
+    "Packet-Transmit-Timestamp",
+];
+
+/// A record's attributes but [`TRANSMISSION_KEYS`]: equal for every
+/// transmission of one record.
+fn content(r: &Record) -> Vec<(&String, &String)> {
+    r.iter()
+        .filter(|(k, _)| !TRANSMISSION_KEYS.contains(&k.as_str()))
+        .collect()
 }
 
 /// A record's 64-bit counters (RFC 2869 §5.1: Gigawords are the high word).
@@ -390,8 +430,30 @@ mod tests {
     }
 
     #[test]
+    fn a_start_retransmitted_with_its_delay_grown_is_not_a_duplicate() {
+        let first = rec("Start", "aa02", "drill2", 0, 0);
+        // The new active node's copy: only Acct-Delay-Time, the server's
+        // Timestamp and the Message-Authenticator differ.
+        let again = first.replace(
+            "\tTimestamp = 1795510800\n",
+            "\tAcct-Delay-Time = 2\n\tMessage-Authenticator = 0x01\n\tTimestamp = 1795510802\n",
+        );
+        let c = check(
+            &parse_detail(&(good() + &again)),
+            &users(&["drill1", "drill2"]),
+        );
+        assert!(c.passed(), "{c:?}");
+        assert_eq!((c.dup_start, c.resent), (0, 1));
+    }
+
+    #[test]
     fn a_duplicated_start_fails() {
-        let text = good() + &rec("Start", "aa02", "drill2", 0, 0);
+        // A second Start that is another record (another Event-Timestamp).
+        let text = good()
+            + &rec("Start", "aa02", "drill2", 0, 0).replace(
+                "\tTimestamp",
+                "\tEvent-Timestamp = \"Nov 24 2026 09:00:03 UTC\"\n\tTimestamp",
+            );
         let c = check(&parse_detail(&text), &users(&["drill1", "drill2"]));
         assert!(!c.passed());
         assert_eq!(c.dup_start, 1);

@@ -366,11 +366,12 @@ impl Rig {
         let records = acct_check::wait_for_stops(&detail, &users, timeout);
         let c = acct_check::check(&records, &users);
         report.notes.push(format!(
-            "accounting: {} sessions, {} records, {} Accounting-On, {} duplicated Interims (allowed)",
+            "accounting: {} sessions, {} records, {} Accounting-On, {} duplicated Interims (allowed), {} Starts/Stops retransmitted as the same record (allowed)",
             c.sessions,
             records.len(),
             c.accounting_on,
-            c.dup_interim
+            c.dup_interim,
+            c.resent
         ));
         report.line.accounting = Some(AcctFigures {
             lost: c.lost,

@@ -11,19 +11,16 @@
 //! ([`backoff`]: 5 s doubling to 5 min): a record is never abandoned, only
 //! acknowledged.
 //!
-//! Every transmission of a record to a server is the same datagram, on any
-//! node (RFC 5080 §2.2.1, RFC 2866 §4.1): everything in it comes from the
-//! replicated record (committed before it is emitted). The Identifier is
-//! the low octet of the record's id ([`identifier`]), Acct-Delay-Time is
-//! 0 and never updated (RFC 2866 §5.2: updating it makes a new packet; the
-//! Event-Timestamp says when the event was), so the Request Authenticator
-//! is the same too. A record the old active node sent, whose
-//! acknowledgement it did not commit before it died, is sent again by the
-//! new active node as a true retransmission: same bytes, and from the same
-//! (tunnel address, port) when [`AccountingSettings::bind`] is one, so the
-//! server's duplicate detection answers it without logging it twice. Two
-//! records 256 ids apart share an Identifier: the later one waits while
-//! the earlier is in flight. Each
+//! Every transmission carries Acct-Delay-Time, the whole seconds since the
+//! record's event (RFC 2866 §5.2), and the client retransmits with it
+//! grown under a fresh Identifier. Everything else in the request comes
+//! from the replicated record (committed before it is emitted), so a record
+//! the old active node sent, whose acknowledgement it did not commit
+//! before it died, is sent again by the new active node as the same
+//! record: the same Acct-Session-Id, Event-Timestamp and attributes, with
+//! only Acct-Delay-Time grown, and from the same (tunnel address, port)
+//! when [`AccountingSettings::bind`] is one, so the servers know one NAS
+//! and a collector can tell the copy from a second Start (RUNBOOK). Each
 //! Accounting-Response becomes an ack ([`Sender::poll_ack`]) that the
 //! control task feeds to the engine as `Input::AccountingAcked`. A record
 //! already known (the same id sent again after a failover) is not doubled;
@@ -263,11 +260,8 @@ impl Sender {
             return;
         };
         p.retry_at = None;
-        let request = request(&p.record, &self.nas);
-        match self
-            .client
-            .send_accounting_identical(now, request, identifier(&p.record))
-        {
+        let request = request(&p.record, &self.nas, now);
+        match self.client.send_accounting(now, request) {
             Ok(h) => {
                 p.handle = Some(h);
                 self.in_flight.insert(h, id);
@@ -319,15 +313,9 @@ impl Sender {
     }
 }
 
-/// The RADIUS Identifier of every transmission of `r`: the low octet of
-/// its replicated id, so every node uses the same one.
-pub fn identifier(r: &AccountingRecord) -> u8 {
-    r.id.to_be_bytes()[7]
-}
-
-/// The Accounting-Request for `r`: a function of the record alone, so every
-/// node builds the same one (Acct-Delay-Time 0, see the module doc).
-pub fn request(r: &AccountingRecord, nas: &Nas) -> Request {
+/// The Accounting-Request for `r` sent at `now` (Acct-Delay-Time counts
+/// from the event, RFC 2866 §5.2).
+pub fn request(r: &AccountingRecord, nas: &Nas, now: Timestamp) -> Request {
     let mut req = match r.kind {
         // RFC 2866 §5.1: NAS-wide, no session attributes.
         RecordKind::AccountingOn => {
@@ -340,9 +328,10 @@ pub fn request(r: &AccountingRecord, nas: &Nas) -> Request {
         RecordKind::Interim => session_request(r, nas, AccountingKind::Interim),
         RecordKind::Stop(c) => session_request(r, nas, AccountingKind::Stop(c)),
     };
+    let delay = u32::try_from(now.saturating_since(r.event_time).as_secs()).unwrap_or(u32::MAX);
     for a in &mut req.attributes {
         if let Attribute::AcctDelayTime(d) = a {
-            *d = 0;
+            *d = delay;
         }
     }
     req
@@ -588,11 +577,17 @@ mod tests {
         out
     }
 
+    fn attr(packet: &[u8], pick: impl Fn(&Attribute) -> Option<u32>) -> Option<u32> {
+        let p = Packet::parse(packet).expect("parses");
+        p.attributes.iter().find_map(pick)
+    }
+
     #[test]
     fn rfc2866_stop_carries_counters_with_gigawords_cause_and_class() {
         let r = request(
             &record(1, RecordKind::Stop(AcctTerminateCause::UserRequest)),
             &settings().nas,
+            t0() + Duration::from_secs(4),
         );
         let has = |a: Attribute| r.attributes.contains(&a);
         assert!(has(Attribute::AcctStatusType(
@@ -610,9 +605,8 @@ mod tests {
         assert!(has(Attribute::NasIdentifier("lns1".into())));
         assert!(has(Attribute::FramedIpAddress([198, 18, 0, 9].into())));
         assert!(has(Attribute::EventTimestamp(1_700_000_000)));
-        // RFC 2866 §5.2 / RFC 5080 §2.2.1: never updated, so that every
-        // transmission is the same packet.
-        assert!(has(Attribute::AcctDelayTime(0)));
+        // RFC 2866 §5.2: sent 4 s after the event.
+        assert!(has(Attribute::AcctDelayTime(4)));
         assert!(has(Attribute::AcctAuthentic(AcctAuthentic::Radius)));
         assert!(r
             .attributes
@@ -634,29 +628,33 @@ mod tests {
     }
 
     #[test]
-    fn rfc5080_retransmissions_are_the_same_datagram_across_servers_rounds_and_nodes() {
+    fn retransmissions_grow_the_delay_fail_over_then_back_off_and_retry() {
         let mut s = Sender::new(&settings());
         let mut e = Seeded::new(3);
-        let r = record(0x1_2345, RecordKind::Start);
-        s.submit(t0(), r.clone());
+        s.submit(t0(), record(1, RecordKind::Start));
+        let delay = |b: &[u8]| {
+            attr(b, |a| match a {
+                Attribute::AcctDelayTime(d) => Some(*d),
+                _ => None,
+            })
+        };
         let (first, b1) = s.poll_transmit().expect("sent");
-        assert_eq!(b1[1], 0x45, "the Identifier is the record id's low octet");
+        assert_eq!(delay(&b1), Some(0));
         let mut now;
-        let mut sent = vec![(first, b1.clone())];
+        let mut sent = vec![(first, delay(&b1))];
         // Two tries on each of the two servers.
         for _ in 0..3 {
             now = s.poll_timeout().expect("armed");
             s.handle_timeout(now, &mut e);
-            sent.push(s.poll_transmit().expect("retransmitted"));
+            let (to, b) = s.poll_transmit().expect("retransmitted");
+            sent.push((to, delay(&b)));
         }
         assert_eq!(
             sent.iter().map(|(a, _)| a.port()).collect::<Vec<_>>(),
             vec![1813, 1813, 1814, 1814]
         );
-        assert_eq!(sent[1].1, b1, "RFC 5080 §2.2.1: the same packet");
-        assert_eq!(sent[3].1, sent[2].1);
-        // Every server gave up: backoff, then a new round from the first,
-        // still the same packet (Acct-Delay-Time is not updated).
+        assert_eq!(sent[1].1, Some(3), "RFC 2866 §5.2: delay grows");
+        // Every server gave up: backoff, then a new round from the first.
         now = s.poll_timeout().expect("armed");
         s.handle_timeout(now, &mut e);
         assert!(s.poll_transmit().is_none());
@@ -664,14 +662,10 @@ mod tests {
         assert_eq!(retry, now + BACKOFF_FIRST);
         s.handle_timeout(retry, &mut e);
         let (to, b) = s.poll_transmit().expect("new round");
-        assert_eq!((to.port(), &b), (1813, &b1));
+        assert_eq!(to.port(), 1813);
+        assert_eq!(delay(&b), Some(17));
         assert!(s.poll_acks().is_empty());
         assert_eq!(s.pending(), 1);
-        // Another node's sender, given the replicated record much later
-        // (after a failover), emits the very same datagram.
-        let mut other = Sender::new(&settings());
-        other.submit(t0() + Duration::from_secs(90), r);
-        assert_eq!(other.poll_transmit(), Some((first, b1)));
     }
 
     #[test]

@@ -13,10 +13,10 @@
 //!
 //! Records leave from [`Config::accounting_source`]: `source` if given,
 //! else in a cluster the first tunnel address (of the servers' family) on
-//! [`CLUSTER_SOURCE_PORT`], so that a record the new active node sends
-//! again after a failover comes from the same (address, port) as the old
-//! node's copy and a server's duplicate detection recognises it (RFC 5080
-//! §2.2.1); else `[aaa.radius] bind`, else any address.
+//! [`CLUSTER_SOURCE_PORT`], so that every member is the same RADIUS client
+//! to the servers (a record the new active node sends again after a
+//! failover comes from the same address and port as the old node's copy);
+//! else `[aaa.radius] bind`, else any address.
 
 use super::sections::{RadiusServerConfig, SecretString};
 use super::validate::FieldError;
@@ -305,8 +305,7 @@ pub(super) fn check(c: &Config, errs: &mut Vec<FieldError>) {
             add("aaa.accounting.max_queued".into(), "must be at least 1");
         }
         if let (Some(src), Some(cluster)) = (a.source, &c.cluster) {
-            // RFC 5080 §2.2.1: a retransmission is recognised only if it
-            // comes from the same address and port.
+            // Every member must send from the same address and port.
             if src.port() == 0 {
                 add(
                     "aaa.accounting.source".into(),
@@ -470,7 +469,7 @@ servers = [{ address = "192.0.2.10:1812", secret = "s" }]
     }
 
     #[test]
-    fn rfc5080_a_cluster_sends_accounting_from_the_tunnel_address_on_a_fixed_port() {
+    fn a_cluster_sends_accounting_from_the_tunnel_address_on_a_fixed_port() {
         // Default: the address that moves, port 1814, bound before held.
         let c = cluster_member("[aaa.accounting]\n");
         assert_eq!(

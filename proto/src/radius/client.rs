@@ -6,10 +6,7 @@
 //! never two live requests with the same pair; a request waits when all
 //! 256 are busy), retransmits after the server's timeout up to its number
 //! of tries, then fails over to the next server of the ordered list, and
-//! reports [`Event::Timeout`] once all servers are exhausted. An
-//! Accounting-Request sent with [`Client::send_accounting_identical`]
-//! keeps the caller's Identifier and Acct-Delay-Time, so every
-//! transmission of it is the same datagram (RFC 5080 §2.2.1). A server
+//! reports [`Event::Timeout`] once all servers are exhausted. A server
 //! that exhausted a request's tries is skipped by new requests for
 //! [`ClientConfig::dead_time`] (unless every server is). Replies are
 //! matched by (source, Identifier), must have a code that answers the
@@ -175,17 +172,6 @@ pub struct ServerStats {
     pub latencies: VecDeque<Duration>,
 }
 
-/// How an Accounting-Request is retransmitted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Resend {
-    /// RFC 2866 §5.2: Acct-Delay-Time grows, so each retransmission is a
-    /// new packet under a fresh Identifier (Access-Requests: identical).
-    Fresh,
-    /// RFC 5080 §2.2.1: every transmission is the same packet, under the
-    /// caller's Identifier with the caller's Acct-Delay-Time.
-    Identical(u8),
-}
-
 /// The RADIUS client machine. Its `Debug` shows no secret, password or
 /// encoded packet.
 pub struct Client {
@@ -215,8 +201,6 @@ struct InFlight {
     created: Timestamp,
     /// Acct-Delay-Time the caller put in, seconds.
     base_delay: u32,
-    /// How the request is retransmitted (and which Identifier it uses).
-    resend: Resend,
     /// `None` while waiting for a free Identifier.
     attempt: Option<Attempt>,
 }
@@ -300,13 +284,7 @@ impl Client {
     ) -> Result<Handle, EmitError> {
         let mut authenticator = [0u8; 16];
         entropy.fill(&mut authenticator);
-        self.submit(
-            now,
-            Service::Authentication,
-            request,
-            authenticator,
-            Resend::Fresh,
-        )
+        self.submit(now, Service::Authentication, request, authenticator)
     }
 
     /// Sends an Accounting-Request; its Acct-Delay-Time grows on every
@@ -317,31 +295,7 @@ impl Client {
         now: Timestamp,
         request: Request,
     ) -> Result<Handle, EmitError> {
-        self.submit(now, Service::Accounting, request, [0; 16], Resend::Fresh)
-    }
-
-    /// Sends an Accounting-Request whose every transmission is the same
-    /// datagram (RFC 5080 §2.2.1, RFC 2866 §4.1): the Identifier is
-    /// `identifier` on every server, Acct-Delay-Time stays what `request`
-    /// says (RFC 2866 §5.2: an updated one would make a new packet), so the
-    /// Request Authenticator is the same too. A caller that re-sends the
-    /// same request with the same Identifier from the same source (another
-    /// process, after a failover) emits identical bytes, which a server's
-    /// duplicate detection recognises. The request waits while another
-    /// one holds `identifier` on its server.
-    pub fn send_accounting_identical(
-        &mut self,
-        now: Timestamp,
-        request: Request,
-        identifier: u8,
-    ) -> Result<Handle, EmitError> {
-        self.submit(
-            now,
-            Service::Accounting,
-            request,
-            [0; 16],
-            Resend::Identical(identifier),
-        )
+        self.submit(now, Service::Accounting, request, [0; 16])
     }
 
     /// Forgets a request (its session is gone); a late reply is dropped.
@@ -506,7 +460,6 @@ impl Client {
         service: Service,
         request: Request,
         authenticator: [u8; 16],
-        resend: Resend,
     ) -> Result<Handle, EmitError> {
         let base_delay = request
             .attributes
@@ -538,7 +491,6 @@ impl Client {
                 authenticator,
                 created: now,
                 base_delay,
-                resend,
                 attempt: None,
             },
         );
@@ -558,11 +510,7 @@ impl Client {
             self.events.push_back(Event::Timeout { handle });
             return;
         };
-        let identifier = match r.resend {
-            Resend::Fresh => self.allocate_id(server.addr),
-            Resend::Identical(id) => (!self.by_id.contains_key(&(server.addr, id))).then_some(id),
-        };
-        let Some(identifier) = identifier else {
+        let Some(identifier) = self.allocate_id(server.addr) else {
             return; // waits for dispatch_waiting
         };
         let tries_left = server.tries.max(1);
@@ -586,12 +534,8 @@ impl Client {
         };
         let mut payload = Vec::new();
         let encoded = if r.service == Service::Accounting {
-            // RFC 2866 §5.2: the delay so far, in seconds (none added to
-            // a request that must stay identical, RFC 5080 §2.2.1).
-            let waited = match r.resend {
-                Resend::Fresh => now.saturating_since(r.created).as_secs(),
-                Resend::Identical(_) => 0,
-            };
+            // RFC 2866 §5.2: the delay so far, in seconds.
+            let waited = now.saturating_since(r.created).as_secs();
             let delay = u64::from(r.base_delay).saturating_add(waited);
             let mut req = r.request.clone();
             set_delay(
@@ -640,7 +584,6 @@ impl Client {
             }
             if r.service == Service::Authentication
                 || r.request.code.authenticator_kind() == AuthenticatorKind::Random
-                || matches!(r.resend, Resend::Identical(_))
             {
                 // RFC 5080 §2.2.1: a retransmission is the same packet, same
                 // Identifier and Request Authenticator.
