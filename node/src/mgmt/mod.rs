@@ -8,6 +8,7 @@
 //! ```
 pub mod backend;
 pub mod capture;
+pub mod capture_names;
 pub mod client;
 pub mod cluster_backend;
 pub mod cluster_ops;
