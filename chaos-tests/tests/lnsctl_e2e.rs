@@ -440,6 +440,42 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
         .output()
         .expect("lnsctl capture");
     assert!(out.status.success(), "{:?}", text(&out));
+    // The end of sub2's session: its CDN leaves after the session left
+    // the tables, and must still be in the user's and in the session's
+    // capture. The CDN is the only session-level control message sub2
+    // has once up, so each capture ends on its first packet.
+    let mut kills = Vec::new();
+    for (name, scope) in [("user", "sub2@ctl"), ("session", id.as_str())] {
+        let pcap = bed.topo.dir().join(format!("kill-{name}.pcap"));
+        let mut cmd = ctl.command();
+        cmd.args(["capture", &format!("--{name}"), scope, "--kind", "control"])
+            .args(["--count", "1", "-w"])
+            .arg(&pcap);
+        let capture = Proc::spawn(cmd, bed.topo.dir().join(format!("lnsctl-kill-{name}.log")))
+            .expect("spawn lnsctl");
+        wait_for_file_size(&pcap, 24, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
+        kills.push((pcap, capture));
+    }
+    let killed = ctl.json(&["session", "kill", "--user", "sub2@ctl"]);
+    assert_eq!(number(&killed, "affected"), 1, "{killed}");
+    for (pcap, mut capture) in kills {
+        let status = capture
+            .wait_exit(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("the CDN was not captured: {e}\n{}", capture.log()));
+        assert!(status.success(), "{status}\n{}", capture.log());
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-T", "fields", "-e", "l2tp.avp.message_type"])
+            .output()
+            .expect("tshark runs");
+        let (fields, err) = text(&out);
+        assert!(out.status.success(), "tshark: {err}");
+        // RFC 2661 §4.4.1: Message Type 14 is CDN.
+        let row: Vec<&str> = fields.trim().split('\t').collect();
+        assert_eq!(row.first(), Some(&"14"), "{fields}");
+    }
     finish(sim);
     let out = Command::new("tshark")
         .arg("-r")
