@@ -580,6 +580,56 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
 }
 
 #[test]
+fn radius_shows_the_dead_servers_timeouts_and_the_live_ones_latency() {
+    if !runnable(
+        "radius_shows_the_dead_servers_timeouts_and_the_live_ones_latency",
+        &["freeradius"],
+    ) {
+        return;
+    }
+    // A first server where nothing listens (200 ms timeout, one try, 1 s
+    // dead time), then FreeRADIUS: the first login times out on the dead
+    // one and fails over; the others skip it while it is dead.
+    let dead = "127.0.0.1:1999";
+    let mut opts = LnsdOptions::new(
+        10,
+        TEMPLATE,
+        PASSWORD,
+        env!("CARGO_BIN_EXE_reflector").into(),
+    );
+    opts.aaa = Aaa::Radius;
+    opts.dead_radius = Some(dead.parse().expect("literal"));
+    opts.lnsd_bin = lnsd_binary().expect("lnsd binary");
+    let bed = LnsdBed::start(&opts).expect("start lnsd bed");
+    let sim = hold_sessions(&bed, 1, 3);
+    let radius = Ctl::new(&bed).json(&["radius"]);
+    let auth = |address: &str| {
+        radius["servers"]
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|s| s["purpose"] == "auth" && s["address"] == address)
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no auth server {address} in {radius}"))
+    };
+    let (dead, live) = (auth(dead), auth("127.0.0.1:1812"));
+    assert!(number(&dead, "requests") >= 1, "{radius}");
+    assert!(number(&dead, "timeouts") >= 1, "{radius}");
+    let state = field(&dead, "state");
+    assert!(state == "dead" || state == "probing", "{radius}");
+    assert_eq!(number(&dead, "latency_us"), 0, "never answered: {radius}");
+    assert_eq!(field(&live, "state"), "up", "{radius}");
+    assert!(number(&live, "requests") >= 3, "{radius}");
+    assert_eq!(number(&live, "timeouts"), 0, "{radius}");
+    assert!(number(&live, "latency_us") > 0, "{radius}");
+    // The table for people shows both.
+    let table = text(&Ctl::new(&bed).run(&["radius"])).0;
+    assert!(table.contains("127.0.0.1:1999") && table.contains(" ms"), "{table}");
+    finish(sim);
+}
+
+#[test]
 fn prometheus_scrapes_lnsd_and_counts_the_sessions() {
     if !runnable(
         "prometheus_scrapes_lnsd_and_counts_the_sessions",
