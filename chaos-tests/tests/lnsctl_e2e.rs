@@ -625,7 +625,10 @@ fn radius_shows_the_dead_servers_timeouts_and_the_live_ones_latency() {
     assert!(number(&live, "latency_us") > 0, "{radius}");
     // The table for people shows both.
     let table = text(&Ctl::new(&bed).run(&["radius"])).0;
-    assert!(table.contains("127.0.0.1:1999") && table.contains(" ms"), "{table}");
+    assert!(
+        table.contains("127.0.0.1:1999") && table.contains(" ms"),
+        "{table}"
+    );
     finish(sim);
 }
 

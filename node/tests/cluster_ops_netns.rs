@@ -593,15 +593,21 @@ fn a_standby_forwards_a_tunnel_kill_and_a_switchover_drill_with_audit_lines() {
     let k = bed.ctl(NAMES[standby], &["tunnel", "kill", &tunnel]);
     assert_eq!(k["affected"], 1, "{k}");
     assert_eq!(k["forwarded_to"], active_address, "{k}");
-    bed.wait_ctl(NAMES[active], &["status"], "tunnel kill on the active", |s| {
-        s["sessions"] == SESSIONS - 10
-    });
+    bed.wait_ctl(
+        NAMES[active],
+        &["status"],
+        "tunnel kill on the active",
+        |s| s["sessions"] == SESSIONS - 10,
+    );
     bed.wait_ctl(NAMES[standby], &["status"], "replicated kill", |s| {
         s["sessions"] == SESSIONS - 10
     });
     // A tunnel that does not exist: the active node's refusal, forwarded.
     let missing = bed.lnsctl(NAMES[standby], &["tunnel", "kill", "65000"]);
-    assert!(!missing.status.success(), "a kill of tunnel 65000 succeeded");
+    assert!(
+        !missing.status.success(),
+        "a kill of tunnel 65000 succeeded"
+    );
 
     // 2. A switchover drill given to the standby runs on the active node
     // and makes the standby active.
@@ -636,10 +642,16 @@ fn a_standby_forwards_a_tunnel_kill_and_a_switchover_drill_with_audit_lines() {
         on_active[0].contains(&format!("who=\"member {standby_id} for unix uid=0 pid=")),
         "{on_active:?}"
     );
-    assert!(on_active[0].contains("result=ok: affected=1"), "{on_active:?}");
+    assert!(
+        on_active[0].contains("result=ok: affected=1"),
+        "{on_active:?}"
+    );
     let on_standby = audit(standby, &kill);
     assert_eq!(on_standby.len(), 1, "{on_standby:?}\n{}", log(standby));
-    assert!(on_standby[0].contains("who=\"unix uid=0 pid="), "{on_standby:?}");
+    assert!(
+        on_standby[0].contains("who=\"unix uid=0 pid="),
+        "{on_standby:?}"
+    );
     assert!(
         on_standby[0].contains(&format!("forwarded_to={active_address}")),
         "{on_standby:?}"

@@ -335,7 +335,7 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
     async fn kill_tunnel(&self, r: Request<pb::TunnelRef>) -> Reply<pb::WriteOutcome> {
         let who = audit::caller_of(&r);
         let tunnel = r.into_inner();
-        let call = Call::KillTunnel(tunnel.clone());
+        let call = Call::KillTunnel(tunnel);
         let result = self.backend.kill_tunnel(tunnel.tunnel_id);
         reply(audited(&who, &call, result, audit::outcome).await)
     }
