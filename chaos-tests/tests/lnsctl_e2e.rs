@@ -3,8 +3,10 @@
 //! socket (a file in the bed's directory, so it runs outside the
 //! namespaces). Each test checks what lnsctl prints (`--json` parsed)
 //! against what lac-sim established, what the LAC saw after a kill, a
-//! capture of one user's PAP login decoded by tshark, and a real Prometheus
-//! scraping lnsd. Skips when not root (and when tshark / prometheus /
+//! capture of one user's PAP login decoded by tshark (and of the CDN that
+//! ends the session when it is killed, in its user's and its session's
+//! captures), `lnsctl radius` with a dead and a live (FreeRADIUS) server,
+//! and a real Prometheus scraping lnsd. Skips when not root (and when tshark / prometheus /
 //! promtool / curl are missing: chaos-tests/bin/setup).
 //!
 //! The lnsd and lnsctl binaries are found by `peers::lnsd::lnsd_binary` and

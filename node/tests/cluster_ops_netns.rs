@@ -24,6 +24,11 @@
 //!
 //! Through all of it the LAC loses no tunnel and no session but the one
 //! killed on purpose, and every other session keeps carrying traffic.
+//!
+//! A second bed (its own namespaces) proves the other forwarded writes:
+//! `tunnel kill` and `drill switchover` given to the standby run on the
+//! active node, and both nodes leave `lnsd::audit` lines (who, what,
+//! result), the active node's naming the forwarding member and its caller.
 
 mod netns_support;
 
