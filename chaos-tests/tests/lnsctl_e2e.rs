@@ -3,8 +3,10 @@
 //! socket (a file in the bed's directory, so it runs outside the
 //! namespaces). Each test checks what lnsctl prints (`--json` parsed)
 //! against what lac-sim established, what the LAC saw after a kill, a
-//! capture of one user's PAP login decoded by tshark, and a real Prometheus
-//! scraping lnsd. Skips when not root (and when tshark / prometheus /
+//! capture of one user's PAP login decoded by tshark (and of the CDN that
+//! ends the session when it is killed, in its user's and its session's
+//! captures), `lnsctl radius` with a dead and a live (FreeRADIUS) server,
+//! and a real Prometheus scraping lnsd. Skips when not root (and when tshark / prometheus /
 //! promtool / curl are missing: chaos-tests/bin/setup).
 //!
 //! The lnsd and lnsctl binaries are found by `peers::lnsd::lnsd_binary` and
@@ -440,6 +442,42 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
         .output()
         .expect("lnsctl capture");
     assert!(out.status.success(), "{:?}", text(&out));
+    // The end of sub2's session: its CDN leaves after the session left
+    // the tables, and must still be in the user's and in the session's
+    // capture. The CDN is the only session-level control message sub2
+    // has once up, so each capture ends on its first packet.
+    let mut kills = Vec::new();
+    for (name, scope) in [("user", "sub2@ctl"), ("session", id.as_str())] {
+        let pcap = bed.topo.dir().join(format!("kill-{name}.pcap"));
+        let mut cmd = ctl.command();
+        cmd.args(["capture", &format!("--{name}"), scope, "--kind", "control"])
+            .args(["--count", "1", "-w"])
+            .arg(&pcap);
+        let capture = Proc::spawn(cmd, bed.topo.dir().join(format!("lnsctl-kill-{name}.log")))
+            .expect("spawn lnsctl");
+        wait_for_file_size(&pcap, 24, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("capture did not start: {}", capture.log()));
+        kills.push((pcap, capture));
+    }
+    let killed = ctl.json(&["session", "kill", "--user", "sub2@ctl"]);
+    assert_eq!(number(&killed, "affected"), 1, "{killed}");
+    for (pcap, mut capture) in kills {
+        let status = capture
+            .wait_exit(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("the CDN was not captured: {e}\n{}", capture.log()));
+        assert!(status.success(), "{status}\n{}", capture.log());
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-T", "fields", "-e", "l2tp.avp.message_type"])
+            .output()
+            .expect("tshark runs");
+        let (fields, err) = text(&out);
+        assert!(out.status.success(), "tshark: {err}");
+        // RFC 2661 §4.4.1: Message Type 14 is CDN.
+        let row: Vec<&str> = fields.trim().split('\t').collect();
+        assert_eq!(row.first(), Some(&"14"), "{fields}");
+    }
     finish(sim);
     let out = Command::new("tshark")
         .arg("-r")
@@ -541,6 +579,59 @@ fn capture_of_one_users_login_and_of_one_sessions_data_decode_with_tshark() {
     // RFC 1994 §4: Response (2) named sub3, then Success (3).
     let lines: Vec<&str> = fields.lines().collect();
     assert_eq!(lines, ["2\tsub3@ctl", "3\t"], "{fields}");
+}
+
+#[test]
+fn radius_shows_the_dead_servers_timeouts_and_the_live_ones_latency() {
+    if !runnable(
+        "radius_shows_the_dead_servers_timeouts_and_the_live_ones_latency",
+        &["freeradius"],
+    ) {
+        return;
+    }
+    // A first server where nothing listens (200 ms timeout, one try, 1 s
+    // dead time), then FreeRADIUS: the first login times out on the dead
+    // one and fails over; the others skip it while it is dead.
+    let dead = "127.0.0.1:1999";
+    let mut opts = LnsdOptions::new(
+        10,
+        TEMPLATE,
+        PASSWORD,
+        env!("CARGO_BIN_EXE_reflector").into(),
+    );
+    opts.aaa = Aaa::Radius;
+    opts.dead_radius = Some(dead.parse().expect("literal"));
+    opts.lnsd_bin = lnsd_binary().expect("lnsd binary");
+    let bed = LnsdBed::start(&opts).expect("start lnsd bed");
+    let sim = hold_sessions(&bed, 1, 3);
+    let radius = Ctl::new(&bed).json(&["radius"]);
+    let auth = |address: &str| {
+        radius["servers"]
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|s| s["purpose"] == "auth" && s["address"] == address)
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no auth server {address} in {radius}"))
+    };
+    let (dead, live) = (auth(dead), auth("127.0.0.1:1812"));
+    assert!(number(&dead, "requests") >= 1, "{radius}");
+    assert!(number(&dead, "timeouts") >= 1, "{radius}");
+    let state = field(&dead, "state");
+    assert!(state == "dead" || state == "probing", "{radius}");
+    assert_eq!(number(&dead, "latency_us"), 0, "never answered: {radius}");
+    assert_eq!(field(&live, "state"), "up", "{radius}");
+    assert!(number(&live, "requests") >= 3, "{radius}");
+    assert_eq!(number(&live, "timeouts"), 0, "{radius}");
+    assert!(number(&live, "latency_us") > 0, "{radius}");
+    // The table for people shows both.
+    let table = text(&Ctl::new(&bed).run(&["radius"])).0;
+    assert!(
+        table.contains("127.0.0.1:1999") && table.contains(" ms"),
+        "{table}"
+    );
+    finish(sim);
 }
 
 #[test]

@@ -24,6 +24,11 @@
 //!
 //! Through all of it the LAC loses no tunnel and no session but the one
 //! killed on purpose, and every other session keeps carrying traffic.
+//!
+//! A second bed (its own namespaces) proves the other forwarded writes:
+//! `tunnel kill` and `drill switchover` given to the standby run on the
+//! active node, and both nodes leave `lnsd::audit` lines (who, what,
+//! result), the active node's naming the forwarding member and its caller.
 
 mod netns_support;
 
@@ -271,8 +276,10 @@ interface = "eth0"
     )
 }
 
-fn build_bed() -> Bed {
-    let tag = format!("oc{}", std::process::id() % 100_000);
+/// A fresh bed; `suffix` keeps the namespaces of the tests of this file,
+/// which run in parallel in one process, apart.
+fn build_bed(suffix: &str) -> Bed {
+    let tag = format!("oc{}{suffix}", std::process::id() % 100_000);
     let dir = std::env::temp_dir().join(format!("lnsd-opscluster-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp");
@@ -375,7 +382,7 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         return;
     }
     let lac_sim = chaos_bin("lac-sim", "LAC_SIM_BIN");
-    let mut bed = build_bed();
+    let mut bed = build_bed("");
     let active = bed
         .wait_holder(None, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("no node became active\n{}", bed.logs()));
@@ -546,4 +553,123 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
     // lac-sim exits non-zero when a session dropped early; the report
     // above is the verdict.
     let _ = status;
+}
+
+/// `tunnel kill` and `drill switchover` given to the standby run on the
+/// active node (forwarded over `Peer.Forward`), and both nodes leave an
+/// audit line (`lnsd::audit`): the standby names the Unix socket caller,
+/// the active node the forwarding member and that caller.
+#[test]
+fn a_standby_forwards_a_tunnel_kill_and_a_switchover_drill_with_audit_lines() {
+    if !can_run() {
+        return;
+    }
+    let lac_sim = chaos_bin("lac-sim", "LAC_SIM_BIN");
+    let bed = build_bed("f");
+    let active = bed
+        .wait_holder(None, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no node became active\n{}", bed.logs()));
+    let standby = 1 - active;
+    let sim_log = bed.dir.join("lac-sim.log");
+    let sim = Command::new("ip")
+        .args(["netns", "exec", &bed.ns("lac")])
+        .arg(&lac_sim)
+        .args(["--lns", &format!("{VIP}:1701"), "--local", "198.18.1.1"])
+        .args(["--tunnels", "2", "--sessions-per-tunnel", "10"])
+        .args(["--reflector", "198.18.1.2:7", "--traffic-pps", "5"])
+        .args(["--setup-timeout", "20", "--hold", "60", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(&sim_log).expect("log")))
+        .spawn()
+        .expect("lac-sim");
+    let _sim = Proc(sim);
+    bed.wait_ctl(NAMES[standby], &["status"], "standby replica", |s| {
+        s["role"] == "ROLE_STANDBY" && s["sessions"] == SESSIONS
+    });
+    let active_address = format!("198.18.1.1{}:7400", active + 1);
+
+    // 1. A tunnel kill given to the standby closes the tunnel on the
+    // active node, with its 10 sessions.
+    let tunnels = bed.ctl(NAMES[active], &["tunnels"]);
+    let tunnel = tunnels["tunnels"][0]["tunnel_id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no tunnel in {tunnels}"))
+        .to_string();
+    let k = bed.ctl(NAMES[standby], &["tunnel", "kill", &tunnel]);
+    assert_eq!(k["affected"], 1, "{k}");
+    assert_eq!(k["forwarded_to"], active_address, "{k}");
+    bed.wait_ctl(
+        NAMES[active],
+        &["status"],
+        "tunnel kill on the active",
+        |s| s["sessions"] == SESSIONS - 10,
+    );
+    bed.wait_ctl(NAMES[standby], &["status"], "replicated kill", |s| {
+        s["sessions"] == SESSIONS - 10
+    });
+    // A tunnel that does not exist: the active node's refusal, forwarded.
+    let missing = bed.lnsctl(NAMES[standby], &["tunnel", "kill", "65000"]);
+    assert!(
+        !missing.status.success(),
+        "a kill of tunnel 65000 succeeded"
+    );
+
+    // 2. A switchover drill given to the standby runs on the active node
+    // and makes the standby active.
+    let d = bed.ctl(NAMES[standby], &["drill", "switchover"]);
+    assert_eq!(d["forwarded_to"], active_address, "{d}");
+    assert_eq!(d["to_node"], (standby + 1).to_string(), "{d}");
+    assert_eq!(d["sessions_before"], SESSIONS - 10, "{d}");
+    assert_eq!(d["sessions_after"], SESSIONS - 10, "{d}");
+    assert_eq!(
+        bed.wait_holder(Some(standby), Duration::from_secs(10)),
+        Some(standby),
+        "the drill did not move the tunnel address\n{}",
+        bed.logs()
+    );
+
+    // 3. The audit trail on both nodes.
+    let log = |i: usize| {
+        std::fs::read_to_string(bed.dir.join(format!("{}.log", NAMES[i]))).unwrap_or_default()
+    };
+    let audit = |i: usize, what: &str| -> Vec<String> {
+        log(i)
+            .lines()
+            .filter(|l| l.contains("lnsd::audit") && l.contains(what))
+            .map(str::to_owned)
+            .collect()
+    };
+    let kill = format!("what=\"tunnel kill {tunnel}\"");
+    let on_active = audit(active, &kill);
+    assert_eq!(on_active.len(), 1, "{on_active:?}\n{}", log(active));
+    let standby_id = standby + 1;
+    assert!(
+        on_active[0].contains(&format!("who=\"member {standby_id} for unix uid=0 pid=")),
+        "{on_active:?}"
+    );
+    assert!(
+        on_active[0].contains("result=ok: affected=1"),
+        "{on_active:?}"
+    );
+    let on_standby = audit(standby, &kill);
+    assert_eq!(on_standby.len(), 1, "{on_standby:?}\n{}", log(standby));
+    assert!(
+        on_standby[0].contains("who=\"unix uid=0 pid="),
+        "{on_standby:?}"
+    );
+    assert!(
+        on_standby[0].contains(&format!("forwarded_to={active_address}")),
+        "{on_standby:?}"
+    );
+    let refused = audit(active, "what=\"tunnel kill 65000\"");
+    assert!(
+        refused.len() == 1 && refused[0].contains("result=refused"),
+        "{refused:?}"
+    );
+    let drill = audit(active, "what=\"drill switchover (best standby)\"");
+    assert!(
+        drill.len() == 1 && drill[0].contains("result=ok: "),
+        "{drill:?}\n{}",
+        log(active)
+    );
 }

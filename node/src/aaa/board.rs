@@ -97,6 +97,9 @@ impl RadiusBoard {
                     .map_or(0, |d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
                 requests: l.requests,
                 timeouts: l.timeouts,
+                latency_us: l
+                    .latency
+                    .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             })
             .collect()
     }

@@ -10,10 +10,14 @@
 //! subscriber are offered as received (see `control/plane_input.rs`); a PAP
 //! or CHAP request carries its own user name into the capture's user scope
 //! ([`login_name`]), before the engine has read it. Every datagram is
-//! attributed to the *local* tunnel and session IDs.
+//! attributed to the *local* tunnel and session IDs. The messages that
+//! close a session leave after the engine forgot it: their IDs, user and
+//! addresses then come from the sessions the captures remember
+//! ([`crate::mgmt::capture_names`]), published with [`names`].
 
 use crate::engine::{Engine, SessionKey};
 use crate::mgmt::capture::Direction;
+use crate::mgmt::capture_names::SessionName;
 use crate::mgmt::taps::{ActiveCaptures, Seen};
 use lns_proto::l2tp::header::HeaderView;
 use lns_proto::ppp::chap::ChapView;
@@ -61,10 +65,17 @@ pub(crate) fn control_out(
     peer: SocketAddr,
     datagram: &[u8],
 ) {
-    // Sent headers carry the peer's IDs: map them back to ours.
+    // Sent headers carry the peer's IDs: map them back to ours (a CDN or
+    // StopCCN names a session or tunnel the engine already forgot).
     let (tunnel_id, session_id) = HeaderView::new_checked(datagram)
         .ok()
-        .and_then(|h| local_ids(engine, peer, h.tunnel_id(), h.session_id()))
+        .and_then(|h| {
+            let (tunnel, session) = (h.tunnel_id(), h.session_id());
+            local_ids(engine, peer, tunnel, session)
+                .filter(|&(_, ours)| session == 0 || ours != 0)
+                .or_else(|| taps.names().local_ids(peer, tunnel, session))
+                .or_else(|| local_ids(engine, peer, tunnel, 0))
+        })
         .unwrap_or((0, 0));
     let user = user_of(engine, tunnel_id, session_id);
     taps.offer(Seen {
@@ -89,10 +100,14 @@ pub(crate) fn ppp(
     direction: Direction,
     frame: &[u8],
 ) {
-    let Some(s) = engine.session(session) else {
-        return;
+    // An LCP Terminate-Request leaves after the session is gone.
+    let (route, known_user) = match engine.session(session) {
+        Some(s) => (s.route, (!s.user.is_empty()).then(|| s.user_text())),
+        None => match taps.names().name((session.tunnel, session.session)) {
+            Some(n) => (n.route, n.user.as_deref().map(str::to_owned)),
+            None => return,
+        },
     };
-    let route = s.route;
     // The header carries the receiver's IDs (§3.1).
     let (ids, src, dst) = match direction {
         Direction::FromLac => ((session.tunnel, session.session), route.peer, route.local),
@@ -108,9 +123,7 @@ pub(crate) fn ppp(
     datagram.extend_from_slice(&ids.1.to_be_bytes());
     datagram.extend_from_slice(frame);
     // A login names its user before the engine has read it.
-    let user = (!s.user.is_empty())
-        .then(|| s.user_text())
-        .or_else(|| login_name(frame));
+    let user = known_user.or_else(|| login_name(frame));
     taps.offer(Seen {
         at,
         direction,
@@ -123,12 +136,18 @@ pub(crate) fn ppp(
     });
 }
 
-/// (local tunnel, local session) -> user, for data-plane offers.
-pub(crate) fn users(engine: &Engine) -> BTreeMap<(u16, u16), String> {
+/// Every live session's user and route, keyed by (local tunnel, local
+/// session), for [`crate::mgmt::taps::CaptureTaps::set_sessions`].
+pub(crate) fn names(engine: &Engine) -> BTreeMap<(u16, u16), SessionName> {
     engine
         .sessions()
-        .filter(|s| !s.user.is_empty())
-        .map(|s| ((s.key.tunnel, s.key.session), s.user_text()))
+        .map(|s| {
+            let name = SessionName {
+                user: (!s.user.is_empty()).then(|| s.user_text().into()),
+                route: s.route,
+            };
+            ((s.key.tunnel, s.key.session), name)
+        })
         .collect()
 }
 

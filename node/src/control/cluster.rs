@@ -336,7 +336,7 @@ impl<P: Plane> Task<P> {
     /// Tells the data plane's captures who each session's user is.
     fn publish_capture_users(&self) {
         if let Some(taps) = self.plane.captures().filter(|t| t.is_active()) {
-            taps.set_users(capture::users(self.replica.lock().engine()));
+            taps.set_sessions(now(), capture::names(self.replica.lock().engine()));
         }
     }
 

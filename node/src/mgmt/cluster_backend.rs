@@ -228,6 +228,15 @@ impl ClusterOps for ClusterBackend {
                          (lnsctl cluster add {id} HOST:PORT)"
                     ))
                 })?;
+            if !change.learner && current == Some(Membership::Learner) {
+                // A promotion: refused while the learner lags far behind.
+                let matched = status
+                    .members
+                    .iter()
+                    .find(|m| m.id == id)
+                    .and_then(|m| m.match_index);
+                super::promote_guard::check(id, status.commit, matched, change.force.into())?;
+            }
             let (change, done) = membership_change(id, address, change.learner, current)?;
             self.handle
                 .member()

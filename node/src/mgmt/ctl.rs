@@ -179,10 +179,14 @@ pub enum ClusterCommand {
         #[arg(long)]
         learner: bool,
     },
-    /// Promote a learner to a voter.
+    /// Promote a learner to a voter (refused while it lags far behind the
+    /// leader's commit index: wait for its lag near 0, or --force).
     Promote {
         /// Member id of the learner.
         node: String,
+        /// Promote even if the learner lags far behind.
+        #[arg(long)]
+        force: bool,
     },
     /// Remove a member (a dead one included: the remaining voters must be
     /// a majority of the current ones).
@@ -400,15 +404,17 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
                 node,
                 address: address.unwrap_or_default(),
                 learner,
+                force: false,
             };
             let r = c.add_member(change).await?.into_inner();
             emit(out, json, &r, || render::write_outcome("added", &r))
         }
-        Command::Cluster(ClusterCommand::Promote { node }) => {
+        Command::Cluster(ClusterCommand::Promote { node, force }) => {
             let change = pb::MemberChange {
                 node,
                 address: String::new(),
                 learner: false,
+                force,
             };
             let r = c.add_member(change).await?.into_inner();
             emit(out, json, &r, || render::write_outcome("promoted", &r))
@@ -418,6 +424,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CtlError>
                 node,
                 address: String::new(),
                 learner: false,
+                force: false,
             };
             let r = c.remove_member(change).await?.into_inner();
             emit(out, json, &r, || render::write_outcome("removed", &r))
@@ -658,6 +665,7 @@ mod tests {
             "lnsctl cluster add lns-c 198.18.0.3:7000",
             "lnsctl cluster add 2 --learner",
             "lnsctl cluster promote 2",
+            "lnsctl cluster promote 2 --force",
             "lnsctl --addr 198.18.0.1:7402 --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem status",
             "lnsctl cluster remove lns-c",
             "lnsctl drill switchover",

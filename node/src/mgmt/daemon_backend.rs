@@ -312,18 +312,12 @@ impl ManagementBackend for DaemonBackend {
             ),
             RequestedScope::AllTunnels => CaptureScope::AllTunnels,
         };
-        let users = self
-            .ask(|engine, _| {
-                engine
-                    .sessions()
-                    .filter(|s| !s.user.is_empty())
-                    .map(|s| ((s.key.tunnel, s.key.session), s.user_text()))
-                    .collect::<BTreeMap<_, _>>()
-            })
+        let sessions = self
+            .ask(|engine, _| crate::control::capture::names(engine))
             .await?;
         let (tap, reader) = tap::capture_tap(spec.filter(scope), CAPTURE_QUEUE);
         self.captures
-            .install(tap, users)
+            .install(tap, sessions)
             .map_err(|e| BackendError::Unavailable(e.to_string()))?;
         tracing::info!(scope = ?spec.scope, kinds = ?spec.kinds, "capture started");
         Ok(CaptureHandle { reader })

@@ -100,6 +100,9 @@ impl<B: ManagementBackend> Forwarding<B> {
         let body = pb::ForwardedWrite {
             version: FORWARD_VERSION,
             call: Some(call),
+            origin: super::audit::current_caller()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
         }
         .encode_to_vec();
         let reply = self
@@ -166,7 +169,12 @@ pub async fn answer_forwarded<B: ManagementBackend>(
             "forwarded request names no call".into(),
         ));
     };
-    tracing::info!(
+    let who = match write.origin.as_str() {
+        "" => format!("member {from}"),
+        origin => format!("member {from} for {origin}"),
+    };
+    let what = super::audit::describe(&call);
+    tracing::debug!(
         from,
         call = call_name(&call),
         "running a write forwarded by a standby"
@@ -179,6 +187,11 @@ pub async fn answer_forwarded<B: ManagementBackend>(
         Call::RemoveMember(r) => backend.remove_member(r).await.map(R::Outcome),
         Call::DrillSwitchover(r) => backend.drill_switchover(r).await.map(R::Drill),
     };
+    super::audit::record(&who, &what, &result, |r| match r {
+        R::Outcome(o) => super::audit::outcome(o),
+        R::Drill(d) => super::audit::drill(d),
+        R::Error(e) => e.message.clone(),
+    });
     match result {
         Ok(r) => pb::ForwardedAnswer { result: Some(r) },
         Err(e) => refusal(&e),

@@ -6,8 +6,10 @@
 //!  lnsctl --(gRPC, Unix socket or TCP+token)--> server --> ManagementBackend (daemon)
 //!  forwarding path --CaptureTap::offer (never blocks)--> CaptureReader --> server --> pcap chunks
 //! ```
+pub mod audit;
 pub mod backend;
 pub mod capture;
+pub mod capture_names;
 pub mod client;
 pub mod cluster_backend;
 pub mod cluster_ops;
@@ -17,6 +19,7 @@ pub mod exposition;
 pub mod forwarding;
 pub mod json;
 pub mod pcap;
+pub mod promote_guard;
 pub mod server;
 pub mod tap;
 pub mod taps;

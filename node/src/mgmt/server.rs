@@ -21,9 +21,11 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream, UnixListenerStre
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::audit;
 use super::backend::{BackendError, CaptureSpec, ManagementBackend, RequestedScope};
 use super::capture::{CaptureKind, KindSet};
 use super::pb;
+use super::pb::forwarded_write::Call;
 use super::pb::management_server::{Management, ManagementServer};
 use super::pcap;
 
@@ -287,6 +289,18 @@ fn reply<T>(result: Result<T, BackendError>) -> Reply<T> {
     result.map(Response::new).map_err(status_from)
 }
 
+/// Runs a write as `who` and leaves its audit line.
+async fn audited<T>(
+    who: &str,
+    call: &Call,
+    write: impl std::future::Future<Output = Result<T, BackendError>>,
+    done: impl Fn(&T) -> String,
+) -> Result<T, BackendError> {
+    let result = audit::as_caller(who, write).await;
+    audit::record(who, &audit::describe(call), &result, done);
+    result
+}
+
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::CaptureChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -301,13 +315,16 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
         reply(self.backend.show_session(r.into_inner().session_id).await)
     }
     async fn kill_sessions(&self, r: Request<pb::KillSessionsRequest>) -> Reply<pb::WriteOutcome> {
+        let who = audit::caller_of(&r);
         let request = r.into_inner();
         if request.target.is_none() {
             return Err(Status::invalid_argument(
                 "kill needs a session ID or a user",
             ));
         }
-        reply(self.backend.kill_sessions(request).await)
+        let call = Call::KillSessions(request.clone());
+        let result = self.backend.kill_sessions(request);
+        reply(audited(&who, &call, result, audit::outcome).await)
     }
     async fn list_tunnels(&self, _r: Request<pb::ListTunnelsRequest>) -> Reply<pb::TunnelList> {
         reply(self.backend.list_tunnels().await)
@@ -316,7 +333,11 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
         reply(self.backend.show_tunnel(r.into_inner().tunnel_id).await)
     }
     async fn kill_tunnel(&self, r: Request<pb::TunnelRef>) -> Reply<pb::WriteOutcome> {
-        reply(self.backend.kill_tunnel(r.into_inner().tunnel_id).await)
+        let who = audit::caller_of(&r);
+        let tunnel = r.into_inner();
+        let call = Call::KillTunnel(tunnel);
+        let result = self.backend.kill_tunnel(tunnel.tunnel_id);
+        reply(audited(&who, &call, result, audit::outcome).await)
     }
     async fn list_pools(&self, _r: Request<pb::ListPoolsRequest>) -> Reply<pb::PoolList> {
         reply(self.backend.list_pools().await)
@@ -337,25 +358,40 @@ impl<B: ManagementBackend> Management for MgmtService<B> {
         &self,
         r: Request<pb::TransferLeaderRequest>,
     ) -> Reply<pb::WriteOutcome> {
-        reply(self.backend.transfer_leader(r.into_inner()).await)
+        let who = audit::caller_of(&r);
+        let request = r.into_inner();
+        let call = Call::TransferLeader(request.clone());
+        let result = self.backend.transfer_leader(request);
+        reply(audited(&who, &call, result, audit::outcome).await)
     }
     async fn add_member(&self, r: Request<pb::MemberChange>) -> Reply<pb::WriteOutcome> {
+        let who = audit::caller_of(&r);
         let change = r.into_inner();
         if change.node.is_empty() {
             return Err(Status::invalid_argument(
                 "cluster add needs NODE (and ADDRESS unless NODE is in [[cluster.members]])",
             ));
         }
-        reply(self.backend.add_member(change).await)
+        let call = Call::AddMember(change.clone());
+        let result = self.backend.add_member(change);
+        reply(audited(&who, &call, result, audit::outcome).await)
     }
     async fn remove_member(&self, r: Request<pb::MemberChange>) -> Reply<pb::WriteOutcome> {
-        reply(self.backend.remove_member(r.into_inner()).await)
+        let who = audit::caller_of(&r);
+        let change = r.into_inner();
+        let call = Call::RemoveMember(change.clone());
+        let result = self.backend.remove_member(change);
+        reply(audited(&who, &call, result, audit::outcome).await)
     }
     async fn drill_switchover(
         &self,
         r: Request<pb::DrillSwitchoverRequest>,
     ) -> Reply<pb::DrillSwitchoverReply> {
-        reply(self.backend.drill_switchover(r.into_inner()).await)
+        let who = audit::caller_of(&r);
+        let request = r.into_inner();
+        let call = Call::DrillSwitchover(request.clone());
+        let result = self.backend.drill_switchover(request);
+        reply(audited(&who, &call, result, audit::drill).await)
     }
     async fn counters(&self, _r: Request<pb::CountersRequest>) -> Reply<pb::CountersReply> {
         reply(self.backend.counters().await)

@@ -5,9 +5,11 @@
 //! capture runs, so the forwarding path pays one atomic load per batch and
 //! nothing per packet while nobody captures. The backend installs taps
 //! (at most [`MAX_CAPTURES`] at once); the control task, which knows who
-//! each session's user is, publishes the (tunnel, session) -> user map with
-//! [`CaptureTaps::set_users`] so that data-plane offers can be scoped by
-//! user, and removes the taps of finished captures with
+//! each session's user is, publishes the live sessions with
+//! [`CaptureTaps::set_sessions`] so that data-plane offers can be scoped by
+//! user and the messages that close a session still match its user and
+//! session scopes (see `capture_names.rs`), and removes the taps of
+//! finished captures with
 //! [`CaptureTaps::prune`]. Writers are serialised by a mutex that the
 //! packet path never takes.
 
@@ -19,6 +21,7 @@ use arc_swap::ArcSwapOption;
 use lns_proto::time::Timestamp;
 
 use super::capture::{DatagramOwner, Direction};
+use super::capture_names::{SessionName, SessionNames};
 use super::tap::{CaptureTap, Offer};
 
 /// Most captures running at once (each costs a classification per packet).
@@ -40,7 +43,7 @@ pub struct CaptureTaps {
 #[derive(Debug, Clone, Default)]
 pub struct ActiveCaptures {
     taps: Vec<CaptureTap>,
-    users: BTreeMap<(u16, u16), Arc<str>>,
+    names: Arc<SessionNames>,
 }
 
 impl CaptureTaps {
@@ -59,11 +62,11 @@ impl CaptureTaps {
         self.active.load().is_some()
     }
 
-    /// Adds a tap, with the session users known now.
+    /// Adds a tap, with the sessions live now.
     pub fn install(
         &self,
         tap: CaptureTap,
-        users: BTreeMap<(u16, u16), String>,
+        sessions: BTreeMap<(u16, u16), SessionName>,
     ) -> Result<(), CapturesFull> {
         let _guard = self.edit.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = self
@@ -76,18 +79,21 @@ impl CaptureTaps {
             return Err(CapturesFull);
         }
         next.taps.push(tap);
-        next.users = to_shared(users);
+        // Another capture may already remember ended sessions: keep them.
+        next.names = Arc::new(next.names.with_live(sessions));
         self.active.store(Some(Arc::new(next)));
         Ok(())
     }
 
-    /// Replaces the session users (no effect when no capture runs).
-    pub fn set_users(&self, users: BTreeMap<(u16, u16), String>) {
+    /// Publishes the sessions live at `now`; those gone since the last
+    /// publication are remembered for a while (no effect when no capture
+    /// runs).
+    pub fn set_sessions(&self, now: Timestamp, sessions: BTreeMap<(u16, u16), SessionName>) {
         let _guard = self.edit.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(current) = self.active.load_full() {
             let next = ActiveCaptures {
                 taps: current.taps.clone(),
-                users: to_shared(users),
+                names: Arc::new(current.names.next(now, sessions)),
             };
             self.active.store(Some(Arc::new(next)));
         }
@@ -114,7 +120,7 @@ impl CaptureTaps {
         } else {
             let next = ActiveCaptures {
                 taps,
-                users: current.users.clone(),
+                names: current.names.clone(),
             };
             self.active.store(Some(Arc::new(next)));
         }
@@ -145,13 +151,16 @@ pub struct Seen<'a> {
 }
 
 impl ActiveCaptures {
+    /// The live and recently ended sessions, as last published.
+    pub fn names(&self) -> &SessionNames {
+        &self.names
+    }
+
     /// Offers one datagram to every running capture; never blocks.
     pub fn offer(&self, seen: Seen<'_>) {
-        let user = seen.user.or_else(|| {
-            self.users
-                .get(&(seen.tunnel_id, seen.session_id))
-                .map(|u| &**u)
-        });
+        let user = seen
+            .user
+            .or_else(|| self.names.user((seen.tunnel_id, seen.session_id)));
         let owner = DatagramOwner {
             tunnel_id: seen.tunnel_id,
             session_id: seen.session_id,
@@ -170,10 +179,6 @@ impl ActiveCaptures {
             );
         }
     }
-}
-
-fn to_shared(users: BTreeMap<(u16, u16), String>) -> BTreeMap<(u16, u16), Arc<str>> {
-    users.into_iter().map(|(k, v)| (k, Arc::from(v))).collect()
 }
 
 #[cfg(test)]
@@ -205,6 +210,18 @@ mod tests {
         }
     }
 
+    fn alice() -> SessionName {
+        SessionName {
+            user: Some(Arc::from("alice")),
+            route: lns_proto::l2tp::SessionRoute {
+                peer: addr(),
+                local: addr(),
+                peer_tunnel_id: 70,
+                peer_session_id: 90,
+            },
+        }
+    }
+
     fn user_filter(user: &str) -> CaptureFilter {
         CaptureFilter {
             scope: CaptureScope::User(user.into()),
@@ -233,7 +250,7 @@ mod tests {
         let active = taps.current().expect("installed");
         active.offer(seen(None));
         assert!(reader.packets.try_recv().is_err(), "user not known yet");
-        taps.set_users(BTreeMap::from([((7, 9), "alice".to_owned())]));
+        taps.set_sessions(Timestamp::EPOCH, BTreeMap::from([((7, 9), alice())]));
         taps.current().expect("installed").offer(seen(None));
         assert_eq!(
             reader.packets.try_recv().map(|p| p.datagram).ok(),
@@ -241,6 +258,22 @@ mod tests {
         );
         taps.current().expect("installed").offer(seen(Some("bob")));
         assert!(reader.packets.try_recv().is_err(), "caller's user wins");
+    }
+
+    #[test]
+    fn a_session_that_just_ended_still_matches_its_user_scope() {
+        let taps = CaptureTaps::new();
+        let (tap, mut reader) = capture_tap(user_filter("alice"), 4);
+        taps.install(tap, BTreeMap::from([((7, 9), alice())]))
+            .expect("room");
+        // The session leaves the tables; its closing messages follow.
+        taps.set_sessions(Timestamp::EPOCH, BTreeMap::new());
+        taps.current().expect("installed").offer(seen(None));
+        assert_eq!(
+            reader.packets.try_recv().map(|p| p.datagram).ok(),
+            Some(PAP.to_vec()),
+            "the ended session is still alice's"
+        );
     }
 
     #[test]

@@ -336,4 +336,86 @@ mod capture {
         );
         assert!(reader.packets.try_recv().is_err());
     }
+
+    /// Whether `datagram` is an L2TP control message (T, L, S set; RFC
+    /// 2661 §3.1) whose first AVP is Message Type (§4.4.1) = CDN (14).
+    fn is_cdn(datagram: &[u8]) -> bool {
+        datagram.len() >= 20
+            && datagram[0] & 0xc8 == 0xc8
+            && datagram[16..18] == [0x00, 0x00]
+            && datagram[18..20] == [0x00, 0x0e]
+    }
+
+    #[test]
+    fn the_cdn_of_a_killed_session_is_captured_in_its_user_and_session_scopes() {
+        let (mut sim, alice, bob) = two_sessions();
+        sim.outputs.clear();
+        let mut readers = Vec::new();
+        let taps = CaptureTaps::new();
+        for scope in [
+            CaptureScope::User("alice".into()),
+            CaptureScope::Session {
+                tunnel_id: alice.tunnel,
+                session_id: alice.session,
+            },
+        ] {
+            let filter = CaptureFilter {
+                scope,
+                kinds: KindSet::EVERYTHING,
+            };
+            let (tap, reader) = capture_tap(filter, 16);
+            taps.install(tap, capture::names(&sim.engine))
+                .expect("room");
+            readers.push(reader);
+        }
+        // The kill sends LCP Terminate-Request (RFC 1661 §3.7); the
+        // subscriber's Terminate-Ack ends the link and the CDN (RFC 2661
+        // §5.7) follows, after the engine has forgotten the session. The
+        // outputs are shown as the control task routes them, after the
+        // whole exchange (the engine knows nothing of alice any more), and
+        // the session list is published again at her SessionDown.
+        sim.apply(Input::Admin(AdminCommand::KillSession(alice)));
+        sim.pump();
+        assert!(sim.engine.session(alice).is_none());
+        let now = sim.now;
+        let show = |taps: &CaptureTaps, outputs: Vec<Output>, engine: &Engine| {
+            let mut cdns = 0;
+            for out in outputs {
+                let active = taps.current().expect("installed");
+                match &out {
+                    Output::SendL2tp(t) => {
+                        cdns += usize::from(is_cdn(&t.payload));
+                        capture::control_out(&active, engine, now, t.local, t.peer, &t.payload);
+                    }
+                    Output::SendPpp { session, frame } => {
+                        capture::ppp(&active, engine, now, *session, Direction::ToLac, frame)
+                    }
+                    Output::SessionDown { .. } => taps.set_sessions(now, capture::names(engine)),
+                    _ => {}
+                }
+            }
+            cdns
+        };
+        let outputs = std::mem::take(&mut sim.outputs);
+        assert_eq!(show(&taps, outputs, &sim.engine), 1, "one CDN");
+        for reader in &mut readers {
+            let term = reader
+                .packets
+                .try_recv()
+                .expect("alice's Terminate-Request");
+            // RFC 1661 §5.5: LCP (0xc021) code 5, after the data header.
+            assert_eq!(term.datagram[6..11], [0xff, 0x03, 0xc0, 0x21, 0x05]);
+            let got = reader.packets.try_recv().expect("alice's CDN captured");
+            assert!(is_cdn(&got.datagram), "{:02x?}", got.datagram);
+            assert_eq!((got.src, got.dst), (addr(LNS), addr(LAC)));
+        }
+        // Bob's, after the same publication, are in neither scope.
+        sim.apply(Input::Admin(AdminCommand::KillSession(bob)));
+        sim.pump();
+        let outputs = std::mem::take(&mut sim.outputs);
+        assert_eq!(show(&taps, outputs, &sim.engine), 1, "bob's CDN");
+        for reader in &mut readers {
+            assert!(reader.packets.try_recv().is_err(), "bob is not in scope");
+        }
+    }
 }

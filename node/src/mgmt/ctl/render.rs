@@ -251,7 +251,7 @@ pub(super) fn radius(r: &pb::RadiusStatusReply) -> String {
                 v.address.clone(),
                 v.purpose.clone(),
                 v.state.clone(),
-                format!("{} ms", v.latency_ms),
+                format!("{:.1} ms", v.latency_us as f64 / 1000.0),
                 v.requests.to_string(),
                 v.timeouts.to_string(),
             ]
