@@ -576,7 +576,10 @@ fn planned_transfers_back_and_forth_never_overlap_and_the_old_member_drains() {
                     drain_end = Some(forward);
                 }
                 if let Some(end) = drain_end {
-                    assert!(!active, "seed {seed} round {round}: active again after handing over");
+                    assert!(
+                        !active,
+                        "seed {seed} round {round}: active again after handing over"
+                    );
                     assert!(
                         forward == end || (forward == 0 && now >= end),
                         "seed {seed} round {round}: drain until {end}, got {forward} at {now}"

@@ -673,9 +673,11 @@ fn a_draining_lease_fence_relays_data_but_holds_control_sends() {
     let (tx, _rx) = mpsc::channel(16);
     let rig = rig("drain", 1, tx);
     let mut buf = [0u8; 2048];
-    rig.plane.fence(std::sync::Arc::new(
-        lns_cluster::LeaseFence::draining(Instant::now(), Duration::from_secs(600)),
-    ));
+    rig.plane
+        .fence(std::sync::Arc::new(lns_cluster::LeaseFence::draining(
+            Instant::now(),
+            Duration::from_secs(600),
+        )));
     rig.lac
         .send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"drain-up")), LNS)
         .expect("send");
