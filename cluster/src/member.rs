@@ -438,7 +438,9 @@ impl<S: StateMachine> Task<S> {
                 break;
             }
             self.route();
-            self.fence.set_until(self.core.active_until(self.now()));
+            let now = self.now();
+            self.fence
+                .set(self.core.active_until(now), self.core.forward_until(now));
             let took = started.elapsed();
             if took >= SLOW_FLUSH {
                 tracing::debug!(
@@ -449,7 +451,7 @@ impl<S: StateMachine> Task<S> {
                 );
             }
         }
-        self.fence.set_until(0);
+        self.fence.close();
         let mut l = self.core.leadership();
         l.activity = Activity::Inactive;
         l.role = Role::Follower;

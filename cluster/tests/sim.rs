@@ -583,6 +583,90 @@ fn planned_transfer_hands_over_activity_in_tens_of_milliseconds() {
     eprintln!("worst planned hand-over: {} ms", worst / MS);
 }
 
+/// Planned switchovers back and forth (each member hands over more than
+/// once): the harness checks at every step that no two members are active;
+/// each target is active within one heartbeat of the hand-over; the member
+/// that handed over is never active again in that term, and relays data
+/// only until the lease it released runs out (`forward_until`), never longer.
+#[test]
+fn planned_transfers_back_and_forth_never_overlap_and_the_old_member_drains() {
+    for seed in seeds(20) {
+        let all = members(&[E, E, W]);
+        let mut sim = Sim::new(seed, &all, &[1, 2, 3]);
+        let mut leader = wait_active(&mut sim, 3_000 * MS).expect("an active member");
+        for round in 0..4 {
+            sim.run_for(300 * MS);
+            let target = if leader == 1 { 2 } else { 1 };
+            let heartbeat = {
+                let t = &sim.nodes[&leader].config.timing;
+                t.tick.as_micros() as u64 * t.heartbeat_ticks as u64
+            };
+            let lease = sim.nodes[&leader].config.timing.lease.as_micros() as u64;
+            let now = sim.now;
+            let core = sim.core_mut(leader).expect("alive");
+            assert!(core.is_active(now), "seed {seed} round {round}: not active");
+            core.transfer_leader(target).expect("leader accepts");
+            let _ = core.flush(now);
+            // The release goes with the MsgTimeoutNow (at once, or once the
+            // target has caught up).
+            let start = sim.now;
+            let mut released_at = None;
+            let mut active_after = None;
+            let mut drain_end = None;
+            while sim.now < start + 1_000 * MS {
+                let now = sim.now;
+                let old = sim.core_mut(leader).expect("alive");
+                let (active, forward) = (old.is_active(now), old.forward_until(now));
+                if released_at.is_none() && !active {
+                    released_at = Some(now);
+                    assert!(
+                        forward > now,
+                        "seed {seed} round {round}: the old member relays data after handing over"
+                    );
+                    assert!(
+                        forward <= now + lease,
+                        "seed {seed} round {round}: it relays for at most its lease"
+                    );
+                    drain_end = Some(forward);
+                }
+                if let Some(end) = drain_end {
+                    assert!(
+                        !active,
+                        "seed {seed} round {round}: active again after handing over"
+                    );
+                    assert!(
+                        forward == end || (forward == 0 && now >= end),
+                        "seed {seed} round {round}: drain until {end}, got {forward} at {now}"
+                    );
+                }
+                if active_after.is_none() && sim.active() == vec![target] {
+                    active_after = Some(now);
+                }
+                if active_after.is_some() && drain_end.is_some_and(|e| now >= e) {
+                    break;
+                }
+                sim.run_for(MS);
+            }
+            let released = released_at.expect("the old member released its lease");
+            let active = active_after.expect("the target became active");
+            assert!(
+                active - released <= heartbeat,
+                "seed {seed} round {round}: the target was active {} ms after the hand-over",
+                (active - released) / MS
+            );
+            let now = sim.now;
+            assert_eq!(
+                sim.core_mut(leader).expect("alive").forward_until(now),
+                0,
+                "seed {seed} round {round}: the drain ended"
+            );
+            leader = target;
+        }
+        settle(&mut sim);
+        assert_clean(&sim);
+    }
+}
+
 /// The start-up rule (two voters need a witness for automatic failover)
 /// also holds for online changes: the leader refuses, with a typed error,
 /// a change that would leave two eligible voters and no witness.

@@ -660,6 +660,55 @@ fn a_closed_lease_fence_stops_every_emission() {
     );
 }
 
+/// Issue 6, planned switchover: a member that handed its lease over
+/// drains. Its fence is no longer active but lets data through until the
+/// released lease ends, so packets that stale ARP caches still send it are
+/// relayed in both directions; control sends (L2TP control, PPP control
+/// frames) are held, counted as `not_active`.
+#[test]
+fn a_draining_lease_fence_relays_data_but_holds_control_sends() {
+    if !can_run() {
+        return;
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let rig = rig("drain", 1, tx);
+    let mut buf = [0u8; 2048];
+    rig.plane
+        .fence(std::sync::Arc::new(lns_cluster::LeaseFence::draining(
+            Instant::now(),
+            Duration::from_secs(600),
+        )));
+    rig.lac
+        .send_to(&l2tp(0x0021, &udp4(SUB_V4, CORE_V4, b"drain-up")), LNS)
+        .expect("send");
+    let (n, from) = rig.core4.recv_from(&mut buf).expect("core receives");
+    assert_eq!(&buf[..n], b"drain-up");
+    rig.core4.send_to(b"drain-down", from).expect("send");
+    assert!(lac_recv(&rig.lac).0.ends_with(b"drain-down"));
+    let before = drops(&rig.plane, DropReason::NotActive);
+    let lns_addr: SocketAddr = LNS.parse().expect("literal");
+    let zlb = [
+        0xc8, 0x02, 0x00, 0x0c, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+    ];
+    rig.plane
+        .send_control(lns_addr, LAC.parse().expect("literal"), &zlb);
+    rig.plane.send_ppp(
+        0x11,
+        0x22,
+        &[0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x04],
+    );
+    assert_eq!(
+        drops(&rig.plane, DropReason::NotActive),
+        before + 2,
+        "control sends held"
+    );
+    rig.lac.set_nonblocking(true).expect("nonblocking");
+    assert!(
+        rig.lac.recv_from(&mut buf).is_err(),
+        "the LAC got a control datagram from a draining member"
+    );
+}
+
 /// The routes of the TUN device in namespace `ns` (`ip -4/-6 route show dev dptest0`).
 fn tun_routes(ns: &str, family: &str) -> String {
     let out = Command::new("ip")

@@ -73,6 +73,10 @@ pub struct MemberCore<S: StateMachine> {
     leading_since: Option<Micros>,
     /// Leader side: the term whose lease we released (planned transfer), when.
     released: Option<(u64, Micros)>,
+    /// After a release: the end of the lease we held then. Until it, this
+    /// member may still relay data packets (never control), see
+    /// [`MemberCore::forward_until`].
+    drain_until: Micros,
     /// Follower side: the term whose leader released its lease to us.
     handed_over_in: Option<u64>,
     election_timeout: Micros,
@@ -176,6 +180,7 @@ impl<S: StateMachine> MemberCore<S> {
             leading_term: None,
             leading_since: None,
             released: None,
+            drain_until: 0,
             handed_over_in: None,
             election_timeout: tick * t.election_ticks_min as u64,
             manual_term: None,
@@ -369,6 +374,27 @@ impl<S: StateMachine> MemberCore<S> {
         match self.activity(now) {
             Activity::Active => self.deadline,
             Activity::Inactive => 0,
+        }
+    }
+
+    /// The instant until which this member may forward data packets (not
+    /// control messages): [`MemberCore::active_until`] while active; after
+    /// a planned hand-over, the end of the lease it released (it is no
+    /// longer active, but the LAC and the core send to its MAC until the
+    /// target's gratuitous ARP reaches them); otherwise 0.
+    ///
+    /// Only the target of the hand-over can be active meanwhile (any other
+    /// member waits out that lease, `lease`), and it is the member these
+    /// packets are on their way to: no control message, address or
+    /// allocation is ever emitted by two members.
+    pub fn forward_until(&self, now: Micros) -> Micros {
+        let active = self.active_until(now);
+        if active > 0 {
+            active
+        } else if now < self.drain_until {
+            self.drain_until
+        } else {
+            0
         }
     }
 
@@ -854,8 +880,15 @@ impl<S: StateMachine> MemberCore<S> {
                 let term = self.raw.raft.term;
                 let past_wait = self.lease.active_from().is_some_and(|f| self.now >= f);
                 if past_wait && self.leading_term == Some(term) {
-                    // From here on we are inactive for the rest of the term.
-                    self.released.get_or_insert((term, self.now));
+                    // From here on we are inactive for the rest of the term;
+                    // data still reaching us is relayed until the lease we
+                    // held runs out.
+                    // (A release of an older term is replaced: kept, it
+                    // would leave this member active after handing over.)
+                    if self.released.is_none_or(|(t, _)| t != term) {
+                        self.drain_until = self.active_until(self.now);
+                        self.released = Some((term, self.now));
+                    }
                     released = true;
                 }
             }
@@ -935,6 +968,6 @@ fn restore<S: StateMachine>(sm: &mut S, index: u64, data: &[u8]) -> Result<(), R
     }
 }
 
-fn micros(d: std::time::Duration) -> Micros {
+pub(crate) fn micros(d: std::time::Duration) -> Micros {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

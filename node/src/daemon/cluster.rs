@@ -151,9 +151,10 @@ pub async fn run_lns<P: Plane>(
         }
     };
     let (handle, replica, events) = start_member(config, &section).await?;
-    // Not installed: `plane.fence(handle.member().lease_fence())` would stop
-    // a resumed frozen node by its own clock (freeze-active), but it widened
-    // half of the planned transfers' data gaps to ~210 ms (docs/STATUS.md).
+    // The data plane emits only while this member's lease fence is open,
+    // by its own clock: a resumed frozen node stops before its member task
+    // has run (freeze-active).
+    plane.fence(handle.member().lease_fence());
     let ops = ClusterBackend::new(handle.clone(), replica.clone(), &section);
     let mgmt = start_server(&config.mgmt, forwarding(backend, ops, &handle, &section))?;
     readiness.set_role(ServingRole::Standby);

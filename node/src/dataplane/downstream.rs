@@ -51,8 +51,10 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
         let table = shared.table.load();
         let taps = shared.captures.current();
         // Once per batch, by this thread's clock: a cluster member that
-        // lost its lease (or was frozen past it) drains the TUN, sends nothing.
-        let emit = shared.may_emit();
+        // lost its lease (or was frozen past it) drains the TUN, sends
+        // nothing; one that just handed its lease over relays until that
+        // lease ends.
+        let emit = shared.may_forward();
         for _ in 0..BATCH {
             let slot = batch.slot_mut();
             let n = match tun.recv(&mut slot[HEADROOM..]) {

@@ -124,7 +124,9 @@ pub enum BindMode {
     /// The address must be ours: a typo is a start-up error (single node).
     Local,
     /// IP_FREEBIND: a cluster member binds its tunnel address before it
-    /// holds it (added when the node becomes active).
+    /// holds it (added when the node becomes active); IP_TRANSPARENT too,
+    /// when allowed, so that it can relay data from that address for a
+    /// moment after handing it over (see `socket::bind_with`).
     Freebind,
 }
 

@@ -164,6 +164,18 @@ impl Shared {
         self.fence.load().as_ref().is_none_or(|f| f.allows())
     }
 
+    /// Whether this node may forward data packets now (TUN writes, L2TP
+    /// data from the TUN): as [`Shared::may_emit`], and also while it
+    /// drains after a planned hand-over, relaying what stale ARP caches
+    /// still send it until its released lease ends
+    /// ([`lns_cluster::LeaseFence::allows_forwarding`]).
+    pub(crate) fn may_forward(&self) -> bool {
+        self.fence
+            .load()
+            .as_ref()
+            .is_none_or(|f| f.allows_forwarding())
+    }
+
     pub(crate) fn counters(&self, index: usize) -> &WorkerCounters {
         &self.counters[index % self.counters.len()]
     }

@@ -61,6 +61,16 @@ fn new_socket(at: SocketAddr, reuse: Reuse, mode: BindMode) -> io::Result<std::o
         .map_err(io::Error::from)?;
     if mode == BindMode::Freebind {
         setsockopt(&fd, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
+        // IP_TRANSPARENT (CAP_NET_ADMIN) lets a member that just handed
+        // its lease over keep sending data from the tunnel address it
+        // already removed, for the rest of that lease (the drain of
+        // `lns_cluster::LeaseFence`): the core sends to its MAC address
+        // until the new node's gratuitous ARP arrives. It changes nothing
+        // on receive (no TPROXY rule). Best effort: without it, that relay
+        // stops when the address goes.
+        if let Err(e) = setsockopt(&fd, sockopt::IpTransparent, &true) {
+            tracing::debug!(error = %e, "IP_TRANSPARENT refused: no relay after the tunnel address left");
+        }
     }
     if reuse == Reuse::Port {
         setsockopt(&fd, sockopt::ReusePort, &true).map_err(io::Error::from)?;

@@ -50,8 +50,9 @@ pub(crate) fn run(shared: &Shared, udp: &UdpSocket, address: usize, worker: usiz
         let taps = shared.captures.current();
         // Once per batch, by this thread's clock: a cluster member without
         // its lease writes nothing to the TUN (datagrams queued while it
-        // was frozen must not reach the core after the failover).
-        let emit = shared.may_emit();
+        // was frozen must not reach the core after the failover); one that
+        // just handed its lease over relays until that lease ends.
+        let emit = shared.may_forward();
         let now = now_unix_micros();
         // Totals are added once per batch (this worker is their only
         // writer): two atomic adds per batch instead of four per packet.
