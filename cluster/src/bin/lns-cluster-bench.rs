@@ -20,6 +20,9 @@ use lns_cluster::{
     ClusterConfig, Member, MemberKind, PeerSpec, RestoreError, Secret, StateMachine,
 };
 
+const USAGE: &str = "usage: lns-cluster-bench [--seconds 5] [--count 1000000] \
+                     [--inflight 1,16,64,256,1024] [--p99-target-ms 20] [--no-fsync]";
+
 /// A key-value state: key = first 8 bytes modulo `KEYS`, value = the rest.
 /// Values are shared immutable slices, so a frozen view for compaction is
 /// a clone of the map (no value is copied) serialised on another thread.
@@ -104,7 +107,13 @@ fn opts() -> anyhow::Result<Opts> {
             o.fsync = lns_cluster::Fsync::Never;
             continue;
         }
-        let v = it.next().context("flag needs a value")?;
+        if flag == "--help" || flag == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let v = it
+            .next()
+            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--seconds" => o.seconds = v.parse()?,
             "--count" => o.count = v.parse()?,
@@ -112,7 +121,7 @@ fn opts() -> anyhow::Result<Opts> {
             "--inflight" => {
                 o.inflight = v.split(',').map(str::parse).collect::<Result<_, _>>()?;
             }
-            other => anyhow::bail!("unknown flag {other}"),
+            other => anyhow::bail!("unknown flag {other}\n{USAGE}"),
         }
     }
     Ok(o)
