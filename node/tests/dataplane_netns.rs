@@ -633,17 +633,7 @@ fn a_closed_lease_fence_stops_every_emission() {
     rig.core4.send_to(b"fenced-down", from).expect("send");
     let held = wait_drops(&rig.plane, DropReason::NotActive, held + 1);
     assert!(held >= 2, "downstream held");
-    let lns_addr: SocketAddr = LNS.parse().expect("literal");
-    let zlb = [
-        0xc8, 0x02, 0x00, 0x0c, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
-    ];
-    rig.plane
-        .send_control(lns_addr, LAC.parse().expect("literal"), &zlb);
-    rig.plane.send_ppp(
-        0x11,
-        0x22,
-        &[0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x04],
-    );
+    send_controls(&rig.plane);
     assert!(
         drops(&rig.plane, DropReason::NotActive) >= held + 2,
         "control sends held"
@@ -658,6 +648,21 @@ fn a_closed_lease_fence_stops_every_emission() {
     assert!(
         rig.lac.recv_from(&mut buf).is_err(),
         "the LAC got a fenced datagram"
+    );
+}
+
+/// One control send of each kind: an L2TP ZLB to the LAC and a PPP LCP
+/// Echo-Request on session 0x11/0x22.
+fn send_controls(plane: &DataPlane) {
+    let lns_addr: SocketAddr = LNS.parse().expect("literal");
+    let zlb = [
+        0xc8, 0x02, 0x00, 0x0c, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+    ];
+    plane.send_control(lns_addr, LAC.parse().expect("literal"), &zlb);
+    plane.send_ppp(
+        0x11,
+        0x22,
+        &[0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x04],
     );
 }
 
@@ -687,17 +692,7 @@ fn a_draining_lease_fence_relays_data_but_holds_control_sends() {
     rig.core4.send_to(b"drain-down", from).expect("send");
     assert!(lac_recv(&rig.lac).0.ends_with(b"drain-down"));
     let before = drops(&rig.plane, DropReason::NotActive);
-    let lns_addr: SocketAddr = LNS.parse().expect("literal");
-    let zlb = [
-        0xc8, 0x02, 0x00, 0x0c, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
-    ];
-    rig.plane
-        .send_control(lns_addr, LAC.parse().expect("literal"), &zlb);
-    rig.plane.send_ppp(
-        0x11,
-        0x22,
-        &[0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x04],
-    );
+    send_controls(&rig.plane);
     assert_eq!(
         drops(&rig.plane, DropReason::NotActive),
         before + 2,

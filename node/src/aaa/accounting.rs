@@ -489,12 +489,29 @@ async fn run(
     }
 }
 
+/// Test support: the Accounting-Response a server with `secret` sends for
+/// `request` bytes (RFC 2866 §3).
+#[cfg(test)]
+pub(crate) fn accounting_response(request: &[u8], secret: &str) -> Vec<u8> {
+    use lns_proto::radius::signing::encode_reply;
+    use lns_proto::radius::{Code, Packet, Secret};
+    let req = Packet::parse(request).expect("our request parses");
+    let reply = Packet {
+        code: Code::AccountingResponse,
+        identifier: req.identifier,
+        authenticator: [0; 16],
+        attributes: Vec::new(),
+    };
+    let mut out = Vec::new();
+    encode_reply(&reply, &req.authenticator, &Secret::new(secret), &mut out).expect("small");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{SessionKey, Traffic};
     use lns_proto::entropy::Seeded;
-    use lns_proto::radius::signing::encode_reply;
     use lns_proto::radius::values::AcctAuthentic;
     use lns_proto::radius::{AcctTerminateCause, Packet, Secret, ServerConfig};
 
@@ -559,22 +576,7 @@ mod tests {
 
     /// The Accounting-Response a server sends for `request` bytes.
     fn response(request: &[u8]) -> Vec<u8> {
-        let req = Packet::parse(request).expect("our request parses");
-        let reply = Packet {
-            code: Code::AccountingResponse,
-            identifier: req.identifier,
-            authenticator: [0; 16],
-            attributes: Vec::new(),
-        };
-        let mut out = Vec::new();
-        encode_reply(
-            &reply,
-            &req.authenticator,
-            &Secret::new("acct-secret"),
-            &mut out,
-        )
-        .expect("small");
-        out
+        accounting_response(request, "acct-secret")
     }
 
     fn attr(packet: &[u8], pick: impl Fn(&Attribute) -> Option<u32>) -> Option<u32> {

@@ -120,22 +120,5 @@ fn content(request: &[u8]) -> (Vec<lns_proto::radius::Attribute>, Option<u32>) {
 
 /// An Accounting-Response to `request`.
 fn reply(request: &[u8]) -> Vec<u8> {
-    use lns_proto::radius::signing::encode_reply;
-    use lns_proto::radius::{Code, Packet};
-    let req = Packet::parse(request).expect("our request parses");
-    let answer = Packet {
-        code: Code::AccountingResponse,
-        identifier: req.identifier,
-        authenticator: [0; 16],
-        attributes: Vec::new(),
-    };
-    let mut out = Vec::new();
-    encode_reply(
-        &answer,
-        &req.authenticator,
-        &Secret::new("acct-secret"),
-        &mut out,
-    )
-    .expect("small");
-    out
+    crate::aaa::accounting::accounting_response(request, "acct-secret")
 }
