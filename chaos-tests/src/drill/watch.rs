@@ -44,35 +44,28 @@ impl Pids {
 
     /// Whether `member`'s lnsd runs and is not stopped (/proc/PID/stat).
     pub fn liveness(&self, member: Member) -> Liveness {
-        let pid = self.0.lock().ok().and_then(|m| m.get(&member).copied());
-        let Some(pid) = pid else {
-            return Liveness::Silent;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // The state follows the parenthesised command name.
-        let state = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next());
-        match state {
-            Some('R' | 'S' | 'D' | 'I') => Liveness::Live,
+        match self.state(member) {
+            Some(Some('R' | 'S' | 'D' | 'I')) => Liveness::Live,
             _ => Liveness::Silent,
         }
     }
-}
 
-impl Pids {
     /// Whether `member`'s lnsd has exited (no process, or a zombie): its
     /// file descriptors are closed, so its address guard has fired.
     pub fn exited(&self, member: Member) -> bool {
-        let pid = self.0.lock().ok().and_then(|m| m.get(&member).copied());
-        let Some(pid) = pid else {
-            return false;
-        };
+        matches!(self.state(member), Some(None | Some('Z' | 'X')))
+    }
+
+    /// `member`'s process state letter from /proc/PID/stat: `None` when
+    /// no PID is known, `Some(None)` when the process is gone.
+    fn state(&self, member: Member) -> Option<Option<char>> {
+        let pid = self.0.lock().ok().and_then(|m| m.get(&member).copied())?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next());
-        matches!(state, None | Some('Z' | 'X'))
+        // The state follows the parenthesised command name.
+        Some(
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next()),
+        )
     }
 }
 

@@ -70,8 +70,7 @@ pub struct AccountingSettings {
     /// How we name ourselves.
     pub nas: Nas,
     /// Local address to send from; in a cluster, a tunnel address and a
-    /// fixed port, so that every node sends a record from the same
-    /// (address, port) (RFC 5080 §2.2.1).
+    /// fixed port, so that every node is the same client to the servers.
     pub bind: Option<SocketAddr>,
     /// [`BindMode::Freebind`] in a cluster: the tunnel address is bound
     /// before the node holds it (sends fail until it does).

@@ -137,6 +137,12 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The table writer's lock (a poisoned lock is still usable: the
+    /// table itself is swapped whole).
+    fn writer(&self) -> std::sync::MutexGuard<'_, SessionRoutes> {
+        self.publish.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Adds and removes the TUN routes of session prefixes outside the
     /// pools (`session_routes`); a failure is logged, the session kept.
     fn apply_routes(&self, changes: RouteChanges) {
@@ -274,11 +280,7 @@ impl DataPlane {
 
     /// Adds or replaces a session (keeps its counters when replaced).
     pub fn upsert_session(&self, entry: SessionEntry) {
-        let mut writer = self
-            .shared
-            .publish
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.shared.writer();
         let changes = writer.upsert(&entry);
         self.shared.apply_routes(changes);
         let next = self.shared.table.load().with_upsert(entry);
@@ -289,11 +291,7 @@ impl DataPlane {
     /// when this node takes over a failed node's sessions): O(sessions)
     /// for the batch instead of a shard copy per session.
     pub fn upsert_sessions(&self, entries: Vec<SessionEntry>) {
-        let mut writer = self
-            .shared
-            .publish
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.shared.writer();
         for e in &entries {
             let changes = writer.upsert(e);
             self.shared.apply_routes(changes);
@@ -313,11 +311,7 @@ impl DataPlane {
 
     /// Removes a session; its packets are dropped from now on.
     pub fn remove_session(&self, tunnel_id: u16, session_id: u16) {
-        let mut writer = self
-            .shared
-            .publish
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.shared.writer();
         let changes = writer.remove(tunnel_id, session_id);
         self.shared.apply_routes(changes);
         let next = self.shared.table.load().with_removed(tunnel_id, session_id);
@@ -414,11 +408,7 @@ impl DataPlane {
         for &(prefix, len) in routes {
             tun::add_route(&self.shared.tun_name, prefix, len)?;
         }
-        self.shared
-            .publish
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .cover(routes);
+        self.shared.writer().cover(routes);
         Ok(())
     }
 
