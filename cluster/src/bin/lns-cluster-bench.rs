@@ -199,10 +199,10 @@ async fn main() -> anyhow::Result<()> {
         let secs = o.seconds as f64;
         let p99 = pct(&lat, 99.0);
         println!(
-            "inflight {k:>5}: {:>8.0} commands/s, p50 {:.2} ms, p99 {:.2} ms ({n} commands, {failed} failed)",
+            "inflight {k:>5}: {:>8.0} commands/s, p50 {:.2} ms, p99 {:.2} ms ({n} commands, {failed} failed; p90 {:.2} p95 {:.2} p99.9 {:.2} max {:.2})",
             n as f64 / secs,
             pct(&lat, 50.0),
-            p99
+            p99, pct(&lat, 90.0), pct(&lat, 95.0), pct(&lat, 99.9), pct(&lat, 100.0)
         );
         if p99 < o.p99_target_ms && best.is_none_or(|(b, _, _)| k > b) {
             best = Some((k, n as f64 / secs, p99));

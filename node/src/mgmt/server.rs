@@ -17,8 +17,9 @@ use std::time::Duration;
 use prost::Message;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream, UnixListenerStream};
+use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
 use tokio_stream::Stream;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use super::audit;
@@ -182,7 +183,11 @@ pub async fn serve<B: ManagementBackend>(
             }
             let tcp_server = builder
                 .add_service(ManagementServer::with_interceptor(service, check))
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx));
+                .serve_with_incoming_shutdown(
+                    // Nagle off: tonic does not apply it to our own listener.
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    stopped(stop_rx),
+                );
             let (u, t) = tokio::join!(unix_server, tcp_server);
             u.and(t)
         }
