@@ -8,12 +8,19 @@
 //! delivered rate. Once a step loses more than the threshold after one
 //! that did not, the search narrows the bracket between the two by
 //! geometric bisection (at most [`REFINE_STEPS`] steps), so the ceiling's
-//! resolution is finer than one growth factor. The search also stops when the generator itself cannot
+//! resolution is finer than one growth factor. A lossy step is run a
+//! second time at the same rate before it counts as lossy ([`CONFIRM`]):
+//! one stall of the machine (a neighbour's interrupt, the scheduler giving
+//! other work its share) can lose a few thousand packets in a 2 s window,
+//! and before this a single such stall ended the search below the LNS's
+//! ceiling. Both tries are kept as steps. The search also stops when the generator itself cannot
 //! send the offered rate ([`Stop::GeneratorBound`]): the figure is then a
 //! lower bound of the LNS's ceiling and the caller must say so.
 
 /// Bisection steps after the first lossy step.
 pub const REFINE_STEPS: usize = 2;
+/// Tries of a rate before its loss counts: a lossy step is repeated once.
+pub const CONFIRM: usize = 2;
 
 /// One measured step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +80,8 @@ pub struct Search {
     /// Highest offered rate without excess loss, lowest with.
     bracket: (Option<f64>, Option<f64>),
     refined: usize,
+    /// Lossy tries so far of the current rate.
+    lossy_tries: usize,
 }
 
 impl Search {
@@ -89,6 +98,7 @@ impl Search {
             steps: Vec::new(),
             bracket: (None, None),
             refined: 0,
+            lossy_tries: 0,
         }
     }
 
@@ -104,17 +114,26 @@ impl Search {
 
     /// Records a step and says what comes next.
     pub fn record(&mut self, step: Step) -> Next {
-        let best = self.best_delivered();
+        // Other tries of this same rate do not count as "before".
+        let best = self.best_delivered_below(step.offered);
         self.steps.push(step);
         let lossy = step.loss() > self.max_loss;
+        if self.steps.len() >= self.max_steps {
+            return Next::Done(Stop::Steps);
+        }
+        if lossy {
+            self.lossy_tries += 1;
+            if self.lossy_tries < CONFIRM {
+                // Once more at the same rate before the loss counts.
+                return Next::Rate(self.rate);
+            }
+        }
+        self.lossy_tries = 0;
         let (ok, bad) = &mut self.bracket;
         if lossy {
             *bad = Some(bad.map_or(step.offered, |b: f64| b.min(step.offered)));
         } else {
             *ok = Some(ok.map_or(step.offered, |o: f64| o.max(step.offered)));
-        }
-        if self.steps.len() >= self.max_steps {
-            return Next::Done(Stop::Steps);
         }
         if let (Some(ok), Some(bad)) = self.bracket {
             // Bisecting: between the best clean rate and the first lossy one.
@@ -146,8 +165,12 @@ impl Search {
             .max_by(|a, b| a.delivered.total_cmp(&b.delivered))
     }
 
-    fn best_delivered(&self) -> f64 {
-        self.ceiling().map_or(0.0, |s| s.delivered)
+    fn best_delivered_below(&self, offered: f64) -> f64 {
+        self.steps
+            .iter()
+            .filter(|s| s.offered < offered)
+            .map(|s| s.delivered)
+            .fold(0.0, f64::max)
     }
 }
 
@@ -170,27 +193,42 @@ mod tests {
         assert_eq!(s.rate(), 1000.0);
         assert_eq!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(2000.0));
         assert_eq!(s.record(step(2000.0, 2000.0, 1995.0)), Next::Rate(4000.0));
-        // 4000 offered, only 2010 delivered: too lossy; bisect 2000..4000.
-        let Next::Rate(r) = s.record(step(4000.0, 4000.0, 2010.0)) else {
+        // 4000 offered, only 2010 delivered: too lossy; tried once more.
+        assert_eq!(s.record(step(4000.0, 4000.0, 2010.0)), Next::Rate(4000.0));
+        // Lossy again: confirmed; bisect 2000..4000.
+        let Next::Rate(r) = s.record(step(4000.0, 4000.0, 2020.0)) else {
             panic!("refines");
         };
         assert!((r - 2828.4).abs() < 0.1, "{r}");
-        // Still lossy at 2828: between 2000 and 2828.
-        let Next::Rate(r) = s.record(step(r, r, 2500.0)) else {
+        // Lossy twice at 2828: between 2000 and 2828.
+        assert_eq!(s.record(step(r, r, 2500.0)), Next::Rate(r));
+        let Next::Rate(r) = s.record(step(r, r, 2490.0)) else {
             panic!("refines");
         };
         assert!((r - 2378.4).abs() < 0.1, "{r}");
         // Two refinements done: stop, the ceiling is the best delivery.
         assert_eq!(s.record(step(r, r, r)), Next::Done(Stop::Plateau));
         assert_eq!(s.ceiling().map(|c| c.delivered), Some(2500.0));
-        assert_eq!(s.steps().len(), 5);
+        assert_eq!(s.steps().len(), 7);
     }
 
     #[test]
-    fn a_first_step_already_lossy_stops_at_once() {
+    fn one_lossy_try_is_a_stall_when_the_second_is_clean() {
         let mut s = Search::new(1000.0, 2.0, 0.01);
+        assert_eq!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(2000.0));
+        // A stall: 5 % lost at 2000; the same rate again.
+        assert_eq!(s.record(step(2000.0, 2000.0, 1900.0)), Next::Rate(2000.0));
+        // Clean this time: growth goes on (the lossy try is not "before").
+        assert_eq!(s.record(step(2000.0, 2000.0, 2000.0)), Next::Rate(4000.0));
+        assert_eq!(s.ceiling().map(|c| c.delivered), Some(2000.0));
+    }
+
+    #[test]
+    fn a_first_rate_lossy_twice_stops_at_once() {
+        let mut s = Search::new(1000.0, 2.0, 0.01);
+        assert_eq!(s.record(step(1000.0, 1000.0, 500.0)), Next::Rate(1000.0));
         assert_eq!(
-            s.record(step(1000.0, 1000.0, 500.0)),
+            s.record(step(1000.0, 1000.0, 510.0)),
             Next::Done(Stop::Loss)
         );
     }

@@ -20,7 +20,10 @@
 //!    a `blast` run per step, and over its measured window the delivered
 //!    rate (receive counter of the far end's veth: `to-lns` in `core`
 //!    upstream, in `lac` downstream) and the LNS's CPU time (utime+stime of
-//!    the process) per delivered packet;
+//!    the process) per delivered packet; each step's line on stderr also
+//!    says where packets were lost in the LNS's namespace over the window
+//!    ([`super::sample::drops`]: TUN/veth transmit drops, UDP buffer
+//!    errors, backlog drops);
 //! 5. stops lac-sim (CDN + StopCCN) and returns the cells.
 
 use std::net::SocketAddr;
@@ -31,7 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::ceiling::{Next, Search, Step, Stop};
-use super::sample::{cpu_ticks, rx_packets, ticks_per_second};
+use super::sample::{cpu_ticks, drops, rx_packets, ticks_per_second, Drops};
 use crate::harness::{Proc, Signal, Topology};
 use crate::load::routes::parse_all;
 
@@ -152,7 +155,7 @@ pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
         for &size in &opts.sizes {
             let mut search = Search::new(opts.start_rate, opts.growth, opts.max_loss);
             let stop = loop {
-                let step = measure(
+                let (step, lost) = measure(
                     target,
                     lac_pid,
                     opts,
@@ -162,7 +165,7 @@ pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
                     search.rate(),
                 )?;
                 eprintln!(
-                    "forward {}-{size}: offered {:.0} sent {:.0} delivered {:.0} loss {:.2}% cpu {} us/pkt",
+                    "forward {}-{size}: offered {:.0} sent {:.0} delivered {:.0} loss {:.2}% cpu {} us/pkt; lns namespace: {lost}",
                     direction.name(),
                     step.offered,
                     step.sent,
@@ -191,7 +194,8 @@ pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
     Ok(cells)
 }
 
-/// One step: a blast run at `rate`, measured over the window.
+/// One step: a blast run at `rate`, measured over the window, with the
+/// losses counted in the LNS's namespace over that window.
 fn measure(
     target: Target<'_>,
     lac_pid: u32,
@@ -200,7 +204,7 @@ fn measure(
     direction: Direction,
     size: usize,
     rate: f64,
-) -> Result<Step> {
+) -> Result<(Step, Drops)> {
     let (role, counter_pid) = match direction {
         Direction::Up => ("lac", target.core_pid),
         Direction::Down => ("core", lac_pid),
@@ -225,27 +229,30 @@ fn measure(
         .args(["--sink", &format!("{}:{SINK_PORT}", opts.sink)]);
     let mut blast = target.topo.spawn_in(role, "blast", &mut cmd)?;
     std::thread::sleep(opts.warmup);
-    let (rx0, cpu0, t0) = (
+    let (rx0, cpu0, drops0, t0) = (
         rx_packets(counter_pid, "to-lns")?,
         cpu_ticks(target.lns_pid)?,
+        drops(target.lns_pid)?,
         Instant::now(),
     );
     std::thread::sleep(opts.window);
-    let (rx1, cpu1, dt) = (
+    let (rx1, cpu1, dt, drops1) = (
         rx_packets(counter_pid, "to-lns")?,
         cpu_ticks(target.lns_pid)?,
         t0.elapsed().as_secs_f64(),
+        drops(target.lns_pid)?,
     );
     blast.wait_exit(Duration::from_secs(30))?;
     let sent = blast_rate(&blast.log()).with_context(|| format!("blast said:\n{}", blast.log()))?;
     let packets = rx1.saturating_sub(rx0);
     let cpu_secs = cpu1.saturating_sub(cpu0) as f64 / ticks_per_second() as f64;
-    Ok(Step {
+    let step = Step {
         offered: rate,
         sent,
         delivered: packets as f64 / dt,
         cpu_us_per_packet: (packets > 0).then(|| cpu_secs * 1e6 / packets as f64),
-    })
+    };
+    Ok((step, drops1.since(&drops0)))
 }
 
 /// The `rate=` figure of blast's summary line.
