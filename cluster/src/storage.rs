@@ -174,12 +174,7 @@ impl LogStore {
         let mut conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
         let snapshot = Disk::read_snapshot(dir)?;
         // A received snapshot's install cut short by a crash is completed.
-        received::finish_interrupted_install(
-            &disk,
-            &mut hard_state,
-            &mut conf_state,
-            &snapshot,
-        )?;
+        received::finish_interrupted_install(&disk, &mut hard_state, &mut conf_state, &snapshot)?;
         let snap_index = snapshot.get_metadata().index;
         let mut entries = Vec::new();
         let mut segments = BTreeMap::new();
