@@ -609,13 +609,19 @@ mod tests {
 
     #[tokio::test]
     async fn accepted_peer_connections_have_nagle_off() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("bound address");
         let mut incoming = super::peer_incoming(listener);
-        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let accepted = incoming.next().await.unwrap().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
         assert!(
-            accepted.nodelay().unwrap(),
+            accepted.nodelay().expect("TCP_NODELAY readable"),
             "Nagle is on for a peer connection"
         );
     }

@@ -19,7 +19,9 @@
 //!   index must lie within the log, and a non-empty directory must carry the
 //!   format marker. Nothing is ever silently reinitialised.
 //! - The latest snapshot is a file beside the database
-//!   (`lns-cluster.snapshot`, CRC-checked, replaced atomically).
+//!   (`lns-cluster.snapshot`, CRC-checked, replaced atomically). A snapshot
+//!   received from the leader is installed in an order that survives a crash
+//!   between the file and the database (`received`).
 //! - sled recovers a torn or truncated file by rolling back to an older
 //!   consistent state, which would make a member forget votes and
 //!   acknowledged entries. A small guard file beside the database
@@ -38,6 +40,7 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 use crate::config::Fsync;
 
+mod received;
 mod simulated;
 mod syncer;
 
@@ -167,9 +170,11 @@ impl LogStore {
             Some(_) => return Err(StoreError::Damaged("unknown format marker".into())),
             None => return Err(StoreError::Damaged("format marker missing".into())),
         }
-        let hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
-        let conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
+        let mut hard_state: HardState = disk.meta_value(HARD_STATE_KEY)?;
+        let mut conf_state: ConfState = disk.meta_value(CONF_STATE_KEY)?;
         let snapshot = Disk::read_snapshot(dir)?;
+        // A received snapshot's install cut short by a crash is completed.
+        received::finish_interrupted_install(&disk, &mut hard_state, &mut conf_state, &snapshot)?;
         let snap_index = snapshot.get_metadata().index;
         let mut entries = Vec::new();
         let mut segments = BTreeMap::new();
@@ -339,31 +344,6 @@ impl LogStore {
         self.conf_state = cs.clone();
         if let Some(d) = &self.disk {
             d.put_meta(CONF_STATE_KEY, cs)?;
-        }
-        Ok(())
-    }
-
-    /// Installs a snapshot received from the leader: the log is replaced.
-    pub fn apply_snapshot(&mut self, snap: &Snapshot) -> Result<(), StoreError> {
-        // A background write of an older snapshot must not land after this
-        // one (its outcome no longer matters: this one replaces it).
-        if let Some(w) = self.disk.as_mut().and_then(|d| d.writing.take()) {
-            let _ = w.thread.join();
-        }
-        let meta = snap.get_metadata();
-        self.snapshot = snap.clone();
-        self.entries.clear();
-        self.hard_state.term = self.hard_state.term.max(meta.term);
-        self.hard_state.commit = self.hard_state.commit.max(meta.index);
-        self.conf_state = meta.get_conf_state().clone();
-        if let Some(d) = &mut self.disk {
-            // Every queued write lands before the log is cleared under it.
-            d.drain()?;
-            d.log.clear()?;
-            d.segments.clear();
-            d.write_snapshot(&self.snapshot)?;
-            d.put_meta(CONF_STATE_KEY, &self.conf_state)?;
-            d.put_meta(HARD_STATE_KEY, &self.hard_state)?;
         }
         Ok(())
     }

@@ -6,7 +6,8 @@
 //! the live state size (`--count 0` skips that part).
 //!
 //! Usage: `lns-cluster-bench [--seconds 5] [--count 1000000]
-//! [--inflight 1,16,64,256,1024] [--p99-target-ms 20] [--no-fsync]`
+//! [--inflight 1,16,64,256,1024] [--p99-target-ms 20] [--compact-after 10000]
+//! [--no-fsync]`
 //! (`--no-fsync` only to see how much of the cost is the disk).
 
 use std::collections::BTreeMap;
@@ -21,7 +22,8 @@ use lns_cluster::{
 };
 
 const USAGE: &str = "usage: lns-cluster-bench [--seconds 5] [--count 1000000] \
-                     [--inflight 1,16,64,256,1024] [--p99-target-ms 20] [--no-fsync]";
+                     [--inflight 1,16,64,256,1024] [--p99-target-ms 20] \
+                     [--compact-after 10000] [--no-fsync]";
 
 /// A key-value state: key = first 8 bytes modulo `KEYS`, value = the rest.
 /// Values are shared immutable slices, so a frozen view for compaction is
@@ -91,6 +93,7 @@ struct Opts {
     count: u64,
     inflight: Vec<usize>,
     p99_target_ms: f64,
+    compact_after: u64,
 }
 
 fn opts() -> anyhow::Result<Opts> {
@@ -100,6 +103,7 @@ fn opts() -> anyhow::Result<Opts> {
         count: 1_000_000,
         inflight: vec![1, 16, 64, 256, 1024],
         p99_target_ms: 20.0,
+        compact_after: 10_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -118,6 +122,7 @@ fn opts() -> anyhow::Result<Opts> {
             "--seconds" => o.seconds = v.parse()?,
             "--count" => o.count = v.parse()?,
             "--p99-target-ms" => o.p99_target_ms = v.parse()?,
+            "--compact-after" => o.compact_after = v.parse()?,
             "--inflight" => {
                 o.inflight = v.split(',').map(str::parse).collect::<Result<_, _>>()?;
             }
@@ -175,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let mut handles = Vec::new();
     for id in 1..=3u64 {
         let mut config = ClusterConfig::new(id, members.clone());
-        config.compact_after = 10_000;
+        config.compact_after = o.compact_after;
         config.fsync = o.fsync;
         let (dir, secret) = (root.join(format!("m{id}")), secret.clone());
         let m = members_rt
