@@ -31,6 +31,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 mod cluster;
+mod sched;
 mod takeover;
 
 /// How long shutdown waits for the LACs to acknowledge our StopCCNs.

@@ -35,6 +35,7 @@ pub async fn start_member(
     SharedReplica,
     mpsc::UnboundedReceiver<ReplicaEvent>,
 )> {
+    super::sched::warn_if_realtime();
     let secret = section
         .secret
         .as_ref()
