@@ -3,7 +3,9 @@
 //! background compaction keeps the whole log until its snapshot file is
 //! durable, then drops it, and a restart finds the snapshot.
 
-use std::path::{Path, PathBuf};
+mod scratch;
+
+use scratch::TempDir;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -11,26 +13,6 @@ use lns_cluster::storage::SyncWaker;
 use lns_cluster::{Fsync, LogStore};
 use raft::eraftpb::{ConfState, Entry, HardState};
 use raft::Storage;
-
-/// A temporary directory removed on drop (even when the test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("lns-cluster-bg-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn entries(first: u64, last: u64, term: u64) -> Vec<Entry> {
     (first..=last)
@@ -76,7 +58,7 @@ fn wait_synced(s: &LogStore, woken: &mpsc::Receiver<()>, number: u64) {
 
 #[test]
 fn background_sync_reports_readies_durable_and_a_restart_finds_them() {
-    let dir = TempDir::new("sync");
+    let dir = TempDir::new("bg-sync");
     {
         let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("fresh store");
         let (wake, woken) = waker();
@@ -111,7 +93,7 @@ fn background_sync_is_off_in_memory_and_without_fsync() {
     let (wake, _woken) = waker();
     assert!(!mem.start_background_sync(wake.clone()).expect("start"));
     assert!(!mem.background_sync());
-    let dir = TempDir::new("nofsync");
+    let dir = TempDir::new("bg-nofsync");
     let mut s = LogStore::open(dir.path(), &[1], Fsync::Never).expect("fresh store");
     assert!(!s.start_background_sync(wake).expect("start"));
     assert!(!s.background_sync());
@@ -119,7 +101,7 @@ fn background_sync_is_off_in_memory_and_without_fsync() {
 
 #[test]
 fn background_compaction_keeps_the_log_until_its_snapshot_is_durable() {
-    let dir = TempDir::new("compact");
+    let dir = TempDir::new("bg-compact");
     let mut cs = ConfState::default();
     cs.set_voters(vec![1, 2, 3]);
     {
@@ -173,7 +155,7 @@ fn compaction_in_memory_completes_at_once() {
 /// restart finds both the snapshot and the log after it.
 #[test]
 fn background_compaction_serialises_off_the_caller_thread_after_queued_writes() {
-    let dir = TempDir::new("compact-bg");
+    let dir = TempDir::new("bg-compact-bg");
     let mut cs = ConfState::default();
     cs.set_voters(vec![1, 2, 3]);
     let caller = std::thread::current().id();

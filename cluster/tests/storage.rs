@@ -1,31 +1,14 @@
 //! sled storage: a restart recovers everything; a damaged or truncated data
 //! directory is refused with a clear error, never silently reinitialised.
 
-use std::path::{Path, PathBuf};
+mod scratch;
+
+use scratch::TempDir;
+use std::path::Path;
 
 use lns_cluster::{Fsync, LogStore, StoreError};
 use raft::eraftpb::{ConfState, Entry, HardState};
 use raft::{GetEntriesContext, Storage};
-
-/// A temporary directory removed on drop (even when the test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("lns-cluster-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn entry(index: u64, term: u64) -> Entry {
     let mut e = Entry {

@@ -5,6 +5,9 @@
 //! pair talks and a member whose certificate comes from another CA is
 //! refused in either role.
 
+mod scratch;
+
+use scratch::TempDir;
 use std::time::Duration;
 
 use lns_cluster::core::{Outbound, Payload};
@@ -283,15 +286,6 @@ async fn mutual_tls_caller_refuses_a_server_certificate_from_another_ca() {
     );
 }
 
-/// A temporary directory removed on drop (even when the test fails).
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A free loopback port (bound, then released for the member to take).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -326,8 +320,7 @@ async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
 
     let ca = Ca::new("lns cluster test CA");
     let other = Ca::new("some other CA");
-    let dir = TempDir(std::env::temp_dir().join(format!("lns-cluster-tls-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
+    let dir = TempDir::new("tls");
     let members: std::collections::BTreeMap<u64, PeerSpec> = (1..=3u64)
         .map(|i| {
             let address = format!("127.0.0.1:{}", free_port());
@@ -351,7 +344,7 @@ async fn members_over_mutual_tls_replicate_and_a_foreign_member_is_kept_out() {
         let m = Member::start(
             config,
             Count::default(),
-            &dir.0.join(format!("m{id}")),
+            &dir.path().join(format!("m{id}")),
             secret.clone(),
         )
         .await

@@ -15,6 +15,9 @@
 //! the TUN and the data plane to the LAC. Only 198.18.0.0/15 and
 //! 2001:db8::/32 are used. A guard deletes both namespaces even on failure.
 
+mod netns_support;
+
+use netns_support::{ip, udp4};
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::Command;
@@ -24,7 +27,7 @@ use lns_node::dataplane::{
     ControlInput, DataPlane, DataPlaneConfig, DropReason, Ipv6LinkPacket, SessionEntry,
 };
 use lns_proto::ip::checksum::Accumulator;
-use lns_proto::ip::{IpProtocol, Ipv4Repr, Ipv6Repr};
+use lns_proto::ip::{IpProtocol, Ipv6Repr};
 use lns_proto::ppp::frame::Compression;
 use nix::sched::{setns, CloneFlags};
 use tokio::sync::mpsc;
@@ -53,15 +56,6 @@ impl Drop for Namespaces {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip runs");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Sets `key` (a path under /proc/sys/net) to 1 inside `ns`.
@@ -196,26 +190,6 @@ fn l2tp(protocol: u16, payload: &[u8]) -> Vec<u8> {
     d.extend_from_slice(&protocol.to_be_bytes());
     d.extend_from_slice(payload);
     d
-}
-
-fn udp4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 28 + payload.len()];
-    Ipv4Repr {
-        src,
-        dst,
-        protocol: IpProtocol::Udp,
-        payload_len: 8 + payload.len(),
-        ttl: 64,
-        dscp_ecn: 0,
-        ident: 1,
-        dont_fragment: true,
-    }
-    .emit(&mut p)
-    .expect("fits");
-    let len = (8 + payload.len()) as u16;
-    p[20..28].copy_from_slice(&[0x13, 0x88, 0x1b, 0x58, (len >> 8) as u8, len as u8, 0, 0]);
-    p[28..].copy_from_slice(payload);
-    p
 }
 
 fn udp6(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {

@@ -17,8 +17,7 @@ mod netns_support;
 
 use lns_node::config::Config;
 use lns_node::control::{ControlSignal, Exit};
-use lns_proto::l2tp::Event;
-use lns_proto::ppp::LinkEvent;
+use lns_proto::l2tp::CallInfo;
 use netns_support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -29,37 +28,12 @@ const MGMT_TCP: &str = "198.18.0.1:7402";
 const TOKEN: &str = "0123456789abcdef-lnsctl-netns";
 
 fn config(dir: &Path, tun: &str) -> Config {
-    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
     std::fs::write(dir.join("mgmt.token"), format!("{TOKEN}\n")).expect("token file");
-    let socket = dir.join("run/lnsd/mgmt.sock");
-    let text = format!(
-        r#"
-[node]
-host_name = "lnsd-ctl"
-[[listen]]
-address = "{LNS}"
-[limits]
-accept_unknown_lacs = true
-[ppp]
-ipcp_local = "{TUN_V4}"
-[[pools]]
-name = "p"
-ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
-[aaa]
-users_file = "users"
-[tun]
-name = "{tun}"
-[mgmt]
-socket = "{socket}"
-tcp = "{MGMT_TCP}"
-token_file = "mgmt.token"
-"#,
-        socket = socket.display()
+    let mgmt = format!(
+        "[mgmt]\nsocket = \"{}\"\ntcp = \"{MGMT_TCP}\"\ntoken_file = \"mgmt.token\"\n",
+        dir.join("run/lnsd/mgmt.sock").display()
     );
-    let mut c = Config::from_toml(&text).expect("parses");
-    c.resolve_files(dir).expect("files");
-    c.validate().expect("valid");
-    c
+    lo_config(dir, &lo_config_text("lnsd-ctl", tun, "", &mgmt))
 }
 
 fn lnsctl(args: &[&str]) -> Output {
@@ -97,15 +71,8 @@ fn lnsctl_over_the_socket_and_over_tcp_with_the_token() {
         enter(&lac_ns);
         let mut lac = Lac::new();
         let tunnel = lac.tunnel_up();
-        lac.ep
-            .open_session(now(), tunnel, Default::default(), &mut lac.e)
-            .expect("open session");
         assert!(
-            lac.drive(Duration::from_secs(15), |l| {
-                l.sub_events
-                    .iter()
-                    .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
-            }),
+            lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(15)),
             "PPP up"
         );
 
@@ -134,12 +101,7 @@ fn lnsctl_over_the_socket_and_over_tcp_with_the_token() {
         signals
             .blocking_send(ControlSignal::Shutdown)
             .expect("daemon alive");
-        lac.drive(Duration::from_secs(10), |l| {
-            l.events
-                .iter()
-                .any(|e| matches!(e, Event::TunnelDown { .. }))
-        });
-        lac.drive(Duration::from_secs(1), |_| false);
+        lac.wait_tunnel_down(Duration::from_secs(10));
         (mode, status, sessions, tcp_status, wrong, missing)
     });
     let (mode, status, sessions, tcp_status, wrong, missing) = checked.join().expect("LAC thread");

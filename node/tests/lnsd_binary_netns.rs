@@ -7,36 +7,12 @@
 mod netns_support;
 
 use lns_proto::l2tp::{CallInfo, Event};
-use lns_proto::ppp::LinkEvent;
 use netns_support::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn config_text(dir: &std::path::Path, tun: &str, mru: u16) -> String {
-    let socket = dir.join("mgmt.sock");
-    let socket = socket.display();
-    format!(
-        r#"
-[node]
-host_name = "lnsd-bin"
-[[listen]]
-address = "{LNS}"
-[limits]
-accept_unknown_lacs = true
-[ppp]
-ipcp_local = "{TUN_V4}"
-mru = {mru}
-[[pools]]
-name = "p"
-ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
-[aaa]
-users_file = "users"
-[tun]
-name = "{tun}"
-[mgmt]
-socket = "{socket}"
-"#
-    )
+    lo_config_text("lnsd-bin", tun, &format!("mru = {mru}"), &mgmt_section(dir))
 }
 
 /// Sends a signal with kill(1) (`ip netns exec` execs lnsd: same pid).
@@ -47,13 +23,6 @@ fn signal(pid: u32, name: &str) {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "kill -{name} {pid}");
-}
-
-fn ipv4_ups(lac: &Lac) -> usize {
-    lac.sub_events
-        .iter()
-        .filter(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
-        .count()
 }
 
 #[test]
@@ -87,11 +56,8 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
         enter(&lac_ns);
         let mut lac = Lac::new();
         let tunnel = lac.tunnel_up();
-        lac.ep
-            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
-            .expect("call");
         assert!(
-            lac.drive(Duration::from_secs(15), |l| ipv4_ups(l) == 1),
+            lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(15)),
             "alice up"
         );
 
@@ -107,22 +73,15 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
         });
         assert!(reloaded, "lnsd logged the reload");
         lac.user = (b"bob".to_vec(), b"builder".to_vec());
-        lac.ep
-            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
-            .expect("call");
         assert!(
-            lac.drive(Duration::from_secs(15), |l| ipv4_ups(l) == 2),
+            lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(15)),
             "bob up after reload"
         );
+        assert_eq!(lac.ipv4_ups(), 2, "alice and bob");
 
         signal(lnsd, "TERM");
-        let stopped = lac.drive(Duration::from_secs(10), |l| {
-            l.events
-                .iter()
-                .any(|e| matches!(e, Event::TunnelDown { .. }))
-        });
+        let stopped = lac.wait_tunnel_down(Duration::from_secs(10));
         assert!(stopped, "StopCCN received");
-        lac.drive(Duration::from_secs(1), |_| false);
         lac.events
             .iter()
             .filter(|e| matches!(e, Event::SessionDown { .. }))

@@ -18,8 +18,7 @@ mod netns_support;
 
 use lns_node::config::Config;
 use lns_node::control::{ControlSignal, Exit};
-use lns_proto::l2tp::Event;
-use lns_proto::ppp::LinkEvent;
+use lns_proto::l2tp::CallInfo;
 use netns_support::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -29,34 +28,8 @@ use std::time::{Duration, Instant};
 const HTTP: &str = "198.18.0.1:9701";
 
 fn config(dir: &std::path::Path, tun: &str) -> Config {
-    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
-    let text = format!(
-        r#"
-[node]
-host_name = "lnsd-metrics"
-[[listen]]
-address = "{LNS}"
-[limits]
-accept_unknown_lacs = true
-[ppp]
-ipcp_local = "{TUN_V4}"
-[[pools]]
-name = "p"
-ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
-[aaa]
-users_file = "users"
-[tun]
-name = "{tun}"
-[http]
-listen = "{HTTP}"
-"#
-    );
-    let mut c = Config::from_toml(&text).expect("parses");
-    // Each test's own management socket (never the host's /run/lnsd).
-    c.mgmt.socket = dir.join("mgmt.sock");
-    c.resolve_files(dir).expect("files");
-    c.validate().expect("valid");
-    c
+    let sections = format!("[http]\nlisten = \"{HTTP}\"\n{}", mgmt_section(dir));
+    lo_config(dir, &lo_config_text("lnsd-metrics", tun, "", &sections))
 }
 
 /// One HTTP/1.1 GET; returns (status, body). Connection: close, so the
@@ -124,14 +97,7 @@ fn metrics_and_readiness_of_a_live_session() {
         enter(&lac_ns);
         let mut lac = Lac::new();
         let tunnel = lac.tunnel_up();
-        lac.ep
-            .open_session(now(), tunnel, Default::default(), &mut lac.e)
-            .expect("open session");
-        let ipcp = lac.drive(Duration::from_secs(15), |l| {
-            l.sub_events
-                .iter()
-                .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
-        });
+        let ipcp = lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(15));
         assert!(ipcp, "PPP up: {:?} / {:?}", lac.sub_events, lac.events);
 
         // Gauges are sampled once a second: keep the LAC answering while
@@ -161,12 +127,7 @@ fn metrics_and_readiness_of_a_live_session() {
                 break r;
             }
         };
-        lac.drive(Duration::from_secs(10), |l| {
-            l.events
-                .iter()
-                .any(|e| matches!(e, Event::TunnelDown { .. }))
-        });
-        lac.drive(Duration::from_secs(1), |_| false);
+        lac.wait_tunnel_down(Duration::from_secs(10));
         (metrics, ready, stopping)
     });
     let (metrics, ready, stopping) = scraped.join().expect("LAC thread");

@@ -27,34 +27,11 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 fn config(dir: &std::path::Path, tun: &str) -> Config {
-    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
-    let text = format!(
-        r#"
-[node]
-host_name = "lnsd-e2e"
-[[listen]]
-address = "{LNS}"
-[limits]
-accept_unknown_lacs = true
-[ppp]
-ipcp_local = "{TUN_V4}"
-dns = ["198.18.0.53"]
-echo_interval_secs = 30
-[[pools]]
-name = "p"
-ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
-[aaa]
-users_file = "users"
-[tun]
-name = "{tun}"
-"#
-    );
-    let mut c = Config::from_toml(&text).expect("parses");
-    // Each test's own management socket (never the host's /run/lnsd).
-    c.mgmt.socket = dir.join("mgmt.sock");
-    c.resolve_files(dir).expect("files");
-    c.validate().expect("valid");
-    c
+    let ppp = "dns = [\"198.18.0.53\"]\necho_interval_secs = 30";
+    lo_config(
+        dir,
+        &lo_config_text("lnsd-e2e", tun, ppp, &mgmt_section(dir)),
+    )
 }
 
 #[test]
@@ -80,14 +57,7 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
             calling_number: Some(b"0102030405".to_vec()),
             ..CallInfo::default()
         };
-        lac.ep
-            .open_session(now(), tunnel, call, &mut lac.e)
-            .expect("open session");
-        let ipcp = lac.drive(Duration::from_secs(15), |l| {
-            l.sub_events
-                .iter()
-                .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
-        });
+        let ipcp = lac.call_up(tunnel, call, Duration::from_secs(15));
         assert!(ipcp, "PPP up: {:?} / {:?}", lac.sub_events, lac.events);
         let (addr, dns) = lac
             .sub_events
@@ -131,14 +101,8 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
         signals
             .blocking_send(ControlSignal::Shutdown)
             .expect("daemon alive");
-        let stopped = lac.drive(Duration::from_secs(10), |l| {
-            l.events
-                .iter()
-                .any(|e| matches!(e, Event::TunnelDown { .. }))
-        });
+        let stopped = lac.wait_tunnel_down(Duration::from_secs(10));
         assert!(stopped, "StopCCN received: {:?}", lac.events);
-        // Keep answering so our acknowledgement of the StopCCN goes out.
-        lac.drive(Duration::from_secs(1), |_| false);
         let cdn = lac.events.iter().find_map(|e| match e {
             Event::SessionDown {
                 reason: SessionDownReason::PeerCdn { cause, .. },
@@ -235,14 +199,7 @@ name = "{tun}"
         lac.user = (b"carol".to_vec(), b"secret-carol".to_vec());
         lac.methods = vec![lns_proto::ppp::AuthMethod::ChapMd5];
         let tunnel = lac.tunnel_up();
-        lac.ep
-            .open_session(now(), tunnel, CallInfo::default(), &mut lac.e)
-            .expect("call");
-        let ok = lac.drive(Duration::from_secs(20), |l| {
-            l.sub_events
-                .iter()
-                .any(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
-        });
+        let ok = lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(20));
         assert!(ok, "carol up: {:?}", lac.sub_events);
         let up = lac.sub_events.iter().find_map(|e| match e {
             LinkEvent::Ipv4Up { local, dns, .. } => Some((*local, dns[0])),
@@ -274,12 +231,7 @@ name = "{tun}"
         signals
             .blocking_send(ControlSignal::Shutdown)
             .expect("daemon alive");
-        lac.drive(Duration::from_secs(3), |l| {
-            l.events
-                .iter()
-                .any(|e| matches!(e, Event::TunnelDown { .. }))
-        });
-        lac.drive(Duration::from_secs(1), |_| false);
+        lac.wait_tunnel_down(Duration::from_secs(3));
         (up, cause)
     })
     .join()

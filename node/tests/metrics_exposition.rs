@@ -198,12 +198,7 @@ async fn promtool_check_metrics_accepts_the_scrape() {
 #[tokio::test]
 async fn every_metric_the_dashboard_queries_is_exposed() {
     let exposed = exposed_names(&scrape(populated_metrics()).await);
-    let path = repo_file("docs/grafana/lnsd-dashboard.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("dashboard exists"))
-            .expect("dashboard is JSON");
-    let mut exprs = Vec::new();
-    collect_exprs(&json, &mut exprs);
+    let exprs = dashboard_exprs();
     assert!(exprs.len() >= 30, "only {} queries found", exprs.len());
     let queried: BTreeSet<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
     assert!(queried.len() >= 25, "only {queried:?}");
@@ -307,12 +302,7 @@ async fn names_are_prefixed_documented_and_carry_no_per_session_label() {
 
 #[test]
 fn dashboard_queries_are_valid_promql() {
-    let path = repo_file("docs/grafana/lnsd-dashboard.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("dashboard exists"))
-            .expect("dashboard is JSON");
-    let mut exprs = Vec::new();
-    collect_exprs(&json, &mut exprs);
+    let exprs = dashboard_exprs();
     // promtool parses PromQL only inside rule files: wrap every query in a
     // recording rule, with Grafana's variables replaced by what they expand to.
     let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
@@ -364,6 +354,17 @@ fn metric_name_extraction_skips_functions_labels_and_keywords() {
         .map(String::from)
         .collect();
     assert_eq!(names, expected);
+}
+
+/// Every PromQL query of the Grafana dashboard (docs/grafana).
+fn dashboard_exprs() -> Vec<String> {
+    let path = repo_file("docs/grafana/lnsd-dashboard.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("dashboard exists"))
+            .expect("dashboard is JSON");
+    let mut exprs = Vec::new();
+    collect_exprs(&json, &mut exprs);
+    exprs
 }
 
 fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {

@@ -1,6 +1,7 @@
-//! Shared by the netns tests: namespace helpers and a test LAC (one
-//! tunnel, one current call with a pppd-like subscriber) driven in real
-//! time over a real UDP socket.
+//! Shared by the netns tests: namespace helpers, the single-node
+//! configuration of the lo beds, and a test LAC (one tunnel, one current
+//! call with a pppd-like subscriber) driven in real time over a real UDP
+//! socket.
 #![allow(dead_code)]
 
 use lns_node::config::Config;
@@ -9,13 +10,13 @@ use lns_proto::entropy::Seeded;
 use lns_proto::ip::{IpProtocol, Ipv4Repr};
 use lns_proto::l2tp::data::{parse_data, write_data_header, DataOptions};
 use lns_proto::l2tp::header::{HeaderView, Kind};
-use lns_proto::l2tp::{Endpoint, EndpointConfig, Event, SessionRoute, Side as L2tpSide};
+use lns_proto::l2tp::{CallInfo, Endpoint, EndpointConfig, Event, SessionRoute, Side as L2tpSide};
 use lns_proto::ppp::{AuthMethod, Link, LinkConfig, LinkEvent, Side};
 use lns_proto::time::Timestamp;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -68,6 +69,50 @@ pub fn lo_bed(tag: &str, short: &str) -> (Namespace, PathBuf, String) {
     std::fs::create_dir_all(&dir).expect("tmp");
     let tun = format!("{short}{}", pid % 10_000);
     (ns, dir, tun)
+}
+
+/// The single-node configuration of the lo beds (TOML): `host_name`,
+/// listening on [`LNS`], IPCP local address [`TUN_V4`] and the `ppp` lines,
+/// the pool 198.19.1.10-198.19.1.20, the users file `users`, the TUN
+/// `tun`, then `sections` (whole sections: `[mgmt]`, `[http]`, ...).
+pub fn lo_config_text(host_name: &str, tun: &str, ppp: &str, sections: &str) -> String {
+    format!(
+        r#"
+[node]
+host_name = "{host_name}"
+[[listen]]
+address = "{LNS}"
+[limits]
+accept_unknown_lacs = true
+[ppp]
+ipcp_local = "{TUN_V4}"
+{ppp}
+[[pools]]
+name = "p"
+ranges = [{{ start = "198.19.1.10", end = "198.19.1.20" }}]
+[aaa]
+users_file = "users"
+[tun]
+name = "{tun}"
+{sections}
+"#
+    )
+}
+
+/// A `[mgmt]` section with the socket `mgmt.sock` in `dir` (each test its
+/// own, never the host's /run/lnsd).
+pub fn mgmt_section(dir: &Path) -> String {
+    format!("[mgmt]\nsocket = \"{}\"\n", dir.join("mgmt.sock").display())
+}
+
+/// `text` parsed, its files resolved against `dir` and validated, after
+/// writing the users file there (alice, password wonderland).
+pub fn lo_config(dir: &Path, text: &str) -> Config {
+    std::fs::write(dir.join("users"), "alice wonderland\n").expect("users file");
+    let mut c = Config::from_toml(text).expect("parses");
+    c.resolve_files(dir).expect("files");
+    c.validate().expect("valid");
+    c
 }
 
 /// The whole daemon (`daemon::run_with`) on a runtime of its own in
@@ -146,6 +191,37 @@ impl Lac {
         });
         assert!(up, "tunnel up: {:?}", self.events);
         tunnel
+    }
+
+    /// Opens a call with `call` on `tunnel` for the next subscriber and
+    /// waits (`limit`) until its IPCP is up; whether it came up.
+    pub fn call_up(&mut self, tunnel: u16, call: CallInfo, limit: Duration) -> bool {
+        let before = self.ipv4_ups();
+        self.ep
+            .open_session(now(), tunnel, call, &mut self.e)
+            .expect("open session");
+        self.drive(limit, |l| l.ipv4_ups() > before)
+    }
+
+    /// How many times a subscriber's IPCP came up.
+    pub fn ipv4_ups(&self) -> usize {
+        self.sub_events
+            .iter()
+            .filter(|e| matches!(e, LinkEvent::Ipv4Up { .. }))
+            .count()
+    }
+
+    /// Drives until the tunnel is down (`limit`), then one more second so
+    /// that our acknowledgement of the StopCCN goes out; whether it went
+    /// down.
+    pub fn wait_tunnel_down(&mut self, limit: Duration) -> bool {
+        let down = self.drive(limit, |l| {
+            l.events
+                .iter()
+                .any(|e| matches!(e, Event::TunnelDown { .. }))
+        });
+        self.drive(Duration::from_secs(1), |_| false);
+        down
     }
 
     pub fn send_frame(&self, route: &SessionRoute, frame: &[u8]) {

@@ -39,6 +39,22 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use thiserror::Error;
 
+/// A tunnel's context (`Ctx`) over the endpoint's configuration and output
+/// queues only: a macro, so that its borrows stay apart from a borrow of
+/// one of `self.tunnels` (a method would borrow the whole endpoint).
+macro_rules! tunnel_ctx {
+    ($ep:ident, $now:expr, $entropy:expr) => {
+        Ctx {
+            now: $now,
+            config: &$ep.config,
+            entropy: $entropy,
+            events: &mut $ep.events,
+            transmits: &mut $ep.transmits,
+            counters: &mut $ep.counters,
+        }
+    };
+}
+
 /// A command the endpoint cannot carry out: the caller's mistake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum CommandError {
@@ -129,14 +145,7 @@ impl Endpoint {
         if tunnel.peer != peer {
             return self.drop_datagram(peer, DropReason::WrongPeer(tid));
         }
-        let mut ctx = Ctx {
-            now,
-            config: &self.config,
-            entropy,
-            events: &mut self.events,
-            transmits: &mut self.transmits,
-            counters: &mut self.counters,
-        };
+        let mut ctx = tunnel_ctx!(self, now, entropy);
         tunnel.on_datagram(&mut ctx, &view, datagram);
         self.changed.insert(tid);
     }
@@ -154,14 +163,7 @@ impl Endpoint {
             let Some(tunnel) = self.tunnels.get_mut(&id) else {
                 continue;
             };
-            let mut ctx = Ctx {
-                now,
-                config: &self.config,
-                entropy: &mut *entropy,
-                events: &mut self.events,
-                transmits: &mut self.transmits,
-                counters: &mut self.counters,
-            };
+            let mut ctx = tunnel_ctx!(self, now, &mut *entropy);
             if tunnel.on_timeout(&mut ctx) == Fate::Finished {
                 self.remove_tunnel(id);
             }
@@ -225,14 +227,7 @@ impl Endpoint {
             return Err(CommandError::NoResources);
         }
         let id = self.allocate_tunnel_id(entropy);
-        let mut ctx = Ctx {
-            now,
-            config: &self.config,
-            entropy,
-            events: &mut self.events,
-            transmits: &mut self.transmits,
-            counters: &mut self.counters,
-        };
+        let mut ctx = tunnel_ctx!(self, now, entropy);
         let t = Tunnel::open(&mut ctx, id, local, peer, settings);
         self.tunnels.insert(id, t);
         self.changed.insert(id);
@@ -327,14 +322,7 @@ impl Endpoint {
             .tunnels
             .get_mut(&tunnel)
             .ok_or(CommandError::UnknownTunnel(tunnel))?;
-        let mut ctx = Ctx {
-            now,
-            config: &self.config,
-            entropy,
-            events: &mut self.events,
-            transmits: &mut self.transmits,
-            counters: &mut self.counters,
-        };
+        let mut ctx = tunnel_ctx!(self, now, entropy);
         t.close(&mut ctx, result);
         self.changed.insert(tunnel);
         Ok(())
@@ -411,14 +399,7 @@ impl Endpoint {
             return Err(CommandError::NotEstablished(tunnel));
         }
         self.changed.insert(tunnel);
-        let ctx = Ctx {
-            now,
-            config: &self.config,
-            entropy,
-            events: &mut self.events,
-            transmits: &mut self.transmits,
-            counters: &mut self.counters,
-        };
+        let ctx = tunnel_ctx!(self, now, entropy);
         Ok((t, ctx))
     }
 
@@ -463,14 +444,7 @@ impl Endpoint {
         if let Some(&ours) = self.by_peer.get(&(peer, peer_tid)) {
             // A retransmitted SCCRQ: its tunnel acks it again (§5.8).
             if let Some(t) = self.tunnels.get_mut(&ours) {
-                let mut ctx = Ctx {
-                    now,
-                    config: &self.config,
-                    entropy,
-                    events: &mut self.events,
-                    transmits: &mut self.transmits,
-                    counters: &mut self.counters,
-                };
+                let mut ctx = tunnel_ctx!(self, now, entropy);
                 t.on_datagram(&mut ctx, view, datagram);
                 self.changed.insert(ours);
                 return;
@@ -509,14 +483,7 @@ impl Endpoint {
         });
         if let (None, Some(settings)) = (refusal, settings) {
             let id = self.allocate_tunnel_id(entropy);
-            let mut ctx = Ctx {
-                now,
-                config: &self.config,
-                entropy,
-                events: &mut self.events,
-                transmits: &mut self.transmits,
-                counters: &mut self.counters,
-            };
+            let mut ctx = tunnel_ctx!(self, now, entropy);
             let t = Tunnel::accept(&mut ctx, id, local, peer, settings, &msg, seq);
             self.tunnels.insert(id, t);
             self.by_peer.insert((peer, peer_tid), id);

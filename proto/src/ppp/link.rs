@@ -496,6 +496,14 @@ impl Link {
 
     /// RFC 1661 §3.4: LCP Opened: to Authenticate.
     pub(super) fn on_lcp_up(&mut self, now: Timestamp, entropy: &mut dyn Entropy) {
+        self.report_lcp_up(now);
+        self.phase = Phase::Authenticate;
+        self.start_auth(now, entropy);
+    }
+
+    /// Tells the caller LCP is up (the negotiated magics and MRU) and
+    /// starts the echo keepalive from `now`.
+    pub(super) fn report_lcp_up(&mut self, now: Timestamp) {
         self.events.push_back(LinkEvent::LcpUp {
             our_magic: self.lcp_neg.our_magic,
             peer_magic: self.lcp_neg.peer_magic,
@@ -505,8 +513,6 @@ impl Link {
             next_at: self.config.echo_interval.map(|i| now + i),
             unanswered: 0,
         };
-        self.phase = Phase::Authenticate;
-        self.start_auth(now, entropy);
     }
 
     /// RFC 1661 §3.2: LCP left Opened: NCPs go down, back to Establish (or

@@ -153,12 +153,16 @@ pub struct PacketRepr {
 impl PacketRepr {
     /// Parses a control packet.
     pub fn parse(bytes: &[u8]) -> Result<PacketRepr, PacketError> {
-        let p = Packet::new_checked(bytes)?;
-        Ok(PacketRepr {
+        Ok(PacketRepr::from_packet(&Packet::new_checked(bytes)?))
+    }
+
+    /// The owned form of a checked packet (padding excluded).
+    pub fn from_packet<T: AsRef<[u8]>>(p: &Packet<T>) -> PacketRepr {
+        PacketRepr {
             code: p.code(),
             identifier: p.identifier(),
             data: p.data().to_vec(),
-        })
+        }
     }
 
     /// Appends the packet to `out`. Data longer than 65 531 octets is

@@ -54,15 +54,7 @@ impl PcapWriter {
         udp[6..8].copy_from_slice(&csum.to_be_bytes());
 
         let rec_len = u32::try_from(total).expect("fits");
-        self.buf.extend_from_slice(
-            &u32::try_from(ts_us / 1_000_000)
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
-        self.buf
-            .extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
-        self.buf.extend_from_slice(&rec_len.to_le_bytes());
-        self.buf.extend_from_slice(&rec_len.to_le_bytes());
+        push_record_header(&mut self.buf, ts_us, rec_len);
         self.buf.extend_from_slice(&ip);
         self.buf.extend_from_slice(&udp);
         self.buf.extend_from_slice(payload);
@@ -109,15 +101,7 @@ impl RawIpPcapWriter {
     /// Appends one raw IP packet at `ts_us` microseconds since the epoch.
     pub fn packet(&mut self, ts_us: u64, packet: &[u8]) {
         let len = u32::try_from(packet.len()).expect("test packets fit in 4 GiB");
-        self.buf.extend_from_slice(
-            &u32::try_from(ts_us / 1_000_000)
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
-        self.buf
-            .extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
-        self.buf.extend_from_slice(&len.to_le_bytes());
-        self.buf.extend_from_slice(&len.to_le_bytes());
+        push_record_header(&mut self.buf, ts_us, len);
         self.buf.extend_from_slice(packet);
     }
 
@@ -161,4 +145,14 @@ fn udp_checksum(src: Ipv4Addr, dst: Ipv4Addr, udp: &[u8; 8], payload: &[u8]) -> 
         0 => 0xffff,
         c => c,
     }
+}
+
+/// A pcap record header: the time (`ts_us` µs since the epoch, seconds
+/// saturating) and the captured and original lengths, both `len`.
+fn push_record_header(buf: &mut Vec<u8>, ts_us: u64, len: u32) {
+    let secs = u32::try_from(ts_us / 1_000_000).unwrap_or(u32::MAX);
+    buf.extend_from_slice(&secs.to_le_bytes());
+    buf.extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&len.to_le_bytes());
 }

@@ -28,11 +28,7 @@ impl Link {
         };
         self.peer_heard = PeerHeard::Heard;
         let raw = p.bytes();
-        let repr = PacketRepr {
-            code: p.code(),
-            identifier: p.identifier(),
-            data: p.data().to_vec(),
-        };
+        let repr = PacketRepr::from_packet(&p);
         let cfg = self.config.fsm;
         let mut out = Vec::new();
         match repr.code {

@@ -125,11 +125,7 @@ impl Link {
             return;
         };
         let raw = p.bytes();
-        let repr = PacketRepr {
-            code: p.code(),
-            identifier: p.identifier(),
-            data: p.data().to_vec(),
-        };
+        let repr = PacketRepr::from_packet(&p);
         let cfg = self.config.fsm;
         let mut out = Vec::new();
         let (fsm, neg): (&mut Automaton, &mut dyn NcpNeg) = match protocol {

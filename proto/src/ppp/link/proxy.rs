@@ -9,7 +9,7 @@
 //! only when it matches the adopted method and is complete. Otherwise the
 //! link renegotiates from scratch (RFC 2661 §4.4.5 allows both).
 
-use super::{AuthRequest, AuthStatus, Keepalive, Link, LinkEvent, PeerHeard, Phase, Side};
+use super::{AuthRequest, AuthStatus, Link, LinkEvent, PeerHeard, Phase, Side};
 use crate::entropy::Entropy;
 use crate::ppp::fsm::{Negotiation, State, Verdict};
 use crate::ppp::lcp::{AuthDemand, AuthMethod, LcpOption, MIN_PEER_MRU};
@@ -98,15 +98,7 @@ impl Link {
         self.ipv6cp_neg.draw_if_unset(entropy);
         self.peer_heard = PeerHeard::Heard;
         self.phase = Phase::Authenticate;
-        self.events.push_back(LinkEvent::LcpUp {
-            our_magic: self.lcp_neg.our_magic,
-            peer_magic: self.lcp_neg.peer_magic,
-            peer_mru: self.lcp_neg.peer_mru,
-        });
-        self.keepalive = Keepalive {
-            next_at: self.config.echo_interval.map(|i| now + i),
-            unanswered: 0,
-        };
+        self.report_lcp_up(now);
         match proxied_auth(proxy, self.lcp_neg.demand) {
             Some((method, identifier, challenge, request)) => {
                 self.auth.method = Some(method);
