@@ -17,7 +17,7 @@
 
 mod netns_support;
 
-use netns_support::{ip, udp4};
+use netns_support::{can_run, ip, udp4};
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::Command;
@@ -62,18 +62,6 @@ impl Drop for Namespaces {
 fn sysctl(ns: &str, key: &str) {
     let set = format!("echo 1 > /proc/sys/net/{key}");
     ip(&["netns", "exec", ns, "sh", "-c", &set]);
-}
-
-fn can_run() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping dataplane_netns: needs root (network namespaces, TUN)");
-        return false;
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        eprintln!("skipping dataplane_netns: iproute2 `ip` not found");
-        return false;
-    }
-    true
 }
 
 /// Runs `f` on a thread that entered namespace `ns` (sockets and devices it

@@ -42,12 +42,24 @@ pub fn ip(args: &[&str]) {
     );
 }
 
+/// Whether this namespace test can run here (root and iproute2). Off CI it
+/// is skipped with a line saying why; under CI (`CI` set, as `.ci/run`
+/// does, as root) a test that cannot run is a failure, never a silent pass.
 pub fn can_run() -> bool {
-    if !nix::unistd::geteuid().is_root() || Command::new("ip").arg("-V").output().is_err() {
-        eprintln!("skipping lnsd_netns: needs root and iproute2");
-        return false;
-    }
-    true
+    let missing = if !nix::unistd::geteuid().is_root() {
+        "root (network namespaces, TUN)"
+    } else if Command::new("ip").arg("-V").output().is_err() {
+        "iproute2 (`ip`)"
+    } else {
+        return true;
+    };
+    let test = std::env::args().next().unwrap_or_default();
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: needs {missing}, and CI must run every namespace test"
+    );
+    eprintln!("skipping {test}: needs {missing}");
+    false
 }
 
 pub fn enter(ns: &str) {
