@@ -108,7 +108,8 @@ impl std::fmt::Debug for AcctSessionId {
 impl PartialEq<str> for AcctSessionId {
     /// Compares with the text form (a DAE request's Acct-Session-Id).
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        // Display writes lowercase digits: an uppercase form is another id.
+        !other.bytes().any(|b| b.is_ascii_uppercase()) && AcctSessionId::parse(other) == Some(*self)
     }
 }
 
@@ -280,5 +281,20 @@ mod tests {
             (l.code, l.protocol, l.direction, l.message),
             (16, 0xc023, 2, b"no".to_vec())
         );
+    }
+
+    #[test]
+    fn acct_session_id_reads_and_writes_the_16_hex_digits_lnsd_always_wrote() {
+        // The text every snapshot and accounting record carried as a String.
+        let bytes = [0x00, 0x11, 0x22, 0x33, 0xa4, 0xb5, 0xc6, 0xd7];
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = AcctSessionId::from_bytes(bytes);
+        assert_eq!(id.to_string(), text);
+        assert_eq!(AcctSessionId::parse(&text), Some(id));
+        assert!(id == *text.as_str());
+        assert!(id != *text.to_uppercase().as_str());
+        assert_eq!(AcctSessionId::parse("0011"), None);
+        assert_eq!(AcctSessionId::parse("00112233a4b5c6dz"), None);
+        assert_eq!(AcctSessionId::parse("+0112233a4b5c6d7"), None);
     }
 }
