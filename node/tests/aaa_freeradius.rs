@@ -131,14 +131,14 @@ async fn radius_pap_chap_failover_and_local_users_first() {
     assert_eq!(g.class, vec![b"plan-gold".to_vec()]);
     // RFC 3162 / 4818 / 6911: what IPv6CP and the IPv6 engine apply.
     let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().expect("literal");
-    assert_eq!(g.ipv6.framed_prefix, Some((v6("2001:db8:1:2::"), 64)));
-    assert_eq!(g.ipv6.delegated_prefix, Some((v6("2001:db8:100::"), 56)));
-    assert_eq!(g.ipv6.framed_address, Some(v6("2001:db8:1:2::99")));
+    assert_eq!(g.ipv6().framed_prefix, Some((v6("2001:db8:1:2::"), 64)));
+    assert_eq!(g.ipv6().delegated_prefix, Some((v6("2001:db8:100::"), 56)));
+    assert_eq!(g.ipv6().framed_address, Some(v6("2001:db8:1:2::99")));
     assert_eq!(
-        g.ipv6.interface_id,
+        g.ipv6().interface_id,
         Some([0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55])
     );
-    assert_eq!(g.ipv6.dns, vec![v6("2001:db8::53")]);
+    assert_eq!(g.ipv6().dns, vec![v6("2001:db8::53")]);
     assert_eq!(
         g.dns,
         [

@@ -270,16 +270,18 @@ pub fn grant(a: &Authorization) -> Grant {
         | AddressAssignment::NasChooses
         | AddressAssignment::UserChooses => AddressGrant::Pool(a.framed_pool.clone()),
     };
-    Grant {
+    let mut grant = Grant {
         address,
         session_timeout: a.session_timeout.filter(|d| !d.is_zero()),
         idle_timeout: a.idle_timeout.filter(|d| !d.is_zero()),
         class: a.class.clone(),
         dns: [a.primary_dns, a.secondary_dns],
-        ipv6: ipv6_grant(a),
+        ipv6: None,
         acct_interim_interval: a.acct_interim_interval.filter(|d| !d.is_zero()),
         authentic: lns_proto::radius::values::AcctAuthentic::Radius,
-    }
+    };
+    grant.set_ipv6(ipv6_grant(a));
+    grant
 }
 
 /// The IPv6 part of an Access-Accept: Framed-IPv6-Prefix and
@@ -321,7 +323,7 @@ mod tests {
             Attribute::DnsServerIpv6Address(v6("2001:db8::54")),
         ];
         let a = Authorization::from_attributes(&attrs).expect("acceptable");
-        let g = grant(&a).ipv6;
+        let g = grant(&a).ipv6().clone();
         assert_eq!(g.framed_prefix, Some((v6("2001:db8:100:7::"), 64)));
         assert_eq!(g.delegated_prefix, Some((v6("2001:db8:200:700::"), 56)));
         assert_eq!(g.framed_address, Some(v6("2001:db8:100:7::42")));

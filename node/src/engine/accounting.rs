@@ -680,7 +680,7 @@ fn build_record(
         id,
         kind,
         session: s.key,
-        acct_session_id: s.acct_session_id.clone(),
+        acct_session_id: s.acct_session_id.to_string(),
         user: s.user_text(),
         class: s
             .grant

@@ -45,7 +45,7 @@ impl Selector {
             && self
                 .acct_session_id
                 .as_ref()
-                .is_none_or(|a| *a == s.acct_session_id)
+                .is_none_or(|a| s.acct_session_id == *a.as_str())
             && self.framed_ip.is_none_or(|ip| s.ipv4 == Some(ip))
             && self.nas_port.is_none_or(|p| p == nas_port(s.key))
             && self

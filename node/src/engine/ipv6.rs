@@ -94,6 +94,17 @@ pub struct Ipv6Grant {
     pub dns: Vec<Ipv6Addr>,
 }
 
+impl Ipv6Grant {
+    /// Nothing granted (the `Default`).
+    pub const EMPTY: Ipv6Grant = Ipv6Grant {
+        framed_prefix: None,
+        delegated_prefix: None,
+        framed_address: None,
+        interface_id: None,
+        dns: Vec::new(),
+    };
+}
+
 /// Where a session prefix came from (pool prefixes go back at the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrefixSource {
@@ -226,7 +237,11 @@ impl Engine {
         let Some(s) = self.sessions.get(&key) else {
             return;
         };
-        let grant = s.grant.as_ref().map(|g| g.ipv6.clone()).unwrap_or_default();
+        let grant = s
+            .grant
+            .as_ref()
+            .map(|g| g.ipv6().clone())
+            .unwrap_or_default();
         let owner = (key.tunnel, key.session);
         let user = s.user_text();
         let name = s.user.clone();

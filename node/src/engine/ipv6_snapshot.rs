@@ -171,7 +171,7 @@ impl Engine {
                 return Err(Ipv6RestoreError::UnknownSession(r.key));
             };
             let mru = s.mru;
-            let fixed = s.grant.as_ref().and_then(|g| g.ipv6.framed_address);
+            let fixed = s.grant.as_ref().and_then(|g| g.ipv6().framed_address);
             let owner = (r.key.tunnel, r.key.session);
             let prefix_err = |e: super::V6PoolError| Ipv6RestoreError::Prefix(r.key, e.to_string());
             if let Some(pool) = &mut self.v6.link_pool {

@@ -46,7 +46,7 @@ pub use ipv6::{Ipv6Grant, Ipv6Settings, PrefixSource, SessionIpv6};
 pub use ipv6_snapshot::{Ipv6Record, Ipv6RestoreError};
 pub use pool::{PoolError, PoolSpec, Pools};
 pub use rearm::{ACCOUNTING_SPREAD, RETRANSMIT_SPREAD, TIMER_SPREAD};
-pub use session::{AuthPhase, Ending, Session, Stations};
+pub use session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
 pub use setup_failure::SetupFailures;
 pub use snapshot::SnapshotError;
 pub use tally::Tally;
@@ -101,10 +101,9 @@ pub struct Engine {
     /// Sessions whose link may have output to drain.
     dirty: BTreeSet<SessionKey>,
     /// Timer index: (deadline, session), so ticks and `poll_timeout` do
-    /// not scan every session.
+    /// not scan every session. Each session keeps its own entry's instant
+    /// (`Session::indexed_at`): no second per-session map.
     timers: BTreeSet<(Timestamp, SessionKey)>,
-    /// Each session's entry in `timers`.
-    deadline_of: BTreeMap<SessionKey, Timestamp>,
     /// Calls between ICRQ and ICCN, already published to the data plane so
     /// that a PPP frame racing the ICCN is not lost: frames buffered (at
     /// most [`EARLY_FRAMES`]) until the session is up.
@@ -144,7 +143,6 @@ impl Engine {
             state: RunState::Running,
             dirty: BTreeSet::new(),
             timers: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
             early: BTreeMap::new(),
             outputs: VecDeque::new(),
             tally: Tally::default(),
@@ -379,7 +377,7 @@ impl Engine {
                 s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout);
                 // RFC 3162 §2.2: Framed-Interface-Id is the identifier the
                 // subscriber's IPV6CP must settle on (Nak'd to it otherwise).
-                if let Some(id) = grant.ipv6.interface_id {
+                if let Some(id) = grant.ipv6().interface_id {
                     s.link.assign_peer_interface_id(u64::from_be_bytes(id));
                 }
                 s.grant = Some(grant);
@@ -684,7 +682,7 @@ impl Engine {
             user: Vec::new(),
             grant: None,
             ipv4: None,
-            acct_session_id: acct.iter().map(|b| format!("{b:02x}")).collect(),
+            acct_session_id: session::AcctSessionId::from_bytes(acct),
             started: now,
             authenticated_at: None,
             last_traffic: now,
@@ -694,6 +692,7 @@ impl Engine {
             ending: Ending::No,
             published: false,
             counters: Traffic::default(),
+            indexed_at: None,
         };
         // The data plane must know the session before PPP can flow (it
         // carries our LCP frames and hands the subscriber's to us).
@@ -719,7 +718,7 @@ impl Engine {
             return;
         };
         self.dirty.remove(&key);
-        if let Some(t) = self.deadline_of.remove(&key) {
+        if let Some(t) = s.indexed_at {
             self.timers.remove(&(t, key));
         }
         if let Some(a) = s.ipv4 {
@@ -735,7 +734,7 @@ impl Engine {
             session: key,
             user: s.user_text(),
             class: s.grant.map(|g| g.class).unwrap_or_default(),
-            acct_session_id: s.acct_session_id,
+            acct_session_id: s.acct_session_id.to_string(),
             setup_failure,
         });
         // Last, so that everything above (accounting) can still read the
@@ -744,14 +743,19 @@ impl Engine {
     }
 
     /// Updates the timer index entry of one session.
+    /// Only sessions are indexed: the IPv6 state of a key exists only
+    /// while its session does (restored after it, ended with it).
     fn reindex(&mut self, key: SessionKey) {
-        if let Some(t) = self.deadline_of.remove(&key) {
+        let ipv6 = self.ipv6_deadline(key);
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if let Some(t) = s.indexed_at.take() {
             self.timers.remove(&(t, key));
         }
-        let own = self.sessions.get(&key).and_then(|s| s.next_deadline());
-        let next = [own, self.ipv6_deadline(key)].into_iter().flatten().min();
+        let next = [s.next_deadline(), ipv6].into_iter().flatten().min();
         if let Some(t) = next {
-            self.deadline_of.insert(key, t);
+            s.indexed_at = Some(t);
             self.timers.insert((t, key));
         }
     }

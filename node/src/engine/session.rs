@@ -67,6 +67,52 @@ impl Stations {
     }
 }
 
+/// Acct-Session-Id (RFC 2866 §5.5) of a session: 8 bytes drawn from
+/// entropy, written as 16 lowercase hex digits everywhere it leaves the
+/// engine (accounting, snapshots, logs). Kept as the bytes: 8 bytes inline
+/// instead of a `String` (24 inline and a heap block) in every session.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AcctSessionId([u8; 8]);
+
+impl AcctSessionId {
+    /// From the 8 drawn bytes.
+    pub const fn from_bytes(b: [u8; 8]) -> AcctSessionId {
+        AcctSessionId(b)
+    }
+
+    /// From its text form (16 hex digits, as [`Display`](std::fmt::Display)
+    /// writes it); `None` for anything else.
+    pub fn parse(text: &str) -> Option<AcctSessionId> {
+        let t = text.as_bytes();
+        if t.len() != 16 || !t.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u64::from_str_radix(text, 16)
+            .ok()
+            .map(|v| AcctSessionId(v.to_be_bytes()))
+    }
+}
+
+impl std::fmt::Display for AcctSessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", u64::from_be_bytes(self.0))
+    }
+}
+
+impl std::fmt::Debug for AcctSessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl PartialEq<str> for AcctSessionId {
+    /// Compares with the text form (a DAE request's Acct-Session-Id).
+    fn eq(&self, other: &str) -> bool {
+        // Display writes lowercase digits: an uppercase form is another id.
+        !other.bytes().any(|b| b.is_ascii_uppercase()) && AcctSessionId::parse(other) == Some(*self)
+    }
+}
+
 /// One session.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -88,7 +134,7 @@ pub struct Session {
     /// The subscriber's IPv4 address once assigned.
     pub ipv4: Option<Ipv4Addr>,
     /// Acct-Session-Id (drawn from entropy at creation).
-    pub acct_session_id: String,
+    pub acct_session_id: AcctSessionId,
     /// When the L2TP session came up.
     pub started: Timestamp,
     /// When authentication was accepted (orders logins of one user).
@@ -107,6 +153,9 @@ pub struct Session {
     pub published: bool,
     /// Traffic counters as last replicated.
     pub counters: Traffic,
+    /// The instant of this session's entry in the engine's timer index
+    /// (derived state: rebuilt on restore, not in snapshots).
+    pub indexed_at: Option<Timestamp>,
 }
 
 impl Session {
@@ -232,5 +281,20 @@ mod tests {
             (l.code, l.protocol, l.direction, l.message),
             (16, 0xc023, 2, b"no".to_vec())
         );
+    }
+
+    #[test]
+    fn acct_session_id_reads_and_writes_the_16_hex_digits_lnsd_always_wrote() {
+        // The text every snapshot and accounting record carried as a String.
+        let bytes = [0x00, 0x11, 0x22, 0x33, 0xa4, 0xb5, 0xc6, 0xd7];
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = AcctSessionId::from_bytes(bytes);
+        assert_eq!(id.to_string(), text);
+        assert_eq!(AcctSessionId::parse(&text), Some(id));
+        assert!(id == *text.as_str());
+        assert!(id != *text.to_uppercase().as_str());
+        assert_eq!(AcctSessionId::parse("0011"), None);
+        assert_eq!(AcctSessionId::parse("00112233a4b5c6dz"), None);
+        assert_eq!(AcctSessionId::parse("+0112233a4b5c6d7"), None);
     }
 }

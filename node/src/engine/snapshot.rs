@@ -18,7 +18,7 @@
 use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
 use super::pool::Pools;
-use super::session::{AuthPhase, Ending, Session, Stations};
+use super::session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
@@ -226,7 +226,6 @@ impl Engine {
             state,
             dirty: BTreeSet::new(),
             timers: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
             early,
             outputs: VecDeque::new(),
             tally: super::Tally::default(),
@@ -463,7 +462,7 @@ fn grant_to_pb(g: &Grant) -> pb::Grant {
         dns2: g.dns[1].map(u32::from),
         acct_interim_interval_ms: g.acct_interim_interval.map(ms),
         acct_authentic: u32::from(g.authentic),
-        ipv6: Some(ipv6_grant_to_pb(&g.ipv6)),
+        ipv6: Some(ipv6_grant_to_pb(g.ipv6())),
     }
 }
 
@@ -528,7 +527,7 @@ fn ipv6_grant_from_pb(g: &pb::Ipv6Grant) -> Result<Ipv6Grant, SnapshotError> {
 }
 
 fn grant_from_pb(g: &pb::Grant) -> Result<Grant, SnapshotError> {
-    Ok(Grant {
+    let mut grant = Grant {
         address: match g
             .address
             .as_ref()
@@ -544,13 +543,12 @@ fn grant_from_pb(g: &pb::Grant) -> Result<Grant, SnapshotError> {
         dns: [g.dns1.map(Ipv4Addr::from), g.dns2.map(Ipv4Addr::from)],
         acct_interim_interval: g.acct_interim_interval_ms.map(Duration::from_millis),
         authentic: AcctAuthentic::from(g.acct_authentic),
-        ipv6: g
-            .ipv6
-            .as_ref()
-            .map(ipv6_grant_from_pb)
-            .transpose()?
-            .unwrap_or_default(),
-    })
+        ipv6: None,
+    };
+    if let Some(v6) = g.ipv6.as_ref() {
+        grant.set_ipv6(ipv6_grant_from_pb(v6)?);
+    }
+    Ok(grant)
 }
 
 fn session_to_pb(s: &Session) -> pb::SessionRecord {
@@ -572,7 +570,7 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
         user: s.user.clone(),
         grant: s.grant.as_ref().map(grant_to_pb),
         ipv4: s.ipv4.map(u32::from),
-        acct_session_id: s.acct_session_id.clone(),
+        acct_session_id: s.acct_session_id.to_string(),
         started_us: s.started.unix_micros(),
         authenticated_at_us: s.authenticated_at.map(Timestamp::unix_micros),
         last_traffic_us: s.last_traffic.unix_micros(),
@@ -627,7 +625,8 @@ fn session_from_pb(
         user: r.user.clone(),
         grant: r.grant.as_ref().map(grant_from_pb).transpose()?,
         ipv4: r.ipv4.map(Ipv4Addr::from),
-        acct_session_id: r.acct_session_id.clone(),
+        acct_session_id: AcctSessionId::parse(&r.acct_session_id)
+            .ok_or(bad("session.acct_session_id"))?,
         started: Timestamp::from_unix_micros(r.started_us),
         authenticated_at: r.authenticated_at_us.map(Timestamp::from_unix_micros),
         last_traffic: Timestamp::from_unix_micros(r.last_traffic_us),
@@ -647,5 +646,6 @@ fn session_from_pb(
             Some(c) => counters_from_pb(c)?.1,
             None => Traffic::default(),
         },
+        indexed_at: None,
     })
 }

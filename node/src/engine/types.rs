@@ -132,8 +132,11 @@ pub struct Grant {
     pub class: Vec<Vec<u8>>,
     /// DNS servers (override the configured ones when given).
     pub dns: [Option<Ipv4Addr>; 2],
-    /// IPv6 prefixes and DNS servers (RFC 3162, 4818, 6911).
-    pub ipv6: super::ipv6::Ipv6Grant,
+    /// IPv6 prefixes and DNS servers (RFC 3162, 4818, 6911); `None` when
+    /// AAA sent none of them. Boxed: ~90 bytes that most sessions (every
+    /// locally authenticated one) would carry empty. Read with
+    /// [`Grant::ipv6`], set with [`Grant::set_ipv6`].
+    pub ipv6: Option<Box<super::ipv6::Ipv6Grant>>,
     /// Acct-Interim-Interval (overrides the configured one).
     pub acct_interim_interval: Option<Duration>,
     /// Who authenticated the user (Acct-Authentic, RFC 2866 §5.6).
@@ -150,10 +153,21 @@ impl Grant {
             idle_timeout: None,
             class: Vec::new(),
             dns: [None, None],
-            ipv6: super::ipv6::Ipv6Grant::default(),
+            ipv6: None,
             acct_interim_interval: None,
             authentic: lns_proto::radius::values::AcctAuthentic::Local,
         }
+    }
+
+    /// The IPv6 grant (empty when AAA sent no IPv6 attribute).
+    pub fn ipv6(&self) -> &super::ipv6::Ipv6Grant {
+        static EMPTY: super::ipv6::Ipv6Grant = super::ipv6::Ipv6Grant::EMPTY;
+        self.ipv6.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// Sets the IPv6 grant; an empty one is kept as `None` (no heap).
+    pub fn set_ipv6(&mut self, g: super::ipv6::Ipv6Grant) {
+        self.ipv6 = (g != super::ipv6::Ipv6Grant::EMPTY).then(|| Box::new(g));
     }
 }
 

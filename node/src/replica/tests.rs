@@ -463,13 +463,13 @@ fn every_input_round_trips_through_its_encoding() {
                 dns: [None, Some(Ipv4Addr::new(198, 18, 0, 53))],
                 acct_interim_interval: Some(Duration::from_secs(600)),
                 authentic: lns_proto::radius::values::AcctAuthentic::Radius,
-                ipv6: crate::engine::Ipv6Grant {
+                ipv6: Some(Box::new(crate::engine::Ipv6Grant {
                     framed_prefix: Some(("2001:db8:100:7::".parse().expect("literal"), 64)),
                     delegated_prefix: Some(("2001:db8:200:700::".parse().expect("literal"), 56)),
                     framed_address: None,
                     interface_id: Some([0, 0, 0, 0, 0, 0, 0, 1]),
                     dns: vec!["2001:db8::53".parse().expect("literal")],
-                },
+                })),
             }),
         },
         Input::AuthResult {

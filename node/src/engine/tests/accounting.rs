@@ -108,7 +108,12 @@ fn rfc2866_start_once_when_ipcp_opens_then_stop_user_request_with_final_counters
     assert_eq!(s.calling_station.as_deref(), Some(&b"0123456789"[..]));
     // The test's AAA grants like the users file does (RFC 2866 §5.6).
     assert_eq!(s.authentic, lns_proto::radius::values::AcctAuthentic::Local);
-    let acct_id = sim.engine.session(key).expect("up").acct_session_id.clone();
+    let acct_id = sim
+        .engine
+        .session(key)
+        .expect("up")
+        .acct_session_id
+        .to_string();
     assert_eq!(s.acct_session_id, acct_id);
     assert_eq!(s.traffic, Traffic::default());
     sim.apply(Input::Counters(vec![SessionCounters {
@@ -410,7 +415,12 @@ fn rfc5176_selectors_find_running_sessions_by_each_attribute() {
     let mut sim = Sim::new(config());
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     let b = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
-    let acct_b = sim.engine.session(b).expect("b").acct_session_id.clone();
+    let acct_b = sim
+        .engine
+        .session(b)
+        .expect("b")
+        .acct_session_id
+        .to_string();
     let by = |sel: Selector| sim.engine.select_sessions(&sel);
     assert_eq!(
         by(Selector {

@@ -353,10 +353,10 @@ fn dhcpv6_solicit_request_renew_rebind_release() {
 fn framed_ipv6_address_is_the_ia_na_address_and_its_64_the_link() {
     // RFC 6911 §3.1: Framed-IPv6-Address, given by DHCPv6 IA_NA.
     let mut sim = sim();
-    sim.grant.ipv6 = Ipv6Grant {
+    sim.grant.set_ipv6(Ipv6Grant {
         framed_address: Some(v6("2001:db8:100:7::99")),
         ..Ipv6Grant::default()
-    };
+    });
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     assert_eq!(published(&sim, key)[0], (v6("2001:db8:100:7::"), 64));
     let solicit = dhcp(
@@ -513,12 +513,12 @@ fn sticky_pools_give_a_returning_user_the_same_prefixes() {
 #[test]
 fn aaa_prefixes_and_dns_are_used_and_reserved_in_the_pools() {
     let mut sim = sim();
-    sim.grant.ipv6 = Ipv6Grant {
+    sim.grant.set_ipv6(Ipv6Grant {
         framed_prefix: Some((v6("2001:db8:100:1::"), 64)),
         delegated_prefix: Some((v6("2001:db8:300::"), 48)),
         dns: vec![v6("2001:db8::99")],
         ..Ipv6Grant::default()
-    };
+    });
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     assert_eq!(
         published(&sim, a),
@@ -588,10 +588,10 @@ fn framed_interface_id_is_naked_to_the_subscriber_and_adopted() {
     // RFC 3162 §2.2 through RFC 5072 §4.1: the subscriber's IPV6CP ends
     // with the RADIUS identifier, so its link-local and SLAAC use it.
     let mut sim = sim();
-    sim.grant.ipv6 = Ipv6Grant {
+    sim.grant.set_ipv6(Ipv6Grant {
         interface_id: Some([0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55]),
         ..Ipv6Grant::default()
-    };
+    });
     let key = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     let ids: Vec<(u64, u64)> = sim
         .sub_events
@@ -688,11 +688,11 @@ fn the_advertised_mtu_never_exceeds_the_subscribers_mru() {
 #[test]
 fn aaa_prefixes_that_overlap_another_session_or_are_too_short_are_refused() {
     let mut sim = sim();
-    sim.grant.ipv6 = Ipv6Grant {
+    sim.grant.set_ipv6(Ipv6Grant {
         framed_prefix: Some((v6("2001:db8:900::"), 64)),
         delegated_prefix: Some((v6("2001:db8:a00::"), 48)),
         ..Ipv6Grant::default()
-    };
+    });
     let a = sim.dial("alice", "wonderland", vec![AuthMethod::Pap]);
     assert_eq!(published(&sim, a).len(), 2);
     // The same /64 again: refused, nothing routed to the second session.
@@ -702,10 +702,10 @@ fn aaa_prefixes_that_overlap_another_session_or_are_too_short_are_refused() {
     // A delegated /56 inside alice's /48, and a /8: refused, the link
     // prefix still comes from the pool.
     for d in [(v6("2001:db8:a00:100::"), 56), (v6("2000::"), 8)] {
-        sim.grant.ipv6 = Ipv6Grant {
+        sim.grant.set_ipv6(Ipv6Grant {
             delegated_prefix: Some(d),
             ..Ipv6Grant::default()
-        };
+        });
         let c = sim.dial("bob", "builder", vec![AuthMethod::Pap]);
         let p = published(&sim, c);
         assert_eq!(p.len(), 1, "{p:?}");

@@ -385,7 +385,7 @@ fn pap_login_brings_the_session_up_with_a_pool_address_and_dns() {
     let s = sim.engine.session(key).expect("session");
     assert_eq!(s.user, b"alice");
     assert_eq!(s.auth, AuthPhase::Accepted);
-    assert_eq!(s.acct_session_id.len(), 16);
+    assert_eq!(s.acct_session_id.to_string().len(), 16);
     // The query carried the station ids and a unique NAS-Port.
     let q = sim.outputs.iter().find_map(|o| match o {
         Output::Authenticate(q) => Some(q.clone()),
