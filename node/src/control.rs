@@ -195,7 +195,6 @@ pub async fn run_observed<P: Plane>(
         to_aaa: ch.to_aaa.clone(),
         entropy: OsEntropy::open()?,
         last_rx: BTreeMap::new(),
-        trimmer: crate::heap::Trimmer::new(),
         observer,
         accounts: acct::Accounts::new(ch.accounting.records.take()),
     };
@@ -281,9 +280,6 @@ pub async fn run_observed<P: Plane>(
                 if now() >= next_stats {
                     next_stats = now() + STATS_INTERVAL;
                     task.poll_stats();
-                    if task.trimmer.check() {
-                        crate::heap::release_free_heap();
-                    }
                 }
                 if now() >= next_counters {
                     next_counters = now() + counters_interval;
@@ -301,8 +297,6 @@ struct Task<P: Plane> {
     entropy: OsEntropy,
     /// Last seen `last_rx_unix_micros` per published session.
     last_rx: BTreeMap<SessionKey, u64>,
-    /// When to give freed heap back after a setup/teardown burst.
-    trimmer: crate::heap::Trimmer,
     observer: Observer,
     accounts: acct::Accounts,
 }
@@ -375,7 +369,6 @@ impl<P: Plane> Task<P> {
                     session: entry.session_id,
                 };
                 self.last_rx.insert(key, 0);
-                self.trimmer.note_churn(1);
                 // An IPv6-only session (no IPCP) is up once it has its prefixes.
                 let up = entry.ipv4.is_some() || !entry.ipv6_prefixes.is_empty();
                 self.observer.published(key, up);
@@ -393,7 +386,6 @@ impl<P: Plane> Task<P> {
                 // the session's Acct-Stop counts everything.
                 let last = self.counters_of(session);
                 self.last_rx.remove(&session);
-                self.trimmer.note_churn(1);
                 self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
                 self.publish_capture_users();

@@ -81,7 +81,6 @@ pub mod dae;
 pub mod daemon;
 pub mod dataplane;
 pub mod engine;
-pub mod heap;
 pub mod http;
 pub mod metrics;
 pub mod mgmt;
