@@ -197,6 +197,15 @@ impl Bed {
     }
 }
 
+/// `kill -SIG PID` (a process this test started).
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} {pid}");
+}
+
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("ip runs");
     assert!(
@@ -483,6 +492,71 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
             })
         },
     );
+    // 2b. The promote guard on real processes: the learner is frozen while
+    // the active node commits more than 1 000 entries (a second LAC says
+    // HELLO after 1 ms of silence on 20 tunnels; each is committed), so
+    // `promote` is refused with the lag named; resumed and caught up, the
+    // learner is promoted.
+    let learner = bed.nodes[standby].as_ref().expect("started").0.id();
+    signal(learner, "STOP");
+    let chatter = Command::new("ip")
+        .args(["netns", "exec", &bed.ns("lac")])
+        .arg(&lac_sim)
+        .args(["--lns", &format!("{VIP}:1701"), "--local", "198.18.1.1"])
+        .args(["--tunnels", "20", "--sessions-per-tunnel", "0"])
+        .args(["--hello-interval-ms", "1", "--traffic-pps", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            File::create(bed.dir.join("chatter.log")).expect("log"),
+        ))
+        .spawn()
+        .expect("lac-sim");
+    let mut chatter = Proc(chatter);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let lag = loop {
+        let s: Option<Json> =
+            serde_json::from_slice(&bed.lnsctl(NAMES[active], &["cluster", "status"]).stdout)
+                .ok();
+        let lag = s
+            .as_ref()
+            .and_then(|s| member(s, standby_id))
+            .and_then(|m| m["lag_entries"].as_u64())
+            .unwrap_or(0);
+        if lag > 1_000 {
+            break lag;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the frozen learner's lag stayed at {lag}\n{}",
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The second LAC leaves (SIGTERM: it closes its tunnels).
+    signal(chatter.0.id(), "TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chatter.0.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(chatter);
+    let refused = bed.lnsctl(NAMES[active], &["cluster", "promote", &id]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a learner {lag} entries behind was promoted");
+    let named: u64 = why
+        .split("lags ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the refusal names no lag: {why}"));
+    assert!(named > 1_000, "{why}");
+    assert!(why.contains(&format!("cluster promote {id} --force")), "{why}");
+    signal(learner, "CONT");
+    bed.wait_ctl(
+        NAMES[active],
+        &["cluster", "status"],
+        "resumed learner caught up",
+        |s| member(s, standby_id).is_some_and(|m| m["learner"] == true && m["lag_entries"] == 0),
+    );
     bed.ctl(NAMES[active], &["cluster", "promote", &id]);
     bed.wait_ctl(NAMES[active], &["cluster", "status"], "promoted", |s| {
         member(s, standby_id).is_some_and(|m| m["learner"] == false && m["lag_entries"] == 0)
@@ -672,4 +746,30 @@ fn a_standby_forwards_a_tunnel_kill_and_a_switchover_drill_with_audit_lines() {
         "{drill:?}\n{}",
         log(active)
     );
+
+    // 4. `promote --force` skips the guard: member 4 (nothing runs at its
+    // address, so it never answers the leader) is refused, then forced in,
+    // then removed again (3 of the 4 voters answer: commits go on).
+    let now_active = NAMES[standby];
+    bed.ctl(
+        now_active,
+        &["cluster", "add", "4", "198.18.1.14:7400", "--learner"],
+    );
+    let refused = bed.lnsctl(now_active, &["cluster", "promote", "4"]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a silent learner was promoted");
+    assert!(why.contains("has not answered the leader"), "{why}");
+    bed.ctl(now_active, &["cluster", "promote", "4", "--force"]);
+    bed.wait_ctl(now_active, &["cluster", "status"], "forced in", |s| {
+        member(s, 4).is_some_and(|m| m["learner"] == false)
+    });
+    let forced = audit(standby, "what=\"cluster add 4 --force\"");
+    assert!(
+        forced.len() == 1 && forced[0].contains("result=ok: "),
+        "{forced:?}"
+    );
+    bed.ctl(now_active, &["cluster", "remove", "4"]);
+    bed.wait_ctl(now_active, &["cluster", "status"], "member 4 removed", |s| {
+        member(s, 4).is_none()
+    });
 }
