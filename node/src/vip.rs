@@ -38,8 +38,8 @@ use lns_proto::ip::arp::gratuitous_arp_frame;
 use lns_proto::nd::neighbor::unsolicited_na_frame;
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Announcements (gratuitous ARP / unsolicited NA) sent per address on

@@ -515,8 +515,7 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
     let deadline = Instant::now() + Duration::from_secs(90);
     let lag = loop {
         let s: Option<Json> =
-            serde_json::from_slice(&bed.lnsctl(NAMES[active], &["cluster", "status"]).stdout)
-                .ok();
+            serde_json::from_slice(&bed.lnsctl(NAMES[active], &["cluster", "status"]).stdout).ok();
         let lag = s
             .as_ref()
             .and_then(|s| member(s, standby_id))
@@ -541,7 +540,10 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
     drop(chatter);
     let refused = bed.lnsctl(NAMES[active], &["cluster", "promote", &id]);
     let why = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "a learner {lag} entries behind was promoted");
+    assert!(
+        !refused.status.success(),
+        "a learner {lag} entries behind was promoted"
+    );
     let named: u64 = why
         .split("lags ")
         .nth(1)
@@ -549,7 +551,10 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the refusal names no lag: {why}"));
     assert!(named > 1_000, "{why}");
-    assert!(why.contains(&format!("cluster promote {id} --force")), "{why}");
+    assert!(
+        why.contains(&format!("cluster promote {id} --force")),
+        "{why}"
+    );
     signal(learner, "CONT");
     bed.wait_ctl(
         NAMES[active],
@@ -769,7 +774,10 @@ fn a_standby_forwards_a_tunnel_kill_and_a_switchover_drill_with_audit_lines() {
         "{forced:?}"
     );
     bed.ctl(now_active, &["cluster", "remove", "4"]);
-    bed.wait_ctl(now_active, &["cluster", "status"], "member 4 removed", |s| {
-        member(s, 4).is_none()
-    });
+    bed.wait_ctl(
+        now_active,
+        &["cluster", "status"],
+        "member 4 removed",
+        |s| member(s, 4).is_none(),
+    );
 }

@@ -620,7 +620,9 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
     ];
     let cli = Cli::try_parse_from(argv).expect("valid arguments");
     let mut out = Vec::new();
-    ctl::run(cli, &mut out).await.expect("tunnel kill over mTLS");
+    ctl::run(cli, &mut out)
+        .await
+        .expect("tunnel kill over mTLS");
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("(mTLS CN=noc-alice,O=FFDN)"), "{out}");
     // A certificate from another CA: refused.

@@ -62,10 +62,7 @@ pub enum Aftercare {
 
 /// Hands the active role to `target`, the addresses first (see the module
 /// contract).
-pub async fn hand_over<H: HandOver>(
-    h: &H,
-    target: MemberId,
-) -> Result<Aftercare, ProposeError> {
+pub async fn hand_over<H: HandOver>(h: &H, target: MemberId) -> Result<Aftercare, ProposeError> {
     let claimed = h.claimed();
     let term = h.term();
     // 1. The addresses go first: the target may campaign the moment the

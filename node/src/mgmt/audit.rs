@@ -22,9 +22,9 @@ use std::sync::Arc;
 use tonic::Request;
 
 use super::backend::BackendResult;
-use super::peer_name::{subject, token_id};
 use super::pb;
 use super::pb::forwarded_write::Call;
+use super::peer_name::{subject, token_id};
 
 /// The log target of audit lines (`RUST_LOG=lnsd::audit=info` keeps them).
 pub const TARGET: &str = "lnsd::audit";
@@ -198,7 +198,10 @@ mod tests {
             .metadata_mut()
             .insert("authorization", "Bearer s3cret".parse().expect("ascii"));
         let who = caller_of(&request);
-        assert_eq!(who, "tcp ? (token sha256:1ec1c26b)", "which token, by a hash prefix");
+        assert_eq!(
+            who, "tcp ? (token sha256:1ec1c26b)",
+            "which token, by a hash prefix"
+        );
         assert!(!who.contains("s3cret"), "the token is never logged");
     }
 

@@ -239,7 +239,10 @@ mod tests {
 
     #[test]
     fn unknown_attributes_are_dotted_oids() {
-        assert_eq!(dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]), "1.2.840.113549");
+        assert_eq!(
+            dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
         assert_eq!(attribute(&[0x55, 0x04, 0x05]), "2.5.4.5");
     }
 }
