@@ -332,8 +332,9 @@ fn build_bed(suffix: &str) -> Bed {
         "netns-opscluster-secret-0123456789abcdef\n",
     )
     .expect("secret");
+    // chat1..chat20: the second LAC of the promote-guard check.
     let users: String = (1..=SESSIONS)
-        .map(|n| format!("user{n} password\n"))
+        .map(|n| format!("user{n} password\nchat{n} password\n"))
         .collect();
     std::fs::write(dir.join("users"), users).expect("users");
     for (i, name) in NAMES.iter().enumerate() {
@@ -493,8 +494,9 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         },
     );
     // 2b. The promote guard on real processes: the learner is frozen while
-    // the active node commits more than 1 000 entries (a second LAC says
-    // HELLO after 1 ms of silence on 20 tunnels; each is committed), so
+    // the active node commits more than 1 000 entries (a second LAC, one
+    // session on each of 20 tunnels, says HELLO after 1 ms of silence;
+    // each is committed), so
     // `promote` is refused with the lag named; resumed and caught up, the
     // learner is promoted.
     let learner = bed.nodes[standby].as_ref().expect("started").0.id();
@@ -503,7 +505,8 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
         .args(["netns", "exec", &bed.ns("lac")])
         .arg(&lac_sim)
         .args(["--lns", &format!("{VIP}:1701"), "--local", "198.18.1.1"])
-        .args(["--tunnels", "20", "--sessions-per-tunnel", "0"])
+        .args(["--tunnels", "20", "--sessions-per-tunnel", "1"])
+        .args(["--user-template", "chat{n}"])
         .args(["--hello-interval-ms", "1", "--traffic-pps", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::from(
