@@ -145,7 +145,7 @@ fn text(tag: u8, content: &[u8]) -> String {
         // TeletexString, read as Latin-1 as most software does.
         0x14 => Some(content.iter().map(|b| char::from(*b)).collect()),
         // BMPString: UTF-16BE.
-        0x1e if content.len().is_multiple_of(2) => {
+        0x1e if content.len() % 2 == 0 => {
             let units = content
                 .chunks_exact(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]]));
