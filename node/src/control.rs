@@ -32,6 +32,7 @@ pub mod handoff;
 mod observe;
 pub(crate) mod plane_input;
 mod query;
+pub mod transfer;
 
 pub use acct::{AccountingChannels, COUNTERS_INTERVAL};
 pub use observe::{session_counts, tunnel_counts, ControlTraffic, ControlTrafficTotals, Observer};

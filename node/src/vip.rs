@@ -14,6 +14,13 @@
 //! with iproute2's `ip` (present on every system lnsd targets); an address
 //! already present (claim) or already gone (release) is not an error.
 //!
+//! Order: clones of a [`Vip`] share one lock, held over every `ip` command
+//! and announcement, and a release voids every claim decided before it
+//! ([`ClaimTicket`]): a claim spawned when the node became active cannot
+//! add or announce the addresses after the release that followed it. A
+//! planned transfer releases before the target may campaign
+//! (`control::transfer`).
+//!
 //! [`Vip::guard`] ties the addresses to the life of lnsd: an
 //! [`AddressGuard`] is a small `sh` child in its own process group that
 //! waits for the end of a pipe lnsd holds, then removes every address. A
@@ -29,10 +36,10 @@
 use crate::config::TunnelAddress;
 use lns_proto::ip::arp::gratuitous_arp_frame;
 use lns_proto::nd::neighbor::unsolicited_na_frame;
-use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Announcements (gratuitous ARP / unsolicited NA) sent per address on
@@ -41,34 +48,54 @@ pub const ANNOUNCEMENTS: usize = 3;
 /// Time between two of them.
 pub const ANNOUNCE_SPACING: Duration = Duration::from_millis(100);
 
-/// The moving addresses of this node.
+/// The moving addresses of this node. Clones share one [`Holding`]: every
+/// add, removal and announcement happens under its lock, so two tasks
+/// never interleave their `ip` commands, and a claim decided before a
+/// release ([`Vip::ticket`]) adds and announces nothing after it.
 #[derive(Clone, Debug)]
 pub struct Vip {
     addresses: Vec<TunnelAddress>,
+    holding: Arc<Mutex<Holding>>,
 }
+
+/// A claim decided at one moment: [`Vip::claim`] adds nothing once a
+/// [`Vip::release`] came after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimTicket(u64);
 
 impl Vip {
     /// The addresses of `[[cluster.tunnel_addresses]]`.
     pub fn new(addresses: Vec<TunnelAddress>) -> Vip {
-        Vip { addresses }
+        Vip {
+            addresses,
+            holding: Arc::new(Mutex::new(Holding::default())),
+        }
+    }
+
+    /// A ticket for a claim decided now (see [`ClaimTicket`]).
+    pub fn ticket(&self) -> ClaimTicket {
+        self.lock().ticket()
+    }
+
+    /// A ticket if `still` (run under the lock, so a release that follows
+    /// what `still` saw comes after the ticket and voids it).
+    pub fn ticket_if(&self, still: impl FnOnce() -> bool) -> Option<ClaimTicket> {
+        let mut holding = self.lock();
+        still().then(|| holding.ticket())
+    }
+
+    /// True when the last decision was to claim the addresses (added, or a
+    /// claim on its way), false once released.
+    pub fn claimed(&self) -> bool {
+        matches!(self.lock().state, Held::Claiming | Held::Added)
     }
 
     /// Adds every address; returns the problems (the node still serves the
     /// addresses it could add).
     pub fn add_all(&self) -> Vec<String> {
-        let mut errors = Vec::new();
-        for t in &self.addresses {
-            let prefix = t.address.to_string();
-            let mut args = vec!["addr", "replace", &prefix, "dev", &t.interface];
-            if t.address.addr.is_ipv6() {
-                args.push("nodad");
-            }
-            let r = ip(&args);
-            if let Err(e) = r {
-                errors.push(format!("add {} to {}: {e}", t.address, t.interface));
-            }
-        }
-        errors
+        let mut holding = self.lock();
+        holding.state = Held::Added;
+        self.add_locked()
     }
 
     /// Starts the guard that removes every address when this process (or
@@ -77,8 +104,15 @@ impl Vip {
         AddressGuard::start(&self.addresses)
     }
 
-    /// Removes every address (errors are logged, never fatal).
+    /// Removes every address (errors are logged, never fatal). Returns once
+    /// they are gone: from then on this node's kernel answers no ARP
+    /// request or Neighbor Solicitation for them, and no earlier claim adds
+    /// them back.
     pub fn release(&self) {
+        let mut holding = self.lock();
+        if !holding.release() {
+            return;
+        }
         for t in &self.addresses {
             match ip(&["addr", "del", &t.address.to_string(), "dev", &t.interface]) {
                 Ok(()) => {
@@ -94,10 +128,18 @@ impl Vip {
 
     /// Adds the addresses, then announces each [`ANNOUNCEMENTS`] times,
     /// [`ANNOUNCE_SPACING`] apart (async: the caller keeps serving
-    /// meanwhile).
-    pub async fn claim(&self) {
-        for e in self.add_all() {
-            tracing::error!("tunnel address: {e}");
+    /// meanwhile); stops at once (or does nothing) if a release came after
+    /// `ticket`.
+    pub async fn claim(&self, ticket: ClaimTicket) {
+        {
+            let mut holding = self.lock();
+            if !holding.claim(ticket) {
+                tracing::info!("tunnel addresses released since this claim: not added");
+                return;
+            }
+            for e in self.add_locked() {
+                tracing::error!("tunnel address: {e}");
+            }
         }
         for t in &self.addresses {
             tracing::info!(address = %t.address, interface = %t.interface, "tunnel address claimed");
@@ -106,12 +148,88 @@ impl Vip {
             if round > 0 {
                 tokio::time::sleep(ANNOUNCE_SPACING).await;
             }
+            // Under the lock: an announcement never follows a release.
+            let holding = self.lock();
+            if !holding.current(ticket) {
+                return;
+            }
             for t in &self.addresses {
                 if let Err(e) = announce(&t.interface, t.address.addr) {
                     tracing::warn!(address = %t.address.addr, interface = %t.interface, "announcement not sent: {e}");
                 }
             }
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Holding> {
+        // A panic while holding the lock leaves a valid Holding (plain
+        // fields): go on with it.
+        self.holding.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add_locked(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for t in &self.addresses {
+            let prefix = t.address.to_string();
+            let mut args = vec!["addr", "replace", &prefix, "dev", &t.interface];
+            if t.address.addr.is_ipv6() {
+                args.push("nodad");
+            }
+            let r = ip(&args);
+            if let Err(e) = r {
+                errors.push(format!("add {} to {}: {e}", t.address, t.interface));
+            }
+        }
+        errors
+    }
+}
+
+/// What was last done with the addresses, and how many releases so far.
+#[derive(Debug, Default)]
+struct Holding {
+    state: Held,
+    releases: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Nothing done yet: a node killed while active may have left them.
+    #[default]
+    Unknown,
+    /// A claim was decided (a ticket given), not yet added.
+    Claiming,
+    Added,
+    Removed,
+}
+
+impl Holding {
+    fn ticket(&mut self) -> ClaimTicket {
+        if self.state != Held::Added {
+            self.state = Held::Claiming;
+        }
+        ClaimTicket(self.releases)
+    }
+
+    fn current(&self, ticket: ClaimTicket) -> bool {
+        ticket.0 == self.releases
+    }
+
+    /// A claim may add the addresses: no release since its ticket.
+    fn claim(&mut self, ticket: ClaimTicket) -> bool {
+        let current = self.current(ticket);
+        if current {
+            self.state = Held::Added;
+        }
+        current
+    }
+
+    /// A release voids every ticket taken before it; true if the addresses
+    /// must be removed (they are not known to be gone already).
+    fn release(&mut self) -> bool {
+        self.releases += 1;
+        let remove = self.state != Held::Removed;
+        self.state = Held::Removed;
+        remove
     }
 }
 
@@ -163,11 +281,8 @@ impl AddressGuard {
     /// Closes the pipe (the guard removes the addresses and exits) and
     /// waits for it on a thread of its own, so no zombie is left behind.
     fn close(&mut self) {
-        if let Some(mut pipe) = self.pipe.take() {
-            // Nothing is ever written; a flush failing only means the
-            // guard is already gone.
-            let _ = pipe.flush();
-        }
+        // Dropping our end is the whole signal (nothing is ever written).
+        drop(self.pipe.take());
         if let Some(mut child) = self.child.take() {
             std::thread::spawn(move || {
                 let _ = child.wait();
@@ -288,5 +403,26 @@ mod tests {
         assert_eq!(&v6[..6], &[0x33, 0x33, 0, 0, 0, 0x01]);
         assert_eq!(&v6[12..14], &[0x86, 0xdd]);
         assert_eq!(v6[14 + 40], 0x88, "ICMPv6 Neighbor Advertisement");
+    }
+
+    /// A claim decided before a release adds nothing after it (a node
+    /// that just lost the active role, or handed it over, must not get the
+    /// address back from a claim still on its way).
+    #[test]
+    fn a_release_voids_the_claims_decided_before_it() {
+        let mut h = Holding::default();
+        assert!(h.release(), "an unknown state is cleaned up");
+        let before = h.ticket();
+        assert_eq!(h.state, Held::Claiming);
+        assert!(h.release(), "a claim on its way: removed all the same");
+        assert!(!h.claim(before), "a stale claim adds nothing");
+        assert_eq!(h.state, Held::Removed);
+        let after = h.ticket();
+        assert!(h.claim(after));
+        assert_eq!(h.state, Held::Added);
+        assert!(h.current(after));
+        assert!(h.release(), "held addresses are removed");
+        assert!(!h.current(after), "no announcement after the release");
+        assert!(!h.release(), "already removed: no second `ip addr del`");
     }
 }

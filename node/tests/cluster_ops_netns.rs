@@ -34,9 +34,11 @@
 mod cluster_bed;
 mod netns_support;
 
-use cluster_bed::{build_bed, member, node_config, NAMES, SESSIONS};
+use cluster_bed::{build_bed, chaos_bin, member, node_config, Json, Proc, NAMES, SESSIONS, VIP};
 use netns_support::can_run;
-use std::time::Duration;
+use std::fs::File;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[test]
 fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() {
@@ -123,6 +125,77 @@ fn a_standby_forwards_a_kill_and_a_dead_node_is_replaced_with_no_session_lost() 
                 m["learner"] == true && m["lag_entries"] == 0 && m["match_index"].as_u64() > Some(0)
             })
         },
+    );
+    // 2b. The promote guard on real processes: the learner is frozen while
+    // the active node commits more than 1 000 entries (a second LAC, one
+    // session on each of 20 tunnels, says HELLO after 1 ms of silence;
+    // each is committed), so `promote` is refused with the lag named;
+    // resumed and caught up, the learner is promoted.
+    let learner = bed.nodes[standby].as_ref().expect("started");
+    learner.signal("STOP");
+    let chatter = Command::new("ip")
+        .args(["netns", "exec", &bed.ns("lac")])
+        .arg(chaos_bin("lac-sim", "LAC_SIM_BIN"))
+        .args(["--lns", &format!("{VIP}:1701"), "--local", "198.18.1.1"])
+        .args(["--tunnels", "20", "--sessions-per-tunnel", "1"])
+        .args(["--user-template", "chat{n}"])
+        .args(["--hello-interval-ms", "1", "--traffic-pps", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            File::create(bed.dir.join("chatter.log")).expect("log"),
+        ))
+        .spawn()
+        .expect("lac-sim");
+    let mut chatter = Proc(chatter);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let lag = loop {
+        let s: Option<Json> =
+            serde_json::from_slice(&bed.lnsctl(NAMES[active], &["cluster", "status"]).stdout).ok();
+        let lag = s
+            .as_ref()
+            .and_then(|s| member(s, standby_id))
+            .and_then(|m| m["lag_entries"].as_u64())
+            .unwrap_or(0);
+        if lag > 1_000 {
+            break lag;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the frozen learner's lag stayed at {lag}\n{}",
+            bed.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The second LAC leaves (SIGTERM: it closes its tunnels).
+    chatter.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chatter.0.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    chatter.kill();
+    let refused = bed.lnsctl(NAMES[active], &["cluster", "promote", &id]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a learner {lag} entries behind was promoted"
+    );
+    let named: u64 = why
+        .split("lags ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the refusal names no lag: {why}"));
+    assert!(named > 1_000, "{why}");
+    assert!(
+        why.contains(&format!("cluster promote {id} --force")),
+        "{why}"
+    );
+    bed.nodes[standby].as_ref().expect("started").signal("CONT");
+    bed.wait_ctl(
+        NAMES[active],
+        &["cluster", "status"],
+        "resumed learner caught up",
+        |s| member(s, standby_id).is_some_and(|m| m["learner"] == true && m["lag_entries"] == 0),
     );
     bed.ctl(NAMES[active], &["cluster", "promote", &id]);
     bed.wait_ctl(NAMES[active], &["cluster", "status"], "promoted", |s| {

@@ -210,7 +210,12 @@ impl ManagementBackend for TestBackend {
         Err(BackendError::NotFound(format!("tunnel {id}")))
     }
     async fn kill_tunnel(&self, _id: u32) -> BackendResult<pb::WriteOutcome> {
-        self.write(1)
+        // Says who the audit trail names as the caller (mgmt::audit).
+        let mut outcome = self.write(1)?;
+        if let Some(who) = lns_node::mgmt::audit::current_caller() {
+            outcome.message = format!("caller: {who}");
+        }
+        Ok(outcome)
     }
     async fn list_pools(&self) -> BackendResult<pb::PoolList> {
         Ok(pb::PoolList::default())
@@ -477,6 +482,24 @@ async fn tcp_requires_the_right_token() {
     assert!(matches!(run(None).await, Err(CtlError::Usage(_))));
     let ok = run(Some("s3cret-token")).await.expect("right token");
     assert!(String::from_utf8_lossy(&ok).contains("lns-test"));
+    // A write's audit line names the token by its hash prefix
+    // (`printf %s s3cret-token | sha256sum | cut -c1-8`), never itself.
+    let argv = [
+        "lnsctl",
+        "--addr",
+        &addr,
+        "--token",
+        "s3cret-token",
+        "tunnel",
+        "kill",
+        "5",
+    ];
+    let cli = Cli::try_parse_from(argv).expect("valid arguments");
+    let mut out = Vec::new();
+    ctl::run(cli, &mut out).await.expect("tunnel kill");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("(token sha256:a81e611a)"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
     node.stop().await;
 }
 
@@ -500,8 +523,21 @@ impl Ca {
 
     /// A certificate for 127.0.0.1 from this CA: (cert PEM, key PEM).
     fn issue(&self) -> (String, String) {
+        self.issue_to("lnsd test peer")
+    }
+
+    /// [`Ca::issue`] with the subject `CN=common_name,O=FFDN`.
+    fn issue_to(&self, common_name: &str) -> (String, String) {
         let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "FFDN");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
         let cert = params
             .signed_by(&key, &self.cert, &self.key)
             .expect("signed");
@@ -535,7 +571,7 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
         p.to_str().expect("utf-8 temp path").to_string()
     };
     let ca_file = write("ca.pem", &ca.cert.pem());
-    let (client_cert, client_key) = ca.issue();
+    let (client_cert, client_key) = ca.issue_to("noc-alice");
     let cert_file = write("client.pem", &client_cert);
     let key_file = write("client.key", &client_key);
     let foreign = Ca::new("another CA");
@@ -567,6 +603,28 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
         .await
         .expect("client certificate");
     assert!(String::from_utf8_lossy(&ok).contains("lns-test"));
+    // A write's audit line names the client certificate's subject.
+    let argv = [
+        "lnsctl",
+        "--addr",
+        &addr,
+        "--tls-ca",
+        &ca_file,
+        "--tls-cert",
+        &cert_file,
+        "--tls-key",
+        &key_file,
+        "tunnel",
+        "kill",
+        "5",
+    ];
+    let cli = Cli::try_parse_from(argv).expect("valid arguments");
+    let mut out = Vec::new();
+    ctl::run(cli, &mut out)
+        .await
+        .expect("tunnel kill over mTLS");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("(mTLS CN=noc-alice,O=FFDN)"), "{out}");
     // A certificate from another CA: refused.
     let refused = run(&foreign_cert_file, &foreign_key_file).await;
     assert!(refused.is_err(), "a foreign certificate was accepted");

@@ -60,6 +60,12 @@ pub struct ClusterHandle {
     member: Member,
     /// Members that may become active, in id order.
     eligible: Vec<MemberId>,
+    /// This node's tunnel addresses (an lns member): they leave before a
+    /// planned transfer (`control::transfer`).
+    vip: Option<Vip>,
+    /// A transfer not done after this long was abandoned by raft-rs (twice
+    /// the longest election timeout).
+    abandon_after: Duration,
 }
 
 impl ClusterHandle {
@@ -72,7 +78,21 @@ impl ClusterHandle {
             .map(|m| m.id)
             .collect();
         eligible.sort_unstable();
-        ClusterHandle { member, eligible }
+        let timing = section.timing();
+        let ticks = u32::try_from(timing.election_ticks_max).unwrap_or(u32::MAX);
+        ClusterHandle {
+            member,
+            eligible,
+            vip: None,
+            abandon_after: timing.tick.saturating_mul(ticks).saturating_mul(2),
+        }
+    }
+
+    /// The same handle, removing `vip` before every planned transfer it
+    /// makes (and claiming it again if the transfer does not happen).
+    pub fn with_addresses(mut self, vip: Vip) -> ClusterHandle {
+        self.vip = Some(vip);
+        self
     }
 
     /// Hands leadership to `target`, or (None) to the next eligible member
@@ -87,7 +107,20 @@ impl ClusterHandle {
             None => next_eligible(self.member.id(), &self.eligible)
                 .ok_or(ProposeError::NotLeader { leader: None })?,
         };
-        self.member.transfer_leader(target).await?;
+        let Some(vip) = &self.vip else {
+            self.member.transfer_leader(target).await?;
+            return Ok(target);
+        };
+        let live = LiveHandOver {
+            member: self.member.clone(),
+            vip: vip.clone(),
+            abandon_after: self.abandon_after,
+        };
+        if let super::transfer::Aftercare::WatchTerm(term) =
+            super::transfer::hand_over(&live, target).await?
+        {
+            tokio::spawn(async move { super::transfer::watch_abandoned(&live, term).await });
+        }
         Ok(target)
     }
 
@@ -114,6 +147,49 @@ impl ClusterHandle {
     /// The members that may become active, in id order.
     pub fn eligible(&self) -> &[MemberId] {
         &self.eligible
+    }
+}
+
+/// A planned transfer on the real member and addresses.
+struct LiveHandOver {
+    member: Member,
+    vip: Vip,
+    abandon_after: Duration,
+}
+
+impl super::transfer::HandOver for LiveHandOver {
+    fn claimed(&self) -> bool {
+        self.vip.claimed()
+    }
+    fn term(&self) -> u64 {
+        self.member.leadership().borrow().term
+    }
+    fn release(&self) {
+        tracing::info!("planned transfer: removing the tunnel addresses first");
+        self.vip.release();
+    }
+    fn transfer(
+        &self,
+        target: MemberId,
+    ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send {
+        let member = self.member.clone();
+        async move { member.transfer_leader(target).await }
+    }
+    fn reclaim_if_active_in(&self, term: u64) -> bool {
+        let leadership = self.member.leadership();
+        let ticket = self.vip.ticket_if(|| {
+            let l = *leadership.borrow();
+            l.activity == Activity::Active && l.term == term
+        });
+        let Some(ticket) = ticket else {
+            return false;
+        };
+        let vip = self.vip.clone();
+        tokio::spawn(async move { vip.claim(ticket).await });
+        true
+    }
+    fn abandon_after(&self) -> Duration {
+        self.abandon_after
     }
 }
 
@@ -400,7 +476,8 @@ impl<P: Plane> Task<P> {
             tracing::info!("this node is now ACTIVE: claiming the tunnel addresses");
             self.announce_fingerprint();
             let vip = self.vip.clone();
-            tokio::spawn(async move { vip.claim().await });
+            let ticket = vip.ticket();
+            tokio::spawn(async move { vip.claim(ticket).await });
             // Rearm goes first: the inherited timers restart before anything else.
             self.queue.insert(0, Input::Rearm);
             let replica = self.replica.lock();

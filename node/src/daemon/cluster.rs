@@ -152,6 +152,10 @@ pub async fn run_lns<P: Plane>(
         }
     };
     let (handle, replica, events) = start_member(config, &section).await?;
+    // A planned transfer removes the addresses before the target may
+    // campaign (control/transfer.rs): every path (lnsctl, SIGUSR1, SIGTERM)
+    // goes through this handle.
+    let handle = handle.with_addresses(vip.clone());
     // The data plane emits only while this member's lease fence is open,
     // by its own clock: a resumed frozen node stops before its member task
     // has run (freeze-active).

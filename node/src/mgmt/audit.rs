@@ -5,7 +5,9 @@
 //! switchover) gives one line at info under [`TARGET`] on the node that
 //! received it, and a write another member forwarded gives one more line
 //! on the active member that ran it. Each line has `who` (the Unix socket
-//! peer's uid and pid; the TCP peer's address and how it authenticated;
+//! peer's uid and pid; the TCP peer's address and the credentials it
+//! showed: which token, by a hash prefix, and the mTLS client
+//! certificate's subject;
 //! for a forwarded write, the forwarding member and the caller it served),
 //! `what` (the call and its arguments) and `result` (`ok` with what it
 //! did, or the error as the caller saw it). The token is never logged.
@@ -22,6 +24,7 @@ use tonic::Request;
 use super::backend::BackendResult;
 use super::pb;
 use super::pb::forwarded_write::Call;
+use super::peer_name::{subject, token_id};
 
 /// The log target of audit lines (`RUST_LOG=lnsd::audit=info` keeps them).
 pub const TARGET: &str = "lnsd::audit";
@@ -30,8 +33,11 @@ tokio::task_local! {
     static CALLER: Arc<str>;
 }
 
-/// Who sent `request`: `unix uid=U pid=P`, `tcp ADDR (token)`, `tcp ADDR
-/// (mTLS)` or `tcp ADDR (token, mTLS)`.
+/// Who sent `request`: `unix uid=U pid=P` (the Unix socket peer's
+/// credentials), or `tcp ADDR (HOW)` where HOW names the credentials the
+/// TCP client showed: `token sha256:1a2b3c4d` (a hash prefix, never the
+/// token, `peer_name::token_id`), `mTLS CN=...` (the client certificate's
+/// subject), both, or `unauthenticated`.
 pub fn caller_of<T>(request: &Request<T>) -> String {
     use tonic::transport::server::{TcpConnectInfo, UdsConnectInfo};
     let ext = request.extensions();
@@ -49,15 +55,33 @@ pub fn caller_of<T>(request: &Request<T>) -> String {
         .and_then(TcpConnectInfo::remote_addr)
         .or_else(|| request.remote_addr())
         .map_or_else(|| "?".to_owned(), |a| a.to_string());
-    let token = request.metadata().contains_key("authorization");
-    let tls = request.peer_certs().is_some_and(|c| !c.is_empty());
-    let how = match (token, tls) {
-        (true, true) => "token, mTLS",
-        (true, false) => "token",
-        (false, true) => "mTLS",
-        (false, false) => "unauthenticated",
-    };
-    format!("tcp {address} ({how})")
+    let token = request
+        .metadata()
+        .get("authorization")
+        .map(|v| v.as_bytes())
+        .map(|v| v.strip_prefix(b"Bearer ").unwrap_or(v));
+    let certs = request.peer_certs();
+    let leaf = certs.as_deref().and_then(|c| c.first()).map(|c| c.as_ref());
+    tcp_caller(&address, token, leaf)
+}
+
+/// `tcp ADDRESS (HOW)` for a client that sent `token` (the bearer token)
+/// and showed the client certificate `leaf` (DER).
+pub fn tcp_caller(address: &str, token: Option<&[u8]>, leaf: Option<&[u8]>) -> String {
+    let mut how = Vec::new();
+    if let Some(t) = token {
+        how.push(format!("token {}", token_id(t)));
+    }
+    if let Some(der) = leaf {
+        how.push(match subject(der) {
+            Some(s) => format!("mTLS {s}"),
+            None => "mTLS, subject unreadable".into(),
+        });
+    }
+    if how.is_empty() {
+        how.push("unauthenticated".into());
+    }
+    format!("tcp {address} ({})", how.join(", "))
 }
 
 /// Runs `write` with `who` as the caller [`current_caller`] reports.
@@ -174,8 +198,30 @@ mod tests {
             .metadata_mut()
             .insert("authorization", "Bearer s3cret".parse().expect("ascii"));
         let who = caller_of(&request);
-        assert_eq!(who, "tcp ? (token)");
+        assert_eq!(
+            who, "tcp ? (token sha256:1ec1c26b)",
+            "which token, by a hash prefix"
+        );
         assert!(!who.contains("s3cret"), "the token is never logged");
+    }
+
+    #[test]
+    fn a_tcp_caller_is_named_by_its_token_id_and_certificate_subject() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "noc-bob");
+        let der = params.self_signed(&key).expect("cert").der().to_vec();
+        assert_eq!(
+            tcp_caller("198.18.9.1:50123", Some(b"s3cret"), Some(&der)),
+            "tcp 198.18.9.1:50123 (token sha256:1ec1c26b, mTLS CN=noc-bob)"
+        );
+        assert_eq!(
+            tcp_caller("198.18.9.1:50123", None, Some(&der[..10])),
+            "tcp 198.18.9.1:50123 (mTLS, subject unreadable)"
+        );
     }
 
     #[tokio::test]

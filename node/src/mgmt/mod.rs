@@ -19,6 +19,7 @@ pub mod exposition;
 pub mod forwarding;
 pub mod json;
 pub mod pcap;
+pub mod peer_name;
 pub mod promote_guard;
 pub mod server;
 pub mod tap;

@@ -104,8 +104,9 @@ pub fn build_bed_with(prefix: &str, suffix: &str, edit: &dyn Fn(&str, String) ->
         "netns-test-cluster-secret-0123456789abcdef\n",
     )
     .expect("secret");
+    // chat1..chat20: the second LAC of cluster_ops_netns's promote-guard check.
     let users: String = (1..=SESSIONS)
-        .map(|n| format!("user{n} password\n"))
+        .map(|n| format!("user{n} password\nchat{n} password\n"))
         .collect();
     std::fs::write(dir.join("users"), users).expect("users");
     for (i, name) in NAMES.iter().enumerate() {
