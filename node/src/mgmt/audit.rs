@@ -55,11 +55,7 @@ pub fn caller_of<T>(request: &Request<T>) -> String {
         .and_then(TcpConnectInfo::remote_addr)
         .or_else(|| request.remote_addr())
         .map_or_else(|| "?".to_owned(), |a| a.to_string());
-    let token = request
-        .metadata()
-        .get("authorization")
-        .map(|v| v.as_bytes())
-        .map(|v| v.strip_prefix(b"Bearer ").unwrap_or(v));
+    let token = super::server::bearer_token(request.metadata());
     let certs = request.peer_certs();
     let leaf = certs.as_deref().and_then(|c| c.first()).map(|c| c.as_ref());
     tcp_caller(&address, token, leaf)

@@ -233,12 +233,7 @@ impl tonic::service::Interceptor for TokenCheck {
         if self.token.is_empty() {
             return Ok(request);
         }
-        let presented = request
-            .metadata()
-            .get("authorization")
-            .map(|v| v.as_bytes())
-            .and_then(|v| v.strip_prefix(b"Bearer "));
-        match presented {
+        match bearer_token(request.metadata()) {
             Some(p) if constant_time_eq(p, &self.token) => Ok(request),
             Some(_) => Err(Status::unauthenticated(
                 "token rejected: check --token or LNSCTL_TOKEN against the lnsd config",
@@ -248,6 +243,13 @@ impl tonic::service::Interceptor for TokenCheck {
             )),
         }
     }
+}
+
+/// The token a request presents (`authorization: Bearer TOKEN`), if any.
+pub(super) fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Option<&[u8]> {
+    metadata
+        .get("authorization")
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
 }
 
 /// Compares without an early exit on the first differing byte. The length is
