@@ -276,3 +276,73 @@ fn simulated_disk_keeps_only_synced_readies_across_a_crash() {
     s.sync().expect("sync");
     assert_eq!(disk.after_crash().last_index().expect("last"), 4);
 }
+
+/// The log segments in sled (their keys), read with sled itself after the
+/// store is closed.
+fn sled_segments(dir: &Path) -> Vec<u64> {
+    let db = sled::open(dir).expect("sled reopens");
+    let log = db.open_tree("log").expect("log tree");
+    log.iter()
+        .keys()
+        .map(|k| u64::from_be_bytes(k.expect("key").as_ref().try_into().expect("8-byte key")))
+        .collect()
+}
+
+#[test]
+fn segments_below_the_snapshot_leave_sled_a_few_per_append() {
+    let dir = TempDir::new("stale");
+    let mut cs = ConfState::default();
+    cs.set_voters(vec![1, 2, 3]);
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("fresh store");
+        // 100 segments of 5 entries: keys 1, 6, ..., 496.
+        for first in (1..500).step_by(5) {
+            let ents: Vec<Entry> = (first..first + 5).map(|i| entry(i, 2)).collect();
+            s.append(&ents).expect("append");
+        }
+        s.set_hard_state(&HardState {
+            term: 2,
+            vote: 1,
+            commit: 500,
+            ..Default::default()
+        })
+        .expect("hard state");
+        // Segments 1..=296 (60 of them) are wholly below index 300.
+        s.compact(300, &cs, b"at-300".to_vec()).expect("compact");
+        s.sync().expect("sync");
+        assert_eq!(s.first_index().expect("first"), 301);
+    }
+    // Not removed in one batch at the compaction.
+    assert_eq!(sled_segments(dir.path()).len(), 100);
+    {
+        // Reopening queues them again; one append removes some, not all.
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+        assert_eq!(s.first_index().expect("first"), 301);
+        let ents: Vec<Entry> = (501..506).map(|i| entry(i, 2)).collect();
+        s.append(&ents).expect("append");
+        s.sync().expect("sync");
+    }
+    let after_one = sled_segments(dir.path());
+    assert!(
+        after_one.len() > 41 && after_one.len() < 101,
+        "{}",
+        after_one.len()
+    );
+    assert!(after_one.contains(&501));
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+        for first in (506..536).step_by(5) {
+            let ents: Vec<Entry> = (first..first + 5).map(|i| entry(i, 2)).collect();
+            s.append(&ents).expect("append");
+        }
+        s.sync().expect("sync");
+    }
+    // Only the segments above the snapshot remain: 301..=496 and 501..=531.
+    let left = sled_segments(dir.path());
+    assert_eq!(left.first(), Some(&301));
+    assert_eq!(left.len(), 40 + 7);
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(s.first_index().expect("first"), 301);
+    assert_eq!(s.last_index().expect("last"), 535);
+    assert_eq!(s.term(400).expect("term 400"), 2);
+}

@@ -39,6 +39,7 @@ use crate::lease::{Lease, Micros};
 use crate::pb::Envelope;
 use crate::storage::{LogStore, StoreError};
 
+mod compaction;
 mod rules;
 
 pub use crate::contract::{
@@ -841,7 +842,8 @@ impl<S: StateMachine> MemberCore<S> {
         }
         let snap_index = self.raw.store().latest_snapshot().get_metadata().index;
         let wanted = self.raw.store().take_snapshot_request();
-        let due = self.applied >= snap_index + self.compact_after;
+        let due =
+            self.applied >= compaction::next_compaction(snap_index, self.compact_after, self.id);
         if !(due || wanted && self.applied > snap_index) {
             return Ok(());
         }
