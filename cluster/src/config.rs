@@ -85,8 +85,10 @@ pub struct ClusterConfig {
     pub members: BTreeMap<MemberId, PeerSpec>,
     pub failover: FailoverMode,
     pub timing: Timing,
-    /// Compact the log once this many entries were applied since the last
-    /// snapshot.
+    /// Compact the log every this many applied entries, on a grid shifted
+    /// per member so members do not compact together (the first snapshot
+    /// after a start or a received snapshot comes between half and one and
+    /// a half times this far).
     pub compact_after: u64,
     /// Upper bound of bytes in one raft append message.
     pub max_batch_bytes: u64,
