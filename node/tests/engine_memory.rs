@@ -35,6 +35,13 @@ struct Counting;
 
 static BYTES: AtomicI64 = AtomicI64::new(0);
 static BLOCKS: AtomicI64 = AtomicI64::new(0);
+/// Live blocks by requested size, in 8-byte steps (the last slot: larger).
+static BY_SIZE: [AtomicI64; SIZE_SLOTS] = [const { AtomicI64::new(0) }; SIZE_SLOTS];
+const SIZE_SLOTS: usize = 129;
+
+fn size_slot(size: usize) -> usize {
+    size.div_ceil(8).min(SIZE_SLOTS - 1)
+}
 
 // The workspace denies unsafe code; a global allocator cannot be written
 // without it, and this one only forwards to the system allocator (a test
@@ -44,17 +51,21 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         BLOCKS.fetch_add(1, Ordering::Relaxed);
+        BY_SIZE[size_slot(layout.size())].fetch_add(1, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         BLOCKS.fetch_sub(1, Ordering::Relaxed);
+        BY_SIZE[size_slot(layout.size())].fetch_sub(1, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        BY_SIZE[size_slot(layout.size())].fetch_sub(1, Ordering::Relaxed);
+        BY_SIZE[size_slot(new_size)].fetch_add(1, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -62,6 +73,26 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+fn by_size() -> Vec<i64> {
+    BY_SIZE.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+}
+
+/// Prints the live blocks per session by requested size (8-byte steps)
+/// that appeared between `before` and now: where the allocations go.
+fn print_blocks(before: &[i64]) {
+    for (slot, (now, was)) in by_size().iter().zip(before).enumerate() {
+        let per = (now - was) as f64 / SESSIONS as f64;
+        if per.abs() >= 0.05 {
+            let upto = if slot == SIZE_SLOTS - 1 {
+                "larger".to_string()
+            } else {
+                format!("<= {}", slot * 8)
+            };
+            println!("blocks of {upto} bytes: {per:.2} per session");
+        }
+    }
+}
 
 fn live() -> (i64, i64) {
     (
@@ -295,12 +326,14 @@ fn print_sizes() {
 fn engine_heap_per_established_session_stays_under_its_ceiling() {
     print_sizes();
     let (base_bytes, base_blocks) = live();
+    let base_sizes = by_size();
     let bed = bring_up(config(SESSIONS), SESSIONS, TUNNELS);
     let Bed {
         engine, lac, up, ..
     } = bed;
     drop(lac);
     let (engine_bytes, engine_blocks) = live();
+    print_blocks(&base_sizes);
     let table = SessionTable::new().with_upserts(up);
     let (all_bytes, all_blocks) = live();
     let per = |v: i64, base: i64| (v - base) as f64 / SESSIONS as f64;
