@@ -262,8 +262,8 @@ fn bring_up(config: EngineConfig, n: usize, tunnels: usize) -> Bed {
     }
     for i in 0..n {
         let call = CallInfo {
-            calling_number: Some(format!("{i:010}").into_bytes()),
-            called_number: Some(b"lns".to_vec()),
+            calling_number: Some(format!("{i:010}").into_bytes().into()),
+            called_number: Some(b"lns".into()),
             ..CallInfo::default()
         };
         let before = bed.up.len();

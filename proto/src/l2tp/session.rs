@@ -21,6 +21,7 @@ use super::header::Header;
 use super::message::{Message, MessageType};
 use super::result_code::{open_enum, CdnResult, ErrorCode};
 use super::tunnel::{Ctx, Phase, Tunnel};
+use crate::inline_bytes::InlineBytes;
 
 /// Where one session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +95,10 @@ pub struct CallInfo {
     pub call_serial: u32,
     pub bearer_type: Option<u32>,
     pub physical_channel: Option<u32>,
-    pub calling_number: Option<Vec<u8>>,
-    pub called_number: Option<Vec<u8>>,
+    /// Kept inline up to 22 bytes: an established call keeps its
+    /// `CallInfo`, and a heap block per number cost 32 bytes (issue 5).
+    pub calling_number: Option<InlineBytes>,
+    pub called_number: Option<InlineBytes>,
     pub sub_address: Option<Vec<u8>>,
     pub tx_connect_speed: Option<u32>,
     pub rx_connect_speed: Option<u32>,
@@ -132,8 +135,8 @@ impl CallInfo {
                 AvpValue::CallSerialNumber(x) => self.call_serial = *x,
                 AvpValue::BearerType(x) => self.bearer_type = Some(*x),
                 AvpValue::PhysicalChannelId(x) => self.physical_channel = Some(*x),
-                AvpValue::CallingNumber(x) => self.calling_number = Some(x.clone()),
-                AvpValue::CalledNumber(x) => self.called_number = Some(x.clone()),
+                AvpValue::CallingNumber(x) => self.calling_number = Some(x.as_slice().into()),
+                AvpValue::CalledNumber(x) => self.called_number = Some(x.as_slice().into()),
                 AvpValue::SubAddress(x) => self.sub_address = Some(x.clone()),
                 AvpValue::TxConnectSpeed(x) => self.tx_connect_speed = Some(*x),
                 AvpValue::RxConnectSpeed(x) => self.rx_connect_speed = Some(*x),
@@ -188,8 +191,16 @@ impl CallInfo {
         let mut v = vec![AvpValue::CallSerialNumber(self.call_serial)];
         v.extend(self.bearer_type.map(AvpValue::BearerType));
         v.extend(self.physical_channel.map(AvpValue::PhysicalChannelId));
-        v.extend(self.calling_number.clone().map(AvpValue::CallingNumber));
-        v.extend(self.called_number.clone().map(AvpValue::CalledNumber));
+        v.extend(
+            self.calling_number
+                .as_deref()
+                .map(|x| AvpValue::CallingNumber(x.to_vec())),
+        );
+        v.extend(
+            self.called_number
+                .as_deref()
+                .map(|x| AvpValue::CalledNumber(x.to_vec())),
+        );
         v.extend(self.sub_address.clone().map(AvpValue::SubAddress));
         v
     }

@@ -302,8 +302,8 @@ impl Sim {
     fn dial_with(&mut self, cfg: LinkConfig) -> SessionKey {
         let t = self.tunnel();
         let call = CallInfo {
-            calling_number: Some(b"0123456789".to_vec()),
-            called_number: Some(b"lns".to_vec()),
+            calling_number: Some(b"0123456789".into()),
+            called_number: Some(b"lns".into()),
             ..CallInfo::default()
         };
         let lac_sid = self
