@@ -223,7 +223,7 @@ fn tunnel_from_pb(p: &pb::TunnelState) -> Result<Tunnel, StateError> {
                 local_id,
                 peer_id: id16(s.peer_id, "session.peer_id")?,
                 phase,
-                call: call_from_bytes(&s.call_avps)?,
+                call: Box::new(call_from_bytes(&s.call_avps)?),
             },
         );
     }

@@ -192,7 +192,7 @@ pub struct Link {
     pub(super) auth: AuthState,
     pub(super) keepalive: Keepalive,
     pub(super) ipv4_request: AddressRequest,
-    pub(super) pending_ipcp: Option<Vec<u8>>,
+    pub(super) pending_ipcp: Option<Box<[u8]>>,
     pub(super) peer_heard: PeerHeard,
     /// Boxed: set only while the link terminates (~40 bytes otherwise).
     pub(super) closing: Option<Box<DisconnectCause>>,

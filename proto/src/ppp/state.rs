@@ -120,7 +120,7 @@ impl Link {
                 AddressRequest::Assigned => 2,
                 AddressRequest::Refused => 3,
             },
-            pending_ipcp: self.pending_ipcp.clone(),
+            pending_ipcp: self.pending_ipcp.as_deref().map(<[u8]>::to_vec),
             peer_heard: self.peer_heard == PeerHeard::Heard,
             closing: self.closing.as_ref().map(|c| pb::Cause {
                 code: u32::from(u16::from(c.code)),
@@ -240,7 +240,7 @@ impl Link {
             3 => AddressRequest::Refused,
             _ => return Err(RestoreError::BadField("ipv4_request")),
         };
-        link.pending_ipcp = s.pending_ipcp.clone();
+        link.pending_ipcp = s.pending_ipcp.as_deref().map(Box::from);
         link.peer_heard = if s.peer_heard {
             PeerHeard::Heard
         } else {

@@ -96,7 +96,7 @@ impl Link {
                         self.ipv4_request = AddressRequest::Asked;
                         self.out.push_event(LinkEvent::Ipv4AddressRequest);
                     }
-                    self.pending_ipcp = Some(p.bytes().to_vec());
+                    self.pending_ipcp = Some(p.bytes().into());
                     return;
                 }
             }
