@@ -584,11 +584,6 @@ impl Link {
     }
 }
 
-/// Frees a drained output queue's buffer. An idle link emits a frame and
-/// an event or two per echo interval; kept, the buffers would hold 4
-/// slots each (~400 bytes per session, issue 5) between bursts. Capacity
-/// is not state: snapshots and equality never see it.
-
 /// Entropy for code paths that draw none (IPCP review, closing).
 pub(super) struct NoEntropy;
 
