@@ -13,6 +13,7 @@ mod failures;
 mod host_name;
 mod ipv6;
 mod lifecycle;
+mod traffic_seen;
 mod views;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
