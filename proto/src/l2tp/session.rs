@@ -102,11 +102,14 @@ pub struct CallInfo {
     /// `CallInfo`, and a heap block per number cost 32 bytes (issue 5).
     pub calling_number: Option<InlineBytes>,
     pub called_number: Option<InlineBytes>,
-    pub sub_address: Option<Vec<u8>>,
+    /// A boxed slice (16 bytes inline, a `Vec` takes 24): rarely sent,
+    /// and every established call keeps its `CallInfo` (issue 5).
+    pub sub_address: Option<Box<[u8]>>,
     pub tx_connect_speed: Option<u32>,
     pub rx_connect_speed: Option<u32>,
     pub framing_type: Option<u32>,
-    pub private_group_id: Option<Vec<u8>>,
+    /// A boxed slice, as `sub_address`.
+    pub private_group_id: Option<Box<[u8]>>,
     /// Sequencing Required AVP (§4.4.6) present in ICCN or not.
     pub sequencing: Sequencing,
     /// Proxy LCP/authentication AVPs, boxed and present only when the LAC
@@ -140,11 +143,11 @@ impl CallInfo {
                 AvpValue::PhysicalChannelId(x) => self.physical_channel = Some(*x),
                 AvpValue::CallingNumber(x) => self.calling_number = Some(x.as_slice().into()),
                 AvpValue::CalledNumber(x) => self.called_number = Some(x.as_slice().into()),
-                AvpValue::SubAddress(x) => self.sub_address = Some(x.clone()),
+                AvpValue::SubAddress(x) => self.sub_address = Some(x.as_slice().into()),
                 AvpValue::TxConnectSpeed(x) => self.tx_connect_speed = Some(*x),
                 AvpValue::RxConnectSpeed(x) => self.rx_connect_speed = Some(*x),
                 AvpValue::FramingType(x) => self.framing_type = Some(*x),
-                AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.clone()),
+                AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.as_slice().into()),
                 AvpValue::SequencingRequired => self.sequencing = Sequencing::Required,
                 _ => {}
             }
@@ -204,7 +207,11 @@ impl CallInfo {
                 .as_deref()
                 .map(|x| AvpValue::CalledNumber(x.to_vec())),
         );
-        v.extend(self.sub_address.clone().map(AvpValue::SubAddress));
+        v.extend(
+            self.sub_address
+                .as_deref()
+                .map(|x| AvpValue::SubAddress(x.to_vec())),
+        );
         v
     }
 
@@ -216,7 +223,11 @@ impl CallInfo {
             AvpValue::FramingType(self.framing_type.unwrap_or(0x0000_0001)),
         ];
         v.extend(self.rx_connect_speed.map(AvpValue::RxConnectSpeed));
-        v.extend(self.private_group_id.clone().map(AvpValue::PrivateGroupId));
+        v.extend(
+            self.private_group_id
+                .as_deref()
+                .map(|x| AvpValue::PrivateGroupId(x.to_vec())),
+        );
         if self.sequencing == Sequencing::Required {
             v.push(AvpValue::SequencingRequired);
         }
