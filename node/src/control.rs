@@ -49,7 +49,6 @@ use crate::system::{now, OsEntropy};
 use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::PeerTable;
 use lns_proto::time::Timestamp;
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +84,22 @@ pub trait Plane: Send {
     /// allows, judged by its own clock once per batch (a cluster member:
     /// the lease fence). Default: no fence (a plane that never emits).
     fn fence(&self, _fence: Arc<lns_cluster::LeaseFence>) {}
+}
+
+/// Sessions whose data plane received traffic after the instant the
+/// engine last heard of (`Session::last_traffic`, which `TrafficSeen` only
+/// moves forward), with the instant of that traffic. The engine keeps the
+/// instant, so the control task needs no per-session map of its own
+/// (issue 5: memory per session).
+pub(crate) fn traffic_seen<P: Plane>(engine: &Engine, plane: &P) -> Vec<(SessionKey, Timestamp)> {
+    engine
+        .sessions()
+        .filter_map(|s| {
+            let stats = plane.session_stats(s.key.tunnel, s.key.session)?;
+            let at = Timestamp::from_unix_micros(stats.last_rx_unix_micros);
+            (at > s.last_traffic).then_some((s.key, at))
+        })
+        .collect()
 }
 
 impl Plane for DataPlane {
@@ -195,7 +210,6 @@ pub async fn run_observed<P: Plane>(
         plane,
         to_aaa: ch.to_aaa.clone(),
         entropy: OsEntropy::open()?,
-        last_rx: BTreeMap::new(),
         observer,
         accounts: acct::Accounts::new(ch.accounting.records.take()),
     };
@@ -296,8 +310,6 @@ struct Task<P: Plane> {
     plane: P,
     to_aaa: mpsc::Sender<AaaCommand>,
     entropy: OsEntropy,
-    /// Last seen `last_rx_unix_micros` per published session.
-    last_rx: BTreeMap<SessionKey, u64>,
     observer: Observer,
     accounts: acct::Accounts,
 }
@@ -369,7 +381,6 @@ impl<P: Plane> Task<P> {
                     tunnel: entry.tunnel_id,
                     session: entry.session_id,
                 };
-                self.last_rx.insert(key, 0);
                 // An IPv6-only session (no IPCP) is up once it has its prefixes.
                 let up = entry.ipv4.is_some() || !entry.ipv6_prefixes.is_empty();
                 self.observer.published(key, up);
@@ -386,7 +397,6 @@ impl<P: Plane> Task<P> {
                 // The last counters before the data plane forgets them:
                 // the session's Acct-Stop counts everything.
                 let last = self.counters_of(session);
-                self.last_rx.remove(&session);
                 self.observer.ended(session, setup_failure);
                 self.plane.remove_session(session.tunnel, session.session);
                 self.publish_capture_users();
@@ -414,20 +424,8 @@ impl<P: Plane> Task<P> {
         if let Some(taps) = self.plane.captures() {
             taps.prune();
         }
-        let mut seen = Vec::new();
-        for (key, last) in &mut self.last_rx {
-            if let Some(s) = self.plane.session_stats(key.tunnel, key.session) {
-                if s.last_rx_unix_micros > *last {
-                    *last = s.last_rx_unix_micros;
-                    seen.push((*key, s.last_rx_unix_micros));
-                }
-            }
-        }
-        for (session, at) in seen {
-            self.apply(Input::TrafficSeen {
-                session,
-                at: Timestamp::from_unix_micros(at),
-            });
+        for (session, at) in traffic_seen(&self.engine, &self.plane) {
+            self.apply(Input::TrafficSeen { session, at });
         }
     }
 

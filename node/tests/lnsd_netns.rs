@@ -54,7 +54,7 @@ fn login_traffic_and_clean_shutdown_end_to_end() {
         let mut lac = Lac::new();
         let tunnel = lac.tunnel_up();
         let call = CallInfo {
-            calling_number: Some(b"0102030405".to_vec()),
+            calling_number: Some(b"0102030405".into()),
             ..CallInfo::default()
         };
         let ipcp = lac.call_up(tunnel, call, Duration::from_secs(15));

@@ -24,6 +24,7 @@
 
 pub mod dhcpv6;
 pub mod entropy;
+pub mod inline_bytes;
 pub mod ip;
 pub mod l2tp;
 pub mod nd;

@@ -124,8 +124,8 @@ fn hidden_avps_end_to_end_and_call_info() {
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
     let (lac_t, _) = p.open_tunnel(settings);
     let call = CallInfo {
-        calling_number: Some(b"0612345678".to_vec()),
-        called_number: Some(b"3615".to_vec()),
+        calling_number: Some(b"0612345678".into()),
+        called_number: Some(b"3615".into()),
         tx_connect_speed: Some(1_000_000),
         framing_type: Some(1),
         proxy: Some(Box::new(ProxyInfo {
@@ -352,7 +352,7 @@ fn hidden_avp_with_wrong_secret_ends_tunnel_clearly() {
     let mut p = Pair::new(EndpointConfig::new(Side::Lac, b"lac1"), lns_cfg);
     let (lac_t, _) = p.open_tunnel(lac_settings);
     let call = CallInfo {
-        calling_number: Some(b"0612345678".to_vec()),
+        calling_number: Some(b"0612345678".into()),
         ..CallInfo::default()
     };
     p.lac

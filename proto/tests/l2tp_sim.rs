@@ -260,7 +260,7 @@ fn call(i: u32) -> CallInfo {
         tx_connect_speed: Some(10_000_000 + i),
         rx_connect_speed: Some(10_000_000),
         framing_type: Some(1),
-        calling_number: Some(format!("0033{i:06}").into_bytes()),
+        calling_number: Some(format!("0033{i:06}").into_bytes().into()),
         ..CallInfo::default()
     }
 }

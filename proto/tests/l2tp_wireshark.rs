@@ -127,8 +127,8 @@ fn tshark_decodes_a_complete_exchange_cleanly() {
     c.wait(Duration::from_millis(200));
     let call = CallInfo {
         bearer_type: Some(0),
-        calling_number: Some(b"0123456789".to_vec()),
-        called_number: Some(b"3615".to_vec()),
+        calling_number: Some(b"0123456789".into()),
+        called_number: Some(b"3615".into()),
         tx_connect_speed: Some(100_000_000),
         rx_connect_speed: Some(100_000_000),
         framing_type: Some(1),

@@ -109,7 +109,8 @@ impl Accounts {
 impl<P: Plane> Task<P> {
     /// One counters batch for every published session.
     pub(super) fn read_counters(&mut self) {
-        let keys: Vec<SessionKey> = self.last_rx.keys().copied().collect();
+        // Sessions the data plane does not serve give no counters.
+        let keys: Vec<SessionKey> = self.engine.sessions().map(|s| s.key).collect();
         let batch: Vec<SessionCounters> = keys
             .into_iter()
             .filter_map(|k| self.counters_of(k))

@@ -102,7 +102,10 @@ pub(crate) fn ppp(
 ) {
     // An LCP Terminate-Request leaves after the session is gone.
     let (route, known_user) = match engine.session(session) {
-        Some(s) => (s.route, (!s.user.is_empty()).then(|| s.user_text())),
+        Some(s) => (
+            crate::engine::route_of(engine.endpoint(), s),
+            (!s.user.is_empty()).then(|| s.user_text()),
+        ),
         None => match taps.names().name((session.tunnel, session.session)) {
             Some(n) => (n.route, n.user.as_deref().map(str::to_owned)),
             None => return,
@@ -144,7 +147,7 @@ pub(crate) fn names(engine: &Engine) -> BTreeMap<(u16, u16), SessionName> {
         .map(|s| {
             let name = SessionName {
                 user: (!s.user.is_empty()).then(|| s.user_text().into()),
-                route: s.route,
+                route: crate::engine::route_of(engine.endpoint(), s),
             };
             ((s.key.tunnel, s.key.session), name)
         })

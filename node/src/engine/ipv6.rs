@@ -455,7 +455,8 @@ impl Engine {
     /// Publishes the session again (its IPv6 prefixes changed).
     fn republish(&mut self, key: SessionKey) {
         if let Some(s) = self.sessions.get(&key) {
-            let entry = self.with_ipv6(super::ppp_events::data_plane_entry(s));
+            let route = super::ppp_events::route_of(&self.endpoint, s);
+            let entry = self.with_ipv6(super::ppp_events::data_plane_entry(s, route));
             self.outputs.push_back(Output::SessionUp(entry));
         }
     }

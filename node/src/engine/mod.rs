@@ -60,6 +60,7 @@ use crate::dataplane::SessionEntry;
 use crate::metrics::SessionSetupFailure;
 use flood::SetupLimiter;
 use lns_proto::entropy::Entropy;
+use lns_proto::inline_bytes::InlineBytes;
 use lns_proto::l2tp::header::{HeaderView, Kind};
 use lns_proto::l2tp::{
     CdnResult, Endpoint, ErrorCode, Event, PeerTable, SessionDownReason, StopCcnResult,
@@ -67,7 +68,7 @@ use lns_proto::l2tp::{
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, Link, LinkConfig, Side};
 use lns_proto::radius::AcctTerminateCause;
 use lns_proto::time::Timestamp;
-pub use ppp_events::data_plane_entry;
+pub use ppp_events::{data_plane_entry, route_of};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -675,11 +676,11 @@ impl Engine {
         }
         let s = Session {
             key,
-            route,
+            peer_session_id: route.peer_session_id,
             stations: session::Stations::of(&call),
             link,
             auth: AuthPhase::Waiting,
-            user: Vec::new(),
+            user: InlineBytes::new(),
             grant: None,
             ipv4: None,
             acct_session_id: session::AcctSessionId::from_bytes(acct),
@@ -697,7 +698,7 @@ impl Engine {
         // The data plane must know the session before PPP can flow (it
         // carries our LCP frames and hands the subscriber's to us).
         self.outputs
-            .push_back(Output::SessionUp(data_plane_entry(&s)));
+            .push_back(Output::SessionUp(data_plane_entry(&s, route)));
         self.sessions.insert(key, Box::new(s));
         self.dirty.insert(key);
     }

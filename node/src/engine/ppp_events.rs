@@ -10,7 +10,7 @@ use super::{Engine, PoolError};
 use crate::dataplane::SessionEntry;
 use crate::metrics::SessionSetupFailure;
 use lns_proto::entropy::Entropy;
-use lns_proto::l2tp::{CdnResult, ErrorCode};
+use lns_proto::l2tp::{CdnResult, ErrorCode, SessionRoute};
 use lns_proto::ppp::{Direction, DisconnectCause, DisconnectCode, LinkEvent};
 use lns_proto::time::Timestamp;
 
@@ -39,7 +39,7 @@ impl Engine {
                     called_station: s.stations.called_vec(),
                     proof,
                 };
-                s.user = query.user().to_vec();
+                s.user = query.user().into();
                 self.outputs.push_back(Output::Authenticate(query));
             }
             LinkEvent::Authenticated { .. } => {}
@@ -48,7 +48,7 @@ impl Engine {
                 s.ipv4 = Some(peer);
                 s.last_traffic = now;
                 s.published = true;
-                let entry = data_plane_entry(s);
+                let entry = data_plane_entry(s, route_of(&self.endpoint, s));
                 let text = format!("user {:?} up with {peer}", s.user_text());
                 let entry = self.with_ipv6(entry);
                 self.outputs.push_back(Output::SessionUp(entry));
@@ -214,20 +214,45 @@ impl Engine {
     }
 }
 
-/// The session as the data plane sees it (no IPv4 before IPCP opens).
-pub fn data_plane_entry(s: &Session) -> SessionEntry {
+/// The session as the data plane sees it (no IPv4 before IPCP opens),
+/// sent along `route` ([`route_of`]).
+pub fn data_plane_entry(s: &Session, route: SessionRoute) -> SessionEntry {
     SessionEntry {
         tunnel_id: s.key.tunnel,
         session_id: s.key.session,
-        peer_tunnel_id: s.route.peer_tunnel_id,
-        peer_session_id: s.route.peer_session_id,
-        peer: s.route.peer,
-        local: s.route.local,
+        peer_tunnel_id: route.peer_tunnel_id,
+        peer_session_id: route.peer_session_id,
+        peer: route.peer,
+        local: route.local,
         ipv4: s.ipv4.filter(|_| s.published),
         ipv6_prefixes: Vec::new(),
         mru: s.mru,
         // What the peer agreed to receive (ACFC/PFC, RFC 1661 §6.5, §6.6);
         // uncompressed until LCP is opened.
         compression: s.link.send_compression(),
+    }
+}
+
+/// Where `s`'s frames go: its tunnel's addresses and the peer's ids (the
+/// tunnel keeps the addresses once for all its sessions). A session whose
+/// tunnel is already gone gets unspecified addresses and tunnel id 0,
+/// which match no datagram.
+pub fn route_of(endpoint: &lns_proto::l2tp::Endpoint, s: &Session) -> SessionRoute {
+    match endpoint.tunnel(s.key.tunnel) {
+        Some(t) => SessionRoute {
+            peer: t.peer,
+            local: t.local,
+            peer_tunnel_id: t.peer_id,
+            peer_session_id: s.peer_session_id,
+        },
+        None => {
+            let nowhere = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0));
+            SessionRoute {
+                peer: nowhere,
+                local: nowhere,
+                peer_tunnel_id: 0,
+                peer_session_id: s.peer_session_id,
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@
 
 use super::accounting::Traffic;
 use super::types::{Grant, SessionKey};
+use lns_proto::inline_bytes::InlineBytes;
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
-use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode, SessionRoute};
+use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode};
 use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
 use lns_proto::time::Timestamp;
 use std::net::Ipv4Addr;
@@ -38,21 +39,22 @@ pub enum Ending {
 
 /// The Calling and Called Number AVPs of a call (RFC 2661 §4.4.5), for
 /// RADIUS Calling-/Called-Station-Id, accounting and the management API.
-/// Boxed slices: 32 bytes inline instead of a whole `CallInfo` (296).
+/// Kept inline up to 22 bytes (`InlineBytes`): 48 bytes inline and no
+/// heap block for the usual numbers, instead of a whole `CallInfo`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stations {
     /// Calling Number (the subscriber's line).
-    pub calling: Option<Box<[u8]>>,
+    pub calling: Option<InlineBytes>,
     /// Called Number.
-    pub called: Option<Box<[u8]>>,
+    pub called: Option<InlineBytes>,
 }
 
 impl Stations {
     /// The two numbers of `call`.
     pub fn of(call: &CallInfo) -> Stations {
         Stations {
-            calling: call.calling_number.as_deref().map(Box::from),
-            called: call.called_number.as_deref().map(Box::from),
+            calling: call.calling_number.clone(),
+            called: call.called_number.clone(),
         }
     }
 
@@ -118,8 +120,10 @@ impl PartialEq<str> for AcctSessionId {
 pub struct Session {
     /// Its key.
     pub key: SessionKey,
-    /// Where frames go.
-    pub route: SessionRoute,
+    /// The peer's session id (goes in the data headers we send). The rest
+    /// of the route is the tunnel's ([`super::route_of`]): 2 bytes here
+    /// instead of a 68-byte copy of the tunnel's addresses per session.
+    pub peer_session_id: u16,
     /// Calling/Called Number from the ICRQ: all the engine keeps of the
     /// call (the L2TP core's session holds the whole `CallInfo`).
     pub stations: Stations,
@@ -127,8 +131,8 @@ pub struct Session {
     pub link: Link,
     /// Authentication state.
     pub auth: AuthPhase,
-    /// User name (once the subscriber gave one).
-    pub user: Vec<u8>,
+    /// User name (once the subscriber gave one), inline up to 22 bytes.
+    pub user: InlineBytes,
     /// What AAA granted.
     pub grant: Option<Grant>,
     /// The subscriber's IPv4 address once assigned.

@@ -25,7 +25,7 @@ use super::types::{
 use super::{flood::SetupLimiter, Engine, RunState};
 use crate::metrics::SessionSetupFailure;
 use lns_proto::l2tp::state::StateError;
-use lns_proto::l2tp::{Endpoint, SessionRoute};
+use lns_proto::l2tp::Endpoint;
 use lns_proto::pb::lnsd as pb;
 use lns_proto::ppp::Link;
 use lns_proto::radius::values::AcctAuthentic;
@@ -567,7 +567,7 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
         link: Some(s.link.snapshot()),
         auth_phase,
         auth_request,
-        user: s.user.clone(),
+        user: s.user.to_vec(),
         grant: s.grant.as_ref().map(grant_to_pb),
         ipv4: s.ipv4.map(u32::from),
         acct_session_id: s.acct_session_id.to_string(),
@@ -607,12 +607,7 @@ fn session_from_pb(
     let u16_of = |v: u32, f| u16::try_from(v).map_err(|_| bad(f));
     Ok(Session {
         key,
-        route: SessionRoute {
-            peer: tunnel.peer,
-            local: tunnel.local,
-            peer_tunnel_id: tunnel.peer_id,
-            peer_session_id: l2tp.peer_id,
-        },
+        peer_session_id: l2tp.peer_id,
         stations: Stations::of(&l2tp.call),
         link,
         auth: match r.auth_phase {
@@ -622,7 +617,7 @@ fn session_from_pb(
             3 => AuthPhase::Rejected,
             _ => return Err(bad("session.auth_phase")),
         },
-        user: r.user.clone(),
+        user: r.user.as_slice().into(),
         grant: r.grant.as_ref().map(grant_from_pb).transpose()?,
         ipv4: r.ipv4.map(Ipv4Addr::from),
         acct_session_id: AcctSessionId::parse(&r.acct_session_id)

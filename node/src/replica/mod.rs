@@ -308,9 +308,10 @@ impl Replica {
 
     /// The data-plane entries of every session (after a restore).
     pub fn data_plane_entries(&self) -> Vec<SessionEntry> {
+        let endpoint = self.engine.endpoint();
         self.engine
             .sessions()
-            .map(crate::engine::data_plane_entry)
+            .map(|s| crate::engine::data_plane_entry(s, crate::engine::route_of(endpoint, s)))
             .collect()
     }
 }

@@ -800,4 +800,5 @@ fn the_logged_fingerprint_is_compared_and_travels_in_snapshots() {
     assert_eq!(joiner.consistency(), Consistency::Matches);
 }
 
+mod long_names;
 mod witness;

@@ -21,6 +21,7 @@ use super::header::Header;
 use super::message::{Message, MessageType};
 use super::result_code::{open_enum, CdnResult, ErrorCode};
 use super::tunnel::{Ctx, Phase, Tunnel};
+use crate::inline_bytes::InlineBytes;
 
 /// Where one session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,10 @@ pub struct Session {
     /// FSM state.
     pub phase: SessionPhase,
     /// What ICRQ/ICCN said (or will say, on the LAC).
-    pub call: CallInfo,
+    /// Boxed: a tunnel keeps its sessions inline in a `BTreeMap` whose
+    /// nodes are about half full, so ~150 bytes inline cost about twice
+    /// that per call (issue 5).
+    pub call: Box<CallInfo>,
 }
 
 open_enum! {
@@ -94,13 +98,18 @@ pub struct CallInfo {
     pub call_serial: u32,
     pub bearer_type: Option<u32>,
     pub physical_channel: Option<u32>,
-    pub calling_number: Option<Vec<u8>>,
-    pub called_number: Option<Vec<u8>>,
-    pub sub_address: Option<Vec<u8>>,
+    /// Kept inline up to 22 bytes: an established call keeps its
+    /// `CallInfo`, and a heap block per number cost 32 bytes (issue 5).
+    pub calling_number: Option<InlineBytes>,
+    pub called_number: Option<InlineBytes>,
+    /// A boxed slice (16 bytes inline, a `Vec` takes 24): rarely sent,
+    /// and every established call keeps its `CallInfo` (issue 5).
+    pub sub_address: Option<Box<[u8]>>,
     pub tx_connect_speed: Option<u32>,
     pub rx_connect_speed: Option<u32>,
     pub framing_type: Option<u32>,
-    pub private_group_id: Option<Vec<u8>>,
+    /// A boxed slice, as `sub_address`.
+    pub private_group_id: Option<Box<[u8]>>,
     /// Sequencing Required AVP (§4.4.6) present in ICCN or not.
     pub sequencing: Sequencing,
     /// Proxy LCP/authentication AVPs, boxed and present only when the LAC
@@ -132,13 +141,13 @@ impl CallInfo {
                 AvpValue::CallSerialNumber(x) => self.call_serial = *x,
                 AvpValue::BearerType(x) => self.bearer_type = Some(*x),
                 AvpValue::PhysicalChannelId(x) => self.physical_channel = Some(*x),
-                AvpValue::CallingNumber(x) => self.calling_number = Some(x.clone()),
-                AvpValue::CalledNumber(x) => self.called_number = Some(x.clone()),
-                AvpValue::SubAddress(x) => self.sub_address = Some(x.clone()),
+                AvpValue::CallingNumber(x) => self.calling_number = Some(x.as_slice().into()),
+                AvpValue::CalledNumber(x) => self.called_number = Some(x.as_slice().into()),
+                AvpValue::SubAddress(x) => self.sub_address = Some(x.as_slice().into()),
                 AvpValue::TxConnectSpeed(x) => self.tx_connect_speed = Some(*x),
                 AvpValue::RxConnectSpeed(x) => self.rx_connect_speed = Some(*x),
                 AvpValue::FramingType(x) => self.framing_type = Some(*x),
-                AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.clone()),
+                AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.as_slice().into()),
                 AvpValue::SequencingRequired => self.sequencing = Sequencing::Required,
                 _ => {}
             }
@@ -188,9 +197,21 @@ impl CallInfo {
         let mut v = vec![AvpValue::CallSerialNumber(self.call_serial)];
         v.extend(self.bearer_type.map(AvpValue::BearerType));
         v.extend(self.physical_channel.map(AvpValue::PhysicalChannelId));
-        v.extend(self.calling_number.clone().map(AvpValue::CallingNumber));
-        v.extend(self.called_number.clone().map(AvpValue::CalledNumber));
-        v.extend(self.sub_address.clone().map(AvpValue::SubAddress));
+        v.extend(
+            self.calling_number
+                .as_deref()
+                .map(|x| AvpValue::CallingNumber(x.to_vec())),
+        );
+        v.extend(
+            self.called_number
+                .as_deref()
+                .map(|x| AvpValue::CalledNumber(x.to_vec())),
+        );
+        v.extend(
+            self.sub_address
+                .as_deref()
+                .map(|x| AvpValue::SubAddress(x.to_vec())),
+        );
         v
     }
 
@@ -202,7 +223,11 @@ impl CallInfo {
             AvpValue::FramingType(self.framing_type.unwrap_or(0x0000_0001)),
         ];
         v.extend(self.rx_connect_speed.map(AvpValue::RxConnectSpeed));
-        v.extend(self.private_group_id.clone().map(AvpValue::PrivateGroupId));
+        v.extend(
+            self.private_group_id
+                .as_deref()
+                .map(|x| AvpValue::PrivateGroupId(x.to_vec())),
+        );
         if self.sequencing == Sequencing::Required {
             v.push(AvpValue::SequencingRequired);
         }
@@ -478,7 +503,7 @@ impl Tunnel {
                 local_id: sid,
                 peer_id: peer_sid,
                 phase: SessionPhase::WaitConnect,
-                call,
+                call: Box::new(call),
             },
         );
         let icrp = Message::new(MessageType::Icrp).with(AvpValue::AssignedSessionId(sid));
@@ -500,7 +525,7 @@ impl Tunnel {
                 local_id: sid,
                 peer_id: 0,
                 phase: SessionPhase::WaitReply,
-                call,
+                call: Box::new(call),
             },
         );
         self.send(ctx, 0, icrq);
@@ -572,7 +597,7 @@ impl Tunnel {
                     peer_tunnel_id: self.peer_id,
                     peer_session_id: s.peer_id,
                 },
-                call: Box::new(s.call.clone()),
+                call: s.call.clone(),
             });
         }
     }

@@ -223,7 +223,7 @@ fn tunnel_from_pb(p: &pb::TunnelState) -> Result<Tunnel, StateError> {
                 local_id,
                 peer_id: id16(s.peer_id, "session.peer_id")?,
                 phase,
-                call: call_from_bytes(&s.call_avps)?,
+                call: Box::new(call_from_bytes(&s.call_avps)?),
             },
         );
     }
@@ -278,7 +278,11 @@ fn call_to_bytes(c: &CallInfo) -> Vec<u8> {
     values.extend(c.tx_connect_speed.map(AvpValue::TxConnectSpeed));
     values.extend(c.framing_type.map(AvpValue::FramingType));
     values.extend(c.rx_connect_speed.map(AvpValue::RxConnectSpeed));
-    values.extend(c.private_group_id.clone().map(AvpValue::PrivateGroupId));
+    values.extend(
+        c.private_group_id
+            .as_deref()
+            .map(|x| AvpValue::PrivateGroupId(x.to_vec())),
+    );
     if c.sequencing == super::session::Sequencing::Required {
         values.push(AvpValue::SequencingRequired);
     }
@@ -337,13 +341,13 @@ mod tests {
             call_serial: 7,
             bearer_type: Some(2),
             physical_channel: Some(3),
-            calling_number: Some(b"0612".to_vec()),
-            called_number: Some(b"3615".to_vec()),
-            sub_address: Some(b"x".to_vec()),
+            calling_number: Some(b"0612".into()),
+            called_number: Some(b"3615".into()),
+            sub_address: Some(b"x".as_slice().into()),
             tx_connect_speed: Some(1),
             rx_connect_speed: Some(2),
             framing_type: Some(1),
-            private_group_id: Some(b"g".to_vec()),
+            private_group_id: Some(b"g".as_slice().into()),
             sequencing: crate::l2tp::session::Sequencing::Required,
             proxy: Some(Box::new(ProxyInfo {
                 initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),

@@ -15,6 +15,7 @@ use core::time::Duration;
 use super::options::{emit_list, parse_list, RawOption};
 use super::packet::{Code, PacketRepr};
 use crate::entropy::Entropy;
+use crate::inline_bytes::InlineBytes;
 use crate::time::Timestamp;
 
 /// Automaton states (RFC 1661 §4.2).
@@ -375,7 +376,7 @@ pub struct Automaton {
     /// Identifier of our outstanding Configure-Request.
     pub request_id: u8,
     /// Options of our outstanding Configure-Request.
-    pub request: Vec<u8>,
+    pub request: InlineBytes,
     /// Identifier of our last Terminate-Request.
     pub terminate_id: u8,
     /// Next identifier to use.
@@ -412,7 +413,7 @@ impl Automaton {
             naks_sent: 0,
             deadline: None,
             request_id: 0,
-            request: Vec::new(),
+            request: InlineBytes::new(),
             terminate_id: 0,
             next_id: 1,
             early_resend: EarlyResend::Available,
@@ -567,7 +568,7 @@ impl Automaton {
         PacketRepr {
             code: Code::ConfigureRequest,
             identifier: self.request_id,
-            data: self.request.clone(),
+            data: self.request.to_vec(),
         }
     }
 
@@ -664,7 +665,7 @@ impl Automaton {
                     if event != Event::TimeoutRetry {
                         // A new request: new contents and a new identifier
                         // (RFC 1661 §5.1); a TO+ retransmission keeps both.
-                        self.request = emit_list(&neg.request());
+                        self.request = emit_list(&neg.request()).into();
                         self.request_id = self.take_id();
                         self.early_resend = EarlyResend::Available;
                     }

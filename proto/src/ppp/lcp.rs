@@ -154,13 +154,57 @@ pub enum AuthRole {
     Peer,
 }
 
+/// Authentication methods in order of preference, each at most once (a
+/// method named again adds nothing: it was offered or refused already).
+/// Kept inline: a `Vec` was one heap block in every link (issue 5).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AuthOrder {
+    len: u8,
+    /// `methods[..len]` are the methods; the rest is filler.
+    methods: [AuthMethod; AuthOrder::CAPACITY],
+}
+
+impl AuthOrder {
+    /// Every method there is.
+    const CAPACITY: usize = 2;
+
+    /// The distinct methods of `methods`, in order of first mention.
+    pub fn new(methods: &[AuthMethod]) -> AuthOrder {
+        let mut order = AuthOrder {
+            len: 0,
+            methods: [AuthMethod::Pap; AuthOrder::CAPACITY],
+        };
+        for m in methods {
+            let len = usize::from(order.len);
+            if !order.contains(m) && len < AuthOrder::CAPACITY {
+                order.methods[len] = *m;
+                order.len += 1;
+            }
+        }
+        order
+    }
+}
+
+impl core::ops::Deref for AuthOrder {
+    type Target = [AuthMethod];
+    fn deref(&self) -> &[AuthMethod] {
+        &self.methods[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Debug for AuthOrder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// LCP negotiation state for one link. Plain data: snapshot stores it all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LcpNegotiation {
     /// Our role in authentication.
     pub role: AuthRole,
     /// Methods in order of preference (authenticator: to ask; peer: accepted).
-    pub auth_order: Vec<AuthMethod>,
+    pub auth_order: AuthOrder,
     /// Largest MRU we let the peer announce.
     pub max_peer_mru: u16,
     /// MRU we request (`None` once rejected or when not configured).
@@ -189,12 +233,13 @@ impl LcpNegotiation {
     /// A negotiation for `role`.
     pub fn new(
         role: AuthRole,
-        auth_order: Vec<AuthMethod>,
+        auth_order: impl AsRef<[AuthMethod]>,
         mru: u16,
         max_peer_mru: u16,
         request_accm: Option<u32>,
         request_compression: Compression,
     ) -> Self {
+        let auth_order = AuthOrder::new(auth_order.as_ref());
         let demand = match (role, auth_order.first()) {
             (AuthRole::Authenticator, Some(m)) => AuthDemand::Asking(*m),
             _ => AuthDemand::NotAsked,
@@ -414,6 +459,17 @@ mod tests {
             None,
             Compression::default(),
         )
+    }
+
+    #[test]
+    fn auth_order_keeps_each_method_once_in_order_of_first_mention() {
+        use AuthMethod::{ChapMd5, Pap};
+        assert_eq!(&*AuthOrder::new(&[Pap, ChapMd5, Pap]), &[Pap, ChapMd5]);
+        assert_eq!(&*AuthOrder::new(&[ChapMd5, ChapMd5]), &[ChapMd5]);
+        assert!(AuthOrder::new(&[]).is_empty());
+        // The next method after a refused one (RFC 1661 §5.3 Nak) skips
+        // nothing: [chap, pap] still offers pap once chap is refused.
+        assert_eq!(lns().next_method_after(ChapMd5), Some(Pap));
     }
 
     fn subscriber(order: Vec<AuthMethod>) -> LcpNegotiation {

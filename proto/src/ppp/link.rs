@@ -17,9 +17,9 @@ mod auth;
 mod config;
 mod lcp;
 mod ncp;
+mod outbox;
 mod proxy;
 
-use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -192,12 +192,12 @@ pub struct Link {
     pub(super) auth: AuthState,
     pub(super) keepalive: Keepalive,
     pub(super) ipv4_request: AddressRequest,
-    pub(super) pending_ipcp: Option<Vec<u8>>,
+    pub(super) pending_ipcp: Option<Box<[u8]>>,
     pub(super) peer_heard: PeerHeard,
     /// Boxed: set only while the link terminates (~40 bytes otherwise).
     pub(super) closing: Option<Box<DisconnectCause>>,
-    pub(super) transmit: VecDeque<Vec<u8>>,
-    pub(super) events: VecDeque<LinkEvent>,
+    /// Frames and events not yet polled (boxed while any wait).
+    pub(super) out: outbox::Outbox,
 }
 
 impl Link {
@@ -212,7 +212,7 @@ impl Link {
         };
         let lcp_neg = LcpNegotiation::new(
             role,
-            config.auth_order.clone(),
+            &config.auth_order,
             config.mru,
             config.max_peer_mru,
             accm,
@@ -240,8 +240,7 @@ impl Link {
             pending_ipcp: None,
             peer_heard: PeerHeard::Silent,
             closing: None,
-            transmit: VecDeque::new(),
-            events: VecDeque::new(),
+            out: outbox::Outbox::default(),
         }
     }
 
@@ -351,20 +350,12 @@ impl Link {
 
     /// The next PPP frame to send.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let frame = self.transmit.pop_front();
-        if frame.is_none() {
-            release(&mut self.transmit);
-        }
-        frame
+        self.out.pop_frame()
     }
 
     /// The next event for the caller.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
-        let event = self.events.pop_front();
-        if event.is_none() {
-            release(&mut self.events);
-        }
-        event
+        self.out.pop_event()
     }
 
     /// Closes the link: LCP Terminate-Request (RFC 1661 §4.1 Close); the
@@ -467,7 +458,7 @@ impl Link {
         let compression = self.send_compression();
         let mut frame = Vec::with_capacity(packet.len() + 4);
         emit_frame(protocol, packet, compression, &mut frame);
-        self.transmit.push_back(frame);
+        self.out.push_frame(frame);
     }
 
     pub(super) fn lcp_event(&mut self, now: Timestamp, event: Event, entropy: &mut dyn Entropy) {
@@ -504,7 +495,7 @@ impl Link {
     /// Tells the caller LCP is up (the negotiated magics and MRU) and
     /// starts the echo keepalive from `now`.
     pub(super) fn report_lcp_up(&mut self, now: Timestamp) {
-        self.events.push_back(LinkEvent::LcpUp {
+        self.out.push_event(LinkEvent::LcpUp {
             our_magic: self.lcp_neg.our_magic,
             peer_magic: self.lcp_neg.peer_magic,
             peer_mru: self.lcp_neg.peer_mru,
@@ -562,7 +553,7 @@ impl Link {
                         .with_message("LCP negotiation did not converge")
                 }
             });
-        self.events.push_back(LinkEvent::LinkDown { cause });
+        self.out.push_event(LinkEvent::LinkDown { cause });
     }
 
     /// Closes at once: one Terminate-Request for a peer that might still
@@ -580,7 +571,7 @@ impl Link {
             return;
         }
         self.phase = Phase::Network;
-        self.events.push_back(LinkEvent::Authenticated { method });
+        self.out.push_event(LinkEvent::Authenticated { method });
         // The IPv4 address is asked for when the peer's IPCP asks for one
         // (`receive_ipcp`), not here: an IPv6-only peer holds none.
         for p in [Protocol::Ipcp, Protocol::Ipv6cp] {
@@ -590,16 +581,6 @@ impl Link {
             self.ncp_event(now, p, Event::Open);
             self.ncp_event(now, p, Event::Up);
         }
-    }
-}
-
-/// Frees a drained output queue's buffer. An idle link emits a frame and
-/// an event or two per echo interval; kept, the buffers would hold 4
-/// slots each (~400 bytes per session, issue 5) between bursts. Capacity
-/// is not state: snapshots and equality never see it.
-fn release<T>(queue: &mut VecDeque<T>) {
-    if queue.capacity() != 0 {
-        *queue = VecDeque::new();
     }
 }
 

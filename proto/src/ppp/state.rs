@@ -9,7 +9,6 @@
 //! (FAILOVER.md). Restore refuses unknown versions and out-of-range values
 //! instead of guessing.
 
-use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 use super::cause::{Direction, DisconnectCause, DisconnectCode};
@@ -106,12 +105,12 @@ impl Link {
                 },
                 identifier: u32::from(self.auth.identifier),
                 next_id: u32::from(self.auth.next_id),
-                challenge: self.auth.challenge.clone(),
-                message: self.auth.message.clone(),
+                challenge: self.auth.challenge.to_vec(),
+                message: self.auth.message.to_vec(),
                 retries_left: u32::from(self.auth.retries_left),
                 deadline_us: self.auth.deadline.map(Timestamp::unix_micros),
                 rechallenge_at_us: self.auth.rechallenge_at.map(Timestamp::unix_micros),
-                peer_name: self.auth.peer_name.clone(),
+                peer_name: self.auth.peer_name.to_vec(),
             }),
             echo_next_at_us: self.keepalive.next_at.map(Timestamp::unix_micros),
             echo_unanswered: u32::from(self.keepalive.unanswered),
@@ -121,7 +120,7 @@ impl Link {
                 AddressRequest::Assigned => 2,
                 AddressRequest::Refused => 3,
             },
-            pending_ipcp: self.pending_ipcp.clone(),
+            pending_ipcp: self.pending_ipcp.as_deref().map(<[u8]>::to_vec),
             peer_heard: self.peer_heard == PeerHeard::Heard,
             closing: self.closing.as_ref().map(|c| pb::Cause {
                 code: u32::from(u16::from(c.code)),
@@ -223,12 +222,12 @@ impl Link {
             },
             identifier: u8_field(a.identifier, "auth.identifier")?,
             next_id: u8_field(a.next_id, "auth.next_id")?,
-            challenge: a.challenge.clone(),
-            message: a.message.clone(),
+            challenge: a.challenge.as_slice().into(),
+            message: a.message.as_slice().into(),
             retries_left: u8_field(a.retries_left, "auth.retries_left")?,
             deadline: a.deadline_us.map(Timestamp::from_unix_micros),
             rechallenge_at: a.rechallenge_at_us.map(Timestamp::from_unix_micros),
-            peer_name: a.peer_name.clone(),
+            peer_name: a.peer_name.as_slice().into(),
         };
         link.keepalive = Keepalive {
             next_at: s.echo_next_at_us.map(Timestamp::from_unix_micros),
@@ -241,7 +240,7 @@ impl Link {
             3 => AddressRequest::Refused,
             _ => return Err(RestoreError::BadField("ipv4_request")),
         };
-        link.pending_ipcp = s.pending_ipcp.clone();
+        link.pending_ipcp = s.pending_ipcp.as_deref().map(Box::from);
         link.peer_heard = if s.peer_heard {
             PeerHeard::Heard
         } else {
@@ -259,8 +258,7 @@ impl Link {
                 }))
             })
             .transpose()?;
-        link.transmit = VecDeque::new();
-        link.events = VecDeque::new();
+        link.out = Default::default();
         Ok(link)
     }
 }
@@ -298,7 +296,7 @@ fn automaton_to_pb(a: &Automaton) -> pb::Automaton {
         naks_sent: u32::from(a.naks_sent),
         deadline_us: a.deadline.map(Timestamp::unix_micros),
         request_id: u32::from(a.request_id),
-        request: a.request.clone(),
+        request: a.request.to_vec(),
         terminate_id: u32::from(a.terminate_id),
         next_id: u32::from(a.next_id),
         early_resend_used: a.early_resend == EarlyResend::Used,
@@ -320,7 +318,7 @@ fn automaton_from_pb(
         naks_sent: u8_field(a.naks_sent, name)?,
         deadline: a.deadline_us.map(Timestamp::from_unix_micros),
         request_id: u8_field(a.request_id, name)?,
-        request: a.request.clone(),
+        request: a.request.as_slice().into(),
         terminate_id: u8_field(a.terminate_id, name)?,
         next_id: u8_field(a.next_id, name)?,
         early_resend: if a.early_resend_used {

@@ -13,6 +13,7 @@ mod failures;
 mod host_name;
 mod ipv6;
 mod lifecycle;
+mod traffic_seen;
 mod views;
 use lns_proto::entropy::Seeded;
 use lns_proto::l2tp::{
@@ -302,8 +303,8 @@ impl Sim {
     fn dial_with(&mut self, cfg: LinkConfig) -> SessionKey {
         let t = self.tunnel();
         let call = CallInfo {
-            calling_number: Some(b"0123456789".to_vec()),
-            called_number: Some(b"lns".to_vec()),
+            calling_number: Some(b"0123456789".into()),
+            called_number: Some(b"lns".into()),
             ..CallInfo::default()
         };
         let lac_sid = self

@@ -228,7 +228,10 @@ mod capture {
         let (sim, alice, bob) = two_sessions();
         let (taps, mut reader) = tapped(CaptureScope::User("alice".into()));
         let active = taps.current().expect("installed");
-        let route = sim.engine.session(alice).expect("alice").route;
+        let route = crate::engine::route_of(
+            sim.engine.endpoint(),
+            sim.engine.session(alice).expect("alice"),
+        );
         capture::ppp(
             &active,
             &sim.engine,
@@ -316,7 +319,10 @@ mod capture {
             session_id: alice.session,
         });
         let active = taps.current().expect("installed");
-        let route = sim.engine.session(alice).expect("alice").route;
+        let route = crate::engine::route_of(
+            sim.engine.endpoint(),
+            sim.engine.session(alice).expect("alice"),
+        );
         // RFC 2661 §3.1 control header (T, L, S; version 2) carrying the
         // peer's IDs, as every message we send does.
         let t = route.peer_tunnel_id.to_be_bytes();

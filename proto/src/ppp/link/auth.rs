@@ -9,6 +9,7 @@
 
 use super::{AuthRequest, Link, LinkEvent, Phase, Side};
 use crate::entropy::Entropy;
+use crate::inline_bytes::InlineBytes;
 use crate::ppp::cause::{Direction, DisconnectCause, DisconnectCode};
 use crate::ppp::chap::{md5_response, ChapPacket, CHALLENGE_LEN};
 use crate::ppp::lcp::{AuthDemand, AuthMethod};
@@ -46,9 +47,9 @@ pub struct AuthState {
     /// Next identifier to use for a Challenge or a PAP request.
     pub next_id: u8,
     /// LNS: the CHAP challenge sent.
-    pub challenge: Vec<u8>,
+    pub challenge: InlineBytes,
     /// LNS: the message of our answer, repeated for retransmitted requests.
-    pub message: Vec<u8>,
+    pub message: InlineBytes,
     /// Retransmissions left.
     pub retries_left: u8,
     /// Retransmission or give-up time.
@@ -56,7 +57,7 @@ pub struct AuthState {
     /// LNS: when to re-challenge.
     pub rechallenge_at: Option<Timestamp>,
     /// The authenticated user name.
-    pub peer_name: Vec<u8>,
+    pub peer_name: InlineBytes,
 }
 
 impl Link {
@@ -68,7 +69,7 @@ impl Link {
             return;
         }
         self.auth.status = AuthStatus::Accepted;
-        self.auth.message = message.as_bytes().to_vec();
+        self.auth.message = message.as_bytes().into();
         self.auth.deadline = None;
         self.send_auth_answer(self.auth.identifier);
         if self.auth.method == Some(AuthMethod::ChapMd5) {
@@ -86,7 +87,7 @@ impl Link {
             return;
         }
         self.auth.status = AuthStatus::Rejected;
-        self.auth.message = message.as_bytes().to_vec();
+        self.auth.message = message.as_bytes().into();
         self.auth.deadline = None;
         self.auth.rechallenge_at = None;
         self.send_auth_answer(self.auth.identifier);
@@ -163,7 +164,7 @@ impl Link {
                 self.auth.retries_left -= 1;
                 let mut challenge = vec![0u8; CHALLENGE_LEN];
                 entropy.fill(&mut challenge);
-                self.auth.challenge = challenge;
+                self.auth.challenge = challenge.into();
                 self.auth.identifier = self.take_auth_id();
                 self.emit_challenge();
                 self.auth.deadline = Some(now + self.config.fsm.restart);
@@ -217,10 +218,10 @@ impl Link {
                 AuthStatus::Waiting => {
                     self.auth.status = AuthStatus::Pending;
                     self.auth.identifier = identifier;
-                    self.auth.peer_name = peer_id.clone();
+                    self.auth.peer_name = peer_id.as_slice().into();
                     self.auth.deadline = None;
-                    self.events
-                        .push_back(LinkEvent::AuthRequest(AuthRequest::Pap {
+                    self.out
+                        .push_event(LinkEvent::AuthRequest(AuthRequest::Pap {
                             name: peer_id,
                             password,
                         }));
@@ -242,7 +243,7 @@ impl Link {
             {
                 self.auth.status = AuthStatus::Accepted;
                 self.auth.deadline = None;
-                self.auth.peer_name = self.config.credentials.user.clone();
+                self.auth.peer_name = self.config.credentials.user.as_slice().into();
                 self.enter_network(now, Some(AuthMethod::Pap));
             }
             (
@@ -283,13 +284,13 @@ impl Link {
             ) if identifier == self.auth.identifier => match self.auth.status {
                 AuthStatus::Waiting => {
                     self.auth.status = AuthStatus::Pending;
-                    self.auth.peer_name = name.clone();
+                    self.auth.peer_name = name.as_slice().into();
                     self.auth.deadline = None;
-                    self.events
-                        .push_back(LinkEvent::AuthRequest(AuthRequest::Chap {
+                    self.out
+                        .push_event(LinkEvent::AuthRequest(AuthRequest::Chap {
                             name,
                             identifier,
-                            challenge: self.auth.challenge.clone(),
+                            challenge: self.auth.challenge.to_vec(),
                             response: value,
                         }));
                 }
@@ -304,7 +305,7 @@ impl Link {
                 },
             ) if self.auth.status != AuthStatus::Rejected => {
                 self.auth.identifier = identifier;
-                self.auth.challenge = value;
+                self.auth.challenge = value.into();
                 if self.auth.status != AuthStatus::Accepted {
                     self.auth.status = AuthStatus::Pending;
                     self.auth.retries_left = self.config.fsm.max_configure.saturating_sub(1);
@@ -316,7 +317,7 @@ impl Link {
             {
                 self.auth.status = AuthStatus::Accepted;
                 self.auth.deadline = None;
-                self.auth.peer_name = self.config.credentials.user.clone();
+                self.auth.peer_name = self.config.credentials.user.as_slice().into();
                 self.enter_network(now, Some(AuthMethod::ChapMd5));
             }
             (
@@ -343,7 +344,7 @@ impl Link {
     fn send_challenge(&mut self, now: Timestamp, entropy: &mut dyn Entropy) {
         let mut challenge = vec![0u8; CHALLENGE_LEN];
         entropy.fill(&mut challenge);
-        self.auth.challenge = challenge;
+        self.auth.challenge = challenge.into();
         self.auth.identifier = self.take_auth_id();
         self.auth.status = AuthStatus::Waiting;
         self.auth.retries_left = self.config.fsm.max_configure.saturating_sub(1);
@@ -354,7 +355,7 @@ impl Link {
     fn emit_challenge(&mut self) {
         let p = ChapPacket::Challenge {
             identifier: self.auth.identifier,
-            value: self.auth.challenge.clone(),
+            value: self.auth.challenge.to_vec(),
             name: self.config.chap_name.clone(),
         };
         self.send(Protocol::Chap, &p.to_bytes());
@@ -392,7 +393,7 @@ impl Link {
     /// LNS: (re)sends the decided answer with `identifier`.
     fn send_auth_answer(&mut self, identifier: u8) {
         let accepted = self.auth.status == AuthStatus::Accepted;
-        let message = self.auth.message.clone();
+        let message = self.auth.message.to_vec();
         let bytes = match self.auth.method {
             Some(AuthMethod::Pap) if accepted => PapPacket::Ack {
                 identifier,

@@ -163,8 +163,8 @@ impl Link {
             data,
         };
         self.send(Protocol::Lcp, &p.to_bytes());
-        self.events
-            .push_back(LinkEvent::ProtocolRejected { protocol: number });
+        self.out
+            .push_event(LinkEvent::ProtocolRejected { protocol: number });
     }
 
     pub(super) fn keepalive_timeout(&mut self, now: Timestamp, _entropy: &mut dyn Entropy) {

@@ -94,9 +94,9 @@ impl Link {
                     // once the caller assigns one.
                     if self.ipv4_request == AddressRequest::NotAsked {
                         self.ipv4_request = AddressRequest::Asked;
-                        self.events.push_back(LinkEvent::Ipv4AddressRequest);
+                        self.out.push_event(LinkEvent::Ipv4AddressRequest);
                     }
-                    self.pending_ipcp = Some(p.bytes().to_vec());
+                    self.pending_ipcp = Some(p.bytes().into());
                     return;
                 }
             }
@@ -158,7 +158,7 @@ impl Link {
         for o in out {
             match (o, protocol) {
                 (Output::Send(p), _) => self.send(protocol, &p.to_bytes()),
-                (Output::Up, Protocol::Ipcp) => self.events.push_back(LinkEvent::Ipv4Up {
+                (Output::Up, Protocol::Ipcp) => self.out.push_event(LinkEvent::Ipv4Up {
                     local: self.ipcp_neg.local_address(),
                     peer: self.ipcp_neg.peer_address,
                     dns: match self.side {
@@ -166,12 +166,12 @@ impl Link {
                         Side::Subscriber => self.ipcp_neg.request_dns,
                     },
                 }),
-                (Output::Up, _) => self.events.push_back(LinkEvent::Ipv6Up {
+                (Output::Up, _) => self.out.push_event(LinkEvent::Ipv6Up {
                     local_id: self.ipv6cp_neg.local_id(),
                     peer_id: self.ipv6cp_neg.peer_id,
                 }),
-                (Output::Down, Protocol::Ipcp) => self.events.push_back(LinkEvent::Ipv4Down),
-                (Output::Down, _) => self.events.push_back(LinkEvent::Ipv6Down),
+                (Output::Down, Protocol::Ipcp) => self.out.push_event(LinkEvent::Ipv4Down),
+                (Output::Down, _) => self.out.push_event(LinkEvent::Ipv6Down),
                 (Output::Started | Output::Finished, _) => {}
             }
         }

@@ -11,6 +11,7 @@
 
 use super::{AuthRequest, AuthStatus, Link, LinkEvent, PeerHeard, Phase, Side};
 use crate::entropy::Entropy;
+use crate::inline_bytes::InlineBytes;
 use crate::ppp::fsm::{Negotiation, State, Verdict};
 use crate::ppp::lcp::{AuthDemand, AuthMethod, LcpOption, MIN_PEER_MRU};
 use crate::ppp::options::parse_list;
@@ -93,7 +94,7 @@ impl Link {
         self.lcp_neg = neg;
         // RFC 2661 §4.4.5: LCP is in the Opened state as negotiated by the LAC.
         self.lcp.state = State::Opened;
-        self.lcp.request = sent.clone();
+        self.lcp.request = InlineBytes::from(&sent[..]);
         self.lcp.deadline = None;
         self.ipv6cp_neg.draw_if_unset(entropy);
         self.peer_heard = PeerHeard::Heard;
@@ -104,12 +105,14 @@ impl Link {
                 self.auth.method = Some(method);
                 self.auth.status = AuthStatus::Pending;
                 self.auth.identifier = identifier;
-                self.auth.challenge = challenge;
+                self.auth.challenge = challenge.into();
                 self.auth.next_id = identifier.wrapping_add(1);
                 self.auth.peer_name = match &request {
-                    AuthRequest::Pap { name, .. } | AuthRequest::Chap { name, .. } => name.clone(),
+                    AuthRequest::Pap { name, .. } | AuthRequest::Chap { name, .. } => {
+                        name.as_slice().into()
+                    }
                 };
-                self.events.push_back(LinkEvent::AuthRequest(request));
+                self.out.push_event(LinkEvent::AuthRequest(request));
             }
             None => self.start_auth(now, entropy),
         }
