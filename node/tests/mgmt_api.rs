@@ -578,8 +578,8 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
     let (foreign_cert, foreign_key) = foreign.issue();
     let foreign_cert_file = write("foreign.pem", &foreign_cert);
     let foreign_key_file = write("foreign.key", &foreign_key);
-    let run = |cert: &str, key: &str| {
-        let argv = [
+    let run = |cert: &str, key: &str, command: &[&str]| {
+        let argv: Vec<String> = [
             "lnsctl",
             "--addr",
             &addr,
@@ -589,9 +589,11 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
             cert,
             "--tls-key",
             key,
-            "status",
         ]
-        .map(String::from);
+        .iter()
+        .chain(command)
+        .map(|a| a.to_string())
+        .collect();
         async move {
             let cli = Cli::try_parse_from(argv).expect("valid arguments");
             let mut out = Vec::new();
@@ -599,34 +601,18 @@ async fn tcp_with_mutual_tls_needs_a_client_certificate_from_the_ca() {
         }
     };
     // With a certificate from the CA: it works.
-    let ok = run(&cert_file, &key_file)
+    let ok = run(&cert_file, &key_file, &["status"])
         .await
         .expect("client certificate");
     assert!(String::from_utf8_lossy(&ok).contains("lns-test"));
     // A write's audit line names the client certificate's subject.
-    let argv = [
-        "lnsctl",
-        "--addr",
-        &addr,
-        "--tls-ca",
-        &ca_file,
-        "--tls-cert",
-        &cert_file,
-        "--tls-key",
-        &key_file,
-        "tunnel",
-        "kill",
-        "5",
-    ];
-    let cli = Cli::try_parse_from(argv).expect("valid arguments");
-    let mut out = Vec::new();
-    ctl::run(cli, &mut out)
+    let out = run(&cert_file, &key_file, &["tunnel", "kill", "5"])
         .await
         .expect("tunnel kill over mTLS");
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("(mTLS CN=noc-alice,O=FFDN)"), "{out}");
     // A certificate from another CA: refused.
-    let refused = run(&foreign_cert_file, &foreign_key_file).await;
+    let refused = run(&foreign_cert_file, &foreign_key_file, &["status"]).await;
     assert!(refused.is_err(), "a foreign certificate was accepted");
     // TLS without a client certificate: refused.
     let endpoint = Endpoint::from_shared(format!("https://{addr}"))

@@ -455,8 +455,7 @@ impl Engine {
     /// Publishes the session again (its IPv6 prefixes changed).
     fn republish(&mut self, key: SessionKey) {
         if let Some(s) = self.sessions.get(&key) {
-            let route = super::ppp_events::route_of(&self.endpoint, s);
-            let entry = self.with_ipv6(super::ppp_events::data_plane_entry(s, route));
+            let entry = self.with_ipv6(super::ppp_events::data_plane_entry(&self.endpoint, s));
             self.outputs.push_back(Output::SessionUp(entry));
         }
     }

@@ -698,7 +698,7 @@ impl Engine {
         // The data plane must know the session before PPP can flow (it
         // carries our LCP frames and hands the subscriber's to us).
         self.outputs
-            .push_back(Output::SessionUp(data_plane_entry(&s, route)));
+            .push_back(Output::SessionUp(ppp_events::entry_on(&s, route)));
         self.sessions.insert(key, Box::new(s));
         self.dirty.insert(key);
     }

@@ -48,7 +48,7 @@ impl Engine {
                 s.ipv4 = Some(peer);
                 s.last_traffic = now;
                 s.published = true;
-                let entry = data_plane_entry(s, route_of(&self.endpoint, s));
+                let entry = data_plane_entry(&self.endpoint, s);
                 let text = format!("user {:?} up with {peer}", s.user_text());
                 let entry = self.with_ipv6(entry);
                 self.outputs.push_back(Output::SessionUp(entry));
@@ -215,8 +215,14 @@ impl Engine {
 }
 
 /// The session as the data plane sees it (no IPv4 before IPCP opens),
-/// sent along `route` ([`route_of`]).
-pub fn data_plane_entry(s: &Session, route: SessionRoute) -> SessionEntry {
+/// sent along its tunnel's route ([`route_of`]).
+pub fn data_plane_entry(endpoint: &lns_proto::l2tp::Endpoint, s: &Session) -> SessionEntry {
+    entry_on(s, route_of(endpoint, s))
+}
+
+/// [`data_plane_entry`] along a route already at hand (the L2TP session-up
+/// event's).
+pub(super) fn entry_on(s: &Session, route: SessionRoute) -> SessionEntry {
     SessionEntry {
         tunnel_id: s.key.tunnel,
         session_id: s.key.session,

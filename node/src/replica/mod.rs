@@ -311,7 +311,7 @@ impl Replica {
         let endpoint = self.engine.endpoint();
         self.engine
             .sessions()
-            .map(|s| crate::engine::data_plane_entry(s, crate::engine::route_of(endpoint, s)))
+            .map(|s| crate::engine::data_plane_entry(endpoint, s))
             .collect()
     }
 }
