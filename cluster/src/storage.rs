@@ -420,6 +420,7 @@ impl LogStore {
         let thread = std::thread::Builder::new()
             .name("lns-cluster-snap".into())
             .spawn(move || {
+                background_priority();
                 // The commit index (at or above `index`) must be durable
                 // before a snapshot that presumes it: `open` refuses a
                 // commit index below the snapshot. With a writer thread,
@@ -916,8 +917,23 @@ fn free_elsewhere(dropped: Vec<Entry>) {
     }
     let _ = std::thread::Builder::new()
         .name("lns-cluster-free".into())
-        .spawn(move || drop(dropped));
+        .spawn(move || {
+            background_priority();
+            drop(dropped)
+        });
 }
+
+/// Lowers the calling thread's CPU priority (nice 10): compaction and
+/// freeing must not take the cores from the member and writer threads that
+/// every commit waits for. Best effort: without it they only compete more.
+fn background_priority() {
+    let tid = rustix::thread::gettid();
+    let _ = rustix::process::setpriority_process(Some(tid), BACKGROUND_NICE);
+}
+
+/// The nice value of the background threads (CFS gives a nice-10 thread
+/// about a tenth of a nice-0 one's share when they compete).
+const BACKGROUND_NICE: i32 = 10;
 
 /// Fewer dropped entries than this are freed in place (cheaper than a thread).
 const FREE_INLINE_BELOW: usize = 256;

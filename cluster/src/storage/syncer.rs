@@ -31,6 +31,12 @@
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A floor whose only change is the commit index is written at most this
+/// often: each write is a file creation, two fsyncs and a rename, which the
+/// filesystem's journal serialises with every member's log fsync.
+const GUARD_PACE: Duration = Duration::from_millis(100);
 
 use super::{write_file, Guard, StoreError, GUARD_EVERY, GUARD_FILE};
 use crate::config::Fsync;
@@ -247,18 +253,39 @@ fn write_guards(
     progress: &Mutex<Progress>,
     wake: &SyncWaker,
 ) {
-    while let Ok(mut floor) = rx.recv() {
-        while let Ok(f) = rx.try_recv() {
-            floor = f;
+    let mut pending: Option<Guard> = None;
+    let mut last_write = Instant::now();
+    loop {
+        // A floor held back by the pace is written once the pace allows,
+        // even if no newer floor comes.
+        let next = match pending {
+            Some(_) => rx.recv_timeout(GUARD_PACE.saturating_sub(last_write.elapsed())),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(f) => pending = Some(f),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        let due = floor.term != written.term
-            || floor.vote != written.vote
-            || floor.commit >= written.commit + GUARD_EVERY;
-        if !due {
+        while let Ok(f) = rx.try_recv() {
+            pending = Some(f);
+        }
+        let Some(floor) = pending else { continue };
+        let vote_moved = floor.term != written.term || floor.vote != written.vote;
+        let commit_due = floor.commit >= written.commit + GUARD_EVERY
+            && last_write.elapsed() >= GUARD_PACE;
+        if !vote_moved && !commit_due {
+            if floor.commit < written.commit + GUARD_EVERY {
+                pending = None;
+            }
             continue;
         }
+        pending = None;
         match write_file(dir, Fsync::Always, GUARD_FILE, floor.render().as_bytes()) {
-            Ok(()) => written = floor,
+            Ok(()) => {
+                written = floor;
+                last_write = Instant::now();
+            }
             Err(e) => {
                 if let Ok(mut p) = progress.lock() {
                     p.failure.get_or_insert(e.to_string());
