@@ -26,8 +26,11 @@
 //!   consistent state, which would make a member forget votes and
 //!   acknowledged entries. A small guard file beside the database
 //!   (`lns-cluster.guard`, written atomically after a sync whenever the term
-//!   or vote changes or the commit index moved by [`GUARD_EVERY`]) records a
-//!   floor; a store found below its floor is refused as rolled back.
+//!   or vote changes or the commit index moved by [`GUARD_EVERY`], paced
+//!   by the writer thread, see `syncer`) records a floor; a store found
+//!   below its floor is refused as rolled back.
+//! - Log segments (one per append) live in the shared `log` tree when
+//!   small and in trees of their own when large (`segments`).
 //! - The in-memory store ([`LogStore::in_memory`]) runs the same code without
 //!   sled; the simulator keeps it across a simulated crash as the "disk".
 
@@ -41,9 +44,11 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 use crate::config::Fsync;
 
 mod received;
+mod segments;
 mod simulated;
 mod syncer;
 
+use segments::{LogOp, LogWrites, Place, Segment};
 use simulated::Image;
 pub use simulated::SimulatedDisk;
 pub use syncer::SyncWaker;
@@ -51,6 +56,10 @@ use syncer::{Syncer, Write};
 
 const FORMAT_KEY: &[u8] = b"format";
 const FORMAT_V1: &[u8] = b"lns-cluster-store-v1";
+/// v2: large segments in trees of their own (`segments`); a v1 store is
+/// read as is and marked v2 at open, so an older binary refuses it instead
+/// of missing those segments.
+const FORMAT_V2: &[u8] = b"lns-cluster-store-v2";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
 const CONF_STATE_KEY: &[u8] = b"conf_state";
 const SNAPSHOT_FILE: &str = "lns-cluster.snapshot";
@@ -160,14 +169,19 @@ impl LogStore {
             disk.write_snapshot(&s.snapshot)?;
             // The marker goes last: a crash before it leaves a directory that
             // is refused, never one that is half-initialised and trusted.
-            disk.meta.insert(FORMAT_KEY, FORMAT_V1)?;
+            disk.meta.insert(FORMAT_KEY, FORMAT_V2)?;
             disk.db.flush()?;
             disk.write_guard(&s.hard_state)?;
             s.disk = Some(disk);
             return Ok(s);
         }
         match disk.meta.get(FORMAT_KEY)? {
-            Some(v) if v.as_ref() == FORMAT_V1 => {}
+            Some(v) if v.as_ref() == FORMAT_V2 => {}
+            // Lands before any own tree this binary writes (sled recovers
+            // a prefix of its writes).
+            Some(v) if v.as_ref() == FORMAT_V1 => {
+                disk.meta.insert(FORMAT_KEY, FORMAT_V2)?;
+            }
             Some(_) => return Err(StoreError::Damaged("unknown format marker".into())),
             None => return Err(StoreError::Damaged("format marker missing".into())),
         }
@@ -180,21 +194,27 @@ impl LogStore {
         let mut entries = Vec::new();
         let mut segments = BTreeMap::new();
         let mut expect = snap_index + 1;
-        for kv in disk.log.iter() {
-            let (k, v) = kv?;
-            let key =
-                key_index(&k).ok_or_else(|| StoreError::Damaged("malformed log key".into()))?;
-            let seg = decode_segment(&v)?;
+        for (key, (place, bytes)) in segments::read_all(&disk.db, &disk.log)? {
+            let seg = decode_segment(&bytes)?;
+            drop(bytes);
             let (Some(first), Some(last)) = (seg.first(), seg.last()) else {
                 return Err(StoreError::Damaged(format!("empty log segment {key}")));
             };
-            if first.index != key || last.index != key + seg.len() as u64 - 1 {
+            // A segment's entries start at its key, or later when it is the
+            // kept part of a truncated segment straddling the snapshot.
+            if first.index < key || last.index != first.index + seg.len() as u64 - 1 {
                 return Err(StoreError::Damaged(format!(
                     "log segment {key} holds entries {}..={}",
                     first.index, last.index
                 )));
             }
-            segments.insert(key, last.index);
+            segments.insert(
+                key,
+                Segment {
+                    last: last.index,
+                    place,
+                },
+            );
             for e in seg {
                 // A segment may straddle the snapshot (compaction keeps it).
                 if e.index <= snap_index {
@@ -237,11 +257,11 @@ impl LogStore {
         disk.guard = guard;
         // Segments left below the snapshot by a crash (or a stop) before
         // their removal: they leave with the next appends.
-        for (a, last) in segments {
-            if last <= snap_index {
-                disk.stale.push(a);
+        for (a, seg) in segments {
+            if seg.last <= snap_index {
+                disk.stale.push((a, seg.place));
             } else {
-                disk.segments.insert(a, last);
+                disk.segments.insert(a, seg);
             }
         }
         Ok(LogStore {
@@ -299,40 +319,44 @@ impl LogStore {
             )));
         }
         if let Some(d) = &mut self.disk {
-            // One sled value per Ready (a segment keyed by its first index):
-            // sled rewrites a whole tree node per insert, so per-entry keys
-            // cost far more than the fsync.
-            let mut batch = sled::Batch::default();
+            // One segment per Ready, keyed by its first index: sled rewrites
+            // a whole tree node per insert, so per-entry keys cost far more
+            // than the fsync. Where it goes: see `segments`.
+            let mut writes = LogWrites::default();
             if first.index <= old_last {
-                let cut: Vec<(u64, u64)> = d
+                let cut: Vec<(u64, Segment)> = d
                     .segments
                     .range(..)
-                    .filter(|(_, last)| **last >= first.index)
-                    .map(|(a, b)| (*a, *b))
+                    .filter(|(_, seg)| seg.last >= first.index)
+                    .map(|(a, seg)| (*a, *seg))
                     .collect();
-                for (a, _) in cut {
+                // Highest first: every prefix of these writes leaves a
+                // contiguous log.
+                for (a, seg) in cut.into_iter().rev() {
                     d.segments.remove(&a);
-                    batch.remove(&a.to_be_bytes());
-                    if a < first.index {
-                        // Keep the part of this segment before the conflict.
-                        let lo = (a.max(snap_index + 1) - snap_index - 1) as usize;
-                        let kept = &self.entries[lo..keep];
-                        if !kept.is_empty() {
-                            let key = kept[0].index;
-                            batch.insert(&key.to_be_bytes(), encode_segment(kept));
-                            d.segments.insert(key, first.index - 1);
-                        }
+                    // The part of this segment before the conflict stays,
+                    // under the same key.
+                    let lo = (a.max(snap_index + 1) - snap_index - 1) as usize;
+                    let kept = self.entries.get(lo..keep).unwrap_or_default();
+                    if a < first.index && !kept.is_empty() {
+                        writes.put(a, seg.place, encode_segment(kept));
+                        let last = first.index - 1;
+                        d.segments.insert(a, Segment { last, ..seg });
+                    } else {
+                        writes.remove(a, seg.place);
                     }
                 }
             }
-            batch.insert(&first.index.to_be_bytes(), encode_segment(ents));
-            d.segments
-                .insert(first.index, first.index + ents.len() as u64 - 1);
+            let bytes = encode_segment(ents);
+            let place = Place::for_len(bytes.len());
+            writes.put(first.index, place, bytes);
+            let last = first.index + ents.len() as u64 - 1;
+            d.segments.insert(first.index, Segment { last, place });
             let from = d.stale.len().saturating_sub(STALE_PER_APPEND);
-            for a in d.stale.drain(from..) {
-                batch.remove(&a.to_be_bytes());
+            for (a, place) in d.stale.drain(from..) {
+                writes.remove(a, place);
             }
-            d.write_log(batch)?;
+            d.write_log(writes.finish())?;
         }
         self.entries.truncate(keep);
         self.entries.extend_from_slice(ents);
@@ -420,6 +444,7 @@ impl LogStore {
         let thread = std::thread::Builder::new()
             .name("lns-cluster-snap".into())
             .spawn(move || {
+                background_priority();
                 // The commit index (at or above `index`) must be durable
                 // before a snapshot that presumes it: `open` refuses a
                 // commit index below the snapshot. With a writer thread,
@@ -601,11 +626,11 @@ impl LogStore {
             // behind it) for tens of milliseconds.
             let kept = d.segments.split_off(&(index + 1));
             let below = std::mem::replace(&mut d.segments, kept);
-            for (a, last) in below {
-                if last <= index {
-                    d.stale.push(a);
+            for (a, seg) in below {
+                if seg.last <= index {
+                    d.stale.push((a, seg.place));
                 } else {
-                    d.segments.insert(a, last);
+                    d.segments.insert(a, seg);
                 }
             }
         }
@@ -740,11 +765,11 @@ struct Disk {
     fsync: Fsync,
     dir: std::path::PathBuf,
     guard: Guard,
-    /// Log segments on disk: first index -> last index.
-    segments: BTreeMap<u64, u64>,
+    /// Log segments on disk by key (see `segments`).
+    segments: BTreeMap<u64, Segment>,
     /// Segments below the snapshot still in sled, removed a few at a time
     /// with later appends (see [`LogStore::install`]).
-    stale: Vec<u64>,
+    stale: Vec<(u64, Place)>,
     /// The snapshot file being written in the background, if any.
     writing: Option<Writing>,
     /// Background fsync and guard writes, when started.
@@ -864,7 +889,7 @@ impl Disk {
     fn put_meta<M: protobuf::Message>(&self, key: &'static [u8], m: &M) -> Result<(), StoreError> {
         match &self.syncer {
             Some(s) => s.write(Write {
-                log: None,
+                log: Vec::new(),
                 meta: vec![(key, encode(m))],
             }),
             None => {
@@ -874,15 +899,15 @@ impl Disk {
         Ok(())
     }
 
-    /// Applies a batch to the log tree: queued to the writer thread when it
-    /// runs (sled's writes took 2-70 ms of the member thread under load).
-    fn write_log(&self, batch: sled::Batch) -> Result<(), StoreError> {
+    /// Writes to the log trees: queued to the writer thread when it runs
+    /// (sled's writes took 2-70 ms of the member thread under load).
+    fn write_log(&self, ops: Vec<LogOp>) -> Result<(), StoreError> {
         match &self.syncer {
             Some(s) => s.write(Write {
-                log: Some(batch),
+                log: ops,
                 meta: Vec::new(),
             }),
-            None => self.log.apply_batch(batch)?,
+            None => segments::apply(&self.db, &self.log, ops)?,
         }
         Ok(())
     }
@@ -916,8 +941,23 @@ fn free_elsewhere(dropped: Vec<Entry>) {
     }
     let _ = std::thread::Builder::new()
         .name("lns-cluster-free".into())
-        .spawn(move || drop(dropped));
+        .spawn(move || {
+            background_priority();
+            drop(dropped)
+        });
 }
+
+/// Lowers the calling thread's CPU priority (nice 10): compaction and
+/// freeing must not take the cores from the member and writer threads that
+/// every commit waits for. Best effort: without it they only compete more.
+fn background_priority() {
+    let tid = rustix::thread::gettid();
+    let _ = rustix::process::setpriority_process(Some(tid), BACKGROUND_NICE);
+}
+
+/// The nice value of the background threads (CFS gives a nice-10 thread
+/// about a tenth of a nice-0 one's share when they compete).
+const BACKGROUND_NICE: i32 = 10;
 
 /// Fewer dropped entries than this are freed in place (cheaper than a thread).
 const FREE_INLINE_BELOW: usize = 256;
@@ -1016,9 +1056,4 @@ fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
         payload = &payload[4 + len..];
     }
     Ok(out)
-}
-
-fn key_index(k: &[u8]) -> Option<u64> {
-    let b: [u8; 8] = k.try_into().ok()?;
-    Some(u64::from_be_bytes(b))
 }

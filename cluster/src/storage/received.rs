@@ -74,6 +74,8 @@ impl LogStore {
             if steps >= 3 {
                 // 3. The log, the states and the marker's removal.
                 complete(d, &hard_state, &conf_state)?;
+                d.segments.clear();
+                d.stale.clear();
             }
         }
         if steps < 3 {
@@ -125,7 +127,7 @@ pub(super) fn finish_interrupted_install(
 /// in one batch (the clear lands first: sled recovers a prefix of its
 /// writes, so a durable hard state implies a cleared log).
 fn complete(disk: &Disk, hard_state: &HardState, conf_state: &ConfState) -> Result<(), StoreError> {
-    disk.log.clear()?;
+    super::segments::clear(&disk.db, &disk.log)?;
     let mut batch = sled::Batch::default();
     batch.insert(CONF_STATE_KEY, encode(conf_state));
     batch.insert(HARD_STATE_KEY, encode(hard_state));

@@ -19,8 +19,9 @@
 //!   directly (a snapshot from the leader) sees them all.
 //! - The guard file is written by a thread of its own, only ever from a
 //!   floor (term, vote, commit) that a completed flush made durable, and
-//!   only when the term or vote changed or the commit index moved by
-//!   `GUARD_EVERY`: the guard never claims more than the database holds, so
+//!   only when the term or vote changed (at once) or the commit index moved
+//!   by `GUARD_EVERY` (at most every `GUARD_PACE`; a floor held back is
+//!   written when the pace allows): the guard never claims more than the database holds, so
 //!   it can lag (a weaker rollback check for a moment) but never refuse a
 //!   sound store. It is the only writer of the guard file while it runs.
 //! - A failed flush or guard write is reported by [`Syncer::synced`] as a
@@ -31,6 +32,12 @@
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A floor whose only change is the commit index is written at most this
+/// often: each write is a file creation, two fsyncs and a rename, which the
+/// filesystem's journal serialises with every member's log fsync.
+const GUARD_PACE: Duration = Duration::from_millis(100);
 
 use super::{write_file, Guard, StoreError, GUARD_EVERY, GUARD_FILE};
 use crate::config::Fsync;
@@ -61,7 +68,7 @@ struct Request {
 
 /// One write to apply to sled, in queue order.
 pub(super) struct Write {
-    pub(super) log: Option<sled::Batch>,
+    pub(super) log: Vec<super::segments::LogOp>,
     pub(super) meta: Vec<(&'static [u8], Vec<u8>)>,
 }
 
@@ -194,7 +201,7 @@ fn flush_loop(
         let mut written = Ok(());
         for job in std::iter::once(first).chain(rx.try_iter()) {
             match job {
-                Job::Write(w) if written.is_ok() => written = apply(log, meta, w),
+                Job::Write(w) if written.is_ok() => written = apply(db, log, meta, w),
                 Job::Write(_) => {}
                 Job::Sync(r) => last = Some(r),
                 // Dropping the sender on failure disconnects the waiter.
@@ -229,10 +236,8 @@ fn flush_loop(
     }
 }
 
-fn apply(log: &sled::Tree, meta: &sled::Tree, w: Write) -> sled::Result<()> {
-    if let Some(batch) = w.log {
-        log.apply_batch(batch)?;
-    }
+fn apply(db: &sled::Db, log: &sled::Tree, meta: &sled::Tree, w: Write) -> sled::Result<()> {
+    super::segments::apply(db, log, w.log)?;
     for (key, value) in w.meta {
         meta.insert(key, value)?;
     }
@@ -247,18 +252,38 @@ fn write_guards(
     progress: &Mutex<Progress>,
     wake: &SyncWaker,
 ) {
-    while let Ok(mut floor) = rx.recv() {
+    let mut pending: Option<Guard> = None;
+    let mut last_write = Instant::now();
+    loop {
+        // A floor held back by the pace is written once the pace allows,
+        // even if no newer floor comes.
+        let next = match pending {
+            Some(_) => rx.recv_timeout(GUARD_PACE.saturating_sub(last_write.elapsed())),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(f) => pending = Some(f),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
         while let Ok(f) = rx.try_recv() {
-            floor = f;
+            pending = Some(f);
         }
-        let due = floor.term != written.term
-            || floor.vote != written.vote
-            || floor.commit >= written.commit + GUARD_EVERY;
-        if !due {
-            continue;
+        let Some(floor) = pending else { continue };
+        match guard_step(&written, &floor, last_write.elapsed()) {
+            GuardStep::Write => {}
+            GuardStep::Wait => continue,
+            GuardStep::Skip => {
+                pending = None;
+                continue;
+            }
         }
+        pending = None;
         match write_file(dir, Fsync::Always, GUARD_FILE, floor.render().as_bytes()) {
-            Ok(()) => written = floor,
+            Ok(()) => {
+                written = floor;
+                last_write = Instant::now();
+            }
             Err(e) => {
                 if let Ok(mut p) = progress.lock() {
                     p.failure.get_or_insert(e.to_string());
@@ -267,5 +292,59 @@ fn write_guards(
                 return;
             }
         }
+    }
+}
+
+/// What the guard thread does with the latest durable floor.
+#[derive(Debug, PartialEq, Eq)]
+enum GuardStep {
+    /// Write it now.
+    Write,
+    /// Keep it, and write it once the pace allows.
+    Wait,
+    /// Nothing to record yet (the commit index moved too little).
+    Skip,
+}
+
+/// The guard's rule: a new term or vote is written at once (forgetting a
+/// vote breaks Raft); a commit index that moved by `GUARD_EVERY` is written
+/// once `GUARD_PACE` has passed since the last write.
+fn guard_step(written: &Guard, floor: &Guard, since_last_write: Duration) -> GuardStep {
+    if floor.term != written.term || floor.vote != written.vote {
+        GuardStep::Write
+    } else if floor.commit < written.commit + GUARD_EVERY {
+        GuardStep::Skip
+    } else if since_last_write >= GUARD_PACE {
+        GuardStep::Write
+    } else {
+        GuardStep::Wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(term: u64, vote: u64, commit: u64) -> Guard {
+        Guard { term, vote, commit }
+    }
+
+    #[test]
+    fn a_new_term_or_vote_is_written_at_once_whatever_the_pace() {
+        let written = g(2, 1, 5000);
+        let soon = Duration::ZERO;
+        assert_eq!(guard_step(&written, &g(3, 1, 5000), soon), GuardStep::Write);
+        assert_eq!(guard_step(&written, &g(2, 3, 5001), soon), GuardStep::Write);
+    }
+
+    #[test]
+    fn a_moved_commit_index_waits_for_the_pace_then_is_written() {
+        let written = g(2, 1, 5000);
+        let moved = g(2, 1, 5000 + GUARD_EVERY);
+        let early = GUARD_PACE - Duration::from_millis(1);
+        assert_eq!(guard_step(&written, &moved, early), GuardStep::Wait);
+        assert_eq!(guard_step(&written, &moved, GUARD_PACE), GuardStep::Write);
+        let little = g(2, 1, 5000 + GUARD_EVERY - 1);
+        assert_eq!(guard_step(&written, &little, GUARD_PACE), GuardStep::Skip);
     }
 }
