@@ -43,11 +43,13 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 use crate::config::Fsync;
 
+mod durable;
 mod received;
 mod segments;
 mod simulated;
 mod syncer;
 
+use durable::Durable;
 use segments::{LogOp, LogWrites, Place, Segment};
 use simulated::Image;
 pub use simulated::SimulatedDisk;
@@ -150,8 +152,10 @@ impl LogStore {
             })?;
         let log = db.open_tree("log")?;
         let meta = db.open_tree("meta")?;
+        let durable = std::sync::Arc::new(Durable::new(db.clone(), dir)?);
         let mut disk = Disk {
             db,
+            durable,
             log,
             meta,
             fsync,
@@ -170,7 +174,7 @@ impl LogStore {
             // The marker goes last: a crash before it leaves a directory that
             // is refused, never one that is half-initialised and trusted.
             disk.meta.insert(FORMAT_KEY, FORMAT_V2)?;
-            disk.db.flush()?;
+            disk.durable.flush()?;
             disk.write_guard(&s.hard_state)?;
             s.disk = Some(disk);
             return Ok(s);
@@ -347,11 +351,16 @@ impl LogStore {
                     }
                 }
             }
-            let bytes = encode_segment(ents);
-            let place = Place::for_len(bytes.len());
-            writes.put(first.index, place, bytes);
-            let last = first.index + ents.len() as u64 - 1;
-            d.segments.insert(first.index, Segment { last, place });
+            for piece in segments::pieces(ents) {
+                let (Some(head), Some(tail)) = (piece.first(), piece.last()) else {
+                    continue;
+                };
+                let (key, last) = (head.index, tail.index);
+                let bytes = encode_segment(piece);
+                let place = Place::for_len(bytes.len());
+                writes.put(key, place, bytes);
+                d.segments.insert(key, Segment { last, place });
+            }
             let from = d.stale.len().saturating_sub(STALE_PER_APPEND);
             for (a, place) in d.stale.drain(from..) {
                 writes.remove(a, place);
@@ -439,7 +448,7 @@ impl LogStore {
             snap.set_data(data().into());
             return self.install(snap);
         };
-        let (db, dir, fsync) = (d.db.clone(), d.dir.clone(), d.fsync);
+        let (durable, dir, fsync) = (d.durable.clone(), d.dir.clone(), d.fsync);
         let queued = d.syncer.as_ref().map(Syncer::applied_mark);
         let thread = std::thread::Builder::new()
             .name("lns-cluster-snap".into())
@@ -455,7 +464,7 @@ impl LogStore {
                 }
                 snap.set_data(data().into());
                 if fsync == Fsync::Always {
-                    db.flush()?;
+                    durable.flush()?;
                 }
                 write_file(&dir, fsync, SNAPSHOT_FILE, &encode(&snap))?;
                 Ok(snap)
@@ -512,7 +521,7 @@ impl LogStore {
             return Ok(d.syncer.is_some());
         }
         let trees = (d.log.clone(), d.meta.clone());
-        let syncer = Syncer::start(d.db.clone(), trees, d.dir.clone(), d.guard, wake)
+        let syncer = Syncer::start(d.durable.clone(), trees, d.dir.clone(), d.guard, wake)
             .map_err(|e| StoreError::Damaged(format!("cannot start the fsync thread: {e}")))?;
         d.syncer = Some(syncer);
         Ok(true)
@@ -557,7 +566,7 @@ impl LogStore {
         if let Some(d) = &mut self.disk {
             d.drain()?;
             if d.fsync == Fsync::Always {
-                d.db.flush()?;
+                d.durable.flush()?;
             }
             if let Some(s) = &d.syncer {
                 // The guard thread is the only writer of the guard file.
@@ -568,7 +577,7 @@ impl LogStore {
             let g = &d.guard;
             if hs.term != g.term || hs.vote != g.vote || hs.commit >= g.commit + GUARD_EVERY {
                 if d.fsync == Fsync::Never {
-                    d.db.flush()?;
+                    d.durable.flush()?;
                 }
                 d.write_guard(hs)?;
             }
@@ -760,6 +769,8 @@ impl Storage for LogStore {
 
 struct Disk {
     db: sled::Db,
+    /// Flushes `db` durably (sled's own flush is not, see `durable`).
+    durable: std::sync::Arc<Durable>,
     log: sled::Tree,
     meta: sled::Tree,
     fsync: Fsync,

@@ -316,3 +316,28 @@ fn a_version_1_store_is_read_and_marked_version_2() {
     }
     assert_eq!(format(dir.path()), b"lns-cluster-store-v2");
 }
+
+#[test]
+fn a_very_large_append_is_cut_into_segments_that_never_become_sled_blobs() {
+    let dir = TempDir::new("own-pieces");
+    // 300 entries of 5 KiB: ~1.5 MiB in one append, more than one segment
+    // of at most 8 chunks can hold.
+    let written = run(1, 300, 2, 5 * 1024);
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("fresh store");
+        s.append(&written).expect("append");
+        commit(&mut s, 300);
+        s.sync().expect("sync");
+    }
+    let (own, shared) = layout(dir.path());
+    assert!(own.len() >= 2, "{own:?}");
+    assert_eq!(own[0].0, 1);
+    assert!(own.iter().all(|(_, chunks)| *chunks <= 8), "{own:?}");
+    assert!(shared.is_empty(), "{shared:?}");
+    let blobs = std::fs::read_dir(dir.path().join("blobs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(blobs, 0, "sled wrote blob files");
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(all_entries(&s), written);
+}

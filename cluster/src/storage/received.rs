@@ -65,7 +65,7 @@ impl LogStore {
             // 1. The marker, durable before the file can be.
             d.meta.insert(INSTALLING_KEY, &meta.index.to_be_bytes())?;
             if d.fsync == Fsync::Always {
-                d.db.flush()?;
+                d.durable.flush()?;
             }
             if steps >= 2 {
                 // 2. The file.
@@ -119,7 +119,7 @@ pub(super) fn finish_interrupted_install(
     hard_state.commit = meta.index;
     *conf_state = meta.get_conf_state().clone();
     complete(disk, hard_state, conf_state)?;
-    disk.db.flush()?;
+    disk.durable.flush()?;
     Ok(true)
 }
 

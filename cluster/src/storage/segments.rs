@@ -17,6 +17,10 @@
 //!   more, so the shared tree rewrote megabytes of recent segments, file by
 //!   file, in front of every fsync. A tree of its own is written once, in
 //!   chunks that stay inline in sled's log, and dropped whole.
+//! - An append larger than [`SEGMENT_MAX`] is cut into several segments
+//!   ([`pieces`]), so that an own tree holds at most 8 chunks: sled
+//!   consolidates a page of 10 fragments into one item, which above ~128 KiB
+//!   would be a blob file again.
 //! - [`LogWrites`] queues the writes of one append in order; [`apply`]
 //!   performs them in that order. Each write is atomic (one batch on one
 //!   tree, or one tree dropped); a sequence is not, so callers order it so
@@ -30,6 +34,9 @@
 
 use std::collections::BTreeMap;
 
+use protobuf::Message as _;
+use raft::eraftpb::Entry;
+
 use super::StoreError;
 
 /// Segments of at least this many bytes get a tree of their own.
@@ -40,7 +47,29 @@ pub(super) const OWN_TREE_MIN: usize = 4 * 1024;
 /// inline in sled's log, never as a file of its own.
 pub(super) const CHUNK: usize = 96 * 1024;
 
+/// The most entry bytes in one segment (8 chunks).
+pub(super) const SEGMENT_MAX: usize = 8 * CHUNK;
+
 const OWN_PREFIX: &[u8] = b"log-";
+
+/// Cuts an append into runs of entries of at most [`SEGMENT_MAX`] encoded
+/// bytes each (an entry larger than that is a run of its own).
+pub(super) fn pieces(ents: &[Entry]) -> Vec<&[Entry]> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0usize);
+    for (i, e) in ents.iter().enumerate() {
+        let len = e.compute_size() as usize + 4;
+        if i > start && size + len > SEGMENT_MAX {
+            out.push(&ents[start..i]);
+            (start, size) = (i, 0);
+        }
+        size += len;
+    }
+    if start < ents.len() {
+        out.push(&ents[start..]);
+    }
+    out
+}
 
 /// Where a segment is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 /// filesystem's journal serialises with every member's log fsync.
 const GUARD_PACE: Duration = Duration::from_millis(100);
 
+use super::durable::Durable;
 use super::{write_file, Guard, StoreError, GUARD_EVERY, GUARD_FILE};
 use crate::config::Fsync;
 
@@ -84,7 +85,7 @@ impl Syncer {
     /// Starts both threads over `db` (its `log` and `meta` trees); `written`
     /// is the guard file's floor.
     pub(super) fn start(
-        db: sled::Db,
+        durable: Arc<Durable>,
         trees: (sled::Tree, sled::Tree),
         dir: PathBuf,
         written: Guard,
@@ -105,7 +106,7 @@ impl Syncer {
             let guards = guards.clone();
             std::thread::Builder::new()
                 .name("lns-cluster-fsync".into())
-                .spawn(move || flush_loop(&db, &trees, &rx, &guards, &progress, &wake))?
+                .spawn(move || flush_loop(&durable, &trees, &rx, &guards, &progress, &wake))?
         };
         Ok(Syncer {
             requests: Some(requests),
@@ -189,7 +190,7 @@ impl std::fmt::Debug for Syncer {
 /// The writer thread: applies every queued write in order, then one flush
 /// for every sync request among them, then reports.
 fn flush_loop(
-    db: &sled::Db,
+    durable: &Durable,
     (log, meta): &(sled::Tree, sled::Tree),
     rx: &mpsc::Receiver<Job>,
     guards: &mpsc::Sender<Guard>,
@@ -201,7 +202,9 @@ fn flush_loop(
         let mut written = Ok(());
         for job in std::iter::once(first).chain(rx.try_iter()) {
             match job {
-                Job::Write(w) if written.is_ok() => written = apply(db, log, meta, w),
+                Job::Write(w) if written.is_ok() => {
+                    written = apply(durable.db(), log, meta, w);
+                }
                 Job::Write(_) => {}
                 Job::Sync(r) => last = Some(r),
                 // Dropping the sender on failure disconnects the waiter.
@@ -212,8 +215,8 @@ fn flush_loop(
             }
         }
         let outcome = match (written, &last) {
-            (Err(e), _) => Err(e),
-            (Ok(()), Some(_)) => db.flush().map(|_| ()),
+            (Err(e), _) => Err(StoreError::from(e)),
+            (Ok(()), Some(_)) => durable.flush(),
             (Ok(()), None) => continue,
         };
         if let Ok(mut p) = progress.lock() {
