@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use super::outbox::Outbox;
 use super::{
-    AddressRequest, AuthState, Keepalive, LinkConfig, LinkCore, LinkEvent, PeerHeard, Phase,
-    ProxyInfo, RestoreError, Side,
+    AddressRequest, AuthState, AuthStatus, Keepalive, LinkConfig, LinkCore, LinkEvent, PeerHeard,
+    Phase, ProxyInfo, RestoreError, Side,
 };
 use crate::entropy::Entropy;
 use crate::inline_bytes::InlineBytes;
@@ -99,8 +99,9 @@ impl Link {
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         match &self.0 {
             Form::Active(c) => c.poll_timeout(),
-            // A settled link runs no restart timer (its expansion has none).
-            Form::Settled(s) => [s.auth.deadline, s.auth.rechallenge_at, s.keepalive.next_at]
+            // A settled link runs no restart or authentication timer (its
+            // expansion has none).
+            Form::Settled(s) => [s.auth_rechallenge_at, s.echo_next_at]
                 .into_iter()
                 .flatten()
                 .min(),
@@ -127,7 +128,14 @@ impl Link {
     pub fn note_traffic(&mut self, now: Timestamp) {
         match &mut self.0 {
             Form::Active(c) => c.note_traffic(now),
-            Form::Settled(s) => s.keepalive.note_traffic(now, s.config.echo_interval),
+            Form::Settled(s) => {
+                let mut keepalive = Keepalive {
+                    next_at: s.echo_next_at,
+                    unanswered: s.echo_unanswered,
+                };
+                keepalive.note_traffic(now, s.config.echo_interval);
+                s.echo_next_at = keepalive.next_at;
+            }
         }
     }
 
@@ -250,7 +258,10 @@ impl Link {
     /// The authentication method negotiated by LCP (`None` until LCP
     /// negotiated one, or when none was demanded).
     pub fn auth_method(&self) -> Option<AuthMethod> {
-        self.auth().method
+        match &self.0 {
+            Form::Active(c) => c.auth.method,
+            Form::Settled(s) => s.auth_method,
+        }
     }
 
     /// The peer's IPV6CP interface identifier as we acked it (RFC 5072
@@ -265,7 +276,10 @@ impl Link {
 
     /// The user name the peer authenticated with (LNS) or ours (subscriber).
     pub fn user_name(&self) -> &[u8] {
-        &self.auth().peer_name
+        match &self.0 {
+            Form::Active(c) => &c.auth.peer_name,
+            Form::Settled(s) => &s.auth_peer_name,
+        }
     }
 
     /// How to frame datagrams for the peer (ACFC/PFC as negotiated, RFC
@@ -322,13 +336,6 @@ impl Link {
         link
     }
 
-    fn auth(&self) -> &AuthState {
-        match &self.0 {
-            Form::Active(c) => &c.auth,
-            Form::Settled(s) => &s.auth,
-        }
-    }
-
     fn outbox_mut(&mut self) -> &mut Outbox {
         match &mut self.0 {
             Form::Active(c) => &mut c.out,
@@ -380,8 +387,18 @@ struct Settled {
     phase: Phase,
     ipv4_request: AddressRequest,
     peer_heard: PeerHeard,
-    keepalive: Keepalive,
-    auth: AuthState,
+    echo_next_at: Option<Timestamp>,
+    echo_unanswered: u8,
+    // The authentication's outcome (the exchange's timer is off).
+    auth_method: Option<AuthMethod>,
+    auth_status: AuthStatus,
+    auth_identifier: u8,
+    auth_next_id: u8,
+    auth_retries_left: u8,
+    auth_challenge: InlineBytes,
+    auth_message: InlineBytes,
+    auth_rechallenge_at: Option<Timestamp>,
+    auth_peer_name: InlineBytes,
     lcp: Rest,
     ipcp: Rest,
     ipv6cp: Rest,
@@ -394,14 +411,38 @@ struct Settled {
     send_compression: Compression,
     peer_demand: Option<AuthMethod>,
     loop_suspicions: u8,
-    // IPCP's (RFC 1332, RFC 1877).
-    ipv4_assigned_peer: Option<Ipv4Addr>,
-    ipv4_peer_dns: [Option<Ipv4Addr>; 2],
+    // IPCP's (RFC 1332, RFC 1877) and IPV6CP's (RFC 5072), each option
+    // as a value and a bit of `present`.
+    ipv4_assigned_peer: u32,
+    ipv4_peer_dns: [u32; 2],
     ipv4_peer_address: Ipv4Addr,
-    // IPV6CP's (RFC 5072).
-    ipv6_request_id: Option<u64>,
+    ipv6_request_id: u64,
     ipv6_peer_id: u64,
-    ipv6_assigned_peer: Option<u64>,
+    ipv6_assigned_peer: u64,
+    present: u8,
+}
+
+/// Bits of `Settled::present`: which optional values are set.
+const IPV4_ASSIGNED_PEER: u8 = 0x01;
+const IPV4_PEER_DNS1: u8 = 0x02;
+const IPV4_PEER_DNS2: u8 = 0x04;
+const IPV6_REQUEST_ID: u8 = 0x08;
+const IPV6_ASSIGNED_PEER: u8 = 0x10;
+
+/// An optional value as the value (or the default) and `bit` in `present`.
+fn pack<T: Default>(value: Option<T>, bit: u8, present: &mut u8) -> T {
+    match value {
+        Some(v) => {
+            *present |= bit;
+            v
+        }
+        None => T::default(),
+    }
+}
+
+/// The optional value `pack` stored.
+fn unpack<T>(value: T, bit: u8, present: u8) -> Option<T> {
+    (present & bit != 0).then_some(value)
 }
 
 /// An automaton at rest: its Configure-Request bytes and restart timer
@@ -441,6 +482,9 @@ impl Settled {
             return None;
         }
         let l = &core.lcp_neg;
+        let (i, v, a) = (&core.ipcp_neg, &core.ipv6cp_neg, &core.auth);
+        let v4 = |addr: Option<Ipv4Addr>| addr.map(u32::from);
+        let mut present = 0;
         let settled = Settled {
             config: Arc::clone(&core.config),
             out: Outbox::default(),
@@ -448,8 +492,17 @@ impl Settled {
             phase: core.phase,
             ipv4_request: core.ipv4_request,
             peer_heard: core.peer_heard,
-            keepalive: core.keepalive,
-            auth: core.auth.clone(),
+            echo_next_at: core.keepalive.next_at,
+            echo_unanswered: core.keepalive.unanswered,
+            auth_method: a.method,
+            auth_status: a.status,
+            auth_identifier: a.identifier,
+            auth_next_id: a.next_id,
+            auth_retries_left: a.retries_left,
+            auth_challenge: a.challenge.clone(),
+            auth_message: a.message.clone(),
+            auth_rechallenge_at: a.rechallenge_at,
+            auth_peer_name: a.peer_name.clone(),
             lcp: Rest::of(&core.lcp),
             ipcp: Rest::of(&core.ipcp),
             ipv6cp: Rest::of(&core.ipv6cp),
@@ -461,12 +514,16 @@ impl Settled {
             send_compression: l.send_compression,
             peer_demand: l.peer_demand,
             loop_suspicions: l.loop_suspicions,
-            ipv4_assigned_peer: core.ipcp_neg.assigned_peer,
-            ipv4_peer_dns: core.ipcp_neg.peer_dns,
-            ipv4_peer_address: core.ipcp_neg.peer_address,
-            ipv6_request_id: core.ipv6cp_neg.request_id,
-            ipv6_peer_id: core.ipv6cp_neg.peer_id,
-            ipv6_assigned_peer: core.ipv6cp_neg.assigned_peer,
+            ipv4_assigned_peer: pack(v4(i.assigned_peer), IPV4_ASSIGNED_PEER, &mut present),
+            ipv4_peer_dns: [
+                pack(v4(i.peer_dns[0]), IPV4_PEER_DNS1, &mut present),
+                pack(v4(i.peer_dns[1]), IPV4_PEER_DNS2, &mut present),
+            ],
+            ipv4_peer_address: i.peer_address,
+            ipv6_request_id: pack(v.request_id, IPV6_REQUEST_ID, &mut present),
+            ipv6_peer_id: v.peer_id,
+            ipv6_assigned_peer: pack(v.assigned_peer, IPV6_ASSIGNED_PEER, &mut present),
+            present,
         };
         // Lossless or not at all: the outbox is the caller's to move.
         let expanded = settled.expand();
@@ -494,8 +551,22 @@ impl Settled {
         c.phase = self.phase;
         c.ipv4_request = self.ipv4_request;
         c.peer_heard = self.peer_heard;
-        c.keepalive = self.keepalive;
-        c.auth = self.auth.clone();
+        c.keepalive = Keepalive {
+            next_at: self.echo_next_at,
+            unanswered: self.echo_unanswered,
+        };
+        c.auth = AuthState {
+            method: self.auth_method,
+            status: self.auth_status,
+            identifier: self.auth_identifier,
+            next_id: self.auth_next_id,
+            challenge: self.auth_challenge.clone(),
+            message: self.auth_message.clone(),
+            retries_left: self.auth_retries_left,
+            deadline: None,
+            rechallenge_at: self.auth_rechallenge_at,
+            peer_name: self.auth_peer_name.clone(),
+        };
         let l = &mut c.lcp_neg;
         l.request_mru = self.request_mru;
         l.our_magic = self.our_magic;
@@ -505,12 +576,17 @@ impl Settled {
         l.send_compression = self.send_compression;
         l.peer_demand = self.peer_demand;
         l.loop_suspicions = self.loop_suspicions;
-        c.ipcp_neg.assigned_peer = self.ipv4_assigned_peer;
-        c.ipcp_neg.peer_dns = self.ipv4_peer_dns;
+        let present = self.present;
+        let v4 = |value: u32, bit: u8| unpack(Ipv4Addr::from(value), bit, present);
+        c.ipcp_neg.assigned_peer = v4(self.ipv4_assigned_peer, IPV4_ASSIGNED_PEER);
+        c.ipcp_neg.peer_dns = [
+            v4(self.ipv4_peer_dns[0], IPV4_PEER_DNS1),
+            v4(self.ipv4_peer_dns[1], IPV4_PEER_DNS2),
+        ];
         c.ipcp_neg.peer_address = self.ipv4_peer_address;
-        c.ipv6cp_neg.request_id = self.ipv6_request_id;
+        c.ipv6cp_neg.request_id = unpack(self.ipv6_request_id, IPV6_REQUEST_ID, present);
         c.ipv6cp_neg.peer_id = self.ipv6_peer_id;
-        c.ipv6cp_neg.assigned_peer = self.ipv6_assigned_peer;
+        c.ipv6cp_neg.assigned_peer = unpack(self.ipv6_assigned_peer, IPV6_ASSIGNED_PEER, present);
         c.lcp = self.lcp.automaton(&c.lcp_neg);
         c.ipcp = self.ipcp.automaton(&c.ipcp_neg);
         c.ipv6cp = self.ipv6cp.automaton(&c.ipv6cp_neg);
