@@ -357,7 +357,7 @@ impl DataPlane {
             counters.drop_one(DropReason::UnknownSession);
             return;
         };
-        let Some(index) = self.shared.socket_index(slot.entry.local) else {
+        let Some(index) = self.shared.socket_index(slot.entry.local()) else {
             counters.drop_one(DropReason::IoError);
             return;
         };
@@ -369,7 +369,7 @@ impl DataPlane {
             counters.drop_one(DropReason::IoError);
             return;
         };
-        match self.shared.sockets[index].send_to(&buf[start..], slot.entry.peer) {
+        match self.shared.sockets[index].send_to(&buf[start..], slot.entry.peer()) {
             Ok(n) => counters.traffic(Traffic::L2tpTx, 1, n as u64),
             Err(_) => counters.drop_one(DropReason::IoError),
         }
@@ -457,14 +457,14 @@ impl Drop for DataPlane {
 pub(crate) fn show(
     taps: Option<&crate::mgmt::taps::ActiveCaptures>,
     direction: crate::mgmt::capture::Direction,
-    entry: &SessionEntry,
+    entry: &super::slot::SlotEntry,
     datagram: &[u8],
 ) {
     use crate::mgmt::capture::Direction;
     let Some(taps) = taps else { return };
     let (src, dst) = match direction {
-        Direction::FromLac => (entry.peer, entry.local),
-        Direction::ToLac => (entry.local, entry.peer),
+        Direction::FromLac => (entry.peer(), entry.local()),
+        Direction::ToLac => (entry.local(), entry.peer()),
     };
     taps.offer(crate::mgmt::taps::Seen {
         at: lns_proto::time::Timestamp::from_unix_micros(now_unix_micros()),

@@ -27,13 +27,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::slot::{SlotEntry, Tunnels};
 use super::{SessionEntry, SessionStats};
 
 /// One session in a snapshot: its entry and its live counters.
 #[derive(Debug)]
 pub struct SessionSlot {
-    /// What the control task published.
-    pub entry: SessionEntry,
+    /// What the control task published (the tunnel's addresses shared).
+    pub entry: SlotEntry,
     /// Traffic counters, updated by every worker with relaxed atomics.
     pub counters: Arc<SessionCounters>,
 }
@@ -95,6 +96,8 @@ pub struct SessionTable {
     ipv6_length_counts: BTreeMap<u8, usize>,
     /// The lengths in `ipv6_length_counts`, longest first.
     ipv6_lengths: Vec<u8>,
+    /// The tunnels' addresses, shared by their sessions' slots.
+    tunnels: Tunnels,
     len: usize,
 }
 
@@ -106,6 +109,7 @@ impl Default for SessionTable {
             by_ipv6: Sharded::new(),
             ipv6_length_counts: BTreeMap::new(),
             ipv6_lengths: Vec::new(),
+            tunnels: Tunnels::default(),
             len: 0,
         }
     }
@@ -169,11 +173,12 @@ impl SessionTable {
             Some(old) => Arc::clone(&old.counters),
             None => Arc::new(SessionCounters::default()),
         };
+        let entry = SlotEntry::new(entry, &mut self.tunnels);
         let slot = Arc::new(SessionSlot { entry, counters });
         if let Some(v4) = slot.entry.ipv4 {
             self.by_ipv4.insert(v4, Arc::clone(&slot));
         }
-        for &(prefix, len) in &slot.entry.ipv6_prefixes {
+        for &(prefix, len) in slot.entry.ipv6_prefixes.iter() {
             let len = len.min(128);
             let k = (mask(u128::from(prefix), len), len);
             if self.by_ipv6.insert(k, Arc::clone(&slot)).is_none() {
@@ -196,6 +201,7 @@ impl SessionTable {
     fn remove_keys(&mut self, key: (u16, u16)) -> Option<Arc<SessionSlot>> {
         let old = self.by_id.remove(&key)?;
         self.len -= 1;
+        self.tunnels.release(old.entry.tunnel_id);
         if let Some(v4) = old.entry.ipv4 {
             if self
                 .by_ipv4
@@ -205,7 +211,7 @@ impl SessionTable {
                 self.by_ipv4.remove(&v4);
             }
         }
-        for &(prefix, len) in &old.entry.ipv6_prefixes {
+        for &(prefix, len) in old.entry.ipv6_prefixes.iter() {
             let len = len.min(128);
             let k = (mask(u128::from(prefix), len), len);
             if self.by_ipv6.get(&k).is_some_and(|s| std::ptr::eq(s, &*old)) {
