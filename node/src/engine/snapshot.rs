@@ -19,6 +19,7 @@ use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
 use super::pool::Pools;
 use super::session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
+use super::stored_grant::StoredGrant;
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
@@ -568,7 +569,7 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
         auth_phase,
         auth_request,
         user: s.user.to_vec(),
-        grant: s.grant.as_ref().map(grant_to_pb),
+        grant: s.grant.as_ref().map(|g| grant_to_pb(&g.grant())),
         ipv4: s.ipv4.map(u32::from),
         acct_session_id: s.acct_session_id.to_string(),
         started_us: s.started.unix_micros(),
@@ -618,7 +619,12 @@ fn session_from_pb(
             _ => return Err(bad("session.auth_phase")),
         },
         user: r.user.as_slice().into(),
-        grant: r.grant.as_ref().map(grant_from_pb).transpose()?,
+        grant: r
+            .grant
+            .as_ref()
+            .map(grant_from_pb)
+            .transpose()?
+            .map(StoredGrant::from),
         ipv4: r.ipv4.map(Ipv4Addr::from),
         acct_session_id: AcctSessionId::parse(&r.acct_session_id)
             .ok_or(bad("session.acct_session_id"))?,
