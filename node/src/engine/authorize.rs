@@ -83,7 +83,7 @@ impl Engine {
             s.session_deadline = (!t.is_zero()).then(|| from + t);
         }
         if let Some(t) = change.idle_timeout {
-            s.idle_timeout = (!t.is_zero()).then_some(t);
+            s.idle_timeout = (!t.is_zero()).then_some(t).into();
         }
         if let Some(stored) = s.grant.as_mut() {
             let mut grant = stored.grant();

@@ -50,7 +50,7 @@ pub use rearm::{ACCOUNTING_SPREAD, RETRANSMIT_SPREAD, TIMER_SPREAD};
 pub use session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
 pub use setup_failure::SetupFailures;
 pub use snapshot::SnapshotError;
-pub use stored_grant::StoredGrant;
+pub use stored_grant::{CompactDuration, StoredGrant};
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
@@ -377,7 +377,7 @@ impl Engine {
                 s.authenticated_at = Some(now);
                 let timeout = grant.session_timeout.or(self.config.session_timeout);
                 s.session_deadline = timeout.map(|t| now + t);
-                s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout);
+                s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout).into();
                 // RFC 3162 §2.2: Framed-Interface-Id is the identifier the
                 // subscriber's IPV6CP must settle on (Nak'd to it otherwise).
                 if let Some(id) = grant.ipv6().interface_id {
@@ -690,7 +690,7 @@ impl Engine {
             authenticated_at: None,
             last_traffic: now,
             session_deadline: None,
-            idle_timeout: None,
+            idle_timeout: CompactDuration::NONE,
             mru: self.config.link.mru,
             ending: Ending::No,
             published: false,

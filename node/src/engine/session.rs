@@ -6,7 +6,7 @@
 //! derived values.
 
 use super::accounting::Traffic;
-use super::stored_grant::StoredGrant;
+use super::stored_grant::{CompactDuration, StoredGrant};
 use super::types::SessionKey;
 use lns_proto::inline_bytes::InlineBytes;
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
@@ -14,7 +14,6 @@ use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode};
 use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
 use lns_proto::time::Timestamp;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 /// Where authentication stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,7 +188,7 @@ pub struct Session {
     /// Session-Timeout deadline.
     pub session_deadline: Option<Timestamp>,
     /// Idle-Timeout.
-    pub idle_timeout: Option<Duration>,
+    pub idle_timeout: CompactDuration,
     /// The peer's MRU once LCP is up.
     pub mru: u16,
     /// Ending or not.
@@ -206,7 +205,7 @@ pub struct Session {
 impl Session {
     /// The idle deadline, if an idle timeout applies and IPCP is up.
     pub fn idle_deadline(&self) -> Option<Timestamp> {
-        match (self.idle_timeout, self.ipv4) {
+        match (self.idle_timeout.get(), self.ipv4) {
             (Some(t), Some(_)) if self.ending == Ending::No => Some(self.last_traffic + t),
             _ => None,
         }

@@ -576,7 +576,7 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
         authenticated_at_us: s.authenticated_at.map(Timestamp::unix_micros),
         last_traffic_us: s.last_traffic.unix_micros(),
         session_deadline_us: s.session_deadline.map(Timestamp::unix_micros),
-        idle_timeout_ms: s.idle_timeout.map(ms),
+        idle_timeout_ms: s.idle_timeout.get().map(ms),
         mru: u32::from(s.mru),
         ending,
         ending_result,
@@ -632,7 +632,7 @@ fn session_from_pb(
         authenticated_at: r.authenticated_at_us.map(Timestamp::from_unix_micros),
         last_traffic: Timestamp::from_unix_micros(r.last_traffic_us),
         session_deadline: r.session_deadline_us.map(Timestamp::from_unix_micros),
-        idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
+        idle_timeout: r.idle_timeout_ms.map(Duration::from_millis).into(),
         mru: u16_of(r.mru, "session.mru")?,
         ending: if r.ending {
             Ending::With(

@@ -26,9 +26,9 @@ pub struct StoredGrant {
     pool: Option<Box<str>>,
     /// `AddressGrant::Fixed`'s address when `FIXED` is set.
     fixed: u32,
-    session_timeout: Nanos,
-    idle_timeout: Nanos,
-    acct_interim_interval: Nanos,
+    session_timeout: CompactDuration,
+    idle_timeout: CompactDuration,
+    acct_interim_interval: CompactDuration,
     /// Boxed only when AAA sent Class values (most sessions have none).
     class: Option<Box<Vec<Vec<u8>>>>,
     dns: [u32; 2],
@@ -66,9 +66,9 @@ impl From<Grant> for StoredGrant {
         StoredGrant {
             pool,
             fixed,
-            session_timeout: Nanos::from(g.session_timeout),
-            idle_timeout: Nanos::from(g.idle_timeout),
-            acct_interim_interval: Nanos::from(g.acct_interim_interval),
+            session_timeout: CompactDuration::from(g.session_timeout),
+            idle_timeout: CompactDuration::from(g.idle_timeout),
+            acct_interim_interval: CompactDuration::from(g.acct_interim_interval),
             class: (!g.class.is_empty()).then(|| Box::new(g.class)),
             dns,
             ipv6: g.ipv6,
@@ -122,29 +122,38 @@ impl StoredGrant {
     }
 }
 
-/// An optional duration in one word: nanoseconds, `u64::MAX` for none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Nanos(u64);
+/// An optional duration in one word (an `Option<Duration>` takes two):
+/// nanoseconds, `u64::MAX` for none; saturates at 584 years.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CompactDuration(u64);
 
-impl Nanos {
-    const NONE: Nanos = Nanos(u64::MAX);
+impl CompactDuration {
+    /// No duration.
+    pub const NONE: CompactDuration = CompactDuration(u64::MAX);
 
-    fn get(self) -> Option<Duration> {
-        (self != Nanos::NONE).then(|| Duration::from_nanos(self.0))
+    /// The duration, if any.
+    pub fn get(self) -> Option<Duration> {
+        (self != CompactDuration::NONE).then(|| Duration::from_nanos(self.0))
     }
 }
 
-impl From<Option<Duration>> for Nanos {
-    fn from(d: Option<Duration>) -> Nanos {
+impl From<Option<Duration>> for CompactDuration {
+    fn from(d: Option<Duration>) -> CompactDuration {
         match d {
             // Saturates below the marker (584 years).
-            Some(d) => Nanos(
+            Some(d) => CompactDuration(
                 u64::try_from(d.as_nanos())
                     .unwrap_or(u64::MAX)
                     .min(u64::MAX - 1),
             ),
-            None => Nanos::NONE,
+            None => CompactDuration::NONE,
         }
+    }
+}
+
+impl std::fmt::Debug for CompactDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
     }
 }
 
