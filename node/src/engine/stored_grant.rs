@@ -29,7 +29,10 @@ pub struct StoredGrant {
     session_timeout: CompactDuration,
     idle_timeout: CompactDuration,
     acct_interim_interval: CompactDuration,
-    /// Boxed only when AAA sent Class values (most sessions have none).
+    /// Boxed only when AAA sent Class values (most sessions have none): 8
+    /// bytes inline where a `Vec` takes 24, for one more indirection on
+    /// the accounting path.
+    #[allow(clippy::box_collection)]
     class: Option<Box<Vec<Vec<u8>>>>,
     dns: [u32; 2],
     ipv6: Option<Box<Ipv6Grant>>,

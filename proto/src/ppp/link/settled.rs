@@ -41,6 +41,9 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug)]
 pub struct Link(Form);
 
+// The point: the compact record inline, the full state boxed (it exists
+// only while something is negotiated).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Form {
     /// Negotiating (or anything the compact record cannot hold).

@@ -31,7 +31,7 @@ impl Pair {
     }
 
     /// Feeds one frame to both LNS forms, then checks they agree.
-    fn to_lns(&mut self, frame: &[u8]) {
+    fn lns_receives(&mut self, frame: &[u8]) {
         self.lns.handle_frame(self.now, frame, &mut self.e_lns);
         self.full.handle_frame(self.now, frame, &mut self.e_full);
         self.same();
@@ -53,7 +53,7 @@ impl Pair {
         for _ in 0..50 {
             let mut moved = false;
             while let Some(f) = self.sub.poll_transmit() {
-                self.to_lns(&f);
+                self.lns_receives(&f);
                 moved = true;
             }
             while let Some(f) = self.lns.poll_transmit() {
@@ -110,7 +110,7 @@ fn an_established_link_settles_and_answers_like_the_full_state() {
     // RFC 1661 §5.8: an Echo-Request is answered from the settled state
     // (the identifier, the magic), and the link settles again after.
     let magic = p.sub.our_magic().to_be_bytes();
-    p.to_lns(&lcp(0x09, 0x33, &magic));
+    p.lns_receives(&lcp(0x09, 0x33, &magic));
     assert!(p.lns.is_settled());
     let reply = p.lns.poll_transmit().expect("an Echo-Reply");
     assert_eq!(p.full.out.pop_frame(), Some(reply.clone()));
@@ -139,7 +139,7 @@ fn a_configure_request_in_opened_renegotiates_from_the_settled_state() {
     // Configure-Request comes from the rebuilt negotiation, with the next
     // identifier, exactly as the full state sends it.
     p.now = p.now + core::time::Duration::from_secs(1);
-    p.to_lns(&pppd_lcp_request(0x44));
+    p.lns_receives(&pppd_lcp_request(0x44));
     assert_eq!(p.lns.lcp_state(), State::AckSent);
     assert!(!p.lns.is_settled(), "the restart timer runs again");
     let sent = drain(&mut p.lns);
