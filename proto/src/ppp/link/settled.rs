@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+#[cfg(test)]
 use super::outbox::Outbox;
 use super::{
     AddressRequest, AuthState, AuthStatus, Keepalive, LinkConfig, LinkCore, LinkEvent, PeerHeard,
@@ -113,12 +114,27 @@ impl Link {
 
     /// The next PPP frame to send.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.outbox_mut().pop_frame()
+        // A settled link has nothing queued.
+        let Form::Active(core) = &mut self.0 else {
+            return None;
+        };
+        let frame = core.out.pop_frame();
+        if frame.is_none() {
+            self.settle();
+        }
+        frame
     }
 
     /// The next event for the caller.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
-        self.outbox_mut().pop_event()
+        let Form::Active(core) = &mut self.0 else {
+            return None;
+        };
+        let event = core.out.pop_event();
+        if event.is_none() {
+            self.settle();
+        }
+        event
     }
 
     /// Closes the link: LCP Terminate-Request (RFC 1661 §4.1 Close); the
@@ -308,20 +324,17 @@ impl Link {
     pub(super) fn core(&self) -> Cow<'_, LinkCore> {
         match &self.0 {
             Form::Active(c) => Cow::Borrowed(c),
-            Form::Settled(s) => {
-                let mut c = s.expand();
-                c.out = s.out.clone();
-                Cow::Owned(c)
-            }
+            Form::Settled(s) => Cow::Owned(s.expand()),
         }
     }
 
     /// The undrained outputs, in either form.
     #[cfg(test)]
     pub(super) fn outbox(&self) -> &Outbox {
+        static EMPTY: Outbox = Outbox::EMPTY;
         match &self.0 {
             Form::Active(c) => &c.out,
-            Form::Settled(s) => &s.out,
+            Form::Settled(_) => &EMPTY,
         }
     }
 
@@ -339,19 +352,10 @@ impl Link {
         link
     }
 
-    fn outbox_mut(&mut self) -> &mut Outbox {
-        match &mut self.0 {
-            Form::Active(c) => &mut c.out,
-            Form::Settled(s) => &mut s.out,
-        }
-    }
-
     /// Runs one input on the full state, then tries to settle.
     fn update<R>(&mut self, input: impl FnOnce(&mut LinkCore) -> R) -> R {
-        if let Form::Settled(s) = &mut self.0 {
-            let mut core = s.expand();
-            core.out = std::mem::take(&mut s.out);
-            self.0 = Form::Active(Box::new(core));
+        if let Form::Settled(s) = &self.0 {
+            self.0 = Form::Active(Box::new(s.expand()));
         }
         let result = match &mut self.0 {
             Form::Active(c) => input(c),
@@ -362,12 +366,17 @@ impl Link {
         result
     }
 
+    /// Keeps the compact record instead of the box, if it holds the same
+    /// link and nothing waits to be polled (the record has no outbox; the
+    /// poll that finds the queues empty settles the link).
     fn settle(&mut self) {
-        let Form::Active(core) = &mut self.0 else {
+        let Form::Active(core) = &self.0 else {
             return;
         };
-        if let Some(mut settled) = Settled::of(core) {
-            settled.out = std::mem::take(&mut core.out);
+        if !core.out.is_released() {
+            return;
+        }
+        if let Some(settled) = Settled::of(core) {
             self.0 = Form::Settled(settled);
         }
     }
@@ -385,7 +394,6 @@ fn unreachable_settled() -> ! {
 #[derive(Clone, Debug)]
 struct Settled {
     config: Arc<LinkConfig>,
-    out: Outbox,
     side: Side,
     phase: Phase,
     ipv4_request: AddressRequest,
@@ -398,8 +406,12 @@ struct Settled {
     auth_identifier: u8,
     auth_next_id: u8,
     auth_retries_left: u8,
-    auth_challenge: InlineBytes,
-    auth_message: InlineBytes,
+    /// The CHAP challenge then our answer's message: one `InlineBytes`,
+    /// inline for PAP's usual message ("Welcome"), boxed when both are
+    /// longer than 22 bytes together.
+    auth_texts: InlineBytes,
+    /// The challenge's length in `auth_texts`.
+    auth_challenge_len: u16,
     auth_rechallenge_at: Option<Timestamp>,
     auth_peer_name: InlineBytes,
     lcp: Rest,
@@ -490,7 +502,6 @@ impl Settled {
         let mut present = 0;
         let settled = Settled {
             config: Arc::clone(&core.config),
-            out: Outbox::default(),
             side: core.side,
             phase: core.phase,
             ipv4_request: core.ipv4_request,
@@ -502,8 +513,13 @@ impl Settled {
             auth_identifier: a.identifier,
             auth_next_id: a.next_id,
             auth_retries_left: a.retries_left,
-            auth_challenge: a.challenge.clone(),
-            auth_message: a.message.clone(),
+            auth_texts: [&a.challenge[..], &a.message[..]]
+                .concat()
+                .as_slice()
+                .into(),
+            // A longer challenge is cut here, and the expansion then
+            // differs: such a link stays in full form.
+            auth_challenge_len: u16::try_from(a.challenge.len()).unwrap_or(0),
             auth_rechallenge_at: a.rechallenge_at,
             auth_peer_name: a.peer_name.clone(),
             lcp: Rest::of(&core.lcp),
@@ -528,7 +544,7 @@ impl Settled {
             ipv6_assigned_peer: pack(v.assigned_peer, IPV6_ASSIGNED_PEER, &mut present),
             present,
         };
-        // Lossless or not at all: the outbox is the caller's to move.
+        // Lossless or not at all (the outbox is released: see `settle`).
         let expanded = settled.expand();
         let same = expanded.side == core.side
             && expanded.phase == core.phase
@@ -548,7 +564,7 @@ impl Settled {
         same.then_some(settled)
     }
 
-    /// The full state this record stands for (with an empty outbox).
+    /// The full state this record stands for (nothing queued).
     fn expand(&self) -> LinkCore {
         let mut c = LinkCore::new(self.side, Arc::clone(&self.config));
         c.phase = self.phase;
@@ -558,13 +574,14 @@ impl Settled {
             next_at: self.echo_next_at,
             unanswered: self.echo_unanswered,
         };
+        let split = usize::from(self.auth_challenge_len).min(self.auth_texts.len());
         c.auth = AuthState {
             method: self.auth_method,
             status: self.auth_status,
             identifier: self.auth_identifier,
             next_id: self.auth_next_id,
-            challenge: self.auth_challenge.clone(),
-            message: self.auth_message.clone(),
+            challenge: self.auth_texts[..split].into(),
+            message: self.auth_texts[split..].into(),
             retries_left: self.auth_retries_left,
             deadline: None,
             rechallenge_at: self.auth_rechallenge_at,
