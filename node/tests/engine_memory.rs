@@ -398,7 +398,7 @@ fn engine_heap_per_established_session_stays_under_its_ceiling() {
     // settled link's compact record, the `StoredGrant` and both station
     // numbers in one `InlineBytes` and a one-word idle timeout (703
     // without the test's own buffer); a
-    // link that no longer settles (its full state: +200), a second
+    // link that no longer settles (its full state boxed: +424), a second
     // `CallInfo` copy, kept queue buffers, an inline (unboxed) session map,
     // a `LinkConfig` copy per link or a route copy per session each go
     // over it.

@@ -18,7 +18,11 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let cfg = Arc::new(lns_cfg(vec![AuthMethod::Pap]));
+        Pair::with(lns_cfg(vec![AuthMethod::Pap]))
+    }
+
+    fn with(cfg: LinkConfig) -> Pair {
+        let cfg = Arc::new(cfg);
         Pair {
             lns: Link::new(Side::Lns, Arc::clone(&cfg)),
             full: LinkCore::new(Side::Lns, cfg),
@@ -155,6 +159,42 @@ fn a_configure_request_in_opened_renegotiates_from_the_settled_state() {
     });
     assert_eq!(sent.len(), 2, "our Configure-Request and the Ack");
     assert_eq!(sent[0][4], 0x01, "Configure-Request first (scr before sca)");
+}
+
+#[test]
+fn a_chap_link_settles_with_its_rechallenge_timer_and_rechallenges_alike() {
+    // RFC 1994 §2: the authenticator may challenge again at any time; the
+    // periodic re-challenge timer is kept in the settled record.
+    let mut cfg = lns_cfg(vec![AuthMethod::ChapMd5]);
+    cfg.rechallenge = Some(core::time::Duration::from_secs(600));
+    let mut p = Pair::with(cfg);
+    p.lns.open(p.now, &mut p.e_lns);
+    p.full.open(p.now, &mut p.e_full);
+    p.sub.open(p.now, &mut p.e_sub);
+    p.pump();
+    assert_eq!(p.lns.auth_method(), Some(AuthMethod::ChapMd5));
+    assert_eq!(p.lns.ipcp_state(), State::Opened);
+    assert!(
+        p.lns.is_settled(),
+        "challenge and message kept in the record"
+    );
+    assert!(p.lns.core().auth.rechallenge_at.is_some());
+    // Run the timers (echo, then the re-challenge) on both forms.
+    for _ in 0..70 {
+        let t = p.lns.poll_timeout().expect("timers run");
+        assert_eq!(Some(t), p.full.poll_timeout());
+        p.now = t;
+        p.lns.handle_timeout(t, &mut p.e_lns);
+        p.full.handle_timeout(t, &mut p.e_full);
+        p.same();
+        p.pump();
+    }
+    assert!(
+        p.now >= T0 + core::time::Duration::from_secs(600),
+        "past the re-challenge"
+    );
+    assert_eq!(p.lns.phase(), Phase::Network);
+    assert!(p.lns.is_settled());
 }
 
 #[test]
