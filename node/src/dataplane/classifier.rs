@@ -85,7 +85,7 @@ pub fn classify_upstream<'t>(
     let Some(slot) = table.session(header.tunnel_id(), header.session_id()) else {
         return Upstream::Drop(DropReason::UnknownSession);
     };
-    if slot.entry.peer != peer {
+    if slot.entry.peer() != peer {
         return Upstream::Drop(DropReason::WrongPeer);
     }
     let frame_range = header.payload_range();

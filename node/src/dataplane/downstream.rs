@@ -95,7 +95,7 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
                     continue;
                 }
             };
-            let Some(socket) = shared.socket_index(session.entry.local) else {
+            let Some(socket) = shared.socket_index(session.entry.local()) else {
                 counters.drop_one(DropReason::NoRoute);
                 continue;
             };
@@ -115,7 +115,7 @@ pub(crate) fn run(shared: &Shared, queue: usize, worker: usize) {
                 &session.entry,
                 &slot[start..HEADROOM + len],
             );
-            batch.push(start, HEADROOM + len, socket, session.entry.peer);
+            batch.push(start, HEADROOM + len, socket, session.entry.peer());
         }
         drop(table);
         if !batch.is_empty() {

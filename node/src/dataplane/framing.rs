@@ -24,21 +24,35 @@ pub enum PppHeader {
     AlreadyFramed,
 }
 
+/// What the L2TP data header and the PPP header need of a session: the
+/// peer's tunnel and session ids and the send-side compression.
+pub trait DataRoute {
+    /// (peer tunnel id, peer session id, compression).
+    fn data_route(&self) -> (u16, u16, Compression);
+}
+
+impl DataRoute for SessionEntry {
+    fn data_route(&self) -> (u16, u16, Compression) {
+        (self.peer_tunnel_id, self.peer_session_id, self.compression)
+    }
+}
+
 /// Writes the headers for `entry` before `buf[HEADROOM..HEADROOM + len]`;
 /// returns the datagram's start offset (the datagram ends at HEADROOM + len).
 /// `None` only if `buf` is shorter than HEADROOM + len (a caller bug).
 pub fn encapsulate(
     buf: &mut [u8],
     len: usize,
-    entry: &SessionEntry,
+    entry: &impl DataRoute,
     ppp: PppHeader,
 ) -> Option<usize> {
     if buf.len() < HEADROOM + len {
         return None;
     }
+    let (peer_tunnel_id, peer_session_id, compression) = entry.data_route();
     let mut start = HEADROOM;
     if let PppHeader::Add(protocol) = ppp {
-        let (bytes, n) = ppp_header(protocol, entry.compression);
+        let (bytes, n) = ppp_header(protocol, compression);
         start -= n;
         buf[start..HEADROOM].copy_from_slice(&bytes[..n]);
     }
@@ -46,8 +60,8 @@ pub fn encapsulate(
     start -= 6;
     let written = write_data_header(
         &mut buf[start..],
-        entry.peer_tunnel_id,
-        entry.peer_session_id,
+        peer_tunnel_id,
+        peer_session_id,
         DataOptions::MINIMAL,
         ppp_len,
     )

@@ -77,6 +77,7 @@ pub mod framing;
 pub mod icmp_budget;
 mod plane;
 mod session_routes;
+pub mod slot;
 pub mod socket;
 pub mod table;
 pub mod tun;

@@ -44,7 +44,7 @@ use tun_rs::SyncDevice;
 use super::counters::{sum_drops, sum_traffic, Traffic, TrafficTotals, WorkerCounters};
 use super::framing::{encapsulate, PppHeader, HEADROOM};
 use super::session_routes::{RouteChanges, SessionRoutes};
-use super::table::SessionTable;
+use super::table::{Replaced, SessionTable};
 use super::tun::{self, TunError};
 use super::{downstream, socket, upstream};
 use super::{
@@ -104,6 +104,9 @@ pub(crate) struct Shared {
     /// Serialises writers of `table` (never taken on the packet path), and
     /// holds the routes of session prefixes outside the pools.
     publish: Mutex<SessionRoutes>,
+    /// Slots replaced by upserts whose late counts are still to carry
+    /// over (`table::Replaced`); writers and stats readers only.
+    replaced: Mutex<Vec<Replaced>>,
     pub(crate) sockets: Vec<UdpSocket>,
     pub(crate) locals: Vec<SocketAddr>,
     /// The TUN queues (one per downstream worker).
@@ -141,6 +144,18 @@ impl Shared {
     /// table itself is swapped whole).
     fn writer(&self) -> std::sync::MutexGuard<'_, SessionRoutes> {
         self.publish.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `more` replaced slots and carries over the counts of those no
+    /// snapshot holds any more (see `table::Replaced`).
+    fn carry_replaced(&self, more: Vec<Replaced>) {
+        let mut replaced = self.replaced.lock().unwrap_or_else(|p| p.into_inner());
+        replaced.extend(more);
+        if replaced.is_empty() {
+            return;
+        }
+        let current = self.table.load();
+        replaced.retain(|r| !r.carry(&current));
     }
 
     /// Adds and removes the TUN routes of session prefixes outside the
@@ -233,6 +248,7 @@ impl DataPlane {
         let shared = Arc::new(Shared {
             table: ArcSwap::from_pointee(SessionTable::new()),
             publish: Mutex::new(SessionRoutes::new(&config.routes)),
+            replaced: Mutex::new(Vec::new()),
             sockets,
             locals,
             tun: devices,
@@ -283,8 +299,9 @@ impl DataPlane {
         let mut writer = self.shared.writer();
         let changes = writer.upsert(&entry);
         self.shared.apply_routes(changes);
-        let next = self.shared.table.load().with_upsert(entry);
+        let (next, replaced) = self.shared.table.load().with_upserts_replacing([entry]);
         self.shared.table.store(Arc::new(next));
+        self.shared.carry_replaced(replaced);
     }
 
     /// Adds or replaces many sessions in one snapshot (a bulk load, e.g.
@@ -296,8 +313,9 @@ impl DataPlane {
             let changes = writer.upsert(e);
             self.shared.apply_routes(changes);
         }
-        let next = self.shared.table.load().with_upserts(entries);
+        let (next, replaced) = self.shared.table.load().with_upserts_replacing(entries);
         self.shared.table.store(Arc::new(next));
+        self.shared.carry_replaced(replaced);
     }
 
     /// Sends subscribers' IPv6 packets to link-scope destinations (RS, NS,
@@ -316,6 +334,7 @@ impl DataPlane {
         self.shared.apply_routes(changes);
         let next = self.shared.table.load().with_removed(tunnel_id, session_id);
         self.shared.table.store(Arc::new(next));
+        self.shared.carry_replaced(Vec::new());
     }
 
     /// Sends an L2TP control datagram from our `local` address to `peer`.
@@ -357,7 +376,7 @@ impl DataPlane {
             counters.drop_one(DropReason::UnknownSession);
             return;
         };
-        let Some(index) = self.shared.socket_index(slot.entry.local) else {
+        let Some(index) = self.shared.socket_index(slot.entry.local()) else {
             counters.drop_one(DropReason::IoError);
             return;
         };
@@ -369,7 +388,7 @@ impl DataPlane {
             counters.drop_one(DropReason::IoError);
             return;
         };
-        match self.shared.sockets[index].send_to(&buf[start..], slot.entry.peer) {
+        match self.shared.sockets[index].send_to(&buf[start..], slot.entry.peer()) {
             Ok(n) => counters.traffic(Traffic::L2tpTx, 1, n as u64),
             Err(_) => counters.drop_one(DropReason::IoError),
         }
@@ -377,6 +396,7 @@ impl DataPlane {
 
     /// The counters of a session, if it is published.
     pub fn session_stats(&self, tunnel_id: u16, session_id: u16) -> Option<SessionStats> {
+        self.shared.carry_replaced(Vec::new());
         let table = self.shared.table.load();
         table
             .session(tunnel_id, session_id)
@@ -457,14 +477,14 @@ impl Drop for DataPlane {
 pub(crate) fn show(
     taps: Option<&crate::mgmt::taps::ActiveCaptures>,
     direction: crate::mgmt::capture::Direction,
-    entry: &SessionEntry,
+    entry: &super::slot::SlotEntry,
     datagram: &[u8],
 ) {
     use crate::mgmt::capture::Direction;
     let Some(taps) = taps else { return };
     let (src, dst) = match direction {
-        Direction::FromLac => (entry.peer, entry.local),
-        Direction::ToLac => (entry.local, entry.peer),
+        Direction::FromLac => (entry.peer(), entry.local()),
+        Direction::ToLac => (entry.local(), entry.peer()),
     };
     taps.offer(crate::mgmt::taps::Seen {
         at: lns_proto::time::Timestamp::from_unix_micros(now_unix_micros()),

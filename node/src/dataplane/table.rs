@@ -17,9 +17,12 @@
 //! full reload of 60 000 sessions at failover stays in seconds, not
 //! minutes).
 //!
-//! Per-session counters live in [`SessionCounters`] behind an `Arc` shared by
-//! successive snapshots, so an upsert (IPCP opening later, a new prefix)
-//! keeps the session's counts.
+//! Per-session counters live in the slot (issue 5: one block per session,
+//! not two). An upsert (IPCP opening later, a new prefix) starts the new
+//! slot from the old one's counts and reports the old slot as
+//! [`Replaced`]: once no snapshot holds it any more (no worker can count
+//! into it), [`Replaced::carry`] adds what was counted there after the
+//! copy to the session's current slot, so no count is lost.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -27,15 +30,41 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::slot::{SlotEntry, Tunnels};
 use super::{SessionEntry, SessionStats};
 
 /// One session in a snapshot: its entry and its live counters.
 #[derive(Debug)]
 pub struct SessionSlot {
-    /// What the control task published.
-    pub entry: SessionEntry,
+    /// What the control task published (the tunnel's addresses shared).
+    pub entry: SlotEntry,
     /// Traffic counters, updated by every worker with relaxed atomics.
-    pub counters: Arc<SessionCounters>,
+    pub counters: SessionCounters,
+}
+
+/// A slot an upsert replaced, with the counts its successor started from.
+#[derive(Debug)]
+pub struct Replaced {
+    old: Arc<SessionSlot>,
+    copied: SessionStats,
+}
+
+impl Replaced {
+    /// Once no snapshot holds the old slot, adds what workers counted
+    /// there after the copy to the session's slot in `current` (nothing if
+    /// the session is gone) and returns true; false while a snapshot may
+    /// still hold it (try again later).
+    pub fn carry(&self, current: &SessionTable) -> bool {
+        if Arc::strong_count(&self.old) > 1 {
+            return false;
+        }
+        let now = self.old.counters.snapshot();
+        let key = (self.old.entry.tunnel_id, self.old.entry.session_id);
+        if let Some(slot) = current.session(key.0, key.1) {
+            slot.counters.add_since(&now, &self.copied);
+        }
+        true
+    }
 }
 
 /// Per-session traffic counters (atomics: many writers, no lock).
@@ -69,6 +98,30 @@ impl SessionCounters {
         self.tx_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    /// Counters starting from `stats` (a replaced slot's counts).
+    pub fn starting_from(stats: &SessionStats) -> SessionCounters {
+        SessionCounters {
+            rx_packets: AtomicU64::new(stats.rx_packets),
+            rx_bytes: AtomicU64::new(stats.rx_bytes),
+            tx_packets: AtomicU64::new(stats.tx_packets),
+            tx_bytes: AtomicU64::new(stats.tx_bytes),
+            last_rx_unix_micros: AtomicU64::new(stats.last_rx_unix_micros),
+        }
+    }
+
+    /// Adds what was counted between `then` and `now` (of another slot).
+    fn add_since(&self, now: &SessionStats, then: &SessionStats) {
+        let add = |c: &AtomicU64, n: u64, t: u64| {
+            c.fetch_add(n.saturating_sub(t), Ordering::Relaxed);
+        };
+        add(&self.rx_packets, now.rx_packets, then.rx_packets);
+        add(&self.rx_bytes, now.rx_bytes, then.rx_bytes);
+        add(&self.tx_packets, now.tx_packets, then.tx_packets);
+        add(&self.tx_bytes, now.tx_bytes, then.tx_bytes);
+        self.last_rx_unix_micros
+            .fetch_max(now.last_rx_unix_micros, Ordering::Relaxed);
+    }
+
     /// A consistent-enough copy (each field read once, relaxed).
     pub fn snapshot(&self) -> SessionStats {
         SessionStats {
@@ -95,6 +148,8 @@ pub struct SessionTable {
     ipv6_length_counts: BTreeMap<u8, usize>,
     /// The lengths in `ipv6_length_counts`, longest first.
     ipv6_lengths: Vec<u8>,
+    /// The tunnels' addresses, shared by their sessions' slots.
+    tunnels: Tunnels,
     len: usize,
 }
 
@@ -106,6 +161,7 @@ impl Default for SessionTable {
             by_ipv6: Sharded::new(),
             ipv6_length_counts: BTreeMap::new(),
             ipv6_lengths: Vec::new(),
+            tunnels: Tunnels::default(),
             len: 0,
         }
     }
@@ -154,26 +210,44 @@ impl SessionTable {
 
     /// The next snapshot with every entry upserted in order: one copy of
     /// each touched shard for the whole batch (a bulk load is O(sessions)).
+    /// What workers count into a replaced slot after the upsert is lost:
+    /// the data plane uses [`SessionTable::with_upserts_replacing`].
     pub fn with_upserts(&self, entries: impl IntoIterator<Item = SessionEntry>) -> SessionTable {
-        let mut next = self.clone();
-        for entry in entries {
-            next.upsert_in_place(entry);
-        }
-        next.refresh_lengths();
-        next
+        self.with_upserts_replacing(entries).0
     }
 
-    fn upsert_in_place(&mut self, entry: SessionEntry) {
+    /// As [`SessionTable::with_upserts`], with the slots replaced: keep
+    /// them and [`Replaced::carry`] them until it returns true.
+    pub fn with_upserts_replacing(
+        &self,
+        entries: impl IntoIterator<Item = SessionEntry>,
+    ) -> (SessionTable, Vec<Replaced>) {
+        let mut next = self.clone();
+        let mut replaced = Vec::new();
+        for entry in entries {
+            next.upsert_in_place(entry, &mut replaced);
+        }
+        next.refresh_lengths();
+        (next, replaced)
+    }
+
+    fn upsert_in_place(&mut self, entry: SessionEntry, replaced: &mut Vec<Replaced>) {
         let key = (entry.tunnel_id, entry.session_id);
         let counters = match self.remove_keys(key) {
-            Some(old) => Arc::clone(&old.counters),
-            None => Arc::new(SessionCounters::default()),
+            Some(old) => {
+                let copied = old.counters.snapshot();
+                let counters = SessionCounters::starting_from(&copied);
+                replaced.push(Replaced { old, copied });
+                counters
+            }
+            None => SessionCounters::default(),
         };
+        let entry = SlotEntry::new(entry, &mut self.tunnels);
         let slot = Arc::new(SessionSlot { entry, counters });
         if let Some(v4) = slot.entry.ipv4 {
             self.by_ipv4.insert(v4, Arc::clone(&slot));
         }
-        for &(prefix, len) in &slot.entry.ipv6_prefixes {
+        for &(prefix, len) in slot.entry.ipv6_prefixes.iter() {
             let len = len.min(128);
             let k = (mask(u128::from(prefix), len), len);
             if self.by_ipv6.insert(k, Arc::clone(&slot)).is_none() {
@@ -196,6 +270,7 @@ impl SessionTable {
     fn remove_keys(&mut self, key: (u16, u16)) -> Option<Arc<SessionSlot>> {
         let old = self.by_id.remove(&key)?;
         self.len -= 1;
+        self.tunnels.release(old.entry.tunnel_id);
         if let Some(v4) = old.entry.ipv4 {
             if self
                 .by_ipv4
@@ -205,7 +280,7 @@ impl SessionTable {
                 self.by_ipv4.remove(&v4);
             }
         }
-        for &(prefix, len) in &old.entry.ipv6_prefixes {
+        for &(prefix, len) in old.entry.ipv6_prefixes.iter() {
             let len = len.min(128);
             let k = (mask(u128::from(prefix), len), len);
             if self.by_ipv6.get(&k).is_some_and(|s| std::ptr::eq(s, &*old)) {
@@ -358,6 +433,45 @@ mod tests {
         let s = |a| t.by_destination(dst(a)).map(|s| s.entry.session_id);
         assert_eq!(s("2001:db8:200:10::1"), Some(2));
         assert_eq!(s("2001:db8:200:11::1"), Some(1));
+    }
+
+    #[test]
+    fn counts_into_a_replaced_slot_are_carried_once_no_snapshot_holds_it() {
+        // A worker still on the older snapshot counts into the old slot
+        // after the upsert copied its counts: nothing may be lost.
+        let t1 = SessionTable::new().with_upsert(entry(3, 4, Some([198, 19, 1, 1]), &[]));
+        t1.session(3, 4).expect("present").counters.count_rx(100, 7);
+        let (t2, replaced) = t1.with_upserts_replacing([entry(3, 4, Some([198, 19, 1, 1]), &[])]);
+        assert_eq!(replaced.len(), 1);
+        t1.session(3, 4).expect("old slot").counters.count_rx(50, 9);
+        t1.session(3, 4).expect("old slot").counters.count_tx(20);
+        t2.session(3, 4).expect("new slot").counters.count_tx(30);
+        assert!(!replaced[0].carry(&t2), "t1 still holds the old slot");
+        drop(t1);
+        assert!(replaced[0].carry(&t2));
+        let s = t2.session(3, 4).expect("present").counters.snapshot();
+        assert_eq!(
+            (
+                s.rx_packets,
+                s.rx_bytes,
+                s.tx_packets,
+                s.tx_bytes,
+                s.last_rx_unix_micros
+            ),
+            (2, 150, 2, 50, 9)
+        );
+        // A session removed meanwhile: the carry is dropped, nothing fails.
+        let (t3, replaced) = t2.with_upserts_replacing([entry(3, 4, Some([198, 19, 1, 1]), &[])]);
+        let t4 = t3.with_removed(3, 4);
+        drop((t2, t3));
+        assert!(replaced[0].carry(&t4));
+        assert!(t4.session(3, 4).is_none());
+    }
+
+    #[test]
+    fn the_slot_holds_its_counters_in_one_block() {
+        // Issue 5: entry and counters in one allocation (72 + 56 before).
+        assert!(std::mem::size_of::<SessionSlot>() <= 96);
     }
 
     #[test]

@@ -381,7 +381,7 @@ impl Engine {
         let interval = s
             .grant
             .as_ref()
-            .and_then(|g| g.acct_interim_interval)
+            .and_then(|g| g.acct_interim_interval())
             .or(a.config.interim_interval)
             .filter(|d| !d.is_zero());
         let next_interim = interval.map(|i| started + i).map(|t| t.max(now));
@@ -685,7 +685,7 @@ fn build_record(
         class: s
             .grant
             .as_ref()
-            .map(|g| g.class.clone())
+            .map(|g| g.class().to_vec())
             .unwrap_or_default(),
         framed_ip: s.ipv4,
         framed_ipv6_prefixes: Vec::new(),
@@ -694,7 +694,7 @@ fn build_record(
         authentic: s
             .grant
             .as_ref()
-            .map_or(AcctAuthentic::Local, |g| g.authentic),
+            .map_or(AcctAuthentic::Local, |g| g.authentic()),
         calling_station: s.stations.calling_vec(),
         called_station: s.stations.called_vec(),
         traffic,

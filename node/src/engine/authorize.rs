@@ -10,6 +10,7 @@
 
 use super::accounting::nas_port;
 use super::session::{AuthPhase, Ending, Session};
+use super::stored_grant::StoredGrant;
 use super::types::{Level, Reauthorization, SessionKey};
 use super::Engine;
 use lns_proto::time::Timestamp;
@@ -51,7 +52,7 @@ impl Selector {
             && self
                 .calling_station_id
                 .as_ref()
-                .is_none_or(|c| s.stations.calling.as_deref() == Some(c.as_bytes()))
+                .is_none_or(|c| s.stations.calling() == Some(c.as_bytes()))
     }
 }
 
@@ -82,15 +83,17 @@ impl Engine {
             s.session_deadline = (!t.is_zero()).then(|| from + t);
         }
         if let Some(t) = change.idle_timeout {
-            s.idle_timeout = (!t.is_zero()).then_some(t);
+            s.idle_timeout = (!t.is_zero()).then_some(t).into();
         }
-        if let Some(grant) = s.grant.as_mut() {
+        if let Some(stored) = s.grant.as_mut() {
+            let mut grant = stored.grant();
             if let Some(i) = change.acct_interim_interval {
                 grant.acct_interim_interval = Some(i);
             }
             if !change.class.is_empty() {
                 grant.class = change.class.clone();
             }
+            *stored = StoredGrant::from(grant);
         }
         if let Some(i) = change.acct_interim_interval {
             self.accounting_reschedule(now, key, i);

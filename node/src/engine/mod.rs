@@ -35,6 +35,7 @@ mod ppp_events;
 mod rearm;
 pub mod setup_failure;
 pub mod snapshot;
+pub mod stored_grant;
 pub mod tally;
 
 pub use accounting::{
@@ -49,6 +50,7 @@ pub use rearm::{ACCOUNTING_SPREAD, RETRANSMIT_SPREAD, TIMER_SPREAD};
 pub use session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
 pub use setup_failure::SetupFailures;
 pub use snapshot::SnapshotError;
+pub use stored_grant::{CompactDuration, StoredGrant};
 pub use tally::Tally;
 pub use types::{
     AddressGrant, AdminCommand, AuthOutcome, AuthQuery, EngineConfig, Grant, Input, Level, Notice,
@@ -375,13 +377,13 @@ impl Engine {
                 s.authenticated_at = Some(now);
                 let timeout = grant.session_timeout.or(self.config.session_timeout);
                 s.session_deadline = timeout.map(|t| now + t);
-                s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout);
+                s.idle_timeout = grant.idle_timeout.or(self.config.idle_timeout).into();
                 // RFC 3162 §2.2: Framed-Interface-Id is the identifier the
                 // subscriber's IPV6CP must settle on (Nak'd to it otherwise).
                 if let Some(id) = grant.ipv6().interface_id {
                     s.link.assign_peer_interface_id(u64::from_be_bytes(id));
                 }
-                s.grant = Some(grant);
+                s.grant = Some(StoredGrant::from(grant));
                 s.link.auth_accepted(now, "Welcome");
                 let user = s.user.clone();
                 let text = format!("user {:?} authenticated", s.user_text());
@@ -688,7 +690,7 @@ impl Engine {
             authenticated_at: None,
             last_traffic: now,
             session_deadline: None,
-            idle_timeout: None,
+            idle_timeout: CompactDuration::NONE,
             mru: self.config.link.mru,
             ending: Ending::No,
             published: false,
@@ -734,7 +736,7 @@ impl Engine {
         self.outputs.push_back(Output::SessionDown {
             session: key,
             user: s.user_text(),
-            class: s.grant.map(|g| g.class).unwrap_or_default(),
+            class: s.grant.map(|g| g.class().to_vec()).unwrap_or_default(),
             acct_session_id: s.acct_session_id.to_string(),
             setup_failure,
         });

@@ -5,6 +5,7 @@
 //! deterministic.
 
 use super::session::{self, AuthPhase, Ending, Session};
+use super::stored_grant::StoredGrant;
 use super::types::{AddressGrant, AuthQuery, Grant, Level, Output, SessionKey};
 use super::{Engine, PoolError};
 use crate::dataplane::SessionEntry;
@@ -105,7 +106,10 @@ impl Engine {
         let Some(s) = self.sessions.get(&key) else {
             return;
         };
-        let grant = s.grant.clone().unwrap_or_else(Grant::default_pool);
+        let grant = s
+            .grant
+            .as_ref()
+            .map_or_else(Grant::default_pool, StoredGrant::grant);
         let user = s.user.clone();
         let owner = (key.tunnel, key.session);
         let result = match &grant.address {

@@ -6,14 +6,14 @@
 //! derived values.
 
 use super::accounting::Traffic;
-use super::types::{Grant, SessionKey};
+use super::stored_grant::{CompactDuration, StoredGrant};
+use super::types::SessionKey;
 use lns_proto::inline_bytes::InlineBytes;
 use lns_proto::l2tp::avp_types::DisconnectCause as L2tpCause;
 use lns_proto::l2tp::{CallInfo, CdnResult, ErrorCode};
 use lns_proto::ppp::{DisconnectCause, DisconnectCode, Link, ProxyInfo};
 use lns_proto::time::Timestamp;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 /// Where authentication stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,33 +39,73 @@ pub enum Ending {
 
 /// The Calling and Called Number AVPs of a call (RFC 2661 §4.4.5), for
 /// RADIUS Calling-/Called-Station-Id, accounting and the management API.
-/// Kept inline up to 22 bytes (`InlineBytes`): 48 bytes inline and no
-/// heap block for the usual numbers, instead of a whole `CallInfo`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Both numbers in one `InlineBytes` (calling then called), inline while
+/// they fit in 22 bytes together: 32 bytes in every session and no heap
+/// block for the usual numbers (48 with one `InlineBytes` each).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Stations {
-    /// Calling Number (the subscriber's line).
-    pub calling: Option<InlineBytes>,
-    /// Called Number.
-    pub called: Option<InlineBytes>,
+    numbers: InlineBytes,
+    /// Where the called number starts in `numbers`.
+    split: u16,
+    /// `CALLING` and `CALLED`: which numbers the call had.
+    present: u8,
 }
+
+const CALLING: u8 = 0x01;
+const CALLED: u8 = 0x02;
 
 impl Stations {
     /// The two numbers of `call`.
     pub fn of(call: &CallInfo) -> Stations {
+        Stations::new(
+            call.calling_number.as_deref(),
+            call.called_number.as_deref(),
+        )
+    }
+
+    /// From the Calling and Called Numbers. A calling number longer than
+    /// an AVP can carry (RFC 2661 §4.1: 1 017 bytes) is cut at 65 535.
+    pub fn new(calling: Option<&[u8]>, called: Option<&[u8]>) -> Stations {
+        let first = calling.unwrap_or_default();
+        let first = &first[..first.len().min(usize::from(u16::MAX))];
+        let mut numbers = Vec::with_capacity(first.len() + called.map_or(0, <[u8]>::len));
+        numbers.extend_from_slice(first);
+        numbers.extend_from_slice(called.unwrap_or_default());
+        let present = calling.map_or(0, |_| CALLING) | called.map_or(0, |_| CALLED);
         Stations {
-            calling: call.calling_number.clone(),
-            called: call.called_number.clone(),
+            numbers: numbers.as_slice().into(),
+            split: u16::try_from(first.len()).unwrap_or(u16::MAX),
+            present,
         }
+    }
+
+    /// Calling Number (the subscriber's line).
+    pub fn calling(&self) -> Option<&[u8]> {
+        (self.present & CALLING != 0).then(|| &self.numbers[..usize::from(self.split)])
+    }
+
+    /// Called Number.
+    pub fn called(&self) -> Option<&[u8]> {
+        (self.present & CALLED != 0).then(|| &self.numbers[usize::from(self.split)..])
     }
 
     /// Calling Number as an owned value (RADIUS and accounting records).
     pub fn calling_vec(&self) -> Option<Vec<u8>> {
-        self.calling.as_deref().map(<[u8]>::to_vec)
+        self.calling().map(<[u8]>::to_vec)
     }
 
     /// Called Number as an owned value.
     pub fn called_vec(&self) -> Option<Vec<u8>> {
-        self.called.as_deref().map(<[u8]>::to_vec)
+        self.called().map(<[u8]>::to_vec)
+    }
+}
+
+impl std::fmt::Debug for Stations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stations")
+            .field("calling", &self.calling())
+            .field("called", &self.called())
+            .finish()
     }
 }
 
@@ -133,8 +173,8 @@ pub struct Session {
     pub auth: AuthPhase,
     /// User name (once the subscriber gave one), inline up to 22 bytes.
     pub user: InlineBytes,
-    /// What AAA granted.
-    pub grant: Option<Grant>,
+    /// What AAA granted (kept compact: [`StoredGrant::grant`] gives it back).
+    pub grant: Option<StoredGrant>,
     /// The subscriber's IPv4 address once assigned.
     pub ipv4: Option<Ipv4Addr>,
     /// Acct-Session-Id (drawn from entropy at creation).
@@ -148,7 +188,7 @@ pub struct Session {
     /// Session-Timeout deadline.
     pub session_deadline: Option<Timestamp>,
     /// Idle-Timeout.
-    pub idle_timeout: Option<Duration>,
+    pub idle_timeout: CompactDuration,
     /// The peer's MRU once LCP is up.
     pub mru: u16,
     /// Ending or not.
@@ -165,7 +205,7 @@ pub struct Session {
 impl Session {
     /// The idle deadline, if an idle timeout applies and IPCP is up.
     pub fn idle_deadline(&self) -> Option<Timestamp> {
-        match (self.idle_timeout, self.ipv4) {
+        match (self.idle_timeout.get(), self.ipv4) {
             (Some(t), Some(_)) if self.ending == Ending::No => Some(self.last_traffic + t),
             _ => None,
         }
@@ -300,5 +340,28 @@ mod tests {
         assert_eq!(AcctSessionId::parse("0011"), None);
         assert_eq!(AcctSessionId::parse("00112233a4b5c6dz"), None);
         assert_eq!(AcctSessionId::parse("+0112233a4b5c6d7"), None);
+    }
+
+    #[test]
+    fn stations_keep_both_numbers_and_which_were_given() {
+        // RFC 2661 §4.4.5: either AVP may be absent, or present and empty.
+        let s = Stations::new(Some(b"0123456789"), Some(b"lns"));
+        assert_eq!(
+            (s.calling(), s.called()),
+            (Some(&b"0123456789"[..]), Some(&b"lns"[..]))
+        );
+        assert!(!s.numbers.is_boxed(), "usual numbers stay inline");
+        let s = Stations::new(None, Some(b""));
+        assert_eq!((s.calling(), s.called()), (None, Some(&b""[..])));
+        let s = Stations::new(Some(b""), None);
+        assert_eq!((s.calling(), s.called()), (Some(&b""[..]), None));
+        let long = [b'7'; 40];
+        let s = Stations::new(Some(&long), Some(b"called"));
+        assert_eq!(
+            (s.calling(), s.called()),
+            (Some(&long[..]), Some(&b"called"[..]))
+        );
+        assert_eq!(Stations::new(None, None), Stations::default());
+        assert_eq!(std::mem::size_of::<Stations>(), 32);
     }
 }

@@ -19,6 +19,7 @@ use super::accounting::{SessionCounters, Traffic};
 use super::ipv6::Ipv6Grant;
 use super::pool::Pools;
 use super::session::{AcctSessionId, AuthPhase, Ending, Session, Stations};
+use super::stored_grant::StoredGrant;
 use super::types::{
     AddressGrant, AdminCommand, AuthOutcome, Grant, Input, Reauthorization, SessionKey,
 };
@@ -568,14 +569,14 @@ fn session_to_pb(s: &Session) -> pb::SessionRecord {
         auth_phase,
         auth_request,
         user: s.user.to_vec(),
-        grant: s.grant.as_ref().map(grant_to_pb),
+        grant: s.grant.as_ref().map(|g| grant_to_pb(&g.grant())),
         ipv4: s.ipv4.map(u32::from),
         acct_session_id: s.acct_session_id.to_string(),
         started_us: s.started.unix_micros(),
         authenticated_at_us: s.authenticated_at.map(Timestamp::unix_micros),
         last_traffic_us: s.last_traffic.unix_micros(),
         session_deadline_us: s.session_deadline.map(Timestamp::unix_micros),
-        idle_timeout_ms: s.idle_timeout.map(ms),
+        idle_timeout_ms: s.idle_timeout.get().map(ms),
         mru: u32::from(s.mru),
         ending,
         ending_result,
@@ -618,7 +619,12 @@ fn session_from_pb(
             _ => return Err(bad("session.auth_phase")),
         },
         user: r.user.as_slice().into(),
-        grant: r.grant.as_ref().map(grant_from_pb).transpose()?,
+        grant: r
+            .grant
+            .as_ref()
+            .map(grant_from_pb)
+            .transpose()?
+            .map(StoredGrant::from),
         ipv4: r.ipv4.map(Ipv4Addr::from),
         acct_session_id: AcctSessionId::parse(&r.acct_session_id)
             .ok_or(bad("session.acct_session_id"))?,
@@ -626,7 +632,7 @@ fn session_from_pb(
         authenticated_at: r.authenticated_at_us.map(Timestamp::from_unix_micros),
         last_traffic: Timestamp::from_unix_micros(r.last_traffic_us),
         session_deadline: r.session_deadline_us.map(Timestamp::from_unix_micros),
-        idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
+        idle_timeout: r.idle_timeout_ms.map(Duration::from_millis).into(),
         mru: u16_of(r.mru, "session.mru")?,
         ending: if r.ending {
             Ending::With(

@@ -116,7 +116,7 @@ pub fn session_detail(
         .grant
         .as_ref()
         .map(|g| {
-            g.class
+            g.class()
                 .iter()
                 .map(|c| String::from_utf8_lossy(c).into_owned())
                 .collect::<Vec<_>>()
@@ -125,8 +125,8 @@ pub fn session_detail(
         .unwrap_or_default();
     Ok(pb::SessionDetail {
         summary: Some(summary(engine, s, now, plane)),
-        calling_number: text(s.stations.calling.as_deref()),
-        called_number: text(s.stations.called.as_deref()),
+        calling_number: text(s.stations.calling()),
+        called_number: text(s.stations.called()),
         auth_protocol: auth_protocol(s.link.auth_method()).into(),
         mru: u32::from(s.mru),
         ipv6_interface_id: s

@@ -68,5 +68,5 @@ pub use event::{
     Counters, DropReason, Event, SessionDownReason, SessionRoute, Transmit, TunnelDownReason,
 };
 pub use result_code::{CdnResult, ErrorCode, StopCcnResult};
-pub use session::{CallInfo, ProxyAuthType, ProxyInfo, Sequencing};
+pub use session::{CallInfo, ProxyAuthType, ProxyInfo, RareCallAvps, Sequencing};
 pub mod state;

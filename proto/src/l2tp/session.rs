@@ -91,6 +91,15 @@ pub enum Sequencing {
     Required,
 }
 
+/// The call AVPs a LAC rarely sends (§4.4.5, §4.4.5 Private Group ID).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RareCallAvps {
+    /// Sub-Address (§4.4.5).
+    pub sub_address: Option<Vec<u8>>,
+    /// Private Group ID (§4.4.5).
+    pub private_group_id: Option<Vec<u8>>,
+}
+
 /// Call information from ICRQ and ICCN (§6.10, §6.12).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[allow(missing_docs)]
@@ -102,14 +111,14 @@ pub struct CallInfo {
     /// `CallInfo`, and a heap block per number cost 32 bytes (issue 5).
     pub calling_number: Option<InlineBytes>,
     pub called_number: Option<InlineBytes>,
-    /// A boxed slice (16 bytes inline, a `Vec` takes 24): rarely sent,
-    /// and every established call keeps its `CallInfo` (issue 5).
-    pub sub_address: Option<Box<[u8]>>,
     pub tx_connect_speed: Option<u32>,
     pub rx_connect_speed: Option<u32>,
     pub framing_type: Option<u32>,
-    /// A boxed slice, as `sub_address`.
-    pub private_group_id: Option<Box<[u8]>>,
+    /// Sub-Address and Private Group ID, boxed together and present only
+    /// when the LAC sent one: rarely sent, and every established call
+    /// keeps its `CallInfo` (issue 5: 8 bytes inline instead of 32). Read
+    /// with [`CallInfo::sub_address`] and [`CallInfo::private_group_id`].
+    pub rare: Option<Box<RareCallAvps>>,
     /// Sequencing Required AVP (§4.4.6) present in ICCN or not.
     pub sequencing: Sequencing,
     /// Proxy LCP/authentication AVPs, boxed and present only when the LAC
@@ -143,15 +152,30 @@ impl CallInfo {
                 AvpValue::PhysicalChannelId(x) => self.physical_channel = Some(*x),
                 AvpValue::CallingNumber(x) => self.calling_number = Some(x.as_slice().into()),
                 AvpValue::CalledNumber(x) => self.called_number = Some(x.as_slice().into()),
-                AvpValue::SubAddress(x) => self.sub_address = Some(x.as_slice().into()),
+                AvpValue::SubAddress(x) => self.rare_mut().sub_address = Some(x.clone()),
                 AvpValue::TxConnectSpeed(x) => self.tx_connect_speed = Some(*x),
                 AvpValue::RxConnectSpeed(x) => self.rx_connect_speed = Some(*x),
                 AvpValue::FramingType(x) => self.framing_type = Some(*x),
-                AvpValue::PrivateGroupId(x) => self.private_group_id = Some(x.as_slice().into()),
+                AvpValue::PrivateGroupId(x) => self.rare_mut().private_group_id = Some(x.clone()),
                 AvpValue::SequencingRequired => self.sequencing = Sequencing::Required,
                 _ => {}
             }
         }
+    }
+
+    /// The Sub-Address AVP, if the LAC sent one.
+    pub fn sub_address(&self) -> Option<&[u8]> {
+        self.rare.as_ref()?.sub_address.as_deref()
+    }
+
+    /// The Private Group ID AVP, if the LAC sent one.
+    pub fn private_group_id(&self) -> Option<&[u8]> {
+        self.rare.as_ref()?.private_group_id.as_deref()
+    }
+
+    /// The rarely sent AVPs, boxed on first use.
+    pub fn rare_mut(&mut self) -> &mut RareCallAvps {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     /// The proxy AVPs of this call (all absent when the LAC sent none).
@@ -207,11 +231,7 @@ impl CallInfo {
                 .as_deref()
                 .map(|x| AvpValue::CalledNumber(x.to_vec())),
         );
-        v.extend(
-            self.sub_address
-                .as_deref()
-                .map(|x| AvpValue::SubAddress(x.to_vec())),
-        );
+        v.extend(self.sub_address().map(|x| AvpValue::SubAddress(x.to_vec())));
         v
     }
 
@@ -224,8 +244,7 @@ impl CallInfo {
         ];
         v.extend(self.rx_connect_speed.map(AvpValue::RxConnectSpeed));
         v.extend(
-            self.private_group_id
-                .as_deref()
+            self.private_group_id()
                 .map(|x| AvpValue::PrivateGroupId(x.to_vec())),
         );
         if self.sequencing == Sequencing::Required {

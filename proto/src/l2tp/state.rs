@@ -279,8 +279,7 @@ fn call_to_bytes(c: &CallInfo) -> Vec<u8> {
     values.extend(c.framing_type.map(AvpValue::FramingType));
     values.extend(c.rx_connect_speed.map(AvpValue::RxConnectSpeed));
     values.extend(
-        c.private_group_id
-            .as_deref()
+        c.private_group_id()
             .map(|x| AvpValue::PrivateGroupId(x.to_vec())),
     );
     if c.sequencing == super::session::Sequencing::Required {
@@ -333,7 +332,7 @@ fn call_from_bytes(b: &[u8]) -> Result<CallInfo, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::l2tp::session::{ProxyAuthType, ProxyInfo};
+    use crate::l2tp::session::{ProxyAuthType, ProxyInfo, RareCallAvps};
 
     #[test]
     fn call_info_roundtrips_exactly() {
@@ -343,11 +342,13 @@ mod tests {
             physical_channel: Some(3),
             calling_number: Some(b"0612".into()),
             called_number: Some(b"3615".into()),
-            sub_address: Some(b"x".as_slice().into()),
             tx_connect_speed: Some(1),
             rx_connect_speed: Some(2),
             framing_type: Some(1),
-            private_group_id: Some(b"g".as_slice().into()),
+            rare: Some(Box::new(RareCallAvps {
+                sub_address: Some(b"x".to_vec()),
+                private_group_id: Some(b"g".to_vec()),
+            })),
             sequencing: crate::l2tp::session::Sequencing::Required,
             proxy: Some(Box::new(ProxyInfo {
                 initial_received_lcp_confreq: Some(vec![0x01, 0x04, 0x05, 0xd4]),

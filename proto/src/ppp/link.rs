@@ -19,6 +19,7 @@ mod lcp;
 mod ncp;
 mod outbox;
 mod proxy;
+mod settled;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use super::state::RestoreError;
 pub use auth::{AuthState, AuthStatus};
 pub use config::{Credentials, LinkConfig};
 pub use proxy::ProxyInfo;
+pub use settled::Link;
 
 /// Which end of the link this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -173,10 +175,24 @@ pub struct Keepalive {
     pub unanswered: u8,
 }
 
-/// One PPP link. All fields are replicated state except `config` and the
-/// undrained output queues (take snapshots after draining them).
+impl Keepalive {
+    /// Data-plane activity: an idle timer that runs restarts from `now`
+    /// (not while echoes are unanswered).
+    pub(super) fn note_traffic(&mut self, now: Timestamp, interval: Option<core::time::Duration>) {
+        if let (Some(_), Some(interval)) = (self.next_at, interval) {
+            if self.unanswered == 0 {
+                self.next_at = Some(now + interval);
+            }
+        }
+    }
+}
+
+/// One PPP link in full: what [`Link`] holds while anything is being
+/// negotiated (`settled.rs` keeps a compact form otherwise). All fields are
+/// replicated state except `config` and the undrained output queues (take
+/// snapshots after draining them).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Link {
+pub(super) struct LinkCore {
     pub(super) side: Side,
     /// Shared: every session of an LNS has the same configuration, so one
     /// copy serves them all (an `Arc` clone per link, not ~200 bytes plus
@@ -200,10 +216,10 @@ pub struct Link {
     pub(super) out: outbox::Outbox,
 }
 
-impl Link {
+impl LinkCore {
     /// A link in the Dead phase. `config` is a [`LinkConfig`] or an
     /// `Arc<LinkConfig>` shared with other links.
-    pub fn new(side: Side, config: impl Into<Arc<LinkConfig>>) -> Link {
+    pub fn new(side: Side, config: impl Into<Arc<LinkConfig>>) -> LinkCore {
         let config: Arc<LinkConfig> = config.into();
         let (role, accm) = match side {
             Side::Lns => (AuthRole::Authenticator, None),
@@ -224,7 +240,7 @@ impl Link {
         };
         let ipv6cp_neg =
             Ipv6cpNegotiation::new(config.ipv6_interface_id, config.ipv6_peer_suggestion);
-        Link {
+        LinkCore {
             side,
             config,
             phase: Phase::Dead,
@@ -348,16 +364,6 @@ impl Link {
         .min()
     }
 
-    /// The next PPP frame to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_frame()
-    }
-
-    /// The next event for the caller.
-    pub fn poll_event(&mut self) -> Option<LinkEvent> {
-        self.out.pop_event()
-    }
-
     /// Closes the link: LCP Terminate-Request (RFC 1661 §4.1 Close); the
     /// [`LinkEvent::LinkDown`] that follows carries `reason`.
     pub fn close(&mut self, now: Timestamp, reason: DisconnectCause) {
@@ -373,68 +379,7 @@ impl Link {
 
     /// Data-plane activity: restarts the echo idle timer.
     pub fn note_traffic(&mut self, now: Timestamp) {
-        if let (Some(_), Some(interval)) = (self.keepalive.next_at, self.config.echo_interval) {
-            if self.keepalive.unanswered == 0 {
-                self.keepalive.next_at = Some(now + interval);
-            }
-        }
-    }
-
-    /// Which end this link is.
-    pub fn side(&self) -> Side {
-        self.side
-    }
-
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        self.phase
-    }
-
-    /// The LCP automaton state.
-    pub fn lcp_state(&self) -> State {
-        self.lcp.state
-    }
-
-    /// The IPCP automaton state.
-    pub fn ipcp_state(&self) -> State {
-        self.ipcp.state
-    }
-
-    /// The IPV6CP automaton state.
-    pub fn ipv6cp_state(&self) -> State {
-        self.ipv6cp.state
-    }
-
-    /// Our LCP magic number.
-    pub fn our_magic(&self) -> u32 {
-        self.lcp_neg.our_magic
-    }
-
-    /// The peer's LCP magic number.
-    pub fn peer_magic(&self) -> u32 {
-        self.lcp_neg.peer_magic
-    }
-
-    /// The peer's MRU.
-    pub fn peer_mru(&self) -> u16 {
-        self.lcp_neg.peer_mru
-    }
-
-    /// The authentication method negotiated by LCP (`None` until LCP
-    /// negotiated one, or when none was demanded).
-    pub fn auth_method(&self) -> Option<AuthMethod> {
-        self.auth.method
-    }
-
-    /// The peer's IPV6CP interface identifier as we acked it (RFC 5072
-    /// §4.1), `None` before.
-    pub fn peer_interface_id(&self) -> Option<u64> {
-        Some(self.ipv6cp_neg.peer_id).filter(|id| *id != 0)
-    }
-
-    /// The user name the peer authenticated with (LNS) or ours (subscriber).
-    pub fn user_name(&self) -> &[u8] {
-        &self.auth.peer_name
+        self.keepalive.note_traffic(now, self.config.echo_interval);
     }
 
     /// How to frame datagrams for the peer (ACFC/PFC as negotiated, RFC
@@ -445,11 +390,6 @@ impl Link {
         } else {
             Compression::default()
         }
-    }
-
-    /// The link configuration.
-    pub fn config(&self) -> &LinkConfig {
-        &self.config
     }
 
     // ---- helpers -------------------------------------------------------

@@ -16,7 +16,7 @@ use super::frame::{Compression, FieldCompression};
 use super::fsm::{Automaton, EarlyResend, State};
 use super::lcp::{AuthDemand, AuthMethod};
 use super::link::{
-    AddressRequest, AuthState, AuthStatus, Keepalive, Link, LinkConfig, PeerHeard, Phase, Side,
+    AddressRequest, AuthState, AuthStatus, Keepalive, LinkConfig, LinkCore, PeerHeard, Phase, Side,
 };
 use crate::pb::ppp as pb;
 use crate::time::Timestamp;
@@ -36,7 +36,7 @@ pub enum RestoreError {
     BadField(&'static str),
 }
 
-impl Link {
+impl LinkCore {
     /// The link's whole replicated state. Take it after draining
     /// `poll_transmit` and `poll_event`: queued outputs are not included.
     pub fn snapshot(&self) -> pb::LinkState {
@@ -135,7 +135,7 @@ impl Link {
     pub fn restore(
         config: impl Into<std::sync::Arc<LinkConfig>>,
         s: &pb::LinkState,
-    ) -> Result<Link, RestoreError> {
+    ) -> Result<LinkCore, RestoreError> {
         if s.version != STATE_VERSION {
             return Err(RestoreError::UnknownVersion(s.version));
         }
@@ -144,7 +144,7 @@ impl Link {
             1 => Side::Subscriber,
             _ => return Err(RestoreError::BadField("side")),
         };
-        let mut link = Link::new(side, config);
+        let mut link = LinkCore::new(side, config);
         link.phase = match s.phase {
             0 => Phase::Dead,
             1 => Phase::Establish,
@@ -263,7 +263,7 @@ impl Link {
     }
 }
 
-impl Link {
+impl LinkCore {
     /// After a restore on a new active node (FAILOVER.md: "negotiation
     /// timers restart on the new leader, with jitter"): every running timer
     /// is re-armed at `now` plus a random share of its period, so thousands
@@ -373,6 +373,7 @@ fn u16_field(v: u32, name: &'static str) -> Result<u16, RestoreError> {
 mod tests {
     use super::*;
     use crate::entropy::Seeded;
+    use crate::ppp::Link;
     use prost::Message;
 
     #[test]
@@ -393,7 +394,7 @@ mod tests {
     #[test]
     fn rearm_spreads_running_timers_only() {
         let cfg = LinkConfig::lns(Ipv4Addr::new(100, 64, 0, 1));
-        let mut link = Link::new(Side::Lns, cfg);
+        let mut link = LinkCore::new(Side::Lns, cfg);
         link.open(Timestamp::EPOCH, &mut Seeded::new(1));
         let now = Timestamp::from_unix_millis(50_000);
         link.rearm_timers(now, &mut Seeded::new(2));

@@ -543,7 +543,10 @@ fn rfc5176_coa_acct_interim_interval_reschedules_the_interims() {
     assert_eq!(got[0].event_time, asked + Duration::from_secs(30));
     assert_eq!(got[2].event_time, asked + Duration::from_secs(90));
     // The grant follows (what a snapshot or a later Start would use).
-    let grant = sim.engine.session(key).and_then(|s| s.grant.clone());
+    let grant = sim
+        .engine
+        .session(key)
+        .and_then(|s| s.grant.as_ref().map(|g| g.grant()));
     assert_eq!(
         grant.and_then(|g| g.acct_interim_interval),
         Some(Duration::from_secs(30))
@@ -600,7 +603,10 @@ fn rfc5176_coa_class_replaces_the_class_of_later_records() {
             ..Reauthorization::default()
         },
     });
-    let grant = sim.engine.session(key).and_then(|s| s.grant.clone());
+    let grant = sim
+        .engine
+        .session(key)
+        .and_then(|s| s.grant.as_ref().map(|g| g.grant()));
     assert_eq!(grant.map(|g| g.class), Some(vec![b"bronze".to_vec()]));
 }
 

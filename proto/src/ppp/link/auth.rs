@@ -7,7 +7,7 @@
 //! request gets the same answer again. The subscriber answers whichever
 //! method LCP agreed with its configured credentials.
 
-use super::{AuthRequest, Link, LinkEvent, Phase, Side};
+use super::{AuthRequest, LinkCore, LinkEvent, Phase, Side};
 use crate::entropy::Entropy;
 use crate::inline_bytes::InlineBytes;
 use crate::ppp::cause::{Direction, DisconnectCause, DisconnectCode};
@@ -60,7 +60,7 @@ pub struct AuthState {
     pub peer_name: InlineBytes,
 }
 
-impl Link {
+impl LinkCore {
     /// LNS: the caller accepted the pending [`AuthRequest`]: PAP
     /// Authenticate-Ack / CHAP Success with `message`, then the Network
     /// phase (RFC 1334 §2.2.2, RFC 1994 §4.2).

@@ -8,7 +8,7 @@
 //! declares the link dead (RFC 3145 code 8) after `echo_max_failures`
 //! unanswered ones.
 
-use super::{Link, LinkEvent, PeerHeard};
+use super::{LinkCore, LinkEvent, PeerHeard};
 use crate::entropy::Entropy;
 use crate::ppp::cause::{Direction, DisconnectCause, DisconnectCode};
 use crate::ppp::fsm::{Event, Inbound, State};
@@ -16,7 +16,7 @@ use crate::ppp::packet::{Code, Packet, PacketRepr};
 use crate::ppp::protocol::Protocol;
 use crate::time::Timestamp;
 
-impl Link {
+impl LinkCore {
     pub(super) fn receive_lcp(
         &mut self,
         now: Timestamp,

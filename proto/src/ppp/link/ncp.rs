@@ -10,14 +10,14 @@
 
 use std::net::Ipv4Addr;
 
-use super::{AddressRequest, Link, LinkEvent, NoEntropy, Phase, Side};
+use super::{AddressRequest, LinkCore, LinkEvent, NoEntropy, Phase, Side};
 use crate::entropy::Entropy;
 use crate::ppp::fsm::{Automaton, Event, FsmConfig, Inbound, Negotiation, Output};
 use crate::ppp::packet::{Code, Packet, PacketRepr};
 use crate::ppp::protocol::Protocol;
 use crate::time::Timestamp;
 
-impl Link {
+impl LinkCore {
     /// LNS: assigns the peer's IPv4 address and DNS servers (after
     /// [`LinkEvent::Ipv4AddressRequest`]); IPCP Naks the peer to them.
     pub fn ipv4_assigned(&mut self, now: Timestamp, peer: Ipv4Addr, dns: [Option<Ipv4Addr>; 2]) {

@@ -35,6 +35,16 @@ struct Queues {
 }
 
 impl Outbox {
+    /// Nothing queued, no buffer held.
+    #[cfg(test)]
+    pub(crate) const EMPTY: Outbox = Outbox(None);
+
+    /// Whether no buffer is held: nothing queued, or drained and released
+    /// by a poll that found nothing.
+    pub(crate) fn is_released(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Queues a frame to send.
     pub(crate) fn push_frame(&mut self, frame: Vec<u8>) {
         self.0

@@ -9,7 +9,7 @@
 //! only when it matches the adopted method and is complete. Otherwise the
 //! link renegotiates from scratch (RFC 2661 §4.4.5 allows both).
 
-use super::{AuthRequest, AuthStatus, Link, LinkEvent, PeerHeard, Phase, Side};
+use super::{AuthRequest, AuthStatus, LinkCore, LinkEvent, PeerHeard, Phase, Side};
 use crate::entropy::Entropy;
 use crate::inline_bytes::InlineBytes;
 use crate::ppp::fsm::{Negotiation, State, Verdict};
@@ -42,7 +42,7 @@ pub struct ProxyInfo {
 const AUTHEN_CHAP: u16 = 2;
 const AUTHEN_PAP: u16 = 3;
 
-impl Link {
+impl LinkCore {
     /// Adopts the proxied LCP (and authentication) if acceptable; returns
     /// false to make the caller renegotiate.
     pub(super) fn adopt_proxy(

@@ -207,7 +207,7 @@ fn chap_rechallenge_when_configured() {
     l.handle_frame(T0, &frame(0xc223, &resp.to_bytes()), &mut e);
     l.auth_accepted(T0, "");
     drain(&mut l);
-    let t = l.auth.rechallenge_at.expect("rechallenge scheduled");
+    let t = l.core().auth.rechallenge_at.expect("rechallenge scheduled");
     assert_eq!(t, T0 + Duration::from_secs(60));
     l.handle_timeout(t, &mut e);
     let again = drain(&mut l);

@@ -7,6 +7,7 @@ mod lcp;
 mod ncp;
 mod proxy;
 mod robustness;
+mod settled;
 mod subscriber;
 mod termination;
 

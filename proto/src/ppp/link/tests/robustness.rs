@@ -46,11 +46,11 @@ fn drained_output_queues_hold_no_buffer() {
     // Issue 5 (memory per session): an established link between bursts
     // keeps no queue buffer; what was queued is still delivered in order.
     let (mut l, _) = lns_in_network();
-    assert!(!l.out.holds_buffer());
+    assert!(!l.outbox().holds_buffer());
     l.handle_frame(T0, &lcp(0x09, 7, &PEER_MAGIC), &mut Seeded::new(2));
-    assert!(l.out.holds_buffer());
+    assert!(l.outbox().holds_buffer());
     let replies = drain(&mut l);
     assert_eq!(replies.len(), 1, "one Echo-Reply");
     assert_eq!(replies[0][4..6], [0x0a, 7]);
-    assert!(!l.out.holds_buffer());
+    assert!(!l.outbox().holds_buffer());
 }

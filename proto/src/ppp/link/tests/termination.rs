@@ -68,7 +68,8 @@ fn a_closing_cause_survives_until_link_down() {
     let cause = DisconnectCause::new(DisconnectCode::Administrative, Direction::Local)
         .with_message("admin");
     l.close(T0, cause.clone());
-    l.handle_frame(T0, &lcp(0x06, l.lcp.terminate_id, &[]), &mut Seeded::new(3));
+    let terminate_id = l.core().lcp.terminate_id;
+    l.handle_frame(T0, &lcp(0x06, terminate_id, &[]), &mut Seeded::new(3));
     let down = events(&mut l).into_iter().find_map(|e| match e {
         LinkEvent::LinkDown { cause } => Some(cause),
         _ => None,
