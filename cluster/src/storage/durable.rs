@@ -11,8 +11,10 @@
 //!   gained a file. Only then is a write durable in the sense Raft needs
 //!   (a vote or an acknowledged entry must survive a power cut).
 //! - The store's layout keeps blob files rare (see `segments`); the blob
-//!   directory is still read at every flush, so one that appears is synced
-//!   before the flush returns.
+//!   directory is still read before and after every flush, so one that
+//!   appears is synced before the flush returns (and again at the next
+//!   flush when it appeared during this one, as sled may still have been
+//!   writing it).
 //! - Shared (behind an `Arc`) by the member thread, the writer thread and
 //!   the snapshot writer.
 
@@ -54,44 +56,58 @@ impl Durable {
 
     /// Makes every write applied to sled so far durable.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
+        // Blob files listed before sled's flush are complete once it
+        // returns (sled writes a blob before the log record naming it, and
+        // its flush waits for every record reserved before it). One that
+        // appears only afterwards may still be being written: it is synced
+        // now and again at the next flush.
+        let before = self.blob_names()?;
         self.db.flush()?;
         self.log_file.sync_data().map_err(io)?;
-        self.sync_blobs()
-    }
-
-    fn sync_blobs(&self) -> Result<(), StoreError> {
-        let entries = match std::fs::read_dir(&self.blobs) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io(e)),
-        };
-        let mut synced = self
-            .synced
-            .lock()
-            .map_err(|_| StoreError::Damaged("a flush panicked".into()))?;
-        let mut present = BTreeSet::new();
+        let after = self.blob_names()?;
+        let known = self.synced()?.clone();
         let mut gained = false;
-        for entry in entries {
-            let entry = entry.map_err(io)?;
-            let name = entry.file_name();
-            if !synced.contains(&name) {
-                match File::open(entry.path()) {
-                    Ok(f) => f.sync_data().map_err(io)?,
-                    // sled removed it meanwhile: nothing to sync.
-                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io(e)),
-                }
-                gained = true;
+        for name in after.difference(&known) {
+            match File::open(self.blobs.join(name)) {
+                Ok(f) => f.sync_data().map_err(io)?,
+                // sled removed it meanwhile: nothing to sync.
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
             }
-            present.insert(name);
+            gained = true;
         }
         if gained {
             File::open(&self.blobs)
                 .and_then(|d| d.sync_all())
                 .map_err(io)?;
         }
-        *synced = present;
+        // Synced and complete: known before, or listed before sled's flush.
+        let complete = after
+            .into_iter()
+            .filter(|n| known.contains(n) || before.contains(n))
+            .collect();
+        *self.synced()? = complete;
         Ok(())
+    }
+
+    /// The names in the blob directory (none while it does not exist).
+    fn blob_names(&self) -> Result<BTreeSet<OsString>, StoreError> {
+        let entries = match std::fs::read_dir(&self.blobs) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BTreeSet::new()),
+            Err(e) => return Err(io(e)),
+        };
+        entries
+            .map(|e| e.map(|e| e.file_name()).map_err(io))
+            .collect()
+    }
+
+    /// The set of synced blob names (never held across a sync: the
+    /// snapshot writer runs at a lower priority than the writer thread).
+    fn synced(&self) -> Result<std::sync::MutexGuard<'_, BTreeSet<OsString>>, StoreError> {
+        self.synced
+            .lock()
+            .map_err(|_| StoreError::Damaged("a flush panicked".into()))
     }
 }
 
@@ -104,7 +120,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_blob_file_is_synced_once_and_forgotten_when_sled_removes_it() {
+    fn a_blob_file_listed_before_the_flush_is_recorded_as_synced() {
         let dir = std::env::temp_dir().join(format!("lns-durable-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let db = sled::Config::new().path(&dir).open().expect("sled");

@@ -20,7 +20,9 @@
 //! - An append larger than [`SEGMENT_MAX`] is cut into several segments
 //!   ([`pieces`]), so that an own tree holds at most 8 chunks: sled
 //!   consolidates a page of 10 fragments into one item, which above ~128 KiB
-//!   would be a blob file again.
+//!   is a blob file again. Blob files stay possible (a kept part written
+//!   again over a tree's chunks, sled's own page cleaning moving a large
+//!   page), only rare: `durable` syncs them.
 //! - [`LogWrites`] queues the writes of one append in order; [`apply`]
 //!   performs them in that order. Each write is atomic (one batch on one
 //!   tree, or one tree dropped); a sequence is not, so callers order it so
@@ -59,7 +61,8 @@ pub(super) fn pieces(ents: &[Entry]) -> Vec<&[Entry]> {
     let (mut start, mut size) = (0, 0usize);
     for (i, e) in ents.iter().enumerate() {
         let len = e.compute_size() as usize + 4;
-        if i > start && size + len > SEGMENT_MAX {
+        // The segment's 4-byte CRC counts too.
+        if i > start && 4 + size + len > SEGMENT_MAX {
             out.push(&ents[start..i]);
             (start, size) = (i, 0);
         }

@@ -21,7 +21,8 @@
 //!   floor (term, vote, commit) that a completed flush made durable, and
 //!   only when the term or vote changed (at once) or the commit index moved
 //!   by `GUARD_EVERY` (at most every `GUARD_PACE`; a floor held back is
-//!   written when the pace allows): the guard never claims more than the database holds, so
+//!   written when the pace allows, or when the store stops): the guard
+//!   never claims more than the database holds, so
 //!   it can lag (a weaker rollback check for a moment) but never refuse a
 //!   sound store. It is the only writer of the guard file while it runs.
 //! - A failed flush or guard write is reported by [`Syncer::synced`] as a
@@ -267,7 +268,13 @@ fn write_guards(
         match next {
             Ok(f) => pending = Some(f),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Stopping: a floor held back by the pace is written now.
+                if let Some(floor) = pending.filter(|f| *f != written) {
+                    let _ = write_file(dir, Fsync::Always, GUARD_FILE, floor.render().as_bytes());
+                }
+                return;
+            }
         }
         while let Ok(f) = rx.try_recv() {
             pending = Some(f);

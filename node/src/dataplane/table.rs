@@ -58,6 +58,9 @@ impl Replaced {
         if Arc::strong_count(&self.old) > 1 {
             return false;
         }
+        // `strong_count` is a relaxed load: pair it with the release of the
+        // last worker's drop, so that its last counts are seen below.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         let now = self.old.counters.snapshot();
         let key = (self.old.entry.tunnel_id, self.old.entry.session_id);
         if let Some(slot) = current.session(key.0, key.1) {

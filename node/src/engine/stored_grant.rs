@@ -76,7 +76,7 @@ impl From<Grant> for StoredGrant {
             dns,
             ipv6: g.ipv6,
             authentic: u32::from(g.authentic),
-            present: NonZeroU8::new(present).unwrap_or(NonZeroU8::MAX),
+            present: NonZeroU8::new(present).expect("ALWAYS is set in `present`"),
         }
     }
 }
