@@ -75,6 +75,7 @@
 //! `lnsd_*` series), [`dae`] (RFC 5176 Disconnect/CoA server) and [`http`] (`/metrics`, `/healthz`, `/readyz`, its
 //! own task when the config has an `[http]` section).
 pub mod aaa;
+pub mod arena;
 pub mod config;
 pub mod control;
 pub mod dae;

@@ -60,6 +60,15 @@ fn sighup_reloads_users_and_sigterm_ends_everything_cleanly() {
             lac.call_up(tunnel, CallInfo::default(), Duration::from_secs(15)),
             "alice up"
         );
+        // lnsd re-executed itself with one malloc arena, keeping its pid
+        // (`ip netns exec` execs it too), and serves.
+        let environ = std::fs::read(format!("/proc/{lnsd}/environ")).expect("environ");
+        assert!(
+            environ
+                .split(|b| *b == 0)
+                .any(|kv| kv == b"MALLOC_ARENA_MAX=1"),
+            "lnsd runs without MALLOC_ARENA_MAX=1"
+        );
 
         // bob is added to the users file, [ppp] changes: SIGHUP.
         std::fs::write(lac_dir.join("users"), "alice wonderland\nbob builder\n").expect("users");

@@ -5,8 +5,9 @@
 //! lnsd check-config FILE    validate FILE (and the files it names), then exit
 //! ```
 //!
-//! Thin by design: parse arguments, set up logging, build the runtime and
-//! call `lns_node::daemon::run`.
+//! Thin by design: parse arguments, use one malloc arena
+//! (`lns_node::arena`, which may re-execute the process), set up logging,
+//! build the runtime and call `lns_node::daemon::run`.
 
 use lns_node::config::{Config, LogFormat};
 use std::path::PathBuf;
@@ -35,7 +36,11 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Check(path) => check(&path),
-        Command::Run(path) => run(path),
+        Command::Run(path) => {
+            // Before anything starts: it may re-execute the process.
+            lns_node::arena::use_one_arena();
+            run(path)
+        }
     }
 }
 
