@@ -34,6 +34,13 @@ impl Pair {
         }
     }
 
+    /// Opens the three links (RFC 1661 §4.1 Open) without pumping.
+    fn open_all(&mut self) {
+        self.lns.open(self.now, &mut self.e_lns);
+        self.full.open(self.now, &mut self.e_full);
+        self.sub.open(self.now, &mut self.e_sub);
+    }
+
     /// Feeds one frame to both LNS forms, then checks they agree.
     fn lns_receives(&mut self, frame: &[u8]) {
         self.lns.handle_frame(self.now, frame, &mut self.e_lns);
@@ -97,9 +104,7 @@ impl Pair {
 fn an_established_link_settles_and_answers_like_the_full_state() {
     let mut p = Pair::new();
     assert!(p.lns.is_settled(), "a fresh link is settled");
-    p.lns.open(p.now, &mut p.e_lns);
-    p.full.open(p.now, &mut p.e_full);
-    p.sub.open(p.now, &mut p.e_sub);
+    p.open_all();
     p.same();
     assert!(!p.lns.is_settled(), "LCP's restart timer runs");
     p.pump();
@@ -137,9 +142,7 @@ fn an_established_link_settles_and_answers_like_the_full_state() {
 #[test]
 fn a_configure_request_in_opened_renegotiates_from_the_settled_state() {
     let mut p = Pair::new();
-    p.lns.open(p.now, &mut p.e_lns);
-    p.full.open(p.now, &mut p.e_full);
-    p.sub.open(p.now, &mut p.e_sub);
+    p.open_all();
     p.pump();
     assert!(p.lns.is_settled());
     // RFC 1661 §4.1: RCR+ in Opened is tld, scr, sca -> Ack-Sent: our new
@@ -168,9 +171,7 @@ fn a_chap_link_settles_with_its_rechallenge_timer_and_rechallenges_alike() {
     let mut cfg = lns_cfg(vec![AuthMethod::ChapMd5]);
     cfg.rechallenge = Some(core::time::Duration::from_secs(600));
     let mut p = Pair::with(cfg);
-    p.lns.open(p.now, &mut p.e_lns);
-    p.full.open(p.now, &mut p.e_full);
-    p.sub.open(p.now, &mut p.e_sub);
+    p.open_all();
     p.pump();
     assert_eq!(p.lns.auth_method(), Some(AuthMethod::ChapMd5));
     assert_eq!(p.lns.ipcp_state(), State::Opened);
@@ -200,9 +201,7 @@ fn a_chap_link_settles_with_its_rechallenge_timer_and_rechallenges_alike() {
 #[test]
 fn a_settled_link_restores_from_its_snapshot() {
     let mut p = Pair::new();
-    p.lns.open(p.now, &mut p.e_lns);
-    p.full.open(p.now, &mut p.e_full);
-    p.sub.open(p.now, &mut p.e_sub);
+    p.open_all();
     p.pump();
     assert!(p.lns.is_settled());
     let snap = p.lns.snapshot();
