@@ -18,12 +18,11 @@
 //! configuration. Snapshots, equality and every output are those of the
 //! full state, so which form a link is in is never observable.
 
+use super::outbox::Outbox;
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-#[cfg(test)]
-use super::outbox::Outbox;
 use super::{
     AddressRequest, AuthState, AuthStatus, Keepalive, LinkConfig, LinkCore, LinkEvent, PeerHeard,
     Phase, ProxyInfo, RestoreError, Side,
@@ -114,27 +113,25 @@ impl Link {
 
     /// The next PPP frame to send.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        // A settled link has nothing queued.
-        let Form::Active(core) = &mut self.0 else {
-            return None;
-        };
-        let frame = core.out.pop_frame();
-        if frame.is_none() {
-            self.settle();
-        }
-        frame
+        self.pop_or_settle(Outbox::pop_frame)
     }
 
     /// The next event for the caller.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
+        self.pop_or_settle(Outbox::pop_event)
+    }
+
+    /// Takes the next item of the active form's outbox, and settles the
+    /// link once that queue is empty. A settled link has nothing queued.
+    fn pop_or_settle<T>(&mut self, pop: fn(&mut Outbox) -> Option<T>) -> Option<T> {
         let Form::Active(core) = &mut self.0 else {
             return None;
         };
-        let event = core.out.pop_event();
-        if event.is_none() {
+        let item = pop(&mut core.out);
+        if item.is_none() {
             self.settle();
         }
-        event
+        item
     }
 
     /// Closes the link: LCP Terminate-Request (RFC 1661 §4.1 Close); the
