@@ -343,7 +343,7 @@ impl LogStore {
                     let lo = (a.max(snap_index + 1) - snap_index - 1) as usize;
                     let kept = self.entries.get(lo..keep).unwrap_or_default();
                     if a < first.index && !kept.is_empty() {
-                        writes.put(a, seg.place, encode_segment(kept));
+                        writes.rewrite(a, seg.place, encode_segment(kept));
                         let last = first.index - 1;
                         d.segments.insert(a, Segment { last, ..seg });
                     } else {
@@ -363,7 +363,7 @@ impl LogStore {
             }
             let from = d.stale.len().saturating_sub(STALE_PER_APPEND);
             for (a, place) in d.stale.drain(from..) {
-                writes.remove(a, place);
+                writes.remove_stale(a, place);
             }
             d.write_log(writes.finish())?;
         }

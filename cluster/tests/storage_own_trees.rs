@@ -1,6 +1,7 @@
 //! Large log segments in sled trees of their own: written in chunks,
 //! recovered after a restart, truncated by a conflicting append, dropped a
-//! few at a time once below the snapshot, and refused when damaged.
+//! few at a time once below the snapshot (by the store's own thread when
+//! the writer threads run), and refused when damaged.
 
 mod scratch;
 
@@ -286,6 +287,56 @@ fn own_trees_below_the_snapshot_are_dropped_a_few_per_append() {
     let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
     assert_eq!(s.first_index().expect("first"), 91);
     assert_eq!(s.last_index().expect("last"), 132);
+}
+
+/// With the writer threads running (a member's store), the own trees below
+/// the snapshot are dropped by the store's stale-tree thread, off the
+/// writer thread: all gone once enough appends handed them over and the
+/// store closed, and the log reads back whole.
+#[test]
+fn with_background_sync_stale_own_trees_are_dropped_by_their_own_thread() {
+    use std::sync::{mpsc, Arc, Mutex};
+    let dir = TempDir::new("own-stale-bg");
+    {
+        let mut s = LogStore::open(dir.path(), &[], Fsync::Always).expect("fresh store");
+        let (tx, woken) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let wake: lns_cluster::storage::SyncWaker = Arc::new(move || {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(());
+            }
+        });
+        assert!(s.start_background_sync(wake).expect("start"));
+        let mut number = 0;
+        let mut sync = |s: &mut LogStore| {
+            number += 1;
+            s.request_sync(number);
+            while s.synced().expect("no failure") < number {
+                woken.recv().expect("woken");
+            }
+        };
+        // 40 own segments of 3 x 2 KiB: keys 1, 4, ..., 118.
+        for first in (1..120).step_by(3) {
+            s.append(&run(first, 3, 2, 2048)).expect("append");
+        }
+        commit(&mut s, 120);
+        sync(&mut s);
+        // Segments 1..=88 (30 of them) are wholly below index 90.
+        s.compact(90, &voters(), b"at-90".to_vec())
+            .expect("compact");
+        // Two appends hand over 16 stale trees each.
+        for first in [121, 124] {
+            s.append(&run(first, 3, 2, 2048)).expect("append");
+            sync(&mut s);
+        }
+    }
+    let keys: Vec<u64> = layout(dir.path()).0.iter().map(|(k, _)| *k).collect();
+    let expected: Vec<u64> = (91..127).step_by(3).collect();
+    assert_eq!(keys, expected, "stale own trees left behind");
+    let s = LogStore::open(dir.path(), &[], Fsync::Always).expect("reopen");
+    assert_eq!(s.first_index().expect("first"), 91);
+    assert_eq!(s.last_index().expect("last"), 126);
+    assert_eq!(all_entries(&s), run(91, 36, 2, 2048));
 }
 
 #[test]
