@@ -17,7 +17,10 @@
 //!   forward): upstream and downstream, per packet size, the LNS pinned to
 //!   CPU 0 and the load tools to CPU 1; delivered packets/s at the ceiling
 //!   (`forward-up-64`, unit pps) and the LNS's CPU time per packet there
-//!   (`forward-up-64-cpu`, unit us/pkt).
+//!   (`forward-up-64-cpu`, unit us/pkt). `--rounds N` (default 3) measures
+//!   both LNSs N times, alternately, and reports each figure's median
+//!   (lns_chaos_tests::bench::rounds); each round's lines come first,
+//!   prefixed `round=K`.
 //! - `memory`: the LNS's resident memory with N sessions up, its RSS with
 //!   none (same run, same bed) and the bytes per session beyond that base.
 //! - `setup-cluster`: the setup rate of the 2-LNS + witness lnsd cluster
@@ -32,6 +35,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lns_chaos_tests::bench::ceiling::Stop;
 use lns_chaos_tests::bench::forward::{self, Direction};
+use lns_chaos_tests::bench::rounds::median;
 use lns_chaos_tests::drill::bed::detect_support;
 use lns_chaos_tests::drill::bench as drill_bench;
 use lns_chaos_tests::drill::config::Mode;
@@ -158,6 +162,11 @@ struct ForwardArgs {
     /// Loss that ends a search (fraction).
     #[arg(long, default_value_t = 0.01)]
     max_loss: f64,
+    /// Rounds: both LNSs are measured this many times, alternately, each
+    /// round on fresh beds; each figure is the median of its rounds (one
+    /// search moves by ±15 % from run to run on a shared VM).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Measured seconds per step (after 0.5 s of warm-up).
     #[arg(long, default_value_t = 2.0)]
     window: f64,
@@ -209,29 +218,72 @@ fn main() -> Result<()> {
         "l2tpns" => &[Lns::L2tpns],
         other => bail!("--only {other}: expected both, lnsd or l2tpns"),
     };
-    let mut runs = [Vec::new(), Vec::new()];
-    for &lns in which {
-        let outcome = match &cli.bench {
-            Bench::Setup(load) => setup(lns, aaa, load)?,
-            Bench::Forward(args) => forward_run(lns, aaa, args)?,
-            Bench::Memory(load) => memory(lns, aaa, load)?,
-            // Its own pair of runs (cluster, single), not lnsd vs l2tpns.
-            Bench::SetupCluster(load) => return setup_cluster(load),
-        };
-        eprintln!("{lns:?} run: {}", outcome.summary);
-        runs[usize::from(lns == Lns::L2tpns)] = outcome.figures;
+    let rounds = match &cli.bench {
+        Bench::Forward(args) if args.rounds == 0 => bail!("--rounds 0: expected at least 1"),
+        Bench::Forward(args) => args.rounds,
+        _ => 1,
+    };
+    // Per LNS (lnsd, l2tpns), each round's figures.
+    let mut runs: [Vec<Vec<Figure>>; 2] = [Vec::new(), Vec::new()];
+    for round in 1..=rounds {
+        for &lns in which {
+            let outcome = match &cli.bench {
+                Bench::Setup(load) => setup(lns, aaa, load)?,
+                Bench::Forward(args) => forward_run(lns, aaa, args)?,
+                Bench::Memory(load) => memory(lns, aaa, load)?,
+                // Its own pair of runs (cluster, single), not lnsd vs l2tpns.
+                Bench::SetupCluster(load) => return setup_cluster(load),
+            };
+            eprintln!(
+                "{lns:?} run (round {round} of {rounds}): {}",
+                outcome.summary
+            );
+            runs[usize::from(lns == Lns::L2tpns)].push(outcome.figures);
+        }
+        if rounds > 1 {
+            let [lnsd, l2tpns] = runs
+                .each_ref()
+                .map(|r| r.last().cloned().unwrap_or_default());
+            for line in figure_lines(&named(lnsd, &l2tpns), &l2tpns) {
+                println!("round={round} {line}");
+            }
+        }
     }
-    if runs[0].is_empty() {
-        // l2tpns alone: name its figures with an unavailable lnsd column.
-        runs[0] = runs[1]
-            .iter()
-            .map(|f| Figure::new(f.name.clone(), f.unit, None))
-            .collect();
-    }
-    for line in figure_lines(&runs[0], &runs[1]) {
+    let [lnsd, l2tpns] = runs.map(|r| combine(&r));
+    for line in figure_lines(&named(lnsd, &l2tpns), &l2tpns) {
         println!("{line}");
     }
     Ok(())
+}
+
+/// lnsd's figures, or (l2tpns alone) l2tpns's names with an unavailable
+/// lnsd column.
+fn named(lnsd: Vec<Figure>, l2tpns: &[Figure]) -> Vec<Figure> {
+    if !lnsd.is_empty() {
+        return lnsd;
+    }
+    l2tpns
+        .iter()
+        .map(|f| Figure::new(f.name.clone(), f.unit, None))
+        .collect()
+}
+
+/// One figure per name: the median of its rounds (the only round's value
+/// when there is one). Names and order are the first round's.
+fn combine(rounds: &[Vec<Figure>]) -> Vec<Figure> {
+    let Some(first) = rounds.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|f| {
+            let values: Vec<Option<f64>> = rounds
+                .iter()
+                .map(|r| r.iter().find(|g| g.name == f.name).and_then(|g| g.value))
+                .collect();
+            Figure::new(f.name.clone(), f.unit, median(&values))
+        })
+        .collect()
 }
 
 /// `bench=NAME lnsd=X l2tpns=Y ratio=X/Y unit=U` for each figure of lnsd,
