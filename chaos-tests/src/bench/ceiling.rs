@@ -4,8 +4,13 @@
 //! Contract: [`Search`] is a pure decision procedure. The caller runs one
 //! step at [`Search::rate`], reports what the generator sent and what the
 //! far side received with [`Search::record`], and stops when it answers
-//! [`Next::Done`]. [`Search::ceiling`] is the step with the highest
-//! delivered rate. Once a step loses more than the threshold after one
+//! [`Next::Done`]. [`Search::ceiling`] is the throughput in the sense of
+//! RFC 2544 §26.1 (the highest rate forwarded without loss), with the
+//! search's loss threshold as tolerance: the step with the highest
+//! delivered rate among those that lost no more than the threshold.
+//! [`Search::peak`] is the most any step delivered, lossy ones included
+//! (what an overloaded LNS still pushes through). Once a step loses more
+//! than the threshold after one
 //! that did not, the search narrows the bracket between the two by
 //! geometric bisection (at most [`REFINE_STEPS`] steps), so the ceiling's
 //! resolution is finer than one growth factor. A lossy step is run a
@@ -157,8 +162,21 @@ impl Search {
         Next::Rate(self.rate)
     }
 
-    /// The step that delivered the most.
+    /// The throughput: the step that delivered the most among those that
+    /// lost no more than the threshold (`None` if every step lost more).
+    /// Until session 8 the figure was [`Search::peak`]; under overload,
+    /// what an LNS still delivers swung by 20 % between two tries of the
+    /// same rate, and the luckiest try decided the figure.
     pub fn ceiling(&self) -> Option<Step> {
+        self.steps
+            .iter()
+            .copied()
+            .filter(|s| s.loss() <= self.max_loss)
+            .max_by(|a, b| a.delivered.total_cmp(&b.delivered))
+    }
+
+    /// The step that delivered the most, lossy or not.
+    pub fn peak(&self) -> Option<Step> {
         self.steps
             .iter()
             .copied()
@@ -206,9 +224,12 @@ mod tests {
             panic!("refines");
         };
         assert!((r - 2378.4).abs() < 0.1, "{r}");
-        // Two refinements done: stop, the ceiling is the best delivery.
+        // Two refinements done: stop. The ceiling is the best delivery
+        // within the loss threshold (2378 delivered of 2378 sent), the
+        // peak the best of any step (2500, from a step that lost 12 %).
         assert_eq!(s.record(step(r, r, r)), Next::Done(Stop::Plateau));
-        assert_eq!(s.ceiling().map(|c| c.delivered), Some(2500.0));
+        assert_eq!(s.ceiling().map(|c| c.delivered), Some(r));
+        assert_eq!(s.peak().map(|c| c.delivered), Some(2500.0));
         assert_eq!(s.steps().len(), 7);
     }
 
@@ -231,6 +252,25 @@ mod tests {
             s.record(step(1000.0, 1000.0, 510.0)),
             Next::Done(Stop::Loss)
         );
+        // No step within the threshold: no throughput, only a peak.
+        assert_eq!(s.ceiling(), None);
+        assert_eq!(s.peak().map(|c| c.delivered), Some(510.0));
+    }
+
+    #[test]
+    fn a_lossy_step_that_delivered_more_is_the_peak_not_the_ceiling() {
+        let mut s = Search::new(1000.0, 2.0, 0.01);
+        assert_eq!(s.record(step(1000.0, 1000.0, 1000.0)), Next::Rate(2000.0));
+        // 0.5 % lost: within the 1 % threshold, it counts.
+        assert_eq!(s.record(step(2000.0, 2000.0, 1990.0)), Next::Rate(4000.0));
+        // 4000 sent, 2600 and 2100 delivered: confirmed lossy, bisect.
+        assert_eq!(s.record(step(4000.0, 4000.0, 2600.0)), Next::Rate(4000.0));
+        assert!(matches!(
+            s.record(step(4000.0, 4000.0, 2100.0)),
+            Next::Rate(_)
+        ));
+        assert_eq!(s.ceiling().map(|c| c.delivered), Some(1990.0));
+        assert_eq!(s.peak().map(|c| c.delivered), Some(2600.0));
     }
 
     #[test]

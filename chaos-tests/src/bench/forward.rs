@@ -126,8 +126,11 @@ pub struct Cell {
     pub direction: Direction,
     /// Inner packet size.
     pub size: usize,
-    /// The step that delivered the most.
+    /// The throughput: the step that delivered the most within the loss
+    /// threshold ([`Search::ceiling`]).
     pub ceiling: Option<Step>,
+    /// The step that delivered the most, lossy or not ([`Search::peak`]).
+    pub peak: Option<Step>,
     /// Why the search ended.
     pub stop: Stop,
     /// Every step.
@@ -182,6 +185,7 @@ pub fn run(target: Target<'_>, opts: &Options) -> Result<Vec<Cell>> {
                 direction,
                 size,
                 ceiling: search.ceiling(),
+                peak: search.peak(),
                 stop,
                 steps: search.steps().to_vec(),
             });
