@@ -43,11 +43,16 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 use crate::config::Fsync;
 
+mod codec;
 mod durable;
+mod guard;
 mod received;
 mod segments;
 mod simulated;
 mod syncer;
+
+use codec::{decode, decode_segment, encode, encode_segment};
+use guard::{write_file, Guard};
 
 use durable::Durable;
 use segments::{LogOp, LogWrites, Place, Segment};
@@ -807,59 +812,6 @@ impl Drop for Disk {
     }
 }
 
-/// The floor recorded in the guard file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Guard {
-    term: u64,
-    vote: u64,
-    commit: u64,
-}
-
-impl Guard {
-    fn of(hs: &HardState) -> Guard {
-        Guard {
-            term: hs.term,
-            vote: hs.vote,
-            commit: hs.commit,
-        }
-    }
-
-    /// `lns-cluster-guard-v1 <term> <vote> <commit> <crc32 of the first four fields>`
-    fn render(&self) -> String {
-        let body = format!(
-            "lns-cluster-guard-v1 {} {} {}",
-            self.term, self.vote, self.commit
-        );
-        let crc = crc32fast::hash(body.as_bytes());
-        format!("{body} {crc:08x}\n")
-    }
-
-    fn read(dir: &Path) -> Result<Guard, StoreError> {
-        let text = std::fs::read_to_string(dir.join(GUARD_FILE))
-            .map_err(|e| StoreError::Damaged(format!("guard file unreadable: {e}")))?;
-        let bad = || StoreError::Damaged("guard file malformed".into());
-        let line = text.trim_end();
-        let (body, crc) = line.rsplit_once(' ').ok_or_else(bad)?;
-        if u32::from_str_radix(crc, 16).ok() != Some(crc32fast::hash(body.as_bytes())) {
-            return Err(StoreError::Damaged("guard file checksum mismatch".into()));
-        }
-        let mut it = body.split(' ');
-        if it.next() != Some("lns-cluster-guard-v1") {
-            return Err(bad());
-        }
-        let mut num = || {
-            it.next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(bad)
-        };
-        Ok(Guard {
-            term: num()?,
-            vote: num()?,
-            commit: num()?,
-        })
-    }
-}
-
 impl std::fmt::Debug for Disk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Disk").field("fsync", &self.fsync).finish()
@@ -976,95 +928,9 @@ const FREE_INLINE_BELOW: usize = 256;
 /// How many segments below the snapshot leave sled with each append.
 const STALE_PER_APPEND: usize = 16;
 
-/// Temp file, fsync, rename, fsync of the directory.
-fn write_file(dir: &Path, fsync: Fsync, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    use std::io::Write as _;
-    let io = |e: std::io::Error| StoreError::Damaged(format!("cannot write {name}: {e}"));
-    let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    if fsync == Fsync::Always {
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, dir.join(name)).map_err(io)?;
-    if fsync == Fsync::Always {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-    }
-    Ok(())
-}
-
 fn conf_state(voters: &[u64], learners: &[u64]) -> ConfState {
     let mut cs = ConfState::default();
     cs.set_voters(voters.to_vec());
     cs.set_learners(learners.to_vec());
     cs
-}
-
-/// `crc32 (LE) || protobuf bytes`.
-fn encode<M: protobuf::Message>(m: &M) -> Vec<u8> {
-    // Serialising an in-memory raft message cannot fail (no unknown required
-    // fields in proto3 raft messages); an empty payload would fail `decode`.
-    let payload = m.write_to_bytes().unwrap_or_default();
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
-}
-
-fn decode<M: protobuf::Message>(v: &[u8], what: &str) -> Result<M, StoreError> {
-    if v.len() < 4 {
-        return Err(StoreError::Damaged(format!("{what}: value truncated")));
-    }
-    let (crc, payload) = v.split_at(4);
-    let mut crc_bytes = [0u8; 4];
-    crc_bytes.copy_from_slice(crc);
-    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
-        return Err(StoreError::Damaged(format!("{what}: checksum mismatch")));
-    }
-    M::parse_from_bytes(payload)
-        .map_err(|e| StoreError::Damaged(format!("{what}: undecodable ({e})")))
-}
-
-/// `crc32 (LE) || (u32 BE length || protobuf entry)*`.
-fn encode_segment(ents: &[Entry]) -> Vec<u8> {
-    let mut payload = Vec::new();
-    for e in ents {
-        // Serialising an in-memory entry cannot fail (see `encode`).
-        let b = e.write_to_bytes().unwrap_or_default();
-        payload.extend_from_slice(&(b.len() as u32).to_be_bytes());
-        payload.extend_from_slice(&b);
-    }
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
-}
-
-fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
-    let damaged = |why: &str| StoreError::Damaged(format!("log segment: {why}"));
-    if v.len() < 4 {
-        return Err(damaged("value truncated"));
-    }
-    let (crc, mut payload) = v.split_at(4);
-    let mut crc_bytes = [0u8; 4];
-    crc_bytes.copy_from_slice(crc);
-    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
-        return Err(damaged("checksum mismatch"));
-    }
-    let mut out = Vec::new();
-    while !payload.is_empty() {
-        let len_bytes: [u8; 4] = payload
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| damaged("length truncated"))?;
-        let len = u32::from_be_bytes(len_bytes) as usize;
-        let body = payload
-            .get(4..4 + len)
-            .ok_or_else(|| damaged("entry truncated"))?;
-        out.push(Entry::parse_from_bytes(body).map_err(|_| damaged("undecodable entry"))?);
-        payload = &payload[4 + len..];
-    }
-    Ok(out)
 }

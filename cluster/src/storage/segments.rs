@@ -151,22 +151,20 @@ impl LogWrites {
 
     /// Removes segment `key` from `place`.
     pub(super) fn remove(&mut self, key: u64, place: Place) {
-        match place {
-            Place::Shared => self.shared().remove(&key.to_be_bytes()),
-            Place::Own => {
-                self.close_shared();
-                self.ops.push(LogOp::Drop(key));
-            }
-        }
+        self.erase(key, place, LogOp::Drop);
     }
 
     /// Removes segment `key`, wholly below the snapshot, from `place`.
     pub(super) fn remove_stale(&mut self, key: u64, place: Place) {
+        self.erase(key, place, LogOp::DropStale);
+    }
+
+    fn erase(&mut self, key: u64, place: Place, own: fn(u64) -> LogOp) {
         match place {
             Place::Shared => self.shared().remove(&key.to_be_bytes()),
             Place::Own => {
                 self.close_shared();
-                self.ops.push(LogOp::DropStale(key));
+                self.ops.push(own(key));
             }
         }
     }
