@@ -168,18 +168,20 @@ impl Search {
     /// what an LNS still delivers swung by 20 % between two tries of the
     /// same rate, and the luckiest try decided the figure.
     pub fn ceiling(&self) -> Option<Step> {
-        self.steps
-            .iter()
-            .copied()
-            .filter(|s| s.loss() <= self.max_loss)
-            .max_by(|a, b| a.delivered.total_cmp(&b.delivered))
+        self.best(|s| s.loss() <= self.max_loss)
     }
 
     /// The step that delivered the most, lossy or not.
     pub fn peak(&self) -> Option<Step> {
+        self.best(|_| true)
+    }
+
+    /// The step that delivered the most among those `counts` keeps.
+    fn best(&self, counts: impl Fn(&Step) -> bool) -> Option<Step> {
         self.steps
             .iter()
             .copied()
+            .filter(|s| counts(s))
             .max_by(|a, b| a.delivered.total_cmp(&b.delivered))
     }
 

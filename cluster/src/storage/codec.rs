@@ -14,55 +14,34 @@ use super::StoreError;
 
 /// `crc32 (LE) || protobuf bytes`.
 pub(super) fn encode<M: protobuf::Message>(m: &M) -> Vec<u8> {
+    let mut out = vec![0; 4];
     // Serialising an in-memory raft message cannot fail (no unknown required
     // fields in proto3 raft messages); an empty payload would fail `decode`.
-    let payload = m.write_to_bytes().unwrap_or_default();
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
+    out.extend_from_slice(&m.write_to_bytes().unwrap_or_default());
+    seal(out)
 }
 
 pub(super) fn decode<M: protobuf::Message>(v: &[u8], what: &str) -> Result<M, StoreError> {
-    if v.len() < 4 {
-        return Err(StoreError::Damaged(format!("{what}: value truncated")));
-    }
-    let (crc, payload) = v.split_at(4);
-    let mut crc_bytes = [0u8; 4];
-    crc_bytes.copy_from_slice(crc);
-    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
-        return Err(StoreError::Damaged(format!("{what}: checksum mismatch")));
-    }
-    M::parse_from_bytes(payload)
-        .map_err(|e| StoreError::Damaged(format!("{what}: undecodable ({e})")))
+    let damaged = |why: &str| StoreError::Damaged(format!("{what}: {why}"));
+    let payload = unseal(v).map_err(damaged)?;
+    M::parse_from_bytes(payload).map_err(|e| damaged(&format!("undecodable ({e})")))
 }
 
 /// `crc32 (LE) || (u32 BE length || protobuf entry)*`.
 pub(super) fn encode_segment(ents: &[Entry]) -> Vec<u8> {
-    let mut payload = Vec::new();
+    let mut out = vec![0; 4];
     for e in ents {
         // Serialising an in-memory entry cannot fail (see `encode`).
         let b = e.write_to_bytes().unwrap_or_default();
-        payload.extend_from_slice(&(b.len() as u32).to_be_bytes());
-        payload.extend_from_slice(&b);
+        out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        out.extend_from_slice(&b);
     }
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
+    seal(out)
 }
 
 pub(super) fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
     let damaged = |why: &str| StoreError::Damaged(format!("log segment: {why}"));
-    if v.len() < 4 {
-        return Err(damaged("value truncated"));
-    }
-    let (crc, mut payload) = v.split_at(4);
-    let mut crc_bytes = [0u8; 4];
-    crc_bytes.copy_from_slice(crc);
-    if u32::from_le_bytes(crc_bytes) != crc32fast::hash(payload) {
-        return Err(damaged("checksum mismatch"));
-    }
+    let mut payload = unseal(v).map_err(damaged)?;
     let mut out = Vec::new();
     while !payload.is_empty() {
         let len_bytes: [u8; 4] = payload
@@ -77,4 +56,23 @@ pub(super) fn decode_segment(v: &[u8]) -> Result<Vec<Entry>, StoreError> {
         payload = &payload[4 + len..];
     }
     Ok(out)
+}
+
+/// Writes the CRC-32 of `out[4..]` into the 4 bytes reserved at its start
+/// (the payload is built in place: a segment is not copied a second time).
+fn seal(mut out: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&out[4..]);
+    out[..4].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The payload of a sealed value, or why it is damaged.
+fn unseal(v: &[u8]) -> Result<&[u8], &'static str> {
+    let Some((crc, payload)) = v.split_first_chunk::<4>() else {
+        return Err("value truncated");
+    };
+    if u32::from_le_bytes(*crc) != crc32fast::hash(payload) {
+        return Err("checksum mismatch");
+    }
+    Ok(payload)
 }
